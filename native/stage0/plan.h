@@ -1,0 +1,182 @@
+/*
+ * plan.h - the contract between skiff-runtime (C#, policy) and skiff-init (C, mechanism).
+ *
+ * Why a plan at all: the .NET runtime is multithreaded, and the kernel refuses
+ * unshare(CLONE_NEWUSER) and setns() into user/mount namespaces from a multithreaded
+ * caller; a child forked from a multithreaded process may only run async-signal-safe
+ * code. So C# parses and validates config.json, decides *everything* (which
+ * namespaces, which mounts in which order, which capabilities, the resolved program),
+ * and writes a flat list of operations. skiff-init executes it without interpreting
+ * policy: no JSON, no defaults, no decisions beyond errno handling spelled out here.
+ *
+ * Process tree (create; exec is the same without the rootfs part):
+ *
+ *   skiff-runtime (C#)                         host namespaces, multithreaded
+ *     |  posix_spawn(skiff-init PLANFD)        signals reset to default, mask empty
+ *     +-- skiff-init "P" (stage-0 parent)      single-threaded, host namespaces
+ *     |     writes its own pid to every OP_CGROUP_PROCS file (so the child is born in
+ *     |     the container's cgroups: the cgroup namespace root is the cgroup at clone time)
+ *     |     setns() every OP_JOIN_NS in plan order (user first: it owns the others)
+ *     |     OP_TIME_OFFSETS: unshare(CLONE_NEWTIME) + /proc/self/timens_offsets
+ *     |     clone(OP_CLONE_FLAGS | CLONE_PARENT | SIGCHLD)
+ *     |     writes /proc/C/{setgroups,uid_map,gid_map} (OP_SETGROUPS_DENY, OP_UID_MAP, OP_GID_MAP)
+ *     |     sends SYNC_PID(C) on the sync socket, releases C through a pipe, _exit(0)
+ *     +-- skiff-init "C" (container init)      CLONE_PARENT: a child of skiff-runtime, so
+ *           the runtime can pidfd_open()+waitid() it (run/exec) and a short-lived
+ *           `create` leaves it to the caller's subreaper, exactly like runc.
+ *           waits for P's release byte (nothing privileged may happen before the maps)
+ *           executes the remaining ops in plan order (mounts, devices, pivot, ...)
+ *           then the fixed tail described at OP_EXEC, ending in execve().
+ *
+ * Transport:
+ *   - skiff-init is started as `skiff-init <PLANFD>`; PLANFD is a sealed memfd holding
+ *     the plan. Other fds it needs (sync socket, exec fifo, console socket) are
+ *     named by number inside the plan. fds 0,1,2 are the container's stdio unless
+ *     OP_CONSOLE replaces them; fds 3 .. 3+N-1 are the --preserve-fds fds (OP_PRESERVE_FDS).
+ *   - Plan layout (little endian, every record 8-byte aligned):
+ *       struct plan_header { uint32_t magic = PLAN_MAGIC; uint32_t version = PLAN_VERSION;
+ *                            uint32_t count; uint32_t reserved; }
+ *       then `count` records:
+ *       struct plan_record { uint32_t op; uint32_t nints; uint32_t nstrs; uint32_t size; }
+ *         size = total record size in bytes including this 16-byte header and padding;
+ *         followed by nints uint64_t values, then nstrs NUL-terminated strings back to
+ *         back, then zero padding up to `size` (a multiple of 8).
+ *       Binary payloads (OP_SECCOMP) are carried as ints (8 bytes per sock_filter).
+ *
+ *   - Sync socket: AF_UNIX SOCK_SEQPACKET, one struct sync_msg per message.
+ *     Children -> runtime:
+ *       SYNC_PID    value = pid of C in the runtime's pid namespace (sent by P)
+ *       SYNC_HOOKS  C reached OP_HOOKS; it blocks until the runtime answers SYNC_CONTINUE
+ *                   (or closes the socket, in which case C _exits(1))
+ *       SYNC_READY  create: setup done, C now blocks opening the exec fifo.
+ *                   exec: not sent; success is EOF of the socket (it is CLOEXEC) after SYNC_PID.
+ *       SYNC_ERROR  value = errno (0 if none), text = "<what> <path>: <strerror>" (one line)
+ *     Runtime -> C:
+ *       SYNC_CONTINUE
+ *
+ * Container paths: before OP_PIVOT, every container path in a record is resolved
+ * inside the rootfs with openat2(RESOLVE_IN_ROOT) so a symlink in the rootfs can never
+ * redirect a mount, mknod or write outside it (CVE-2021-30465 family); mounts are done
+ * onto /proc/self/fd/<O_PATH fd of the resolved target>. After OP_PIVOT they are
+ * resolved from "/" of the new root the same way.
+ */
+#ifndef SKIFF_PLAN_H
+#define SKIFF_PLAN_H
+
+#include <stdint.h>
+
+#define PLAN_MAGIC 0x534b4950u /* "PIKS" read as little endian -> 'S''K''I''P' */
+#define PLAN_VERSION 1u
+
+struct plan_header {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t count;
+    uint32_t reserved;
+};
+
+struct plan_record {
+    uint32_t op;
+    uint32_t nints;
+    uint32_t nstrs;
+    uint32_t size;
+};
+
+enum sync_type {
+    SYNC_PID = 1,
+    SYNC_HOOKS = 2,
+    SYNC_READY = 3,
+    SYNC_ERROR = 4,
+    SYNC_CONTINUE = 5,
+};
+
+struct sync_msg {
+    uint32_t type;
+    int32_t value;
+    char text[504];
+}; /* 512 bytes */
+
+/* ints: [i0, i1, ...]; strs: (s0, s1, ...). */
+enum plan_op {
+    /* ---- global, read before anything runs ---- */
+    OP_MODE = 1,            /* [mode] 0 = create (container init), 1 = exec (join a running container) */
+    OP_SYNC_FD = 2,         /* [fd] the sync socket */
+    OP_PRESERVE_FDS = 3,    /* [n] fds 3..3+n-1 survive into the container (everything else >= 3 is closed) */
+
+    /* ---- executed by P, in this order of kinds regardless of record order:
+       CGROUP_PROCS, JOIN_NS (record order), TIME_OFFSETS, clone, maps ---- */
+    OP_CGROUP_PROCS = 10,   /* (path) write P's pid to this cgroup.procs (or v1 tasks) file */
+    OP_JOIN_NS = 11,        /* [clone_flag] (path) setns(open(path), clone_flag) */
+    OP_CLONE_FLAGS = 12,    /* [flags] CLONE_NEW* namespaces created by the clone (never CLONE_NEWTIME) */
+    OP_TIME_OFFSETS = 13,   /* [mono_secs, mono_nanos, boot_secs, boot_nanos] new time namespace */
+    OP_UID_MAP = 14,        /* (contents) written to /proc/C/uid_map, e.g. "0 100000 65536\n" */
+    OP_GID_MAP = 15,        /* (contents) written to /proc/C/gid_map */
+    OP_SETGROUPS_DENY = 16, /* write "deny" to /proc/C/setgroups (rootless only: it disables setgroups(2)) */
+
+    /* ---- executed by C, in record order ---- */
+    OP_ROOTFS = 20,         /* [flags: bit0 = no_pivot] [propagation MS_* flags or 0] (host path of rootfs)
+                               mount("", "/", MS_REC|(propagation ? propagation : MS_SLAVE)),
+                               then bind-mount the rootfs onto itself (MS_BIND|MS_REC) so pivot_root can use it */
+    OP_MOUNT = 21,          /* [mount flags MS_*, propagation MS_* (applied after, with MS_REC if requested), extra]
+                               (source, container dest, fstype, data)
+                               extra bits: */
+#define MOUNT_EXTRA_MKDIR      0x1u /* create the destination directory (and parents) inside the root */
+#define MOUNT_EXTRA_MKFILE     0x2u /* create the destination as an empty file (bind of a non-directory) */
+#define MOUNT_EXTRA_REMOUNT    0x4u /* after mounting, remount with MS_REMOUNT|MS_BIND|flags (read-only/nosuid/... binds) */
+#define MOUNT_EXTRA_SRC_IN_ROOT 0x8u /* source is a container path (resolved like dest), not a host path */
+#define MOUNT_EXTRA_PROPAGATION_REC 0x10u /* apply propagation with MS_REC */
+    OP_DEVICE = 22,         /* [mode (S_IFCHR/S_IFBLK/S_IFIFO | perm), major, minor, uid, gid, flags bit0 = bind]
+                               (container path, host path to bind from)
+                               mknod; with bind, or when mknod fails with EPERM, bind-mount host path instead */
+    OP_SYMLINK = 23,        /* (target, container link path) ; EEXIST is not an error */
+    OP_HOOKS = 24,          /* sync point: send SYNC_HOOKS, wait for SYNC_CONTINUE */
+    OP_PIVOT = 25,          /* pivot_root into the rootfs (or MS_MOVE + chroot when OP_ROOTFS had no_pivot),
+                               detach the old root, chdir("/") */
+    OP_MASK = 26,           /* (container path) directory -> read-only tmpfs; otherwise bind /dev/null; ENOENT skipped */
+    OP_READONLY = 27,       /* (container path) bind onto itself, remount read-only; ENOENT skipped */
+    OP_REMOUNT_RO = 28,     /* (container path) remount an existing mount read-only (used for "/" with root.readonly) */
+    OP_SYSCTL = 29,         /* (key with dots, value) write /proc/sys/<key with '.'->'/'> */
+    OP_HOSTNAME = 30,       /* (name) sethostname */
+    OP_DOMAINNAME = 31,     /* (name) setdomainname */
+    OP_CONSOLE = 32,        /* [console socket fd, rows, cols] open /dev/ptmx in the container, unlockpt, send the
+                               master with SCM_RIGHTS on the socket with the slave's name ("/dev/pts/N") as the
+                               message data (runc's protocol, what podman/conmon and containerd expect), set the
+                               window size when rows/cols are non-zero, setsid, TIOCSCTTY, dup2 the slave to
+                               0/1/2; in create mode also bind the slave over /dev/console (created if missing) */
+    OP_SETSID = 33,         /* setsid() (container init without a terminal) */
+    OP_RLIMIT = 34,         /* [resource, soft, hard] setrlimit */
+    OP_OOM_SCORE_ADJ = 35,  /* [value as int64] write /proc/self/oom_score_adj */
+    OP_IOPRIO = 36,         /* [class, level] ioprio_set(IOPRIO_WHO_PROCESS, 0, ...) */
+    OP_SCHEDULER = 37,      /* [policy, priority, nice, flags, runtime, deadline, period] sched_setattr */
+    OP_PERSONALITY = 38,    /* [persona] personality() */
+    OP_CWD = 39,            /* (dir) chdir inside the container; done before the identity switch */
+    OP_HOOK = 40,           /* [timeout_secs (0 = none), nargs, nenv] (path, stdin text, args..., env...)
+                               fork+exec a hook inside the container (startContainer), stdin = text; non-zero
+                               exit or timeout (SIGKILL) is an error */
+
+    /* ---- values used by the fixed tail of C (recorded, applied at OP_EXEC) ---- */
+    OP_USER = 50,           /* [uid, gid, umask (or ~0 = leave), additional gids...] */
+    OP_CAPS = 51,           /* [bounding, effective, permitted, inheritable, ambient] bit masks; absent = keep all */
+    OP_NO_NEW_PRIVS = 52,   /* prctl(PR_SET_NO_NEW_PRIVS, 1) */
+    OP_SECCOMP = 53,        /* [flags, then one int per struct sock_filter (code | jt<<16 | jf<<24 | k<<32)] */
+    OP_ENV = 54,            /* (KEY=VALUE...) the environment of the program */
+    OP_ARGS = 55,           /* (argv0, argv...) argv[0] is looked up in PATH of OP_ENV (inside the container)
+                               unless it contains a '/'; ENOENT/EACCES there is reported before SYNC_READY */
+    OP_EXEC_FIFO = 56,      /* [fd] O_PATH fd of the exec fifo; create mode only */
+
+    /* The fixed tail, run when the record list is exhausted (order matters, see each why):
+     *  1. resolve argv[0] (inside the new root, with the container's PATH)          -> ENOENT/EACCES early
+     *  2. drop capabilities outside OP_CAPS.bounding with PR_CAPBSET_DROP            (needs CAP_SETPCAP: before setuid)
+     *  3. PR_SET_KEEPCAPS 1; setgroups(additional); setresgid; setresuid; KEEPCAPS 0 (keep permitted across setuid)
+     *  4. umask; capset(effective, permitted, inheritable); PR_CAP_AMBIENT_RAISE each ambient cap
+     *  5. no_new_privs; seccomp (if no_new_privs is not set, seccomp is loaded while CAP_SYS_ADMIN may still be
+     *     held, so it is loaded before step 4's capset in that case)
+     *  6. close_range(3 + preserve_fds, ~0, CLOSE_RANGE_CLOEXEC) so nothing of the runtime leaks (CVE-2024-21626)
+     *  7. create mode: SYNC_READY, then open /proc/self/fd/<fifo> O_WRONLY (blocks until `start` opens it for
+     *     reading), write one byte "0"
+     *  8. execve(resolved path, argv, env); on failure print "skiff-init: exec <path>: <strerror>" to stderr
+     *     and _exit(127 for ENOENT, 126 otherwise)
+     */
+};
+
+#endif
