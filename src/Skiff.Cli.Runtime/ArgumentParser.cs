@@ -1,0 +1,114 @@
+namespace Skiff.Cli.Runtime;
+
+/// <summary>A flag a command accepts: long name, optional one-letter alias, and whether it takes a value.</summary>
+public sealed record Flag(string Name, char? Short = null, bool TakesValue = false, bool Repeatable = false, string Help = "");
+
+/// <summary>
+/// runc's command-line grammar (urfave/cli): `--name value`, `--name=value`, `-n value`, boolean
+/// flags as `--name` or `--name=true|false`, `--` ending flags. Parsing stops at the first
+/// positional argument when <paramref name="stopAtFirstPositional"/> (exec: the rest is the command).
+/// Hand-written rather than System.CommandLine: the runtime is started for every container
+/// operation, and building a full command tree costs start-up time for ~15 verbs and ~40 flags.
+/// </summary>
+public sealed class ParsedArguments
+{
+    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
+
+    public List<string> Positionals { get; } = [];
+
+    public static ParsedArguments Parse(string command, IReadOnlyList<Flag> flags, ReadOnlySpan<string> args, bool stopAtFirstPositional = false)
+    {
+        var result = new ParsedArguments();
+        bool flagsDone = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (flagsDone || arg.Length < 2 || arg[0] != '-')
+            {
+                result.Positionals.Add(arg);
+                if (stopAtFirstPositional)
+                    flagsDone = true;
+                continue;
+            }
+            if (arg == "--")
+            {
+                flagsDone = true;
+                continue;
+            }
+            string name;
+            string? inlineValue = null;
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                name = arg[2..];
+                int equals = name.IndexOf('=');
+                if (equals >= 0)
+                {
+                    inlineValue = name[(equals + 1)..];
+                    name = name[..equals];
+                }
+            }
+            else
+            {
+                // runc (urfave/cli) also accepts single-dash long flags such as -bundle or -detach.
+                name = arg[1..];
+                int equals = name.IndexOf('=');
+                if (equals >= 0)
+                {
+                    inlineValue = name[(equals + 1)..];
+                    name = name[..equals];
+                }
+            }
+            var flag = Find(flags, name) ?? throw new UsageException($"{command}: unknown flag {arg}");
+            if (flag.TakesValue)
+            {
+                if (inlineValue is null)
+                {
+                    if (i + 1 >= args.Length)
+                        throw new UsageException($"{command}: flag --{flag.Name} needs a value");
+                    inlineValue = args[++i];
+                }
+            }
+            else
+            {
+                inlineValue ??= "true";
+                if (inlineValue is not ("true" or "false"))
+                    throw new UsageException($"{command}: flag --{flag.Name} takes true or false, not \"{inlineValue}\"");
+            }
+            if (!result._values.TryGetValue(flag.Name, out var list))
+                result._values[flag.Name] = list = [];
+            if (!flag.Repeatable)
+                list.Clear();
+            list.Add(inlineValue);
+        }
+        return result;
+    }
+
+    private static Flag? Find(IReadOnlyList<Flag> flags, string name)
+    {
+        foreach (var flag in flags)
+            if (flag.Name == name || (name.Length == 1 && flag.Short == name[0]))
+                return flag;
+        return null;
+    }
+
+    public string? Value(string name) => _values.TryGetValue(name, out var list) && list.Count > 0 ? list[^1] : null;
+
+    public IReadOnlyList<string> Values(string name) => _values.TryGetValue(name, out var list) ? list : [];
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    public bool Bool(string name) => Value(name) == "true";
+
+    public int Int(string name, int fallback)
+    {
+        var value = Value(name);
+        if (value is null)
+            return fallback;
+        return int.TryParse(value, out var number) && number >= 0
+            ? number
+            : throw new UsageException($"--{name} must be a non-negative number, not \"{value}\"");
+    }
+}
+
+/// <summary>Wrong use of the command line: printed with the command's usage, exit status 1 (runc's behaviour).</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,332 @@
+using System.Text.Json;
+using Skiff.Cgroups;
+using Skiff.Interop;
+using Skiff.Oci;
+using Skiff.Runtime.Hooks;
+using Skiff.Runtime.Launch;
+using Skiff.Runtime.Plan;
+using Skiff.Runtime.Policy;
+using Skiff.Runtime.State;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Runtime;
+
+public sealed record CreateOptions
+{
+    public required string Bundle { get; init; }
+    public string? ConsoleSocket { get; init; }
+    public string? PidFile { get; init; }
+    public bool NoPivot { get; init; }
+    public int PreserveFds { get; init; }
+}
+
+/// <summary>
+/// The OCI lifecycle (runtime-spec runtime.md) over a <see cref="StateStore"/>. Each public method is
+/// one runc verb; every failure path undoes what the method created (state dir, cgroups, process).
+/// </summary>
+public sealed partial class ContainerRuntime(StateStore store, bool systemdCgroup, Action<string> warn)
+{
+    public StateStore Store { get; } = store;
+
+    /// <summary>
+    /// create: claims the id, creates the cgroups, starts skiff-init and returns once the container
+    /// process waits on the exec fifo. The returned pidfd is only useful to a caller that stays
+    /// around (run): the container process is our child because skiff-init clones with CLONE_PARENT.
+    /// </summary>
+    public FileDescriptor Create(string id, CreateOptions options)
+    {
+        ContainerId.Validate(id);
+        var bundle = Path.GetFullPath(options.Bundle);
+        var configPath = Path.Combine(bundle, "config.json");
+        if (!File.Exists(configPath))
+            throw new RuntimeException($"cannot read {configPath}: no such file (is --bundle right?)");
+        var spec = OciJson.ReadSpec(configPath);
+        SpecValidator.Validate(spec);
+
+        var stateDir = Store.Claim(id);
+        ICgroupManager? cgroups = null;
+        Stage0? stage0 = null;
+        FileDescriptor? fifo = null;
+        FileDescriptor? console = null;
+        try
+        {
+            var record = new ContainerRecord
+            {
+                Id = id,
+                Bundle = bundle,
+                Rootfs = Path.GetFullPath(spec.Root?.Path ?? "", bundle),
+                Created = DateTimeOffset.UtcNow,
+                Owner = Libc.GetEuid() == 0 ? "root" : Libc.GetEuid().ToString(),
+            };
+            Store.Save(record);
+            Store.SaveSpec(id, spec);
+
+            cgroups = CgroupManager.Create(id, spec.Linux?.CgroupsPath, systemdCgroup);
+            cgroups.Create();
+            record.Cgroups = cgroups.Paths;
+            Store.Save(record);
+            cgroups.Apply(spec.Linux?.Resources);
+
+            var fifoPath = Store.ExecFifoOf(id);
+            Errno.Check(Libc.MkFifo(fifoPath, 0x180 /* 0600 */), "mkfifo", fifoPath);
+            fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", fifoPath);
+            if (options.ConsoleSocket is not null)
+                console = ConnectConsole(options.ConsoleSocket);
+
+            var layout = new FdLayout(options.PreserveFds, fifo, console);
+            var launch = new LaunchOptions
+            {
+                Bundle = bundle,
+                PreserveFds = options.PreserveFds,
+                NoPivot = options.NoPivot,
+                Cgroups = cgroups,
+            };
+            var plan = PlanCompiler.CompileCreate(spec, launch, new FdLayoutNumbers(layout.Sync, layout.ExecFifo, layout.Console));
+            stage0 = Stage0.Start(plan, layout);
+            stage0.RunProtocol(waitForReady: true, onHooks: pid =>
+            {
+                var state = StateJson(record, spec, ContainerStatus.Creating, pid);
+                HookRunner.RunAll("prestart", spec.Hooks?.Prestart, state);
+                HookRunner.RunAll("createRuntime", spec.Hooks?.CreateRuntime, state);
+                HookRunner.RunAll("createContainer", spec.Hooks?.CreateContainer, state);
+            });
+            record.Pid = stage0.ChildPid;
+            record.PidStartTime = ProcessInfo.StartTime(record.Pid);
+            Store.Save(record);
+            if (options.PidFile is not null)
+                WritePidFile(options.PidFile, record.Pid);
+            var pidfd = stage0.TakeChildPidfd();
+            stage0.Dispose();
+            return pidfd;
+        }
+        catch
+        {
+            stage0?.Abort();
+            stage0?.Dispose();
+            TryDestroyCgroups(cgroups);
+            Store.Remove(id);
+            throw;
+        }
+        finally
+        {
+            fifo?.Dispose();
+            console?.Dispose();
+        }
+    }
+
+    private static FileDescriptor ConnectConsole(string path)
+    {
+        try
+        {
+            return Interop.Socket.ConnectUnix(path);
+        }
+        catch (SyscallException e)
+        {
+            throw new RuntimeException($"cannot connect to console socket {path}: {SyscallException.Describe(e.Errno)}");
+        }
+    }
+
+    private void TryDestroyCgroups(ICgroupManager? cgroups)
+    {
+        if (cgroups is null)
+            return;
+        try
+        {
+            cgroups.Destroy();
+        }
+        catch (Exception e) when (e is CgroupException or IOException)
+        {
+            warn($"cannot remove cgroup: {e.Message}");
+        }
+    }
+
+    /// <summary>Writes the pid file atomically: podman and containerd read it as soon as it appears.</summary>
+    internal static void WritePidFile(string path, int pid)
+    {
+        var full = Path.GetFullPath(path);
+        var temporary = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp");
+        File.WriteAllText(temporary, pid.ToString());
+        File.Move(temporary, full, overwrite: true);
+    }
+
+    /// <summary>start: opens the exec fifo, which releases the container process into execve.</summary>
+    public void Start(string id)
+    {
+        var record = Store.Load(id);
+        var status = Store.StatusOf(record);
+        if (status != ContainerStatus.Created)
+            throw new RuntimeException($"cannot start container \"{id}\": it is {status.ToSpecString()}, not created");
+        var spec = Store.LoadSpec(id);
+        var fifoPath = Store.ExecFifoOf(id);
+        // O_NONBLOCK: opening a fifo for reading without it would block forever if the container
+        // died after the status check; with it, we poll for the byte and watch the process too.
+        using var fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0), "open", fifoPath);
+        using var pidfd = Pidfd.Open(record.Pid);
+        WaitForFifoByte(id, fifo, pidfd);
+        Libc.Unlink(fifoPath);
+        var state = StateJson(record, spec, ContainerStatus.Running, record.Pid);
+        HookRunner.RunAllWarnOnly("poststart", spec.Hooks?.Poststart, state, warn);
+    }
+
+    private static unsafe void WaitForFifoByte(string id, FileDescriptor fifo, FileDescriptor pidfd)
+    {
+        var polls = stackalloc Libc.PollFd[2];
+        polls[0] = new Libc.PollFd { Fd = fifo.Fd, Events = Libc.POLLIN };
+        polls[1] = new Libc.PollFd { Fd = pidfd.Fd, Events = Libc.POLLIN };
+        while (true)
+        {
+            int ready = Libc.Poll(polls, 2, -1);
+            if (ready < 0 && Errno.Last == Errno.EINTR)
+                continue;
+            Errno.Check(ready, "poll", "exec fifo");
+            byte value;
+            nint n = Libc.Read(fifo.Fd, &value, 1);
+            if (n == 1)
+                return;
+            if ((polls[1].ReturnedEvents & Libc.POLLIN) != 0)
+                throw new RuntimeException($"cannot start container \"{id}\": its process exited before it was started");
+        }
+    }
+
+    public ContainerStatus StatusOf(string id, out ContainerRecord record)
+    {
+        record = Store.Load(id);
+        return Store.StatusOf(record);
+    }
+
+    /// <summary>The runtime-spec state document.</summary>
+    public Oci.State State(string id)
+    {
+        var status = StatusOf(id, out var record);
+        var spec = TryLoadSpec(id);
+        return ToState(record, spec, status);
+    }
+
+    private Spec? TryLoadSpec(string id)
+    {
+        try
+        {
+            return Store.LoadSpec(id);
+        }
+        catch (Exception e) when (e is IOException or OciConfigException)
+        {
+            return null;
+        }
+    }
+
+    internal static Oci.State ToState(ContainerRecord record, Spec? spec, ContainerStatus status) => new()
+    {
+        Version = spec?.Version ?? "1.2.0",
+        ID = record.Id,
+        Status = status.ToSpecString(),
+        Pid = status is ContainerStatus.Stopped or ContainerStatus.Creating ? 0 : record.Pid,
+        Bundle = record.Bundle,
+        Annotations = spec?.Annotations,
+    };
+
+    private static byte[] StateJson(ContainerRecord record, Spec spec, ContainerStatus status, int pid)
+    {
+        var state = ToState(record, spec, status);
+        state.Pid = pid;
+        return JsonSerializer.SerializeToUtf8Bytes(state, OciJsonContext.Default.State);
+    }
+
+    /// <summary>kill: one signal to the init process, or with <paramref name="all"/> to every process in the container's cgroup.</summary>
+    public void Kill(string id, int signal, bool all)
+    {
+        var status = StatusOf(id, out var record);
+        if (status is ContainerStatus.Stopped or ContainerStatus.Creating)
+            throw new RuntimeException($"cannot kill container \"{id}\": it is {status.ToSpecString()}");
+        if (all && record.Cgroups is not null)
+        {
+            var cgroups = CgroupManager.FromPaths(record.Cgroups);
+            foreach (var pid in cgroups.GetPids())
+                Libc.Kill(pid, signal);
+            return;
+        }
+        if (!Pidfd.TryOpen(record.Pid, out var pidfd))
+            throw new RuntimeException($"cannot kill container \"{id}\": its process {record.Pid} is gone");
+        using (pidfd)
+        {
+            // Re-check identity after pinning the pid: the pidfd now names exactly this process.
+            if (!ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+                throw new RuntimeException($"cannot kill container \"{id}\": it is stopped");
+            Pidfd.SendSignal(pidfd!, signal);
+        }
+    }
+
+    /// <summary>delete: removes a stopped (or, with force, any) container: processes, cgroups, state; then poststop hooks.</summary>
+    public void Delete(string id, bool force)
+    {
+        var status = StatusOf(id, out var record);
+        if (status is ContainerStatus.Running or ContainerStatus.Paused && !force)
+            throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
+        var spec = TryLoadSpec(id);
+        ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManager.FromPaths(record.Cgroups);
+        if (status is not ContainerStatus.Stopped && record.Pid > 0)
+            KillAndWait(record, cgroups);
+        TryDestroyCgroups(cgroups);
+        Store.Remove(id);
+        if (spec is not null && status is not ContainerStatus.Creating)
+            HookRunner.RunAllWarnOnly("poststop", spec.Hooks?.Poststop, StateJson(record, spec, ContainerStatus.Stopped, 0), warn);
+    }
+
+    /// <summary>
+    /// Kills the init process (which takes its pid namespace with it) and every other process still
+    /// in the cgroup (a container sharing the host pid namespace), then waits for the init to go.
+    /// </summary>
+    private static void KillAndWait(ContainerRecord record, ICgroupManager? cgroups)
+    {
+        if (cgroups is not null && cgroups.Mode != CgroupMode.V2)
+        {
+            // A frozen cgroup would keep SIGKILL pending forever.
+            try { cgroups.Thaw(); } catch (Exception e) when (e is CgroupException or IOException) { }
+        }
+        if (Pidfd.TryOpen(record.Pid, out var pidfd) && ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+        {
+            using (pidfd)
+            {
+                Pidfd.SendSignal(pidfd!, LinuxNames.SIGKILL);
+                Pidfd.WaitReadable(pidfd!, 10_000);
+            }
+        }
+        if (cgroups is null)
+            return;
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            var pids = cgroups.GetPids();
+            if (pids.Count == 0)
+                return;
+            foreach (var pid in pids)
+                Libc.Kill(pid, LinuxNames.SIGKILL);
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>Every container in the state root with its status (list).</summary>
+    public IEnumerable<(ContainerRecord Record, Spec? Spec, ContainerStatus Status)> List()
+    {
+        foreach (var id in Store.Ids())
+        {
+            ContainerRecord record;
+            try
+            {
+                record = Store.Load(id);
+            }
+            catch (RuntimeException)
+            {
+                continue;
+            }
+            yield return (record, TryLoadSpec(id), Store.StatusOf(record));
+        }
+    }
+
+    /// <summary>Pids of every process of the container, from its cgroup (ps).</summary>
+    public IReadOnlyList<int> Pids(string id)
+    {
+        var status = StatusOf(id, out var record);
+        if (record.Cgroups is null)
+            return status is ContainerStatus.Stopped ? [] : [record.Pid];
+        return CgroupManager.FromPaths(record.Cgroups).GetPids();
+    }
+}

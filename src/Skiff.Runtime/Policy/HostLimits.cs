@@ -1,0 +1,62 @@
+using Skiff.Oci;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Runtime.Policy;
+
+/// <summary>
+/// What this host lets the runtime grant. Without CAP_SYS_RESOURCE (as on the machines Skiff is
+/// tested on) no hard rlimit can be raised and oom_score_adj cannot be lowered; asking anyway must
+/// fail before anything is created, with a message that names the limit and the allowed maximum.
+/// </summary>
+public static class HostLimits
+{
+    private static readonly Lazy<ulong> EffectiveCapabilities = new(ReadEffectiveCapabilities);
+
+    public static int LastCapability { get; } = ReadLastCapability();
+
+    public static bool HasCapability(int bit) => (EffectiveCapabilities.Value & (1UL << bit)) != 0;
+
+    public static unsafe int CheckRlimit(POSIXRlimit limit)
+    {
+        if (!LinuxNames.Rlimits.TryGetValue(limit.Type, out var resource))
+            throw new RuntimeException($"config.json: process.rlimits: unknown type \"{limit.Type}\"");
+        if (limit.Soft > limit.Hard)
+            throw new RuntimeException($"config.json: process.rlimits: {limit.Type} soft limit {limit.Soft} is above its hard limit {limit.Hard}");
+        if (HasCapability(LinuxNames.CAP_SYS_RESOURCE))
+            return resource;
+        Libc.RLimit current;
+        if (Libc.GetRlimit(resource, &current) == 0 && limit.Hard > current.Maximum)
+            throw new RuntimeException($"cannot set {limit.Type} to {limit.Soft}:{limit.Hard}: the allowed maximum here is {current.Maximum} (CAP_SYS_RESOURCE is missing); lower process.rlimits");
+        return resource;
+    }
+
+    public static void CheckOomScoreAdj(int value)
+    {
+        if (value is < -1000 or > 1000)
+            throw new RuntimeException($"config.json: process.oomScoreAdj {value} is outside -1000..1000");
+        if (HasCapability(LinuxNames.CAP_SYS_RESOURCE))
+            return;
+        if (int.TryParse(File.ReadAllText("/proc/self/oom_score_adj").Trim(), out var current) && value < current)
+            throw new RuntimeException($"cannot set oomScoreAdj to {value}: lowering it below {current} needs CAP_SYS_RESOURCE, which is missing here");
+    }
+
+    private static ulong ReadEffectiveCapabilities()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                return Convert.ToUInt64(line[7..].Trim(), 16);
+        return 0;
+    }
+
+    private static int ReadLastCapability()
+    {
+        try
+        {
+            return int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
+        }
+        catch (IOException)
+        {
+            return 40;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Skiff.Interop;
+using static Skiff.Interop.Interop;
+using Skiff.Oci;
+
+namespace Skiff.Runtime.State;
+
+/// <summary>
+/// The runtime's state root (default /run/skiff-runtime): one directory per container holding
+/// state.json (our record), config.json (the spec as created, which exec and hooks use even if the
+/// bundle changes later) and exec.fifo while the container is `created`.
+/// </summary>
+public sealed class StateStore(string root)
+{
+    public const string DefaultRoot = "/run/skiff-runtime";
+    public const string ExecFifoName = "exec.fifo";
+
+    public string Root { get; } = root;
+
+    public string DirectoryOf(string id) => Path.Combine(Root, id);
+
+    public string ExecFifoOf(string id) => Path.Combine(DirectoryOf(id), ExecFifoName);
+
+    /// <summary>
+    /// Claims the id atomically: mkdir either creates the directory or fails because another
+    /// container (or a concurrent create) owns it.
+    /// </summary>
+    public string Claim(string id)
+    {
+        var dir = DirectoryOf(id);
+        try
+        {
+            Directory.CreateDirectory(Root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuntimeException($"cannot create state root {Root}: {e.Message}");
+        }
+        if (Libc.Mkdir(dir, 0b111_000_000) == 0)
+            return dir;
+        int errno = Errno.Last;
+        if (errno == Errno.EEXIST)
+            throw new RuntimeException($"container \"{id}\" already exists: delete it first or choose another id");
+        throw new RuntimeException($"cannot create state directory {dir}: {SyscallException.Describe(errno)}");
+    }
+
+    public void Save(ContainerRecord record)
+    {
+        var path = Path.Combine(DirectoryOf(record.Id), "state.json");
+        var temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(record, RuntimeJsonContext.Default.ContainerRecord));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public void SaveSpec(string id, Spec spec)
+        => File.WriteAllBytes(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec));
+
+    public Spec LoadSpec(string id) => OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
+
+    public ContainerRecord Load(string id)
+    {
+        ContainerId.Validate(id);
+        var path = Path.Combine(DirectoryOf(id), "state.json");
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), RuntimeJsonContext.Default.ContainerRecord)
+                ?? throw new RuntimeException($"container \"{id}\": state file {path} is empty");
+        }
+        catch (FileNotFoundException)
+        {
+            if (Directory.Exists(DirectoryOf(id)))
+                return new ContainerRecord { Id = id };
+            throw new RuntimeException($"container \"{id}\" does not exist");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new RuntimeException($"container \"{id}\" does not exist");
+        }
+        catch (JsonException e)
+        {
+            throw new RuntimeException($"container \"{id}\": state file {path} is corrupt: {e.Message}");
+        }
+    }
+
+    public IEnumerable<string> Ids()
+    {
+        if (!Directory.Exists(Root))
+            yield break;
+        foreach (var dir in Directory.EnumerateDirectories(Root))
+            yield return Path.GetFileName(dir);
+    }
+
+    public void Remove(string id)
+    {
+        var dir = DirectoryOf(id);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+    }
+
+    public ContainerStatus StatusOf(ContainerRecord record)
+    {
+        if (record.Pid == 0)
+            return ContainerStatus.Creating;
+        if (!ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+            return ContainerStatus.Stopped;
+        if (record.Paused)
+            return ContainerStatus.Paused;
+        return File.Exists(ExecFifoOf(record.Id)) ? ContainerStatus.Created : ContainerStatus.Running;
+    }
+}
