@@ -118,7 +118,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     {
         try
         {
-            return Interop.Socket.ConnectUnix(path);
+            return Skiff.Interop.Interop.Socket.ConnectUnix(path);
         }
         catch (SyscallException e)
         {
@@ -214,7 +214,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         }
     }
 
-    internal static Oci.State ToState(ContainerRecord record, Spec? spec, ContainerStatus status) => new()
+    public static Oci.State ToState(ContainerRecord record, Spec? spec, ContainerStatus status) => new()
     {
         Version = spec?.Version ?? "1.2.0",
         ID = record.Id,

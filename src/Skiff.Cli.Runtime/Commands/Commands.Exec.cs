@@ -6,7 +6,8 @@ namespace Skiff.Cli.Runtime;
 
 public static partial class Commands
 {
-    private static readonly Flag[] ExecFlags =
+    // A property, not a field: static field initialisers across partial files run in no defined order.
+    private static Flag[] ExecFlags =>
     [
         new("process", 'p', TakesValue: true, Help: "process.json describing the process (instead of COMMAND)"),
         new("tty", 't', Help: "allocate a pseudo-terminal (needs --console-socket)"),

@@ -51,7 +51,7 @@ public sealed class Stage0 : IDisposable
         var helperPath = HelperPath();
         using var helper = Libc.SealedCopyOf(helperPath);
         using var planFd = Libc.SealedMemfd("skiff-plan", plan.ToArray());
-        var (ours, theirs) = Interop.Socket.SeqPacketPair();
+        var (ours, theirs) = Skiff.Interop.Interop.Socket.SeqPacketPair();
         var sources = new List<FileDescriptor>();
         try
         {
@@ -179,7 +179,7 @@ public sealed class Stage0 : IDisposable
         {
             while (true)
             {
-                nint n = Interop.Socket.Receive(_sync.Fd, p, buffer.Length, 0);
+                nint n = Skiff.Interop.Interop.Socket.Receive(_sync.Fd, p, buffer.Length, 0);
                 if (n >= 0)
                     return (int)n;
                 if (Errno.Last != Errno.EINTR)
@@ -193,7 +193,7 @@ public sealed class Stage0 : IDisposable
         byte* message = stackalloc byte[SyncMessageSize];
         new Span<byte>(message, SyncMessageSize).Clear();
         *(uint*)message = (uint)type;
-        if (Interop.Socket.Send(_sync.Fd, message, SyncMessageSize, Interop.Socket.MSG_NOSIGNAL) < 0)
+        if (Skiff.Interop.Interop.Socket.Send(_sync.Fd, message, SyncMessageSize, Skiff.Interop.Interop.Socket.MSG_NOSIGNAL) < 0)
             throw new SyscallException("send", "skiff-init sync socket", Errno.Last);
     }
 

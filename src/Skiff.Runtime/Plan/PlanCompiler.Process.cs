@@ -61,7 +61,7 @@ public static partial class PlanCompiler
         ulong mask = 0;
         foreach (var name in names ?? [])
         {
-            if (!Capabilities.TryGetValue(name, out var bit))
+            if (!Oci.Capabilities.TryGetNumber(name, out var bit))
                 throw new RuntimeException($"config.json: process.capabilities.{set}: unknown capability \"{name}\"");
             // Capabilities newer than the running kernel are dropped silently, as runc does: the
             // kernel cannot grant them anyway and a config written for a newer kernel must still run.

@@ -18,7 +18,7 @@ public static class HostLimits
 
     public static unsafe int CheckRlimit(POSIXRlimit limit)
     {
-        if (!LinuxNames.Rlimits.TryGetValue(limit.Type, out var resource))
+        if (!Rlimits.TryGetResource(limit.Type, out var resource))
             throw new RuntimeException($"config.json: process.rlimits: unknown type \"{limit.Type}\"");
         if (limit.Soft > limit.Hard)
             throw new RuntimeException($"config.json: process.rlimits: {limit.Type} soft limit {limit.Soft} is above its hard limit {limit.Hard}");

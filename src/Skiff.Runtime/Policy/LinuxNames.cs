@@ -25,36 +25,7 @@ public static class LinuxNames
         ["time"] = (CLONE_NEWTIME, "time"),
     };
 
-    /// <summary>CAP_* → bit number (include/uapi/linux/capability.h).</summary>
-    public static readonly IReadOnlyDictionary<string, int> Capabilities = BuildCapabilities();
-
-    private static Dictionary<string, int> BuildCapabilities()
-    {
-        string[] names =
-        [
-            "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-            "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-            "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-            "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-            "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-            "CHECKPOINT_RESTORE",
-        ];
-        var map = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < names.Length; i++)
-            map["CAP_" + names[i]] = i;
-        return map;
-    }
-
     public const int CAP_SYS_RESOURCE = 24;
-
-    /// <summary>RLIMIT_* → resource number.</summary>
-    public static readonly IReadOnlyDictionary<string, int> Rlimits = new Dictionary<string, int>
-    {
-        ["RLIMIT_CPU"] = 0, ["RLIMIT_FSIZE"] = 1, ["RLIMIT_DATA"] = 2, ["RLIMIT_STACK"] = 3, ["RLIMIT_CORE"] = 4,
-        ["RLIMIT_RSS"] = 5, ["RLIMIT_NPROC"] = 6, ["RLIMIT_NOFILE"] = 7, ["RLIMIT_MEMLOCK"] = 8, ["RLIMIT_AS"] = 9,
-        ["RLIMIT_LOCKS"] = 10, ["RLIMIT_SIGPENDING"] = 11, ["RLIMIT_MSGQUEUE"] = 12, ["RLIMIT_NICE"] = 13,
-        ["RLIMIT_RTPRIO"] = 14, ["RLIMIT_RTTIME"] = 15,
-    };
 
     public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_SYNCHRONOUS = 16, MS_REMOUNT = 32,
         MS_MANDLOCK = 64, MS_DIRSYNC = 128, MS_NOSYMFOLLOW = 256, MS_NOATIME = 1024, MS_NODIRATIME = 2048, MS_BIND = 4096,

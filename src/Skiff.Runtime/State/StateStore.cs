@@ -53,7 +53,7 @@ public sealed class StateStore(string root)
     }
 
     public void SaveSpec(string id, Spec spec)
-        => File.WriteAllBytes(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec));
+        => File.WriteAllText(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec, indented: false));
 
     public Spec LoadSpec(string id) => OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
 

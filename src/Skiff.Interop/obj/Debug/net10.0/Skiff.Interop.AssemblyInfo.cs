@@ -15,7 +15,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("Skiff.Interop")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+7b378d09e7e768bf8d8b89d018caf9ef5e2bcdce")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+23a35c52d9fbbecdd802e5de50cce26c0c126a3f")]
 [assembly: System.Reflection.AssemblyProductAttribute("Skiff.Interop")]
 [assembly: System.Reflection.AssemblyTitleAttribute("Skiff.Interop")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

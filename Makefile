@@ -1,0 +1,63 @@
+# Skiff build entry points. `make demo` and `make test` work on a fresh Debian 12 machine as root.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+RID := linux-x64
+PUBLISH_FLAGS := -c Release -r $(RID) --nologo -v quiet
+
+# Debian packages: what the build needs, and what the tests and benchmarks drive as peers.
+BUILD_PACKAGES := gcc libc6-dev clang zlib1g-dev make busybox-static
+TEST_PACKAGES := $(BUILD_PACKAGES) runc podman uidmap iproute2 procps
+BENCH_PACKAGES := $(TEST_PACKAGES) hyperfine
+
+.PHONY: all build native runtime test unit-test integration-test demo bench clean deps-build deps-test deps-bench
+
+all: build
+
+build: native runtime
+
+include native/stage0/build.mk
+
+native: bin/skiff-init
+
+runtime: bin/skiff-runtime
+
+RUNTIME_SOURCES := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+
+bin/skiff-runtime: $(RUNTIME_SOURCES)
+	@mkdir -p bin build
+	$(DOTNET) publish src/Skiff.Cli.Runtime/Skiff.Cli.Runtime.csproj $(PUBLISH_FLAGS) -o build/skiff-runtime
+	cp build/skiff-runtime/skiff-runtime bin/skiff-runtime
+
+# Installs only what is missing, so repeated runs cost a dpkg query instead of an apt round trip.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps-build:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+deps-test:
+	$(call apt_install,$(TEST_PACKAGES))
+
+deps-bench:
+	$(call apt_install,$(BENCH_PACKAGES))
+
+test: deps-test
+	$(MAKE) build
+	./scripts/test.sh
+
+demo: deps-build
+	$(MAKE) build
+	./scripts/demo.sh
+
+bench: deps-bench
+	$(MAKE) build
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin build
+	find src tests -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

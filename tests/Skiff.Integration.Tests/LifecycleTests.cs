@@ -1,0 +1,93 @@
+using System.Text.Json;
+
+namespace Skiff.Integration.Tests;
+
+public sealed class LifecycleTests : IDisposable
+{
+    private readonly TestBundle _bundle = new();
+
+    public void Dispose() => _bundle.Dispose();
+
+    private string Status(string id)
+    {
+        var state = _bundle.Runtime("state", id);
+        Assert.True(state.ExitCode == 0, state.ToString());
+        return JsonDocument.Parse(state.Stdout).RootElement.GetProperty("status").GetString()!;
+    }
+
+    [ContainerFact]
+    public void RunReturnsTheProgramsOutputAndExitCode()
+    {
+        var result = _bundle.Run("sh", "-c", "echo hello; exit 7");
+        Assert.Equal(7, result.ExitCode);
+        Assert.Equal("hello\n", result.Stdout);
+    }
+
+    [ContainerFact]
+    public void CreateStartStateKillDelete()
+    {
+        _bundle.Spec.Process!.Args = ["sleep", "100"];
+        _bundle.WriteConfig();
+        var id = _bundle.NewId();
+        var pidFile = Path.Combine(_bundle.Directory, "pid");
+        var create = _bundle.Runtime("create", "--bundle", _bundle.Directory, "--pid-file", pidFile, id);
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.Equal("created", Status(id));
+        int pid = int.Parse(File.ReadAllText(pidFile));
+        // Before start the container process is still skiff-init, waiting on the exec fifo.
+        Assert.DoesNotContain("sleep", File.ReadAllText($"/proc/{pid}/cmdline"));
+
+        Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
+        Assert.Equal("running", Status(id));
+        Assert.Contains("sleep", File.ReadAllText($"/proc/{pid}/cmdline"));
+
+        var state = JsonDocument.Parse(_bundle.Runtime("state", id).Stdout).RootElement;
+        Assert.Equal(id, state.GetProperty("id").GetString());
+        Assert.Equal(pid, state.GetProperty("pid").GetInt32());
+        Assert.Equal(_bundle.Directory, state.GetProperty("bundle").GetString());
+
+        var deleteRunning = _bundle.Runtime("delete", id);
+        Assert.NotEqual(0, deleteRunning.ExitCode);
+        Assert.Contains("running", deleteRunning.Stderr);
+
+        Assert.Equal(0, _bundle.Runtime("kill", id, "KILL").ExitCode);
+        WaitFor(() => Status(id) == "stopped");
+        Assert.Equal(0, _bundle.Runtime("delete", id).ExitCode);
+        Assert.NotEqual(0, _bundle.Runtime("state", id).ExitCode);
+        Assert.False(Directory.Exists(Path.Combine(_bundle.StateRoot, id)));
+    }
+
+    [ContainerFact]
+    public void SignalDeathIsReportedAs128PlusSignal()
+    {
+        var result = _bundle.Run("sh", "-c", "kill -9 $$");
+        Assert.Equal(137, result.ExitCode);
+    }
+
+    [ContainerFact]
+    public void ListShowsContainersInJsonAndTable()
+    {
+        _bundle.Spec.Process!.Args = ["sleep", "100"];
+        _bundle.WriteConfig();
+        var id = _bundle.NewId();
+        Assert.Equal(0, _bundle.Runtime("create", "--bundle", _bundle.Directory, id).ExitCode);
+        var json = _bundle.Runtime("list", "--format", "json");
+        var states = JsonDocument.Parse(json.Stdout).RootElement;
+        Assert.Contains(states.EnumerateArray(), s => s.GetProperty("id").GetString() == id && s.GetProperty("status").GetString() == "created");
+        Assert.Contains(id, _bundle.Runtime("list", "-q").Stdout.Split('\n'));
+        Assert.Contains(id, _bundle.Runtime("list").Stdout);
+        Assert.Equal(0, _bundle.Runtime("delete", "--force", id).ExitCode);
+        Assert.DoesNotContain(id, _bundle.Runtime("list", "-q").Stdout);
+    }
+
+    internal static void WaitFor(Func<bool> condition, int timeoutMs = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!condition())
+        {
+            if (Environment.TickCount64 > deadline)
+                throw new TimeoutException("condition not met in time");
+            Thread.Sleep(20);
+        }
+    }
+}
