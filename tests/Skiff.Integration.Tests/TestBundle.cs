@@ -95,7 +95,7 @@ public static class ProcessRunner
         };
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
+        using var process = System.Diagnostics.Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)

@@ -15,7 +15,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("Skiff.Oci")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+23a35c52d9fbbecdd802e5de50cce26c0c126a3f")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+21b40d13e266a75c699dad5a6ebe79bb8620d118")]
 [assembly: System.Reflection.AssemblyProductAttribute("Skiff.Oci")]
 [assembly: System.Reflection.AssemblyTitleAttribute("Skiff.Oci")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]
