@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("Skiff.Oci.Tests")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+24fd81dd0cc977b646ec89660a3b43c0703783eb")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+ea28d2e03cad752a2a226ee02b0251eb248a0f01")]
 [assembly: System.Reflection.AssemblyProductAttribute("Skiff.Oci.Tests")]
 [assembly: System.Reflection.AssemblyTitleAttribute("Skiff.Oci.Tests")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]
