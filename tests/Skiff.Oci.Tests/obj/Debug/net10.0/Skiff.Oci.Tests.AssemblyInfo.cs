@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("Skiff.Oci.Tests")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+ea28d2e03cad752a2a226ee02b0251eb248a0f01")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+507a1b046e9840b183a963289d41bbecc3aff054")]
 [assembly: System.Reflection.AssemblyProductAttribute("Skiff.Oci.Tests")]
 [assembly: System.Reflection.AssemblyTitleAttribute("Skiff.Oci.Tests")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]
