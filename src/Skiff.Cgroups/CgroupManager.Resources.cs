@@ -230,7 +230,8 @@ public sealed partial class CgroupManager
     private void MemoryV2(Node n, LinuxMemory m, long limit, long swap, long reservation)
     {
         var swapV2 = CgroupConversions.MemorySwapToV2(swap, limit);
-        if (swapV2 != 0)
+        // swap == memory converts to 0, which here means "no swap" rather than "unset" (runc does the same)
+        if (swapV2 != 0 || swap > 0)
         {
             if (_fs.FileExists(F(n, "memory.swap.max")))
                 Set("swap limit", n, "memory.swap.max", Max(swapV2));
