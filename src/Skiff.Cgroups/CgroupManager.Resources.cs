@@ -410,10 +410,10 @@ public sealed partial class CgroupManager
     private string RequireFile(Node n, string what, string file, string? alternative = null)
     {
         if (_fs.FileExists(F(n, file))) return file;
-        var names = alternative is null || alternative == file ? file : $"{alternative} nor {file}";
-        throw new CgroupException(
-            $"cannot set {what}: {(alternative is null || alternative == file ? "" : "neither ")}{names} exists in {n.Dir} " +
-            "(the kernel or the IO scheduler does not support it)");
+        var missing = alternative is null || alternative == file
+            ? $"{file} does not exist in {n.Dir}"
+            : $"neither {alternative} nor {file} exists in {n.Dir}";
+        throw new CgroupException($"cannot set {what}: {missing} (the kernel or the IO scheduler does not support it)");
     }
 
     // ---------------------------------------------------------------- hugetlb

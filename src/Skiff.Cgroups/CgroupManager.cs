@@ -375,8 +375,9 @@ public sealed partial class CgroupManager : ICgroupManager
             if (frozen) { try { Write(what, file, "THAWED"); } catch (CgroupException) { } }
             throw new CgroupException($"{what}: {file} did not reach {want}");
         }
+        // cgroup v2 (or a hybrid host without a v1 freezer): the core cgroup.freeze file, kernel >= 5.2
         var v2 = _nodes.FirstOrDefault(n => n.IsV2);
-        if (v2 is not null && Mode == CgroupMode.V2)
+        if (v2 is not null && (Mode == CgroupMode.V2 || _fs.FileExists(CgroupPath.Join(v2.Dir, "cgroup.freeze"))))
         {
             var file = CgroupPath.Join(v2.Dir, "cgroup.freeze");
             if (!_fs.FileExists(file)) throw new CgroupException($"{what}: {file} does not exist (kernel older than 5.2?)");

@@ -305,3 +305,30 @@ public class V1ResourceTests : IDisposable
         Assert.Contains("rdma cgroup controller is not available", e.Message);
     }
 }
+
+public class V1MissingFileTests
+{
+    [Fact]
+    public void Leaf_weight_missing_file_names_the_file()
+    {
+        using var tree = new FakeCgroupTree(CgroupMode.V1);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        m.Create();
+        var e = Assert.Throws<CgroupException>(() => m.Apply(new LinuxResources { BlockIO = new LinuxBlockIO { LeafWeight = 100 } }));
+        Assert.StartsWith("cannot set blkio leaf weight: blkio.leaf_weight does not exist in /sys/fs/cgroup/blkio/skiff/c1", e.Message);
+    }
+
+    [Fact]
+    public void Hybrid_without_v1_freezer_uses_cgroup_freeze()
+    {
+        using var tree = new FakeCgroupTree(CgroupMode.Hybrid);
+        // drop the v1 freezer hierarchy from mountinfo
+        var mi = File.ReadAllLines(tree.Map("/proc/self/mountinfo")).Where(l => !l.Contains("freezer"));
+        File.WriteAllLines(tree.Map("/proc/self/mountinfo"), mi);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        m.Create();
+        tree.SetFile("/sys/fs/cgroup/unified/skiff/c1/cgroup.events", "populated 1\nfrozen 1\n");
+        m.Freeze();
+        Assert.Equal("1", tree.Read("/sys/fs/cgroup/unified/skiff/c1/cgroup.freeze"));
+    }
+}
