@@ -424,7 +424,7 @@ public sealed partial class CgroupManager
         var n = Require("hugetlb", "hugepage limits");
         foreach (var h in limits)
         {
-            string ps = h.Pagesize;
+            var ps = h.Pagesize ?? ""; // tolerant of a string or string? model
             var (file, rsvd) = n.IsV2
                 ? ($"hugetlb.{ps}.max", $"hugetlb.{ps}.rsvd.max")
                 : ($"hugetlb.{ps}.limit_in_bytes", $"hugetlb.{ps}.rsvd.limit_in_bytes");
