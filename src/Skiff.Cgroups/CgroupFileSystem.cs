@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Skiff.Cgroups;
+
+/// <summary>
+/// All cgroup related file access. Every path handed in is a host-absolute path
+/// ("/sys/fs/cgroup/memory/x", "/proc/self/mountinfo"); the instance maps it below <see cref="Root"/>
+/// so tests can run against a fake tree in a temporary directory. Methods are virtual so tests can
+/// emulate kernel behaviour (control files appearing on mkdir, EBUSY, ...).
+/// </summary>
+public class CgroupFileSystem
+{
+    /// <summary>The real file system.</summary>
+    public static CgroupFileSystem Host { get; } = new("/");
+
+    public CgroupFileSystem(string root)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        Root = root.Length > 1 ? root.TrimEnd('/') : root;
+    }
+
+    public string Root { get; }
+
+    /// <summary>Maps a host-absolute path to the real path used for the I/O.</summary>
+    public string Map(string path)
+    {
+        if (!path.StartsWith('/')) throw new ArgumentException($"path must be absolute: {path}", nameof(path));
+        return Root == "/" ? path : Root + path;
+    }
+
+    public virtual bool FileExists(string path) => File.Exists(Map(path));
+
+    public virtual bool DirectoryExists(string path) => Directory.Exists(Map(path));
+
+    public virtual string ReadFile(string path) => File.ReadAllText(Map(path));
+
+    /// <summary>
+    /// Writes like runc's cgroups.WriteFile: open O_WRONLY|O_TRUNC without O_CREAT (a missing control
+    /// file is an error, never created) and a single write(2) so the kernel sees the whole value.
+    /// </summary>
+    public virtual void WriteFile(string path, string value)
+    {
+        using var handle = File.OpenHandle(Map(path), FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite);
+        RandomAccess.Write(handle, Encoding.UTF8.GetBytes(value), 0);
+    }
+
+    /// <summary>Creates exactly one directory level (mkdir(2)); the parent must exist.</summary>
+    public virtual void CreateDirectory(string path)
+    {
+        var mapped = Map(path);
+        var parent = Path.GetDirectoryName(mapped);
+        if (parent is not null && !Directory.Exists(parent))
+            throw new DirectoryNotFoundException($"parent of {path} does not exist");
+        Directory.CreateDirectory(mapped);
+    }
+
+    /// <summary>rmdir(2) of one (cgroup) directory. Directory.Delete(recursive: false) calls rmdir directly.</summary>
+    public virtual void RemoveDirectory(string path) => Directory.Delete(Map(path), recursive: false);
+
+    /// <summary>Host-absolute paths of the sub directories of <paramref name="path"/>.</summary>
+    public virtual IReadOnlyList<string> GetDirectories(string path)
+    {
+        var mapped = Map(path);
+        var result = new List<string>();
+        foreach (var d in Directory.EnumerateDirectories(mapped))
+            result.Add(CgroupPath.Join(path, Path.GetFileName(d)));
+        return result;
+    }
+
+    /// <summary>errno of an I/O exception thrown by this class (0 when unknown).</summary>
+    public static int Errno(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => Errnos.ENOENT,
+        UnauthorizedAccessException => Errnos.EACCES,
+        IOException io when io.HResult > 0 && io.HResult < 4096 => io.HResult,
+        _ => 0,
+    };
+
+    /// <summary>strerror-like text for an I/O exception ("Device or resource busy").</summary>
+    public static string Describe(Exception e)
+    {
+        var errno = Errno(e);
+        if (e is UnauthorizedAccessException) return "Permission denied";
+        return errno != 0 ? Marshal.GetPInvokeErrorMessage(errno) : e.Message;
+    }
+}
+
+internal static class Errnos
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EACCES = 13;
+    public const int EBUSY = 16;
+    public const int EEXIST = 17;
+    public const int EINVAL = 22;
+    public const int ENOTEMPTY = 39;
+    public const int EOPNOTSUPP = 95;
+}

@@ -1,0 +1,68 @@
+using Skiff.Oci;
+
+namespace Skiff.Cgroups;
+
+/// <summary>What the runtime needs to bind into the container for a "cgroup" mount.</summary>
+public sealed class CgroupMountSource
+{
+    public CgroupMountSource(string containerPath, string hostDirectory, IReadOnlyList<string> controllers,
+        bool isV2, IReadOnlyList<string> symlinks)
+    {
+        ContainerPath = containerPath;
+        HostDirectory = hostDirectory;
+        Controllers = controllers;
+        IsV2 = isV2;
+        Symlinks = symlinks;
+    }
+
+    /// <summary>Mount point inside the container: "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/systemd",
+    /// "/sys/fs/cgroup/unified" (hybrid) or "/sys/fs/cgroup" (v2).</summary>
+    public string ContainerPath { get; }
+
+    /// <summary>The host directory to bind there (the container's cgroup in that hierarchy).</summary>
+    public string HostDirectory { get; }
+
+    /// <summary>v1 controllers of the hierarchy ("cpu","cpuacct"), "name=systemd" for named ones; empty for v2.</summary>
+    public IReadOnlyList<string> Controllers { get; }
+
+    public bool IsV2 { get; }
+
+    /// <summary>Names of symlinks to create next to <see cref="ContainerPath"/> pointing at it, for comounted
+    /// controllers (runc: cpu → cpu,cpuacct and cpuacct → cpu,cpuacct). Just names, relative to /sys/fs/cgroup.</summary>
+    public IReadOnlyList<string> Symlinks { get; }
+}
+
+public interface ICgroupManager
+{
+    CgroupMode Mode { get; }
+
+    /// <summary>Resolved directories, serialisable.</summary>
+    CgroupPaths Paths { get; }
+
+    /// <summary>The cgroup.procs files (host paths) a process writes its pid into to join every hierarchy.</summary>
+    IReadOnlyList<string> ProcsFiles { get; }
+
+    IReadOnlyList<CgroupMountSource> MountSources { get; }
+
+    /// <summary>False when device rules in <see cref="Apply"/> are not enforced (cgroup v2 needs eBPF, not done yet).</summary>
+    bool EnforcesDeviceRules { get; }
+
+    /// <summary>mkdir -p in every hierarchy; on failure removes what it created and throws.</summary>
+    void Create();
+
+    /// <summary>Writes the limits. Throws <see cref="CgroupException"/> naming file and value.</summary>
+    void Apply(LinuxResources? resources);
+
+    /// <summary>Moves a process into the cgroup in every hierarchy.</summary>
+    void AddProcess(int pid);
+
+    /// <summary>Every process in the cgroup and its descendants.</summary>
+    IReadOnlyList<int> GetPids();
+
+    void Freeze();
+
+    void Thaw();
+
+    /// <summary>rmdir leaf-first in every hierarchy; missing dirs are fine, EBUSY is retried a few times.</summary>
+    void Destroy();
+}
