@@ -331,7 +331,7 @@ public sealed partial class CgroupManager
     {
         if (p is null) return;
         var n = Require("pids", "pids limit");
-        long limit = p.Limit;
+        if (p.Limit is not long limit) return;
         Set("pids limit", n, "pids.max", limit > 0 ? Str(limit) : "max");
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Skiff.Cgroups;
 using Skiff.Oci;
+using Process = System.Diagnostics.Process;
 
 namespace Skiff.Cgroups.Tests;
 
