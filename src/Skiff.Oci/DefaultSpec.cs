@@ -121,8 +121,6 @@ public static class DefaultSpec
         linux.Resources = null;
     }
 
-    /// <summary>Rootless conversion for the current effective user and group (geteuid/getegid).</summary>
-    public static void Rootless(Spec spec) => Rootless(spec, Native.GetEuid(), Native.GetEgid());
 
     // Lexical cleanup like Go's filepath.Clean, enough to recognise "/sys", "/sys/", "//sys", "/sys/." and "/a/../sys".
     internal static string CleanPath(string path)

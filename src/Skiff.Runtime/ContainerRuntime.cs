@@ -41,7 +41,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         if (!File.Exists(configPath))
             throw new RuntimeException($"cannot read {configPath}: no such file (is --bundle right?)");
         var spec = OciJson.ReadSpec(configPath);
-        SpecValidator.Validate(spec);
+        SpecValidator.ThrowIfInvalid(spec, source: configPath);
 
         var stateDir = Store.Claim(id);
         ICgroupManager? cgroups = null;
