@@ -27,10 +27,9 @@ public sealed class LifecycleTests : IDisposable
     public void CreateStartStateKillDelete()
     {
         _bundle.Spec.Process!.Args = ["sleep", "100"];
-        _bundle.WriteConfig();
         var id = _bundle.NewId();
         var pidFile = Path.Combine(_bundle.Directory, "pid");
-        var create = _bundle.Runtime("create", "--bundle", _bundle.Directory, "--pid-file", pidFile, id);
+        var create = _bundle.Create(id, "--pid-file", pidFile);
         Assert.True(create.ExitCode == 0, create.ToString());
         Assert.Equal("created", Status(id));
         int pid = int.Parse(File.ReadAllText(pidFile));
@@ -68,9 +67,8 @@ public sealed class LifecycleTests : IDisposable
     public void ListShowsContainersInJsonAndTable()
     {
         _bundle.Spec.Process!.Args = ["sleep", "100"];
-        _bundle.WriteConfig();
         var id = _bundle.NewId();
-        Assert.Equal(0, _bundle.Runtime("create", "--bundle", _bundle.Directory, id).ExitCode);
+        Assert.Equal(0, _bundle.Create(id).ExitCode);
         var json = _bundle.Runtime("list", "--format", "json");
         var states = JsonDocument.Parse(json.Stdout).RootElement;
         Assert.Contains(states.EnumerateArray(), s => s.GetProperty("id").GetString() == id && s.GetProperty("status").GetString() == "created");

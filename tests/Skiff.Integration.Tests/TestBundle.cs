@@ -28,7 +28,6 @@ public sealed class TestBundle : IDisposable
         Spec = DefaultSpec.Default();
         Spec.Process!.Terminal = false;
         Spec.Process.Args = ["true"];
-        Spec.Linux!.CgroupsPath = $"/skiff-test/{Path.GetFileName(Directory)}";
     }
 
     public string Directory { get; }
@@ -39,19 +38,41 @@ public sealed class TestBundle : IDisposable
     /// <summary>A unique id per call: tests may run in parallel across classes.</summary>
     public string NewId(string prefix = "c") => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 40)];
 
-    public void WriteConfig() => OciJson.WriteSpec(Path.Combine(Directory, "config.json"), Spec);
+    /// <summary>Writes config.json; the container gets its own cgroup under /skiff-test so leftovers are easy to spot.</summary>
+    public void WriteConfig(string id)
+    {
+        Spec.Linux!.CgroupsPath = $"/skiff-test/{id}";
+        OciJson.WriteSpec(Path.Combine(Directory, "config.json"), Spec);
+    }
 
     public RunResult Runtime(params string[] args) => RuntimeWith(null, args);
 
     public RunResult RuntimeWith(string? stdin, params string[] args)
         => ProcessRunner.Run(Repo.Runtime, ["--root", StateRoot, .. args], stdin, Directory);
 
+    /// <summary>
+    /// `create` with its stdio on files, as the runtime-tools suite and podman's conmon do: the
+    /// container inherits the runtime's stdio, so a pipe would stay open as long as the container.
+    /// Returns the exit code; stdout/stderr of the runtime (and later the container) are in the files.
+    /// </summary>
+    public RunResult Create(string id, params string[] extraArgs)
+    {
+        WriteConfig(id);
+        var output = Path.Combine(Directory, $"{id}.out");
+        var errors = Path.Combine(Directory, $"{id}.err");
+        var result = ProcessRunner.Run("/bin/sh",
+            ["-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null", Repo.Runtime, "--root", StateRoot, "create", "--bundle", Directory, .. extraArgs, id],
+            null, Directory, environment: new() { ["OUT"] = output, ["ERR"] = errors });
+        return result with { Stdout = File.ReadAllText(output), Stderr = File.ReadAllText(errors) };
+    }
+
     /// <summary>run --bundle with the current spec, returning stdout/stderr/exit code.</summary>
     public RunResult Run(params string[] command)
     {
+        var id = NewId("run");
         Spec.Process!.Args = [.. command];
-        WriteConfig();
-        return Runtime("run", "--bundle", Directory, NewId("run"));
+        WriteConfig(id);
+        return Runtime("run", "--bundle", Directory, id);
     }
 
     public void Dispose()
@@ -83,7 +104,8 @@ public sealed record RunResult(int ExitCode, string Stdout, string Stderr)
 
 public static class ProcessRunner
 {
-    public static RunResult Run(string program, IEnumerable<string> args, string? stdin, string workingDirectory, int timeoutMs = 60_000)
+    public static RunResult Run(string program, IEnumerable<string> args, string? stdin, string workingDirectory,
+        int timeoutMs = 60_000, Dictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -95,6 +117,8 @@ public static class ProcessRunner
         };
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
+        foreach (var (key, value) in environment ?? [])
+            info.Environment[key] = value;
         using var process = System.Diagnostics.Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
