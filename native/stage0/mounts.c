@@ -233,6 +233,16 @@ void op_rootfs(const struct rec *r)
     /* pivot_root needs new_root to be a mount point: bind the rootfs onto itself. */
     if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         fail(errno, "bind rootfs %s", rootfs);
+    /* pivot_root also refuses a new root whose parent mount is shared (EINVAL). With
+     * rshared asked for "/", make that first bind private and bind once more on top of
+     * it: the root we pivot into then has a private parent, while the mounts below
+     * it keep the propagation requested (runc makes the parent private instead). */
+    if (prop & MS_SHARED) {
+        if (mount(NULL, rootfs, NULL, MS_PRIVATE, NULL) < 0)
+            fail(errno, "make rootfs %s private", rootfs);
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+            fail(errno, "bind rootfs %s", rootfs);
+    }
     int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC); /* after the bind: the new mount */
     if (fd < 0)
         fail(errno, "open rootfs %s", rootfs);
