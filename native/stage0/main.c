@@ -57,12 +57,18 @@ static void write_map(pid_t pid, const char *file, const char *data)
     write_file(path, data, strlen(data), "write");
 }
 
-/* P: runs in the runtime's namespaces; everything here must happen before C exists. */
+/* P, after the clone. */
 static void run_parent(const struct plan *p, int release_fd, pid_t child)
 {
+    /* SYNC_PID first, right after the clone: C is the runtime's child (CLONE_PARENT),
+     * so the runtime must learn its pid even if a step below fails, or it could never
+     * reap it. It is still the first message on the socket: C sends nothing before
+     * we release it. */
+    sync_send(SYNC_PID, child, NULL);
     /* Maps before C does anything privileged: until they exist C's ids are the
      * overflow ids and files it created would be owned by nobody; C blocks on the
-     * release pipe until we are done. setgroups must be written before gid_map. */
+     * release pipe until we are done (and exits quietly if we die first: EOF). The
+     * kernel requires setgroups to be written before gid_map. */
     if (p->clone_flags & CLONE_NEWUSER) {
         if (p->setgroups_deny)
             write_map(child, "setgroups", "deny");
@@ -71,9 +77,6 @@ static void run_parent(const struct plan *p, int release_fd, pid_t child)
         if (p->gid_map)
             write_map(child, "gid_map", p->gid_map->strs[0]);
     }
-    /* SYNC_PID goes out before C is released, so it is always the first message the
-     * runtime reads, ahead of anything C sends. */
-    sync_send(SYNC_PID, child, NULL);
     char b = 0;
     if (write(release_fd, &b, 1) != 1)
         fail(errno, "release container process %d", (int)child);
