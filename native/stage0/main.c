@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -138,7 +139,6 @@ static _Noreturn void run_child(const struct plan *p)
         case OP_CONSOLE: op_console(p, r); break;
         case OP_SETSID: op_setsid(); break;
         case OP_RLIMIT: op_rlimit(r); break;
-        case OP_OOM_SCORE_ADJ: op_oom_score_adj(r); break;
         case OP_IOPRIO: op_ioprio(r); break;
         case OP_SCHEDULER: op_scheduler(r); break;
         case OP_PERSONALITY: op_personality(r); break;
@@ -163,6 +163,11 @@ int main(int argc, char **argv)
     /* The runtime hands these over without FD_CLOEXEC (posix_spawn must keep them
      * open); we mark them so none of them can reach the container program. */
     set_cloexec(p.sync_fd, "sync socket");
+    /* Non-dumpable until execve (which resets it): processes already in the container
+     * (exec mode) must not ptrace us or open our /proc files while we hold host fds
+     * and host paths (CVE-2016-9962). C inherits it across the clone. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fail(errno, "prctl PR_SET_DUMPABLE");
     if (planfd >= 3 + p.preserve_fds)
         close(planfd); /* the plan was copied into memory */
 
@@ -175,6 +180,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < p.nrecs; i++)
         if (p.recs[i].op == OP_CGROUP_PROCS)
             write_file(p.recs[i].strs[0], pidbuf, pidlen, "write cgroup");
+
+    /* oom_score_adj is inherited by C. Written here, from the host namespaces: C may
+     * run non-dumpable in a user namespace, where its own /proc/self files belong to
+     * the host root and are not writable by it (runc writes it this early too). */
+    for (size_t i = 0; i < p.nrecs; i++)
+        if (p.recs[i].op == OP_OOM_SCORE_ADJ)
+            op_oom_score_adj(&p.recs[i]);
 
     /* Join namespaces in record order: the runtime puts the user namespace first since
      * it owns the others (we need its capabilities to join them). A joined pid

@@ -16,6 +16,9 @@
  *     +-- skiff-init "P" (stage-0 parent)      single-threaded, host namespaces
  *     |     writes its own pid to every OP_CGROUP_PROCS file (so the child is born in
  *     |     the container's cgroups: the cgroup namespace root is the cgroup at clone time)
+ *     |     PR_SET_DUMPABLE 0 (inherited by C until execve: CVE-2016-9962, exec into a running
+ *     |       container must not be ptrace-able by its processes while holding host fds)
+ *     |     writes OP_OOM_SCORE_ADJ to /proc/self/oom_score_adj (inherited by C)
  *     |     setns() every OP_JOIN_NS in plan order (user first: it owns the others)
  *     |     OP_TIME_OFFSETS: unshare(CLONE_NEWTIME) + /proc/self/timens_offsets
  *     |     clone(OP_CLONE_FLAGS | CLONE_PARENT | SIGCHLD)
@@ -119,7 +122,7 @@ enum plan_op {
     OP_PRESERVE_FDS = 3,    /* [n] fds 3..3+n-1 survive into the container (everything else >= 3 is closed) */
 
     /* ---- executed by P, in this order of kinds regardless of record order:
-       CGROUP_PROCS, JOIN_NS (record order), TIME_OFFSETS, clone, maps ---- */
+       CGROUP_PROCS, OOM_SCORE_ADJ, JOIN_NS (record order), TIME_OFFSETS, clone, maps ---- */
     OP_CGROUP_PROCS = 10,   /* (path) write P's pid to this cgroup.procs (or v1 tasks) file */
     OP_JOIN_NS = 11,        /* [clone_flag] (path) setns(open(path), clone_flag) */
     OP_CLONE_FLAGS = 12,    /* [flags] CLONE_NEW* namespaces created by the clone (never CLONE_NEWTIME) */
@@ -168,7 +171,9 @@ enum plan_op {
                                0/1/2; in create mode also bind the slave over /dev/console (created if missing) */
     OP_SETSID = 33,         /* setsid() (container init without a terminal); EPERM (already a leader) ignored */
     OP_RLIMIT = 34,         /* [resource, soft, hard] setrlimit */
-    OP_OOM_SCORE_ADJ = 35,  /* [value as int64] write /proc/self/oom_score_adj */
+    OP_OOM_SCORE_ADJ = 35,  /* [value as int64] write /proc/self/oom_score_adj. Executed by P (after the
+                               cgroups, before setns; C inherits it): C is non-dumpable until execve, and in a
+                               user namespace its own /proc files then belong to the host root */
     OP_IOPRIO = 36,         /* [class, level] ioprio_set(IOPRIO_WHO_PROCESS, 0, ...) */
     OP_SCHEDULER = 37,      /* [policy, priority, nice, flags, runtime, deadline, period] sched_setattr */
     OP_PERSONALITY = 38,    /* [persona] personality() */
