@@ -69,7 +69,10 @@
  * inside the rootfs with openat2(RESOLVE_IN_ROOT) so a symlink in the rootfs can never
  * redirect a mount, mknod or write outside it (CVE-2021-30465 family); mounts are done
  * onto /proc/self/fd/<O_PATH fd of the resolved target>. After OP_PIVOT they are
- * resolved from "/" of the new root the same way. Directories created for a record
+ * resolved from "/" of the new root the same way. Both need a procfs at /proc of the
+ * current root (the host's before OP_PIVOT, the container's after; the exec fifo is
+ * reopened through it too), so a plan mounts /proc before any op after OP_PIVOT that
+ * resolves a path. Directories created for a record
  * (MOUNT_EXTRA_MKDIR, parents of devices/symlinks/files) are made one component at a
  * time with mkdirat under a resolved parent; a dangling symlink on the way is followed
  * (its target is created, inside the root), as the final resolution would follow it.
