@@ -9,7 +9,7 @@
  * Signals: the runtime posix_spawn()s us with default dispositions and an empty mask,
  * and whatever we leave behind is inherited by the container's program through
  * execve. So nothing here installs a handler or blocks a signal for longer than one
- * write (hook.c): SIGPIPE is avoided with MSG_NOSIGNAL instead.
+ * write (hook.c, exec.c); sends use MSG_NOSIGNAL instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,7 +123,7 @@ static _Noreturn void run_child(const struct plan *p)
         case OP_DEVICE: op_device(r); break;
         case OP_SYMLINK: op_symlink(r); break;
         case OP_HOOKS: op_hooks_sync(); break;
-        case OP_PIVOT: op_pivot(p); break;
+        case OP_PIVOT: op_pivot(); break;
         case OP_MASK: op_mask(r); break;
         case OP_READONLY: op_readonly(r); break;
         case OP_REMOUNT_RO: op_remount_ro(r); break;

@@ -366,9 +366,8 @@ void op_symlink(const struct rec *r)
     close(pfd);
 }
 
-void op_pivot(const struct plan *p)
+void op_pivot(void)
 {
-    (void)p;
     if (g_no_pivot) {
         /* No pivot_root (e.g. the rootfs lives on a ramfs): move the rootfs over "/"
          * and chroot into it. The old root stays reachable to a process that can
