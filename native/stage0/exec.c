@@ -113,7 +113,7 @@ static void wait_for_start(const struct plan *p)
         fd = open(path, O_WRONLY | O_CLOEXEC);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
-        fail(errno, "open exec fifo");
+        fail(errno, "open exec fifo as uid %u (it must be writable by the container user)", (unsigned)getuid());
     /* Block SIGPIPE for the write: if `start` went away we want an error, not death by
      * a signal; consume a pending one so nothing leaks into the program's mask. */
     sigset_t set, old;

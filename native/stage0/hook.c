@@ -60,7 +60,7 @@ static ssize_t write_nosigpipe(int fd, const char *buf, size_t len)
 void run_hook(const struct rec *r)
 {
     uint64_t timeout = rec_int(r, 0);
-    uint32_t nargs = (uint32_t)rec_int(r, 1), nenv = (uint32_t)rec_int(r, 2);
+    uint32_t nargs = (uint32_t)rec_int(r, 1); /* env: the rest of the strings */
     const char *path = r->strs[0], *input = r->strs[1];
     char *fallback_argv[2] = {(char *)path, NULL};
     /* argv and envp are NULL-terminated slices of the record's string array; the
@@ -91,7 +91,6 @@ void run_hook(const struct rec *r)
     }
     close(in[0]);
     close(err[1]);
-    (void)nenv;
 
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pidfd < 0)

@@ -9,7 +9,7 @@
  * Signals: the runtime posix_spawn()s us with default dispositions and an empty mask,
  * and whatever we leave behind is inherited by the container's program through
  * execve. So nothing here installs a handler or blocks a signal for longer than one
- * write (hook.c): SIGPIPE is avoided with MSG_NOSIGNAL instead.
+ * write (hook.c, exec.c); sends use MSG_NOSIGNAL instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -57,12 +58,18 @@ static void write_map(pid_t pid, const char *file, const char *data)
     write_file(path, data, strlen(data), "write");
 }
 
-/* P: runs in the runtime's namespaces; everything here must happen before C exists. */
+/* P, after the clone. */
 static void run_parent(const struct plan *p, int release_fd, pid_t child)
 {
+    /* SYNC_PID first, right after the clone: C is the runtime's child (CLONE_PARENT),
+     * so the runtime must learn its pid even if a step below fails, or it could never
+     * reap it. It is still the first message on the socket: C sends nothing before
+     * we release it. */
+    sync_send(SYNC_PID, child, NULL);
     /* Maps before C does anything privileged: until they exist C's ids are the
      * overflow ids and files it created would be owned by nobody; C blocks on the
-     * release pipe until we are done. setgroups must be written before gid_map. */
+     * release pipe until we are done (and exits quietly if we die first: EOF). The
+     * kernel requires setgroups to be written before gid_map. */
     if (p->clone_flags & CLONE_NEWUSER) {
         if (p->setgroups_deny)
             write_map(child, "setgroups", "deny");
@@ -71,9 +78,6 @@ static void run_parent(const struct plan *p, int release_fd, pid_t child)
         if (p->gid_map)
             write_map(child, "gid_map", p->gid_map->strs[0]);
     }
-    /* SYNC_PID goes out before C is released, so it is always the first message the
-     * runtime reads, ahead of anything C sends. */
-    sync_send(SYNC_PID, child, NULL);
     char b = 0;
     if (write(release_fd, &b, 1) != 1)
         fail(errno, "release container process %d", (int)child);
@@ -119,7 +123,7 @@ static _Noreturn void run_child(const struct plan *p)
         case OP_DEVICE: op_device(r); break;
         case OP_SYMLINK: op_symlink(r); break;
         case OP_HOOKS: op_hooks_sync(); break;
-        case OP_PIVOT: op_pivot(p); break;
+        case OP_PIVOT: op_pivot(); break;
         case OP_MASK: op_mask(r); break;
         case OP_READONLY: op_readonly(r); break;
         case OP_REMOUNT_RO: op_remount_ro(r); break;
@@ -135,7 +139,6 @@ static _Noreturn void run_child(const struct plan *p)
         case OP_CONSOLE: op_console(p, r); break;
         case OP_SETSID: op_setsid(); break;
         case OP_RLIMIT: op_rlimit(r); break;
-        case OP_OOM_SCORE_ADJ: op_oom_score_adj(r); break;
         case OP_IOPRIO: op_ioprio(r); break;
         case OP_SCHEDULER: op_scheduler(r); break;
         case OP_PERSONALITY: op_personality(r); break;
@@ -160,6 +163,11 @@ int main(int argc, char **argv)
     /* The runtime hands these over without FD_CLOEXEC (posix_spawn must keep them
      * open); we mark them so none of them can reach the container program. */
     set_cloexec(p.sync_fd, "sync socket");
+    /* Non-dumpable until execve (which resets it): processes already in the container
+     * (exec mode) must not ptrace us or open our /proc files while we hold host fds
+     * and host paths (CVE-2016-9962). C inherits it across the clone. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fail(errno, "prctl PR_SET_DUMPABLE");
     if (planfd >= 3 + p.preserve_fds)
         close(planfd); /* the plan was copied into memory */
 
@@ -172,6 +180,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < p.nrecs; i++)
         if (p.recs[i].op == OP_CGROUP_PROCS)
             write_file(p.recs[i].strs[0], pidbuf, pidlen, "write cgroup");
+
+    /* oom_score_adj is inherited by C. Written here, from the host namespaces: C may
+     * run non-dumpable in a user namespace, where its own /proc/self files belong to
+     * the host root and are not writable by it (runc writes it this early too). */
+    for (size_t i = 0; i < p.nrecs; i++)
+        if (p.recs[i].op == OP_OOM_SCORE_ADJ)
+            op_oom_score_adj(&p.recs[i]);
 
     /* Join namespaces in record order: the runtime puts the user namespace first since
      * it owns the others (we need its capabilities to join them). A joined pid

@@ -101,13 +101,17 @@ static int split(const char *path, char *buf, const char **last)
 }
 
 /* mkdir -p inside the root: each missing component is created with mkdirat() under
- * its parent resolved in the root, so neither ".." nor symlinks lead outside. */
-int mkdir_in_root(const char *path)
+ * its parent resolved in the root, so neither ".." nor symlinks lead outside. A
+ * dangling symlink on the way (an image's /var/run -> /run without /run) is followed
+ * the way the final openat2 will follow it: its target is created, inside the root. */
+static int mkdir_depth(const char *path, int depth)
 {
     char buf[PATH_MAX];
     size_t n = strlen(path);
     if (n >= sizeof(buf))
         return errno = ENAMETOOLONG, -1;
+    if (depth > 40)
+        return errno = ELOOP, -1;
     memcpy(buf, path, n + 1);
     for (size_t i = 0; i <= n; i++) {
         if (i < n && buf[i] != '/')
@@ -127,12 +131,28 @@ int mkdir_in_root(const char *path)
             int pfd = resolve_in_root(parent, O_DIRECTORY);
             if (pfd < 0)
                 return -1;
-            int r = mkdirat(pfd, last, 0755);
-            int e = errno;
-            close(pfd);
-            if (r < 0 && e != EEXIST)
+            if (mkdirat(pfd, last, 0755) < 0 && errno != EEXIST) {
+                int e = errno;
+                close(pfd);
                 return errno = e, -1;
-            fd = resolve_in_root(buf, O_DIRECTORY); /* EEXIST from a dangling symlink fails here */
+            }
+            fd = resolve_in_root(buf, O_DIRECTORY);
+            if (fd < 0 && errno == ENOENT) {
+                /* EEXIST from a dangling symlink: continue at its target */
+                char target[PATH_MAX], next[2 * PATH_MAX + 4];
+                ssize_t tl = readlinkat(pfd, last, target, sizeof(target) - 1);
+                close(pfd);
+                if (tl < 0)
+                    return errno = ENOENT, -1;
+                target[tl] = 0;
+                const char *rest = path + i;
+                if (target[0] == '/')
+                    snprintf(next, sizeof(next), "%s%s", target, rest);
+                else
+                    snprintf(next, sizeof(next), "%s/%s%s", parent, target, rest);
+                return mkdir_depth(next, depth + 1);
+            }
+            close(pfd);
             if (fd < 0)
                 return -1;
         }
@@ -140,6 +160,11 @@ int mkdir_in_root(const char *path)
         buf[i] = saved;
     }
     return 0;
+}
+
+int mkdir_in_root(const char *path)
+{
+    return mkdir_depth(path, 0);
 }
 
 /* Create an empty regular file (a bind-mount target) and its parents inside the root. */
@@ -208,6 +233,16 @@ void op_rootfs(const struct rec *r)
     /* pivot_root needs new_root to be a mount point: bind the rootfs onto itself. */
     if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         fail(errno, "bind rootfs %s", rootfs);
+    /* pivot_root also refuses a new root whose parent mount is shared (EINVAL). With
+     * rshared asked for "/", make that first bind private and bind once more on top of
+     * it: the root we pivot into then has a private parent, while the mounts below
+     * it keep the propagation requested (runc makes the parent private instead). */
+    if (prop & MS_SHARED) {
+        if (mount(NULL, rootfs, NULL, MS_PRIVATE, NULL) < 0)
+            fail(errno, "make rootfs %s private", rootfs);
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+            fail(errno, "bind rootfs %s", rootfs);
+    }
     int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC); /* after the bind: the new mount */
     if (fd < 0)
         fail(errno, "open rootfs %s", rootfs);
@@ -331,9 +366,8 @@ void op_symlink(const struct rec *r)
     close(pfd);
 }
 
-void op_pivot(const struct plan *p)
+void op_pivot(void)
 {
-    (void)p;
     if (g_no_pivot) {
         /* No pivot_root (e.g. the rootfs lives on a ramfs): move the rootfs over "/"
          * and chroot into it. The old root stays reachable to a process that can

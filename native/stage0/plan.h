@@ -16,15 +16,23 @@
  *     +-- skiff-init "P" (stage-0 parent)      single-threaded, host namespaces
  *     |     writes its own pid to every OP_CGROUP_PROCS file (so the child is born in
  *     |     the container's cgroups: the cgroup namespace root is the cgroup at clone time)
+ *     |     PR_SET_DUMPABLE 0 (inherited by C until execve: CVE-2016-9962, exec into a running
+ *     |       container must not be ptrace-able by its processes while holding host fds)
+ *     |     writes OP_OOM_SCORE_ADJ to /proc/self/oom_score_adj (inherited by C)
  *     |     setns() every OP_JOIN_NS in plan order (user first: it owns the others)
  *     |     OP_TIME_OFFSETS: unshare(CLONE_NEWTIME) + /proc/self/timens_offsets
  *     |     clone(OP_CLONE_FLAGS | CLONE_PARENT | SIGCHLD)
+ *     |     sends SYNC_PID(C) on the sync socket (first, so the runtime can reap C even if
+ *     |       a map write fails; C sends nothing before it is released)
  *     |     writes /proc/C/{setgroups,uid_map,gid_map} (OP_SETGROUPS_DENY, OP_UID_MAP, OP_GID_MAP)
- *     |     sends SYNC_PID(C) on the sync socket, releases C through a pipe, _exit(0)
+ *     |     releases C through a pipe, _exit(0). If P fails instead, C sees EOF on the pipe
+ *     |       and _exits(1) without a message (P already sent SYNC_ERROR).
  *     +-- skiff-init "C" (container init)      CLONE_PARENT: a child of skiff-runtime, so
  *           the runtime can pidfd_open()+waitid() it (run/exec) and a short-lived
  *           `create` leaves it to the caller's subreaper, exactly like runc.
- *           waits for P's release byte (nothing privileged may happen before the maps)
+ *           waits for P's release byte (nothing privileged may happen before the maps);
+ *           in a new or joined user namespace it then does setresgid/setresuid(0) so files
+ *           it creates belong to the mapped root (EINVAL, 0 unmapped, is ignored)
  *           executes the remaining ops in plan order (mounts, devices, pivot, ...)
  *           then the fixed tail described at OP_EXEC, ending in execve().
  *
@@ -50,7 +58,10 @@
  *                   (or closes the socket, in which case C _exits(1))
  *       SYNC_READY  create: setup done, C now blocks opening the exec fifo.
  *                   exec: not sent; success is EOF of the socket (it is CLOEXEC) after SYNC_PID.
- *       SYNC_ERROR  value = errno (0 if none), text = "<what> <path>: <strerror>" (one line)
+ *       SYNC_ERROR  value = errno (0 if none), text = "<what> <path>: <strerror>" (one line).
+ *                   Errors after SYNC_READY (create: fifo, startContainer hooks, seccomp,
+ *                   execve) are also printed to stderr, since nobody may read the socket.
+ *                   exec mode: a failed execve sends SYNC_ERROR before exiting 127/126.
  *     Runtime -> C:
  *       SYNC_CONTINUE
  *
@@ -58,7 +69,17 @@
  * inside the rootfs with openat2(RESOLVE_IN_ROOT) so a symlink in the rootfs can never
  * redirect a mount, mknod or write outside it (CVE-2021-30465 family); mounts are done
  * onto /proc/self/fd/<O_PATH fd of the resolved target>. After OP_PIVOT they are
- * resolved from "/" of the new root the same way.
+ * resolved from "/" of the new root the same way. Both need a procfs at /proc of the
+ * current root (the host's before OP_PIVOT, the container's after; the exec fifo is
+ * reopened through it too), so a plan mounts /proc before any op after OP_PIVOT that
+ * resolves a path. Directories created for a record
+ * (MOUNT_EXTRA_MKDIR, parents of devices/symlinks/files) are made one component at a
+ * time with mkdirat under a resolved parent; a dangling symlink on the way is followed
+ * (its target is created, inside the root), as the final resolution would follow it.
+ *
+ * Validation: unknown ops, records whose int/string counts do not match the op, a
+ * global or singleton op given twice, and a plan without OP_MODE, OP_SYNC_FD or
+ * OP_ARGS are rejected with SYNC_ERROR (EINVAL) before anything runs.
  */
 #ifndef SKIFF_PLAN_H
 #define SKIFF_PLAN_H
@@ -104,7 +125,7 @@ enum plan_op {
     OP_PRESERVE_FDS = 3,    /* [n] fds 3..3+n-1 survive into the container (everything else >= 3 is closed) */
 
     /* ---- executed by P, in this order of kinds regardless of record order:
-       CGROUP_PROCS, JOIN_NS (record order), TIME_OFFSETS, clone, maps ---- */
+       CGROUP_PROCS, OOM_SCORE_ADJ, JOIN_NS (record order), TIME_OFFSETS, clone, maps ---- */
     OP_CGROUP_PROCS = 10,   /* (path) write P's pid to this cgroup.procs (or v1 tasks) file */
     OP_JOIN_NS = 11,        /* [clone_flag] (path) setns(open(path), clone_flag) */
     OP_CLONE_FLAGS = 12,    /* [flags] CLONE_NEW* namespaces created by the clone (never CLONE_NEWTIME) */
@@ -116,7 +137,9 @@ enum plan_op {
     /* ---- executed by C, in record order ---- */
     OP_ROOTFS = 20,         /* [flags: bit0 = no_pivot] [propagation MS_* flags or 0] (host path of rootfs)
                                mount("", "/", MS_REC|(propagation ? propagation : MS_SLAVE)),
-                               then bind-mount the rootfs onto itself (MS_BIND|MS_REC) so pivot_root can use it */
+                               then bind-mount the rootfs onto itself (MS_BIND|MS_REC) so pivot_root can use it.
+                               With MS_SHARED, that bind is made private and bound once more, because
+                               pivot_root refuses a new root whose parent mount is shared */
     OP_MOUNT = 21,          /* [mount flags MS_*, propagation MS_* (applied after, with MS_REC if requested), extra]
                                (source, container dest, fstype, data)
                                extra bits: */
@@ -127,15 +150,21 @@ enum plan_op {
 #define MOUNT_EXTRA_PROPAGATION_REC 0x10u /* apply propagation with MS_REC */
     OP_DEVICE = 22,         /* [mode (S_IFCHR/S_IFBLK/S_IFIFO | perm), major, minor, uid, gid, flags bit0 = bind]
                                (container path, host path to bind from)
-                               mknod; with bind, or when mknod fails with EPERM, bind-mount host path instead */
+                               mknod, then chown uid:gid and chmod the perm bits (umask trims mknod's);
+                               EEXIST leaves the existing node alone (runc); with bind, or when mknod
+                               fails with EPERM, bind-mount host path onto an empty file instead */
     OP_SYMLINK = 23,        /* (target, container link path) ; EEXIST is not an error */
     OP_HOOKS = 24,          /* sync point: send SYNC_HOOKS, wait for SYNC_CONTINUE */
     OP_PIVOT = 25,          /* pivot_root into the rootfs (or MS_MOVE + chroot when OP_ROOTFS had no_pivot),
                                detach the old root, chdir("/") */
-    OP_MASK = 26,           /* (container path) directory -> read-only tmpfs; otherwise bind /dev/null; ENOENT skipped */
-    OP_READONLY = 27,       /* (container path) bind onto itself, remount read-only; ENOENT skipped */
-    OP_REMOUNT_RO = 28,     /* (container path) remount an existing mount read-only (used for "/" with root.readonly) */
-    OP_SYSCTL = 29,         /* (key with dots, value) write /proc/sys/<key with '.'->'/'> */
+    OP_MASK = 26,           /* (container path) directory -> read-only tmpfs; otherwise bind the container's
+                               /dev/null (so after the devices); ENOENT skipped */
+    OP_READONLY = 27,       /* (container path) bind onto itself, remount read-only keeping its nosuid/nodev/
+                               noexec/atime flags; ENOENT skipped */
+    OP_REMOUNT_RO = 28,     /* (container path) remount an existing mount read-only, keeping its other flags
+                               (used for "/" with root.readonly) */
+    OP_SYSCTL = 29,         /* (key with dots, value) write /proc/sys/<key with '.'->'/'>, opened beneath
+                               /proc/sys without following symlinks; must come before OP_READONLY /proc/sys */
     OP_HOSTNAME = 30,       /* (name) sethostname */
     OP_DOMAINNAME = 31,     /* (name) setdomainname */
     OP_CONSOLE = 32,        /* [console socket fd, rows, cols] open /dev/ptmx in the container, unlockpt, send the
@@ -143,38 +172,52 @@ enum plan_op {
                                message data (runc's protocol, what podman/conmon and containerd expect), set the
                                window size when rows/cols are non-zero, setsid, TIOCSCTTY, dup2 the slave to
                                0/1/2; in create mode also bind the slave over /dev/console (created if missing) */
-    OP_SETSID = 33,         /* setsid() (container init without a terminal) */
+    OP_SETSID = 33,         /* setsid() (container init without a terminal); EPERM (already a leader) ignored */
     OP_RLIMIT = 34,         /* [resource, soft, hard] setrlimit */
-    OP_OOM_SCORE_ADJ = 35,  /* [value as int64] write /proc/self/oom_score_adj */
+    OP_OOM_SCORE_ADJ = 35,  /* [value as int64] write /proc/self/oom_score_adj. Executed by P (after the
+                               cgroups, before setns; C inherits it): C is non-dumpable until execve, and in a
+                               user namespace its own /proc files then belong to the host root */
     OP_IOPRIO = 36,         /* [class, level] ioprio_set(IOPRIO_WHO_PROCESS, 0, ...) */
     OP_SCHEDULER = 37,      /* [policy, priority, nice, flags, runtime, deadline, period] sched_setattr */
     OP_PERSONALITY = 38,    /* [persona] personality() */
-    OP_CWD = 39,            /* (dir) chdir inside the container; done before the identity switch */
+    OP_CWD = 39,            /* (dir) chdir inside the container; done before the identity switch. Create
+                               mode: a missing dir is created first (mkdir -p in the root, as runc does) */
     OP_HOOK = 40,           /* [timeout_secs (0 = none), nargs, nenv] (path, stdin text, args..., env...)
                                fork+exec a hook inside the container (startContainer), stdin = text; non-zero
-                               exit or timeout (SIGKILL) is an error */
+                               exit or timeout (SIGKILL) is an error. NOT run in record order: recorded and
+                               run in the fixed tail after the exec fifo (OCI: startContainer hooks run after
+                               `start`, before the program), in record order among themselves, with the
+                               container's identity (as runc). nargs = 0 means argv = {path}. */
 
     /* ---- values used by the fixed tail of C (recorded, applied at OP_EXEC) ---- */
-    OP_USER = 50,           /* [uid, gid, umask (or ~0 = leave), additional gids...] */
+    OP_USER = 50,           /* [uid, gid, umask (any value > 07777, e.g. ~0 = leave), additional gids...]
+                               setgroups(additional) is always called (host groups must not leak), except
+                               with OP_SETGROUPS_DENY and no additional gids */
     OP_CAPS = 51,           /* [bounding, effective, permitted, inheritable, ambient] bit masks; absent = keep all */
     OP_NO_NEW_PRIVS = 52,   /* prctl(PR_SET_NO_NEW_PRIVS, 1) */
-    OP_SECCOMP = 53,        /* [flags, then one int per struct sock_filter (code | jt<<16 | jf<<24 | k<<32)] */
+    OP_SECCOMP = 53,        /* [flags, then one int per struct sock_filter (code | jt<<16 | jf<<24 | k<<32)]
+                               1..4096 instructions; flags 0 -> prctl(PR_SET_SECCOMP), else seccomp(2) with
+                               them; SECCOMP_FILTER_FLAG_NEW_LISTENER is rejected (no listener fd transport) */
     OP_ENV = 54,            /* (KEY=VALUE...) the environment of the program */
     OP_ARGS = 55,           /* (argv0, argv...) argv[0] is looked up in PATH of OP_ENV (inside the container)
                                unless it contains a '/'; ENOENT/EACCES there is reported before SYNC_READY */
-    OP_EXEC_FIFO = 56,      /* [fd] O_PATH fd of the exec fifo; create mode only */
+    OP_EXEC_FIFO = 56,      /* [fd] O_PATH fd of the exec fifo; create mode only. It is reopened for writing
+                               after the identity switch, so the fifo must be writable by the container's
+                               user (runc: mode 0622, owned by the container's root) */
 
     /* The fixed tail, run when the record list is exhausted (order matters, see each why):
      *  1. resolve argv[0] (inside the new root, with the container's PATH)          -> ENOENT/EACCES early
-     *  2. drop capabilities outside OP_CAPS.bounding with PR_CAPBSET_DROP            (needs CAP_SETPCAP: before setuid)
-     *  3. PR_SET_KEEPCAPS 1; setgroups(additional); setresgid; setresuid; KEEPCAPS 0 (keep permitted across setuid)
-     *  4. umask; capset(effective, permitted, inheritable); PR_CAP_AMBIENT_RAISE each ambient cap
-     *  5. no_new_privs; seccomp (if no_new_privs is not set, seccomp is loaded while CAP_SYS_ADMIN may still be
-     *     held, so it is loaded before step 4's capset in that case)
+     *  2. without no_new_privs: load seccomp now. Loading then needs CAP_SYS_ADMIN in the effective set,
+     *     which the uid switch (step 4) already clears; the filter must allow steps 3..10 (as for runc)
+     *  3. drop capabilities outside OP_CAPS.bounding with PR_CAPBSET_DROP            (needs CAP_SETPCAP: before setuid)
+     *  4. PR_SET_KEEPCAPS 1 (only with OP_CAPS); setgroups(additional); setresgid; setresuid; KEEPCAPS 0; umask
+     *  5. capset(effective, permitted, inheritable); clear ambient; PR_CAP_AMBIENT_RAISE each ambient cap
      *  6. close_range(3 + preserve_fds, ~0, CLOSE_RANGE_CLOEXEC) so nothing of the runtime leaks (CVE-2024-21626)
      *  7. create mode: SYNC_READY, then open /proc/self/fd/<fifo> O_WRONLY (blocks until `start` opens it for
-     *     reading), write one byte "0"
-     *  8. execve(resolved path, argv, env); on failure print "skiff-init: exec <path>: <strerror>" to stderr
+     *     reading), write one byte "0", close the fifo and its O_PATH fd
+     *  8. OP_HOOK records (startContainer hooks), in record order
+     *  9. no_new_privs; with no_new_privs, seccomp here: as late as possible, only execve follows (runc)
+     * 10. execve(resolved path, argv, env); on failure print "skiff-init: exec <path>: <strerror>" to stderr
      *     and _exit(127 for ENOENT, 126 otherwise)
      */
 };

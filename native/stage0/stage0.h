@@ -58,7 +58,7 @@ void op_rootfs(const struct rec *r);
 void op_mount(const struct rec *r);
 void op_device(const struct rec *r);
 void op_symlink(const struct rec *r);
-void op_pivot(const struct plan *p);
+void op_pivot(void);
 void op_mask(const struct rec *r);
 void op_readonly(const struct rec *r);
 void op_remount_ro(const struct rec *r);
