@@ -5,9 +5,9 @@ RID := linux-x64
 PUBLISH_FLAGS := -c Release -r $(RID) --nologo -v quiet
 
 # Debian packages: what the build needs, and what the tests and benchmarks drive as peers.
-BUILD_PACKAGES := gcc libc6-dev musl-tools clang zlib1g-dev make busybox-static
+BUILD_PACKAGES := gcc libc6-dev musl-tools clang zlib1g-dev make busybox-static python3
 TEST_PACKAGES := $(BUILD_PACKAGES) runc podman uidmap iproute2 procps
-BENCH_PACKAGES := $(TEST_PACKAGES) hyperfine
+BENCH_PACKAGES := $(TEST_PACKAGES) time
 
 .PHONY: all build native runtime test unit-test integration-test demo bench clean deps-build deps-test deps-bench
 

@@ -53,7 +53,11 @@ struct skiff_clone_args {
     uint64_t stack;
     uint64_t stack_size;
     uint64_t tls;
+    uint64_t set_tid;
+    uint64_t set_tid_size;
+    uint64_t cgroup;
 };
+#define SK_CLONE_INTO_CGROUP 0x200000000ULL
 #define SK_CLONE_NEWTIME 0x00000080
 
 /* capset(2), version 3: two 32-bit words per set */

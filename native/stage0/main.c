@@ -37,15 +37,21 @@ static void set_cloexec(int fd, const char *what)
 /* clone3 where available (it takes 64-bit flags and has no stack quirks), else clone.
  * Without CLONE_VM and with a NULL stack both behave like fork(): the child continues
  * here on a copy of our stack. */
-static pid_t clone_child(uint64_t flags)
+static pid_t clone_child(uint64_t flags, int cgroup_fd)
 {
     struct skiff_clone_args args;
     memset(&args, 0, sizeof(args));
     args.flags = flags;
+    if (cgroup_fd >= 0) {
+        args.flags |= SK_CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup_fd;
+    }
     /* With CLONE_PARENT clone3 insists on exit_signal 0: the child inherits ours,
      * which is SIGCHLD since the runtime spawned us as an ordinary child. */
     args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
     long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0 && cgroup_fd >= 0 && (errno == EINVAL || errno == E2BIG || errno == ENOSYS))
+        return -2; /* the caller falls back to migrating itself into the cgroup */
     if (pid < 0 && errno == ENOSYS) /* e.g. under a seccomp profile that hides clone3 */
         pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
     return (pid_t)pid;
@@ -113,6 +119,9 @@ static _Noreturn void run_child(const struct plan *p)
         if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
             fail(errno, "setresuid 0");
     }
+    /* Now that we sit in every container cgroup, a new cgroup namespace is rooted there. */
+    if ((p->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        fail(errno, "unshare cgroup namespace");
 
     mounts_init_root();
     for (size_t i = 0; i < p->nrecs; i++) {
@@ -177,9 +186,23 @@ int main(int argc, char **argv)
      * no longer write host cgroup files. */
     char pidbuf[24];
     int pidlen = snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
-    for (size_t i = 0; i < p.nrecs; i++)
-        if (p.recs[i].op == OP_CGROUP_PROCS)
-            write_file(p.recs[i].strs[0], pidbuf, pidlen, "write cgroup");
+    for (size_t i = 0; i < p.nrecs; i++) {
+        if (p.recs[i].op != OP_CGROUP_PROCS)
+            continue;
+        const char *file = p.recs[i].strs[0];
+        size_t len = strlen(file);
+        if (len >= 6 && strcmp(file + len - 6, "/tasks") == 0)
+            write_file(file, "0", 1, "write cgroup");
+        else
+            write_file(file, pidbuf, pidlen, "write cgroup");
+    }
+    /* Opened now, in the host mount namespace: a joined mount namespace may not show it. */
+    int cgroup_fd = -1;
+    if (p.cgroup_clone_into) {
+        cgroup_fd = open(p.cgroup_clone_into->strs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgroup_fd < 0)
+            fail(errno, "open cgroup %s", p.cgroup_clone_into->strs[0]);
+    }
 
     /* oom_score_adj is inherited by C. Written here, from the host namespaces: C may
      * run non-dumpable in a user namespace, where its own /proc/self files belong to
@@ -221,10 +244,19 @@ int main(int argc, char **argv)
     if (pipe2(rel, O_CLOEXEC) < 0)
         fail(errno, "pipe");
     /* CLONE_PARENT: C becomes the runtime's child (it waits on a pidfd for it), P can
-     * exit right after the maps. */
-    pid_t child = clone_child(p.clone_flags | CLONE_PARENT);
+     * exit right after the maps. A new cgroup namespace is not created by the clone but
+     * by C itself (see run_child): with CLONE_INTO_CGROUP the namespace would be rooted
+     * at P's cgroup instead of the container's. */
+    uint64_t flags = (p.clone_flags & ~(uint64_t)CLONE_NEWCGROUP) | CLONE_PARENT;
+    pid_t child = clone_child(flags, cgroup_fd);
+    if (child == -2) {
+        char procs[4096];
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", p.cgroup_clone_into->strs[0]);
+        write_file(procs, pidbuf, pidlen, "write cgroup");
+        child = clone_child(flags, -1);
+    }
     if (child < 0)
-        fail(errno, "clone flags 0x%llx", (unsigned long long)(p.clone_flags | CLONE_PARENT));
+        fail(errno, "clone flags 0x%llx", (unsigned long long)flags);
     if (child == 0) {
         close(rel[1]);
         wait_release(rel[0]);

@@ -28,6 +28,7 @@ static const struct shape {
     {OP_SYNC_FD, 1, 1, 0, 0, 1},
     {OP_PRESERVE_FDS, 1, 1, 0, 0, 1},
     {OP_CGROUP_PROCS, 0, 0, 1, 1, 0},
+    {OP_CGROUP_CLONE_INTO, 0, 0, 1, 1, 1},
     {OP_JOIN_NS, 1, 1, 1, 1, 0},
     {OP_CLONE_FLAGS, 1, 1, 0, 0, 1},
     {OP_TIME_OFFSETS, 4, 4, 0, 0, 1},
@@ -199,6 +200,7 @@ void plan_load(int fd, struct plan *p)
                          (unsigned long long)p->clone_flags);
             break;
         case OP_TIME_OFFSETS: p->time_offsets = r; break;
+        case OP_CGROUP_CLONE_INTO: p->cgroup_clone_into = r; break;
         case OP_UID_MAP: p->uid_map = r; break;
         case OP_GID_MAP: p->gid_map = r; break;
         case OP_SETGROUPS_DENY: p->setgroups_deny = 1; break;

@@ -29,7 +29,7 @@ struct plan {
     int preserve_fds;
     uint64_t clone_flags;
     /* singleton records, NULL when absent */
-    const struct rec *time_offsets, *uid_map, *gid_map, *rootfs, *user, *caps, *seccomp, *env, *args, *exec_fifo;
+    const struct rec *cgroup_clone_into, *time_offsets, *uid_map, *gid_map, *rootfs, *user, *caps, *seccomp, *env, *args, *exec_fifo;
     int setgroups_deny;
     int no_new_privs;
 };

@@ -101,6 +101,8 @@ public sealed partial class CgroupManager : ICgroupManager
 
     public IReadOnlyList<string> ProcsFiles => _nodes.Select(n => CgroupPath.Join(n.Dir, "cgroup.procs")).ToArray();
 
+    public IReadOnlyList<CgroupDirectory> Directories => _nodes.Select(n => new CgroupDirectory(n.Dir, n.IsV2)).ToArray();
+
     public bool EnforcesDeviceRules => _nodes.Any(n => !n.IsV2 && n.Controllers.Contains("devices"));
 
     public IReadOnlyList<CgroupMountSource> MountSources

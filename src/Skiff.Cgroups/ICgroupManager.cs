@@ -2,6 +2,9 @@ using Skiff.Oci;
 
 namespace Skiff.Cgroups;
 
+/// <summary>One hierarchy's directory of a container.</summary>
+public sealed record CgroupDirectory(string Path, bool IsV2);
+
 /// <summary>What the runtime needs to bind into the container for a "cgroup" mount.</summary>
 public sealed class CgroupMountSource
 {
@@ -41,6 +44,9 @@ public interface ICgroupManager
 
     /// <summary>The cgroup.procs files (host paths) a process writes its pid into to join every hierarchy.</summary>
     IReadOnlyList<string> ProcsFiles { get; }
+
+    /// <summary>The container's directory in every hierarchy, and whether that hierarchy is cgroup2.</summary>
+    IReadOnlyList<CgroupDirectory> Directories { get; }
 
     IReadOnlyList<CgroupMountSource> MountSources { get; }
 

@@ -7,7 +7,7 @@ public static unsafe partial class Interop
 {
     public static partial class Libc
     {
-        private const string LibC = "libc";
+        private const string LibC = "libc.so.6";
 
         public const int O_RDONLY = 0x0;
         public const int O_WRONLY = 0x1;

@@ -7,7 +7,7 @@ public static unsafe partial class Interop
 {
     public static partial class Socket
     {
-        private const string LibC = "libc";
+        private const string LibC = "libc.so.6";
         public const int AF_UNIX = 1;
         public const int SOCK_STREAM = 1;
         public const int SOCK_SEQPACKET = 5;

@@ -81,6 +81,7 @@ public enum PlanOp : uint
     UidMap = 14,
     GidMap = 15,
     SetgroupsDeny = 16,
+    CgroupCloneInto = 17,
     Rootfs = 20,
     Mount = 21,
     Device = 22,
