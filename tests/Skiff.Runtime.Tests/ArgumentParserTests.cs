@@ -1,0 +1,55 @@
+using Skiff.Cli.Runtime;
+
+namespace Skiff.Runtime.Tests;
+
+public sealed class ArgumentParserTests
+{
+    private static readonly Flag[] Flags =
+    [
+        new("bundle", 'b', TakesValue: true),
+        new("detach", 'd'),
+        new("env", 'e', TakesValue: true, Repeatable: true),
+    ];
+
+    [Fact]
+    public void AcceptsTheSpellingsUrfaveCliAccepts()
+    {
+        var parsed = ParsedArguments.Parse("run", Flags, ["--bundle", "/b1", "-d", "id"]);
+        Assert.Equal("/b1", parsed.Value("bundle"));
+        Assert.True(parsed.Bool("detach"));
+        Assert.Equal(["id"], parsed.Positionals);
+        Assert.Equal("/b2", ParsedArguments.Parse("run", Flags, ["--bundle=/b2", "id"]).Value("bundle"));
+        Assert.Equal("/b3", ParsedArguments.Parse("run", Flags, ["-b", "/b3", "id"]).Value("bundle"));
+        Assert.Equal("/b4", ParsedArguments.Parse("run", Flags, ["-bundle", "/b4", "id"]).Value("bundle"));
+        Assert.False(ParsedArguments.Parse("run", Flags, ["--detach=false", "id"]).Bool("detach"));
+    }
+
+    [Fact]
+    public void RepeatableFlagsKeepEveryValue()
+        => Assert.Equal(["A=1", "B=2"], ParsedArguments.Parse("exec", Flags, ["-e", "A=1", "--env", "B=2", "id"]).Values("env"));
+
+    [Fact]
+    public void ExecStopsParsingAtTheContainerId()
+    {
+        var parsed = ParsedArguments.Parse("exec", Flags, ["-d", "id", "ls", "-d", "--bundle"], stopAtFirstPositional: true);
+        Assert.Equal(["id", "ls", "-d", "--bundle"], parsed.Positionals);
+    }
+
+    [Fact]
+    public void DoubleDashEndsFlags()
+        => Assert.Equal(["-x"], ParsedArguments.Parse("kill", Flags, ["--", "-x"]).Positionals);
+
+    [Theory]
+    [InlineData("--nope")]
+    [InlineData("--bundle")]
+    [InlineData("--detach=maybe")]
+    public void BadFlagsAreUsageErrors(string arg)
+        => Assert.Throws<UsageException>(() => ParsedArguments.Parse("run", Flags, [arg]));
+
+    [Fact]
+    public void NumbersAreChecked()
+    {
+        var parsed = ParsedArguments.Parse("run", [new Flag("preserve-fds", TakesValue: true)], ["--preserve-fds", "-1"]);
+        Assert.Throws<UsageException>(() => parsed.Int("preserve-fds", 0));
+    }
+}
