@@ -215,3 +215,12 @@ public static unsafe partial class Interop
         public static partial int Mkdir(string path, uint mode);
     }
 }
+
+public static unsafe partial class Interop
+{
+    public static partial class Libc
+    {
+        [LibraryImport(LibC, EntryPoint = "lseek", SetLastError = true)]
+        public static partial long Lseek(int fd, long offset, int whence);
+    }
+}

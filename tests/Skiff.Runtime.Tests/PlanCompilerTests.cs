@@ -271,9 +271,25 @@ public sealed class PlanCompilerTests : IDisposable
     }
 
     [Fact]
-    public void SeccompIsRefusedRatherThanIgnored()
+    public void SeccompProfileBecomesABpfProgramWithItsFlags()
     {
-        _spec.Linux!.Seccomp = new LinuxSeccomp { DefaultAction = "SCMP_ACT_ALLOW" };
-        Assert.Contains("seccomp", Assert.Throws<RuntimeException>(() => Create()).Message);
+        _spec.Linux!.Seccomp = new LinuxSeccomp
+        {
+            DefaultAction = "SCMP_ACT_ALLOW",
+            Flags = ["SECCOMP_FILTER_FLAG_LOG"],
+            Syscalls = [new LinuxSyscall { Names = ["mkdir", "mkdirat"], Action = "SCMP_ACT_ERRNO" }],
+        };
+        var seccomp = Assert.Single(Create(), r => r.Op == PlanOp.Seccomp);
+        Assert.Equal(2UL, seccomp.Ints[0]);
+        Assert.True(seccomp.Ints.Length > 4);
+        // Every program ends in a BPF_RET (class 0x06).
+        Assert.Equal(0x06UL, seccomp.Ints[^1] & 0x07);
+    }
+
+    [Fact]
+    public void SeccompWithAnUnknownActionNamesIt()
+    {
+        _spec.Linux!.Seccomp = new LinuxSeccomp { DefaultAction = "SCMP_ACT_EXPLODE" };
+        Assert.Contains("SCMP_ACT_EXPLODE", Assert.Throws<RuntimeException>(() => Create()).Message);
     }
 }

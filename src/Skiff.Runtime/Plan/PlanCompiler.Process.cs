@@ -1,5 +1,6 @@
 using Skiff.Oci;
 using Skiff.Runtime.Policy;
+using Skiff.Seccomp;
 using static Skiff.Runtime.Policy.LinuxNames;
 
 namespace Skiff.Runtime.Plan;
@@ -47,7 +48,18 @@ public static partial class PlanCompiler
         if (process.NoNewPrivileges)
             plan.Add(PlanOp.NoNewPrivileges);
         if (linux.Seccomp is not null)
-            throw new RuntimeException("config.json: linux.seccomp is not supported by skiff-runtime yet: remove it (podman: --security-opt seccomp=unconfined)");
+        {
+            SeccompProgram program;
+            try
+            {
+                program = SeccompCompiler.Compile(linux.Seccomp);
+            }
+            catch (SeccompException e)
+            {
+                throw new RuntimeException($"config.json: {e.Message}");
+            }
+            plan.Add(PlanOp.Seccomp, [program.Flags, .. program.Instructions]);
+        }
         if (!string.IsNullOrEmpty(process.ApparmorProfile))
             throw new RuntimeException($"config.json: process.apparmorProfile \"{process.ApparmorProfile}\" requested but AppArmor is not enabled on this host");
         if (!string.IsNullOrEmpty(process.SelinuxLabel))
