@@ -36,7 +36,15 @@ public static partial class Commands
                 Namespaces = [.. LinuxNames.Namespaces.Keys],
                 Capabilities = [.. Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1)],
                 Cgroup = new CgroupFeatures { V1 = true, V2 = true, Systemd = false, SystemdUser = false },
-                Seccomp = new SeccompFeatures { Enabled = false },
+                Seccomp = new SeccompFeatures
+                {
+                    Enabled = true,
+                    Actions = [.. SeccompNames.Actions.Where(a => a != SeccompNames.ActNotify)],
+                    Operators = [.. SeccompNames.Operators],
+                    Archs = [.. SeccompNames.Architectures],
+                    KnownFlags = [.. SeccompNames.Flags],
+                    SupportedFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+                },
                 Apparmor = new ApparmorFeatures { Enabled = false },
                 Selinux = new SelinuxFeatures { Enabled = false },
             },
