@@ -65,7 +65,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Create();
             record.Cgroups = cgroups.Paths;
             Store.Save(record);
-            cgroups.Apply(spec.Linux?.Resources);
+            cgroups.Apply(DefaultDeviceRules.WithDefaults(spec.Linux?.Resources));
 
             var fifoPath = Store.ExecFifoOf(id);
             Errno.Check(Libc.MkFifo(fifoPath, 0x192 /* 0622 */), "mkfifo", fifoPath);
