@@ -14,7 +14,11 @@ public sealed class MountTests : IDisposable
         _bundle.Dispose();
         foreach (var dir in _hostDirs)
         {
-            HostQuiet("umount", "-R", "-l", dir);
+            // Every host mount the test made under dir (dir itself, submounts), deepest first.
+            var mounted = File.ReadAllLines("/proc/self/mountinfo").Select(l => l.Split(' ')[4])
+                .Where(m => m == dir || m.StartsWith(dir + "/", StringComparison.Ordinal)).Reverse();
+            foreach (var mountPoint in mounted)
+                HostQuiet("umount", "-l", mountPoint);
             try
             {
                 Directory.Delete(dir, recursive: true);
