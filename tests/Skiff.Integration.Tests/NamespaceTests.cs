@@ -52,7 +52,8 @@ public sealed class NamespaceTests : IDisposable
         var hostAfter = File.ReadAllText("/proc/self/mountinfo");
         Assert.DoesNotContain(_bundle.Rootfs, hostAfter);
         Assert.DoesNotContain("skiff-inner", hostAfter);
-        Assert.Equal(hostBefore.Split('\n').Length, hostAfter.Split('\n').Length);
+        // (No count comparison: tests of other classes mount on the host in parallel.)
+        Assert.DoesNotContain(_bundle.Rootfs, hostBefore);
     }
 
     [ContainerFact]
