@@ -162,7 +162,8 @@ enum plan_op {
     OP_SYMLINK = 23,        /* (target, container link path) ; EEXIST is not an error */
     OP_HOOKS = 24,          /* sync point: send SYNC_HOOKS, wait for SYNC_CONTINUE */
     OP_PIVOT = 25,          /* pivot_root into the rootfs (or MS_MOVE + chroot when OP_ROOTFS had no_pivot),
-                               detach the old root, chdir("/") */
+                               detach the old root, chdir("/"), then apply OP_ROOTFS's propagation (if
+                               non-zero) to the new "/" (the bind it pivoted into is private until then) */
     OP_MASK = 26,           /* (container path) directory -> read-only tmpfs; otherwise bind the container's
                                /dev/null (so after the devices); ENOENT skipped */
     OP_READONLY = 27,       /* (container path) bind onto itself, remount read-only keeping its nosuid/nodev/

@@ -65,10 +65,13 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Create();
             record.Cgroups = cgroups.Paths;
             Store.Save(record);
-            cgroups.Apply(spec.Linux?.Resources);
+            cgroups.Apply(DefaultDeviceRules.WithDefaults(spec.Linux?.Resources));
 
             var fifoPath = Store.ExecFifoOf(id);
-            Errno.Check(Libc.MkFifo(fifoPath, 0x180 /* 0600 */), "mkfifo", fifoPath);
+            Errno.Check(Libc.MkFifo(fifoPath, 0x192 /* 0622 */), "mkfifo", fifoPath);
+            // skiff-init opens it for writing after switching to the container's user (a mapped
+            // root or process.user), so others need write: 0622 as runc; chmod because umask trims it.
+            Errno.Check(Libc.Chmod(fifoPath, 0x192), "chmod", fifoPath);
             fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", fifoPath);
             if (options.ConsoleSocket is not null)
                 console = ConnectConsole(options.ConsoleSocket);

@@ -71,12 +71,13 @@ public static partial class PlanCompiler
                 throw new RuntimeException("process.terminal is true but no --console-socket was given: pass --console-socket or set terminal to false");
             plan.Add(PlanOp.Console, [(ulong)fds.Console, process.ConsoleSize?.Height ?? 0, process.ConsoleSize?.Width ?? 0]);
         }
+        // Sysctls first: readonlyPaths usually holds /proc/sys (plan.h, OP_SYSCTL).
+        foreach (var (key, value) in linux.Sysctl ?? [])
+            plan.Add(PlanOp.Sysctl, key, value);
         foreach (var path in linux.ReadonlyPaths ?? [])
             plan.Add(PlanOp.Readonly, RequireAbsolute(path, "linux.readonlyPaths"));
         foreach (var path in linux.MaskedPaths ?? [])
             plan.Add(PlanOp.Mask, RequireAbsolute(path, "linux.maskedPaths"));
-        foreach (var (key, value) in linux.Sysctl ?? [])
-            plan.Add(PlanOp.Sysctl, key, value);
         if (!string.IsNullOrEmpty(spec.Hostname))
             plan.Add(PlanOp.Hostname, spec.Hostname);
         if (!string.IsNullOrEmpty(spec.Domainname))
