@@ -68,7 +68,10 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Apply(spec.Linux?.Resources);
 
             var fifoPath = Store.ExecFifoOf(id);
-            Errno.Check(Libc.MkFifo(fifoPath, 0x180 /* 0600 */), "mkfifo", fifoPath);
+            // 0622 as runc: the container process reopens the fifo for writing after switching to
+            // process.user, which may not be root. chmod because mkfifo's mode is trimmed by the umask.
+            Errno.Check(Libc.MkFifo(fifoPath, 0x192 /* 0622 */), "mkfifo", fifoPath);
+            Errno.Check(Libc.Chmod(fifoPath, 0x192), "chmod", fifoPath);
             fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", fifoPath);
             if (options.ConsoleSocket is not null)
                 console = ConnectConsole(options.ConsoleSocket);
