@@ -82,10 +82,11 @@ public static partial class PlanCompiler
             plan.Add(PlanOp.Hostname, spec.Hostname);
         if (!string.IsNullOrEmpty(spec.Domainname))
             plan.Add(PlanOp.Domainname, spec.Domainname);
-        if (spec.Root?.Readonly == true)
-            plan.Add(PlanOp.RemountReadonly, "/");
 
         AddProcess(plan, process, linux, isExec: false);
+        // After OP_CWD: a missing cwd is created in the rootfs (as runc does) before it turns read-only.
+        if (spec.Root?.Readonly == true)
+            plan.Add(PlanOp.RemountReadonly, "/");
         foreach (var hook in hooks?.StartContainer ?? [])
             AddContainerHook(plan, hook, []);
         plan.Add(PlanOp.ExecFifo, (ulong)fds.ExecFifo);
