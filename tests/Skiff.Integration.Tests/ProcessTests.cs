@@ -265,4 +265,19 @@ public sealed class ProcessTests : IDisposable
         Assert.Contains("\"running\"", _bundle.Runtime("state", id).Stdout);
         Assert.Equal(0, _bundle.Runtime("delete", "--force", id).ExitCode);
     }
+
+    [ContainerFact]
+    public void RunPreserveFdsPassesExactlyTheGivenFds()
+    {
+        var id = _bundle.NewId("fds");
+        _bundle.Spec.Process!.Args = ["sh", "-c", "cat <&3; for fd in 3 4 5 6 7 8 9 10; do [ -e /proc/self/fd/$fd ] && echo open $fd; done; true"];
+        _bundle.WriteConfig(id);
+        var secret = Path.Combine(_bundle.Directory, "secret");
+        File.WriteAllText(secret, "through fd 3\n");
+        var result = ProcessRunner.Run("/bin/sh",
+            ["-c", "exec 3<\"$SECRET\" 4<\"$SECRET\" 5<\"$SECRET\"; exec \"$0\" \"$@\"", Repo.Runtime, "--root", _bundle.StateRoot, "run", "--preserve-fds", "1", "--bundle", _bundle.Directory, id],
+            null, _bundle.Directory, environment: new() { ["SECRET"] = secret });
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("through fd 3\nopen 3\n", result.Stdout);
+    }
 }
