@@ -83,6 +83,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 PreserveFds = options.PreserveFds,
                 NoPivot = options.NoPivot,
                 Cgroups = cgroups,
+                StartContainerState = spec.Hooks?.StartContainer is { Count: > 0 } ? StartContainerState(record, spec) : null,
             };
             var plan = PlanCompiler.CompileCreate(spec, launch, new FdLayoutNumbers(layout.Sync, layout.ExecFifo, layout.Console));
             stage0 = Stage0.Start(plan, layout);
@@ -226,6 +227,17 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         Bundle = record.Bundle,
         Annotations = spec?.Annotations,
     };
+
+    /// <summary>
+    /// startContainer hooks run inside the container (runc: status "created"), so their pid is the one
+    /// the container sees: 1 in a new pid namespace. Sharing a pid namespace, that pid is only known
+    /// to skiff-init, so the field is 0 there.
+    /// </summary>
+    private static byte[] StartContainerState(ContainerRecord record, Spec spec)
+    {
+        bool newPidNamespace = spec.Linux?.Namespaces?.Any(n => n.Type == "pid" && string.IsNullOrEmpty(n.Path)) == true;
+        return StateJson(record, spec, ContainerStatus.Created, newPidNamespace ? 1 : 0);
+    }
 
     private static byte[] StateJson(ContainerRecord record, Spec spec, ContainerStatus status, int pid)
     {
