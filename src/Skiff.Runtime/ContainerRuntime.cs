@@ -168,8 +168,38 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         using var pidfd = Pidfd.Open(record.Pid);
         WaitForFifoByte(id, fifo, pidfd);
         Libc.Unlink(fifoPath);
+        if (spec.Hooks?.Poststart is not { Count: > 0 })
+            return;
+        // runtime-spec: poststart hooks run after the program is executed. The fifo byte only
+        // means skiff-init was released; startContainer hooks and the execve still follow.
+        if (!WaitForExecve(record.Pid, pidfd, timeoutMs: 30_000))
+            warn($"container \"{id}\" has not executed its program after 30 s; running poststart hooks anyway");
         var state = StateJson(record, spec, ContainerStatus.Running, record.Pid);
         HookRunner.RunAllWarnOnly("poststart", spec.Hooks?.Poststart, state, warn);
+    }
+
+    /// <summary>Until the process no longer runs skiff-init (a sealed memfd copy, see Stage0) or has exited.</summary>
+    private static bool WaitForExecve(int pid, FileDescriptor pidfd, int timeoutMs)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (Environment.TickCount64 < deadline)
+        {
+            if (Pidfd.WaitReadable(pidfd, 0))
+                return true;
+            string? exe;
+            try
+            {
+                exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+            }
+            catch (IOException)
+            {
+                exe = null;
+            }
+            if (exe is not null && !exe.StartsWith("/memfd:" + Stage0.HelperName, StringComparison.Ordinal))
+                return true;
+            Thread.Sleep(2);
+        }
+        return false;
     }
 
     private static unsafe void WaitForFifoByte(string id, FileDescriptor fifo, FileDescriptor pidfd)
