@@ -68,9 +68,10 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Apply(DefaultDeviceRules.WithDefaults(spec.Linux?.Resources));
 
             var fifoPath = Store.ExecFifoOf(id);
+            // 0622 as runc: the container process reopens the fifo for writing after switching to
+            // process.user (or a mapped root), which may not be the host's root. chmod because
+            // mkfifo's mode is trimmed by the umask.
             Errno.Check(Libc.MkFifo(fifoPath, 0x192 /* 0622 */), "mkfifo", fifoPath);
-            // skiff-init opens it for writing after switching to the container's user (a mapped
-            // root or process.user), so others need write: 0622 as runc; chmod because umask trims it.
             Errno.Check(Libc.Chmod(fifoPath, 0x192), "chmod", fifoPath);
             fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", fifoPath);
             if (options.ConsoleSocket is not null)
@@ -83,6 +84,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 PreserveFds = options.PreserveFds,
                 NoPivot = options.NoPivot,
                 Cgroups = cgroups,
+                StartContainerState = spec.Hooks?.StartContainer is { Count: > 0 } ? StartContainerState(record, spec) : null,
             };
             var plan = PlanCompiler.CompileCreate(spec, launch, new FdLayoutNumbers(layout.Sync, layout.ExecFifo, layout.Console));
             stage0 = Stage0.Start(plan, layout);
@@ -167,8 +169,38 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         using var pidfd = Pidfd.Open(record.Pid);
         WaitForFifoByte(id, fifo, pidfd);
         Libc.Unlink(fifoPath);
+        if (spec.Hooks?.Poststart is not { Count: > 0 })
+            return;
+        // runtime-spec: poststart hooks run after the program is executed. The fifo byte only
+        // means skiff-init was released; startContainer hooks and the execve still follow.
+        if (!WaitForExecve(record.Pid, pidfd, timeoutMs: 30_000))
+            warn($"container \"{id}\" has not executed its program after 30 s; running poststart hooks anyway");
         var state = StateJson(record, spec, ContainerStatus.Running, record.Pid);
         HookRunner.RunAllWarnOnly("poststart", spec.Hooks?.Poststart, state, warn);
+    }
+
+    /// <summary>Until the process no longer runs skiff-init (a sealed memfd copy, see Stage0) or has exited.</summary>
+    private static bool WaitForExecve(int pid, FileDescriptor pidfd, int timeoutMs)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (Environment.TickCount64 < deadline)
+        {
+            if (Pidfd.WaitReadable(pidfd, 0))
+                return true;
+            string? exe;
+            try
+            {
+                exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+            }
+            catch (IOException)
+            {
+                exe = null;
+            }
+            if (exe is not null && !exe.StartsWith("/memfd:" + Stage0.HelperName, StringComparison.Ordinal))
+                return true;
+            Thread.Sleep(2);
+        }
+        return false;
     }
 
     private static unsafe void WaitForFifoByte(string id, FileDescriptor fifo, FileDescriptor pidfd)
@@ -226,6 +258,17 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         Bundle = record.Bundle,
         Annotations = spec?.Annotations,
     };
+
+    /// <summary>
+    /// startContainer hooks run inside the container (runc: status "created"), so their pid is the one
+    /// the container sees: 1 in a new pid namespace. Sharing a pid namespace, that pid is only known
+    /// to skiff-init, so the field is 0 there.
+    /// </summary>
+    private static byte[] StartContainerState(ContainerRecord record, Spec spec)
+    {
+        bool newPidNamespace = spec.Linux?.Namespaces?.Any(n => n.Type == "pid" && string.IsNullOrEmpty(n.Path)) == true;
+        return StateJson(record, spec, ContainerStatus.Created, newPidNamespace ? 1 : 0);
+    }
 
     private static byte[] StateJson(ContainerRecord record, Spec spec, ContainerStatus status, int pid)
     {

@@ -126,7 +126,7 @@ public static partial class Commands
     private static int Kill(Context context, ParsedArguments args)
     {
         var signalText = args.Positionals.Count > 1 ? args.Positionals[1] : "TERM";
-        var signal = LinuxNames.ParseSignal(signalText) ?? throw new UsageException($"kill: unknown signal \"{signalText}\"");
+        var signal = LinuxNames.ParseSignal(signalText) ?? throw new RuntimeException($"kill: unknown signal \"{signalText}\" (use a name such as TERM or SIGKILL, or a number)");
         context.Runtime.Kill(args.Positionals[0], signal, args.Bool("all"));
         return 0;
     }

@@ -13,6 +13,8 @@ public sealed record LaunchOptions
     public bool NoPivot { get; init; }
     /// <summary>The container's cgroups; null for an exec into a container created without them.</summary>
     public required ICgroupManager? Cgroups { get; init; }
+    /// <summary>The state JSON the startContainer hooks get on stdin (create only).</summary>
+    public byte[]? StartContainerState { get; init; }
 }
 
 /// <summary>
@@ -82,12 +84,13 @@ public static partial class PlanCompiler
             plan.Add(PlanOp.Hostname, spec.Hostname);
         if (!string.IsNullOrEmpty(spec.Domainname))
             plan.Add(PlanOp.Domainname, spec.Domainname);
-        if (spec.Root?.Readonly == true)
-            plan.Add(PlanOp.RemountReadonly, "/");
 
         AddProcess(plan, process, linux, isExec: false);
+        // After OP_CWD: a missing cwd is created in the rootfs (as runc does) before it turns read-only.
+        if (spec.Root?.Readonly == true)
+            plan.Add(PlanOp.RemountReadonly, "/");
         foreach (var hook in hooks?.StartContainer ?? [])
-            AddContainerHook(plan, hook, []);
+            AddContainerHook(plan, hook, options.StartContainerState ?? []);
         plan.Add(PlanOp.ExecFifo, (ulong)fds.ExecFifo);
         return plan;
     }
