@@ -18,7 +18,7 @@
 int g_sync_fd = -1;
 int g_ready_sent;
 
-void sync_send(uint32_t type, int32_t value, const char *text)
+int sync_send(uint32_t type, int32_t value, const char *text)
 {
     struct sync_msg m;
     memset(&m, 0, sizeof(m));
@@ -27,15 +27,18 @@ void sync_send(uint32_t type, int32_t value, const char *text)
     if (text)
         strncpy(m.text, text, sizeof(m.text) - 1);
     if (g_sync_fd < 0)
-        return;
+        return -1;
     /* MSG_NOSIGNAL: skiff-init keeps SIGPIPE at its default disposition (the container
      * inherits dispositions), so a closed socket must not kill us with SIGPIPE here. */
     ssize_t n;
     do
         n = send(g_sync_fd, &m, sizeof(m), MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof(m) && type != SYNC_ERROR)
+    if (n == (ssize_t)sizeof(m))
+        return 0;
+    if (type != SYNC_ERROR)
         fail(n < 0 ? errno : EIO, "send sync message %u", type);
+    return -1;
 }
 
 int sync_recv(struct sync_msg *m)
@@ -67,9 +70,8 @@ static _Noreturn void fail_v(int err, int with_strerror, const char *fmt, va_lis
     /* Before SYNC_READY the runtime is reading the socket and reports the error. After
      * it (create mode: fifo, startContainer hooks, exec), `create` has returned and
      * nobody reads it: stderr (the container's) is the only witness left. */
-    if (g_sync_fd < 0 || g_ready_sent)
+    if (sync_send(SYNC_ERROR, err, text) < 0 || g_ready_sent)
         dprintf(2, "skiff-init: %s\n", text);
-    sync_send(SYNC_ERROR, err, text);
     _exit(1);
 }
 

@@ -14,10 +14,12 @@
  *   skiff-runtime (C#)                         host namespaces, multithreaded
  *     |  posix_spawn(skiff-init PLANFD)        signals reset to default, mask empty
  *     +-- skiff-init "P" (stage-0 parent)      single-threaded, host namespaces
- *     |     writes its own pid to every OP_CGROUP_PROCS file (so the child is born in
- *     |     the container's cgroups: the cgroup namespace root is the cgroup at clone time)
+ *     |     loads and validates the whole plan, sets FD_CLOEXEC on the sync socket (the
+ *     |       runtime must pass it without), closes PLANFD
  *     |     PR_SET_DUMPABLE 0 (inherited by C until execve: CVE-2016-9962, exec into a running
  *     |       container must not be ptrace-able by its processes while holding host fds)
+ *     |     writes its own pid to every OP_CGROUP_PROCS file (so the child is born in
+ *     |     the container's cgroups: the cgroup namespace root is the cgroup at clone time)
  *     |     writes OP_OOM_SCORE_ADJ to /proc/self/oom_score_adj (inherited by C)
  *     |     setns() every OP_JOIN_NS in plan order (user first: it owns the others)
  *     |     OP_TIME_OFFSETS: unshare(CLONE_NEWTIME) + /proc/self/timens_offsets
@@ -34,7 +36,7 @@
  *           in a new or joined user namespace it then does setresgid/setresuid(0) so files
  *           it creates belong to the mapped root (EINVAL, 0 unmapped, is ignored)
  *           executes the remaining ops in plan order (mounts, devices, pivot, ...)
- *           then the fixed tail described at OP_EXEC, ending in execve().
+ *           then the fixed tail described at the end of enum plan_op, ending in execve().
  *
  * Transport:
  *   - skiff-init is started as `skiff-init <PLANFD>`; PLANFD is a sealed memfd holding

@@ -46,7 +46,7 @@ void plan_load(int fd, struct plan *p);
  * listens any more), then _exit(1). */
 extern int g_sync_fd;
 extern int g_ready_sent;
-void sync_send(uint32_t type, int32_t value, const char *text);
+int sync_send(uint32_t type, int32_t value, const char *text); /* 0, or -1 for SYNC_ERROR that could not be sent */
 int sync_recv(struct sync_msg *m); /* 1 = message, 0 = EOF, -1 = error */
 _Noreturn void fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));     /* appends ": strerror(err)" */
 _Noreturn void fail_raw(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3))); /* text as given */
