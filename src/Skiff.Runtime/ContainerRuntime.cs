@@ -309,8 +309,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
         var spec = TryLoadSpec(id);
         ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManager.FromPaths(record.Cgroups);
-        if (status is not ContainerStatus.Stopped && record.Pid > 0)
-            KillAndWait(record, cgroups);
+        KillEverything(record, status, cgroups);
         TryDestroyCgroups(cgroups);
         Store.Remove(id);
         if (spec is not null && status is not ContainerStatus.Creating)
@@ -318,22 +317,29 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     }
 
     /// <summary>
-    /// Kills the init process (which takes its pid namespace with it) and every other process still
-    /// in the cgroup (a container sharing the host pid namespace), then waits for the init to go.
+    /// Kills the init process (which takes its pid namespace with it), then every process still in
+    /// the container's cgroups: those of a container sharing the host pid namespace, and the
+    /// process of a `create` that was killed before it could record the pid (status creating).
     /// </summary>
-    private static void KillAndWait(ContainerRecord record, ICgroupManager? cgroups)
+    private static void KillEverything(ContainerRecord record, ContainerStatus status, ICgroupManager? cgroups)
     {
-        if (cgroups is not null && cgroups.Mode != CgroupMode.V2)
+        try
         {
             // A frozen cgroup would keep SIGKILL pending forever.
-            try { cgroups.Thaw(); } catch (Exception e) when (e is CgroupException or IOException) { }
+            cgroups?.Thaw();
         }
-        if (Pidfd.TryOpen(record.Pid, out var pidfd) && ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+        catch (Exception e) when (e is CgroupException or IOException)
+        {
+        }
+        if (status is not ContainerStatus.Stopped && record.Pid > 0 && Pidfd.TryOpen(record.Pid, out var pidfd))
         {
             using (pidfd)
             {
-                Pidfd.SendSignal(pidfd!, LinuxNames.SIGKILL);
-                Pidfd.WaitReadable(pidfd!, 10_000);
+                if (ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+                {
+                    Pidfd.SendSignal(pidfd!, LinuxNames.SIGKILL);
+                    Pidfd.WaitReadable(pidfd!, 10_000);
+                }
             }
         }
         if (cgroups is null)

@@ -107,6 +107,27 @@ public sealed class LifecycleTests : IDisposable
         Assert.DoesNotContain(id, _bundle.Runtime("list", "-q").Stdout);
     }
 
+    [ContainerFact]
+    public void DeleteOfACreateThatDiedBeforeRecordingThePidKillsWhatItStarted()
+    {
+        _bundle.Spec.Process!.Args = ["sleep", "100"];
+        var id = _bundle.NewId();
+        var pidFile = Path.Combine(_bundle.Directory, "pid");
+        Assert.Equal(0, _bundle.Create(id, "--pid-file", pidFile).ExitCode);
+        int pid = int.Parse(File.ReadAllText(pidFile));
+        // What a `create` killed between spawning and saving leaves: a record without a pid.
+        var statePath = Path.Combine(_bundle.StateRoot, id, "state.json");
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!;
+        state["pid"] = 0;
+        File.WriteAllText(statePath, state.ToJsonString());
+        Assert.Equal("creating", Status(id));
+
+        Assert.Equal(0, _bundle.Runtime("delete", id).ExitCode);
+        WaitFor(() => !File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z"));
+        Assert.False(Directory.Exists($"/sys/fs/cgroup/pids/skiff-test/{id}"));
+        Assert.False(Directory.Exists(Path.Combine(_bundle.StateRoot, id)));
+    }
+
     internal static void WaitFor(Func<bool> condition, int timeoutMs = 10_000)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
