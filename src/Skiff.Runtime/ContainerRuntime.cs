@@ -65,7 +65,10 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Create();
             record.Cgroups = cgroups.Paths;
             Store.Save(record);
-            cgroups.Apply(spec.Linux?.Resources);
+            // The saved spec keeps the config's own rules; the cgroup gets runc's effective list.
+            var resources = spec.Linux?.Resources ?? new LinuxResources();
+            resources.Devices = DeviceRules.Effective(spec.Linux);
+            cgroups.Apply(resources);
 
             var fifoPath = Store.ExecFifoOf(id);
             Errno.Check(Libc.MkFifo(fifoPath, 0x180 /* 0600 */), "mkfifo", fifoPath);
