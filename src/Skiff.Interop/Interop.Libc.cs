@@ -55,6 +55,9 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int MkFifo(string path, uint mode);
 
+        [LibraryImport(LibC, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Chmod(string path, uint mode);
+
         [LibraryImport(LibC, EntryPoint = "kill", SetLastError = true)]
         public static partial int Kill(int pid, int signal);
 

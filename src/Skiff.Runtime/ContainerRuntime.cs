@@ -71,7 +71,11 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Apply(resources);
 
             var fifoPath = Store.ExecFifoOf(id);
-            Errno.Check(Libc.MkFifo(fifoPath, 0x180 /* 0600 */), "mkfifo", fifoPath);
+            // 0622 like runc: the container process opens it for writing after switching to the
+            // container user, who may be neither root nor even mapped (a user namespace whose
+            // root is another host uid); only the state directory (0700) guards its path.
+            Errno.Check(Libc.MkFifo(fifoPath, 0x192 /* 0622 */), "mkfifo", fifoPath);
+            Errno.Check(Libc.Chmod(fifoPath, 0x192), "chmod", fifoPath); // mkfifo's mode went through our umask
             fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", fifoPath);
             if (options.ConsoleSocket is not null)
                 console = ConnectConsole(options.ConsoleSocket);
