@@ -265,6 +265,10 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     /// <summary>delete: removes a stopped (or, with force, any) container: processes, cgroups, state; then poststop hooks.</summary>
     public void Delete(string id, bool force)
     {
+        // runc: `delete --force` of a container that does not exist succeeds quietly. podman
+        // calls it to clean up after a failed create and shows our stderr next to the real error.
+        if (force && !Store.Exists(id))
+            return;
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Running or ContainerStatus.Paused && !force)
             throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
