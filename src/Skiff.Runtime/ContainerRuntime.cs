@@ -165,10 +165,12 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             throw new RuntimeException($"cannot start container \"{id}\": it is {status.ToSpecString()}, not created");
         var spec = Store.LoadSpec(id);
         var fifoPath = Store.ExecFifoOf(id);
+        // The pidfd first: opening the fifo releases the container, and a short program (echo)
+        // can be gone before the next line runs; its byte stays in the fifo for us to read.
+        using var pidfd = Pidfd.Open(record.Pid);
         // O_NONBLOCK: opening a fifo for reading without it would block forever if the container
         // died after the status check; with it, we poll for the byte and watch the process too.
         using var fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0), "open", fifoPath);
-        using var pidfd = Pidfd.Open(record.Pid);
         WaitForFifoByte(id, fifo, pidfd);
         Libc.Unlink(fifoPath);
         var state = StateJson(record, spec, ContainerStatus.Running, record.Pid);
