@@ -28,7 +28,7 @@
 
 static int g_root = -1; /* O_PATH fd of the container's root directory */
 static int g_no_pivot;
-static unsigned long g_root_prop; /* rootfsPropagation asked for, 0 if none */
+static unsigned long g_root_prop; /* MS_SHARED or MS_UNBINDABLE: applied to "/" after the pivot */
 
 struct fdpath {
     char s[32];
@@ -226,7 +226,13 @@ void op_rootfs(const struct rec *r)
     const char *rootfs = r->strs[0];
     unsigned long prop = rec_int(r, 1) ? rec_int(r, 1) : MS_SLAVE;
     g_no_pivot = rec_int(r, 0) & 1;
-    g_root_prop = rec_int(r, 1);
+    /* The container's own root gets shared/unbindable after the pivot (op_pivot): a root
+     * that is only a copy of the host's peers would not be shared within the container,
+     * and an unbindable "/" would refuse the rootfs bind below (EINVAL). Unbindable
+     * implies private for the host copy. */
+    g_root_prop = prop & (MS_SHARED | MS_UNBINDABLE);
+    if (prop & MS_UNBINDABLE)
+        prop = (prop & ~(unsigned long)MS_UNBINDABLE) | MS_PRIVATE;
     /* Our mount namespace is a copy of the host's, with the host's shared propagation:
      * make it a slave (by default) before mounting anything, so nothing we mount
      * propagates back to the host while host mounts still reach us. */
@@ -401,11 +407,8 @@ void op_pivot(void)
     }
     if (chdir("/") < 0)
         fail(errno, "chdir /");
-    /* The root we pivoted into is a bind of a private mount (see op_rootfs), so it
-     * is private whatever was asked: apply rootfsPropagation to it now, as runc does
-     * after pivot_root (before, a shared root would reach the host's namespace). */
-    if (g_root_prop && mount("", "/", NULL, g_root_prop, NULL) < 0)
-        fail(errno, "mount propagation 0x%lx on /", g_root_prop);
+    if (g_root_prop && mount("", "/", NULL, MS_REC | g_root_prop, NULL) < 0)
+        fail(errno, "mount propagation 0x%lx on the container's /", g_root_prop);
     mounts_init_root();
 }
 

@@ -147,7 +147,10 @@ enum plan_op {
                                mount("", "/", MS_REC|(propagation ? propagation : MS_SLAVE)),
                                then bind-mount the rootfs onto itself (MS_BIND|MS_REC) so pivot_root can use it.
                                With MS_SHARED, that bind is made private and bound once more, because
-                               pivot_root refuses a new root whose parent mount is shared */
+                               pivot_root refuses a new root whose parent mount is shared.
+                               MS_UNBINDABLE is applied as MS_PRIVATE here (an unbindable "/" refuses
+                               the bind); with MS_SHARED or MS_UNBINDABLE, OP_PIVOT then sets the
+                               container's "/" to it (MS_REC), so the container's root really has it */
     OP_MOUNT = 21,          /* [mount flags MS_*, propagation MS_* (applied after, with MS_REC if requested), extra]
                                (source, container dest, fstype, data)
                                extra bits: */

@@ -65,14 +65,17 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Create();
             record.Cgroups = cgroups.Paths;
             Store.Save(record);
-            cgroups.Apply(DefaultDeviceRules.WithDefaults(spec.Linux?.Resources));
+            // The saved spec keeps the config's own rules; the cgroup gets runc's effective list.
+            var resources = spec.Linux?.Resources ?? new LinuxResources();
+            resources.Devices = DeviceRules.Effective(spec.Linux);
+            cgroups.Apply(resources);
 
             var fifoPath = Store.ExecFifoOf(id);
-            // 0622 as runc: the container process reopens the fifo for writing after switching to
-            // process.user (or a mapped root), which may not be the host's root. chmod because
-            // mkfifo's mode is trimmed by the umask.
+            // 0622 like runc: the container process opens it for writing after switching to the
+            // container user, who may be neither root nor even mapped (a user namespace whose
+            // root is another host uid); only the state directory (0700) guards its path.
             Errno.Check(Libc.MkFifo(fifoPath, 0x192 /* 0622 */), "mkfifo", fifoPath);
-            Errno.Check(Libc.Chmod(fifoPath, 0x192), "chmod", fifoPath);
+            Errno.Check(Libc.Chmod(fifoPath, 0x192), "chmod", fifoPath); // mkfifo's mode went through our umask
             fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", fifoPath);
             if (options.ConsoleSocket is not null)
                 console = ConnectConsole(options.ConsoleSocket);
@@ -163,10 +166,12 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             throw new RuntimeException($"cannot start container \"{id}\": it is {status.ToSpecString()}, not created");
         var spec = Store.LoadSpec(id);
         var fifoPath = Store.ExecFifoOf(id);
+        // The pidfd first: opening the fifo releases the container, and a short program (echo)
+        // can be gone before the next line runs; its byte stays in the fifo for us to read.
+        using var pidfd = Pidfd.Open(record.Pid);
         // O_NONBLOCK: opening a fifo for reading without it would block forever if the container
         // died after the status check; with it, we poll for the byte and watch the process too.
         using var fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0), "open", fifoPath);
-        using var pidfd = Pidfd.Open(record.Pid);
         WaitForFifoByte(id, fifo, pidfd);
         Libc.Unlink(fifoPath);
         if (spec.Hooks?.Poststart is not { Count: > 0 })
@@ -304,6 +309,10 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     /// <summary>delete: removes a stopped (or, with force, any) container: processes, cgroups, state; then poststop hooks.</summary>
     public void Delete(string id, bool force)
     {
+        // runc: `delete --force` of a container that does not exist succeeds quietly. podman
+        // calls it to clean up after a failed create and shows our stderr next to the real error.
+        if (force && !Store.Exists(id))
+            return;
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Running or ContainerStatus.Paused && !force)
             throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");

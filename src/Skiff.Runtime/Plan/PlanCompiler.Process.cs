@@ -43,8 +43,15 @@ public static partial class PlanCompiler
             ids.Add(gid);
         plan.Add(PlanOp.User, ids.ToArray());
         if (process.Capabilities is { } caps)
+        {
+            ulong permitted = Mask(caps.Permitted, "permitted"), inheritable = Mask(caps.Inheritable, "inheritable");
+            // The kernel raises an ambient capability only if it is both permitted and inheritable.
+            // runc skips the others silently, and `runc spec` itself lists ambient capabilities
+            // without inheritable ones, so asking for more is not an error.
+            ulong ambient = Mask(caps.Ambient, "ambient") & permitted & inheritable;
             plan.Add(PlanOp.Capabilities, [Mask(caps.Bounding, "bounding"), Mask(caps.Effective, "effective"),
-                Mask(caps.Permitted, "permitted"), Mask(caps.Inheritable, "inheritable"), Mask(caps.Ambient, "ambient")]);
+                permitted, inheritable, ambient]);
+        }
         if (process.NoNewPrivileges)
             plan.Add(PlanOp.NoNewPrivileges);
         if (linux.Seccomp is not null)

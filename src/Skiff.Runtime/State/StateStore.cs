@@ -90,6 +90,12 @@ public sealed class StateStore(string root)
             yield return Path.GetFileName(dir);
     }
 
+    public bool Exists(string id)
+    {
+        ContainerId.Validate(id);
+        return Directory.Exists(DirectoryOf(id));
+    }
+
     public void Remove(string id)
     {
         var dir = DirectoryOf(id);
