@@ -1,0 +1,347 @@
+using System.Buffers;
+using System.Formats.Tar;
+using System.Text;
+using Skiff.Interop;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Images.Layers;
+
+/// <summary>What one unpack did.</summary>
+public sealed record UnpackedLayer(LayerCompression Compression, int Entries, int Whiteouts);
+
+/// <summary>
+/// Extracts one image layer (plain, gzip or zstd tar) into a directory in a single streaming pass, producing
+/// what the overlay snapshotter mounts as a lower dir: OCI whiteouts become overlayfs whiteouts.
+///
+/// Safety: the target directory is opened once, and every entry's parent is resolved by the kernel with
+/// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) relative to it, so symlinks (absolute or relative, from a
+/// lower layer or created earlier in this layer) and ".." resolve as they would inside the container's root,
+/// never outside. The last component is always created with an *at() call on that parent fd and never
+/// followed. Entry names and hardlink targets that climb above the root with ".." are rejected outright, as
+/// docker does ("breakout"): no legitimate layer has them, and confining them would silently write files
+/// somewhere the image author did not name. Symlink targets are stored as they are, because absolute symlinks
+/// (/bin/sh -> /bin/busybox) are normal in images and are only ever resolved inside the root.
+/// </summary>
+public sealed class LayerUnpacker
+{
+    private const ulong InRoot = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS;
+    private const string WhiteoutPrefix = ".wh.";
+    private const string WhiteoutMetaPrefix = ".wh..wh.";
+    private const string OpaqueWhiteout = ".wh..wh..opq";
+    private const string XattrPaxPrefix = "SCHILY.xattr.";
+
+    /// <summary>
+    /// Whether to apply the owners recorded in the layer. Only root may give files away, so the default is
+    /// "when running as root"; an unprivileged unpack keeps the caller's ids.
+    /// </summary>
+    public bool ApplyOwnership { get; init; } = Libc.GetEuid() == 0;
+
+    /// <summary>Unpacks <paramref name="layer"/> (compressed or not) into the existing directory <paramref name="targetDirectory"/>.</summary>
+    public UnpackedLayer Unpack(Stream layer, string targetDirectory)
+    {
+        using var root = FileDescriptor.Wrap(
+            Libc.Open(targetDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", targetDirectory);
+        using var tar = LayerDecompression.Open(layer, out var compression);
+        var run = new Run(this, root);
+        using (var reader = new TarReader(tar, leaveOpen: true))
+        {
+            while (reader.GetNextEntry(copyData: false) is { } entry)
+                run.Extract(entry);
+        }
+        // Read to the end of the decompressed stream, so the gzip/zstd trailer is checked and a digest computed
+        // over the compressed stream by the caller sees every byte of the blob.
+        tar.CopyTo(Stream.Null);
+        run.ApplyDirectoryTimes();
+        return new UnpackedLayer(compression, run.Entries, run.Whiteouts);
+    }
+
+    /// <summary>State of one unpack: the root fd and the directory times applied at the end.</summary>
+    private sealed class Run(LayerUnpacker options, FileDescriptor root)
+    {
+        // Directory mtimes are set last: creating each child would move them again.
+        private readonly List<(string[] Path, DateTimeOffset Time)> _directoryTimes = [];
+
+        public int Entries { get; private set; }
+        public int Whiteouts { get; private set; }
+
+        public void Extract(TarEntry entry)
+        {
+            if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
+                return;
+            Entries++;
+            string[] path = CleanPath(entry.Name, entry.Name);
+            try
+            {
+                ExtractResolved(entry, path);
+            }
+            catch (SyscallException error)
+            {
+                throw new LayerException($"layer entry \"{entry.Name}\": {error.Message}", error);
+            }
+        }
+
+        private void ExtractResolved(TarEntry entry, string[] path)
+        {
+            string name = path.Length == 0 ? "." : path[^1];
+            using var parent = OpenDirectory(path.Length == 0 ? [] : path[..^1], create: true, entry.Name);
+
+            if (name == OpaqueWhiteout)
+            {
+                // The directory hides everything below it in lower layers (overlayfs "opaque" dir).
+                Libc.SetXattrNoFollow(ProcPath(parent, "."), "trusted.overlay.opaque", "y"u8);
+                Whiteouts++;
+                return;
+            }
+            if (name.StartsWith(WhiteoutMetaPrefix, StringComparison.Ordinal))
+                return; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): meaningless to overlayfs
+            if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+            {
+                string hidden = name[WhiteoutPrefix.Length..];
+                if (hidden is "" or "." or "..")
+                    throw new LayerException($"layer entry \"{entry.Name}\": whiteout of \"{hidden}\" is not valid");
+                // overlayfs reads a 0/0 character device as "deleted in this layer".
+                RemoveExisting(parent, hidden);
+                Errno.Check(Libc.MknodAt(parent.Fd, hidden, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", hidden);
+                if (options.ApplyOwnership)
+                    Errno.Check(Libc.FchownAt(parent.Fd, hidden, (uint)entry.Uid, (uint)entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", hidden);
+                Whiteouts++;
+                return;
+            }
+
+            var existing = Libc.TryStatAt(parent, name);
+            bool existingIsDirectory = existing is { } status && (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
+            if (existing is not null && !(existingIsDirectory && entry.EntryType == TarEntryType.Directory))
+            {
+                if (path.Length == 0)
+                    throw new LayerException($"layer entry \"{entry.Name}\": the root can only be a directory");
+                RemoveExisting(parent, name);
+            }
+
+            switch (entry.EntryType)
+            {
+                case TarEntryType.Directory:
+                    if (!existingIsDirectory)
+                        Errno.Check(Libc.MkdirAt(parent.Fd, name, 0x1c0 /* 0700 until chmod */), "mkdirat", name);
+                    break;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    WriteFile(parent, name, entry.DataStream);
+                    break;
+                case TarEntryType.SymbolicLink:
+                    Errno.Check(Libc.SymlinkAt(entry.LinkName, parent.Fd, name), "symlinkat", name);
+                    break;
+                case TarEntryType.HardLink:
+                    Link(entry, parent, name);
+                    return; // a hard link shares its inode, and with it the owner, mode and times of its target
+                case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
+                    uint type = entry.EntryType switch
+                    {
+                        TarEntryType.CharacterDevice => Libc.S_IFCHR,
+                        TarEntryType.BlockDevice => Libc.S_IFBLK,
+                        _ => Libc.S_IFIFO,
+                    };
+                    var posix = (PosixTarEntry)entry;
+                    Errno.Check(Libc.MknodAt(parent.Fd, name, type | 0x180, Libc.MakeDev((uint)posix.DeviceMajor, (uint)posix.DeviceMinor)), "mknodat", name);
+                    break;
+                default:
+                    throw new LayerException($"layer entry \"{entry.Name}\": entry type {entry.EntryType} is not supported");
+            }
+
+            ApplyMetadata(entry, parent, name);
+            if (entry.EntryType == TarEntryType.Directory)
+                _directoryTimes.Add((path, entry.ModificationTime));
+            else
+                SetTimes(parent, name, entry.ModificationTime);
+        }
+
+        /// <summary>
+        /// Owner, then mode, then xattrs: chown clears setuid/setgid bits and security.capability, so doing it
+        /// in another order loses exactly the bits that matter most (ping's cap_net_raw, sudo's setuid).
+        /// </summary>
+        private void ApplyMetadata(TarEntry entry, FileDescriptor parent, string name)
+        {
+            if (options.ApplyOwnership)
+                Errno.Check(Libc.FchownAt(parent.Fd, name, (uint)entry.Uid, (uint)entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+            if (entry.EntryType != TarEntryType.SymbolicLink)
+            {
+                // Following is safe: the last component was created (or checked to be a directory) by us just now.
+                Errno.Check(Libc.FchmodAt(parent.Fd, name, (uint)entry.Mode, 0), "fchmodat", name);
+            }
+            if (entry is PaxTarEntry pax)
+            {
+                foreach (var (key, value) in pax.ExtendedAttributes)
+                {
+                    if (!key.StartsWith(XattrPaxPrefix, StringComparison.Ordinal))
+                        continue;
+                    string xattr = key[XattrPaxPrefix.Length..];
+                    // System.Formats.Tar decodes PAX records as UTF-8 text, so a binary value with bytes that are
+                    // not valid UTF-8 arrives with U+FFFD in it; refuse rather than store a corrupted value.
+                    if (value.Contains('\uFFFD'))
+                        throw new LayerException($"layer entry \"{entry.Name}\": xattr {xattr} has a binary value that cannot be read yet");
+                    Libc.SetXattrNoFollow(ProcPath(parent, name), xattr, Encoding.UTF8.GetBytes(value));
+                }
+            }
+        }
+
+        private void Link(TarEntry entry, FileDescriptor parent, string name)
+        {
+            string[] target = CleanPath(entry.LinkName, entry.Name, isLinkTarget: true);
+            if (target.Length == 0)
+                throw new LayerException($"layer entry \"{entry.Name}\": a hard link cannot point to the root");
+            using var targetParent = OpenDirectory(target[..^1], create: false, entry.Name);
+            // flags 0: link the target entry itself even when it is a symlink, as tar does.
+            Errno.Check(Libc.LinkAt(targetParent.Fd, target[^1], parent.Fd, name, 0), "linkat", $"{name} -> {entry.LinkName}");
+        }
+
+        private static unsafe void WriteFile(FileDescriptor parent, string name, Stream? data)
+        {
+            using var file = FileDescriptor.Wrap(
+                Libc.OpenAt(parent.Fd, name, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "openat", name);
+            if (data is null)
+                return;
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+            try
+            {
+                int read;
+                while ((read = data.Read(buffer)) > 0)
+                    Libc.WriteAll(file, buffer.AsSpan(0, read), name);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        public void ApplyDirectoryTimes()
+        {
+            // Deepest first is not needed (a child's time change does not touch its parent's mtime), but later
+            // entries for the same directory must win, as they do in tar.
+            foreach (var (path, time) in _directoryTimes)
+            {
+                try
+                {
+                    using var parent = OpenDirectory(path.Length == 0 ? [] : path[..^1], create: false, string.Join('/', path));
+                    string name = path.Length == 0 ? "." : path[^1];
+                    if (Libc.TryStatAt(parent, name) is { } status && (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
+                        SetTimes(parent, name, time);
+                }
+                catch (SyscallException error)
+                {
+                    throw new LayerException($"layer entry \"{string.Join('/', path)}/\": {error.Message}", error);
+                }
+            }
+        }
+
+        private static unsafe void SetTimes(FileDescriptor parent, string name, DateTimeOffset time)
+        {
+            long ticks = (time - DateTimeOffset.UnixEpoch).Ticks;
+            var spec = new Libc.Timespec
+            {
+                Seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long remainder),
+                Nanoseconds = remainder * 100,
+            };
+            if (spec.Nanoseconds < 0)
+            {
+                spec.Seconds--;
+                spec.Nanoseconds += 1_000_000_000;
+            }
+            var times = stackalloc Libc.Timespec[2] { spec, spec };
+            Errno.Check(Libc.UtimensAt(parent.Fd, name, times, Libc.AT_SYMLINK_NOFOLLOW), "utimensat", name);
+        }
+
+        /// <summary>
+        /// Opens the directory <paramref name="path"/> inside the root, with the kernel confining every step to
+        /// the root. Missing directories are created (mode 0755) when <paramref name="create"/> is set, since
+        /// layers need not list parents before children.
+        /// </summary>
+        private FileDescriptor OpenDirectory(string[] path, bool create, string entryName)
+        {
+            const int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC;
+            string joined = path.Length == 0 ? "." : string.Join('/', path);
+            int fd = Libc.TryOpenAt2(root, joined, flags, InRoot);
+            if (fd >= 0)
+                return new FileDescriptor(fd);
+            if (Errno.Last != Errno.ENOENT || !create)
+                throw NotADirectory(Errno.Last, joined, entryName);
+
+            // Walk down from the root, creating what is missing. Each prefix is re-resolved from the root (not
+            // from the previous fd), so a symlink met on the way is confined to the root like everything else.
+            var current = Libc.OpenAt2(root, ".", flags, InRoot);
+            try
+            {
+                for (int i = 0; i < path.Length; i++)
+                {
+                    string prefix = string.Join('/', path, 0, i + 1);
+                    fd = Libc.TryOpenAt2(root, prefix, flags, InRoot);
+                    if (fd < 0 && Errno.Last == Errno.ENOENT)
+                    {
+                        int made = Libc.MkdirAt(current.Fd, path[i], 0x1ed /* 0755 */);
+                        if (made != 0 && Errno.Last != Errno.EEXIST)
+                            throw new SyscallException("mkdirat", prefix, Errno.Last);
+                        fd = Libc.TryOpenAt2(root, prefix, flags, InRoot);
+                        // Still missing although something is there: a symlink whose target (inside the root)
+                        // does not exist. Creating its target would mean guessing; the layer is broken.
+                        if (fd < 0 && Errno.Last == Errno.ENOENT)
+                            throw new LayerException($"layer entry \"{entryName}\": \"{prefix}\" is a symlink to a directory that does not exist");
+                    }
+                    if (fd < 0)
+                        throw NotADirectory(Errno.Last, prefix, entryName);
+                    current.Dispose();
+                    current = new FileDescriptor(fd);
+                }
+                return current;
+            }
+            catch
+            {
+                current.Dispose();
+                throw;
+            }
+        }
+
+        private static Exception NotADirectory(int errno, string path, string entryName)
+            => errno == ENOTDIR
+                ? new LayerException($"layer entry \"{entryName}\": \"{path}\" is not a directory")
+                : new SyscallException("openat2", path, errno);
+
+        private const int ENOTDIR = 20;
+        private const int EISDIR = 21;
+
+        /// <summary>Removes whatever is at <paramref name="name"/> (a later entry replaces an earlier one, as in tar).</summary>
+        private static void RemoveExisting(FileDescriptor parent, string name)
+        {
+            if (Libc.UnlinkAt(parent.Fd, name, 0) == 0 || Errno.Last == Errno.ENOENT)
+                return;
+            if (Errno.Last != EISDIR)
+                throw new SyscallException("unlinkat", name, Errno.Last);
+            // A directory: .NET's recursive delete removes symlinks inside it without following them.
+            Directory.Delete(ProcPath(parent, name), recursive: true);
+        }
+
+        /// <summary>A path through /proc/self/fd to <paramref name="name"/> in an O_PATH directory, for calls with no *at() form (lsetxattr).</summary>
+        private static string ProcPath(FileDescriptor directory, string name) => $"/proc/self/fd/{directory.Fd}/{name}";
+    }
+
+    /// <summary>
+    /// Splits an entry name into components, dropping "." and empty ones and treating an absolute name as
+    /// relative to the root (as tar does). A ".." that would climb above the root is an error.
+    /// </summary>
+    internal static string[] CleanPath(string name, string entryName, bool isLinkTarget = false)
+    {
+        var components = new List<string>();
+        foreach (string component in name.Split('/'))
+        {
+            if (component is "" or ".")
+                continue;
+            if (component == "..")
+            {
+                if (components.Count == 0)
+                    throw new LayerException(isLinkTarget
+                        ? $"layer entry \"{entryName}\" links to \"{name}\", outside the root"
+                        : $"layer entry \"{entryName}\" escapes the root");
+                components.RemoveAt(components.Count - 1);
+                continue;
+            }
+            components.Add(component);
+        }
+        return [.. components];
+    }
+}

@@ -1,0 +1,192 @@
+using System.Security.Cryptography;
+using System.Text;
+using Skiff.Oci.Image;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Storage.Content;
+
+/// <summary>
+/// A content-addressed blob store in the layout containerd uses: <c>blobs/&lt;algorithm&gt;/&lt;hex&gt;</c> for
+/// committed content, <c>ingest/</c> for writes in progress. A blob path exists only once its bytes were
+/// verified against its digest and size and fsynced, because commit is a rename on the same filesystem:
+/// readers see either nothing or the complete blob, never a partial one, whatever crashes in between.
+/// </summary>
+public sealed class ContentStore
+{
+    public ContentStore(string root)
+    {
+        Root = System.IO.Path.GetFullPath(root);
+        Directory.CreateDirectory(BlobsDirectory);
+        Directory.CreateDirectory(IngestDirectory);
+    }
+
+    public string Root { get; }
+
+    internal string BlobsDirectory => System.IO.Path.Combine(Root, "blobs");
+    internal string IngestDirectory => System.IO.Path.Combine(Root, "ingest");
+
+    /// <summary>Where the blob lives once committed (it may not exist).</summary>
+    public string BlobPath(Digest digest) => System.IO.Path.Combine(BlobsDirectory, digest.Algorithm, digest.Encoded);
+
+    public bool Exists(Digest digest) => File.Exists(BlobPath(digest));
+
+    /// <summary>Size of a committed blob; throws <see cref="ContentException"/> when it is absent.</summary>
+    public BlobInfo Info(Digest digest)
+    {
+        var file = new FileInfo(BlobPath(digest));
+        return file.Exists ? new BlobInfo(digest, file.Length) : throw NotFound(digest);
+    }
+
+    /// <summary>Opens a committed blob for reading.</summary>
+    public Stream Open(Digest digest)
+    {
+        try
+        {
+            return new FileStream(BlobPath(digest), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        }
+        catch (FileNotFoundException)
+        {
+            throw NotFound(digest);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw NotFound(digest);
+        }
+    }
+
+    /// <summary>Removes a blob; false when it was not there. Readers that have it open keep their copy.</summary>
+    public bool Delete(Digest digest)
+    {
+        string path = BlobPath(digest);
+        if (!File.Exists(path))
+            return false;
+        File.Delete(path);
+        return true;
+    }
+
+    /// <summary>Every committed blob of a supported algorithm; files whose names are not digests are skipped.</summary>
+    public IEnumerable<BlobInfo> List()
+    {
+        foreach (string algorithm in new[] { Digest.Sha256, Digest.Sha512 })
+        {
+            var directory = new DirectoryInfo(System.IO.Path.Combine(BlobsDirectory, algorithm));
+            if (!directory.Exists)
+                continue;
+            foreach (var file in directory.EnumerateFiles())
+            {
+                if (Digest.TryParse($"{algorithm}:{file.Name}", out var digest))
+                    yield return new BlobInfo(digest, file.Length);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> as the blob <paramref name="expected"/>: into a private temporary file,
+    /// hashing as it goes, then verified, fsynced and renamed into place. A blob already present is not written
+    /// again. On a wrong size or digest nothing is left behind and a <see cref="ContentException"/> names both values.
+    /// </summary>
+    public BlobInfo Ingest(Digest expected, long expectedSize, Stream content)
+    {
+        if (Exists(expected))
+            return Info(expected);
+        using var writer = CreateWriter(TemporaryIngestName(), expected, expectedSize, resumable: false);
+        var buffer = new byte[CopyBufferSize];
+        int read;
+        while ((read = content.Read(buffer)) > 0)
+            writer.Write(buffer.AsSpan(0, read));
+        return writer.Commit();
+    }
+
+    /// <inheritdoc cref="Ingest"/>
+    public async Task<BlobInfo> IngestAsync(Digest expected, long expectedSize, Stream content, CancellationToken cancellationToken = default)
+    {
+        if (Exists(expected))
+            return Info(expected);
+        using var writer = CreateWriter(TemporaryIngestName(), expected, expectedSize, resumable: false);
+        var buffer = new byte[CopyBufferSize];
+        int read;
+        while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+        return writer.Commit();
+    }
+
+    /// <summary>
+    /// Opens (or continues) the resumable ingest named <paramref name="reference"/>, e.g.
+    /// <c>docker.io/library/busybox@sha256:..</c>. Its partial data is kept under a name derived from the reference,
+    /// so after a crash or a dropped connection the next call returns a writer whose <see cref="ContentWriter.Offset"/>
+    /// is the number of bytes already there (ask the registry for <c>Range: bytes=Offset-</c>). Disposing the writer
+    /// without committing keeps the partial data; <see cref="AbortIngest"/> drops it. Only one writer per reference
+    /// at a time (an exclusive lock on the data file): a second gets a <see cref="ContentException"/>.
+    /// </summary>
+    public ContentWriter OpenIngest(string reference, Digest expected, long expectedSize)
+    {
+        if (string.IsNullOrEmpty(reference))
+            throw new ArgumentException("an ingest needs a reference name", nameof(reference));
+        return CreateWriter(IngestKey(reference), expected, expectedSize, resumable: true, reference);
+    }
+
+    /// <summary>Drops the partial data of a resumable ingest; false when there was none.</summary>
+    public bool AbortIngest(string reference)
+    {
+        string directory = System.IO.Path.Combine(IngestDirectory, IngestKey(reference));
+        if (!Directory.Exists(directory))
+            return false;
+        Directory.Delete(directory, recursive: true);
+        return true;
+    }
+
+    /// <summary>Resumable ingests in progress: their reference and the bytes written so far.</summary>
+    public IEnumerable<(string Reference, long Offset)> ListIngests()
+    {
+        foreach (var directory in new DirectoryInfo(IngestDirectory).EnumerateDirectories())
+        {
+            var referenceFile = System.IO.Path.Combine(directory.FullName, "ref");
+            var dataFile = new FileInfo(System.IO.Path.Combine(directory.FullName, "data"));
+            if (File.Exists(referenceFile) && dataFile.Exists)
+                yield return (File.ReadAllText(referenceFile), dataFile.Length);
+        }
+    }
+
+    internal const int CopyBufferSize = 1 << 20;
+
+    private ContentWriter CreateWriter(string key, Digest expected, long expectedSize, bool resumable, string? reference = null)
+    {
+        if (expectedSize < 0)
+            throw new ArgumentOutOfRangeException(nameof(expectedSize), "the size of a blob must be known before it is ingested");
+        string directory = System.IO.Path.Combine(IngestDirectory, key);
+        Directory.CreateDirectory(directory);
+        if (reference is not null)
+            File.WriteAllText(System.IO.Path.Combine(directory, "ref"), reference);
+        try
+        {
+            return new ContentWriter(this, directory, expected, expectedSize, resumable, reference ?? key);
+        }
+        catch
+        {
+            if (!resumable)
+                Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Commits a verified ingest: fsync the data, rename it to its blob path, fsync the blob directory.</summary>
+    internal BlobInfo CommitVerified(FileStream data, string dataPath, Digest digest, long size)
+    {
+        data.Flush(flushToDisk: true);
+        string blobDirectory = System.IO.Path.Combine(BlobsDirectory, digest.Algorithm);
+        Directory.CreateDirectory(blobDirectory);
+        // rename(2) is atomic and replaces: when two writers race on the same blob, the second replaces identical
+        // bytes with identical bytes, and a reader that opened the first keeps a valid inode either way.
+        File.Move(dataPath, BlobPath(digest), overwrite: true);
+        Libc.FsyncDirectory(blobDirectory);
+        return new BlobInfo(digest, size);
+    }
+
+    private static string TemporaryIngestName() => "tmp-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>A fixed-length, path-safe key for a reference of any length or character set.</summary>
+    private static string IngestKey(string reference)
+        => "ref-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(reference)));
+
+    private static ContentException NotFound(Digest digest) => new($"blob {digest}: not found in the content store");
+}

@@ -1,0 +1,124 @@
+using Microsoft.Data.Sqlite;
+using Skiff.Storage.Metadata;
+
+namespace Skiff.Storage.Tests;
+
+public sealed class MetadataStoreTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+    private readonly MetadataStore _store;
+
+    public MetadataStoreTests() => _store = MetadataStore.Open(Path.Combine(_temp.Path, "metadata.db"));
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        _temp.Dispose();
+    }
+
+    private static readonly DateTimeOffset Created = new(2024, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
+    private ImageRecord AddImage(string id, string[] layerBlobs, params string[] tags)
+    {
+        var image = new ImageRecord(id, $"manifest-{id}", $"config-{id}", Created);
+        _store.PutBlob(image.ManifestDigest, 100, "application/vnd.oci.image.manifest.v1+json");
+        _store.PutBlob(image.ConfigDigest, 50);
+        var layers = layerBlobs.Select((blob, i) =>
+        {
+            _store.PutBlob(blob, 1000 + i);
+            return new LayerRecord(i, blob, 1000 + i, $"diff-{blob}", $"chain-{string.Join("-", layerBlobs[..(i + 1)])}");
+        }).ToList();
+        _store.PutImage(image, layers, tags);
+        return image;
+    }
+
+    [Fact]
+    public void PutImageThenResolveTagAndLayers()
+    {
+        var image = AddImage("img1", ["l1", "l2"], "docker.io/library/busybox:latest", "docker.io/library/busybox:1.36");
+
+        Assert.Equal(image, _store.ResolveTag("docker.io/library/busybox:latest"));
+        Assert.Null(_store.ResolveTag("docker.io/library/alpine:latest"));
+        Assert.Equal(["docker.io/library/busybox:1.36", "docker.io/library/busybox:latest"], _store.TagsOf("img1"));
+        Assert.Equal(
+            [new LayerRecord(0, "l1", 1000, "diff-l1", "chain-l1"), new LayerRecord(1, "l2", 1001, "diff-l2", "chain-l1-l2")],
+            _store.LayersOf("img1"));
+        Assert.Equal([image], _store.ListImages());
+    }
+
+    [Fact]
+    public void TagMovesToTheNewerImage()
+    {
+        AddImage("old", ["l1"], "repo:latest", "repo:1");
+        AddImage("new", ["l1", "l2"], "repo:latest");
+        Assert.Equal("new", _store.ResolveTag("repo:latest")!.Id);
+        Assert.Equal(["repo:1"], _store.TagsOf("old"));
+    }
+
+    [Fact]
+    public void FailedPutImageChangesNothing()
+    {
+        _store.PutBlob("manifest", 1);
+        _store.PutBlob("config", 1);
+        var image = new ImageRecord("broken", "manifest", "config", Created);
+        // "missing" was never recorded as a blob: the foreign key fails half-way, after the image row was written.
+        Assert.Throws<SqliteException>(() => _store.PutImage(image, [new LayerRecord(0, "missing", 1, "d", "c")], ["repo:tag"]));
+
+        Assert.Empty(_store.ListImages());
+        Assert.Null(_store.ResolveTag("repo:tag"));
+        Assert.Equal(["config", "manifest"], _store.UnreferencedBlobs());
+        Assert.Empty(_store.UnreferencedSnapshots());
+    }
+
+    [Fact]
+    public void DeletingAnImageFreesWhatOnlyItReferenced()
+    {
+        AddImage("a", ["shared", "only-a"], "a:latest");
+        AddImage("b", ["shared"], "b:latest");
+        Assert.Empty(_store.UnreferencedBlobs());
+
+        Assert.True(_store.DeleteImage("a"));
+        Assert.False(_store.DeleteImage("a"));
+
+        Assert.Null(_store.ResolveTag("a:latest"));
+        Assert.Equal(["config-a", "manifest-a", "only-a"], _store.UnreferencedBlobs());
+        Assert.Equal(["chain-shared-only-a"], _store.UnreferencedSnapshots());
+        Assert.Equal("b", _store.ResolveTag("b:latest")!.Id);
+    }
+
+    [Fact]
+    public void RemovingTheLastTagLeavesADanglingImage()
+    {
+        AddImage("a", ["l"], "a:latest");
+        Assert.True(_store.RemoveTag("a:latest"));
+        Assert.False(_store.RemoveTag("a:latest"));
+        Assert.Single(_store.ListImages());
+        Assert.Empty(_store.TagsOf("a"));
+    }
+
+    [Fact]
+    public void ReopeningKeepsDataAndSchema()
+    {
+        string path = Path.Combine(_temp.Path, "second.db");
+        using (var first = MetadataStore.Open(path))
+        {
+            first.PutBlob("m", 1);
+            first.PutBlob("c", 1);
+            first.PutImage(new ImageRecord("x", "m", "c", Created), [], ["x:1"]);
+        }
+        using var second = MetadataStore.Open(path);
+        Assert.Equal("x", second.ResolveTag("x:1")!.Id);
+    }
+
+    [Fact]
+    public void TwoConnectionsSeeEachOthersCommits()
+    {
+        string path = Path.Combine(_temp.Path, "shared.db");
+        using var writer = MetadataStore.Open(path);
+        using var reader = MetadataStore.Open(path);
+        writer.PutBlob("m", 1);
+        writer.PutBlob("c", 1);
+        writer.PutImage(new ImageRecord("x", "m", "c", Created), [], ["x:1"]);
+        Assert.Equal("x", reader.ResolveTag("x:1")!.Id);
+    }
+}
