@@ -144,14 +144,20 @@ public sealed class Context
         if (global.Value("log-format") is { } format && format is not ("text" or "json"))
             throw new UsageException($"--log-format must be text or json, not \"{format}\"");
         var root = global.Value("root") ?? Environment.GetEnvironmentVariable("SKIFF_RUNTIME_ROOT") ?? StateStore.DefaultRoot;
-        Runtime = new ContainerRuntime(new StateStore(Path.GetFullPath(root)), global.Bool("systemd-cgroup"), Warn);
+        _debug = global.Bool("debug");
+        Runtime = new ContainerRuntime(new StateStore(Path.GetFullPath(root)), global.Bool("systemd-cgroup"), Warn, _debug ? Debug : null);
     }
 
     public ParsedArguments Global { get; }
 
     public ContainerRuntime Runtime { get; }
 
+    private readonly bool _debug;
+
     public void Warn(string message) => Log("warning", message, toStderr: true);
+
+    /// <summary>--debug messages go to --log when there is one (podman passes it), else to stderr.</summary>
+    public void Debug(string message) => Log("debug", message, toStderr: _logFile is null);
 
     /// <summary>One line on stderr, and in --log (as JSON with --log-format json, which podman reads back on failure).</summary>
     public void Error(string message) => Log("error", message, toStderr: true);

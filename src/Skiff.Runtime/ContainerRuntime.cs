@@ -24,8 +24,14 @@ public sealed record CreateOptions
 /// The OCI lifecycle (runtime-spec runtime.md) over a <see cref="StateStore"/>. Each public method is
 /// one runc verb; every failure path undoes what the method created (state dir, cgroups, process).
 /// </summary>
-public sealed partial class ContainerRuntime(StateStore store, bool systemdCgroup, Action<string> warn)
+public sealed partial class ContainerRuntime(StateStore store, bool systemdCgroup, Action<string> warn, Action<string>? debug = null)
 {
+    private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>--debug: each step with the milliseconds since the runtime started, to see where a start spends its time.</summary>
+    private void Step(string what)
+        => debug?.Invoke($"{System.Diagnostics.Stopwatch.GetElapsedTime(_started).TotalMilliseconds:F2} ms: {what}");
+
     public StateStore Store { get; } = store;
 
     /// <summary>
@@ -41,7 +47,9 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         if (!File.Exists(configPath))
             throw new RuntimeException($"cannot read {configPath}: no such file (is --bundle right?)");
         var spec = OciJson.ReadSpec(configPath);
+        Step("config.json read");
         SpecValidator.ThrowIfInvalid(spec, source: configPath);
+        Step("config.json validated");
 
         var stateDir = Store.Claim(id);
         ICgroupManager? cgroups = null;
@@ -65,10 +73,12 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             cgroups.Create();
             record.Cgroups = cgroups.Paths;
             Store.Save(record);
+            Step("cgroups created");
             // The saved spec keeps the config's own rules; the cgroup gets runc's effective list.
             var resources = spec.Linux?.Resources ?? new LinuxResources();
             resources.Devices = DeviceRules.Effective(spec.Linux);
             cgroups.Apply(resources);
+            Step("cgroup limits applied");
 
             var fifoPath = Store.ExecFifoOf(id);
             // 0622 like runc: the container process opens it for writing after switching to the
@@ -90,7 +100,9 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 StartContainerState = spec.Hooks?.StartContainer is { Count: > 0 } ? StartContainerState(record, spec) : null,
             };
             var plan = PlanCompiler.CompileCreate(spec, launch, new FdLayoutNumbers(layout.Sync, layout.ExecFifo, layout.Console));
+            Step("plan compiled");
             stage0 = Stage0.Start(plan, layout);
+            Step("skiff-init spawned");
             stage0.RunProtocol(waitForReady: true, onHooks: pid =>
             {
                 var state = StateJson(record, spec, ContainerStatus.Creating, pid);
@@ -98,6 +110,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 HookRunner.RunAll("createRuntime", spec.Hooks?.CreateRuntime, state);
                 HookRunner.RunAll("createContainer", spec.Hooks?.CreateContainer, state);
             });
+            Step("container ready");
             record.Pid = stage0.ChildPid;
             record.PidStartTime = ProcessInfo.StartTime(record.Pid);
             Store.Save(record);
@@ -174,6 +187,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         using var fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0), "open", fifoPath);
         WaitForFifoByte(id, fifo, pidfd);
         Libc.Unlink(fifoPath);
+        Step("container started");
         if (spec.Hooks?.Poststart is not { Count: > 0 })
             return;
         // runtime-spec: poststart hooks run after the program is executed. The fifo byte only
@@ -320,7 +334,9 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManager.FromPaths(record.Cgroups);
         KillEverything(record, status, cgroups);
         TryDestroyCgroups(cgroups);
+        Step("cgroups removed");
         Store.Remove(id);
+        Step("state removed");
         if (spec is not null && status is not ContainerStatus.Creating)
             HookRunner.RunAllWarnOnly("poststop", spec.Hooks?.Poststop, StateJson(record, spec, ContainerStatus.Stopped, 0), warn);
     }
