@@ -51,7 +51,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         SpecValidator.ThrowIfInvalid(spec, source: configPath);
         Step("config.json validated");
 
-        var stateDir = Store.Claim(id);
+        Store.Claim(id);
         ICgroupManager? cgroups = null;
         Stage0? stage0 = null;
         FileDescriptor? fifo = null;
