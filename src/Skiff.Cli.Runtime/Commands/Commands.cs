@@ -37,6 +37,9 @@ public static partial class Commands
         new("delete", "CONTAINER_ID", "Delete a stopped container (and its cgroups and state).", [new("force", 'f', Help: "kill it first if it still runs"), Help], Delete),
         new("exec", "CONTAINER_ID [COMMAND [ARG...]]", "Run a process inside a running container.", ExecFlags, Exec, MaxPositionals: -1, StopAtFirstPositional: true),
         new("ps", "CONTAINER_ID [ps options]", "List the processes of a container.", [new("format", 'f', TakesValue: true, Help: "table or json"), Help], Ps, MaxPositionals: -1, StopAtFirstPositional: true),
+        new("pause", "CONTAINER_ID", "Freeze every process of a running container.", [Help], Pause),
+        new("resume", "CONTAINER_ID", "Thaw a paused container.", [Help], Resume),
+        new("update", "CONTAINER_ID", "Change the resource limits of a running container.", UpdateFlags, Update),
         new("spec", "", "Write a default config.json into the bundle.", [new("bundle", 'b', TakesValue: true, Help: "where to write config.json"), new("rootless", Help: "a spec for an unprivileged user"), Help], WriteSpec, MinPositionals: 0, MaxPositionals: 0),
         new("features", "", "Print what this runtime supports (JSON).", [Help], PrintFeatures, MinPositionals: 0, MaxPositionals: 0),
     ];
