@@ -15,11 +15,14 @@ public static class OciJson
     // ---- config.json ----
 
     /// <summary>Reads and parses a config.json. Errors name <paramref name="path"/> as given.</summary>
-    public static Spec ReadSpec(string path) => Parse(ReadFile(path), OciJsonContext.Default.Spec, path);
+    public static Spec ReadSpec(string path) => ParseSpec(ReadFile(path), path);
+
+    /// <summary>config.json bytes; the generated metadata is only built when the fast reader gives up (see SpecFastReader).</summary>
+    public static Spec ParseSpec(byte[] utf8, string source)
+        => SpecFastReader.TryRead(utf8) ?? Parse(utf8, OciJsonContext.Default.Spec, source);
 
     /// <summary>Parses config.json text; <paramref name="source"/> prefixes error messages.</summary>
-    public static Spec ParseSpec(string json, string source = "config.json") =>
-        Parse(Encoding.UTF8.GetBytes(json), OciJsonContext.Default.Spec, source);
+    public static Spec ParseSpec(string json, string source = "config.json") => ParseSpec(Encoding.UTF8.GetBytes(json), source);
 
     /// <summary>Serialises a spec; indented (tabs, like `runc spec`) by default.</summary>
     public static string SerializeSpec(Spec spec, bool indented = true) =>

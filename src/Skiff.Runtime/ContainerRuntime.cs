@@ -46,7 +46,8 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         var configPath = Path.Combine(bundle, "config.json");
         if (!File.Exists(configPath))
             throw new RuntimeException($"cannot read {configPath}: no such file (is --bundle right?)");
-        var spec = OciJson.ReadSpec(configPath);
+        var configBytes = File.ReadAllBytes(configPath);
+        var spec = OciJson.ParseSpec(configBytes, configPath);
         Step("config.json read");
         SpecValidator.ThrowIfInvalid(spec, source: configPath);
         Step("config.json validated");
@@ -67,7 +68,9 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 Owner = Libc.GetEuid() == 0 ? "root" : Libc.GetEuid().ToString(),
             };
             Store.Save(record);
-            Store.SaveSpec(id, spec);
+            // The bytes as read, not re-serialised: they are what exec and hooks see later, and
+            // serialising would build System.Text.Json's metadata that the start path avoids.
+            Store.SaveSpec(id, configBytes);
 
             cgroups = CgroupManager.Create(id, spec.Linux?.CgroupsPath, systemdCgroup);
             cgroups.Create();

@@ -52,6 +52,9 @@ public sealed class StateStore(string root)
         File.Move(temporary, path, overwrite: true);
     }
 
+    public void SaveSpec(string id, byte[] configJson)
+        => File.WriteAllBytes(Path.Combine(DirectoryOf(id), "config.json"), configJson);
+
     public void SaveSpec(string id, Spec spec)
         => File.WriteAllText(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec, indented: false));
 
