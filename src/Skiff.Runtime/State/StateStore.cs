@@ -48,7 +48,7 @@ public sealed class StateStore(string root)
     {
         var path = Path.Combine(DirectoryOf(record.Id), "state.json");
         var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(record, RuntimeJsonContext.Default.ContainerRecord));
+        File.WriteAllBytes(temporary, ContainerRecordJson.Write(record));
         File.Move(temporary, path, overwrite: true);
     }
 
@@ -66,8 +66,7 @@ public sealed class StateStore(string root)
         var path = Path.Combine(DirectoryOf(id), "state.json");
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), RuntimeJsonContext.Default.ContainerRecord)
-                ?? throw new RuntimeException($"container \"{id}\": state file {path} is empty");
+            return ContainerRecordJson.Read(File.ReadAllBytes(path));
         }
         catch (FileNotFoundException)
         {

@@ -1,0 +1,48 @@
+using Skiff.Cgroups;
+using Skiff.Runtime.State;
+
+namespace Skiff.Runtime.Tests;
+
+public sealed class StateStoreTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("skiff-state-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void RecordRoundTripsThroughStateJson()
+    {
+        var store = new StateStore(_root);
+        store.Claim("c1");
+        var record = new ContainerRecord
+        {
+            Id = "c1", Pid = 42, PidStartTime = 123456789, Bundle = "/b", Rootfs = "/b/rootfs",
+            Created = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), Owner = "root", Paused = true,
+            Cgroups = new CgroupPaths { Mode = CgroupMode.Hybrid, Paths = { ["memory"] = "/sys/fs/cgroup/memory/c1", ["unified"] = "/sys/fs/cgroup/unified/c1" } },
+        };
+        store.Save(record);
+        var loaded = store.Load("c1");
+        Assert.Equal((record.Id, record.Pid, record.PidStartTime, record.Bundle, record.Rootfs, record.Created, record.Owner, record.Paused),
+            (loaded.Id, loaded.Pid, loaded.PidStartTime, loaded.Bundle, loaded.Rootfs, loaded.Created, loaded.Owner, loaded.Paused));
+        Assert.Equal(CgroupMode.Hybrid, loaded.Cgroups!.Mode);
+        Assert.Equal(record.Cgroups.Paths, loaded.Cgroups.Paths);
+    }
+
+    [Fact]
+    public void ClaimingATakenIdFails()
+    {
+        var store = new StateStore(_root);
+        store.Claim("c1");
+        Assert.Contains("already exists", Assert.Throws<RuntimeException>(() => store.Claim("c1")).Message);
+    }
+
+    [Fact]
+    public void CorruptStateIsNamedNotThrownRaw()
+    {
+        var store = new StateStore(_root);
+        store.Claim("c1");
+        File.WriteAllText(Path.Combine(_root, "c1", "state.json"), """{"id":"c1"}""");
+        Assert.Contains("corrupt", Assert.Throws<RuntimeException>(() => store.Load("c1")).Message);
+        Assert.Contains("does not exist", Assert.Throws<RuntimeException>(() => store.Load("nope")).Message);
+    }
+}
