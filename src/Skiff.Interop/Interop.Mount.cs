@@ -38,6 +38,19 @@ public static unsafe partial class Interop
         [LibraryImport("libc.so.6", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         private static partial int Umount2Raw(string target, int flags);
 
+        [LibraryImport("libc.so.6", EntryPoint = "syncfs", SetLastError = true)]
+        private static partial int SyncFsRaw(int fd);
+
+        /// <summary>
+        /// syncfs(2) of the file system holding <paramref name="path"/>: one call that makes a whole freshly
+        /// written tree durable (before it is renamed into place), instead of an fsync per file.
+        /// </summary>
+        public static void SyncFs(string path)
+        {
+            using var fd = FileDescriptor.Wrap(Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", path);
+            Errno.Check(SyncFsRaw(fd.Fd), "syncfs", path);
+        }
+
         /// <summary>mount(2); throws naming the target and file system type.</summary>
         public static void Mount(string source, string target, string? fsType, ulong flags, string? data)
         {
