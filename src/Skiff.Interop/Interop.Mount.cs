@@ -131,8 +131,9 @@ public static unsafe partial class Interop
         }
 
         /// <summary>
-        /// The messages the file system logged into the fs context ("e: overlay: ..."), which say why a
-        /// parameter was refused far better than the bare errno; null when there are none.
+        /// The messages the file system logged into the fs context ("e overlay: ..."), which say why a
+        /// parameter was refused better than the bare errno; null when there are none (overlayfs still sends
+        /// some, such as path lookup failures, to the kernel log instead).
         /// </summary>
         private static string? KernelMessages(FileDescriptor context)
         {

@@ -235,6 +235,37 @@ public sealed class OverlaySnapshotterTests : SnapshotterConformanceTests
     }
 
     [Fact]
+    public void LongReadOnlyViewThroughFsConfig()
+    {
+        var snapshotter = Create(Root);
+        var chain = TestLayers.CommitNumbered(snapshotter, 60);
+        string target = Path.Combine(Root, "mnt");
+        Directory.CreateDirectory(target);
+        snapshotter.View("v", chain);
+        snapshotter.Mount("v", target, OverlayMountMethod.FsConfig);
+
+        Assert.Equal("59", File.ReadAllText(Path.Combine(target, "top")));
+        Assert.ThrowsAny<IOException>(() => File.WriteAllText(Path.Combine(target, "top"), "x"));
+        Assert.Contains("ro", Assert.Single(MountInfo.Read(), e => e.MountPoint == target).SuperOptions.Split(','));
+    }
+
+    [Fact]
+    public void FsConfigErrorsNameTheParameter()
+    {
+        var snapshotter = Create(Root);
+        var chain = TestLayers.CommitThreeLayers(snapshotter);
+        string target = Path.Combine(Root, "mnt");
+        Directory.CreateDirectory(target);
+        snapshotter.Prepare("c1", chain);
+        Directory.Delete(Path.Combine(Root, "snapshots", "c1", "work"));
+
+        var error = Assert.Throws<Skiff.Interop.SyscallException>(() => snapshotter.Mount("c1", target, OverlayMountMethod.FsConfig));
+        Assert.Equal("fsconfig", error.Syscall);
+        Assert.StartsWith($"fsconfig workdir={Path.Combine(Root, "snapshots", "c1", "work")}: No such file or directory", error.Message);
+        Assert.False(MountInfo.IsMountPoint(target));
+    }
+
+    [Fact]
     public void PlainOptionsAreRefusedClearlyWhenTooLong()
     {
         var snapshotter = Create(Root);
