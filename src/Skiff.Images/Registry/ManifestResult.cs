@@ -1,0 +1,17 @@
+using Skiff.Oci.Image;
+
+namespace Skiff.Images.Registry;
+
+/// <summary>A manifest as the registry served it: its verified digest, media type and exact bytes, parsed as
+/// either an image manifest or an index (exactly one of the two is set).</summary>
+public sealed record ManifestResult(Digest Digest, string MediaType, byte[] Bytes, ImageManifest? Manifest, ImageIndex? Index);
+
+/// <summary>What <see cref="ImagePuller"/> put in the content store: the image manifest chosen (for the platform when
+/// the reference named an index), its config and layers, and the index digest when there was one.</summary>
+public sealed record PullResult(
+    string Reference,
+    Digest ManifestDigest,
+    string ManifestMediaType,
+    Descriptor Config,
+    IReadOnlyList<Descriptor> Layers,
+    Digest? IndexDigest);
