@@ -142,4 +142,35 @@ public sealed class ReferenceRegistryTests
         }
         Assert.Empty(empty.List());
     }
+
+    [Fact]
+    public async Task BearerTokenFlowWithTheRegistrysTokenAuth()
+    {
+        using var issuer = new TokenIssuer("robot", "token-pw");
+        using var registry = await RegistryProcess.StartAsync(authConfig: issuer.AuthConfig);
+        var image = TestImage.Create(layers: 3, randomBytes: 5000);
+        using (var pusher = new TestPusher(registry.BaseUri))
+        {
+            pusher.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", issuer.Issue("robot", ["repository:secure/app:pull,push"]));
+            await pusher.PushImageAsync("secure/app", "2", image);
+        }
+
+        using var directory = new TempDir();
+        var store = new ContentStore(directory.Path);
+        var credentials = new StaticCredentials(new Dictionary<string, RegistryCredential> { [registry.Host] = new("robot", "token-pw") });
+        using (var puller = new ImagePuller(Insecure(registry.Host, credentials)))
+        {
+            var result = await puller.PullAsync(ImageReference.Parse($"{registry.Host}/secure/app:2"), null, store);
+            Assert.Equal(image.ManifestDigest, result.ManifestDigest);
+        }
+        AssertStored(store, image);
+        // One token for the repository's pull scope, reused for the manifest and every blob.
+        Assert.Equal(1, issuer.Issued);
+        Assert.Equal("repository:secure/app:pull", issuer.LastScope);
+
+        using var anonymous = new ImagePuller(Insecure(registry.Host));
+        var error = await Assert.ThrowsAsync<RegistryException>(
+            () => anonymous.PullAsync(ImageReference.Parse($"{registry.Host}/secure/app:2"), null, new ContentStore(Path.Combine(directory.Path, "anonymous"))));
+        Assert.Contains("refused anonymous access to repository:secure/app:pull", error.Message);
+    }
 }

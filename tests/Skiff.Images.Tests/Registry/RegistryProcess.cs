@@ -28,7 +28,11 @@ internal sealed class RegistryProcess : IDisposable
     public Uri BaseUri => new($"http://{Host}/");
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    public static async Task<RegistryProcess> StartAsync(string? htpasswdUser = null, string? htpasswdPassword = null)
+    /// <summary>
+    /// Starts a registry; with <paramref name="htpasswdUser"/> it requires that user (htpasswd basic auth), with
+    /// <paramref name="authConfig"/> the YAML <c>auth:</c> section it returns (given the temporary directory) is used.
+    /// </summary>
+    public static async Task<RegistryProcess> StartAsync(string? htpasswdUser = null, string? htpasswdPassword = null, Func<string, string>? authConfig = null)
     {
         string binary = FindBinary("docker-registry")
             ?? throw new InvalidOperationException("docker-registry is not installed (apt-get install docker-registry; `make test` does it)");
@@ -43,6 +47,8 @@ internal sealed class RegistryProcess : IDisposable
                 File.WriteAllText(htpasswd, await HtpasswdAsync(htpasswdUser, htpasswdPassword!));
                 auth = $"auth:\n  htpasswd:\n    realm: skiff-test\n    path: {htpasswd}\n";
             }
+            if (authConfig is not null)
+                auth = authConfig(directory);
             for (int tries = 0; ; tries++)
             {
                 int port = FreePort();

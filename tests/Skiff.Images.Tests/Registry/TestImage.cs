@@ -105,6 +105,13 @@ internal sealed class TestPusher(Uri baseUri, string? user = null, string? passw
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>Replaces the Authorization every request carries (e.g. a Bearer token for push).</summary>
+    public AuthenticationHeaderValue? Authorization
+    {
+        get => _http.DefaultRequestHeaders.Authorization;
+        set => _http.DefaultRequestHeaders.Authorization = value;
+    }
+
     public async Task PushImageAsync(string repository, string tag, TestImage image)
     {
         foreach (byte[] blob in image.Blobs)
