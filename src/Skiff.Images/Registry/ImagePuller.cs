@@ -32,9 +32,11 @@ public sealed class ImagePuller : IDisposable
 
     /// <summary>
     /// Pulls <paramref name="reference"/> for <paramref name="platform"/> (default: <see cref="Platform.Host"/>; a variant
-    /// is compared only when given) into <paramref name="store"/>. Blobs already there are not downloaded again.
+    /// is compared only when given) into <paramref name="store"/>. Blobs already there are not downloaded again;
+    /// <paramref name="progress"/> hears about each config and layer blob (from several threads at once).
     /// </summary>
-    public async Task<PullResult> PullAsync(ImageReference reference, Platform? platform, ContentStore store, CancellationToken cancellationToken = default)
+    public async Task<PullResult> PullAsync(ImageReference reference, Platform? platform, ContentStore store,
+        CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null)
     {
         var client = ClientFor(reference.Domain);
         var top = await client.GetManifestAsync(reference, cancellationToken).ConfigureAwait(false);
@@ -61,7 +63,7 @@ public sealed class ImagePuller : IDisposable
         await Parallel.ForEachAsync(
             blobs.DistinctBy(blob => blob.Digest),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentDownloads), CancellationToken = cancellationToken },
-            async (blob, token) => await client.FetchBlobAsync(reference.Path, blob, store, token).ConfigureAwait(false)).ConfigureAwait(false);
+            async (blob, token) => await client.FetchBlobAsync(reference.Path, blob, store, token, progress).ConfigureAwait(false)).ConfigureAwait(false);
 
         return new PullResult(reference.ToString(), chosen.Digest, chosen.MediaType, manifest.Config, manifest.Layers, indexDigest);
     }

@@ -15,3 +15,6 @@ public sealed record PullResult(
     Descriptor Config,
     IReadOnlyList<Descriptor> Layers,
     Digest? IndexDigest);
+
+/// <summary>Download progress of one blob: bytes held so far (including resumed ones); <paramref name="Done"/> once verified and stored.</summary>
+public sealed record BlobProgress(Descriptor Descriptor, long Bytes, bool Done);

@@ -189,7 +189,14 @@ public sealed class RegistryClient : IDisposable
     /// backoff) from where it stopped with <c>Range: bytes=N-</c>; the partial data survives a failed call, so a later
     /// call resumes too. Wrong content is never retried: it is a <see cref="RegistryException"/> and nothing is stored.
     /// </summary>
-    public async Task<BlobInfo> FetchBlobAsync(string repository, Descriptor descriptor, ContentStore store, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Partial data is keyed by digest alone, so a download of the same blob from another repository resumes it too.
+    /// While another writer (another pull, in this process or another) holds that ingest, this waits for it, up to
+    /// <see cref="RegistryOptions.IngestLockTimeout"/>, and returns its blob when it commits. <paramref name="progress"/>
+    /// hears the bytes held so far (also after resuming) and once more when the blob is complete.
+    /// </remarks>
+    public async Task<BlobInfo> FetchBlobAsync(string repository, Descriptor descriptor, ContentStore store,
+        CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null)
     {
         var digest = descriptor.Digest;
         if (store.Exists(digest))
@@ -197,24 +204,22 @@ public sealed class RegistryClient : IDisposable
         if (descriptor.Size < 0)
             throw new RegistryException($"blob {digest}: negative size {descriptor.Size} in its descriptor");
         string what = $"blob {Registry}/{repository}@{digest}";
-        string ingest = $"{Registry}/{repository}@{digest}";
+        string ingest = $"pull {digest}";
         var url = new Uri(Endpoint, $"v2/{repository}/blobs/{digest}");
 
         for (int attempt = 1; ; attempt++)
         {
-            ContentWriter writer;
-            try
+            var writer = await OpenIngestAsync(store, ingest, descriptor, what, cancellationToken).ConfigureAwait(false);
+            if (writer is null)
             {
-                writer = store.OpenIngest(ingest, digest, descriptor.Size);
-            }
-            catch (ContentException error)
-            {
-                throw new RegistryException($"{what}: {error.Message}", error);
+                progress?.Report(new BlobProgress(descriptor, descriptor.Size, Done: true));
+                return store.Info(digest);
             }
             try
             {
+                progress?.Report(new BlobProgress(descriptor, writer.Offset, Done: false));
                 if (writer.Offset == descriptor.Size)
-                    return writer.Commit();
+                    return Committed(writer.Commit(), descriptor, progress);
                 long offset = writer.Offset;
                 using var response = await SendOnceAsync(() =>
                 {
@@ -251,11 +256,14 @@ public sealed class RegistryClient : IDisposable
                     var buffer = new byte[1 << 20];
                     int read;
                     while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
                         await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        progress?.Report(new BlobProgress(descriptor, writer.Offset, Done: false));
+                    }
                 }
                 if (writer.Offset < descriptor.Size)
                     throw new IOException($"{what}: the connection ended after {writer.Offset} of {descriptor.Size} bytes");
-                return writer.Commit();
+                return Committed(writer.Commit(), descriptor, progress);
             }
             catch (ContentException error)
             {
@@ -274,6 +282,38 @@ public sealed class RegistryClient : IDisposable
             {
                 writer.Dispose();
             }
+        }
+    }
+
+    private static BlobInfo Committed(BlobInfo info, Descriptor descriptor, IProgress<BlobProgress>? progress)
+    {
+        progress?.Report(new BlobProgress(descriptor, info.Size, Done: true));
+        return info;
+    }
+
+    /// <summary>
+    /// Opens the resumable ingest, waiting while another writer holds it; null when the blob got committed meanwhile.
+    /// </summary>
+    private async Task<ContentWriter?> OpenIngestAsync(ContentStore store, string ingest, Descriptor descriptor, string what, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + _options.IngestLockTimeout;
+        while (true)
+        {
+            if (store.Exists(descriptor.Digest))
+                return null;
+            try
+            {
+                return store.OpenIngest(ingest, descriptor.Digest, descriptor.Size);
+            }
+            catch (Exception error) when (error is ContentException or IOException)
+            {
+                // Most often another pull of the same blob holds the ingest (a raw IOException when that writer
+                // committed between our open and the store's check); a stale partial that cannot be resumed is
+                // removed by the failed open, so the next try starts over.
+                if (DateTime.UtcNow >= deadline)
+                    throw new RegistryException($"{what}: {error.Message} (waited {_options.IngestLockTimeout.TotalSeconds:0} s)", error);
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -18,6 +18,9 @@ public sealed class RegistryOptions
     /// <summary>Blobs of one image downloaded at the same time.</summary>
     public int MaxConcurrentDownloads { get; init; } = 3;
 
+    /// <summary>How long a download waits for another writer of the same blob (another pull) before failing.</summary>
+    public TimeSpan IngestLockTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     public string UserAgent { get; init; } = "skiff";
 
     public bool IsInsecure(string registry) => InsecureRegistries.Contains(registry, StringComparer.OrdinalIgnoreCase);

@@ -10,23 +10,26 @@ namespace Skiff.Images.Tests.Registry;
 /// </summary>
 internal sealed partial class FakeRegistry : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly Task _loop;
 
     public FakeRegistry()
     {
         for (int tries = 0; ; tries++)
         {
+            // A port free a moment ago may be taken by a parallel test: a fresh listener on another port then.
             Port = RegistryProcess.FreePort();
-            _listener.Prefixes.Clear();
-            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
             try
             {
-                _listener.Start();
+                listener.Start();
+                _listener = listener;
                 break;
             }
-            catch (HttpListenerException) when (tries < 3)
+            catch (HttpListenerException) when (tries < 5)
             {
+                listener.Close();
             }
         }
         _loop = Task.Run(LoopAsync);

@@ -309,4 +309,48 @@ public sealed class FakeRegistryTests
         await puller.PullAsync(Reference(fake, "twice:1"), null, store);
         Assert.Equal(before, fake.Log.Count(line => line.Contains("/blobs/")));
     }
+
+    [Fact]
+    public async Task TwoPullsOfTheSameBlobAtOnceDownloadItOnceAndReportProgress()
+    {
+        using var fake = new FakeRegistry();
+        var image = TestImage.Create(layers: 2, randomBytes: 200_000);
+        Serve(fake, "shared", "1", image);
+        byte[] layer = image.Layers[0];
+        var digest = Digest.Compute(layer);
+        fake.Intercept = async context =>
+        {
+            if (context.Request.Url!.AbsolutePath != $"/v2/shared/blobs/{digest}")
+                return false;
+            context.Response.ContentLength64 = layer.Length;
+            await context.Response.OutputStream.WriteAsync(layer.AsMemory(0, layer.Length / 2));
+            await context.Response.OutputStream.FlushAsync();
+            await Task.Delay(700);
+            await context.Response.OutputStream.WriteAsync(layer.AsMemory(layer.Length / 2));
+            context.Response.Close();
+            return true;
+        };
+        using var directory = new TempDir();
+        var store = new ContentStore(directory.Path);
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<BlobProgress>();
+        var progress = new SynchronousProgress(reports.Enqueue);
+        using var first = new ImagePuller(Options(fake));
+        using var second = new ImagePuller(Options(fake));
+        var reference = Reference(fake, "shared:1");
+
+        var pulls = new[] { first.PullAsync(reference, null, store, progress: progress), second.PullAsync(reference, null, store) };
+        var results = await Task.WhenAll(pulls);
+
+        Assert.All(results, result => Assert.Equal(image.ManifestDigest, result.ManifestDigest));
+        Assert.True(store.Exists(digest));
+        Assert.Single(fake.Log, line => line.Contains($"/blobs/{digest}"));
+        foreach (byte[] blob in image.Blobs)
+            Assert.Contains(reports, report => report.Done && report.Descriptor.Digest == Digest.Compute(blob) && report.Bytes == blob.Length);
+        Assert.Empty(store.ListIngests());
+    }
+
+    private sealed class SynchronousProgress(Action<BlobProgress> report) : IProgress<BlobProgress>
+    {
+        public void Report(BlobProgress value) => report(value);
+    }
 }
