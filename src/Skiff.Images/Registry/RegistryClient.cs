@@ -234,10 +234,10 @@ public sealed class RegistryClient : IDisposable
                     // The partial data does not fit what the registry has: start over.
                     writer.Dispose();
                     store.AbortIngest(ingest);
-                    throw new HttpRequestException($"{what}: the registry refused to resume at byte {offset}");
+                    throw new HttpRequestException($"the registry refused to resume at byte {offset}");
                 }
                 if ((int)response.StatusCode >= 500)
-                    throw new HttpRequestException($"{what}: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+                    throw new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
                 await EnsureSuccessAsync(response, what, cancellationToken).ConfigureAwait(false);
 
                 if (offset > 0 && (response.StatusCode != HttpStatusCode.PartialContent || response.Content.Headers.ContentRange?.From != offset))
@@ -247,7 +247,7 @@ public sealed class RegistryClient : IDisposable
                     store.AbortIngest(ingest);
                     writer = store.OpenIngest(ingest, digest, descriptor.Size);
                     if (response.StatusCode == HttpStatusCode.PartialContent)
-                        throw new HttpRequestException($"{what}: the registry answered range {response.Content.Headers.ContentRange} to bytes={offset}-");
+                        throw new HttpRequestException($"the registry answered range {response.Content.Headers.ContentRange} to bytes={offset}-");
                 }
 
                 var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -262,7 +262,7 @@ public sealed class RegistryClient : IDisposable
                     }
                 }
                 if (writer.Offset < descriptor.Size)
-                    throw new IOException($"{what}: the connection ended after {writer.Offset} of {descriptor.Size} bytes");
+                    throw new IOException($"the connection ended after {writer.Offset} of {descriptor.Size} bytes");
                 return Committed(writer.Commit(), descriptor, progress);
             }
             catch (ContentException error)

@@ -191,10 +191,12 @@ public sealed class FakeRegistryTests
         var digest = Digest.Compute(layer);
         int blobRequests = 0;
         int manifestRequests = 0;
+        int configRequests = 0;
         fake.Intercept = async context =>
         {
             string path = context.Request.Url!.AbsolutePath;
-            if (path.Contains("/manifests/") && Interlocked.Increment(ref manifestRequests) == 1)
+            bool firstConfig = path == $"/v2/flaky/blobs/{image.ConfigDigest}" && Interlocked.Increment(ref configRequests) == 1;
+            if (firstConfig || path.Contains("/manifests/") && Interlocked.Increment(ref manifestRequests) == 1)
             {
                 context.Response.StatusCode = 503;
                 context.Response.Close();
@@ -224,6 +226,8 @@ public sealed class FakeRegistryTests
         Assert.True(store.Exists(digest));
         Assert.Equal(2, blobRequests);
         Assert.Equal(2, manifestRequests);
+        Assert.Equal(2, configRequests);
+        Assert.True(store.Exists(image.ConfigDigest));
         Assert.Contains(fake.Log, line => line.StartsWith($"GET /storage/{digest.Encoded}", StringComparison.Ordinal) && line.Contains("range=bytes="));
         Assert.Empty(store.ListIngests());
     }
