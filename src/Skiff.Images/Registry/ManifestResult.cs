@@ -1,0 +1,20 @@
+using Skiff.Oci.Image;
+
+namespace Skiff.Images.Registry;
+
+/// <summary>A manifest as the registry served it: its verified digest, media type and exact bytes, parsed as
+/// either an image manifest or an index (exactly one of the two is set).</summary>
+public sealed record ManifestResult(Digest Digest, string MediaType, byte[] Bytes, ImageManifest? Manifest, ImageIndex? Index);
+
+/// <summary>What <see cref="ImagePuller"/> put in the content store: the image manifest chosen (for the platform when
+/// the reference named an index), its config and layers, and the index digest when there was one.</summary>
+public sealed record PullResult(
+    string Reference,
+    Digest ManifestDigest,
+    string ManifestMediaType,
+    Descriptor Config,
+    IReadOnlyList<Descriptor> Layers,
+    Digest? IndexDigest);
+
+/// <summary>Download progress of one blob: bytes held so far (including resumed ones); <paramref name="Done"/> once verified and stored.</summary>
+public sealed record BlobProgress(Descriptor Descriptor, long Bytes, bool Done);

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Skiff.Images.Tests.Registry;
+
+/// <summary>
+/// A registry written for misbehaving on purpose: HttpListener on 127.0.0.1 serving manifests and blobs from
+/// dictionaries (with Range support), where a test can intercept any request. Everything it is asked is logged.
+/// </summary>
+internal sealed partial class FakeRegistry : IDisposable
+{
+    private readonly HttpListener _listener;
+    private readonly Task _loop;
+
+    public FakeRegistry()
+    {
+        for (int tries = 0; ; tries++)
+        {
+            // A port free a moment ago may be taken by a parallel test: a fresh listener on another port then.
+            Port = RegistryProcess.FreePort();
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+            try
+            {
+                listener.Start();
+                _listener = listener;
+                break;
+            }
+            catch (HttpListenerException) when (tries < 5)
+            {
+                listener.Close();
+            }
+        }
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public int Port { get; }
+    public string Host => $"127.0.0.1:{Port}";
+
+    /// <summary>"repo:reference" → (content type, bytes).</summary>
+    public ConcurrentDictionary<string, (string ContentType, byte[] Bytes)> Manifests { get; } = new();
+
+    /// <summary>digest string → bytes served for it (need not match the digest).</summary>
+    public ConcurrentDictionary<string, byte[]> Blobs { get; } = new();
+
+    /// <summary>Runs first for every request; returns true when it answered the request itself.</summary>
+    public Func<HttpListenerContext, Task<bool>>? Intercept { get; set; }
+
+    /// <summary>"METHOD path?query range=... auth=..." for every request.</summary>
+    public ConcurrentQueue<string> Log { get; } = new();
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        _listener.Close();
+        try
+        {
+            _loop.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception error) when (error is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+            _ = Task.Run(() => HandleAsync(context));
+        }
+    }
+
+    private async Task HandleAsync(HttpListenerContext context)
+    {
+        var request = context.Request;
+        Log.Enqueue($"{request.HttpMethod} {request.Url!.PathAndQuery} range={request.Headers["Range"]} auth={request.Headers["Authorization"]}");
+        try
+        {
+            if (Intercept is { } intercept && await intercept(context))
+                return;
+            await ServeAsync(context);
+        }
+        catch (Exception error) when (error is HttpListenerException or IOException or ObjectDisposedException)
+        {
+            // The client went away or the test aborted the response on purpose.
+        }
+    }
+
+    public async Task ServeAsync(HttpListenerContext context)
+    {
+        var response = context.Response;
+        string path = context.Request.Url!.AbsolutePath;
+        if (path == "/v2/")
+        {
+            response.StatusCode = 200;
+            response.Close();
+            return;
+        }
+        var match = RouteRegex().Match(path);
+        if (match.Success && match.Groups["kind"].Value == "manifests"
+            && Manifests.TryGetValue($"{match.Groups["name"].Value}:{match.Groups["ref"].Value}", out var manifest))
+        {
+            response.ContentType = manifest.ContentType;
+            response.ContentLength64 = manifest.Bytes.Length;
+            await response.OutputStream.WriteAsync(manifest.Bytes);
+            response.Close();
+            return;
+        }
+        if (match.Success && match.Groups["kind"].Value == "blobs" && Blobs.TryGetValue(match.Groups["ref"].Value, out var blob))
+        {
+            await ServeBlobAsync(context, blob);
+            return;
+        }
+        response.StatusCode = 404;
+        response.ContentType = "application/json";
+        await response.OutputStream.WriteAsync("""{"errors":[{"code":"NOT_FOUND","message":"not here"}]}"""u8.ToArray());
+        response.Close();
+    }
+
+    /// <summary>Serves <paramref name="blob"/> honouring <c>Range: bytes=N-</c>; <paramref name="cutAfter"/> aborts the connection after that many body bytes.</summary>
+    public static async Task ServeBlobAsync(HttpListenerContext context, byte[] blob, int? cutAfter = null)
+    {
+        var response = context.Response;
+        long start = 0;
+        string? range = context.Request.Headers["Range"];
+        if (range is not null && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
+        {
+            start = long.Parse(range["bytes=".Length..^1]);
+            response.StatusCode = 206;
+            response.AddHeader("Content-Range", $"bytes {start}-{blob.Length - 1}/{blob.Length}");
+        }
+        response.ContentType = "application/octet-stream";
+        response.ContentLength64 = blob.Length - start;
+        int length = (int)(blob.Length - start);
+        if (cutAfter is int cut && cut < length)
+        {
+            await response.OutputStream.WriteAsync(blob.AsMemory((int)start, cut));
+            await response.OutputStream.FlushAsync();
+            await Task.Delay(50);
+            response.Abort();
+            return;
+        }
+        await response.OutputStream.WriteAsync(blob.AsMemory((int)start, length));
+        response.Close();
+    }
+
+    [GeneratedRegex("^/v2/(?<name>.+)/(?<kind>manifests|blobs)/(?<ref>[^/]+)$")]
+    private static partial Regex RouteRegex();
+}
