@@ -29,7 +29,7 @@ internal sealed partial class FakeRegistry : IDisposable
             }
             catch (HttpListenerException) when (tries < 5)
             {
-                listener.Close();
+                CloseQuietly(listener);
             }
         }
         _loop = Task.Run(LoopAsync);
@@ -50,10 +50,32 @@ internal sealed partial class FakeRegistry : IDisposable
     /// <summary>"METHOD path?query range=... auth=..." for every request.</summary>
     public ConcurrentQueue<string> Log { get; } = new();
 
+    /// <summary>
+    /// The managed HttpListener re-resolves its endpoint while closing and can throw "Address
+    /// already in use" when a parallel test has just bound the same port: closing is cleanup, and
+    /// the listener is unusable either way.
+    /// </summary>
+    private static void CloseQuietly(HttpListener listener)
+    {
+        try
+        {
+            listener.Close();
+        }
+        catch (HttpListenerException)
+        {
+        }
+    }
+
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
+        try
+        {
+            _listener.Stop();
+        }
+        catch (HttpListenerException)
+        {
+        }
+        CloseQuietly(_listener);
         try
         {
             _loop.Wait(TimeSpan.FromSeconds(5));
