@@ -227,3 +227,12 @@ public static unsafe partial class Interop
         public static partial long Lseek(int fd, long offset, int whence);
     }
 }
+
+public static unsafe partial class Interop
+{
+    public static partial class Libc
+    {
+        [LibraryImport(LibC, EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Rmdir(string path);
+    }
+}

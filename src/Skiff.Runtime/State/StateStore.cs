@@ -101,8 +101,14 @@ public sealed class StateStore(string root)
     public void Remove(string id)
     {
         var dir = DirectoryOf(id);
-        if (Directory.Exists(dir))
-            Directory.Delete(dir, recursive: true);
+        // The files this store writes, then the directory: a recursive Directory.Delete first sets
+        // up a directory enumerator, half a millisecond of every `delete`. Anything unexpected
+        // left inside still goes, through the recursive delete.
+        foreach (var name in (string[])["state.json", "state.json.tmp", "config.json", ExecFifoName])
+            Libc.Unlink(Path.Combine(dir, name));
+        if (Libc.Rmdir(dir) == 0 || Errno.Last == Errno.ENOENT)
+            return;
+        Directory.Delete(dir, recursive: true);
     }
 
     public ContainerStatus StatusOf(ContainerRecord record)
