@@ -21,8 +21,29 @@ public sealed partial class CgroupManager : ICgroupManager
         public required bool IsV2 { get; init; }
         /// <summary>v1 controllers; empty for v2 and named hierarchies.</summary>
         public required IReadOnlyList<string> Controllers { get; init; }
-        /// <summary>Host mount point of the hierarchy, when known.</summary>
-        public string? MountPoint { get; init; }
+        private string? _mountPoint;
+        private bool _mountPointKnown;
+
+        /// <summary>Host mount point of the hierarchy, when known; looked up on first use through <see cref="FindMountPoint"/>.</summary>
+        public string? MountPoint
+        {
+            get
+            {
+                if (!_mountPointKnown)
+                {
+                    _mountPoint = FindMountPoint?.Invoke();
+                    _mountPointKnown = true;
+                }
+                return _mountPoint;
+            }
+            init
+            {
+                _mountPoint = value;
+                _mountPointKnown = true;
+            }
+        }
+
+        public Func<string?>? FindMountPoint { get; init; }
     }
 
     private CgroupManager(CgroupFileSystem fs, CgroupMode mode, List<Node> nodes)
@@ -66,9 +87,13 @@ public sealed partial class CgroupManager : ICgroupManager
     public static CgroupManager FromPaths(CgroupFileSystem fs, CgroupPaths paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        CgroupSystem? system = null;
-        try { system = CgroupSystem.Detect(fs); }
-        catch (CgroupException) { /* mount points are only needed for MountSources */ }
+        // Mount points are only needed for MountSources: kill, delete, ps and exec, which rebuild
+        // the manager from saved paths, must not parse mountinfo for nothing.
+        var system = new Lazy<CgroupSystem?>(() =>
+        {
+            try { return CgroupSystem.Detect(fs); }
+            catch (CgroupException) { return null; }
+        });
 
         var nodes = new List<Node>();
         foreach (var (key, dir) in paths.Paths)
@@ -76,14 +101,13 @@ public sealed partial class CgroupManager : ICgroupManager
             if (!dir.StartsWith('/') || CgroupPath.Clean(dir) != dir)
                 throw new CgroupException($"invalid saved cgroup path for {key}: \"{dir}\"");
             var isV2 = key == CgroupSystem.UnifiedKey;
-            var h = system?.Hierarchies.FirstOrDefault(x => x.Key == key);
             nodes.Add(new Node
             {
                 Key = key,
                 Dir = dir,
                 IsV2 = isV2,
                 Controllers = isV2 ? [] : key.Split(',').Where(c => !c.StartsWith("name=", StringComparison.Ordinal)).ToArray(),
-                MountPoint = h?.MountPoint,
+                FindMountPoint = () => system.Value?.Hierarchies.FirstOrDefault(x => x.Key == key)?.MountPoint,
             });
         }
         return new CgroupManager(fs, paths.Mode, nodes);
