@@ -63,21 +63,20 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             {
                 Id = id,
                 Bundle = bundle,
-                Rootfs = Path.GetFullPath(spec.Root?.Path ?? "", bundle),
                 Created = DateTimeOffset.UtcNow,
                 Owner = Libc.GetEuid() == 0 ? "root" : Libc.GetEuid().ToString(),
             };
+            // Paths first, directories after the record names them: a runtime killed in between
+            // leaves a record whose delete removes whatever was created (missing dirs are fine).
+            cgroups = CgroupManager.Create(id, spec.Linux?.CgroupsPath, systemdCgroup);
+            record.Cgroups = cgroups.Paths;
             Store.Save(record);
             // The bytes as read, not re-serialised: they are what exec and hooks see later, and
             // serialising would build System.Text.Json's metadata that the start path avoids.
             Store.SaveSpec(id, configBytes);
-
-            cgroups = CgroupManager.Create(id, spec.Linux?.CgroupsPath, systemdCgroup);
             cgroups.Create();
-            record.Cgroups = cgroups.Paths;
-            Store.Save(record);
             Step("cgroups created");
-            // The saved spec keeps the config's own rules; the cgroup gets runc's effective list.
+            // The cgroup gets runc's effective device list; the saved config keeps the config's own rules.
             var resources = spec.Linux?.Resources ?? new LinuxResources();
             resources.Devices = DeviceRules.Effective(spec.Linux);
             cgroups.Apply(resources);

@@ -16,14 +16,14 @@ public sealed class StateStoreTests : IDisposable
         store.Claim("c1");
         var record = new ContainerRecord
         {
-            Id = "c1", Pid = 42, PidStartTime = 123456789, Bundle = "/b", Rootfs = "/b/rootfs",
+            Id = "c1", Pid = 42, PidStartTime = 123456789, Bundle = "/b",
             Created = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), Owner = "root", Paused = true,
             Cgroups = new CgroupPaths { Mode = CgroupMode.Hybrid, Paths = { ["memory"] = "/sys/fs/cgroup/memory/c1", ["unified"] = "/sys/fs/cgroup/unified/c1" } },
         };
         store.Save(record);
         var loaded = store.Load("c1");
-        Assert.Equal((record.Id, record.Pid, record.PidStartTime, record.Bundle, record.Rootfs, record.Created, record.Owner, record.Paused),
-            (loaded.Id, loaded.Pid, loaded.PidStartTime, loaded.Bundle, loaded.Rootfs, loaded.Created, loaded.Owner, loaded.Paused));
+        Assert.Equal((record.Id, record.Pid, record.PidStartTime, record.Bundle, record.Created, record.Owner, record.Paused),
+            (loaded.Id, loaded.Pid, loaded.PidStartTime, loaded.Bundle, loaded.Created, loaded.Owner, loaded.Paused));
         Assert.Equal(CgroupMode.Hybrid, loaded.Cgroups!.Mode);
         Assert.Equal(record.Cgroups.Paths, loaded.Cgroups.Paths);
     }

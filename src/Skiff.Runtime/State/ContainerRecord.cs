@@ -10,7 +10,6 @@ public sealed class ContainerRecord
     /// <summary>Start time of the init process in clock ticks since boot (/proc/PID/stat field 22): tells a recycled pid apart.</summary>
     public ulong PidStartTime { get; set; }
     public string Bundle { get; set; } = "";
-    public string Rootfs { get; set; } = "";
     public DateTimeOffset Created { get; set; }
     public string Owner { get; set; } = "";
     public CgroupPaths? Cgroups { get; set; }

@@ -20,7 +20,6 @@ internal static class ContainerRecordJson
             json.WriteNumber("pid", record.Pid);
             json.WriteNumber("pidStartTime", record.PidStartTime);
             json.WriteString("bundle", record.Bundle);
-            json.WriteString("rootfs", record.Rootfs);
             json.WriteString("created", record.Created);
             json.WriteString("owner", record.Owner);
             if (record.Cgroups is { } cgroups)
@@ -52,7 +51,6 @@ internal static class ContainerRecordJson
                 Pid = root.GetProperty("pid").GetInt32(),
                 PidStartTime = root.GetProperty("pidStartTime").GetUInt64(),
                 Bundle = root.GetProperty("bundle").GetString()!,
-                Rootfs = root.GetProperty("rootfs").GetString()!,
                 Created = root.GetProperty("created").GetDateTimeOffset(),
                 Owner = root.GetProperty("owner").GetString()!,
                 Paused = root.TryGetProperty("paused", out var paused) && paused.GetBoolean(),
