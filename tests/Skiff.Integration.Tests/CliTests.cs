@@ -92,8 +92,8 @@ public sealed class CliTests : IDisposable
         _bundle.Spec.Process!.Args = ["sh", "-c", "sleep 100 & sleep 100 & wait"];
         Assert.Equal(0, _bundle.Create(id).ExitCode);
         Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
-        LifecycleTests.WaitFor(() => JsonDocument.Parse(_bundle.Runtime("ps", "--format", "json", id).Stdout).RootElement.GetArrayLength() == 3);
-        var pids = JsonDocument.Parse(_bundle.Runtime("ps", "--format", "json", id).Stdout).RootElement.EnumerateArray().Select(p => p.GetInt32()).ToList();
+        LifecycleTests.WaitFor(() => _bundle.Pids(id).Count == 3);
+        var pids = _bundle.Pids(id);
 
         var table = _bundle.Runtime("ps", id);
         Assert.Equal(0, table.ExitCode);
@@ -104,7 +104,7 @@ public sealed class CliTests : IDisposable
 
         // SIGTERM to everything: the shell (pid 1) ignores it without a handler, the sleeps die.
         Assert.Equal(0, _bundle.Runtime("kill", "--all", id, "TERM").ExitCode);
-        LifecycleTests.WaitFor(() => pids.Count(p => File.Exists($"/proc/{p}/stat") && !File.ReadAllText($"/proc/{p}/stat").Contains(") Z")) <= 1);
+        LifecycleTests.WaitFor(() => pids.Count(p => !TestBundle.ProcessGone(p)) <= 1);
         Assert.Equal(0, _bundle.Runtime("delete", "--force", id).ExitCode);
     }
 

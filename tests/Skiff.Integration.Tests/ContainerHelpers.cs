@@ -31,7 +31,7 @@ internal static class ContainerHelpers
         Assert.True(create.ExitCode == 0, create.ToString());
         var start = bundle.Runtime("start", id);
         Assert.True(start.ExitCode == 0, start.ToString());
-        LifecycleTests.WaitFor(() => JsonDocument.Parse(bundle.Runtime("state", id).Stdout).RootElement.GetProperty("status").GetString() == "stopped");
+        LifecycleTests.WaitFor(() => bundle.Status(id) == "stopped");
         return (File.ReadAllText(Path.Combine(bundle.Directory, $"{id}.out")), File.ReadAllText(Path.Combine(bundle.Directory, $"{id}.err")));
     }
 

@@ -8,13 +8,6 @@ public sealed class LifecycleTests : IDisposable
 
     public void Dispose() => _bundle.Dispose();
 
-    private string Status(string id)
-    {
-        var state = _bundle.Runtime("state", id);
-        Assert.True(state.ExitCode == 0, state.ToString());
-        return JsonDocument.Parse(state.Stdout).RootElement.GetProperty("status").GetString()!;
-    }
-
     [ContainerFact]
     public void RunReturnsTheProgramsOutputAndExitCode()
     {
@@ -31,13 +24,13 @@ public sealed class LifecycleTests : IDisposable
         var pidFile = Path.Combine(_bundle.Directory, "pid");
         var create = _bundle.Create(id, "--pid-file", pidFile);
         Assert.True(create.ExitCode == 0, create.ToString());
-        Assert.Equal("created", Status(id));
+        Assert.Equal("created", _bundle.Status(id));
         int pid = int.Parse(File.ReadAllText(pidFile));
         // Before start the container process is still skiff-init, waiting on the exec fifo.
         Assert.DoesNotContain("sleep", File.ReadAllText($"/proc/{pid}/cmdline"));
 
         Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
-        Assert.Equal("running", Status(id));
+        Assert.Equal("running", _bundle.Status(id));
         Assert.Contains("sleep", File.ReadAllText($"/proc/{pid}/cmdline"));
 
         var state = JsonDocument.Parse(_bundle.Runtime("state", id).Stdout).RootElement;
@@ -50,7 +43,7 @@ public sealed class LifecycleTests : IDisposable
         Assert.Contains("running", deleteRunning.Stderr);
 
         Assert.Equal(0, _bundle.Runtime("kill", id, "KILL").ExitCode);
-        WaitFor(() => Status(id) == "stopped");
+        WaitFor(() => _bundle.Status(id) == "stopped");
         Assert.Equal(0, _bundle.Runtime("delete", id).ExitCode);
         Assert.NotEqual(0, _bundle.Runtime("state", id).ExitCode);
         Assert.False(Directory.Exists(Path.Combine(_bundle.StateRoot, id)));
@@ -120,10 +113,10 @@ public sealed class LifecycleTests : IDisposable
         var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!;
         state["pid"] = 0;
         File.WriteAllText(statePath, state.ToJsonString());
-        Assert.Equal("creating", Status(id));
+        Assert.Equal("creating", _bundle.Status(id));
 
         Assert.Equal(0, _bundle.Runtime("delete", id).ExitCode);
-        WaitFor(() => !File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z"));
+        WaitFor(() => TestBundle.ProcessGone(pid));
         Assert.False(Directory.Exists($"/sys/fs/cgroup/pids/skiff-test/{id}"));
         Assert.False(Directory.Exists(Path.Combine(_bundle.StateRoot, id)));
     }

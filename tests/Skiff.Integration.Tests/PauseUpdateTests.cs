@@ -18,21 +18,19 @@ public sealed class PauseUpdateTests : IDisposable
 
     public void Dispose() => _bundle.Dispose();
 
-    private string Status() => JsonDocument.Parse(_bundle.Runtime("state", _id).Stdout).RootElement.GetProperty("status").GetString()!;
 
     private string Cgroup(string controller, string file) => File.ReadAllText($"/sys/fs/cgroup/{controller}/skiff-test/{_id}/{file}").Trim();
 
-    private List<int> Pids() => JsonDocument.Parse(_bundle.Runtime("ps", "--format", "json", _id).Stdout).RootElement.EnumerateArray().Select(p => p.GetInt32()).ToList();
 
     [ContainerFact]
     public void PauseFreezesEveryProcessAndResumeThawsThem()
     {
-        LifecycleTests.WaitFor(() => Pids().Count >= 2);
+        LifecycleTests.WaitFor(() => _bundle.Pids(_id).Count >= 2);
         Assert.Equal(0, _bundle.Runtime("pause", _id).ExitCode);
-        Assert.Equal("paused", Status());
+        Assert.Equal("paused", _bundle.Status(_id));
         Assert.Equal("FROZEN", Cgroup("freezer", "freezer.state"));
         // A frozen task sits in the refrigerator: state D (or S on some kernels), but it never runs.
-        var before = Pids().ToDictionary(p => p, p => File.ReadAllText($"/proc/{p}/stat").Split(' ')[13]);
+        var before = _bundle.Pids(_id).ToDictionary(p => p, p => File.ReadAllText($"/proc/{p}/stat").Split(' ')[13]);
         Thread.Sleep(200);
         foreach (var (pid, utime) in before)
             Assert.Equal(utime, File.ReadAllText($"/proc/{pid}/stat").Split(' ')[13]);
@@ -41,7 +39,7 @@ public sealed class PauseUpdateTests : IDisposable
         Assert.Contains("not running", again.Stderr);
 
         Assert.Equal(0, _bundle.Runtime("resume", _id).ExitCode);
-        Assert.Equal("running", Status());
+        Assert.Equal("running", _bundle.Status(_id));
         Assert.Equal("THAWED", Cgroup("freezer", "freezer.state"));
         Assert.NotEqual(0, _bundle.Runtime("resume", _id).ExitCode);
     }
@@ -50,9 +48,9 @@ public sealed class PauseUpdateTests : IDisposable
     public void DeleteForceOfAPausedContainerKillsIt()
     {
         Assert.Equal(0, _bundle.Runtime("pause", _id).ExitCode);
-        var pids = Pids();
+        var pids = _bundle.Pids(_id);
         Assert.Equal(0, _bundle.Runtime("delete", "--force", _id).ExitCode);
-        LifecycleTests.WaitFor(() => pids.All(p => !File.Exists($"/proc/{p}/stat") || File.ReadAllText($"/proc/{p}/stat").Contains(") Z")));
+        LifecycleTests.WaitFor(() => pids.All(TestBundle.ProcessGone));
     }
 
     [ContainerFact]

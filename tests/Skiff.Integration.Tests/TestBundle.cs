@@ -75,6 +75,31 @@ public sealed class TestBundle : IDisposable
         return Runtime("run", "--bundle", Directory, id);
     }
 
+    /// <summary>The OCI status from `state`, which must succeed.</summary>
+    public string Status(string id)
+    {
+        var state = Runtime("state", id);
+        Assert.True(state.ExitCode == 0, state.ToString());
+        return System.Text.Json.JsonDocument.Parse(state.Stdout).RootElement.GetProperty("status").GetString()!;
+    }
+
+    /// <summary>The container's processes from `ps --format json`.</summary>
+    public List<int> Pids(string id)
+        => System.Text.Json.JsonDocument.Parse(Runtime("ps", "--format", "json", id).Stdout).RootElement.EnumerateArray().Select(p => p.GetInt32()).ToList();
+
+    /// <summary>True once the process has exited (gone, or a zombie waiting for its parent).</summary>
+    public static bool ProcessGone(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat").Contains(") Z");
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     public void Dispose()
     {
         if (System.IO.Directory.Exists(StateRoot))
