@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Text;
+using Skiff.Interop;
 
 namespace Skiff.Cgroups;
 
@@ -33,27 +33,16 @@ public class CgroupFileSystem
 
     public virtual bool DirectoryExists(string path) => Directory.Exists(Map(path));
 
-    public virtual string ReadFile(string path) => File.ReadAllText(Map(path));
+    public virtual string ReadFile(string path) => SmallFile.ReadAllText(Map(path));
 
     /// <summary>
     /// Writes like runc's cgroups.WriteFile: open O_WRONLY|O_TRUNC without O_CREAT (a missing control
     /// file is an error, never created) and a single write(2) so the kernel sees the whole value.
     /// </summary>
-    public virtual void WriteFile(string path, string value)
-    {
-        using var handle = File.OpenHandle(Map(path), FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite);
-        RandomAccess.Write(handle, Encoding.UTF8.GetBytes(value), 0);
-    }
+    public virtual void WriteFile(string path, string value) => SmallFile.WriteAllText(Map(path), value);
 
     /// <summary>Creates exactly one directory level (mkdir(2)); the parent must exist.</summary>
-    public virtual void CreateDirectory(string path)
-    {
-        var mapped = Map(path);
-        var parent = Path.GetDirectoryName(mapped);
-        if (parent is not null && !Directory.Exists(parent))
-            throw new DirectoryNotFoundException($"parent of {path} does not exist");
-        Directory.CreateDirectory(mapped);
-    }
+    public virtual void CreateDirectory(string path) => SmallFile.CreateDirectory(Map(path));
 
     /// <summary>rmdir(2) of one (cgroup) directory. Directory.Delete(recursive: false) calls rmdir directly.</summary>
     public virtual void RemoveDirectory(string path) => Directory.Delete(Map(path), recursive: false);

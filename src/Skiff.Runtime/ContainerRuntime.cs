@@ -21,6 +21,20 @@ public sealed record CreateOptions
 }
 
 /// <summary>
+/// A container this process has just created, kept in memory so `run` starts and deletes it without
+/// reading its state and config back from disk. The pidfd waits for the container process.
+/// </summary>
+public sealed class CreatedContainer(ContainerRecord record, Spec spec, ICgroupManager cgroups, FileDescriptor pidfd) : IDisposable
+{
+    public ContainerRecord Record { get; } = record;
+    public Spec Spec { get; } = spec;
+    public ICgroupManager Cgroups { get; } = cgroups;
+    public FileDescriptor Pidfd { get; } = pidfd;
+
+    public void Dispose() => Pidfd.Dispose();
+}
+
+/// <summary>
 /// The OCI lifecycle (runtime-spec runtime.md) over a <see cref="StateStore"/>. Each public method is
 /// one runc verb; every failure path undoes what the method created (state dir, cgroups, process).
 /// </summary>
@@ -36,17 +50,23 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
 
     /// <summary>
     /// create: claims the id, creates the cgroups, starts skiff-init and returns once the container
-    /// process waits on the exec fifo. The returned pidfd is only useful to a caller that stays
-    /// around (run): the container process is our child because skiff-init clones with CLONE_PARENT.
+    /// process waits on the exec fifo. The result is only useful to a caller that stays around (run):
+    /// its pidfd waits for the container process, our child because skiff-init clones with CLONE_PARENT.
     /// </summary>
-    public FileDescriptor Create(string id, CreateOptions options)
+    public CreatedContainer Create(string id, CreateOptions options)
     {
         ContainerId.Validate(id);
         var bundle = Path.GetFullPath(options.Bundle);
         var configPath = Path.Combine(bundle, "config.json");
-        if (!File.Exists(configPath))
+        byte[] configBytes;
+        try
+        {
+            configBytes = SmallFile.ReadAllBytes(configPath);
+        }
+        catch (FileNotFoundException)
+        {
             throw new RuntimeException($"cannot read {configPath}: no such file (is --bundle right?)");
-        var configBytes = File.ReadAllBytes(configPath);
+        }
         var spec = OciJson.ParseSpec(configBytes, configPath);
         Step("config.json read");
         SpecValidator.ThrowIfInvalid(spec, source: configPath);
@@ -120,7 +140,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 WritePidFile(options.PidFile, record.Pid);
             var pidfd = stage0.TakeChildPidfd();
             stage0.Dispose();
-            return pidfd;
+            return new CreatedContainer(record, spec, cgroups, pidfd);
         }
         catch
         {
@@ -179,11 +199,19 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         var status = Store.StatusOf(record);
         if (status != ContainerStatus.Created)
             throw new RuntimeException($"cannot start container \"{id}\": it is {status.ToSpecString()}, not created");
-        var spec = Store.LoadSpec(id);
-        var fifoPath = Store.ExecFifoOf(id);
         // The pidfd first: opening the fifo releases the container, and a short program (echo)
         // can be gone before the next line runs; its byte stays in the fifo for us to read.
         using var pidfd = Pidfd.Open(record.Pid);
+        Start(record, Store.LoadSpec(id), pidfd);
+    }
+
+    /// <summary>start of a container this process just created (run): nothing to read back from the state dir.</summary>
+    public void Start(CreatedContainer container) => Start(container.Record, container.Spec, container.Pidfd);
+
+    private void Start(ContainerRecord record, Spec spec, FileDescriptor pidfd)
+    {
+        var id = record.Id;
+        var fifoPath = Store.ExecFifoOf(id);
         // O_NONBLOCK: opening a fifo for reading without it would block forever if the container
         // died after the status check; with it, we poll for the byte and watch the process too.
         using var fifo = FileDescriptor.Wrap(Libc.Open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0), "open", fifoPath);
@@ -332,8 +360,17 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Running or ContainerStatus.Paused && !force)
             throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
-        var spec = TryLoadSpec(id);
         ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManager.FromPaths(record.Cgroups);
+        Delete(record, TryLoadSpec(id), status, cgroups);
+    }
+
+    /// <summary>delete of a container this process created and saw exit (run).</summary>
+    public void Delete(CreatedContainer container)
+        => Delete(container.Record, container.Spec, ContainerStatus.Stopped, container.Cgroups);
+
+    private void Delete(ContainerRecord record, Spec? spec, ContainerStatus status, ICgroupManager? cgroups)
+    {
+        var id = record.Id;
         KillEverything(record, status, cgroups);
         TryDestroyCgroups(cgroups);
         Step("cgroups removed");

@@ -46,7 +46,7 @@ public static partial class Commands
 
     private static int Create(Context context, ParsedArguments args)
     {
-        using var pidfd = context.Runtime.Create(args.Positionals[0], CreateOptionsFrom(args));
+        using var created = context.Runtime.Create(args.Positionals[0], CreateOptionsFrom(args));
         return 0;
     }
 
@@ -69,12 +69,11 @@ public static partial class Commands
     private static int Run(Context context, ParsedArguments args)
     {
         var id = args.Positionals[0];
-        var pidfd = context.Runtime.Create(id, CreateOptionsFrom(args));
-        using (pidfd)
+        using (var created = context.Runtime.Create(id, CreateOptionsFrom(args)))
         {
             try
             {
-                context.Runtime.Start(id);
+                context.Runtime.Start(created);
             }
             catch
             {
@@ -83,9 +82,9 @@ public static partial class Commands
             }
             if (args.Bool("detach"))
                 return 0;
-            int status = SignalForwarding.WaitForwardingSignals(pidfd);
+            int status = SignalForwarding.WaitForwardingSignals(created.Pidfd);
             if (!args.Bool("keep"))
-                context.Runtime.Delete(id, force: true);
+                context.Runtime.Delete(created);
             return status;
         }
     }

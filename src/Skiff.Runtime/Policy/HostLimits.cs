@@ -1,3 +1,4 @@
+using Skiff.Interop;
 using Skiff.Oci;
 using static Skiff.Interop.Interop;
 
@@ -36,13 +37,13 @@ public static class HostLimits
             throw new RuntimeException($"config.json: process.oomScoreAdj {value} is outside -1000..1000");
         if (HasCapability(LinuxNames.CAP_SYS_RESOURCE))
             return;
-        if (int.TryParse(File.ReadAllText("/proc/self/oom_score_adj").Trim(), out var current) && value < current)
+        if (int.TryParse(SmallFile.ReadAllText("/proc/self/oom_score_adj").Trim(), out var current) && value < current)
             throw new RuntimeException($"cannot set oomScoreAdj to {value}: lowering it below {current} needs CAP_SYS_RESOURCE, which is missing here");
     }
 
     private static ulong ReadEffectiveCapabilities()
     {
-        foreach (var line in File.ReadLines("/proc/self/status"))
+        foreach (var line in SmallFile.ReadAllText("/proc/self/status").Split('\n'))
             if (line.StartsWith("CapEff:", StringComparison.Ordinal))
                 return Convert.ToUInt64(line[7..].Trim(), 16);
         return 0;
@@ -52,7 +53,7 @@ public static class HostLimits
     {
         try
         {
-            return int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
+            return int.Parse(SmallFile.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
         }
         catch (IOException)
         {

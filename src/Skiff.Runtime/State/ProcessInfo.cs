@@ -1,3 +1,5 @@
+using Skiff.Interop;
+
 namespace Skiff.Runtime.State;
 
 /// <summary>Facts about a host process read from /proc.</summary>
@@ -19,7 +21,7 @@ public static class ProcessInfo
         string text;
         try
         {
-            text = File.ReadAllText($"/proc/{pid}/stat");
+            text = SmallFile.ReadAllText($"/proc/{pid}/stat");
         }
         catch (IOException)
         {

@@ -48,15 +48,15 @@ public sealed class StateStore(string root)
     {
         var path = Path.Combine(DirectoryOf(record.Id), "state.json");
         var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, ContainerRecordJson.Write(record));
+        SmallFile.WriteAllBytes(temporary, ContainerRecordJson.Write(record), create: true);
         File.Move(temporary, path, overwrite: true);
     }
 
     public void SaveSpec(string id, byte[] configJson)
-        => File.WriteAllBytes(Path.Combine(DirectoryOf(id), "config.json"), configJson);
+        => SmallFile.WriteAllBytes(Path.Combine(DirectoryOf(id), "config.json"), configJson, create: true);
 
     public void SaveSpec(string id, Spec spec)
-        => File.WriteAllText(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec, indented: false));
+        => SmallFile.WriteAllText(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec, indented: false), create: true);
 
     public Spec LoadSpec(string id) => OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
 
@@ -66,7 +66,7 @@ public sealed class StateStore(string root)
         var path = Path.Combine(DirectoryOf(id), "state.json");
         try
         {
-            return ContainerRecordJson.Read(File.ReadAllBytes(path));
+            return ContainerRecordJson.Read(SmallFile.ReadAllBytes(path));
         }
         catch (FileNotFoundException)
         {
