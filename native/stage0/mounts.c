@@ -165,6 +165,20 @@ static int mkdir_depth(const char *path, int depth)
 
 int mkdir_in_root(const char *path)
 {
+    /* Usually only the last component is missing (/dev/pts on the fresh /dev tmpfs,
+     * /sys/fs/cgroup/cpu on the cgroup tmpfs): resolve the parent once and create it.
+     * Anything else (missing parents, an existing name, a dangling symlink) takes the walk. */
+    char parent[PATH_MAX + 2];
+    const char *last;
+    if (split(path, parent, &last) == 0) {
+        int pfd = resolve_in_root(parent, O_DIRECTORY);
+        if (pfd >= 0) {
+            int made = mkdirat(pfd, last, 0755) == 0;
+            close(pfd);
+            if (made)
+                return 0;
+        }
+    }
     return mkdir_depth(path, 0);
 }
 
@@ -262,11 +276,16 @@ void op_mount(const struct rec *r)
     unsigned long flags = rec_int(r, 0), prop = rec_int(r, 1), extra = rec_int(r, 2);
     const char *src = r->strs[0], *dest = r->strs[1], *fstype = r->strs[2], *data = r->strs[3];
 
-    if ((extra & MOUNT_EXTRA_MKDIR) && mkdir_in_root(dest) < 0)
-        fail(errno, "mkdir %s", dest);
-    if ((extra & MOUNT_EXTRA_MKFILE) && mkfile_in_root(dest) < 0)
-        fail(errno, "create %s", dest);
+    /* Most targets exist (/proc, /dev, /sys/fs/cgroup/cpu...): one resolution instead of one
+     * per path component, which is what creating them costs. */
     int tfd = resolve_in_root(dest, 0);
+    if (tfd < 0 && errno == ENOENT && (extra & (MOUNT_EXTRA_MKDIR | MOUNT_EXTRA_MKFILE))) {
+        if ((extra & MOUNT_EXTRA_MKDIR) && mkdir_in_root(dest) < 0)
+            fail(errno, "mkdir %s", dest);
+        if ((extra & MOUNT_EXTRA_MKFILE) && mkfile_in_root(dest) < 0)
+            fail(errno, "create %s", dest);
+        tfd = resolve_in_root(dest, 0);
+    }
     if (tfd < 0)
         fail(errno, "mount %s on %s", src, dest);
 

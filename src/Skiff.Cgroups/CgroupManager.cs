@@ -257,7 +257,7 @@ public sealed partial class CgroupManager : ICgroupManager
         var errors = new List<string>();
         foreach (var n in _nodes)
         {
-            if (!_fs.DirectoryExists(n.Dir)) continue;
+            if (TryRemoveLeaf(n.Dir)) continue;
             var order = new List<string>();
             try { CollectPostOrder(n.Dir, order); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { order.Add(n.Dir); }
@@ -269,6 +269,24 @@ public sealed partial class CgroupManager : ICgroupManager
         }
         if (errors.Count > 0)
             throw new CgroupException("cannot remove cgroup: " + string.Join("; ", errors));
+    }
+
+    /// <summary>
+    /// One rmdir, which is all a container's cgroup needs when it has no child cgroups (the usual case):
+    /// listing every directory first costs an open and two getdents per controller. False when the
+    /// directory is still busy (children or processes), for the walk with retries.
+    /// </summary>
+    private bool TryRemoveLeaf(string dir)
+    {
+        try
+        {
+            _fs.RemoveDirectory(dir);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return CgroupFileSystem.Errno(e) == Errnos.ENOENT;
+        }
     }
 
     private void CollectPostOrder(string dir, List<string> order)
