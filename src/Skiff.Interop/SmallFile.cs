@@ -18,6 +18,25 @@ public static unsafe class SmallFile
         int fd = Interop.Libc.Open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC, 0);
         if (fd < 0)
             throw ToException(Errno.Last, "open", path);
+        return ReadToEndAndClose(fd, path);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> as seen from <paramref name="root"/> (a container's rootfs): every component and
+    /// symlink is resolved inside it (openat2 RESOLVE_IN_ROOT), so an image's /etc/passwd that is a symlink to
+    /// /etc/shadow reads the container's file, never the host's. Null when it does not exist.
+    /// </summary>
+    public static byte[]? TryReadInRoot(FileDescriptor root, string path)
+    {
+        int fd = Interop.Libc.TryOpenAt2(root, path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC,
+            Interop.Libc.RESOLVE_IN_ROOT | Interop.Libc.RESOLVE_NO_MAGICLINKS);
+        if (fd < 0)
+            return Errno.Last == Errno.ENOENT ? null : throw ToException(Errno.Last, "openat2", path);
+        return ReadToEndAndClose(fd, path);
+    }
+
+    private static byte[] ReadToEndAndClose(int fd, string path)
+    {
         try
         {
             // proc and cgroup files report size 0, so read until EOF instead of trusting fstat.

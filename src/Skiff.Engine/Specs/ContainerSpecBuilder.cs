@@ -1,0 +1,384 @@
+using Skiff.Oci;
+using Skiff.Oci.Image;
+
+namespace Skiff.Engine.Specs;
+
+/// <summary>Everything the builder combines into one container's OCI config.</summary>
+public sealed record SpecInput
+{
+    public required string ContainerId { get; init; }
+    /// <summary>Host path of the prepared rootfs (the overlay mount).</summary>
+    public required string RootfsPath { get; init; }
+    public ImageExecutionConfig? Image { get; init; }
+    public required RunOptions Options { get; init; }
+    public required ResolvedUser User { get; init; }
+    /// <summary>Host directory backing a volume request (named or anonymous), created by the caller's volume store.</summary>
+    public required Func<MountRequest, string> VolumeSource { get; init; }
+    /// <summary>Bind mounts the engine generates per container (/etc/hostname, /etc/hosts, /etc/resolv.conf).</summary>
+    public IReadOnlyList<Mount> EngineMounts { get; init; } = [];
+    public required HostFacts Host { get; init; }
+}
+
+/// <summary>
+/// The OCI config of a `skiff run`: docker's semantics for combining the image config with the flags
+/// (Entrypoint/Cmd, Env, WorkingDir, User) and docker's defaults for everything else (capabilities, mounts,
+/// masked paths, /dev/shm, devices), so images behave as they do under docker and podman.
+/// </summary>
+public static class ContainerSpecBuilder
+{
+    public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>docker's default capability set (moby oci/caps/defaults.go).</summary>
+    public static readonly IReadOnlyList<string> DefaultCapabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ];
+
+    public static readonly IReadOnlyList<string> MaskedPaths =
+    [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ];
+
+    public static readonly IReadOnlyList<string> ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    /// <summary>docker's default /dev/shm size.</summary>
+    public const long DefaultShmSize = 64L << 20;
+
+    /// <summary>The open-files limit containers get unless --ulimit says otherwise: podman's 1048576, lowered to what the host allows.</summary>
+    public const ulong DefaultNofile = 1048576;
+
+    /// <summary>docker refuses smaller memory limits: the container could not even start.</summary>
+    public const long MinimumMemory = 6L << 20;
+
+    private static readonly HashSet<string> NamespacedSysctls =
+        ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"];
+
+    public static Spec Build(SpecInput input)
+    {
+        var options = input.Options;
+        var hostname = options.Hostname ?? input.ContainerId[..Math.Min(12, input.ContainerId.Length)];
+        var capabilities = Capabilities(options, input.Host);
+        var spec = new Spec
+        {
+            Version = DefaultSpec.OciVersion,
+            Root = new Root { Path = input.RootfsPath, Readonly = options.ReadOnlyRootfs },
+            Hostname = hostname,
+            Process = new Process
+            {
+                Terminal = options.Tty,
+                Args = Arguments(input.Image, options),
+                Env = Environment(input.Image, options, hostname, input.User.Home),
+                Cwd = WorkingDirectory(input.Image, options),
+                User = new User
+                {
+                    UID = input.User.Uid,
+                    GID = input.User.Gid,
+                    AdditionalGids = input.User.AdditionalGids.Count > 0 ? [.. input.User.AdditionalGids] : null,
+                },
+                Capabilities = new LinuxCapabilities
+                {
+                    Bounding = [.. capabilities],
+                    // A non-root user keeps the bounding set only: the kernel clears the others on the switch to
+                    // a non-zero uid anyway, and asking for them would make the runtime raise ambient caps.
+                    Effective = input.User.Uid == 0 ? [.. capabilities] : [],
+                    Permitted = input.User.Uid == 0 ? [.. capabilities] : [],
+                },
+                Rlimits = Rlimits(options, input.Host),
+                NoNewPrivileges = options.NoNewPrivileges && !options.Privileged,
+            },
+            Mounts = Mounts(input),
+            Linux = new Linux
+            {
+                Namespaces = Namespaces(options, input.Host),
+                Resources = Resources(options, input.Host),
+                Devices = Devices(options, input.Host),
+                Sysctl = Sysctls(options),
+                MaskedPaths = options.Privileged ? null : [.. MaskedPaths],
+                ReadonlyPaths = options.Privileged ? null : [.. ReadonlyPaths],
+                Seccomp = options.Privileged ? null : options.Seccomp,
+            },
+        };
+        if (options.Labels.Count > 0)
+            spec.Annotations = new Dictionary<string, string>(options.Labels);
+        return spec;
+    }
+
+    /// <summary>
+    /// docker's rule: the image's Entrypoint stays unless --entrypoint is given; the image's Cmd is used only when
+    /// neither a command nor --entrypoint is given. --entrypoint "" clears the entrypoint.
+    /// </summary>
+    public static List<string> Arguments(ImageExecutionConfig? image, RunOptions options)
+    {
+        var entrypoint = options.Entrypoint is null ? image?.Entrypoint ?? [] : options.Entrypoint.Length == 0 ? [] : [options.Entrypoint];
+        IReadOnlyList<string> command = options.Command.Count > 0 ? options.Command
+            : options.Entrypoint is null ? image?.Cmd ?? [] : [];
+        var args = entrypoint.Concat(command).ToList();
+        if (args.Count == 0)
+            throw new EngineException("no command specified: the image has neither Cmd nor Entrypoint; give a command after the image name");
+        return args;
+    }
+
+    /// <summary>
+    /// PATH (docker's default unless the image sets one), HOSTNAME, TERM for a terminal, HOME from the user's passwd
+    /// entry, then the image's variables, then -e ones; a later KEY replaces an earlier one in place.
+    /// </summary>
+    public static List<string> Environment(ImageExecutionConfig? image, RunOptions options, string hostname, string home)
+    {
+        var env = new List<string> { DefaultPath, "HOSTNAME=" + hostname };
+        if (options.Tty)
+            env.Add("TERM=xterm");
+        foreach (var entry in (image?.Env ?? []).Concat(options.Env))
+            ReplaceOrAppend(env, entry);
+        if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal)))
+            env.Add("HOME=" + home);
+        return env;
+    }
+
+    private static void ReplaceOrAppend(List<string> env, string entry)
+    {
+        var eq = entry.IndexOf('=');
+        if (eq <= 0)
+            throw new EngineException($"invalid environment variable \"{entry}\": expected KEY=VALUE");
+        var prefix = entry[..(eq + 1)];
+        var index = env.FindIndex(e => e.StartsWith(prefix, StringComparison.Ordinal));
+        if (index >= 0) env[index] = entry;
+        else env.Add(entry);
+    }
+
+    private static string WorkingDirectory(ImageExecutionConfig? image, RunOptions options)
+    {
+        var dir = options.WorkingDir ?? (string.IsNullOrEmpty(image?.WorkingDir) ? "/" : image.WorkingDir);
+        if (!dir.StartsWith('/'))
+            throw new EngineException($"invalid working directory \"{dir}\": it must be an absolute path");
+        return dir;
+    }
+
+    /// <summary>docker's defaults, plus --cap-add, minus --cap-drop ("ALL" on either side); everything with --privileged.</summary>
+    public static List<string> Capabilities(RunOptions options, HostFacts host)
+    {
+        if (options.Privileged)
+            return [.. host.Capabilities];
+        var result = new List<string>(DefaultCapabilities);
+        var drops = options.CapDrop.Select(c => Normalize(c, host)).ToList();
+        var adds = options.CapAdd.Select(c => Normalize(c, host)).ToList();
+        if (drops.Contains("ALL"))
+            result.Clear();
+        else
+            result.RemoveAll(drops.Contains);
+        foreach (var add in adds)
+        {
+            if (add == "ALL")
+                result = [.. host.Capabilities];
+            else if (!result.Contains(add))
+                result.Add(add);
+        }
+        return result;
+    }
+
+    private static string Normalize(string name, HostFacts host)
+    {
+        var upper = name.Trim().ToUpperInvariant();
+        if (upper == "ALL")
+            return upper;
+        var full = upper.StartsWith("CAP_", StringComparison.Ordinal) ? upper : "CAP_" + upper;
+        if (!Oci.Capabilities.TryGetNumber(full, out _))
+            throw new EngineException($"unknown capability \"{name}\"");
+        if (!host.Capabilities.Contains(full))
+            throw new EngineException($"capability {full} is not supported by this kernel");
+        return full;
+    }
+
+    private static List<POSIXRlimit> Rlimits(RunOptions options, HostFacts host)
+    {
+        var limits = new List<POSIXRlimit>();
+        foreach (var request in options.Ulimits)
+        {
+            var maximum = host.RlimitHardMaximum(request.Name);
+            if (request.Hard > maximum)
+                throw new EngineException(
+                    $"--ulimit {request.Name["RLIMIT_".Length..].ToLowerInvariant()}: hard limit {Describe(request.Hard)} is above this host's maximum {Describe(maximum)} (raising it needs CAP_SYS_RESOURCE)");
+            limits.RemoveAll(l => l.Type == request.Name);
+            limits.Add(new POSIXRlimit { Type = request.Name, Soft = request.Soft, Hard = request.Hard });
+        }
+        if (!limits.Any(l => l.Type == "RLIMIT_NOFILE"))
+        {
+            var nofile = Math.Min(DefaultNofile, host.RlimitHardMaximum("RLIMIT_NOFILE"));
+            limits.Add(new POSIXRlimit { Type = "RLIMIT_NOFILE", Soft = nofile, Hard = nofile });
+        }
+        return limits;
+    }
+
+    private static string Describe(ulong limit) => limit == ulong.MaxValue ? "unlimited" : limit.ToString();
+
+    private static List<LinuxNamespace> Namespaces(RunOptions options, HostFacts host)
+    {
+        var namespaces = new List<LinuxNamespace>
+        {
+            new() { Type = LinuxNamespaceType.Pid },
+            new() { Type = LinuxNamespaceType.Ipc },
+            new() { Type = LinuxNamespaceType.Uts },
+            new() { Type = LinuxNamespaceType.Mount },
+        };
+        if (options.Network != NetworkMode.Host)
+            namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network });
+        if (host.CgroupNamespace)
+            namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Cgroup });
+        return namespaces;
+    }
+
+    private static LinuxResources Resources(RunOptions options, HostFacts host)
+    {
+        var resources = new LinuxResources
+        {
+            // Deny first; the runtime adds the standard devices (null, zero, tty, pts...) as runc does.
+            Devices = [new LinuxDeviceCgroup { Allow = options.Privileged, Access = "rwm" }],
+        };
+        if (!options.Privileged)
+        {
+            foreach (var device in options.Devices)
+            {
+                var node = HostDevice(device, host);
+                resources.Devices.Add(new LinuxDeviceCgroup { Allow = true, Type = node.Type, Major = node.Major, Minor = node.Minor, Access = device.Permissions });
+            }
+        }
+        if (options.Memory is { } memory)
+        {
+            if (memory < MinimumMemory)
+                throw new EngineException($"--memory {memory}: the minimum memory limit is 6m");
+            long swap = options.MemorySwap switch
+            {
+                null => memory * 2,
+                -1 => -1,
+                { } total when total < memory => throw new EngineException($"--memory-swap {total} is below --memory {memory}: it is memory plus swap, so it must be at least as large"),
+                { } total => total,
+            };
+            resources.Memory = new LinuxMemory { Limit = memory, Swap = swap };
+        }
+        else if (options.MemorySwap is { } onlySwap && onlySwap != -1)
+        {
+            throw new EngineException("--memory-swap needs --memory as well");
+        }
+        if (options.Cpus is { } cpus)
+        {
+            if (cpus < 0.01m || cpus > host.CpuCount)
+                throw new EngineException($"--cpus {cpus}: the range is 0.01 to {host.CpuCount}.00, as this host has {host.CpuCount} CPUs");
+            const ulong period = 100_000;
+            resources.CPU = new LinuxCPU { Period = period, Quota = (long)Math.Round(cpus * period) };
+        }
+        if (options.PidsLimit is { } pids)
+            resources.Pids = new LinuxPids { Limit = pids <= 0 ? -1 : pids };
+        return resources;
+    }
+
+    private static List<LinuxDevice>? Devices(RunOptions options, HostFacts host)
+    {
+        if (options.Devices.Count == 0)
+            return null;
+        var devices = new List<LinuxDevice>();
+        foreach (var request in options.Devices)
+        {
+            var node = HostDevice(request, host);
+            devices.Add(new LinuxDevice
+            {
+                Path = request.ContainerPath,
+                Type = node.Type,
+                Major = node.Major,
+                Minor = node.Minor,
+                FileMode = node.FileMode,
+                UID = node.UID,
+                GID = node.GID,
+            });
+        }
+        return devices;
+    }
+
+    private static LinuxDevice HostDevice(DeviceRequest request, HostFacts host)
+        => host.LookupDevice(request.HostPath) ?? throw new EngineException($"--device {request.HostPath}: no such device on this host");
+
+    /// <summary>Only sysctls the container's own namespaces isolate (docker's list); net.* not with the host's network.</summary>
+    private static Dictionary<string, string>? Sysctls(RunOptions options)
+    {
+        if (options.Sysctls.Count == 0)
+            return null;
+        foreach (var key in options.Sysctls.Keys)
+        {
+            bool isNet = key.StartsWith("net.", StringComparison.Ordinal);
+            if (isNet && options.Network == NetworkMode.Host)
+                throw new EngineException($"--sysctl {key}: net.* sysctls cannot be set on a container that uses the host's network");
+            if (!isNet && !NamespacedSysctls.Contains(key) && !key.StartsWith("fs.mqueue.", StringComparison.Ordinal))
+                throw new EngineException($"--sysctl {key}: not a namespaced sysctl, so it would change the host (allowed: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)");
+        }
+        return new Dictionary<string, string>(options.Sysctls);
+    }
+
+    /// <summary>
+    /// docker's default mounts, then the engine's /etc files, then -v/--mount/--tmpfs sorted so a parent is mounted
+    /// before what is mounted inside it; a user mount replaces a default one at the same place (e.g. /dev/shm).
+    /// </summary>
+    private static List<Mount> Mounts(SpecInput input)
+    {
+        var options = input.Options;
+        var sysOptions = options.Privileged ? new List<string> { "nosuid", "noexec", "nodev" } : ["nosuid", "noexec", "nodev", "ro"];
+        var mounts = new List<Mount>
+        {
+            new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
+            new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+            new() { Destination = "/dev/pts", Type = "devpts", Source = "devpts", Options = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = sysOptions },
+            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = options.Privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"] },
+            new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
+            new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={options.ShmSize ?? DefaultShmSize}"] },
+        };
+        foreach (var mount in input.EngineMounts)
+            AddReplacing(mounts, mount);
+
+        var requested = options.Mounts.Select(request => ToOciMount(request, input.VolumeSource)).ToList();
+        var duplicate = requested.GroupBy(m => m.Destination).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new EngineException($"duplicate mount point {duplicate.Key}: each container path may be mounted once");
+        foreach (var mount in requested.OrderBy(m => m.Destination.Count(c => c == '/')))
+            AddReplacing(mounts, mount);
+
+        // Image VOLUMEs not covered by a mount become anonymous volumes, as docker creates them.
+        foreach (var path in input.Image?.Volumes?.Keys ?? Enumerable.Empty<string>())
+        {
+            var target = path.Length > 1 ? path.TrimEnd('/') : path;
+            if (!mounts.Any(m => m.Destination == target))
+                mounts.Add(ToOciMount(new MountRequest(MountKind.Volume, null, target, false, []), input.VolumeSource));
+        }
+        return mounts;
+    }
+
+    private static void AddReplacing(List<Mount> mounts, Mount mount)
+    {
+        mounts.RemoveAll(m => m.Destination == mount.Destination);
+        mounts.Add(mount);
+    }
+
+    private static Mount ToOciMount(MountRequest request, Func<MountRequest, string> volumeSource)
+    {
+        var options = new List<string>();
+        switch (request.Kind)
+        {
+            case MountKind.Tmpfs:
+                options.AddRange(["nosuid", "nodev"]);
+                options.AddRange(request.Options);
+                if (!request.Options.Any(o => o.StartsWith("mode=", StringComparison.Ordinal)))
+                    options.Add("mode=1777");
+                if (request.ReadOnly)
+                    options.Add("ro");
+                return new Mount { Destination = request.Target, Type = "tmpfs", Source = "tmpfs", Options = options };
+            case MountKind.Bind:
+                if (!File.Exists(request.Source) && !Directory.Exists(request.Source))
+                    throw new EngineException($"invalid mount {request.Source}:{request.Target}: the host path {request.Source} does not exist");
+                break;
+        }
+        var source = request.Kind == MountKind.Bind ? request.Source! : volumeSource(request);
+        options.Add("rbind");
+        options.Add(request.ReadOnly ? "ro" : "rw");
+        options.AddRange(request.Options.Count > 0 ? request.Options : ["rprivate"]);
+        return new Mount { Destination = request.Target, Type = "bind", Source = source, Options = options };
+    }
+}

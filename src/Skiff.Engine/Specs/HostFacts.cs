@@ -1,0 +1,82 @@
+using Skiff.Interop;
+using Skiff.Oci;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Engine.Specs;
+
+/// <summary>
+/// What the spec builder needs to know about the host, gathered once so the builder itself stays a pure
+/// function that tests drive with made-up hosts.
+/// </summary>
+public sealed record HostFacts
+{
+    public required int CpuCount { get; init; }
+    /// <summary>Every capability this kernel knows (what --privileged and "ALL" grant).</summary>
+    public required IReadOnlyList<string> Capabilities { get; init; }
+    /// <summary>RLIMIT_* name → the highest hard limit a container may be given here.</summary>
+    public required Func<string, ulong> RlimitHardMaximum { get; init; }
+    /// <summary>cgroup v2 hosts give containers a private cgroup namespace by default, as docker does.</summary>
+    public bool CgroupNamespace { get; init; }
+    /// <summary>The device node at a host path (type, major, minor, mode), or null when there is none.</summary>
+    public required Func<string, LinuxDevice?> LookupDevice { get; init; }
+
+    /// <summary>The host this process runs on.</summary>
+    public static HostFacts Current() => new()
+    {
+        CpuCount = Environment.ProcessorCount,
+        Capabilities = Oci.Capabilities.Names.Take(LastCapability() + 1).ToList(),
+        RlimitHardMaximum = CurrentHardLimit,
+        CgroupNamespace = File.Exists("/sys/fs/cgroup/cgroup.controllers"),
+        LookupDevice = LookupHostDevice,
+    };
+
+    private static int LastCapability()
+    {
+        try
+        {
+            return int.Parse(SmallFile.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            return Oci.Capabilities.Names.Count - 1;
+        }
+    }
+
+    /// <summary>
+    /// Without CAP_SYS_RESOURCE no process can raise a hard limit above its own, and the container's limits
+    /// are set by the runtime, a child of this process: so our own hard limit is the ceiling.
+    /// </summary>
+    private static unsafe ulong CurrentHardLimit(string name)
+    {
+        if (!Rlimits.TryGetResource(name, out var resource))
+            return ulong.MaxValue;
+        Libc.RLimit limit;
+        return Libc.GetRlimit(resource, &limit) == 0 ? limit.Maximum : ulong.MaxValue;
+    }
+
+    private static LinuxDevice? LookupHostDevice(string path)
+    {
+        using var root = FileDescriptor.Wrap(Libc.Open("/", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", "/");
+        if (Libc.TryStatAt(root, path, followLastSymlink: true) is not { } status)
+            return null;
+        var type = (status.Mode & 0xF000) switch
+        {
+            0x2000 => "c",
+            0x6000 => "b",
+            0x1000 => "p",
+            _ => null,
+        };
+        if (type is null)
+            return null;
+        return new LinuxDevice
+        {
+            Path = path,
+            Type = type,
+            Major = status.RdevMajor,
+            Minor = status.RdevMinor,
+            FileMode = (uint)(status.Mode & 0xFFF),
+            UID = status.Uid,
+            GID = status.Gid,
+        };
+    }
+}

@@ -1,0 +1,108 @@
+using Skiff.Oci;
+
+namespace Skiff.Engine.Specs;
+
+public enum NetworkMode
+{
+    /// <summary>A new network namespace with only loopback (`--network none`).</summary>
+    None,
+    /// <summary>The host's network namespace (`--network host`).</summary>
+    Host,
+}
+
+/// <summary>A `--device HOST[:CONTAINER[:PERMISSIONS]]` request.</summary>
+public sealed record DeviceRequest(string HostPath, string ContainerPath, string Permissions)
+{
+    public static DeviceRequest Parse(string spec)
+    {
+        var parts = spec.Split(':');
+        if (parts.Length > 3 || parts.Any(p => p.Length == 0) || !parts[0].StartsWith('/'))
+            throw new EngineException($"invalid --device \"{spec}\": expected /dev/HOST[:/dev/CONTAINER[:PERMISSIONS]]");
+        string containerPath = parts[0], permissions = "rwm";
+        if (parts.Length >= 2)
+        {
+            if (IsPermissions(parts[1]) && parts.Length == 2)
+                permissions = parts[1];
+            else
+                containerPath = parts[1];
+        }
+        if (parts.Length == 3)
+            permissions = parts[2];
+        if (!containerPath.StartsWith('/'))
+            throw new EngineException($"invalid --device \"{spec}\": the container path must be absolute");
+        if (!IsPermissions(permissions))
+            throw new EngineException($"invalid --device \"{spec}\": permissions must be a combination of r, w and m");
+        return new DeviceRequest(parts[0], containerPath, permissions);
+    }
+
+    private static bool IsPermissions(string text)
+        => text.Length is > 0 and <= 3 && text.All(c => c is 'r' or 'w' or 'm') && text.Distinct().Count() == text.Length;
+}
+
+/// <summary>A `--ulimit NAME=SOFT[:HARD]` request (names without the RLIMIT_ prefix, as docker takes them).</summary>
+public sealed record UlimitRequest(string Name, ulong Soft, ulong Hard)
+{
+    public static UlimitRequest Parse(string spec)
+    {
+        var eq = spec.IndexOf('=');
+        if (eq <= 0)
+            throw new EngineException($"invalid --ulimit \"{spec}\": expected NAME=SOFT[:HARD], e.g. nofile=1024:2048");
+        var name = "RLIMIT_" + spec[..eq].ToUpperInvariant();
+        if (!Rlimits.TryGetResource(name, out _))
+            throw new EngineException($"invalid --ulimit \"{spec}\": unknown limit \"{spec[..eq]}\"");
+        var values = spec[(eq + 1)..].Split(':');
+        if (values.Length > 2)
+            throw new EngineException($"invalid --ulimit \"{spec}\": expected NAME=SOFT[:HARD]");
+        var soft = ParseValue(spec, values[0]);
+        var hard = values.Length == 2 ? ParseValue(spec, values[1]) : soft;
+        if (soft > hard)
+            throw new EngineException($"invalid --ulimit \"{spec}\": the soft limit {soft} is above the hard limit {hard}");
+        return new UlimitRequest(name, soft, hard);
+    }
+
+    private static ulong ParseValue(string spec, string text)
+    {
+        if (text is "-1" or "unlimited")
+            return ulong.MaxValue;
+        if (!ulong.TryParse(text, out var value))
+            throw new EngineException($"invalid --ulimit \"{spec}\": \"{text}\" is not a number");
+        return value;
+    }
+}
+
+/// <summary>
+/// What `skiff run`/`create` was asked for, after flag parsing and before anything is decided from the image.
+/// Null means "not given" throughout, so the image's value or the default applies.
+/// </summary>
+public sealed record RunOptions
+{
+    /// <summary>Arguments after the image name: they replace the image's Cmd.</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+    /// <summary>--entrypoint: "" clears the image's entrypoint. Either way the image's Cmd is not used.</summary>
+    public string? Entrypoint { get; init; }
+    /// <summary>-e / --env-file values, KEY=VALUE, in order (later ones win).</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string? WorkingDir { get; init; }
+    public string? User { get; init; }
+    public string? Hostname { get; init; }
+    public bool Tty { get; init; }
+    public bool ReadOnlyRootfs { get; init; }
+    public bool Privileged { get; init; }
+    public IReadOnlyList<string> CapAdd { get; init; } = [];
+    public IReadOnlyList<string> CapDrop { get; init; } = [];
+    public bool NoNewPrivileges { get; init; }
+    /// <summary>The seccomp filter decided by the caller (docker's default profile, a file, or null for unconfined).</summary>
+    public LinuxSeccomp? Seccomp { get; init; }
+    public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<DeviceRequest> Devices { get; init; } = [];
+    public IReadOnlyList<MountRequest> Mounts { get; init; } = [];
+    public IReadOnlyList<UlimitRequest> Ulimits { get; init; } = [];
+    public long? Memory { get; init; }
+    /// <summary>--memory-swap: memory plus swap; -1 for unlimited swap.</summary>
+    public long? MemorySwap { get; init; }
+    public decimal? Cpus { get; init; }
+    public long? PidsLimit { get; init; }
+    public long? ShmSize { get; init; }
+    public NetworkMode Network { get; init; } = NetworkMode.None;
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+}
