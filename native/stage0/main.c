@@ -160,6 +160,8 @@ static _Noreturn void run_child(const struct plan *p)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--init") == 0)
+        return reaper_main(argc - 1, argv + 1);
     if (argc != 2 || !argv[1][0] || strspn(argv[1], "0123456789") != strlen(argv[1])) {
         dprintf(2, "usage: skiff-init PLANFD (started by skiff-runtime, not by hand)\n");
         return 2;

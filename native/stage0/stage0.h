@@ -39,6 +39,9 @@ struct plan {
 
 uint64_t rec_int(const struct rec *r, uint32_t i);
 
+/* reaper.c: `skiff-init --init -- PROGRAM...`, the pid 1 of `skiff run --init`. */
+int reaper_main(int argc, char **argv);
+
 /* plan.c */
 void plan_load(int fd, struct plan *p);
 

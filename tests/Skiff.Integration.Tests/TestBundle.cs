@@ -180,10 +180,14 @@ public static class Repo
 /// <summary>Integration tests run real containers: they need root and the published binaries (make build).</summary>
 public sealed class ContainerFactAttribute : FactAttribute
 {
-    public ContainerFactAttribute()
-    {
-        // A missing bin/skiff-runtime is a failure, not a skip: `make test` always builds first.
-        if (Environment.UserName != "root")
-            Skip = "needs root";
-    }
+    public ContainerFactAttribute() => Skip = SkipReason;
+
+    // A missing bin/skiff-runtime is a failure, not a skip: `make test` always builds first.
+    internal static string? SkipReason => Environment.UserName != "root" ? "needs root" : null;
+}
+
+/// <summary>A <see cref="ContainerFactAttribute"/> with data rows.</summary>
+public sealed class ContainerTheoryAttribute : TheoryAttribute
+{
+    public ContainerTheoryAttribute() => Skip = ContainerFactAttribute.SkipReason;
 }
