@@ -438,10 +438,10 @@ public sealed partial class RegistryClient : IDisposable
         if (challenges.Any(c => c.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase)))
         {
             if (credential is null)
-                throw new RegistryException($"{Registry}: authentication required (Basic) and no credentials for it; log in first");
+                throw new RegistryException($"{Registry}: authentication required (Basic) and no credentials for it; log in first", HttpStatusCode.Unauthorized);
             var header = BasicHeader(credential);
             if (refused?.Scheme == "Basic" && refused.Parameter == header.Parameter)
-                throw new RegistryException($"{Registry}: the credentials of {credential.Username} were refused");
+                throw new RegistryException($"{Registry}: the credentials of {credential.Username} were refused", HttpStatusCode.Unauthorized);
             _basic = header;
             return;
         }
@@ -487,7 +487,8 @@ public sealed partial class RegistryClient : IDisposable
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
                 throw new RegistryException(credential is null
                     ? $"{Registry}: the token endpoint refused anonymous access to {wantedScope ?? "the registry"}; log in first"
-                    : $"{Registry}: the token endpoint refused the credentials of {credential.Username} for {wantedScope ?? "the registry"}");
+                    : $"{Registry}: the token endpoint refused the credentials of {credential.Username} for {wantedScope ?? "the registry"}",
+                    response.StatusCode);
             await EnsureSuccessAsync(response, $"{Registry}: token endpoint {realmUri.GetLeftPart(UriPartial.Path)}", cancellationToken).ConfigureAwait(false);
             byte[] body = await ReadLimitedAsync(response.Content, 1 << 20, cancellationToken).ConfigureAwait(false)
                 ?? throw new RegistryException($"{Registry}: the token endpoint's answer is larger than 1 MiB");
@@ -537,7 +538,7 @@ public sealed partial class RegistryClient : IDisposable
             HttpStatusCode.Unauthorized => $"{what}: {status}: the registry refused our credentials{detail}",
             HttpStatusCode.NotFound => $"{what}: not found ({status}){detail}",
             _ => $"{what}: {status}{detail}",
-        });
+        }, response.StatusCode);
     }
 
     /// <summary>Reads the whole body, or returns null as soon as it is longer than <paramref name="limit"/>.</summary>
