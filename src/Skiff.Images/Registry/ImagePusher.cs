@@ -52,6 +52,8 @@ public sealed class ImagePusher : IDisposable
         var top = manifests[^1];
 
         var client = ClientFor(target.Domain);
+        foreach (var blob in blobs)
+            RegistryClient.StoredSize(store, blob, client.BlobWhat(target.Path, blob.Digest));
         string? mountRepository = mountFrom is not null && string.Equals(mountFrom.Domain, target.Domain, StringComparison.OrdinalIgnoreCase)
             ? mountFrom.Path
             : null;

@@ -26,7 +26,7 @@ public sealed partial class RegistryClient
     {
         var url = BlobUrl(repository, digest);
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Head, url), PushScope(repository), cancellationToken).ConfigureAwait(false);
-        return await BlobExistsAsync(response, $"blob {Registry}/{repository}@{digest}", cancellationToken).ConfigureAwait(false);
+        return await BlobExistsAsync(response, BlobWhat(repository, digest), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -42,7 +42,7 @@ public sealed partial class RegistryClient
         CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null)
     {
         var digest = descriptor.Digest;
-        string what = $"blob {Registry}/{repository}@{digest}";
+        string what = BlobWhat(repository, digest);
         long size = StoredSize(store, descriptor, what);
         if (mountFrom == repository)
             mountFrom = null;
@@ -158,7 +158,7 @@ public sealed partial class RegistryClient
     }
 
     /// <summary>The size of the blob in the store, which must be what its descriptor says.</summary>
-    private static long StoredSize(ContentStore store, Descriptor descriptor, string what)
+    internal static long StoredSize(ContentStore store, Descriptor descriptor, string what)
     {
         if (!store.Exists(descriptor.Digest))
             throw new RegistryException($"{what}: not in the content store {store.Root}");
@@ -183,6 +183,8 @@ public sealed partial class RegistryClient
         builder.Query = existing.Length == 0 ? parameter : existing + "&" + parameter;
         return builder.Uri;
     }
+
+    internal string BlobWhat(string repository, Digest digest) => $"blob {Registry}/{repository}@{digest}";
 
     private Uri BlobUrl(string repository, Digest digest) => new(Endpoint, $"v2/{repository}/blobs/{digest}");
 
