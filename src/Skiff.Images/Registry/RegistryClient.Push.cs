@@ -76,14 +76,14 @@ public sealed partial class RegistryClient
                     chunkSize = Math.Max(chunkSize, minimum);
             }
 
-            if (size > _options.ChunkedUploadThreshold)
+            bool chunked = size > _options.ChunkedUploadThreshold;
+            if (chunked)
                 location = await UploadChunksAsync(location, repository, descriptor, size, Math.Max(1, chunkSize), store, what, progress, cancellationToken).ConfigureAwait(false);
             var finish = WithQuery(location, "digest=" + Uri.EscapeDataString(digest.ToString()));
-            bool monolithic = size <= _options.ChunkedUploadThreshold;
             using (var response = await SendOnceAsync(() => new HttpRequestMessage(HttpMethod.Put, finish)
             {
-                // The monolithic PUT carries the whole blob; after chunks it only closes the session.
-                Content = monolithic ? new StoredBlobContent(store, descriptor, 0, size, progress) : new ByteArrayContent([]),
+                // After chunks the PUT only closes the session; otherwise it carries the whole blob.
+                Content = chunked ? new ByteArrayContent([]) : new StoredBlobContent(store, descriptor, 0, size, progress),
             }, PushScope(repository), cancellationToken).ConfigureAwait(false))
             {
                 if (IsServerError(response))

@@ -90,6 +90,25 @@ public sealed class SkopeoInteropTests
             Assert.Equal(blob, File.ReadAllBytes(store.BlobPath(Digest.Compute(blob))));
     }
 
+    [Fact]
+    public async Task SkopeoUsesTheCredentialsSkiffLoginStored()
+    {
+        using var registry = await RegistryProcess.StartAsync("shared", "login pw");
+        using var directory = new TempDir();
+        // The file SkopeoAsync hands skopeo as its REGISTRY_AUTH_FILE.
+        var credentials = new CredentialStore(Path.Combine(directory.Path, "skopeo-auth.json"), _ => null);
+        var options = Insecure(registry.Host) with { Credentials = credentials };
+        await credentials.LoginAsync(registry.Host, new RegistryCredential("shared", "login pw"), options);
+        var image = TestImage.Create(layers: 1, randomBytes: 1000);
+        var store = new ContentStore(Path.Combine(directory.Path, "store"));
+        image.AddTo(store);
+        using (var pusher = new ImagePusher(options))
+            await pusher.PushAsync(store, image.ManifestDigest, ImageReference.Parse($"{registry.Host}/private/app:1"));
+
+        byte[] raw = await SkopeoAsync(directory, "inspect", "--raw", "--tls-verify=false", $"docker://{registry.Host}/private/app:1");
+        Assert.Equal(image.Manifest, raw);
+    }
+
     /// <summary>An OCI image layout (image-layout.md) holding <paramref name="image"/> under the ref name <paramref name="tag"/>.</summary>
     private static void WriteOciLayout(string layout, TestImage image, string tag)
     {
