@@ -16,5 +16,12 @@ public sealed record PullResult(
     IReadOnlyList<Descriptor> Layers,
     Digest? IndexDigest);
 
-/// <summary>Download progress of one blob: bytes held so far (including resumed ones); <paramref name="Done"/> once verified and stored.</summary>
+/// <summary>Transfer progress of one blob: bytes held so far when pulling (including resumed ones), bytes sent when
+/// pushing; <paramref name="Done"/> once verified and stored, or once the registry has it.</summary>
 public sealed record BlobProgress(Descriptor Descriptor, long Bytes, bool Done);
+
+/// <summary>What <see cref="ImagePusher"/> put in the registry: the reference, the manifest (or index) pushed under
+/// it with its media type, and how each config and layer blob got there.</summary>
+public sealed record PushResult(string Reference, Digest ManifestDigest, string ManifestMediaType, IReadOnlyList<PushedBlob> Blobs);
+
+public sealed record PushedBlob(Descriptor Descriptor, BlobPushOutcome Outcome);

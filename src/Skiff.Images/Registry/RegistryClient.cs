@@ -15,7 +15,7 @@ namespace Skiff.Images.Registry;
 /// TLS with the system CAs unless the registry is listed as insecure in <see cref="RegistryOptions"/>, which means
 /// plain HTTP. Safe for concurrent use.
 /// </summary>
-public sealed class RegistryClient : IDisposable
+public sealed partial class RegistryClient : IDisposable
 {
     /// <summary>The largest manifest accepted (distribution-spec: registries SHOULD accept at least 4 MiB).</summary>
     public const int MaxManifestSize = 4 << 20;
@@ -121,31 +121,6 @@ public sealed class RegistryClient : IDisposable
         byte[] bytes = await ReadLimitedAsync(response.Content, MaxManifestSize, cancellationToken).ConfigureAwait(false)
             ?? throw new RegistryException($"{what}: larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
 
-        ManifestProbe probe;
-        try
-        {
-            probe = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.ManifestProbe)
-                ?? throw new RegistryException($"{what}: the body is JSON null, not a manifest");
-        }
-        catch (JsonException error)
-        {
-            throw new RegistryException($"{what}: not valid JSON ({OneLine(error.Message)})", error);
-        }
-
-        string? mediaType = response.Content.Headers.ContentType?.MediaType;
-        if (mediaType is null or "application/json" or "text/plain" or "application/octet-stream")
-        {
-            mediaType = probe.MediaType
-                ?? (probe.Manifests is not null ? MediaTypes.OciIndex
-                    : probe.Config is not null ? MediaTypes.OciManifest
-                    : probe.FsLayers is not null || probe.SchemaVersion == 1 ? MediaTypes.DockerSchema1Manifest
-                    : null);
-        }
-        if (MediaTypes.IsSchema1(mediaType) || probe.SchemaVersion == 1)
-            throw new RegistryException($"{what}: Docker schema 1 manifests are not supported (push the image again with a current docker, podman or skopeo)");
-        if (!MediaTypes.IsImageManifest(mediaType) && !MediaTypes.IsIndex(mediaType))
-            throw new RegistryException($"{what}: unsupported media type \"{mediaType ?? "(none)"}\" (expected an OCI or Docker schema2 manifest or index)");
-
         Digest digest;
         if (expected is { } wanted)
         {
@@ -161,6 +136,42 @@ public sealed class RegistryClient : IDisposable
                 && announced.Algorithm == Digest.Sha256 && announced != digest)
                 throw new RegistryException($"{what}: the registry announced digest {announced} but sent content with digest {digest}");
         }
+
+        return ParseManifest(what, digest, bytes, response.Content.Headers.ContentType?.MediaType);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="bytes"/> (whose digest is <paramref name="digest"/>) as an OCI manifest or index, or a
+    /// Docker schema2 manifest or manifest list. Without a specific <paramref name="contentType"/> (none, or a generic
+    /// JSON or binary type) the type comes from the document's <c>mediaType</c>, else from its shape. Schema 1 and any
+    /// other type: a <see cref="RegistryException"/> about <paramref name="what"/>.
+    /// </summary>
+    internal static ManifestResult ParseManifest(string what, Digest digest, byte[] bytes, string? contentType)
+    {
+        ManifestProbe probe;
+        try
+        {
+            probe = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.ManifestProbe)
+                ?? throw new RegistryException($"{what}: the body is JSON null, not a manifest");
+        }
+        catch (JsonException error)
+        {
+            throw new RegistryException($"{what}: not valid JSON ({OneLine(error.Message)})", error);
+        }
+
+        string? mediaType = contentType;
+        if (mediaType is null or "application/json" or "text/plain" or "application/octet-stream")
+        {
+            mediaType = probe.MediaType
+                ?? (probe.Manifests is not null ? MediaTypes.OciIndex
+                    : probe.Config is not null ? MediaTypes.OciManifest
+                    : probe.FsLayers is not null || probe.SchemaVersion == 1 ? MediaTypes.DockerSchema1Manifest
+                    : null);
+        }
+        if (MediaTypes.IsSchema1(mediaType) || probe.SchemaVersion == 1)
+            throw new RegistryException($"{what}: Docker schema 1 manifests are not supported (push the image again with a current docker, podman or skopeo)");
+        if (!MediaTypes.IsImageManifest(mediaType) && !MediaTypes.IsIndex(mediaType))
+            throw new RegistryException($"{what}: unsupported media type \"{mediaType ?? "(none)"}\" (expected an OCI or Docker schema2 manifest or index)");
 
         try
         {
@@ -236,8 +247,8 @@ public sealed class RegistryClient : IDisposable
                     store.AbortIngest(ingest);
                     throw new HttpRequestException($"the registry refused to resume at byte {offset}");
                 }
-                if ((int)response.StatusCode >= 500)
-                    throw new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+                if (IsServerError(response))
+                    throw ServerError(response);
                 await EnsureSuccessAsync(response, what, cancellationToken).ConfigureAwait(false);
 
                 if (offset > 0 && (response.StatusCode != HttpStatusCode.PartialContent || response.Content.Headers.ContentRange?.From != offset))
@@ -319,6 +330,12 @@ public sealed class RegistryClient : IDisposable
 
     private static string PullScope(string repository) => $"repository:{repository}:pull";
 
+    private static bool IsServerError(HttpResponseMessage response) => (int)response.StatusCode >= 500;
+
+    /// <summary>A 5xx answer as the transient error that <see cref="RetryAsync"/> and blob transfers retry on.</summary>
+    private static HttpRequestException ServerError(HttpResponseMessage response)
+        => new($"{(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+
     private TimeSpan Backoff(int attempt) => _options.RetryDelay * Math.Pow(2, attempt - 1);
 
     private static bool IsTransient(Exception error, CancellationToken cancellationToken)
@@ -327,25 +344,38 @@ public sealed class RegistryClient : IDisposable
            && error is not RegistryException;
 
     /// <summary>Sends with retries on 5xx answers and connection errors (the request must be safe to repeat).</summary>
-    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, string? scope, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, string? scope, CancellationToken cancellationToken)
+        => RetryAsync(Registry, async lastAttempt =>
+        {
+            var response = await SendOnceAsync(create, scope, cancellationToken).ConfigureAwait(false);
+            if (!IsServerError(response) || lastAttempt)
+                return response;
+            response.Dispose();
+            throw ServerError(response);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> (told whether it is the last one) until it succeeds, at most
+    /// <see cref="RegistryOptions.MaxAttempts"/> times with doubling delays, while it fails with a connection error or
+    /// a 5xx (an <see cref="HttpRequestException"/> or <see cref="IOException"/>); then a one-line
+    /// <see cref="RegistryException"/> about <paramref name="what"/>. Other failures are not retried.
+    /// </summary>
+    private async Task<T> RetryAsync<T>(string what, Func<bool, Task<T>> attempt, CancellationToken cancellationToken)
     {
-        for (int attempt = 1; ; attempt++)
+        for (int number = 1; ; number++)
         {
             try
             {
-                var response = await SendOnceAsync(create, scope, cancellationToken).ConfigureAwait(false);
-                if ((int)response.StatusCode < 500 || attempt >= _options.MaxAttempts)
-                    return response;
-                response.Dispose();
+                return await attempt(number >= _options.MaxAttempts).ConfigureAwait(false);
             }
-            catch (Exception error) when (IsTransient(error, cancellationToken) && attempt < _options.MaxAttempts)
+            catch (Exception error) when (IsTransient(error, cancellationToken) && number < _options.MaxAttempts)
             {
             }
             catch (Exception error) when (IsTransient(error, cancellationToken))
             {
-                throw new RegistryException($"{Registry}: {OneLine(error.Message)} (gave up after {attempt} attempts)", error);
+                throw new RegistryException($"{what}: {OneLine(error.Message)} (gave up after {number} attempt{(number == 1 ? "" : "s")})", error);
             }
-            await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Backoff(number), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -353,33 +383,37 @@ public sealed class RegistryClient : IDisposable
     private async Task<HttpResponseMessage> SendOnceAsync(Func<HttpRequestMessage> create, string? scope, CancellationToken cancellationToken)
     {
         var request = create();
-        string? usedToken = Authorize(request, scope);
+        var used = Authorize(request, scope);
         var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
             return response;
         var challenges = response.Headers.WwwAuthenticate.ToList();
         response.Dispose();
-        await AuthenticateAsync(challenges, scope, usedToken, cancellationToken).ConfigureAwait(false);
+        request.Dispose();
+        await AuthenticateAsync(challenges, scope, used, cancellationToken).ConfigureAwait(false);
         request = create();
         Authorize(request, scope);
         return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Adds what we hold for this scope (a live Bearer token, else Basic credentials); returns the token used.</summary>
-    private string? Authorize(HttpRequestMessage request, string? scope)
+    /// <summary>Adds what we hold for this scope (a live Bearer token, else Basic credentials); returns what was added.</summary>
+    private AuthenticationHeaderValue? Authorize(HttpRequestMessage request, string? scope)
     {
         if (_tokens.TryGetValue(scope ?? "", out var token) && token.Expires > DateTimeOffset.UtcNow)
-        {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-            return token.Value;
-        }
-        if (_basic is { } basic)
+        else if (_basic is { } basic)
             request.Headers.Authorization = basic;
-        return null;
+        return request.Headers.Authorization;
     }
 
-    private async Task AuthenticateAsync(List<AuthenticationHeaderValue> challenges, string? scope, string? refusedToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// Answers a 401 to a request that carried <paramref name="refused"/>. Requests sent at the same time all get
+    /// their 401 before the first one is answered: what another request obtained meanwhile is used, not fetched
+    /// again, and only credentials that were themselves refused count as wrong.
+    /// </summary>
+    private async Task AuthenticateAsync(List<AuthenticationHeaderValue> challenges, string? scope, AuthenticationHeaderValue? refused, CancellationToken cancellationToken)
     {
+        string? refusedToken = refused?.Scheme == "Bearer" ? refused.Parameter : null;
         var credential = _options.Credentials?.Find(Registry);
         var bearer = challenges.FirstOrDefault(c => c.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
         if (bearer is not null)
@@ -404,10 +438,10 @@ public sealed class RegistryClient : IDisposable
         if (challenges.Any(c => c.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase)))
         {
             if (credential is null)
-                throw new RegistryException($"{Registry}: authentication required (Basic) and no credentials for it; log in first");
+                throw new RegistryException($"{Registry}: authentication required (Basic) and no credentials for it; log in first", HttpStatusCode.Unauthorized);
             var header = BasicHeader(credential);
-            if (_basic is { } current && current.Parameter == header.Parameter)
-                throw new RegistryException($"{Registry}: the credentials of {credential.Username} were refused");
+            if (refused?.Scheme == "Basic" && refused.Parameter == header.Parameter)
+                throw new RegistryException($"{Registry}: the credentials of {credential.Username} were refused", HttpStatusCode.Unauthorized);
             _basic = header;
             return;
         }
@@ -429,8 +463,9 @@ public sealed class RegistryClient : IDisposable
         if (challenge["service"] is { } service)
             query.Add("service=" + Uri.EscapeDataString(service));
         string? wantedScope = scope ?? challenge["scope"];
-        if (!string.IsNullOrEmpty(wantedScope))
-            query.Add("scope=" + Uri.EscapeDataString(wantedScope));
+        // Several scopes (a cross-repository mount needs the source's pull too) are one scope parameter each.
+        foreach (string one in (wantedScope ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            query.Add("scope=" + Uri.EscapeDataString(one));
         var builder = new UriBuilder(realmUri);
         string existing = builder.Query.TrimStart('?');
         builder.Query = string.Join('&', (existing.Length > 0 ? [existing] : Array.Empty<string>()).Concat(query));
@@ -452,7 +487,8 @@ public sealed class RegistryClient : IDisposable
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
                 throw new RegistryException(credential is null
                     ? $"{Registry}: the token endpoint refused anonymous access to {wantedScope ?? "the registry"}; log in first"
-                    : $"{Registry}: the token endpoint refused the credentials of {credential.Username} for {wantedScope ?? "the registry"}");
+                    : $"{Registry}: the token endpoint refused the credentials of {credential.Username} for {wantedScope ?? "the registry"}",
+                    response.StatusCode);
             await EnsureSuccessAsync(response, $"{Registry}: token endpoint {realmUri.GetLeftPart(UriPartial.Path)}", cancellationToken).ConfigureAwait(false);
             byte[] body = await ReadLimitedAsync(response.Content, 1 << 20, cancellationToken).ConfigureAwait(false)
                 ?? throw new RegistryException($"{Registry}: the token endpoint's answer is larger than 1 MiB");
@@ -502,7 +538,7 @@ public sealed class RegistryClient : IDisposable
             HttpStatusCode.Unauthorized => $"{what}: {status}: the registry refused our credentials{detail}",
             HttpStatusCode.NotFound => $"{what}: not found ({status}){detail}",
             _ => $"{what}: {status}{detail}",
-        });
+        }, response.StatusCode);
     }
 
     /// <summary>Reads the whole body, or returns null as soon as it is longer than <paramref name="limit"/>.</summary>

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Skiff.Images.Registry;
 
 /// <summary>A registry failure with a one-line message naming the registry, repository and what was asked, e.g.
@@ -6,4 +8,12 @@ public sealed class RegistryException : Exception
 {
     public RegistryException(string message) : base(message) { }
     public RegistryException(string message, Exception inner) : base(message, inner) { }
+
+    public RegistryException(string message, HttpStatusCode statusCode, Exception? inner = null) : base(message, inner)
+    {
+        StatusCode = statusCode;
+    }
+
+    /// <summary>The registry's (or token endpoint's) answer when it refused the request, e.g. 401 for wrong credentials.</summary>
+    public HttpStatusCode? StatusCode { get; }
 }

@@ -44,6 +44,17 @@ internal sealed partial class FakeRegistry : IDisposable
     /// <summary>digest string → bytes served for it (need not match the digest).</summary>
     public ConcurrentDictionary<string, byte[]> Blobs { get; } = new();
 
+    /// <summary>Blobs pushed to it, "repo@digest" → bytes: what HEAD sees and mounts copy.</summary>
+    public ConcurrentDictionary<string, byte[]> Pushed { get; } = new();
+
+    /// <summary>Whether <c>POST ?mount=&amp;from=</c> links a blob the source repository has (else it opens an upload).</summary>
+    public bool MountEnabled { get; set; } = true;
+
+    /// <summary>Sent as <c>OCI-Chunk-Min-Length</c> when an upload session opens.</summary>
+    public long? ChunkMinLength { get; set; }
+
+    private readonly ConcurrentDictionary<string, MemoryStream> _uploads = new();
+
     /// <summary>Runs first for every request; returns true when it answered the request itself.</summary>
     public Func<HttpListenerContext, Task<bool>>? Intercept { get; set; }
 
@@ -105,7 +116,7 @@ internal sealed partial class FakeRegistry : IDisposable
     private async Task HandleAsync(HttpListenerContext context)
     {
         var request = context.Request;
-        Log.Enqueue($"{request.HttpMethod} {request.Url!.PathAndQuery} range={request.Headers["Range"]} auth={request.Headers["Authorization"]}");
+        Log.Enqueue($"{request.HttpMethod} {request.Url!.PathAndQuery} range={request.Headers["Range"]} content-range={request.Headers["Content-Range"]} auth={request.Headers["Authorization"]}");
         try
         {
             if (Intercept is { } intercept && await intercept(context))
@@ -128,6 +139,8 @@ internal sealed partial class FakeRegistry : IDisposable
             response.Close();
             return;
         }
+        if (await ServePushAsync(context))
+            return;
         var match = RouteRegex().Match(path);
         if (match.Success && match.Groups["kind"].Value == "manifests"
             && Manifests.TryGetValue($"{match.Groups["name"].Value}:{match.Groups["ref"].Value}", out var manifest))
@@ -147,6 +160,91 @@ internal sealed partial class FakeRegistry : IDisposable
         response.ContentType = "application/json";
         await response.OutputStream.WriteAsync("""{"errors":[{"code":"NOT_FOUND","message":"not here"}]}"""u8.ToArray());
         response.Close();
+    }
+
+    /// <summary>The push side: HEAD on pushed blobs, upload sessions (POST, PATCH, PUT ?digest=), mounts, manifest PUTs.</summary>
+    private async Task<bool> ServePushAsync(HttpListenerContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        string path = request.Url!.AbsolutePath;
+        var upload = UploadRegex().Match(path);
+        var route = RouteRegex().Match(path);
+        if (request.HttpMethod == "POST" && upload.Success && upload.Groups["id"].Value == "")
+        {
+            string name = upload.Groups["name"].Value;
+            if (MountEnabled && request.QueryString["mount"] is { } mount && request.QueryString["from"] is { } from
+                && Pushed.TryGetValue($"{from}@{mount}", out var mounted))
+            {
+                Pushed[$"{name}@{mount}"] = mounted;
+                response.StatusCode = 201;
+                response.AddHeader("Location", $"/v2/{name}/blobs/{mount}");
+                response.Close();
+                return true;
+            }
+            string id = Guid.NewGuid().ToString("N");
+            _uploads[id] = new MemoryStream();
+            response.StatusCode = 202;
+            // A state parameter, as the reference registry sends, that the digest must be appended to.
+            response.AddHeader("Location", $"/v2/{name}/blobs/uploads/{id}?_state={id}");
+            if (ChunkMinLength is long minimum)
+                response.AddHeader("OCI-Chunk-Min-Length", minimum.ToString());
+            response.Close();
+            return true;
+        }
+        if (request.HttpMethod is "PATCH" or "PUT" && upload.Success && _uploads.TryGetValue(upload.Groups["id"].Value, out var session))
+        {
+            string name = upload.Groups["name"].Value;
+            string id = upload.Groups["id"].Value;
+            if (request.Headers["Content-Range"] is { } contentRange && long.Parse(contentRange.Split('-')[0]) != session.Length)
+            {
+                response.StatusCode = 416;
+                response.Close();
+                return true;
+            }
+            await request.InputStream.CopyToAsync(session);
+            if (request.HttpMethod == "PATCH")
+            {
+                response.StatusCode = 202;
+                response.AddHeader("Location", $"/v2/{name}/blobs/uploads/{id}?_state={id}");
+                response.AddHeader("Range", $"0-{session.Length - 1}");
+                response.Close();
+                return true;
+            }
+            string digest = request.QueryString["digest"] ?? "";
+            byte[] content = session.ToArray();
+            _uploads.TryRemove(id, out _);
+            if (Skiff.Oci.Image.Digest.Compute(content).ToString() != digest)
+            {
+                response.StatusCode = 400;
+                response.Close();
+                return true;
+            }
+            Pushed[$"{name}@{digest}"] = content;
+            response.StatusCode = 201;
+            response.AddHeader("Location", $"/v2/{name}/blobs/{digest}");
+            response.Close();
+            return true;
+        }
+        if (request.HttpMethod == "HEAD" && route.Success && route.Groups["kind"].Value == "blobs")
+        {
+            response.StatusCode = Pushed.ContainsKey($"{route.Groups["name"].Value}@{route.Groups["ref"].Value}") ? 200 : 404;
+            response.Close();
+            return true;
+        }
+        if (request.HttpMethod == "PUT" && route.Success && route.Groups["kind"].Value == "manifests")
+        {
+            using var body = new MemoryStream();
+            await request.InputStream.CopyToAsync(body);
+            string digest = Skiff.Oci.Image.Digest.Compute(body.ToArray()).ToString();
+            Manifests[$"{route.Groups["name"].Value}:{route.Groups["ref"].Value}"] = (request.ContentType ?? "", body.ToArray());
+            Manifests[$"{route.Groups["name"].Value}:{digest}"] = (request.ContentType ?? "", body.ToArray());
+            response.StatusCode = 201;
+            response.AddHeader("Docker-Content-Digest", digest);
+            response.Close();
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Serves <paramref name="blob"/> honouring <c>Range: bytes=N-</c>; <paramref name="cutAfter"/> aborts the connection after that many body bytes.</summary>
@@ -178,4 +276,7 @@ internal sealed partial class FakeRegistry : IDisposable
 
     [GeneratedRegex("^/v2/(?<name>.+)/(?<kind>manifests|blobs)/(?<ref>[^/]+)$")]
     private static partial Regex RouteRegex();
+
+    [GeneratedRegex("^/v2/(?<name>.+)/blobs/uploads/(?<id>[^/]*)$")]
+    private static partial Regex UploadRegex();
 }

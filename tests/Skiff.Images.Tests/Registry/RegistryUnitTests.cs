@@ -21,6 +21,7 @@ public sealed class RegistryUnitTests
     [InlineData("registry-1.docker.io", "docker.io")]
     [InlineData("http://localhost:5000/v2/", "localhost:5000")]
     [InlineData("Quay.IO", "quay.io")]
+    [InlineData("quay.io/org", "quay.io/org")]
     public void NormalizesDockerConfigKeys(string key, string host)
         => Assert.Equal(host, DockerConfigCredentials.NormalizeHost(key));
 

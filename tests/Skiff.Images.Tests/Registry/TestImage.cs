@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Skiff.Oci.Image;
+using Skiff.Storage.Content;
 
 namespace Skiff.Images.Tests.Registry;
 
@@ -65,6 +66,13 @@ internal sealed class TestImage
             Manifest = JsonSerializer.SerializeToUtf8Bytes(manifest, ImageJsonContext.Default.ImageManifest),
             MediaType = mediaType,
         };
+    }
+
+    /// <summary>Puts the manifest, config and layers into <paramref name="store"/>, as a pull would have.</summary>
+    public void AddTo(ContentStore store)
+    {
+        foreach (byte[] blob in Blobs.Append(Manifest))
+            store.Ingest(Digest.Compute(blob), blob.Length, new MemoryStream(blob));
     }
 
     public static Descriptor Describe(string mediaType, byte[] content, Platform? platform = null)
