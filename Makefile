@@ -5,7 +5,7 @@ RID := linux-x64
 PUBLISH_FLAGS := -c Release -r $(RID) --nologo -v quiet
 
 # Debian packages: what the build needs, and what the tests and benchmarks drive as peers.
-BUILD_PACKAGES := gcc libc6-dev musl-tools clang zlib1g-dev make busybox-static python3 libseccomp2
+BUILD_PACKAGES := gcc libc6-dev musl-tools clang zlib1g-dev make busybox-static python3 libseccomp2 libseccomp-dev
 TEST_PACKAGES := $(BUILD_PACKAGES) runc podman uidmap iproute2 procps docker-registry apache2-utils skopeo
 BENCH_PACKAGES := $(TEST_PACKAGES) time
 
@@ -26,7 +26,7 @@ RUNTIME_SOURCES := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null
 bin/skiff-runtime: $(RUNTIME_SOURCES)
 	@mkdir -p bin build
 	$(DOTNET) publish src/Skiff.Cli.Runtime/Skiff.Cli.Runtime.csproj $(PUBLISH_FLAGS) -o build/skiff-runtime
-	cp build/skiff-runtime/skiff-runtime bin/skiff-runtime
+	strip -o bin/skiff-runtime build/skiff-runtime/skiff-runtime
 
 # Installs only what is missing, so repeated runs cost a dpkg query instead of an apt round trip.
 define apt_install
