@@ -16,7 +16,9 @@ namespace Skiff.Images.Archive;
 /// before their bytes, so each is decompressed twice (once to count and verify against the config's diff ID,
 /// once to write) rather than staged in a temporary file as large as the layer.
 ///
-/// oci-archive copies the manifest, config and layer blobs as they are stored, so the manifest digest is kept.
+/// oci-archive copies the manifest, config and layer blobs as they are stored, so the manifest digest is kept;
+/// index.json has one entry per name (one unnamed entry for an untagged image). podman 4 loads an oci-archive
+/// only when index.json has a single entry: one image with one name.
 /// </summary>
 public static class ImageArchiveWriter
 {
