@@ -62,6 +62,31 @@ public sealed class PodmanInteropTests : IDisposable
         }
     }
 
+    [Fact]
+    public void PodmanRunsTheConfigOfAnImportedImage()
+    {
+        byte[] rootfs = new LayerBuilder().Directory("srv/").File("srv/index.html", "hello").Gzip();
+        var imported = RootfsImporter.Import(_store, new MemoryStream(rootfs), new ImportOptions
+        {
+            Changes = ["CMD [\"/srv/run\"]", "ENV MODE=test", "EXPOSE 8080", "WORKDIR /srv", "LABEL team=images"],
+            Tags = ["localhost/skiff-test/imported:v1"],
+        });
+        string archive = _podman.File("imported.tar");
+        using (var file = File.Create(archive))
+            ImageArchiveWriter.Write(_store, [new ArchiveImage(imported.ManifestDigest, imported.Tags)], ArchiveFormat.DockerArchive, file);
+
+        _podman.Run("load", "-i", archive);
+
+        var inspected = Inspect("localhost/skiff-test/imported:v1");
+        Assert.Equal(imported.Config.Digest.Encoded, inspected.GetProperty("Id").GetString());
+        var config = inspected.GetProperty("Config");
+        Assert.Equal(["/srv/run"], Strings(config.GetProperty("Cmd")));
+        Assert.Contains("MODE=test", Strings(config.GetProperty("Env")));
+        Assert.True(config.GetProperty("ExposedPorts").TryGetProperty("8080/tcp", out _));
+        Assert.Equal("/srv", config.GetProperty("WorkingDir").GetString());
+        Assert.Equal("images", config.GetProperty("Labels").GetProperty("team").GetString());
+    }
+
     [Theory]
     [InlineData("docker-archive")]
     [InlineData("oci-archive")]
