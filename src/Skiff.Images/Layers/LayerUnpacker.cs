@@ -36,6 +36,16 @@ public sealed class LayerUnpacker
     /// </summary>
     public bool ApplyOwnership { get; init; } = Libc.GetEuid() == 0;
 
+    /// <summary>
+    /// The content directories of the layers below this one, nearest first, when they are already unpacked. A
+    /// layer need not list the parents of its entries, so a parent it leaves out is created here; in an overlay
+    /// mount, the topmost layer holding a directory decides its mode, owner and time for the whole stack, so a
+    /// parent created 0755 root-owned would silently reset what a lower layer set (umoci, which applies layers onto
+    /// one tree, keeps the lower directory). With the lower layers known, such a parent takes the mode, owner and
+    /// time of the directory it stands for below; without them (layers unpacked in parallel) it is 0755 root-owned.
+    /// </summary>
+    public IReadOnlyList<string> LowerLayers { get; init; } = [];
+
     /// <summary>Unpacks <paramref name="layer"/> (compressed or not) into the existing directory <paramref name="targetDirectory"/>.</summary>
     public UnpackedLayer Unpack(Stream layer, string targetDirectory)
     {
@@ -277,6 +287,8 @@ public sealed class LayerUnpacker
                         int made = Libc.MkdirAt(current.Fd, path[i], 0x1ed /* 0755 */);
                         if (made != 0 && Errno.Last != Errno.EEXIST)
                             throw new SyscallException("mkdirat", prefix, Errno.Last);
+                        if (made == 0)
+                            InheritFromLowerLayers(current, path[..(i + 1)]);
                         fd = Libc.TryOpenAt2(root, prefix, flags, InRoot);
                         // Still missing although something is there: a symlink whose target (inside the root)
                         // does not exist. Creating its target would mean guessing; the layer is broken.
@@ -295,6 +307,57 @@ public sealed class LayerUnpacker
                 current.Dispose();
                 throw;
             }
+        }
+
+        /// <summary>Gives a parent directory this layer created without an entry the metadata of the same directory below.</summary>
+        private void InheritFromLowerLayers(FileDescriptor parent, string[] path)
+        {
+            if (FindInLowerLayers(path) is not { } lower)
+                return;
+            string name = path[^1];
+            if (options.ApplyOwnership)
+                Errno.Check(Libc.FchownAt(parent.Fd, name, lower.Uid, lower.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+            Errno.Check(Libc.FchmodAt(parent.Fd, name, lower.Mode & 0xfffu, 0), "fchmodat", name);
+            _directoryTimes.Add((path, DateTimeOffset.FromUnixTimeSeconds(lower.Mtime.Seconds).AddTicks(lower.Mtime.Nanoseconds / 100)));
+        }
+
+        /// <summary>
+        /// The directory <paramref name="path"/> as the overlay of <see cref="LowerLayers"/> shows it: from the nearest
+        /// layer that has it, unless a nearer layer hides it (a whiteout or file at it or above it, or an opaque
+        /// directory above it). Each layer is walked without following symlinks: a symlink there is not a directory.
+        /// </summary>
+        private Libc.Statx? FindInLowerLayers(string[] path)
+        {
+            const int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+            foreach (string lower in options.LowerLayers)
+            {
+                var current = FileDescriptor.Wrap(Libc.Open(lower, flags, 0), "open", lower);
+                try
+                {
+                    bool belowOpaque = false;
+                    for (int i = 0; i < path.Length; i++)
+                    {
+                        var status = Libc.TryStatAt(current, path[i]);
+                        if (status is null && belowOpaque)
+                            return null;
+                        if (status is null)
+                            break;
+                        if ((status.Value.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+                            return null;
+                        if (i == path.Length - 1)
+                            return status;
+                        var next = FileDescriptor.Wrap(Libc.OpenAt(current.Fd, path[i], flags, 0), "openat", path[i]);
+                        current.Dispose();
+                        current = next;
+                        belowOpaque |= Libc.GetXattrNoFollow(ProcPath(current, "."), "trusted.overlay.opaque") is [(byte)'y'];
+                    }
+                }
+                finally
+                {
+                    current.Dispose();
+                }
+            }
+            return null;
         }
 
         private static Exception NotADirectory(int errno, string path, string entryName)
