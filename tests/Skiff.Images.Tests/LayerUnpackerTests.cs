@@ -152,6 +152,36 @@ public sealed class LayerUnpackerTests : IDisposable
     }
 
     [Fact]
+    public void WhiteoutOfNothingBelowIsDroppedWhenTheLowerLayersAreKnown()
+    {
+        string bottom = Path.Combine(_temp, "bottom");
+        Directory.CreateDirectory(bottom);
+        new LayerUnpacker { LowerLayers = [] }.Unpack(new MemoryStream(new LayerBuilder()
+            .File("etc/present", "p").File(".wh.nothing-at-the-bottom", "").Tar()), bottom);
+        byte[] top = new LayerBuilder().File("etc/.wh.present", "").File("etc/.wh.absent", "").File("new/.wh.absent", "").Tar();
+
+        new LayerUnpacker { LowerLayers = [bottom] }.Unpack(new MemoryStream(top), _root);
+
+        Assert.Equal(["etc/present"], Directory.GetFileSystemEntries(bottom, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(bottom, p)).Where(p => p != "etc"));
+        Assert.Equal((Libc.S_IFCHR, 0u, 0u), Device(InRoot("etc/present")));
+        Assert.Null(FileStatus.Of(InRoot("etc/absent")));
+        Assert.Null(FileStatus.Of(InRoot("new/absent")));
+
+        // Without the lower layers nothing can be known: every whiteout is kept.
+        string unknown = Path.Combine(_temp, "unknown");
+        Directory.CreateDirectory(unknown);
+        var result = new LayerUnpacker().Unpack(new MemoryStream(top), unknown);
+        Assert.Equal(3, result.Whiteouts);
+        Assert.Equal((Libc.S_IFCHR, 0u, 0u), Device(Path.Combine(unknown, "new/absent")));
+    }
+
+    private static (uint Type, uint Major, uint Minor) Device(string path)
+    {
+        var status = FileStatus.Of(path)!;
+        return (status.Type, status.RdevMajor, status.RdevMinor);
+    }
+
+    [Fact]
     public void DevicesAndFifos()
     {
         Unpack(new LayerBuilder()

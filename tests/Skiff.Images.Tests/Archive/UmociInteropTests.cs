@@ -73,6 +73,8 @@ public sealed class UmociInteropTests : IDisposable
             .File("var/old", "back again")
             .Fifo("var/fifo", mode: (UnixFileMode)0x180)
             .File("opaque/.wh.upper", "").File("opaque/again", "after the opaque layer")
+            .File("opaque/sub/.wh.deeper", "").File("opaque/sub/kept", "in a directory the opaque layer emptied")
+            .File(".wh.never-existed", "")
             .File("etc/.wh.noted", "")
             .File("etc/noted", "replaced", pax: Xattr("user.note", "second"))
             .Gzip();
