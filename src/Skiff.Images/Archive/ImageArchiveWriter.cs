@@ -116,8 +116,7 @@ public static class ImageArchiveWriter
 
     private static void WriteUncompressedLayer(ContentStore content, TarWriter tar, Descriptor layer, Digest diffId, string path)
     {
-        long size = 0;
-        using (var hash = diffId.CreateHash())
+        long size;
         using (var blob = content.Open(layer.Digest))
         using (var plain = LayerDecompression.Open(blob, out var compression))
         {
@@ -130,16 +129,11 @@ public static class ImageArchiveWriter
                 WriteFile(tar, path, blob);
                 return;
             }
-            var buffer = new byte[1 << 20];
-            int read;
-            while ((read = plain.Read(buffer)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                size += read;
-            }
-            var actual = Digest.FromHash(diffId.Algorithm, hash.GetHashAndReset());
-            if (actual != diffId)
-                throw new ArchiveException($"layer {layer.Digest}: uncompressed content has digest {actual}, the image config says {diffId}");
+            using var hashing = new HashingStream(plain, diffId.Algorithm);
+            hashing.CopyTo(Stream.Null);
+            if (hashing.Digest != diffId)
+                throw new ArchiveException($"layer {layer.Digest}: uncompressed content has digest {hashing.Digest}, the image config says {diffId}");
+            size = hashing.BytesRead;
         }
         using var again = content.Open(layer.Digest);
         using var decompressed = LayerDecompression.Open(again, out _);

@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Skiff.Images.Layers;
 using Skiff.Oci.Image;
@@ -91,39 +90,5 @@ internal sealed class StagedBlobs(ContentStore content)
         var manifest = new ImageManifest { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = config, Layers = [.. layers] };
         var stored = Add(JsonSerializer.SerializeToUtf8Bytes(manifest, ImageJsonContext.Default.ImageManifest));
         return new LoadedImage(stored.Digest, MediaTypes.OciManifest, config, layers, diffIds, tags);
-    }
-
-    /// <summary>Hashes what is read through it.</summary>
-    private sealed class HashingStream(Stream inner, string algorithm) : Stream
-    {
-        private readonly IncrementalHash _hash = Digest.CreateHash(algorithm);
-
-        public Digest Digest => Digest.FromHash(algorithm, _hash.GetCurrentHash());
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            int read = inner.Read(buffer);
-            _hash.AppendData(buffer[..read]);
-            return read;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                _hash.Dispose();
-            base.Dispose(disposing);
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -154,6 +154,37 @@ public sealed class ImageArchiveTests : IDisposable
             Assert.All(image.Layers.Append(image.Config), blob => Assert.True(_target.Exists(blob.Digest)));
     }
 
+    [Theory]
+    [InlineData(ArchiveFormat.DockerArchive)]
+    [InlineData(ArchiveFormat.OciArchive)]
+    public void SaveWritesToAndLoadReadsFromStreamsThatCannotSeek(ArchiveFormat format)
+    {
+        var image = TestImage.Create(layers: 2, randomBytes: 200_000);
+        var output = new MemoryStream();
+
+        ImageArchiveWriter.Write(_source, [Put(_source, image, "docker.io/library/piped:1")], format, new ForwardOnlyStream(output));
+        var loaded = Assert.Single(ImageArchiveReader.Read(_target, new ForwardOnlyStream(new MemoryStream(output.ToArray()))));
+
+        Assert.Equal(image.ConfigDigest, loaded.Config.Digest);
+        Assert.Equal(image.Layers.Select(l => Digest.Compute(Gunzip(l))), loaded.DiffIds);
+    }
+
+    [Fact]
+    public void SaveOfALayerThatDoesNotMatchItsDiffIdFails()
+    {
+        var image = TestImage.Create(layers: 1, randomBytes: 1000);
+        var config = JsonSerializer.Deserialize(image.Config, ImageJsonContext.Default.ImageConfig)!;
+        byte[] wrongConfig = JsonSerializer.SerializeToUtf8Bytes(config with { RootFs = new ImageRootFs { DiffIds = [Digest.Compute("other"u8).ToString()] } }, ImageJsonContext.Default.ImageConfig);
+        var manifest = JsonSerializer.Deserialize(image.Manifest, ImageJsonContext.Default.ImageManifest)!;
+        byte[] wrongManifest = JsonSerializer.SerializeToUtf8Bytes(manifest with { Config = TestImage.Describe(MediaTypes.OciConfig, wrongConfig) }, ImageJsonContext.Default.ImageManifest);
+        foreach (byte[] blob in new[] { image.Layers[0], wrongConfig, wrongManifest })
+            _source.Ingest(Digest.Compute(blob), blob.Length, new MemoryStream(blob));
+
+        var error = Assert.Throws<ArchiveException>(() => Save(_source, ArchiveFormat.DockerArchive, new ArchiveImage(Digest.Compute(wrongManifest), [])));
+
+        Assert.Contains("the image config says " + Digest.Compute("other"u8), error.Message);
+    }
+
     [Fact]
     public void SaveOfAnImageMissingFromTheStoreWritesNothing()
     {
@@ -256,5 +287,20 @@ public sealed class ImageArchiveTests : IDisposable
                 writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data), Mode = (UnixFileMode)0x1a4 });
         }
         return output.ToArray();
+    }
+
+    /// <summary>What stdin and stdout are: no seeking, no length, no position.</summary>
+    private sealed class ForwardOnlyStream(Stream inner) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override bool CanRead => inner.CanRead;
+        public override bool CanSeek => false;
+        public override bool CanWrite => inner.CanWrite;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
