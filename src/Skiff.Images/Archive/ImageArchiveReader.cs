@@ -41,24 +41,13 @@ public static class ImageArchiveReader
             staged.RemoveAddedExcept(images.SelectMany(image => image.Layers.Append(image.Config).Select(d => d.Digest).Append(image.ManifestDigest)).ToHashSet());
             return images;
         }
-        catch (ArchiveException)
+        catch (Exception error)
         {
             staged.RollBack();
-            throw;
-        }
-        catch (ContentException error)
-        {
-            staged.RollBack();
-            throw new ArchiveException($"archive is corrupt or truncated: {error.Message}", error);
-        }
-        catch (Exception error) when (error is InvalidDataException or EndOfStreamException or FormatException or LayerException)
-        {
-            staged.RollBack();
-            throw new ArchiveException($"archive is not a tar archive, or is truncated: {error.Message}", error);
-        }
-        catch
-        {
-            staged.RollBack();
+            if (error is ContentException)
+                throw new ArchiveException($"archive is corrupt or truncated: {error.Message}", error);
+            if (error is InvalidDataException or EndOfStreamException or FormatException or LayerException)
+                throw new ArchiveException($"archive is not a tar archive, or is truncated: {error.Message}", error);
             throw;
         }
     }
@@ -71,6 +60,8 @@ public static class ImageArchiveReader
     {
         var entries = ArchiveDocuments.Parse(files.Metadata[ManifestJson], ArchiveJsonContext.Default.ListDockerArchiveEntry, "archive manifest.json");
         var images = new List<LoadedImage>();
+        // Images of one archive often share layers; each is decompressed and hashed once.
+        var inspected = new Dictionary<Digest, (LayerCompression, Digest)>();
         foreach (var entry in entries)
         {
             if (entry.Config is null || entry.Layers is null)
@@ -86,7 +77,9 @@ public static class ImageArchiveReader
             for (int i = 0; i < entry.Layers.Count; i++)
             {
                 var blob = files.Blob(entry.Layers[i], "layer");
-                var (compression, diffId) = staged.InspectLayer(blob.Digest);
+                if (!inspected.TryGetValue(blob.Digest, out var layer))
+                    inspected[blob.Digest] = layer = staged.InspectLayer(blob.Digest);
+                var (compression, diffId) = layer;
                 if (diffId != diffIds[i])
                     throw new ArchiveException($"archive: layer {entry.Layers[i]} has diff ID {diffId}, the image config says {diffIds[i]}");
                 layers.Add(StagedBlobs.LayerDescriptor(blob, compression));

@@ -60,14 +60,11 @@ public static class RootfsImporter
             var configDescriptor = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest, Size = configBlob.Size };
             return staged.StoreWithManifest(configDescriptor, [StagedBlobs.LayerDescriptor(blob, compression)], [diffId], options.Tags);
         }
-        catch (Exception error) when (error is InvalidDataException or EndOfStreamException or FormatException or LayerException)
+        catch (Exception error)
         {
             staged.RollBack();
-            throw new ArchiveException($"import: not a valid tarball: {error.Message}", error);
-        }
-        catch
-        {
-            staged.RollBack();
+            if (error is InvalidDataException or EndOfStreamException or FormatException or LayerException)
+                throw new ArchiveException($"import: not a valid tarball: {error.Message}", error);
             throw;
         }
     }
