@@ -7,6 +7,8 @@ using Skiff.Images.Layers;
 using Skiff.Images.Tests.Registry;
 using Skiff.Oci.Image;
 using Skiff.Storage.Content;
+using Skiff.Storage.Metadata;
+using Skiff.Storage.Snapshots;
 
 namespace Skiff.Images.Tests.Archive;
 
@@ -152,6 +154,29 @@ public sealed class ImageArchiveTests : IDisposable
         Assert.Equal([["docker.io/library/one:a", "docker.io/library/one:b"], ["localhost/two:latest"], []], loaded.Select(image => image.Tags));
         foreach (var image in loaded)
             Assert.All(image.Layers.Append(image.Config), blob => Assert.True(_target.Exists(blob.Digest)));
+    }
+
+    [Fact]
+    public void AnImageRecordedInTheMetadataStoreSavesWithItsTags()
+    {
+        var image = TestImage.Create(layers: 2, randomBytes: 5_000);
+        Put(_source, image);
+        using var metadata = MetadataStore.Open(Path.Combine(_temp.Path, "metadata.db"));
+        foreach (byte[] blob in image.Blobs.Append(image.Manifest))
+            metadata.PutBlob(Digest.Compute(blob).ToString(), blob.Length);
+        var diffIds = image.Layers.Select(l => Digest.Compute(Gunzip(l))).ToList();
+        var chain = ChainId.ForLayers(diffIds);
+        metadata.PutImage(new ImageRecord(image.ConfigDigest.ToString(), image.ManifestDigest.ToString(), image.ConfigDigest.ToString(), DateTimeOffset.UnixEpoch),
+            [.. image.Layers.Select((l, i) => new LayerRecord(i, Digest.Compute(l).ToString(), l.Length, diffIds[i].ToString(), chain[i].ToString()))],
+            ["docker.io/library/recorded:1", "docker.io/library/recorded:latest"]);
+
+        var record = metadata.ResolveTag("docker.io/library/recorded:1")!;
+        byte[] archive = Save(_source, ArchiveFormat.DockerArchive, ArchiveImage.Of(record, metadata.TagsOf(record.Id)));
+
+        var loaded = Assert.Single(ImageArchiveReader.Read(_target, new MemoryStream(archive)));
+        Assert.Equal(record.ConfigDigest, loaded.Config.Digest.ToString());
+        Assert.Equal(["docker.io/library/recorded:1", "docker.io/library/recorded:latest"], loaded.Tags);
+        Assert.Equal(diffIds, loaded.DiffIds);
     }
 
     [Theory]
