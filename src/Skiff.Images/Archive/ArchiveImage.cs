@@ -15,7 +15,8 @@ public sealed record ArchiveImage(Digest ManifestDigest, IReadOnlyList<string> T
 /// <summary>
 /// An image that <see cref="ImageArchiveReader"/> or <see cref="RootfsImporter"/> put in the content store: its
 /// manifest (stored too, its bytes are those of <paramref name="ManifestDigest"/>), config and layers, the layers'
-/// uncompressed digests (diff IDs, bottom first, for chain IDs and snapshots) and the names it came with.
+/// uncompressed digests (diff IDs, bottom first, for chain IDs and snapshots) and the names it came with, as the
+/// archive wrote them: docker writes familiar names (<c>busybox:latest</c>), so normalize them with ImageReference.
 /// </summary>
 public sealed record LoadedImage(
     Digest ManifestDigest,
