@@ -121,6 +121,67 @@ public sealed class LayerUnpackerTests : IDisposable
     }
 
     [Fact]
+    public void MissingParentsTakeTheMetadataOfTheLowerLayersDirectory()
+    {
+        var older = new DateTimeOffset(2019, 5, 6, 7, 8, 9, TimeSpan.Zero);
+        string bottom = Path.Combine(_temp, "bottom"), middle = Path.Combine(_temp, "middle");
+        Directory.CreateDirectory(bottom);
+        Directory.CreateDirectory(middle);
+        new LayerUnpacker().Unpack(new MemoryStream(new LayerBuilder()
+            .Directory("srv/", mode: (UnixFileMode)0x1e8, uid: 5, gid: 6, time: older)
+            .Directory("srv/app/", mode: (UnixFileMode)0x1c0, uid: 7, gid: 8)
+            .Directory("hidden/", mode: (UnixFileMode)0x1c0).Directory("hidden/sub/", mode: (UnixFileMode)0x1c0)
+            .Directory("deleted/", mode: (UnixFileMode)0x1c0)
+            .Tar()), bottom);
+        // The middle layer makes hidden/ opaque (its sub/ is gone) and deletes deleted/.
+        new LayerUnpacker { LowerLayers = [bottom] }.Unpack(new MemoryStream(new LayerBuilder()
+            .File("hidden/.wh..wh..opq", "").File(".wh.deleted", "").Tar()), middle);
+
+        new LayerUnpacker { LowerLayers = [middle, bottom] }.Unpack(new MemoryStream(new LayerBuilder()
+            .File("srv/app/new", "x").File("hidden/sub/new", "y").File("deleted/new", "z").File("fresh/new", "w").Tar()), _root);
+
+        var srv = FileStatus.Of(InRoot("srv"))!;
+        Assert.Equal(("750", 5u, 6u, older.ToUnixTimeSeconds()), (Mode(srv.Permissions), srv.Uid, srv.Gid, srv.MtimeSeconds));
+        var app = FileStatus.Of(InRoot("srv/app"))!;
+        Assert.Equal(("700", 7u, 8u), (Mode(app.Permissions), app.Uid, app.Gid));
+        Assert.Equal("700", Mode(FileStatus.Of(InRoot("hidden"))!.Permissions));
+        // Below an opaque directory or a whiteout there is nothing to inherit from: the defaults apply.
+        Assert.Equal("755", Mode(FileStatus.Of(InRoot("hidden/sub"))!.Permissions));
+        Assert.Equal("755", Mode(FileStatus.Of(InRoot("deleted"))!.Permissions));
+        Assert.Equal("755", Mode(FileStatus.Of(InRoot("fresh"))!.Permissions));
+    }
+
+    [Fact]
+    public void WhiteoutOfNothingBelowIsDroppedWhenTheLowerLayersAreKnown()
+    {
+        string bottom = Path.Combine(_temp, "bottom");
+        Directory.CreateDirectory(bottom);
+        new LayerUnpacker { LowerLayers = [] }.Unpack(new MemoryStream(new LayerBuilder()
+            .File("etc/present", "p").File(".wh.nothing-at-the-bottom", "").Tar()), bottom);
+        byte[] top = new LayerBuilder().File("etc/.wh.present", "").File("etc/.wh.absent", "").File("new/.wh.absent", "").Tar();
+
+        new LayerUnpacker { LowerLayers = [bottom] }.Unpack(new MemoryStream(top), _root);
+
+        Assert.Equal(["etc/present"], Directory.GetFileSystemEntries(bottom, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(bottom, p)).Where(p => p != "etc"));
+        Assert.Equal((Libc.S_IFCHR, 0u, 0u), Device(InRoot("etc/present")));
+        Assert.Null(FileStatus.Of(InRoot("etc/absent")));
+        Assert.Null(FileStatus.Of(InRoot("new/absent")));
+
+        // Without the lower layers nothing can be known: every whiteout is kept.
+        string unknown = Path.Combine(_temp, "unknown");
+        Directory.CreateDirectory(unknown);
+        var result = new LayerUnpacker().Unpack(new MemoryStream(top), unknown);
+        Assert.Equal(3, result.Whiteouts);
+        Assert.Equal((Libc.S_IFCHR, 0u, 0u), Device(Path.Combine(unknown, "new/absent")));
+    }
+
+    private static (uint Type, uint Major, uint Minor) Device(string path)
+    {
+        var status = FileStatus.Of(path)!;
+        return (status.Type, status.RdevMajor, status.RdevMinor);
+    }
+
+    [Fact]
     public void DevicesAndFifos()
     {
         Unpack(new LayerBuilder()

@@ -44,6 +44,32 @@ public sealed class ContentStoreTests : IDisposable
     }
 
     [Fact]
+    public void AddStoresContentUnderTheDigestComputedFromIt()
+    {
+        var data = Data(2 * 1024 * 1024 + 5);
+
+        var info = _store.Add(new MemoryStream(data), out bool added);
+        var again = _store.Add(new MemoryStream(data), out bool addedAgain);
+        var sha512 = _store.Add(new MemoryStream(data), out _, Digest.Sha512);
+
+        Assert.Equal(new BlobInfo(Digest.Compute(data), data.Length), info);
+        Assert.True(added);
+        Assert.Equal(info, again);
+        Assert.False(addedAgain);
+        Assert.Equal(Digest.Compute(data, Digest.Sha512), sha512.Digest);
+        Assert.Equal(data, File.ReadAllBytes(_store.BlobPath(info.Digest)));
+        Assert.Empty(IngestLeftovers());
+    }
+
+    [Fact]
+    public void AddThatFailsWhileReadingLeavesNothing()
+    {
+        Assert.Throws<InvalidOperationException>(() => _store.Add(new ThrowingStream(), out _));
+        Assert.Empty(IngestLeftovers());
+        Assert.Empty(_store.List());
+    }
+
+    [Fact]
     public void Sha512BlobsLiveUnderTheirAlgorithm()
     {
         var data = Encoding.UTF8.GetBytes("sha512 content");

@@ -36,6 +36,18 @@ public sealed class LayerUnpacker
     /// </summary>
     public bool ApplyOwnership { get; init; } = Libc.GetEuid() == 0;
 
+    /// <summary>
+    /// The content directories of all the layers below this one, nearest first ([] for the bottom layer), or null
+    /// when they are not known (layers unpacked in parallel). Two things an overlay mount gets wrong without them:
+    /// a parent directory the layer does not list is created here, and the topmost layer holding a directory
+    /// decides its mode, owner and time for the whole stack, so creating it 0755 root-owned would reset what a
+    /// lower layer set; with the lower layers, it takes the metadata of the directory it stands for below. And a
+    /// whiteout of something no lower layer has, in a directory no lower layer has, is listed by overlayfs as an
+    /// entry that cannot be stat'ed; with the lower layers, such a whiteout is dropped, as umoci (which applies
+    /// layers onto one tree) drops it.
+    /// </summary>
+    public IReadOnlyList<string>? LowerLayers { get; init; }
+
     /// <summary>Unpacks <paramref name="layer"/> (compressed or not) into the existing directory <paramref name="targetDirectory"/>.</summary>
     public UnpackedLayer Unpack(Stream layer, string targetDirectory)
     {
@@ -99,12 +111,14 @@ public sealed class LayerUnpacker
                 string hidden = name[WhiteoutPrefix.Length..];
                 if (hidden is "" or "." or "..")
                     throw new LayerException($"layer entry \"{entry.Name}\": whiteout of \"{hidden}\" is not valid");
-                // overlayfs reads a 0/0 character device as "deleted in this layer".
                 RemoveExisting(parent, hidden);
+                Whiteouts++;
+                if (options.LowerLayers is not null && FindInLowerLayers([.. path[..^1], hidden]) is null)
+                    return; // nothing below to hide; see LowerLayers
+                // overlayfs reads a 0/0 character device as "deleted in this layer".
                 Errno.Check(Libc.MknodAt(parent.Fd, hidden, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", hidden);
                 if (options.ApplyOwnership)
                     Errno.Check(Libc.FchownAt(parent.Fd, hidden, (uint)entry.Uid, (uint)entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", hidden);
-                Whiteouts++;
                 return;
             }
 
@@ -277,6 +291,8 @@ public sealed class LayerUnpacker
                         int made = Libc.MkdirAt(current.Fd, path[i], 0x1ed /* 0755 */);
                         if (made != 0 && Errno.Last != Errno.EEXIST)
                             throw new SyscallException("mkdirat", prefix, Errno.Last);
+                        if (made == 0)
+                            InheritFromLowerLayers(current, path[..(i + 1)]);
                         fd = Libc.TryOpenAt2(root, prefix, flags, InRoot);
                         // Still missing although something is there: a symlink whose target (inside the root)
                         // does not exist. Creating its target would mean guessing; the layer is broken.
@@ -296,6 +312,63 @@ public sealed class LayerUnpacker
                 throw;
             }
         }
+
+        /// <summary>Gives a parent directory this layer created without an entry the metadata of the same directory below.</summary>
+        private void InheritFromLowerLayers(FileDescriptor parent, string[] path)
+        {
+            if (FindInLowerLayers(path) is not { } lower || (lower.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+                return;
+            string name = path[^1];
+            if (options.ApplyOwnership)
+                Errno.Check(Libc.FchownAt(parent.Fd, name, lower.Uid, lower.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+            Errno.Check(Libc.FchmodAt(parent.Fd, name, lower.Mode & 0xfffu, 0), "fchmodat", name);
+            _directoryTimes.Add((path, DateTimeOffset.FromUnixTimeSeconds(lower.Mtime.Seconds).AddTicks(lower.Mtime.Nanoseconds / 100)));
+        }
+
+        /// <summary>
+        /// What the overlay of <see cref="LowerLayers"/> shows at <paramref name="path"/>: the entry of the nearest
+        /// layer that has it, or null when none has it or a nearer layer hides it (a whiteout at it, a whiteout or
+        /// non-directory above it, an opaque directory above it). Each layer is walked without following symlinks:
+        /// a symlink above the path is not a directory there, and the overlay does not look through it either.
+        /// </summary>
+        private Libc.Statx? FindInLowerLayers(string[] path)
+        {
+            const int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+            foreach (string lower in options.LowerLayers ?? [])
+            {
+                var current = FileDescriptor.Wrap(Libc.Open(lower, flags, 0), "open", lower);
+                try
+                {
+                    bool belowOpaque = false;
+                    for (int i = 0; i < path.Length; i++)
+                    {
+                        var status = Libc.TryStatAt(current, path[i]);
+                        if (status is null && belowOpaque)
+                            return null;
+                        if (status is null)
+                            break;
+                        if (IsWhiteout(status.Value))
+                            return null;
+                        if (i == path.Length - 1)
+                            return status;
+                        if ((status.Value.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+                            return null;
+                        var next = FileDescriptor.Wrap(Libc.OpenAt(current.Fd, path[i], flags, 0), "openat", path[i]);
+                        current.Dispose();
+                        current = next;
+                        belowOpaque |= Libc.GetXattrNoFollow(ProcPath(current, "."), "trusted.overlay.opaque") is [(byte)'y'];
+                    }
+                }
+                finally
+                {
+                    current.Dispose();
+                }
+            }
+            return null;
+        }
+
+        private static bool IsWhiteout(Libc.Statx status)
+            => (status.Mode & Libc.S_IFMT) == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
 
         private static Exception NotADirectory(int errno, string path, string entryName)
             => errno == ENOTDIR

@@ -111,6 +111,38 @@ public sealed class ContentStore
     }
 
     /// <summary>
+    /// Writes <paramref name="content"/>, whose digest is not known in advance (a docker-archive layer, an imported
+    /// rootfs), as a blob named by the <paramref name="algorithm"/> digest computed while writing; fsynced and renamed
+    /// into place like <see cref="Ingest"/>. <paramref name="added"/> says whether the blob was new to the store, so
+    /// a caller that fails later knows which blobs are its own to remove.
+    /// </summary>
+    public BlobInfo Add(Stream content, out bool added, string algorithm = Digest.Sha256)
+    {
+        string directory = System.IO.Path.Combine(IngestDirectory, TemporaryIngestName());
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string dataPath = System.IO.Path.Combine(directory, "data");
+            using var data = new FileStream(dataPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+            using var hash = Digest.CreateHash(algorithm);
+            var buffer = new byte[CopyBufferSize];
+            int read;
+            while ((read = content.Read(buffer)) > 0)
+            {
+                data.Write(buffer, 0, read);
+                hash.AppendData(buffer, 0, read);
+            }
+            var digest = Digest.FromHash(algorithm, hash.GetHashAndReset());
+            added = !Exists(digest);
+            return added ? CommitVerified(data, dataPath, digest, data.Length) : Info(digest);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Opens (or continues) the resumable ingest named <paramref name="reference"/>, e.g.
     /// <c>docker.io/library/busybox@sha256:..</c>. Its partial data is kept under a name derived from the reference,
     /// so after a crash or a dropped connection the next call returns a writer whose <see cref="ContentWriter.Offset"/>
