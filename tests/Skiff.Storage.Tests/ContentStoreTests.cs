@@ -154,6 +154,42 @@ public sealed class ContentStoreTests : IDisposable
     }
 
     [Fact]
+    public void ConcurrentResumableIngestsOfOneBlobAllEndWithTheBlob()
+    {
+        // Writers racing on one ingest name, as concurrent pulls of the same layer do: every loser must see either
+        // "another writer has it" (and retry) or a committed blob, never a raw IOException from a vanished directory.
+        var data = Data(64 * 1024);
+        var digest = Digest.Compute(data);
+        for (int round = 0; round < 100; round++)
+        {
+            Parallel.For(0, 8, _ =>
+            {
+                while (!_store.Exists(digest))
+                {
+                    ContentWriter writer;
+                    try
+                    {
+                        writer = _store.OpenIngest("pull " + digest, digest, data.Length);
+                    }
+                    catch (ContentException)
+                    {
+                        Thread.Yield();
+                        continue;
+                    }
+                    using (writer)
+                    {
+                        writer.Write(data.AsSpan((int)writer.Offset));
+                        Assert.Equal(new BlobInfo(digest, data.Length), writer.Commit());
+                    }
+                }
+            });
+            Assert.Equal(data, File.ReadAllBytes(_store.BlobPath(digest)));
+            Assert.Empty(IngestLeftovers());
+            _store.Delete(digest);
+        }
+    }
+
+    [Fact]
     public void InterruptedIngestResumesAtItsOffset()
     {
         var data = Data(1_000_000);

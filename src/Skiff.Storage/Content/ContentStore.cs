@@ -154,9 +154,17 @@ public sealed class ContentStore
         if (expectedSize < 0)
             throw new ArgumentOutOfRangeException(nameof(expectedSize), "the size of a blob must be known before it is ingested");
         string directory = System.IO.Path.Combine(IngestDirectory, key);
-        Directory.CreateDirectory(directory);
-        if (reference is not null)
-            File.WriteAllText(System.IO.Path.Combine(directory, "ref"), reference);
+        try
+        {
+            Directory.CreateDirectory(directory);
+            if (reference is not null)
+                File.WriteAllText(System.IO.Path.Combine(directory, "ref"), reference);
+        }
+        catch (IOException error)
+        {
+            // The writer holding this ingest committed and removed its directory between our mkdir and write.
+            throw new ContentException($"ingest {reference ?? key}: already being written by another writer", error);
+        }
         try
         {
             return new ContentWriter(this, directory, expected, expectedSize, resumable, reference ?? key);
