@@ -137,6 +137,11 @@ public sealed class ContentWriter : IDisposable
             catch (DirectoryNotFoundException)
             {
             }
+            catch (IOException) when (Directory.Exists(_directory))
+            {
+                // "Directory not empty": another writer of the same ingest opened a fresh "data" in it after our
+                // commit; the directory is that writer's now, and it removes it when it finishes.
+            }
         }
     }
 }
