@@ -1,3 +1,4 @@
+using Skiff.Cli;
 using Skiff.Cli.Runtime;
 
 namespace Skiff.Runtime.Tests;
