@@ -30,10 +30,10 @@ bin/skiff-runtime: $(RUNTIME_SOURCES)
 	$(DOTNET) publish src/Skiff.Cli.Runtime/Skiff.Cli.Runtime.csproj $(PUBLISH_FLAGS) -o build/skiff-runtime
 	cp build/skiff-runtime/skiff-runtime bin/skiff-runtime
 
+# SQLite (the metadata store) is a native library that must sit beside the binary; NativeAOT looks for it there.
 bin/skiff: $(RUNTIME_SOURCES)
 	@mkdir -p bin build
 	$(DOTNET) publish src/Skiff.Cli/Skiff.Cli.csproj $(PUBLISH_FLAGS) -o build/skiff
-	# SQLite (the metadata store) is a native library beside the binary; NativeAOT looks for it there.
 	cp build/skiff/skiff build/skiff/libe_sqlite3.so bin/
 
 # Installs only what is missing, so repeated runs cost a dpkg query instead of an apt round trip.

@@ -92,7 +92,7 @@ public static class Program
 
     /// <summary>Failures with a message meant for the user; anything else is a bug and keeps its stack trace.</summary>
     private static bool IsEngineError(Exception error) => error is ImageException or RegistryException or ContentException or SnapshotException
-        or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException or FormatException;
+        or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 

@@ -26,6 +26,19 @@ public sealed class ArgumentParserTests
     }
 
     [Fact]
+    public void DockerStyleTakesClustersOfOneLetterFlags()
+    {
+        var parsed = ParsedArguments.Parse("images", Flags, ["-de", "A=1", "-bfoo", "x"], style: FlagStyle.Docker);
+        Assert.True(parsed.Bool("detach"));
+        Assert.Equal(["A=1"], parsed.Values("env"));
+        Assert.Equal("foo", parsed.Value("bundle"));
+        Assert.Equal(["x"], parsed.Positionals);
+        // pflag reads -bundle as -b with the value "undle", not as a long flag.
+        Assert.Equal("undle", ParsedArguments.Parse("images", Flags, ["-bundle"], style: FlagStyle.Docker).Value("bundle"));
+        Assert.Throws<UsageException>(() => ParsedArguments.Parse("images", Flags, ["-dz"], style: FlagStyle.Docker));
+    }
+
+    [Fact]
     public void RepeatableFlagsKeepEveryValue()
         => Assert.Equal(["A=1", "B=2"], ParsedArguments.Parse("exec", Flags, ["-e", "A=1", "--env", "B=2", "id"]).Values("env"));
 

@@ -34,7 +34,7 @@ internal static class InspectCommand
         WriteStrings(json, "RepoDigests", image.RepoDigests.Select(Output.Familiar));
         json.WriteString("Parent", "");
         json.WriteString("Comment", config.History?.LastOrDefault()?.Comment ?? "");
-        json.WriteString("Created", (config.Created ?? image.Created).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFFZ", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteString("Created", (config.Created ?? image.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
         json.WriteString("Author", config.Author ?? "");
         json.WriteString("Architecture", config.Architecture);
         if (config.Variant is not null)

@@ -15,12 +15,24 @@ internal static class PullCommand
         ],
         Run, MinPositionals: 1, MaxPositionals: 1, Aliases: ["image pull"]);
 
+    private static Platform ParsePlatform(string value)
+    {
+        try
+        {
+            return Platform.Parse(value);
+        }
+        catch (FormatException error)
+        {
+            throw new UsageException($"pull: {error.Message}");
+        }
+    }
+
     private static int Run(CliContext context, ParsedArguments args)
     {
         string name = args.Positionals[0];
         var options = new PullOptions
         {
-            Platform = args.Value("platform") is { } platform ? Platform.Parse(platform) : null,
+            Platform = args.Value("platform") is { } platform ? ParsePlatform(platform) : null,
             TlsVerify = args.Value("tls-verify") switch
             {
                 null or "true" => true,

@@ -56,6 +56,31 @@ public sealed partial class ImageService
 
     private async Task<ImageInfo> PullReferenceAsync(ImageReference reference, PullOptions options, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await PullUnlessDiskFullAsync(reference, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (IsDiskFull(error))
+        {
+            // ENOSPC arrives from many places (blob writes, unpacking, SQLite) wrapped in their own messages.
+            throw new ImageException($"pull {reference}: no space left on the device holding {Root}; free some space or pull into another --root", error);
+        }
+    }
+
+    private static bool IsDiskFull(Exception? error)
+    {
+        const int ENOSPC = 28;
+        for (; error is not null; error = error.InnerException)
+        {
+            if (error is Skiff.Interop.SyscallException { Errno: ENOSPC } || (error is IOException && error.HResult == ENOSPC)
+                || error is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 /* SQLITE_FULL */ })
+                return true;
+        }
+        return false;
+    }
+
+    private async Task<ImageInfo> PullUnlessDiskFullAsync(ImageReference reference, PullOptions options, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    {
         using var shared = StoreLock.Shared(_lockPath, _options.LockTimeout);
         var registryOptions = new RegistryOptions
         {
