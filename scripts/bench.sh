@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: container start latency of skiff-runtime against runc, measured in the same run
-# (then scripts/bench-pull.sh: image pull against podman, skopeo+umoci and tar)
 # on the same busybox bundle, plus the runtime's peak RSS. Prints medians and ratios.
+# Then scripts/bench-pull.sh: image pull against podman, skopeo + umoci and the tar -xzf floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-40}
