@@ -81,7 +81,7 @@ public sealed partial class ImageService
 
     private async Task<ImageInfo> PullUnlessDiskFullAsync(ImageReference reference, PullOptions options, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
     {
-        using var shared = StoreLock.Shared(_lockPath, _options.LockTimeout);
+        using var shared = LockShared();
         var registryOptions = new RegistryOptions
         {
             Credentials = _options.Credentials ?? new DockerConfigCredentials(),

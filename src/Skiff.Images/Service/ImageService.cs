@@ -111,6 +111,13 @@ public sealed partial class ImageService : IDisposable
         => File.Exists("/proc/filesystems") && File.ReadLines("/proc/filesystems").Any(line => line.EndsWith("\toverlay", StringComparison.Ordinal))
            || Directory.Exists("/sys/module/overlay");
 
+    /// <summary>
+    /// Holds the store lock shared until disposed. Anything that writes blobs or layers before recording them (a pull,
+    /// <c>load</c>, <c>import</c>, a build) must hold it from the first file to the recording transaction, or a
+    /// concurrent garbage collection takes those files for a crashed writer's leftovers.
+    /// </summary>
+    public IDisposable LockShared() => StoreLock.Shared(_lockPath, _options.LockTimeout);
+
     /// <summary>Every local image, newest first.</summary>
     public IReadOnlyList<ImageInfo> List() => [.. Metadata.ListImages().Select(Describe)];
 
@@ -353,7 +360,7 @@ public sealed partial class ImageService : IDisposable
     /// </summary>
     public SnapshotMount PrepareRootfs(string imageId, string containerId)
     {
-        using var shared = StoreLock.Shared(_lockPath, _options.LockTimeout);
+        using var shared = LockShared();
         var image = Resolve(imageId);
         var mount = Snapshotter.Prepare(containerId, image.ChainIds);
         try

@@ -260,6 +260,29 @@ public sealed class ImageServiceTests : IDisposable
         Assert.All(pulls[0].Layers, layer => Assert.True(first.Snapshotter.HasLayer(Digest.Parse(layer.ChainId))));
     }
 
+    [Fact]
+    public void GarbageCollectionWaitsForWritersHoldingTheStoreAndSparesTheirFiles()
+    {
+        using var writer = Open("unused:5000");
+        using var collector = ImageService.Open(new ImageServiceOptions { Root = _root.Path, LockTimeout = TimeSpan.FromMilliseconds(200) });
+        byte[] blob = "written, not recorded yet"u8.ToArray();
+
+        using (writer.LockShared())
+        using (collector.LockShared()) // shared holders do not exclude each other
+        {
+            writer.Content.Ingest(Digest.Compute(blob), blob.Length, new MemoryStream(blob));
+        }
+        using (writer.LockShared())
+        {
+            var error = Assert.Throws<ImageException>(() => collector.CollectGarbage());
+            Assert.Contains("pulls still running", error.Message);
+            Assert.True(writer.Content.Exists(Digest.Compute(blob)));
+        }
+
+        collector.CollectGarbage();
+        Assert.False(writer.Content.Exists(Digest.Compute(blob)));
+    }
+
     private static IEnumerable<Digest> DiffIds(TestImage image)
         => System.Text.Json.JsonSerializer.Deserialize(image.Config, ImageJsonContext.Default.ImageConfig)!.RootFs.DiffIds.Select(Digest.Parse);
 
