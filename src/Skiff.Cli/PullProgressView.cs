@@ -17,7 +17,7 @@ internal sealed class PullProgressView(TextWriter output, bool terminal) : IProg
     private readonly List<string> _order = [];
     private readonly Dictionary<string, (PullProgress Last, long StartTicks)> _layers = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
     private int _drawnLines;
 
     /// <summary>Whether any layer had to be downloaded (else the image was up to date).</summary>
@@ -39,7 +39,7 @@ internal sealed class PullProgressView(TextWriter output, bool terminal) : IProg
                 return;
             }
             bool final = value.Phase is PullPhase.Complete or PullPhase.AlreadyExists;
-            if (final || _clock.Elapsed - _lastDraw >= RedrawInterval)
+            if (final || _lastDraw is not { } last || _clock.Elapsed - last >= RedrawInterval)
                 Draw();
         }
     }

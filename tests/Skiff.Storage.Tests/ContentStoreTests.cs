@@ -190,6 +190,23 @@ public sealed class ContentStoreTests : IDisposable
     }
 
     [Fact]
+    public void ABlobCanBeReadWhileTheWriterThatCommittedItStillHoldsItsLock()
+    {
+        var data = Data(10_000);
+        var digest = Digest.Compute(data);
+        _store.Ingest(digest, data.Length, new MemoryStream(data));
+        // A committing writer's exclusive flock moves with its file to the blob path and lasts until it closes the
+        // file, just after the rename: a reader in that window (another pull) must not be refused.
+        using var committingWriter = new FileStream(_store.BlobPath(digest), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+
+        using var reader = _store.Open(digest);
+        var read = new MemoryStream();
+        reader.CopyTo(read);
+        Assert.Equal(data, read.ToArray());
+        Assert.Throws<ContentException>(() => _store.Open(Digest.Compute("absent"u8)));
+    }
+
+    [Fact]
     public void InterruptedIngestResumesAtItsOffset()
     {
         var data = Data(1_000_000);

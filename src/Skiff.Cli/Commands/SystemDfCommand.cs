@@ -13,7 +13,7 @@ internal static class SystemDfCommand
         Output.Table(context.Out, ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
         [
             ["Images", usage.Images.ToString(), usage.ActiveImages.ToString(), Output.Size(usage.LayersSize), Reclaimable(usage.ReclaimableLayersSize, usage.LayersSize)],
-            ["Image blobs", usage.Images.ToString(), usage.ActiveImages.ToString(), Output.Size(usage.BlobsSize), Reclaimable(usage.ReclaimableBlobsSize, usage.BlobsSize)],
+            ["Image blobs", usage.Blobs.ToString(), usage.ActiveBlobs.ToString(), Output.Size(usage.BlobsSize), Reclaimable(usage.ReclaimableBlobsSize, usage.BlobsSize)],
         ]);
         return 0;
     }

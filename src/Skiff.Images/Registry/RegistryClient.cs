@@ -507,7 +507,7 @@ public sealed class RegistryClient : IDisposable
             HttpStatusCode.Unauthorized => $"{what}: {status}: the registry refused our credentials{detail}",
             HttpStatusCode.NotFound => $"{what}: not found ({status}){detail}",
             _ => $"{what}: {status}{detail}",
-        });
+        }) { StatusCode = response.StatusCode };
     }
 
     /// <summary>Reads the whole body, or returns null as soon as it is longer than <paramref name="limit"/>.</summary>

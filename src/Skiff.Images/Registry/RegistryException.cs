@@ -6,4 +6,7 @@ public sealed class RegistryException : Exception
 {
     public RegistryException(string message) : base(message) { }
     public RegistryException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>The registry's HTTP status when it answered with an error (404: the repository or tag is not there).</summary>
+    public System.Net.HttpStatusCode? StatusCode { get; init; }
 }

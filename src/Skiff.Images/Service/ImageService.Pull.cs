@@ -52,7 +52,7 @@ public sealed partial class ImageService
         throw new InvalidOperationException("a name has at least one candidate reference");
     }
 
-    private static bool IsNotFound(RegistryException error) => error.Message.Contains("not found", StringComparison.Ordinal);
+    private static bool IsNotFound(RegistryException error) => error.StatusCode == System.Net.HttpStatusCode.NotFound;
 
     private async Task<ImageInfo> PullReferenceAsync(ImageReference reference, PullOptions options, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
     {

@@ -348,7 +348,7 @@ public sealed partial class ImageService : IDisposable
         var activeBlobs = active.SelectMany(image => image.Layers.Select(l => l.BlobDigest).Append(image.ConfigDigest).Append(image.ManifestDigest)).ToHashSet();
         long layers = sizes.Values.Sum();
         long blobBytes = blobs.Values.Sum();
-        return new DiskUsage(images.Count, active.Count, layers, blobBytes,
+        return new DiskUsage(images.Count, active.Count, blobs.Count, blobs.Keys.Count(activeBlobs.Contains), layers, blobBytes,
             layers - sizes.Where(s => activeChains.Contains(s.Key)).Sum(s => s.Value),
             blobBytes - blobs.Where(b => activeBlobs.Contains(b.Key)).Sum(b => b.Value));
     }

@@ -61,5 +61,7 @@ public sealed record PullProgress(string Layer, PullPhase Phase, long Bytes, lon
 /// <summary>What <c>rmi</c> did, in docker's terms: names removed, images deleted.</summary>
 public sealed record RemovalReport(IReadOnlyList<string> Untagged, IReadOnlyList<string> Deleted, long ReclaimedBytes);
 
-/// <summary>Bytes of the store: unpacked layers (snapshots) and compressed content (blobs), with what a prune of unused images would free.</summary>
-public sealed record DiskUsage(int Images, int ActiveImages, long LayersSize, long BlobsSize, long ReclaimableLayersSize, long ReclaimableBlobsSize);
+/// <summary>The store's images and blobs, with the bytes of unpacked layers (snapshots) and of compressed content
+/// (blobs), and what a prune of unused images would free of each.</summary>
+public sealed record DiskUsage(int Images, int ActiveImages, int Blobs, int ActiveBlobs, long LayersSize, long BlobsSize,
+    long ReclaimableLayersSize, long ReclaimableBlobsSize);

@@ -211,6 +211,47 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task OnATerminalPullDrawsProgressBarsInPlace()
+    {
+        using var registry = new FakeRegistry();
+        var image = TestImage.Create(layers: 2, randomBytes: 3_000_000);
+        Serve(registry, "test/tty:1", image);
+        registry.Intercept = async context =>
+        {
+            if (!context.Request.Url!.AbsolutePath.Contains("/blobs/"))
+                return false;
+            byte[] blob = registry.Blobs[context.Request.Url.AbsolutePath.Split('/')[^1]];
+            context.Response.ContentLength64 = blob.Length;
+            for (int offset = 0; offset < blob.Length; offset += 256 * 1024) // slow enough for several redraws
+            {
+                await context.Response.OutputStream.WriteAsync(blob.AsMemory(offset, Math.Min(256 * 1024, blob.Length - offset)));
+                await Task.Delay(60);
+            }
+            context.Response.Close();
+            return true;
+        };
+        string transcript = Path.Combine(_temp.Path, "transcript");
+
+        // script(1) gives skiff a pseudo-terminal as stdout.
+        using var script = Process.Start(new ProcessStartInfo("script",
+            ["-qec", $"{Skiff.Binary} --root {Root} pull --tls-verify=false {registry.Host}/test/tty:1", transcript])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            Environment = { ["SKIFF_REGISTRIES_CONF"] = "/nonexistent", ["DOCKER_CONFIG"] = "/nonexistent" },
+        })!;
+        await script.StandardOutput.ReadToEndAsync();
+        await script.WaitForExitAsync();
+
+        string output = await File.ReadAllTextAsync(transcript);
+        Assert.True(script.ExitCode == 0, output);
+        Assert.Contains("\x1b[2A", output); // cursor back up over the two layer lines: redrawn in place
+        Assert.Matches(@"Downloading \[=*>? *\] \d+(\.\d+)?[kM]?B/3(\.\d+)?MB \d+(\.\d+)?[kM]?B/s", output);
+        Assert.Contains(image.ConfigDigest.Encoded, output);
+    }
+
+    [Fact]
     public async Task UsageErrorsAndHelp()
     {
         var unknown = await Skiff.RunAsync(Root, "images", "--bogus");

@@ -144,6 +144,29 @@ public sealed class ImageServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task AShortNameMissingOnTheFirstSearchRegistryIsPulledFromTheNext()
+    {
+        using var empty = new FakeRegistry();
+        using var holder = new FakeRegistry();
+        var image = TestImage.Create(layers: 1, randomBytes: 1000);
+        holder.Manifests["team/app:latest"] = (image.MediaType, image.Manifest);
+        foreach (byte[] blob in image.Blobs)
+            holder.Blobs[Digest.Compute(blob).ToString()] = blob;
+        using var service = ImageService.Open(new ImageServiceOptions
+        {
+            Root = _root.Path,
+            Registries = new RegistriesConfig { SearchRegistries = [empty.Host, holder.Host], InsecureRegistries = [empty.Host, holder.Host] },
+        });
+
+        var pulled = await service.PullAsync("team/app");
+
+        Assert.Equal([$"{holder.Host}/team/app:latest"], pulled.RepoTags);
+        Assert.Contains(empty.Log, line => line.StartsWith("GET /v2/team/app/manifests/latest", StringComparison.Ordinal));
+        var error = await Assert.ThrowsAsync<ImageException>(() => service.PullAsync("team/nothing"));
+        Assert.StartsWith("pull team/nothing: not found on any search registry", error.Message);
+    }
+
+    [Fact]
     public async Task RemovingImagesFreesExactlyTheBlobsAndLayersNoOtherImageUses()
     {
         using var registry = await RegistryProcess.StartAsync();
