@@ -7,13 +7,13 @@ PUBLISH_FLAGS := -c Release -r $(RID) --nologo -v quiet
 # Debian packages: what the build needs, and what the tests and benchmarks drive as peers.
 BUILD_PACKAGES := gcc libc6-dev musl-tools clang zlib1g-dev make busybox-static python3 libseccomp2 libseccomp-dev
 TEST_PACKAGES := $(BUILD_PACKAGES) runc podman uidmap iproute2 procps docker-registry apache2-utils skopeo umoci
-BENCH_PACKAGES := $(TEST_PACKAGES) time
+BENCH_PACKAGES := $(TEST_PACKAGES) time curl
 
-.PHONY: all build native runtime test unit-test integration-test demo bench clean deps-build deps-test deps-bench
+.PHONY: all build native runtime cli test unit-test integration-test demo bench clean deps-build deps-test deps-bench
 
 all: build
 
-build: native runtime
+build: native runtime cli
 
 include native/stage0/build.mk
 
@@ -21,12 +21,20 @@ native: bin/skiff-init
 
 runtime: bin/skiff-runtime
 
+cli: bin/skiff
+
 RUNTIME_SOURCES := $(shell find src -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
 
 bin/skiff-runtime: $(RUNTIME_SOURCES)
 	@mkdir -p bin build
 	$(DOTNET) publish src/Skiff.Cli.Runtime/Skiff.Cli.Runtime.csproj $(PUBLISH_FLAGS) -o build/skiff-runtime
 	strip -o bin/skiff-runtime build/skiff-runtime/skiff-runtime
+
+# SQLite (the metadata store) is a native library that must sit beside the binary; NativeAOT looks for it there.
+bin/skiff: $(RUNTIME_SOURCES)
+	@mkdir -p bin build
+	$(DOTNET) publish src/Skiff.Cli/Skiff.Cli.csproj $(PUBLISH_FLAGS) -o build/skiff
+	cp build/skiff/skiff build/skiff/libe_sqlite3.so bin/
 
 # Installs only what is missing, so repeated runs cost a dpkg query instead of an apt round trip.
 define apt_install

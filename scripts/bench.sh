@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: container start latency of skiff-runtime against runc, measured in the same run
 # on the same busybox bundle, plus the runtime's peak RSS. Prints medians and ratios.
+# Then scripts/bench-pull.sh: image pull against podman, skopeo + umoci and the tar -xzf floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-40}
@@ -39,3 +40,6 @@ printf '  %-16s %8.2f ms\n' skiff-runtime "$skiff_ms" runc "$runc_ms"
 awk -v s="$skiff_ms" -v r="$runc_ms" 'BEGIN {printf "  ratio skiff/runc  %8.2fx   (target <= 0.30x)\n", s / r}'
 echo "peak RSS of the runtime process:"
 printf '  %-16s %8d KB   (target < 15360 KB)\n' skiff-runtime "$rss_kb" runc "$runc_rss_kb"
+
+echo
+./scripts/bench-pull.sh

@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Skiff.Images.Layers;
+using Skiff.Oci.Image;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Images.Tests;
@@ -54,6 +55,7 @@ public sealed class LayerUnpackerTests : IDisposable
     public void UnpacksEveryCompression(LayerCompression compression)
     {
         var layer = Sample();
+        byte[] tar = layer.Tar();
         byte[] bytes = compression switch
         {
             LayerCompression.Gzip => layer.Gzip(),
@@ -63,7 +65,9 @@ public sealed class LayerUnpackerTests : IDisposable
 
         var result = Unpack(bytes);
 
-        Assert.Equal(new UnpackedLayer(compression, 9, 0), result);
+        Assert.Equal((compression, 9, 0), (result.Compression, result.Entries, result.Whiteouts));
+        Assert.Equal(Digest.Compute(tar), result.DiffId);
+        Assert.Equal("box\n".Length + "hello".Length + "#!binary".Length, result.Size);
         Assert.Equal("box\n", File.ReadAllText(InRoot("etc/hostname")));
         Assert.Equal("hello", File.ReadAllText(InRoot("home/user/notes")));
     }

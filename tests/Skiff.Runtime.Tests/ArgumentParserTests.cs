@@ -1,3 +1,4 @@
+using Skiff.Cli;
 using Skiff.Cli.Runtime;
 
 namespace Skiff.Runtime.Tests;
@@ -22,6 +23,19 @@ public sealed class ArgumentParserTests
         Assert.Equal("/b3", ParsedArguments.Parse("run", Flags, ["-b", "/b3", "id"]).Value("bundle"));
         Assert.Equal("/b4", ParsedArguments.Parse("run", Flags, ["-bundle", "/b4", "id"]).Value("bundle"));
         Assert.False(ParsedArguments.Parse("run", Flags, ["--detach=false", "id"]).Bool("detach"));
+    }
+
+    [Fact]
+    public void DockerStyleTakesClustersOfOneLetterFlags()
+    {
+        var parsed = ParsedArguments.Parse("images", Flags, ["-de", "A=1", "-bfoo", "x"], style: FlagStyle.Docker);
+        Assert.True(parsed.Bool("detach"));
+        Assert.Equal(["A=1"], parsed.Values("env"));
+        Assert.Equal("foo", parsed.Value("bundle"));
+        Assert.Equal(["x"], parsed.Positionals);
+        // pflag reads -bundle as -b with the value "undle", not as a long flag.
+        Assert.Equal("undle", ParsedArguments.Parse("images", Flags, ["-bundle"], style: FlagStyle.Docker).Value("bundle"));
+        Assert.Throws<UsageException>(() => ParsedArguments.Parse("images", Flags, ["-dz"], style: FlagStyle.Docker));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Skiff.Cli;
 using Skiff.Cli.Runtime;
 using Skiff.Oci;
 

@@ -180,6 +180,59 @@ public sealed class ContentStoreTests : IDisposable
     }
 
     [Fact]
+    public void ConcurrentResumableIngestsOfOneBlobAllEndWithTheBlob()
+    {
+        // Writers racing on one ingest name, as concurrent pulls of the same layer do: every loser must see either
+        // "another writer has it" (and retry) or a committed blob, never a raw IOException from a vanished directory.
+        var data = Data(64 * 1024);
+        var digest = Digest.Compute(data);
+        for (int round = 0; round < 100; round++)
+        {
+            Parallel.For(0, 8, _ =>
+            {
+                while (!_store.Exists(digest))
+                {
+                    ContentWriter writer;
+                    try
+                    {
+                        writer = _store.OpenIngest("pull " + digest, digest, data.Length);
+                    }
+                    catch (ContentException)
+                    {
+                        Thread.Yield();
+                        continue;
+                    }
+                    using (writer)
+                    {
+                        writer.Write(data.AsSpan((int)writer.Offset));
+                        Assert.Equal(new BlobInfo(digest, data.Length), writer.Commit());
+                    }
+                }
+            });
+            Assert.Equal(data, File.ReadAllBytes(_store.BlobPath(digest)));
+            Assert.Empty(IngestLeftovers());
+            _store.Delete(digest);
+        }
+    }
+
+    [Fact]
+    public void ABlobCanBeReadWhileTheWriterThatCommittedItStillHoldsItsLock()
+    {
+        var data = Data(10_000);
+        var digest = Digest.Compute(data);
+        _store.Ingest(digest, data.Length, new MemoryStream(data));
+        // A committing writer's exclusive flock moves with its file to the blob path and lasts until it closes the
+        // file, just after the rename: a reader in that window (another pull) must not be refused.
+        using var committingWriter = new FileStream(_store.BlobPath(digest), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+
+        using var reader = _store.Open(digest);
+        var read = new MemoryStream();
+        reader.CopyTo(read);
+        Assert.Equal(data, read.ToArray());
+        Assert.Throws<ContentException>(() => _store.Open(Digest.Compute("absent"u8)));
+    }
+
+    [Fact]
     public void InterruptedIngestResumesAtItsOffset()
     {
         var data = Data(1_000_000);

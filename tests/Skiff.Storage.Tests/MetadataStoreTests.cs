@@ -87,6 +87,44 @@ public sealed class MetadataStoreTests : IDisposable
     }
 
     [Fact]
+    public void GarbageCollectionFreesChainsTopDownAndKeepsWhatRemainingImagesReach()
+    {
+        _store.PutBlob("index", 10);
+        AddImage("a", ["base", "a1", "a2"], "a:latest");
+        AddImage("b", ["base"], "b:latest");
+        _store.PutImage(_store.FindImage("a")!, _store.LayersOf("a"), [], repoDigests: [new RepoDigestRecord("repo@index", "index")]);
+        var nothing = _store.CollectGarbage();
+        Assert.Empty(nothing.Blobs);
+        Assert.Empty(nothing.Snapshots);
+
+        Assert.True(_store.DeleteImage("a"));
+        var collected = _store.CollectGarbage();
+
+        Assert.Equal(["a1", "a2", "config-a", "index", "manifest-a"], collected.Blobs.Order());
+        Assert.Equal(["chain-base-a1", "chain-base-a1-a2"], collected.Snapshots.Order());
+        Assert.Equal(["base", "config-b", "manifest-b"], _store.ListBlobs().Select(b => b.Digest));
+        Assert.Equal(["chain-base"], _store.ListSnapshots().Select(s => s.ChainId));
+    }
+
+    [Fact]
+    public void ImagesAreFoundByIdPrefixAndRepoDigest()
+    {
+        AddImage("sha256:abc1", ["l"]);
+        AddImage("sha256:abc2", ["l"]);
+        _store.PutBlob("idx", 1);
+        _store.PutImage(_store.FindImage("sha256:abc2")!, _store.LayersOf("sha256:abc2"), ["x:1"], repoDigests: [new RepoDigestRecord("x@idx", "idx")]);
+
+        Assert.Equal(["sha256:abc1", "sha256:abc2"], _store.FindImagesByIdPrefix("sha256:abc").Select(i => i.Id));
+        Assert.Equal(["sha256:abc2"], _store.FindImagesByIdPrefix("sha256:abc2").Select(i => i.Id));
+        Assert.Empty(_store.FindImagesByIdPrefix("sha256:abd"));
+        Assert.Equal("sha256:abc2", _store.ResolveDigest("x@idx")!.Id);
+        Assert.Equal("sha256:abc1", _store.ResolveDigest("manifest-sha256:abc1")!.Id);
+        Assert.True(_store.Tag("y:2", "sha256:abc1"));
+        Assert.False(_store.Tag("y:3", "sha256:none"));
+        Assert.Equal("sha256:abc1", _store.ResolveTag("y:2")!.Id);
+    }
+
+    [Fact]
     public void RemovingTheLastTagLeavesADanglingImage()
     {
         AddImage("a", ["l"], "a:latest");

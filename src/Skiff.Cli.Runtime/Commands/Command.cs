@@ -20,10 +20,6 @@ public sealed record Command(
             return;
         output.WriteLine();
         output.WriteLine("options:");
-        foreach (var flag in Flags)
-        {
-            var names = flag.Short is { } s ? $"-{s}, --{flag.Name}" : $"--{flag.Name}";
-            output.WriteLine($"  {names + (flag.TakesValue ? " VALUE" : ""),-30} {flag.Help}");
-        }
+        FlagHelp.Write(output, Flags);
     }
 }

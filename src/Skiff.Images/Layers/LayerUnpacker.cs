@@ -2,12 +2,14 @@ using System.Buffers;
 using System.Formats.Tar;
 using System.Text;
 using Skiff.Interop;
+using Skiff.Oci.Image;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Images.Layers;
 
-/// <summary>What one unpack did.</summary>
-public sealed record UnpackedLayer(LayerCompression Compression, int Entries, int Whiteouts);
+/// <summary>What one unpack did: the compression found, the entries and whiteouts written, the sha256 of the
+/// uncompressed tar (the layer's diff ID, to check against the image config) and the bytes of file data.</summary>
+public sealed record UnpackedLayer(LayerCompression Compression, int Entries, int Whiteouts, Digest DiffId, long Size);
 
 /// <summary>
 /// Extracts one image layer (plain, gzip or zstd tar) into a directory in a single streaming pass, producing
@@ -53,7 +55,9 @@ public sealed class LayerUnpacker
     {
         using var root = FileDescriptor.Wrap(
             Libc.Open(targetDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", targetDirectory);
-        using var tar = LayerDecompression.Open(layer, out var compression);
+        using var decompressed = LayerDecompression.Open(layer, out var compression);
+        // The diff ID is hashed in the same pass, so a layer is read once however it is checked.
+        using var tar = new DigestingStream(decompressed, Digest.Sha256);
         var run = new Run(this, root);
         using (var reader = new TarReader(tar, leaveOpen: true))
         {
@@ -64,7 +68,7 @@ public sealed class LayerUnpacker
         // over the compressed stream by the caller sees every byte of the blob.
         tar.CopyTo(Stream.Null);
         run.ApplyDirectoryTimes();
-        return new UnpackedLayer(compression, run.Entries, run.Whiteouts);
+        return new UnpackedLayer(compression, run.Entries, run.Whiteouts, tar.Digest(), run.Size);
     }
 
     /// <summary>State of one unpack: the root fd and the directory times applied at the end.</summary>
@@ -75,6 +79,7 @@ public sealed class LayerUnpacker
 
         public int Entries { get; private set; }
         public int Whiteouts { get; private set; }
+        public long Size { get; private set; }
 
         public void Extract(TarEntry entry)
         {
@@ -139,6 +144,7 @@ public sealed class LayerUnpacker
                     break;
                 case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     WriteFile(parent, name, entry.DataStream);
+                    Size += entry.Length;
                     break;
                 case TarEntryType.SymbolicLink:
                     Errno.Check(Libc.SymlinkAt(entry.LinkName, parent.Fd, name), "symlinkat", name);

@@ -39,14 +39,32 @@ public sealed class ImagePuller : IDisposable
         CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null)
     {
         var client = ClientFor(reference.Domain);
+        var resolved = await ResolveAsync(reference, platform, store, cancellationToken).ConfigureAwait(false);
+        var manifest = resolved.Manifest;
+        var blobs = new List<Descriptor>(manifest.Layers.Count + 1) { manifest.Config };
+        blobs.AddRange(manifest.Layers);
+        await Parallel.ForEachAsync(
+            blobs.DistinctBy(blob => blob.Digest),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentDownloads), CancellationToken = cancellationToken },
+            async (blob, token) => await client.FetchBlobAsync(reference.Path, blob, store, token, progress).ConfigureAwait(false)).ConfigureAwait(false);
+
+        return new PullResult(reference.ToString(), resolved.Image.Digest, resolved.Image.MediaType, manifest.Config, manifest.Layers,
+            resolved.Top.Index is null ? null : resolved.Top.Digest);
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="reference"/> to the image manifest for <paramref name="platform"/> (default: the host's)
+    /// and stores the manifest (and index) bytes in <paramref name="store"/>; blobs are left to the caller.
+    /// </summary>
+    public async Task<ResolvedManifest> ResolveAsync(ImageReference reference, Platform? platform, ContentStore store, CancellationToken cancellationToken = default)
+    {
+        var client = ClientFor(reference.Domain);
         var top = await client.GetManifestAsync(reference, cancellationToken).ConfigureAwait(false);
         await StoreManifestAsync(store, top, cancellationToken).ConfigureAwait(false);
 
         var chosen = top;
-        Digest? indexDigest = null;
         if (top.Index is { } index)
         {
-            indexDigest = top.Digest;
             var wanted = platform ?? Platform.Host;
             var descriptor = SelectPlatform(index, wanted, reference);
             chosen = await client.GetManifestAsync(reference.Path, descriptor.Digest.ToString(), cancellationToken).ConfigureAwait(false);
@@ -56,16 +74,7 @@ public sealed class ImagePuller : IDisposable
                 throw new RegistryException($"manifest {reference.Name}@{descriptor.Digest}: an index inside an index is not supported");
             await StoreManifestAsync(store, chosen, cancellationToken).ConfigureAwait(false);
         }
-
-        var manifest = chosen.Manifest!;
-        var blobs = new List<Descriptor>(manifest.Layers.Count + 1) { manifest.Config };
-        blobs.AddRange(manifest.Layers);
-        await Parallel.ForEachAsync(
-            blobs.DistinctBy(blob => blob.Digest),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentDownloads), CancellationToken = cancellationToken },
-            async (blob, token) => await client.FetchBlobAsync(reference.Path, blob, store, token, progress).ConfigureAwait(false)).ConfigureAwait(false);
-
-        return new PullResult(reference.ToString(), chosen.Digest, chosen.MediaType, manifest.Config, manifest.Layers, indexDigest);
+        return new ResolvedManifest(top, chosen);
     }
 
     /// <summary>The first image manifest of <paramref name="index"/> whose platform matches <paramref name="wanted"/>.</summary>

@@ -25,3 +25,16 @@ public sealed record BlobProgress(Descriptor Descriptor, long Bytes, bool Done);
 public sealed record PushResult(string Reference, Digest ManifestDigest, string ManifestMediaType, IReadOnlyList<PushedBlob> Blobs);
 
 public sealed record PushedBlob(Descriptor Descriptor, BlobPushOutcome Outcome);
+
+/// <summary>Receives downloaded blob bytes at <paramref name="offset"/>; the buffer is reused once the returned task completes.</summary>
+public delegate ValueTask BlobTap(long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
+
+/// <summary>A reference resolved to one image manifest (chosen for the platform from an index when there was one),
+/// whose manifest and index bytes are in the content store; no config or layer was downloaded yet.</summary>
+public sealed record ResolvedManifest(ManifestResult Top, ManifestResult Image)
+{
+    public ImageManifest Manifest => Image.Manifest!;
+
+    /// <summary>The digest the reference's repository knows the image by: the index's when there was one.</summary>
+    public Digest RepoDigest => Top.Digest;
+}

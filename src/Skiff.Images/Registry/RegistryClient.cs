@@ -204,10 +204,13 @@ public sealed partial class RegistryClient : IDisposable
     /// Partial data is keyed by digest alone, so a download of the same blob from another repository resumes it too.
     /// While another writer (another pull, in this process or another) holds that ingest, this waits for it, up to
     /// <see cref="RegistryOptions.IngestLockTimeout"/>, and returns its blob when it commits. <paramref name="progress"/>
-    /// hears the bytes held so far (also after resuming) and once more when the blob is complete.
+    /// hears the bytes held so far (also after resuming) and once more when the blob is complete. <paramref name="tap"/>
+    /// sees every downloaded chunk after it was written to the ingest, with its offset in the blob, so a consumer can
+    /// decompress while downloading; a resumed or restarted download shows as an offset it did not expect, and a blob
+    /// another writer committed (or that was already there) as no chunks at all.
     /// </remarks>
     public async Task<BlobInfo> FetchBlobAsync(string repository, Descriptor descriptor, ContentStore store,
-        CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null)
+        CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null, BlobTap? tap = null)
     {
         var digest = descriptor.Digest;
         if (store.Exists(digest))
@@ -269,6 +272,8 @@ public sealed partial class RegistryClient : IDisposable
                     while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                     {
                         await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        if (tap is not null)
+                            await tap(writer.Offset - read, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                         progress?.Report(new BlobProgress(descriptor, writer.Offset, Done: false));
                     }
                 }

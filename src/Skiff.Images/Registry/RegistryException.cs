@@ -15,5 +15,5 @@ public sealed class RegistryException : Exception
     }
 
     /// <summary>The registry's (or token endpoint's) answer when it refused the request, e.g. 401 for wrong credentials.</summary>
-    public HttpStatusCode? StatusCode { get; }
+    public HttpStatusCode? StatusCode { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Skiff.Oci.Image;
+using Skiff.Interop;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Storage.Content;
@@ -38,21 +39,23 @@ public sealed class ContentStore
     }
 
     /// <summary>Opens a committed blob for reading.</summary>
+    /// <remarks>
+    /// Opened with open(2) rather than a FileStream path: .NET takes an flock on every path it opens, and the writer
+    /// that just committed this blob may still hold its exclusive one on the same inode (the lock moves with the
+    /// rename), so a concurrent pull reading the blob would fail with a sharing violation. Readers need no lock.
+    /// </remarks>
     public Stream Open(Digest digest)
     {
-        try
+        string path = BlobPath(digest);
+        int fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
         {
-            return new FileStream(BlobPath(digest), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            int errno = Errno.Last;
+            throw errno == Errno.ENOENT ? NotFound(digest) : new ContentException($"blob {digest}: {new SyscallException("open", path, errno).Message}");
         }
-        catch (FileNotFoundException)
-        {
-            throw NotFound(digest);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw NotFound(digest);
-        }
+        return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, bufferSize: 1);
     }
+
 
     /// <summary>Removes a blob; false when it was not there. Readers that have it open keep their copy.</summary>
     public bool Delete(Digest digest)
@@ -186,9 +189,17 @@ public sealed class ContentStore
         if (expectedSize < 0)
             throw new ArgumentOutOfRangeException(nameof(expectedSize), "the size of a blob must be known before it is ingested");
         string directory = System.IO.Path.Combine(IngestDirectory, key);
-        Directory.CreateDirectory(directory);
-        if (reference is not null)
-            File.WriteAllText(System.IO.Path.Combine(directory, "ref"), reference);
+        try
+        {
+            Directory.CreateDirectory(directory);
+            if (reference is not null)
+                File.WriteAllText(System.IO.Path.Combine(directory, "ref"), reference);
+        }
+        catch (IOException error)
+        {
+            // The writer holding this ingest committed and removed its directory between our mkdir and write.
+            throw new ContentException($"ingest {reference ?? key}: already being written by another writer", error);
+        }
         try
         {
             return new ContentWriter(this, directory, expected, expectedSize, resumable, reference ?? key);

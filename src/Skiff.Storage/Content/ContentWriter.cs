@@ -31,8 +31,10 @@ public sealed class ContentWriter : IDisposable
             // another, fails here instead of interleaving its bytes with ours.
             _data = new FileStream(_dataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
         }
-        catch (IOException error) when (File.Exists(_dataPath))
+        catch (IOException error)
         {
+            // Either the lock is held, or the holder committed between our mkdir and open and removed the ingest
+            // directory (DirectoryNotFoundException): both mean "another writer has it", never a caller's bug.
             throw new ContentException($"ingest {name}: already being written by another writer", error);
         }
         _hash = expected.CreateHash();
@@ -88,7 +90,17 @@ public sealed class ContentWriter : IDisposable
         var actual = Digest.FromHash(Expected.Algorithm, _hash.GetHashAndReset());
         if (actual != Expected)
             throw Fail($"blob {Expected}: content has digest {actual}");
-        var info = _store.CommitVerified(_data, _dataPath, Expected, Offset);
+        BlobInfo info;
+        try
+        {
+            info = _store.CommitVerified(_data, _dataPath, Expected, Offset);
+        }
+        catch (IOException) when (_store.Exists(Expected))
+        {
+            // Another writer of the same ingest committed and removed the directory while we held an inode it had
+            // already unlinked (we opened "data" after its rename): its blob has exactly the bytes we verified.
+            info = _store.Info(Expected);
+        }
         Finish(removeDirectory: true);
         return info;
     }
@@ -124,6 +136,11 @@ public sealed class ContentWriter : IDisposable
             }
             catch (DirectoryNotFoundException)
             {
+            }
+            catch (IOException) when (Directory.Exists(_directory))
+            {
+                // "Directory not empty": another writer of the same ingest opened a fresh "data" in it after our
+                // commit; the directory is that writer's now, and it removes it when it finishes.
             }
         }
     }

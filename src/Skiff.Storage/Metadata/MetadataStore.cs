@@ -5,8 +5,18 @@ namespace Skiff.Storage.Metadata;
 /// <summary>An image as recorded in the metadata database: its ID is the digest of its config blob.</summary>
 public sealed record ImageRecord(string Id, string ManifestDigest, string ConfigDigest, DateTimeOffset Created);
 
-/// <summary>One layer of an image, bottom first: the compressed blob, its uncompressed diff ID and the chain ID of its snapshot.</summary>
-public sealed record LayerRecord(int Position, string BlobDigest, long BlobSize, string DiffId, string ChainId);
+/// <summary>One layer of an image, bottom first: the compressed blob, its uncompressed diff ID, the chain ID of its
+/// snapshot and the bytes of file data that snapshot holds (0 when unknown).</summary>
+public sealed record LayerRecord(int Position, string BlobDigest, long BlobSize, string DiffId, string ChainId, long Size = 0);
+
+/// <summary>A blob as recorded: digest, size, media type.</summary>
+public sealed record BlobRecord(string Digest, long Size, string? MediaType = null);
+
+/// <summary>A <c>repository@digest</c> name of an image (the manifest or index digest it was pulled by).</summary>
+public sealed record RepoDigestRecord(string Name, string Digest);
+
+/// <summary>What one garbage collection removed from the database; the caller deletes the files afterwards.</summary>
+public sealed record CollectedGarbage(IReadOnlyList<string> Blobs, IReadOnlyList<string> Snapshots);
 
 /// <summary>
 /// One SQLite database for all image metadata (blobs, images, tags, layers, snapshots), so that every change
@@ -15,7 +25,7 @@ public sealed record LayerRecord(int Position, string BlobDigest, long BlobSize,
 /// </summary>
 public sealed class MetadataStore : IDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private readonly SqliteConnection _connection;
 
     private MetadataStore(SqliteConnection connection) => _connection = connection;
@@ -86,22 +96,47 @@ public sealed class MetadataStore : IDisposable
                 PRAGMA user_version = 1;
                 """, transaction);
         }
+        if (version < 2)
+        {
+            // repo_digests keep the index blob of a multi-platform pull alive and answer "RepoDigests";
+            // rootfs rows say which image a container's snapshot was made from, so that image is not removed under it.
+            Execute("""
+                CREATE TABLE repo_digests (
+                    name     TEXT PRIMARY KEY,
+                    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+                    digest   TEXT NOT NULL REFERENCES blobs(digest)
+                );
+                CREATE INDEX repo_digests_by_image ON repo_digests(image_id);
+                CREATE TABLE rootfs (
+                    container_id TEXT PRIMARY KEY,
+                    image_id     TEXT NOT NULL REFERENCES images(id)
+                );
+                PRAGMA user_version = 2;
+                """, transaction);
+        }
         transaction.Commit();
     }
 
     /// <summary>Records that a blob is in the content store (idempotent).</summary>
-    public void PutBlob(string digest, long size, string? mediaType = null)
+    public void PutBlob(string digest, long size, string? mediaType = null) => InsertBlob(new BlobRecord(digest, size, mediaType), null);
+
+    private void InsertBlob(BlobRecord blob, SqliteTransaction? transaction)
         => Execute("INSERT INTO blobs(digest, size, media_type) VALUES ($digest, $size, $media) ON CONFLICT(digest) DO NOTHING",
-            null, ("$digest", digest), ("$size", size), ("$media", (object?)mediaType ?? DBNull.Value));
+            transaction, ("$digest", blob.Digest), ("$size", blob.Size), ("$media", (object?)blob.MediaType ?? DBNull.Value));
 
     /// <summary>
     /// Records an image, its layers and its tags in one transaction: afterwards the image is there with all of
     /// them, or (on any failure, e.g. a blob that was never recorded) nothing changed. A tag that named another
     /// image moves to this one, as `docker pull` of a newer :latest does.
     /// </summary>
-    public void PutImage(ImageRecord image, IReadOnlyList<LayerRecord> layers, IEnumerable<string> tags)
+    /// <remarks><paramref name="blobs"/> are recorded first in the same transaction (so a pull records everything at
+    /// once), and <paramref name="repoDigests"/> with the image.</remarks>
+    public void PutImage(ImageRecord image, IReadOnlyList<LayerRecord> layers, IEnumerable<string> tags,
+        IEnumerable<BlobRecord>? blobs = null, IEnumerable<RepoDigestRecord>? repoDigests = null)
     {
         using var transaction = _connection.BeginTransaction();
+        foreach (var blob in blobs ?? [])
+            InsertBlob(blob, transaction);
         Execute("""
             INSERT INTO images(id, manifest_digest, config_digest, created) VALUES ($id, $manifest, $config, $created)
             ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest
@@ -111,18 +146,139 @@ public sealed class MetadataStore : IDisposable
         string? parent = null;
         foreach (var layer in layers.OrderBy(l => l.Position))
         {
-            Execute("INSERT INTO snapshots(chain_id, parent, diff_id) VALUES ($chain, $parent, $diff) ON CONFLICT(chain_id) DO NOTHING",
-                transaction, ("$chain", layer.ChainId), ("$parent", (object?)parent ?? DBNull.Value), ("$diff", layer.DiffId));
+            Execute("""
+                INSERT INTO snapshots(chain_id, parent, diff_id, size) VALUES ($chain, $parent, $diff, $size)
+                ON CONFLICT(chain_id) DO UPDATE SET size = coalesce(excluded.size, size)
+                """, transaction, ("$chain", layer.ChainId), ("$parent", (object?)parent ?? DBNull.Value), ("$diff", layer.DiffId),
+                ("$size", layer.Size > 0 ? layer.Size : DBNull.Value));
             Execute("INSERT INTO image_layers(image_id, position, blob_digest, diff_id, chain_id) VALUES ($id, $position, $blob, $diff, $chain)",
                 transaction, ("$id", image.Id), ("$position", layer.Position), ("$blob", layer.BlobDigest), ("$diff", layer.DiffId), ("$chain", layer.ChainId));
             parent = layer.ChainId;
         }
         foreach (string tag in tags)
+            SetTag(tag, image.Id, transaction);
+        foreach (var repoDigest in repoDigests ?? [])
         {
-            Execute("INSERT INTO tags(name, image_id) VALUES ($name, $id) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
-                transaction, ("$name", tag), ("$id", image.Id));
+            Execute("INSERT INTO repo_digests(name, image_id, digest) VALUES ($name, $id, $digest) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, digest = excluded.digest",
+                transaction, ("$name", repoDigest.Name), ("$id", image.Id), ("$digest", repoDigest.Digest));
         }
         transaction.Commit();
+    }
+
+    /// <summary>Points the tag <paramref name="name"/> at an existing image (moving it from another one); false when the image is not there.</summary>
+    public bool Tag(string name, string imageId)
+    {
+        using var transaction = _connection.BeginTransaction();
+        if (Scalar("SELECT 1 FROM images WHERE id = $id", transaction, ("$id", imageId)) is null)
+            return false;
+        SetTag(name, imageId, transaction);
+        transaction.Commit();
+        return true;
+    }
+
+    private void SetTag(string name, string imageId, SqliteTransaction transaction)
+        => Execute("INSERT INTO tags(name, image_id) VALUES ($name, $id) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+            transaction, ("$name", name), ("$id", imageId));
+
+    /// <summary>The image with this exact ID, or null.</summary>
+    public ImageRecord? FindImage(string imageId)
+    {
+        using var command = Command("SELECT id, manifest_digest, config_digest, created FROM images WHERE id = $id", null, ("$id", imageId));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadImage(reader) : null;
+    }
+
+    /// <summary>Images whose ID (<c>sha256:hex</c>) starts with <paramref name="prefix"/>: what a short ID may mean.</summary>
+    public IReadOnlyList<ImageRecord> FindImagesByIdPrefix(string prefix)
+    {
+        // Prefix match without LIKE, whose '_' and '%' would be wildcards: an ID range [prefix, prefix + U+FFFF).
+        using var command = Command("SELECT id, manifest_digest, config_digest, created FROM images WHERE id >= $low AND id < $high ORDER BY id",
+            null, ("$low", prefix), ("$high", prefix + "\uffff"));
+        using var reader = command.ExecuteReader();
+        var images = new List<ImageRecord>();
+        while (reader.Read())
+            images.Add(ReadImage(reader));
+        return images;
+    }
+
+    /// <summary>The image a <c>repository@digest</c> name or a manifest digest designates, or null.</summary>
+    public ImageRecord? ResolveDigest(string repoDigestOrManifestDigest)
+    {
+        using var command = Command("""
+            SELECT i.id, i.manifest_digest, i.config_digest, i.created FROM images i
+            WHERE i.manifest_digest = $value OR i.id IN (SELECT image_id FROM repo_digests WHERE name = $value)
+            ORDER BY i.created DESC LIMIT 1
+            """, null, ("$value", repoDigestOrManifestDigest));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadImage(reader) : null;
+    }
+
+    public IReadOnlyList<RepoDigestRecord> RepoDigestsOf(string imageId)
+    {
+        using var command = Command("SELECT name, digest FROM repo_digests WHERE image_id = $id ORDER BY name", null, ("$id", imageId));
+        using var reader = command.ExecuteReader();
+        var names = new List<RepoDigestRecord>();
+        while (reader.Read())
+            names.Add(new RepoDigestRecord(reader.GetString(0), reader.GetString(1)));
+        return names;
+    }
+
+    /// <summary>Records that container <paramref name="containerId"/>'s rootfs is made from <paramref name="imageId"/>.</summary>
+    public void PutRootfs(string containerId, string imageId)
+        => Execute("INSERT INTO rootfs(container_id, image_id) VALUES ($container, $image)", null, ("$container", containerId), ("$image", imageId));
+
+    public bool RemoveRootfs(string containerId) => Execute("DELETE FROM rootfs WHERE container_id = $container", null, ("$container", containerId)) > 0;
+
+    /// <summary>Containers whose rootfs was made from <paramref name="imageId"/>.</summary>
+    public IReadOnlyList<string> ContainersUsing(string imageId)
+        => Strings("SELECT container_id FROM rootfs WHERE image_id = $id ORDER BY container_id", ("$id", imageId));
+
+    /// <summary>Every recorded blob.</summary>
+    public IReadOnlyList<BlobRecord> ListBlobs()
+    {
+        using var command = Command("SELECT digest, size, media_type FROM blobs ORDER BY digest", null);
+        using var reader = command.ExecuteReader();
+        var blobs = new List<BlobRecord>();
+        while (reader.Read())
+            blobs.Add(new BlobRecord(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        return blobs;
+    }
+
+    /// <summary>Every recorded snapshot with its size (0 when unknown).</summary>
+    public IReadOnlyList<(string ChainId, long Size)> ListSnapshots()
+    {
+        using var command = Command("SELECT chain_id, coalesce(size, 0) FROM snapshots ORDER BY chain_id", null);
+        using var reader = command.ExecuteReader();
+        var snapshots = new List<(string, long)>();
+        while (reader.Read())
+            snapshots.Add((reader.GetString(0), reader.GetInt64(1)));
+        return snapshots;
+    }
+
+    /// <summary>
+    /// Deletes, in one transaction, the rows of every blob and snapshot no image reaches any more: snapshots no image
+    /// layer names, repeatedly (removing a top layer can free the one below it), then blobs no image, layer or repo
+    /// digest names. Returns them so the caller can delete the files, after this commit: a crash in between leaves
+    /// files without rows, which the next collection finds, never rows without files.
+    /// </summary>
+    public CollectedGarbage CollectGarbage()
+    {
+        using var transaction = _connection.BeginTransaction();
+        var snapshots = new List<string>();
+        while (true)
+        {
+            var free = Strings(UnreferencedSnapshotsSql, transaction);
+            if (free.Count == 0)
+                break;
+            foreach (string chainId in free)
+                Execute("DELETE FROM snapshots WHERE chain_id = $chain", transaction, ("$chain", chainId));
+            snapshots.AddRange(free);
+        }
+        var blobs = Strings(UnreferencedBlobsSql, transaction);
+        foreach (string digest in blobs)
+            Execute("DELETE FROM blobs WHERE digest = $digest", transaction, ("$digest", digest));
+        transaction.Commit();
+        return new CollectedGarbage(blobs, snapshots);
     }
 
     /// <summary>The image a tag names, or null.</summary>
@@ -150,12 +306,15 @@ public sealed class MetadataStore : IDisposable
 
     public IReadOnlyList<LayerRecord> LayersOf(string imageId)
     {
-        using var command = Command("SELECT position, l.blob_digest, b.size, l.diff_id, l.chain_id FROM image_layers l JOIN blobs b ON b.digest = l.blob_digest WHERE image_id = $id ORDER BY position",
-            null, ("$id", imageId));
+        using var command = Command("""
+            SELECT position, l.blob_digest, b.size, l.diff_id, l.chain_id, coalesce(s.size, 0) FROM image_layers l
+            JOIN blobs b ON b.digest = l.blob_digest LEFT JOIN snapshots s ON s.chain_id = l.chain_id
+            WHERE image_id = $id ORDER BY position
+            """, null, ("$id", imageId));
         using var reader = command.ExecuteReader();
         var layers = new List<LayerRecord>();
         while (reader.Read())
-            layers.Add(new LayerRecord(reader.GetInt32(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4)));
+            layers.Add(new LayerRecord(reader.GetInt32(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5)));
         return layers;
     }
 
@@ -165,28 +324,35 @@ public sealed class MetadataStore : IDisposable
     /// <summary>Removes an image with its tags and layer list; blobs and snapshots stay until garbage collection.</summary>
     public bool DeleteImage(string imageId) => Execute("DELETE FROM images WHERE id = $id", null, ("$id", imageId)) > 0;
 
-    /// <summary>Blobs no image refers to (as manifest, config or layer): what garbage collection may delete.</summary>
-    public IReadOnlyList<string> UnreferencedBlobs() => Strings("""
+    /// <summary>Blobs no image refers to (as manifest, config, layer or repo digest): what garbage collection may delete.</summary>
+    public IReadOnlyList<string> UnreferencedBlobs() => Strings(UnreferencedBlobsSql);
+
+    /// <summary>Snapshots no image layer refers to and no other snapshot builds on.</summary>
+    public IReadOnlyList<string> UnreferencedSnapshots() => Strings(UnreferencedSnapshotsSql);
+
+    private const string UnreferencedBlobsSql = """
         SELECT digest FROM blobs b
         WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.manifest_digest = b.digest OR i.config_digest = b.digest)
           AND NOT EXISTS (SELECT 1 FROM image_layers l WHERE l.blob_digest = b.digest)
+          AND NOT EXISTS (SELECT 1 FROM repo_digests r WHERE r.digest = b.digest)
         ORDER BY digest
-        """);
+        """;
 
-    /// <summary>Snapshots no image layer refers to and no other snapshot builds on.</summary>
-    public IReadOnlyList<string> UnreferencedSnapshots() => Strings("""
+    private const string UnreferencedSnapshotsSql = """
         SELECT chain_id FROM snapshots s
         WHERE NOT EXISTS (SELECT 1 FROM image_layers l WHERE l.chain_id = s.chain_id)
           AND NOT EXISTS (SELECT 1 FROM snapshots c WHERE c.parent = s.chain_id)
         ORDER BY chain_id
-        """);
+        """;
 
     private static ImageRecord ReadImage(SqliteDataReader reader)
         => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
 
-    private List<string> Strings(string sql, params (string Name, object Value)[] parameters)
+    private List<string> Strings(string sql, params (string Name, object Value)[] parameters) => Strings(sql, null, parameters);
+
+    private List<string> Strings(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
     {
-        using var command = Command(sql, null, parameters);
+        using var command = Command(sql, transaction, parameters);
         using var reader = command.ExecuteReader();
         var values = new List<string>();
         while (reader.Read())
@@ -200,9 +366,9 @@ public sealed class MetadataStore : IDisposable
         return command.ExecuteNonQuery();
     }
 
-    private object? Scalar(string sql, SqliteTransaction? transaction)
+    private object? Scalar(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
     {
-        using var command = Command(sql, transaction);
+        using var command = Command(sql, transaction, parameters);
         return command.ExecuteScalar();
     }
 

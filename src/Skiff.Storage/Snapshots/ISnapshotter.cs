@@ -27,6 +27,9 @@ public interface ISnapshotter
     /// </summary>
     string CommitLayer(Digest chainId, Action<string> populate);
 
+    /// <summary>Chain IDs of every committed layer.</summary>
+    IReadOnlyList<Digest> Layers();
+
     /// <summary>Removes a committed layer; false when it is not there. Refused while a container uses it.</summary>
     bool RemoveLayer(Digest chainId);
 

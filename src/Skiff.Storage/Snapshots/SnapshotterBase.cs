@@ -83,6 +83,20 @@ public abstract class SnapshotterBase : ISnapshotter
         }
     }
 
+    public IReadOnlyList<Digest> Layers()
+    {
+        var layers = new List<Digest>();
+        foreach (string algorithm in Directory.EnumerateDirectories(LayersDirectory).Select(Path.GetFileName).OfType<string>())
+        {
+            foreach (string encoded in Directory.EnumerateDirectories(Path.Combine(LayersDirectory, algorithm)).Select(Path.GetFileName).OfType<string>())
+            {
+                if (Digest.TryParse($"{algorithm}:{encoded}", out var chainId))
+                    layers.Add(chainId);
+            }
+        }
+        return layers;
+    }
+
     public bool RemoveLayer(Digest chainId)
     {
         string final = LayerDirectory(chainId);

@@ -23,8 +23,7 @@ internal sealed class TestImage
 
     public static TestImage Create(string architecture = "amd64", int layers = 3, bool docker = false, int randomBytes = 300_000)
     {
-        var layerBlobs = new List<byte[]>();
-        var diffIds = new List<string>();
+        var tars = new List<byte[]>();
         for (int i = 0; i < layers; i++)
         {
             var builder = new LayerBuilder()
@@ -37,16 +36,22 @@ internal sealed class TestImage
                     // Incompressible, so the gzip blob is big enough to be cut in the middle.
                     DataStream = new MemoryStream(RandomNumberGenerator.GetBytes(randomBytes)),
                 });
-            byte[] tar = builder.Tar();
-            diffIds.Add(Digest.Compute(tar).ToString());
-            layerBlobs.Add(Gzip(tar));
+            tars.Add(builder.Tar());
         }
+        return FromLayers(tars, architecture, docker);
+    }
+
+    /// <summary>An image of the given uncompressed layer tars (bottom first), gzip-compressed.</summary>
+    public static TestImage FromLayers(IReadOnlyList<byte[]> tars, string architecture = "amd64", bool docker = false, DateTimeOffset? created = null)
+    {
+        var layerBlobs = tars.Select(Gzip).ToList();
         var config = new ImageConfig
         {
+            Created = created,
             Architecture = architecture,
             OS = "linux",
             Config = new ImageExecutionConfig { Cmd = ["/bin/sh"], Env = ["PATH=/usr/bin:/bin"] },
-            RootFs = new ImageRootFs { Type = "layers", DiffIds = diffIds },
+            RootFs = new ImageRootFs { Type = "layers", DiffIds = [.. tars.Select(tar => Digest.Compute(tar).ToString())] },
         };
         byte[] configBytes = JsonSerializer.SerializeToUtf8Bytes(config, ImageJsonContext.Default.ImageConfig);
         string layerType = docker ? MediaTypes.DockerLayerGzip : MediaTypes.OciLayerGzip;

@@ -1,0 +1,33 @@
+namespace Skiff.Cli.Commands;
+
+/// <summary>
+/// One skiff command: its name (one or two words, <c>pull</c>, <c>image inspect</c>), other names it answers to
+/// (<c>image pull</c>), its flags and its handler, which returns the exit status. Each lives in its own file under
+/// Commands/ and is listed once in <see cref="CommandList.All"/>.
+/// </summary>
+internal sealed record CliCommand(
+    string Name,
+    string Usage,
+    string Description,
+    Flag[] Flags,
+    Func<CliContext, ParsedArguments, int> Run,
+    int MinPositionals = 0,
+    int MaxPositionals = 0,
+    string[]? Aliases = null)
+{
+    public static readonly Flag Help = new("help", 'h', Help: "show help");
+
+    public IEnumerable<string> Names => Aliases is null ? [Name] : [Name, .. Aliases];
+
+    public void PrintHelp(TextWriter output)
+    {
+        output.WriteLine($"usage: skiff {Name} [options]{(Usage.Length > 0 ? " " + Usage : "")}");
+        output.WriteLine();
+        output.WriteLine(Description);
+        if (Aliases is { Length: > 0 })
+            output.WriteLine($"also: {string.Join(", ", Aliases.Select(alias => "skiff " + alias))}");
+        output.WriteLine();
+        output.WriteLine("options:");
+        FlagHelp.Write(output, Flags);
+    }
+}

@@ -1,0 +1,37 @@
+namespace Skiff.Cli.Commands;
+
+internal static class CommandList
+{
+    /// <summary>Every command, in the order `skiff --help` lists them. A new command is a new file and one line here.</summary>
+    public static readonly CliCommand[] All =
+    [
+        PullCommand.Definition,
+        ImagesCommand.Definition,
+        RmiCommand.Definition,
+        TagCommand.Definition,
+        InspectCommand.Definition,
+        HistoryCommand.Definition,
+        PruneCommand.Definition,
+        SystemDfCommand.Definition,
+    ];
+
+    /// <summary>The command named by the first one or two arguments (two-word names first); how many arguments the name took.</summary>
+    public static (CliCommand? Command, int Words) Find(ReadOnlySpan<string> args)
+    {
+        if (args.Length >= 2)
+        {
+            string twoWords = $"{args[0]} {args[1]}";
+            foreach (var command in All)
+            {
+                if (command.Names.Contains(twoWords))
+                    return (command, 2);
+            }
+        }
+        foreach (var command in All)
+        {
+            if (args.Length >= 1 && command.Names.Contains(args[0]))
+                return (command, 1);
+        }
+        return (null, 0);
+    }
+}

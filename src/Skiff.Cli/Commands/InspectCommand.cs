@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Skiff.Images.Service;
+using Skiff.Oci.Image;
+
+namespace Skiff.Cli.Commands;
+
+internal static class InspectCommand
+{
+    public static readonly CliCommand Definition = new(
+        "image inspect", "IMAGE [IMAGE...]", "Show images' details as JSON, in docker's shape.",
+        [CliCommand.Help], Run, MinPositionals: 1, MaxPositionals: -1);
+
+    private static int Run(CliContext context, ParsedArguments args)
+    {
+        var images = args.Positionals.Select(name => context.Images.Resolve(name)).ToList();
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartArray();
+            foreach (var image in images)
+                Write(json, image, context.Images.Config(image));
+            json.WriteEndArray();
+        }
+        context.Out.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        return 0;
+    }
+
+    /// <summary>The fields of docker's ImageInspect that skiff knows, with docker's names and types.</summary>
+    private static void Write(Utf8JsonWriter json, ImageInfo image, ImageConfig config)
+    {
+        json.WriteStartObject();
+        json.WriteString("Id", image.Id);
+        WriteStrings(json, "RepoTags", image.RepoTags.Select(Output.Familiar));
+        WriteStrings(json, "RepoDigests", image.RepoDigests.Select(Output.Familiar));
+        json.WriteString("Parent", "");
+        json.WriteString("Comment", config.History?.LastOrDefault()?.Comment ?? "");
+        json.WriteString("Created", (config.Created ?? image.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteString("Author", config.Author ?? "");
+        json.WriteString("Architecture", config.Architecture);
+        if (config.Variant is not null)
+            json.WriteString("Variant", config.Variant);
+        json.WriteString("Os", config.OS);
+        json.WriteNumber("Size", image.Size);
+        json.WritePropertyName("Config");
+        WriteConfig(json, config.Config);
+        json.WriteStartObject("RootFS");
+        json.WriteString("Type", config.RootFs.Type);
+        WriteStrings(json, "Layers", config.RootFs.DiffIds);
+        json.WriteEndObject();
+        json.WriteStartObject("Metadata");
+        json.WriteString("LastTagTime", "0001-01-01T00:00:00Z");
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    private static void WriteConfig(Utf8JsonWriter json, ImageExecutionConfig? config)
+    {
+        json.WriteStartObject();
+        json.WriteString("User", config?.User ?? "");
+        WriteSet(json, "ExposedPorts", config?.ExposedPorts?.Keys);
+        WriteStrings(json, "Env", config?.Env);
+        WriteStrings(json, "Cmd", config?.Cmd);
+        WriteStrings(json, "Entrypoint", config?.Entrypoint);
+        WriteSet(json, "Volumes", config?.Volumes?.Keys);
+        json.WriteString("WorkingDir", config?.WorkingDir ?? "");
+        json.WriteStartObject("Labels");
+        foreach (var (key, value) in config?.Labels ?? [])
+            json.WriteString(key, value);
+        json.WriteEndObject();
+        if (config?.StopSignal is { } signal)
+            json.WriteString("StopSignal", signal);
+        json.WriteEndObject();
+    }
+
+    /// <summary>docker writes absent lists as null, present ones as arrays.</summary>
+    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string>? values)
+    {
+        if (values is null)
+        {
+            json.WriteNull(name);
+            return;
+        }
+        json.WriteStartArray(name);
+        foreach (string value in values)
+            json.WriteStringValue(value);
+        json.WriteEndArray();
+    }
+
+    /// <summary>docker's sets (ports, volumes): an object whose keys are the members and values are empty objects.</summary>
+    private static void WriteSet(Utf8JsonWriter json, string name, IEnumerable<string>? keys)
+    {
+        if (keys is null)
+        {
+            json.WriteNull(name);
+            return;
+        }
+        json.WriteStartObject(name);
+        foreach (string key in keys)
+        {
+            json.WriteStartObject(key);
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+
+namespace Skiff.Images.Tests.Cli;
+
+/// <summary>Runs the published bin/skiff (built by `make build`) against a store root of the test's own.</summary>
+internal static class Skiff
+{
+    public static string Binary { get; } = Path.Combine(FindRepositoryRoot(), "bin", "skiff");
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed);
+
+    public static async Task<Result> RunAsync(string root, params string[] args)
+    {
+        using var process = Start(root, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"skiff {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        return new Result(process.ExitCode, await stdout, await stderr, clock.Elapsed);
+    }
+
+    /// <summary>Starts skiff with its output redirected (so not a terminal: plain progress lines); the caller waits or kills.</summary>
+    public static Process Start(string root, params string[] args)
+    {
+        if (!File.Exists(Binary))
+            throw new InvalidOperationException($"{Binary} is missing: run `make build` first");
+        var start = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("--root");
+        start.ArgumentList.Add(root);
+        foreach (string arg in args)
+            start.ArgumentList.Add(arg);
+        // No registries.conf of the machine, no credentials of the user: only what the test sets up.
+        start.Environment["SKIFF_REGISTRIES_CONF"] = "/nonexistent/registries.conf";
+        start.Environment["DOCKER_CONFIG"] = "/nonexistent";
+        return Process.Start(start)!;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Skiff.slnx")))
+                return directory.FullName;
+        }
+        throw new InvalidOperationException("the repository root (with Skiff.slnx) is not above the test binaries");
+    }
+}
