@@ -68,6 +68,10 @@ public class CgroupFileSystem
         return result;
     }
 
+    /// <summary>Names (not paths) of the files in <paramref name="path"/>.</summary>
+    public virtual IReadOnlyList<string> GetFileNames(string path)
+        => Directory.EnumerateFiles(Map(path)).Select(f => Path.GetFileName(f)).ToList();
+
     /// <summary>errno of an I/O exception thrown by this class (0 when unknown).</summary>
     public static int Errno(Exception e) => e switch
     {

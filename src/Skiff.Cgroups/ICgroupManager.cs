@@ -65,6 +65,12 @@ public interface ICgroupManager
     /// <summary>Every process in the cgroup and its descendants.</summary>
     IReadOnlyList<int> GetPids();
 
+    /// <summary>Usage counters in runc's events "stats" shape.</summary>
+    CgroupStats GetStats();
+
+    /// <summary>Starts watching for OOM kills; throws <see cref="CgroupException"/> without a memory controller.</summary>
+    OomNotifier WatchOom();
+
     void Freeze();
 
     void Thaw();
