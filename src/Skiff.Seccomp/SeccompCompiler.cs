@@ -166,4 +166,4 @@ public static class SeccompCompiler
 }
 
 /// <summary>A seccomp profile that cannot be compiled; the message names the field.</summary>
-public sealed class SeccompException(string message) : Exception(message);
+public sealed class SeccompException(string message, Exception? inner = null) : Exception(message, inner);
