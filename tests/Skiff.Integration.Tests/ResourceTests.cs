@@ -79,6 +79,74 @@ public sealed class ResourceTests : IDisposable
         Assert.Contains("stopped", Leftovers.SingleLine(result.Stderr));
     }
 
+    [ContainerFact]
+    public void ForkBombStopsAtPidsMax()
+    {
+        var id = _bundle.NewId("bomb");
+        _bundle.Spec.Linux!.Resources = new LinuxResources { Pids = new LinuxPids { Limit = 32 } };
+        _bundle.Spec.Process!.Args = ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 100"];
+        Assert.Equal(0, _bundle.Create(id).ExitCode);
+        Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
+        var cgroup = $"/sys/fs/cgroup/pids/skiff-test/{id}";
+
+        // the kernel counts every fork refused at the limit in pids.events
+        LifecycleTests.WaitFor(() => MaxEvents(cgroup) > 0, 30_000);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.InRange(int.Parse(File.ReadAllText($"{cgroup}/pids.current").Trim()), 1, 32);
+            Thread.Sleep(20);
+        }
+        Assert.Equal(0, _bundle.Runtime("delete", "--force", id).ExitCode);
+        Assert.Empty(Leftovers.ProcessesOf(id));
+        Assert.Empty(Leftovers.CgroupDirs(id));
+    }
+
+    [ContainerFact]
+    public void CpuQuotaIsVisibleAndLimitsABusyLoop()
+    {
+        var id = _bundle.NewId("cpu");
+        _bundle.Spec.Linux!.Resources = new LinuxResources { CPU = new LinuxCPU { Quota = 20_000, Period = 100_000 } };
+        _bundle.Spec.Process!.Args = ["sh", "-c", "while :; do :; done"];
+        Assert.Equal(0, _bundle.Create(id).ExitCode);
+        Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
+
+        var inside = _bundle.Runtime("exec", id, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+        Assert.True(inside.ExitCode == 0, inside.ToString());
+        Assert.Equal(["20000", "100000"], inside.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        // 0.2 CPU: measured from the cgroup's own CPU time over ~1.5 s, with room for a loaded machine
+        var usageFile = $"/sys/fs/cgroup/cpuacct/skiff-test/{id}/cpuacct.usage";
+        Thread.Sleep(300);
+        var before = ulong.Parse(File.ReadAllText(usageFile).Trim());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Thread.Sleep(1500);
+        var used = ulong.Parse(File.ReadAllText(usageFile).Trim()) - before;
+        var share = used / 1e9 / clock.Elapsed.TotalSeconds;
+        Assert.InRange(share, 0.05, 0.3);
+
+        var stats = JsonDocument.Parse(_bundle.Runtime("events", "--stats", id).Stdout).RootElement.GetProperty("data").GetProperty("cpu");
+        Assert.True(stats.GetProperty("throttling").GetProperty("throttledPeriods").GetUInt64() > 0, stats.ToString());
+    }
+
+    [ContainerFact]
+    public void DeviceRulesDenyOpeningADeviceTheContainerCreated()
+    {
+        _bundle.Spec.Process!.Capabilities!.Bounding!.Add("CAP_MKNOD");
+        _bundle.Spec.Process.Capabilities.Effective!.Add("CAP_MKNOD");
+        _bundle.Spec.Process.Capabilities.Permitted!.Add("CAP_MKNOD");
+        // after runc spec's "deny everything": /dev/fuse is allowed, /dev/loop-control is not
+        _bundle.Spec.Linux!.Resources!.Devices!.Add(new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 10, Minor = 229, Access = "rw" });
+        var result = _bundle.Run("sh", "-c",
+            "mknod /dev/allowed c 10 229 && mknod /dev/denied c 10 237 && (exec 3</dev/allowed) && echo allowed-opened; (exec 3</dev/denied) 2>&1; echo denied=$?");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("allowed-opened", result.Stdout);
+        Assert.Contains("Operation not permitted", result.Stdout);
+        Assert.Contains("denied=1", result.Stdout);
+    }
+
+    private static int MaxEvents(string cgroup)
+        => File.ReadAllLines($"{cgroup}/pids.events").Select(l => l.Split(' ')).Where(f => f[0] == "max").Select(f => int.Parse(f[1])).Single();
+
     private Process StartEvents(string id, params string[] args)
     {
         var info = new ProcessStartInfo(Repo.Runtime) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
