@@ -127,7 +127,10 @@ public sealed partial class CgroupManager : ICgroupManager
 
     public IReadOnlyList<CgroupDirectory> Directories => _nodes.Select(n => new CgroupDirectory(n.Dir, n.IsV2)).ToArray();
 
-    public bool EnforcesDeviceRules => _nodes.Any(n => !n.IsV2 && n.Controllers.Contains("devices"));
+    public bool EnforcesDeviceRules => UsesDeviceFilter || _nodes.Any(n => !n.IsV2 && n.Controllers.Contains("devices"));
+
+    /// <summary>Pure cgroup v2: device rules become an eBPF program on the container's cgroup2 directory.</summary>
+    private bool UsesDeviceFilter => Mode == CgroupMode.V2 && _nodes.Any(n => n.IsV2);
 
     public IReadOnlyList<CgroupMountSource> MountSources
     {

@@ -50,7 +50,8 @@ public interface ICgroupManager
 
     IReadOnlyList<CgroupMountSource> MountSources { get; }
 
-    /// <summary>False when device rules in <see cref="Apply"/> are not enforced (cgroup v2 needs eBPF, not done yet).</summary>
+    /// <summary>False when device rules in <see cref="Apply"/> are not enforced: a hybrid host without a v1 devices
+    /// hierarchy (the eBPF filter is only used on pure cgroup v2 hosts).</summary>
     bool EnforcesDeviceRules { get; }
 
     /// <summary>mkdir -p in every hierarchy; on failure removes what it created and throws.</summary>
