@@ -76,6 +76,7 @@ public interface ICgroupManager
 
     void Thaw();
 
-    /// <summary>rmdir leaf-first in every hierarchy; missing dirs are fine, EBUSY is retried a few times.</summary>
+    /// <summary>rmdir leaf-first in every hierarchy; missing dirs are fine, EBUSY is retried a few times. Parent
+    /// directories are kept, except those this instance's <see cref="Create"/> made (a failed create leaves nothing).</summary>
     void Destroy();
 }
