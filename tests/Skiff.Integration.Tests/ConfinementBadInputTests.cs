@@ -103,4 +103,29 @@ public sealed class ConfinementBadInputTests : IDisposable
                 Assert.False(Directory.Exists(Path.Combine(candidate, escaped)), $"{candidate}/{escaped} was created");
         }
     }
+
+    [WithoutSystemdContainerFact]
+    public void SystemdCgroupDriverWithoutSystemdIsAClearError()
+    {
+        var id = _bundle.NewId("sd");
+        _bundle.WriteConfig(id);
+        _bundle.Spec.Linux!.CgroupsPath = "system.slice:skiff:" + id;
+        OciJson.WriteSpec(Path.Combine(_bundle.Directory, "config.json"), _bundle.Spec);
+        var create = _bundle.Runtime("--systemd-cgroup", "create", "--bundle", _bundle.Directory, id);
+        Assert.NotEqual(0, create.ExitCode);
+        Assert.Contains("systemd is not running", Leftovers.SingleLine(create.Stderr));
+        Leftovers.AssertNone(_bundle, id);
+    }
+}
+
+/// <summary>A container test for hosts where systemd is not PID 1 (where the systemd cgroup driver must refuse).</summary>
+public sealed class WithoutSystemdContainerFactAttribute : FactAttribute
+{
+    public WithoutSystemdContainerFactAttribute()
+    {
+        if (Environment.UserName != "root")
+            Skip = "needs root";
+        else if (File.ReadAllText("/proc/1/comm").Trim() == "systemd")
+            Skip = "systemd is PID 1 here: the driver would talk to it";
+    }
 }
