@@ -15,17 +15,19 @@ public sealed class OomNotifier : IDisposable
 {
     private readonly FileDescriptor _fd;
     private readonly FileDescriptor? _oomControl;
-    private readonly CgroupFileSystem? _fs;
-    private readonly string? _memoryEvents;
+    private readonly CgroupFileSystem _fs;
+    private readonly string _watchedFile;
+    private readonly bool _isV2;
     private ulong _oomKills;
 
-    private OomNotifier(FileDescriptor fd, FileDescriptor? oomControl, CgroupFileSystem? fs, string? memoryEvents)
+    private OomNotifier(FileDescriptor fd, FileDescriptor? oomControl, CgroupFileSystem fs, string watchedFile, bool isV2)
     {
         _fd = fd;
         _oomControl = oomControl;
         _fs = fs;
-        _memoryEvents = memoryEvents;
-        if (memoryEvents is not null) _oomKills = ReadOomKillCounter();
+        _watchedFile = watchedFile;
+        _isV2 = isV2;
+        if (isV2) _oomKills = ReadOomKillCounter();
     }
 
     public FileDescriptor Fd => _fd;
@@ -48,7 +50,7 @@ public sealed class OomNotifier : IDisposable
             {
                 throw new CgroupException($"cannot watch for OOM kills: write {registration} to {eventControlPath}: {CgroupFileSystem.Describe(e)}", e);
             }
-            return new OomNotifier(eventFd, oomControl, null, null);
+            return new OomNotifier(eventFd, oomControl, fs, eventControlPath, isV2: false);
         }
         catch
         {
@@ -61,13 +63,18 @@ public sealed class OomNotifier : IDisposable
     internal static OomNotifier OpenV2(CgroupFileSystem fs, string dir)
     {
         var events = CgroupPath.Join(dir, "memory.events");
-        return new OomNotifier(Notify.Inotify(fs.Map(events), Notify.IN_MODIFY), null, fs, events);
+        return new OomNotifier(Notify.Inotify(fs.Map(events), Notify.IN_MODIFY), null, fs, events, isV2: true);
     }
 
     /// <summary>OOM kills since the previous call (0 when the wake-up was about something else). Never blocks.</summary>
     public ulong ReadKills()
     {
-        if (_memoryEvents is null) return Notify.ReadEventFd(_fd);
+        if (!_isV2)
+        {
+            // the kernel also signals the eventfd when the cgroup is removed: that is no OOM (runc checks the same way)
+            var signals = Notify.ReadEventFd(_fd);
+            return signals > 0 && _fs.FileExists(_watchedFile) ? signals : 0;
+        }
         if (!Notify.DrainInotify(_fd)) return 0;
         var now = ReadOomKillCounter();
         var kills = now > _oomKills ? now - _oomKills : 0;
@@ -78,7 +85,7 @@ public sealed class OomNotifier : IDisposable
     private ulong ReadOomKillCounter()
     {
         string text;
-        try { text = _fs!.ReadFile(_memoryEvents!); }
+        try { text = _fs.ReadFile(_watchedFile); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return _oomKills; } // cgroup removed
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             if (line.StartsWith("oom_kill ", StringComparison.Ordinal)
