@@ -22,9 +22,6 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "connect", SetLastError = true)]
         private static partial int Connect(int fd, byte* address, int length);
 
-        [LibraryImport(LibC, EntryPoint = "recv", SetLastError = true)]
-        public static partial nint Receive(int fd, byte* buffer, nint length, int flags);
-
         [LibraryImport(LibC, EntryPoint = "send", SetLastError = true)]
         public static partial nint Send(int fd, byte* buffer, nint length, int flags);
 
