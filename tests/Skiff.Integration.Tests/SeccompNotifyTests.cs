@@ -59,6 +59,52 @@ public sealed partial class SeccompNotifyTests : IDisposable
     }
 
     [ContainerFact]
+    public void ExecGivesTheAgentANewListenerForTheExecdProcess()
+    {
+        var socketPath = Path.Combine(_bundle.Directory, "agent.sock");
+        using var agent = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        agent.Bind(new UnixDomainSocketEndPoint(socketPath));
+        agent.Listen(2);
+        var id = _bundle.NewId("notifyexec");
+        _bundle.Spec.Linux!.Seccomp = new LinuxSeccomp
+        {
+            DefaultAction = "SCMP_ACT_ALLOW",
+            ListenerPath = socketPath,
+            Syscalls = [new LinuxSyscall { Names = ["mkdir", "mkdirat"], Action = "SCMP_ACT_NOTIFY" }],
+        };
+        _bundle.Spec.Process!.Args = ["sleep", "100"];
+        Assert.Equal(0, _bundle.Create(id).ExitCode);
+        using (var forInit = agent.Accept())
+        {
+            // the container's own listener: not needed here
+        }
+        Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
+
+        var pidFile = Path.Combine(_bundle.Directory, "exec.pid");
+        // stdio on a file: a detached process holding the runner's pipes would keep it waiting for EOF
+        var output = Path.Combine(_bundle.Directory, "exec.out");
+        var exec = ProcessRunner.Run("/bin/sh",
+            ["-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>&1 </dev/null", Repo.Runtime, "--root", _bundle.StateRoot, "exec", "--detach", "--pid-file", pidFile, id, "mkdir", "/tmp/y"],
+            null, _bundle.Directory, environment: new() { ["OUT"] = output });
+        Assert.True(exec.ExitCode == 0, File.ReadAllText(output));
+        using var connection = agent.Accept();
+        var buffer = new byte[8192];
+        using var socket = new FileDescriptor((int)connection.Handle, ownsHandle: false);
+        var length = Interop.Interop.Socket.ReceiveWithFd(socket, buffer, out var passed, "agent");
+        using var notifyFd = passed;
+        Assert.NotNull(notifyFd);
+        var message = JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement;
+        Assert.Equal("running", message.GetProperty("state").GetProperty("status").GetString());
+        var execPid = int.Parse(File.ReadAllText(pidFile));
+        Assert.Equal(execPid, message.GetProperty("pid").GetInt32());
+
+        var notification = ReceiveNotification(notifyFd!);
+        Respond(notifyFd!, notification.Id, error: 18);
+        LifecycleTests.WaitFor(() => TestBundle.ProcessGone(execPid));
+        Assert.Contains("Invalid cross-device link", File.ReadAllText(output));
+    }
+
+    [ContainerFact]
     public void NobodyListeningAtListenerPathFailsCreateCleanly()
     {
         var id = _bundle.NewId("noagent");
