@@ -21,25 +21,6 @@
 #include "compat.h"
 #include "stage0.h"
 
-static void send_master(int sock, int master, const char *name)
-{
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    memset(cbuf, 0, sizeof(cbuf));
-    struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
-    ssize_t n;
-    do
-        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        fail(errno, "send console master to socket fd %d", sock);
-}
-
 void op_console(const struct plan *p, const struct rec *r)
 {
     int sock = (int)rec_int(r, 0);
@@ -87,7 +68,8 @@ void op_console(const struct plan *p, const struct rec *r)
         close(tfd);
     }
 
-    send_master(sock, master, name);
+    if (send_fd(sock, master, name, strlen(name)) < 0)
+        fail(errno, "send console master to socket fd %d", sock);
     close(master); /* the listener owns it now */
     close(sock);
 

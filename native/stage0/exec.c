@@ -134,6 +134,20 @@ static void wait_for_start(const struct plan *p)
     close(pfd);
 }
 
+/* The filter's notify fd goes to the runtime, which forwards it to linux.seccomp.listenerPath;
+ * we wait for its answer so the listener holds the fd before anything can block on it. */
+static void hand_over_listener(int listener)
+{
+    struct sync_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = SYNC_SECCOMP_LISTENER;
+    if (send_fd(g_sync_fd, listener, &m, sizeof(m)) < 0)
+        fail(errno, "send seccomp listener fd");
+    if (sync_recv(&m) != 1 || m.type != SYNC_CONTINUE)
+        fail_raw(EPIPE, "the runtime did not take the seccomp listener fd");
+    close(listener);
+}
+
 void run_tail(const struct plan *p)
 {
     /* 1. The program, looked up while we can still report it as a create error. */
@@ -143,8 +157,12 @@ void run_tail(const struct plan *p)
      * switch and capset below take away: load it first (runc does the same). The
      * filter then also sees setgroups/setresuid/capset/execve, so profiles must allow
      * them, as they must for runc. */
-    if (p->seccomp && !p->no_new_privs)
-        load_seccomp(p->seccomp);
+    int listener_filter = p->seccomp && (rec_int(p->seccomp, 0) & SK_SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    if (p->seccomp && (!p->no_new_privs || listener_filter)) {
+        int listener = load_seccomp(p->seccomp);
+        if (listener_filter)
+            hand_over_listener(listener);
+    }
 
     /* 3. Bounding set while we hold CAP_SETPCAP (before the uid switch). */
     drop_bounding(p->caps);
@@ -170,7 +188,7 @@ void run_tail(const struct plan *p)
     /* 9. no_new_privs and the filter as late as possible: after it, only execve. */
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
-    if (p->seccomp && p->no_new_privs)
+    if (p->seccomp && p->no_new_privs && !listener_filter)
         load_seccomp(p->seccomp);
 
     /* 10. The program. */

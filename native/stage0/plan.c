@@ -208,11 +208,7 @@ void plan_load(int fd, struct plan *p)
         case OP_USER: p->user = r; break;
         case OP_CAPS: p->caps = r; break;
         case OP_NO_NEW_PRIVS: p->no_new_privs = 1; break;
-        case OP_SECCOMP:
-            if (rec_int(r, 0) & SK_SECCOMP_FILTER_FLAG_NEW_LISTENER)
-                fail_raw(EINVAL, "plan: seccomp listener flag is not supported by plan version %u", PLAN_VERSION);
-            p->seccomp = r;
-            break;
+        case OP_SECCOMP: p->seccomp = r; break;
         case OP_ENV: p->env = r; break;
         case OP_ARGS: p->args = r; break;
         case OP_EXEC_FIFO: p->exec_fifo = r; break;

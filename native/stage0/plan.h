@@ -60,6 +60,9 @@
  *                   (or closes the socket, in which case C _exits(1))
  *       SYNC_READY  create: setup done, C now blocks opening the exec fifo.
  *                   exec: not sent; success is EOF of the socket (it is CLOEXEC) after SYNC_PID.
+ *       SYNC_SECCOMP_LISTENER  carries the seccomp notify fd as SCM_RIGHTS (OP_SECCOMP with
+ *                   SECCOMP_FILTER_FLAG_NEW_LISTENER, tail step 2); C blocks until SYNC_CONTINUE, by
+ *                   which time the runtime has passed the fd on to linux.seccomp.listenerPath.
  *       SYNC_ERROR  value = errno (0 if none), text = "<what> <path>: <strerror>" (one line).
  *                   Errors after SYNC_READY (create: fifo, startContainer hooks, seccomp,
  *                   execve) are also printed to stderr, since nobody may read the socket.
@@ -111,6 +114,7 @@ enum sync_type {
     SYNC_READY = 3,
     SYNC_ERROR = 4,
     SYNC_CONTINUE = 5,
+    SYNC_SECCOMP_LISTENER = 6,
 };
 
 struct sync_msg {
@@ -209,7 +213,9 @@ enum plan_op {
     OP_NO_NEW_PRIVS = 52,   /* prctl(PR_SET_NO_NEW_PRIVS, 1) */
     OP_SECCOMP = 53,        /* [flags, then one int per struct sock_filter (code | jt<<16 | jf<<24 | k<<32)]
                                1..4096 instructions; flags 0 -> prctl(PR_SET_SECCOMP), else seccomp(2) with
-                               them; SECCOMP_FILTER_FLAG_NEW_LISTENER is rejected (no listener fd transport) */
+                               them. With SECCOMP_FILTER_FLAG_NEW_LISTENER the filter is loaded at tail step 2
+                               even with no_new_privs (the runtime must still be listening: create has not
+                               returned yet), and its fd is sent back with SYNC_SECCOMP_LISTENER */
     OP_ENV = 54,            /* (KEY=VALUE...) the environment of the program */
     OP_ARGS = 55,           /* (argv0, argv...) argv[0] is looked up in PATH of OP_ENV (inside the container)
                                unless it contains a '/'; ENOENT/EACCES there is reported before SYNC_READY */
@@ -220,7 +226,9 @@ enum plan_op {
     /* The fixed tail, run when the record list is exhausted (order matters, see each why):
      *  1. resolve argv[0] (inside the new root, with the container's PATH)          -> ENOENT/EACCES early
      *  2. without no_new_privs: load seccomp now. Loading then needs CAP_SYS_ADMIN in the effective set,
-     *     which the uid switch (step 4) already clears; the filter must allow steps 3..10 (as for runc)
+     *     which the uid switch (step 4) already clears; the filter must allow steps 3..10 (as for runc).
+     *     A filter with a listener is loaded here too, whatever no_new_privs says, and its fd handed to
+     *     the runtime (SYNC_SECCOMP_LISTENER, then wait for SYNC_CONTINUE); it must then allow sendmsg/recv
      *  3. drop capabilities outside OP_CAPS.bounding with PR_CAPBSET_DROP            (needs CAP_SETPCAP: before setuid)
      *  4. PR_SET_KEEPCAPS 1 (only with OP_CAPS); setgroups(additional); setresgid; setresuid; KEEPCAPS 0; umask
      *  5. capset(effective, permitted, inheritable); clear ambient; PR_CAP_AMBIENT_RAISE each ambient cap
@@ -228,7 +236,7 @@ enum plan_op {
      *  7. create mode: SYNC_READY, then open /proc/self/fd/<fifo> O_WRONLY (blocks until `start` opens it for
      *     reading), write one byte "0", close the fifo and its O_PATH fd
      *  8. OP_HOOK records (startContainer hooks), in record order
-     *  9. no_new_privs; with no_new_privs, seccomp here: as late as possible, only execve follows (runc)
+     *  9. no_new_privs; with no_new_privs (and no listener), seccomp here: as late as possible, only execve follows (runc)
      * 10. execve(resolved path, argv, env); on failure print "skiff-init: exec <path>: <strerror>" to stderr
      *     and _exit(127 for ENOENT, 126 otherwise)
      */

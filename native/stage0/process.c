@@ -119,7 +119,7 @@ void op_setsid(void)
         fail(errno, "setsid");
 }
 
-void load_seccomp(const struct rec *r)
+int load_seccomp(const struct rec *r)
 {
     uint32_t n = r->nints - 1;
     struct skiff_sock_filter *f = calloc(n, sizeof(*f));
@@ -139,6 +139,7 @@ void load_seccomp(const struct rec *r)
     if (rc < 0)
         fail(errno, "seccomp filter of %u instructions flags 0x%llx", n, (unsigned long long)flags);
     free(f);
+    return (flags & SK_SECCOMP_FILTER_FLAG_NEW_LISTENER) ? (int)rc : 0;
 }
 
 /* Drop what is outside the bounding set while we still have CAP_SETPCAP, i.e. before

@@ -51,6 +51,7 @@ extern int g_sync_fd;
 extern int g_ready_sent;
 int sync_send(uint32_t type, int32_t value, const char *text); /* 0, or -1 for SYNC_ERROR that could not be sent */
 int sync_recv(struct sync_msg *m); /* 1 = message, 0 = EOF, -1 = error */
+int send_fd(int sock, int fd, const void *data, size_t len); /* data + fd as SCM_RIGHTS; 0, or -1/errno */
 _Noreturn void fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));     /* appends ": strerror(err)" */
 _Noreturn void fail_raw(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3))); /* text as given */
 void write_file(const char *path, const char *data, size_t len, const char *what);
@@ -77,7 +78,7 @@ void op_ioprio(const struct rec *r);
 void op_scheduler(const struct rec *r);
 void op_personality(const struct rec *r);
 void op_setsid(void);
-void load_seccomp(const struct rec *r);
+int load_seccomp(const struct rec *r); /* the listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0 */
 void drop_bounding(const struct rec *caps);
 void switch_identity(const struct plan *p);
 void apply_caps(const struct rec *caps);

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using Skiff.Interop;
+using static Skiff.Interop.Interop;
 
 namespace Skiff.Cgroups;
 
@@ -55,6 +57,29 @@ public class CgroupFileSystem
         foreach (var d in Directory.EnumerateDirectories(mapped))
             result.Add(CgroupPath.Join(path, Path.GetFileName(d)));
         return result;
+    }
+
+    /// <summary>Names (not paths) of the files in <paramref name="path"/>.</summary>
+    public virtual IReadOnlyList<string> GetFileNames(string path)
+        => Directory.EnumerateFiles(Map(path)).Select(f => Path.GetFileName(f)).ToList();
+
+    /// <summary>
+    /// Gives a cgroup2 directory <paramref name="program"/> as its device filter (v2 has no devices
+    /// controller). The new program is attached beside the old ones (BPF_F_ALLOW_MULTI) and only then are
+    /// the old ones detached, so the cgroup is never without a filter, as runc does it.
+    /// </summary>
+    public virtual void AttachDeviceFilter(string directory, ulong[] program)
+    {
+        var path = Map(directory);
+        using var dir = FileDescriptor.Wrap(Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", path);
+        var old = Bpf.AttachedPrograms(dir, Bpf.AttachCgroupDevice, path);
+        using (var loaded = Bpf.LoadProgram(Bpf.ProgTypeCgroupDevice, program, DeviceFilter.License))
+            Bpf.Attach(dir, loaded, Bpf.AttachCgroupDevice, Bpf.FlagAllowMulti, path);
+        foreach (var id in old)
+        {
+            using var replaced = Bpf.ProgramById(id);
+            Bpf.Attach(dir, replaced, Bpf.AttachCgroupDevice, 0, path, detach: true);
+        }
     }
 
     /// <summary>errno of an I/O exception thrown by this class (0 when unknown).</summary>

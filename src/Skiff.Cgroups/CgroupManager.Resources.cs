@@ -1,4 +1,5 @@
 using System.Globalization;
+using Skiff.Interop;
 using Skiff.Oci;
 
 namespace Skiff.Cgroups;
@@ -14,9 +15,11 @@ public sealed partial class CgroupManager
     {
         if (resources is null) return;
         Validate(resources);
+        // compiled up front: a rule set cgroup v1 would refuse must fail before the first write
+        var deviceFilter = UsesDeviceFilter && resources.Devices is { Count: > 0 } ? DeviceFilter.Compile(resources.Devices) : null;
 
         ApplyCpuset(resources.CPU);
-        ApplyDevices(resources.Devices);
+        ApplyDevices(resources.Devices, deviceFilter);
         ApplyMemory(resources.Memory);
         ApplyCpu(resources.CPU);
         ApplyPids(resources.Pids);
@@ -142,13 +145,26 @@ public sealed partial class CgroupManager
         if (!string.IsNullOrEmpty(mems)) Set("cpuset mems", n, "cpuset.mems", mems);
     }
 
-    // ---------------------------------------------------------------- devices (v1 only)
+    // ---------------------------------------------------------------- devices
 
-    private void ApplyDevices(List<LinuxDeviceCgroup>? devices)
+    private void ApplyDevices(List<LinuxDeviceCgroup>? devices, ulong[]? deviceFilter)
     {
         if (devices is null || devices.Count == 0) return;
+        if (deviceFilter is not null)
+        {
+            var v2 = V2Node!;
+            try
+            {
+                _fs.AttachDeviceFilter(v2.Dir, deviceFilter);
+            }
+            catch (SyscallException e)
+            {
+                throw new CgroupException($"cannot set device rules: {e.Message}", e);
+            }
+            return;
+        }
         var n = V1("devices");
-        if (n is null) return; // cgroup v2: eBPF device filter not implemented yet (EnforcesDeviceRules == false)
+        if (n is null) return; // a hybrid host without a v1 devices hierarchy: EnforcesDeviceRules is false
         // runc order: deny everything first, then replay the rules in order
         Set("device rules", n, "devices.deny", "a");
         foreach (var d in devices)

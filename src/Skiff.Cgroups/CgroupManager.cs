@@ -13,6 +13,8 @@ public sealed partial class CgroupManager : ICgroupManager
 {
     private readonly CgroupFileSystem _fs;
     private readonly List<Node> _nodes;
+    /// <summary>Ancestors of the leaves that <see cref="Create"/> made, in creation order: a rollback removes them too.</summary>
+    private readonly List<string> _createdAncestors = new();
 
     private sealed class Node
     {
@@ -127,7 +129,10 @@ public sealed partial class CgroupManager : ICgroupManager
 
     public IReadOnlyList<CgroupDirectory> Directories => _nodes.Select(n => new CgroupDirectory(n.Dir, n.IsV2)).ToArray();
 
-    public bool EnforcesDeviceRules => _nodes.Any(n => !n.IsV2 && n.Controllers.Contains("devices"));
+    public bool EnforcesDeviceRules => UsesDeviceFilter || _nodes.Any(n => !n.IsV2 && n.Controllers.Contains("devices"));
+
+    /// <summary>Pure cgroup v2: device rules become an eBPF program on the container's cgroup2 directory.</summary>
+    private bool UsesDeviceFilter => Mode == CgroupMode.V2 && _nodes.Any(n => n.IsV2);
 
     public IReadOnlyList<CgroupMountSource> MountSources
     {
@@ -177,6 +182,8 @@ public sealed partial class CgroupManager : ICgroupManager
                     for (var i = before; i < created.Count; i++) CpusetCopyFromParent(created[i]);
                 }
             }
+            var leaves = _nodes.Select(n => n.Dir).ToHashSet(StringComparer.Ordinal);
+            _createdAncestors.AddRange(created.Where(d => !leaves.Contains(d)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CgroupException)
         {
@@ -269,6 +276,14 @@ public sealed partial class CgroupManager : ICgroupManager
         }
         if (errors.Count > 0)
             throw new CgroupException("cannot remove cgroup: " + string.Join("; ", errors));
+        // Parents this instance created (the rollback of a failed create) go too, unless another
+        // container has moved in meanwhile; parents found existing are never touched (runc's delete).
+        for (var i = _createdAncestors.Count - 1; i >= 0; i--)
+        {
+            try { _fs.RemoveDirectory(_createdAncestors[i]); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* in use or gone: not ours to remove */ }
+        }
+        _createdAncestors.Clear();
     }
 
     /// <summary>

@@ -50,7 +50,8 @@ public interface ICgroupManager
 
     IReadOnlyList<CgroupMountSource> MountSources { get; }
 
-    /// <summary>False when device rules in <see cref="Apply"/> are not enforced (cgroup v2 needs eBPF, not done yet).</summary>
+    /// <summary>False when device rules in <see cref="Apply"/> are not enforced: a hybrid host without a v1 devices
+    /// hierarchy (the eBPF filter is only used on pure cgroup v2 hosts).</summary>
     bool EnforcesDeviceRules { get; }
 
     /// <summary>mkdir -p in every hierarchy; on failure removes what it created and throws.</summary>
@@ -65,10 +66,17 @@ public interface ICgroupManager
     /// <summary>Every process in the cgroup and its descendants.</summary>
     IReadOnlyList<int> GetPids();
 
+    /// <summary>Usage counters in runc's events "stats" shape.</summary>
+    CgroupStats GetStats();
+
+    /// <summary>Starts watching for OOM kills; throws <see cref="CgroupException"/> without a memory controller.</summary>
+    OomNotifier WatchOom();
+
     void Freeze();
 
     void Thaw();
 
-    /// <summary>rmdir leaf-first in every hierarchy; missing dirs are fine, EBUSY is retried a few times.</summary>
+    /// <summary>rmdir leaf-first in every hierarchy; missing dirs are fine, EBUSY is retried a few times. Parent
+    /// directories are kept, except those this instance's <see cref="Create"/> made (a failed create leaves nothing).</summary>
     void Destroy();
 }

@@ -22,9 +22,6 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "connect", SetLastError = true)]
         private static partial int Connect(int fd, byte* address, int length);
 
-        [LibraryImport(LibC, EntryPoint = "recv", SetLastError = true)]
-        public static partial nint Receive(int fd, byte* buffer, nint length, int flags);
-
         [LibraryImport(LibC, EntryPoint = "send", SetLastError = true)]
         public static partial nint Send(int fd, byte* buffer, nint length, int flags);
 
@@ -59,6 +56,82 @@ public static unsafe partial class Interop
                 throw new SyscallException("connect", path, errno);
             }
             return fd;
+        }
+
+        [LibraryImport(LibC, EntryPoint = "sendmsg", SetLastError = true)]
+        private static partial nint SendMessage(int fd, MessageHeader* message, int flags);
+
+        [LibraryImport(LibC, EntryPoint = "recvmsg", SetLastError = true)]
+        private static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
+
+        private const int SOL_SOCKET = 1;
+        private const int SCM_RIGHTS = 1;
+        private const int MSG_CMSG_CLOEXEC = 0x40000000;
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct IoVector
+        {
+            public byte* Base;
+            public nuint Length;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct MessageHeader
+        {
+            public void* Name;
+            public uint NameLength;
+            public IoVector* Vectors;
+            public nuint VectorCount;
+            public void* Control;
+            public nuint ControlLength;
+            public int Flags;
+        }
+
+        /// <summary>cmsghdr (len, level, type) plus one int of SCM_RIGHTS, padded as CMSG_SPACE(sizeof(int)) is.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        private struct FdControl
+        {
+            public nuint Length;
+            public int Level;
+            public int Type;
+            public int Fd;
+            private readonly int _padding;
+        }
+
+        /// <summary>sendmsg of <paramref name="data"/> with <paramref name="passed"/> attached as SCM_RIGHTS.</summary>
+        public static void SendWithFd(FileDescriptor socket, ReadOnlySpan<byte> data, FileDescriptor passed, string target)
+        {
+            fixed (byte* bytes = data)
+            {
+                var vector = new IoVector { Base = bytes, Length = (nuint)data.Length };
+                var control = new FdControl { Length = (nuint)(sizeof(nuint) + 2 * sizeof(int) + sizeof(int)), Level = SOL_SOCKET, Type = SCM_RIGHTS, Fd = passed.Fd };
+                var header = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = &control, ControlLength = (nuint)sizeof(FdControl) };
+                while (SendMessage(socket.Fd, &header, MSG_NOSIGNAL) < 0)
+                    if (Errno.Last != Errno.EINTR)
+                        throw new SyscallException("sendmsg", target, Errno.Last);
+            }
+        }
+
+        /// <summary>
+        /// recvmsg into <paramref name="buffer"/>: the byte count (0 at EOF) and the fd that came with
+        /// the message as SCM_RIGHTS, if any (close-on-exec, owned by the caller).
+        /// </summary>
+        public static int ReceiveWithFd(FileDescriptor socket, Span<byte> buffer, out FileDescriptor? passed, string target)
+        {
+            passed = null;
+            fixed (byte* bytes = buffer)
+            {
+                var vector = new IoVector { Base = bytes, Length = (nuint)buffer.Length };
+                var control = new FdControl();
+                var header = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = &control, ControlLength = (nuint)sizeof(FdControl) };
+                nint n;
+                while ((n = ReceiveMessage(socket.Fd, &header, MSG_CMSG_CLOEXEC)) < 0)
+                    if (Errno.Last != Errno.EINTR)
+                        throw new SyscallException("recvmsg", target, Errno.Last);
+                if (header.ControlLength >= (nuint)(sizeof(nuint) + 3 * sizeof(int)) && control.Level == SOL_SOCKET && control.Type == SCM_RIGHTS)
+                    passed = new FileDescriptor(control.Fd);
+                return (int)n;
+            }
         }
     }
 }

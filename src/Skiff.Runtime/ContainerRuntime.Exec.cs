@@ -46,7 +46,7 @@ public sealed partial class ContainerRuntime
             };
             var plan = PlanCompiler.CompileExec(spec, process, record.Pid, launch, new FdLayoutNumbers(layout.Sync, -1, layout.Console));
             stage0 = Stage0.Start(plan, layout);
-            stage0.RunProtocol(waitForReady: false, onHooks: null);
+            stage0.RunProtocol(waitForReady: false, onHooks: null, SeccompListenerForwarder(record, spec, ContainerStatus.Running));
             if (options.PidFile is not null)
                 WritePidFile(options.PidFile, stage0.ChildPid);
             return stage0.TakeChildPidfd();

@@ -131,7 +131,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 HookRunner.RunAll("prestart", spec.Hooks?.Prestart, state);
                 HookRunner.RunAll("createRuntime", spec.Hooks?.CreateRuntime, state);
                 HookRunner.RunAll("createContainer", spec.Hooks?.CreateContainer, state);
-            });
+            }, SeccompListenerForwarder(record, spec, ContainerStatus.Creating));
             Step("container ready");
             record.Pid = stage0.ChildPid;
             record.PidStartTime = ProcessInfo.StartTime(record.Pid);

@@ -18,7 +18,9 @@ public sealed record SeccompProgram(ulong Flags, ulong[] Instructions);
 public static class SeccompCompiler
 {
     private const uint ActKillProcess = 0x80000000, ActKillThread = 0x00000000, ActTrap = 0x00030000,
-        ActErrnoBase = 0x00050000, ActTraceBase = 0x7ff00000, ActLog = 0x7ffc0000, ActAllow = 0x7fff0000;
+        ActErrnoBase = 0x00050000, ActTraceBase = 0x7ff00000, ActLog = 0x7ffc0000, ActAllow = 0x7fff0000, ActNotify = 0x7fc00000;
+    /// <summary>seccomp(2) returns the notify fd; skiff-init hands it to the runtime for linux.seccomp.listenerPath.</summary>
+    public const ulong FlagNewListener = 8;
     private const int AttrNoNewPrivs = 3; // SCMP_FLTATR_CTL_NNP: skiff-init sets no_new_privs itself when asked
 
     private static readonly Dictionary<string, ulong> FlagBits = new()
@@ -42,8 +44,14 @@ public static class SeccompCompiler
         foreach (var flag in profile.Flags ?? [])
             flags |= FlagBits.TryGetValue(flag, out var bit) ? bit
                 : throw new SeccompException($"linux.seccomp.flags: unknown flag \"{flag}\"");
-        if (!string.IsNullOrEmpty(profile.ListenerPath) || UsesNotify(profile))
-            throw new SeccompException("linux.seccomp: SCMP_ACT_NOTIFY and listenerPath are not supported by skiff-runtime yet");
+        if (profile.DefaultAction == SeccompNames.ActNotify)
+            throw new SeccompException("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the container could not even hand over the listener fd)");
+        if (UsesNotify(profile))
+        {
+            if (string.IsNullOrEmpty(profile.ListenerPath))
+                throw new SeccompException("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
+            flags |= FlagNewListener;
+        }
 
         nint context = Libseccomp.Init(defaultAction);
         if (context == 0)
@@ -63,8 +71,7 @@ public static class SeccompCompiler
         }
     }
 
-    private static bool UsesNotify(LinuxSeccomp profile)
-        => profile.DefaultAction == SeccompNames.ActNotify || (profile.Syscalls ?? []).Any(s => s.Action == SeccompNames.ActNotify);
+    private static bool UsesNotify(LinuxSeccomp profile) => (profile.Syscalls ?? []).Any(s => s.Action == SeccompNames.ActNotify);
 
     private static uint Action(string name, uint? errnoRet, string field) => name switch
     {
@@ -75,6 +82,7 @@ public static class SeccompCompiler
         SeccompNames.ActTrace => ActTraceBase | ((errnoRet ?? 1) & 0xffff),
         SeccompNames.ActAllow => ActAllow,
         SeccompNames.ActLog => ActLog,
+        SeccompNames.ActNotify => ActNotify,
         _ => throw new SeccompException($"{field}: unknown action \"{name}\""),
     };
 
@@ -166,4 +174,4 @@ public static class SeccompCompiler
 }
 
 /// <summary>A seccomp profile that cannot be compiled; the message names the field.</summary>
-public sealed class SeccompException(string message) : Exception(message);
+public sealed class SeccompException(string message, Exception? inner = null) : Exception(message, inner);

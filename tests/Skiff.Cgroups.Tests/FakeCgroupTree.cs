@@ -109,6 +109,11 @@ public sealed class FakeCgroupTree : CgroupFileSystem, IDisposable
 
     public List<(string Path, string Value)> Writes { get; } = new();
 
+    /// <summary>Device programs "attached" to cgroup2 directories (a temp dir cannot take a real one).</summary>
+    public List<(string Directory, ulong[] Program)> DeviceFilters { get; } = new();
+
+    public override void AttachDeviceFilter(string directory, ulong[] program) => DeviceFilters.Add((directory, program));
+
     public string Read(string hostPath) => File.ReadAllText(Map(hostPath)).Trim();
 
     public bool Exists(string hostPath) => File.Exists(Map(hostPath)) || Directory.Exists(Map(hostPath));

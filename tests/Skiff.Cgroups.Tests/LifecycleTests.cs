@@ -16,13 +16,32 @@ public class LifecycleTests
         m.Create();
         foreach (var dir in m.Paths.Paths.Values) Assert.True(tree.DirectoryExists(dir), dir);
         m.Create(); // idempotent
-        m.Destroy();
-        foreach (var dir in m.Paths.Paths.Values)
+        var later = CgroupManager.Create(tree, "c2", "/skiff/c2", systemd: false);
+        later.Create();
+        later.Destroy();
+        foreach (var dir in later.Paths.Paths.Values)
         {
             Assert.False(tree.DirectoryExists(dir), dir);
-            Assert.True(tree.DirectoryExists(dir[..dir.LastIndexOf('/')]), "parents stay");
+            Assert.True(tree.DirectoryExists(dir[..dir.LastIndexOf('/')]), "parents it found stay");
         }
+        m.Destroy();
+        foreach (var dir in m.Paths.Paths.Values)
+            Assert.False(tree.DirectoryExists(dir[..dir.LastIndexOf('/')]), "parents it made go");
         m.Destroy(); // missing directories are fine
+    }
+
+    [Fact]
+    public void Destroy_keeps_a_parent_it_made_once_another_container_uses_it()
+    {
+        using var tree = new FakeCgroupTree(CgroupMode.V1);
+        var first = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        first.Create();
+        var second = CgroupManager.Create(tree, "c2", "/skiff/c2", systemd: false);
+        second.Create();
+        first.Destroy();
+        foreach (var dir in second.Paths.Paths.Values) Assert.True(tree.DirectoryExists(dir), dir);
+        second.Destroy();
+        foreach (var dir in second.Paths.Paths.Values) Assert.True(tree.DirectoryExists(dir[..dir.LastIndexOf('/')]), "not second's to remove");
     }
 
     [Fact]

@@ -153,11 +153,28 @@ public class V2ResourceTests : IDisposable
     }
 
     [Fact]
-    public void Devices_are_not_enforced_yet_on_v2()
+    public void Devices_become_an_ebpf_program_on_the_containers_cgroup2_directory()
     {
-        _m.Apply(new LinuxResources { Devices = [new() { Allow = false, Access = "rwm" }] });
-        Assert.False(_m.EnforcesDeviceRules);
+        List<LinuxDeviceCgroup> rules = [new() { Allow = false, Access = "rwm" }, new() { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" }];
+        _m.Apply(new LinuxResources { Devices = rules });
+        Assert.True(_m.EnforcesDeviceRules);
+        var (directory, program) = Assert.Single(_tree.DeviceFilters);
+        Assert.Equal("/sys/fs/cgroup/skiff/c1", directory);
+        Assert.Equal(DeviceFilter.Compile(rules), program);
         Assert.Empty(_tree.Writes);
+    }
+
+    [Fact]
+    public void Device_rules_v1_would_refuse_fail_before_any_write()
+    {
+        var e = Assert.Throws<CgroupException>(() => _m.Apply(new LinuxResources
+        {
+            Pids = new LinuxPids { Limit = 5 },
+            Devices = [new() { Allow = true, Type = "c", Access = "rwm" }, new() { Allow = false, Type = "c", Major = 1, Minor = 3, Access = "rwm" }],
+        }));
+        Assert.Contains("punch a hole", e.Message);
+        Assert.Empty(_tree.Writes);
+        Assert.Empty(_tree.DeviceFilters);
     }
 
     [Fact]

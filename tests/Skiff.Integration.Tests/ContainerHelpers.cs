@@ -68,5 +68,16 @@ internal static class ContainerHelpers
         return line!;
     }
 
+    /// <summary>
+    /// Compiles a C program statically into the bundle's rootfs as /bin/NAME, for syscalls busybox has no
+    /// applet for (gcc and libc6-dev are build packages, so every machine that builds skiff has them).
+    /// </summary>
+    public static void CompileIntoRootfs(this TestBundle bundle, string name, string source)
+    {
+        var sourceFile = Path.Combine(bundle.Directory, name + ".c");
+        File.WriteAllText(sourceFile, source);
+        Host("/usr/bin/gcc", "-static", "-O1", "-o", Path.Combine(bundle.Rootfs, "bin", name), sourceFile);
+    }
+
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 }

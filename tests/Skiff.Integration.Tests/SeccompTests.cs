@@ -1,4 +1,5 @@
 using Skiff.Oci;
+using Skiff.Seccomp;
 
 namespace Skiff.Integration.Tests;
 
@@ -53,5 +54,45 @@ public sealed class SeccompTests : IDisposable
         Assert.Contains("Seccomp:\t2", result.Stdout);
         Assert.Contains("NoNewPrivs:\t0", result.Stdout);
         Assert.NotEqual(0, result.ExitCode);
+    }
+
+    [ContainerFact]
+    public void DockerDefaultProfileBlocksKeyctlUnshareAndMountWhileShellToolsWork()
+    {
+        _bundle.CompileIntoRootfs("keyctl-probe", """
+            #include <errno.h>
+            #include <stdio.h>
+            #include <string.h>
+            #include <sys/syscall.h>
+            #include <unistd.h>
+            int main(void) {
+                /* KEYCTL_GET_KEYRING_ID of the session keyring (-3), creating it if needed */
+                if (syscall(SYS_keyctl, 0, -3, 1) < 0) { printf("keyctl: %s\n", strerror(errno)); return 1; }
+                printf("keyctl: ok\n");
+                return 0;
+            }
+            """);
+        var containerCapabilities = _bundle.Spec.Process!.Capabilities!.Bounding!.ToList();
+        // CAP_SYS_ADMIN in the process but not in what the profile is resolved for: only seccomp can refuse
+        foreach (var set in new[] { _bundle.Spec.Process.Capabilities.Bounding, _bundle.Spec.Process.Capabilities.Effective, _bundle.Spec.Process.Capabilities.Permitted })
+            set!.Add("CAP_SYS_ADMIN");
+        const string script = "ls / >/dev/null && echo ls-ok; sh -c 'echo sh-ok'; ps >/dev/null && echo ps-ok; keyctl-probe; "
+            + "unshare -m true 2>&1; echo unshare=$?; mount -t tmpfs none /tmp 2>&1; echo mount=$?";
+
+        var unconfined = _bundle.Run("sh", "-c", script);
+        Assert.Contains("keyctl: ok", unconfined.Stdout);
+        Assert.Contains("unshare=0", unconfined.Stdout);
+        Assert.Contains("mount=0", unconfined.Stdout);
+
+        _bundle.Spec.Linux!.Seccomp = DockerDefaultProfile.For(containerCapabilities);
+        var confined = _bundle.Run("sh", "-c", script);
+        Assert.True(confined.ExitCode == 0, confined.ToString());
+        foreach (var works in new[] { "ls-ok", "sh-ok", "ps-ok" })
+            Assert.Contains(works, confined.Stdout);
+        Assert.Contains("keyctl: Operation not permitted", confined.Stdout);
+        Assert.Contains("unshare(0x20000): Operation not permitted", confined.Stdout);
+        Assert.Contains("unshare=1", confined.Stdout);
+        Assert.Contains("mount: permission denied", confined.Stdout); // busybox's words for EPERM
+        Assert.Contains("mount=1", confined.Stdout);
     }
 }

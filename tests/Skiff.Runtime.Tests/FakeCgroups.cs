@@ -17,6 +17,8 @@ internal sealed class FakeCgroups(CgroupMode mode, params CgroupDirectory[] dire
     public void Apply(LinuxResources? resources) => throw new NotSupportedException();
     public void AddProcess(int pid) => throw new NotSupportedException();
     public IReadOnlyList<int> GetPids() => [];
+    public CgroupStats GetStats() => throw new NotSupportedException();
+    public OomNotifier WatchOom() => throw new NotSupportedException();
     public void Freeze() => throw new NotSupportedException();
     public void Thaw() => throw new NotSupportedException();
     public void Destroy() => throw new NotSupportedException();

@@ -70,9 +70,23 @@ public sealed class SeccompCompilerTests
     }
 
     [Fact]
-    public void NotifyIsRefusedUntilItIsImplemented()
+    public void NotifyRulesAskTheKernelForAListener()
     {
         var profile = Profile(new LinuxSyscall { Names = ["mkdir"], Action = "SCMP_ACT_NOTIFY" });
-        Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(profile));
+        profile.ListenerPath = "/run/agent.sock";
+        var program = SeccompCompiler.Compile(profile);
+        Assert.Equal(SeccompCompiler.FlagNewListener, program.Flags & SeccompCompiler.FlagNewListener);
+        // SECCOMP_RET_USER_NOTIF as a return instruction (BPF_RET|BPF_K = 0x06)
+        Assert.Contains(program.Instructions, i => (i & 0xffff) == 0x06 && (i >> 32) == 0x7fc00000);
+        Assert.Equal(0UL, SeccompCompiler.Compile(Profile()).Flags & SeccompCompiler.FlagNewListener);
+    }
+
+    [Fact]
+    public void NotifyNeedsAListenerPathAndCannotBeTheDefault()
+    {
+        var noListener = Profile(new LinuxSyscall { Names = ["mkdir"], Action = "SCMP_ACT_NOTIFY" });
+        Assert.Contains("listenerPath: required", Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(noListener)).Message);
+        var asDefault = new LinuxSeccomp { DefaultAction = "SCMP_ACT_NOTIFY", ListenerPath = "/run/agent.sock" };
+        Assert.Contains("cannot be the default action", Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(asDefault)).Message);
     }
 }

@@ -39,7 +39,7 @@ public static partial class Commands
                 Seccomp = new SeccompFeatures
                 {
                     Enabled = true,
-                    Actions = [.. SeccompNames.Actions.Where(a => a != SeccompNames.ActNotify)],
+                    Actions = [.. SeccompNames.Actions],
                     Operators = [.. SeccompNames.Operators],
                     Archs = [.. SeccompNames.Architectures],
                     KnownFlags = [.. SeccompNames.Flags],

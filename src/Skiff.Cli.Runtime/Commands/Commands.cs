@@ -40,6 +40,7 @@ public static partial class Commands
         new("pause", "CONTAINER_ID", "Freeze every process of a running container.", [Help], Pause),
         new("resume", "CONTAINER_ID", "Thaw a paused container.", [Help], Resume),
         new("update", "CONTAINER_ID", "Change the resource limits of a running container.", UpdateFlags, Update),
+        new("events", "CONTAINER_ID", "Print resource usage statistics and OOM notifications of a container as JSON lines until it stops.", EventsFlags, Events),
         new("spec", "", "Write a default config.json into the bundle.", [new("bundle", 'b', TakesValue: true, Help: "where to write config.json"), new("rootless", Help: "a spec for an unprivileged user"), Help], WriteSpec, MinPositionals: 0, MaxPositionals: 0),
         new("features", "", "Print what this runtime supports (JSON).", [Help], PrintFeatures, MinPositionals: 0, MaxPositionals: 0),
     ];

@@ -86,14 +86,17 @@ public sealed class Stage0 : IDisposable
 
     /// <summary>
     /// Reads sync messages until the child is ready (create) or has exec'd (exec).
-    /// <paramref name="onHooks"/> runs at OP_HOOKS; an exception from it aborts the child.
+    /// <paramref name="onHooks"/> runs at OP_HOOKS; <paramref name="onSeccompListener"/> gets the child's pid
+    /// and its seccomp notify fd (a filter with SCMP_ACT_NOTIFY) and must pass the fd on before returning.
+    /// An exception from either aborts the child.
     /// </summary>
-    public void RunProtocol(bool waitForReady, Action<int>? onHooks)
+    public void RunProtocol(bool waitForReady, Action<int>? onHooks, Action<int, FileDescriptor>? onSeccompListener = null)
     {
         var buffer = new byte[SyncMessageSize];
         while (true)
         {
-            int length = Receive(buffer);
+            int length = Skiff.Interop.Interop.Socket.ReceiveWithFd(_sync, buffer, out var passed, "skiff-init sync socket");
+            using var passedFd = passed;
             if (length == 0)
             {
                 ReapHelper();
@@ -114,6 +117,12 @@ public sealed class Stage0 : IDisposable
                     break;
                 case SyncType.Hooks:
                     onHooks?.Invoke(ChildPid);
+                    Send(SyncType.Continue);
+                    break;
+                case SyncType.SeccompListener:
+                    if (passedFd is null || onSeccompListener is null)
+                        throw new RuntimeException("skiff-init sent a seccomp listener fd that nobody expected: is bin/skiff-init from the same build?");
+                    onSeccompListener(ChildPid, passedFd);
                     Send(SyncType.Continue);
                     break;
                 case SyncType.Ready:
@@ -171,21 +180,6 @@ public sealed class Stage0 : IDisposable
             }
         }
         _helperReaped = true;
-    }
-
-    private unsafe int Receive(byte[] buffer)
-    {
-        fixed (byte* p = buffer)
-        {
-            while (true)
-            {
-                nint n = Skiff.Interop.Interop.Socket.Receive(_sync.Fd, p, buffer.Length, 0);
-                if (n >= 0)
-                    return (int)n;
-                if (Errno.Last != Errno.EINTR)
-                    throw new SyscallException("recv", "skiff-init sync socket", Errno.Last);
-            }
-        }
     }
 
     private unsafe void Send(SyncType type)

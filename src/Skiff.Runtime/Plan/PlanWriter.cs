@@ -120,4 +120,5 @@ public enum SyncType : uint
     Ready = 3,
     Error = 4,
     Continue = 5,
+    SeccompListener = 6,
 }
