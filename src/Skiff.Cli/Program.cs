@@ -1,5 +1,6 @@
 using System.Text;
 using Skiff.Cli.Commands;
+using Skiff.Images.Archive;
 using Skiff.Images.Layers;
 using Skiff.Images.References;
 using Skiff.Images.Registry;
@@ -92,7 +93,8 @@ public static class Program
 
     /// <summary>Failures with a message meant for the user; anything else is a bug and keeps its stack trace.</summary>
     private static bool IsEngineError(Exception error) => error is ImageException or RegistryException or ContentException or SnapshotException
-        or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException;
+        or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
+        or ArchiveException;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 

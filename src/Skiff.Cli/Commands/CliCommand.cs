@@ -17,6 +17,14 @@ internal sealed record CliCommand(
 {
     public static readonly Flag Help = new("help", 'h', Help: "show help");
 
+    /// <summary>--tls-verify as podman takes it: true (the default) or false.</summary>
+    public static bool TlsVerify(ParsedArguments args, string command) => args.Value("tls-verify") switch
+    {
+        null or "true" => true,
+        "false" => false,
+        var other => throw new UsageException($"{command}: --tls-verify takes true or false, not \"{other}\""),
+    };
+
     public IEnumerable<string> Names => Aliases is null ? [Name] : [Name, .. Aliases];
 
     public void PrintHelp(TextWriter output)

@@ -6,12 +6,18 @@ internal static class CommandList
     public static readonly CliCommand[] All =
     [
         PullCommand.Definition,
+        PushCommand.Definition,
         ImagesCommand.Definition,
         RmiCommand.Definition,
         TagCommand.Definition,
         InspectCommand.Definition,
         HistoryCommand.Definition,
         PruneCommand.Definition,
+        SaveCommand.Definition,
+        LoadCommand.Definition,
+        ImportCommand.Definition,
+        LoginCommand.Definition,
+        LogoutCommand.Definition,
         SystemDfCommand.Definition,
     ];
 

@@ -33,12 +33,7 @@ internal static class PullCommand
         var options = new PullOptions
         {
             Platform = args.Value("platform") is { } platform ? ParsePlatform(platform) : null,
-            TlsVerify = args.Value("tls-verify") switch
-            {
-                null or "true" => true,
-                "false" => false,
-                var other => throw new UsageException($"pull: --tls-verify takes true or false, not \"{other}\""),
-            },
+            TlsVerify = CliCommand.TlsVerify(args, "pull"),
         };
         bool quiet = args.Bool("quiet");
         using var view = quiet ? null : new PullProgressView(context.Out, context.IsTerminal);

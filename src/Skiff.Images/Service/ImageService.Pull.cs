@@ -84,7 +84,7 @@ public sealed partial class ImageService
         using var shared = LockShared();
         var registryOptions = new RegistryOptions
         {
-            Credentials = _options.Credentials ?? new DockerConfigCredentials(),
+            Credentials = _options.Credentials ?? new CredentialStore(),
             InsecureRegistries = !options.TlsVerify || Registries.IsInsecure(reference.Domain) ? [reference.Domain] : [],
             MaxConcurrentDownloads = _options.MaxConcurrentLayers,
         };
@@ -169,7 +169,7 @@ public sealed partial class ImageService
             {
                 Snapshotter.CommitLayer(chainId, directory =>
                 {
-                    unpacked = Unpack(stream, directory, layer, diffId);
+                    unpacked = UnpackChecked(stream, directory, layer, diffId, lowerLayers: null);
                     stream.CopyTo(Stream.Null); // anything after the compressed stream's end is still part of the blob
                     // The layer becomes visible only once the blob it came from is verified and stored.
                     download.GetAwaiter().GetResult();
@@ -216,27 +216,10 @@ public sealed partial class ImageService
         Snapshotter.CommitLayer(chainId, directory =>
         {
             using var blob = Content.Open(layer.Digest);
-            fromBlob = Unpack(blob, directory, layer, diffId);
+            fromBlob = UnpackChecked(blob, directory, layer, diffId, lowerLayers: null);
         });
         progress?.Report(new PullProgress(shortId, PullPhase.Complete, layer.Size, layer.Size));
         return fromBlob?.Size ?? KnownSize(chainId) ?? DirectorySize(Snapshotter.LayerPath(chainId));
-    }
-
-    /// <summary>Unpacks and checks the diff ID; a stream that is not a valid layer is a one-line <see cref="ImageException"/>.</summary>
-    private static UnpackedLayer Unpack(Stream stream, string directory, Descriptor layer, Digest diffId)
-    {
-        UnpackedLayer unpacked;
-        try
-        {
-            unpacked = new LayerUnpacker().Unpack(stream, directory);
-        }
-        catch (Exception error) when (error is InvalidDataException or FormatException or ZstdSharp.ZstdException or LayerException)
-        {
-            throw new ImageException($"layer {layer.Digest}: {error.Message.ReplaceLineEndings(" ")}", error);
-        }
-        return unpacked.DiffId == diffId
-            ? unpacked
-            : throw new ImageException($"layer {layer.Digest}: its uncompressed content has digest {unpacked.DiffId}, but the image config says {diffId}");
     }
 
     private static Exception? WaitForFailure(Task download)

@@ -28,7 +28,7 @@ public sealed record ImageServiceOptions
     /// <summary>Short-name search and insecure registries; default: <see cref="RegistriesConfig.Load"/>.</summary>
     public RegistriesConfig? Registries { get; init; }
 
-    /// <summary>Registry credentials; default: docker's config.json.</summary>
+    /// <summary>Registry credentials; default: where podman and docker keep them (<see cref="CredentialStore"/>).</summary>
     public ICredentialSource? Credentials { get; init; }
 
     /// <summary>For a new store: null picks overlay when the kernel has it, else copy. An existing store keeps its own.</summary>

@@ -9,11 +9,21 @@ internal static class Skiff
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed);
 
-    public static async Task<Result> RunAsync(string root, params string[] args)
+    public static Task<Result> RunAsync(string root, params string[] args) => RunAsync(root, null, null, args);
+
+    public static Task<Result> RunWithInputAsync(string root, string input, params string[] args) => RunAsync(root, input, null, args);
+
+    public static Task<Result> RunWithEnvironmentAsync(string root, Dictionary<string, string> environment, params string[] args)
+        => RunAsync(root, null, environment, args);
+
+    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args)
     {
-        using var process = Start(root, args);
+        using var process = Start(root, environment, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+            await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
         var clock = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         try
@@ -29,7 +39,9 @@ internal static class Skiff
     }
 
     /// <summary>Starts skiff with its output redirected (so not a terminal: plain progress lines); the caller waits or kills.</summary>
-    public static Process Start(string root, params string[] args)
+    public static Process Start(string root, params string[] args) => Start(root, null, args);
+
+    private static Process Start(string root, Dictionary<string, string>? environment, string[] args)
     {
         if (!File.Exists(Binary))
             throw new InvalidOperationException($"{Binary} is missing: run `make build` first");
@@ -47,6 +59,9 @@ internal static class Skiff
         // No registries.conf of the machine, no credentials of the user: only what the test sets up.
         start.Environment["SKIFF_REGISTRIES_CONF"] = "/nonexistent/registries.conf";
         start.Environment["DOCKER_CONFIG"] = "/nonexistent";
+        start.Environment["REGISTRY_AUTH_FILE"] = "/nonexistent/auth.json";
+        foreach (var (key, value) in environment ?? [])
+            start.Environment[key] = value;
         return Process.Start(start)!;
     }
 

@@ -1,0 +1,27 @@
+using Skiff.Images.Registry;
+
+namespace Skiff.Cli.Commands;
+
+internal static class LogoutCommand
+{
+    public static readonly CliCommand Definition = new(
+        "logout", "REGISTRY", "Remove the stored credentials of a registry.",
+        [
+            new("authfile", TakesValue: true, Help: "credentials file to change (default: podman's auth.json)"),
+            CliCommand.Help,
+        ],
+        Run, MinPositionals: 1, MaxPositionals: 1);
+
+    private static int Run(CliContext context, ParsedArguments args)
+    {
+        string registry = args.Positionals[0];
+        var store = new CredentialStore(args.Value("authfile"));
+        if (!store.Logout(registry))
+        {
+            Console.Error.WriteLine($"skiff: logout: not logged in to {registry} (in {store.WritePath})");
+            return Program.EngineError;
+        }
+        context.Out.WriteLine($"Removed login credentials for {registry}");
+        return 0;
+    }
+}
