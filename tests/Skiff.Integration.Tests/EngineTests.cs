@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using System.Text;
+using Skiff.Engine;
+using Skiff.Engine.Containers;
+using Skiff.Engine.Specs;
+using Skiff.Interop;
+
+namespace Skiff.Integration.Tests;
+
+/// <summary>The engine's container lifecycle with real containers and monitors, under skiff-runtime and under runc.</summary>
+public sealed class EngineTests
+{
+    public static readonly TheoryData<string> Runtimes = new() { TestEngine.SkiffRuntime, TestEngine.Runc };
+
+    private static (int? Exit, string Stdout, string Stderr) RunAttached(TestEngine engine, string id, string? stdin = null)
+    {
+        using var session = engine.Manager.Start(id, attach: true)!;
+        if (stdin is not null)
+            session.ForwardStdin(new MemoryStream(Encoding.UTF8.GetBytes(stdin)));
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        var exit = session.CopyOutput(stdout, stderr);
+        return (exit, Encoding.UTF8.GetString(stdout.ToArray()), Encoding.UTF8.GetString(stderr.ToArray()));
+    }
+
+    [ContainerTheory]
+    [MemberData(nameof(Runtimes))]
+    public void A_foreground_run_streams_its_output_and_ends_with_the_exit_code(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+        var (exit, stdout, stderr) = RunAttached(engine, container.Id);
+
+        Assert.Equal(3, exit);
+        Assert.Equal("out\n", stdout);
+        Assert.Equal("err\n", stderr);
+        Assert.Equal(3, engine.Manager.Wait(container.Id));
+        var inspect = engine.Manager.Inspect(container.Name);
+        Assert.Equal("exited", inspect.State.Status);
+        Assert.Equal(3, inspect.State.ExitCode);
+        Assert.False(inspect.State.Running);
+        var logs = engine.Manager.Logs(container.Id, new LogsRequest()).ToList();
+        Assert.Contains(logs, e => e.Stream == "stdout" && e.Text == "out\n");
+        Assert.Contains(logs, e => e.Stream == "stderr" && e.Text == "err\n");
+
+        engine.Manager.Remove(container.Id);
+        engine.AssertGone(container.Id);
+    }
+
+    [ContainerTheory]
+    [MemberData(nameof(Runtimes))]
+    public void Stdin_reaches_the_container_and_its_end_of_file_too(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["sh", "-c", "cat; echo done"], r => r with { Interactive = true });
+        var (exit, stdout, _) = RunAttached(engine, container.Id, "hello\nworld\n");
+        Assert.Equal(0, exit);
+        Assert.Equal("hello\nworld\ndone\n", stdout);
+    }
+
+    [ContainerTheory]
+    [MemberData(nameof(Runtimes))]
+    public void A_detached_container_logs_runs_exec_and_stops_with_its_stop_signal(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["sh", "-c", "trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.1; done"]);
+        Assert.Null(engine.Manager.Start(container.Id));
+        TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("ready"), what: "ready in the log");
+
+        var running = Assert.Single(engine.Manager.List(), c => c.Id == container.Id);
+        Assert.Equal(ContainerStatus.Running, running.State.Status);
+        Assert.Contains(engine.Manager.Top(container.Id), p => p.Command.StartsWith("sh -c"));
+        Assert.Contains("ready", string.Concat(engine.Manager.Logs(container.Id, new LogsRequest { Tail = 1 }).Select(e => e.Text)));
+
+        var output = Path.Combine(engine.Directory, "exec.out");
+        var errors = Path.Combine(engine.Directory, "exec.err");
+        using (var stdout = OpenForWriting(output))
+        using (var stderr = OpenForWriting(errors))
+        using (var devNull = RuntimeClient.OpenDevNull())
+        {
+            var code = engine.Manager.Exec(container.Name, new ExecRequest { Command = ["sh", "-c", "echo $X $(pwd); exit 4"], Env = ["X=from-exec"], WorkingDir = "/tmp" },
+                new ExecStdio(devNull, stdout, stderr));
+            Assert.Equal(4, code);
+            var missing = Assert.Throws<EngineException>(() => engine.Manager.Exec(container.Id, new ExecRequest { Command = ["no-such-program"] }, new ExecStdio(devNull, stdout, stderr)));
+            Assert.Equal(127, missing.ExitCode);
+            Assert.Contains("no-such-program", missing.Message);
+        }
+        Assert.Equal("from-exec /tmp\n", File.ReadAllText(output));
+
+        var stopwatch = Stopwatch.StartNew();
+        engine.Manager.Stop(container.Id, timeoutSeconds: 20);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "the TERM trap should have ended the container before the timeout");
+        var stopped = engine.Manager.Get(container.Id);
+        Assert.Equal(ContainerStatus.Exited, stopped.State.Status);
+        Assert.Equal(0, stopped.State.ExitCode);
+        Assert.Contains("bye", engine.LogText(container.Id));
+        Assert.DoesNotContain(engine.Manager.List(), c => c.Id == container.Id);
+
+        using var nothing = RuntimeClient.OpenDevNull();
+        var error = Assert.Throws<EngineException>(() => engine.Manager.Exec(container.Id, new ExecRequest { Command = ["true"] }, new ExecStdio(nothing, nothing, nothing)));
+        Assert.Equal(125, error.ExitCode);
+        Assert.Contains("not running", error.Message);
+    }
+
+    private static FileDescriptor OpenForWriting(string path)
+        => FileDescriptor.Wrap(Interop.Interop.Libc.Open(path, Interop.Interop.Libc.O_WRONLY | Interop.Interop.Libc.O_CREAT | Interop.Interop.Libc.O_CLOEXEC, 0x1a4), "open", path);
+
+    [ContainerFact]
+    public void Stop_kills_a_container_that_ignores_its_stop_signal_after_the_timeout()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"]);
+        engine.Manager.Start(container.Id);
+        TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("ready"), what: "ready in the log");
+        engine.Manager.Stop(container.Id, timeoutSeconds: 1);
+        Assert.Equal(137, engine.Manager.Get(container.Id).State.ExitCode);
+    }
+
+    [ContainerFact]
+    public void On_failure_2_restarts_twice_then_gives_up()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sh", "-c", "echo attempt; exit 2"], r => r with { RestartPolicy = RestartPolicy.Parse("on-failure:2") });
+        engine.Manager.Start(container.Id);
+        TestEngine.WaitFor(() => engine.Manager.Get(container.Id).State is { Status: ContainerStatus.Exited, RestartCount: 2 }, what: "two restarts");
+        var monitorPid = engine.Manager.Get(container.Id).State.MonitorPid;
+        TestEngine.WaitFor(() => ProcessIdentity.StartTime(monitorPid) is null, what: "the monitor to exit");
+        Assert.Equal(2, engine.Manager.Get(container.Id).State.RestartCount);
+        Assert.Equal(2, engine.Manager.Get(container.Id).State.ExitCode);
+        Assert.Equal(3, engine.Manager.Logs(container.Id, new LogsRequest()).Count(e => e.Text == "attempt\n"));
+    }
+
+    [ContainerTheory]
+    [MemberData(nameof(Runtimes))]
+    public void A_killed_monitor_leaves_the_container_running_and_stop_still_works(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        var state = engine.Manager.Get(container.Id).State;
+        Process.GetProcessById(state.MonitorPid).Kill();
+        TestEngine.WaitFor(() => ProcessIdentity.StartTime(state.MonitorPid) is null, what: "the monitor to die");
+
+        var running = engine.Manager.Get(container.Id);
+        Assert.Equal(ContainerStatus.Running, running.State.Status);
+        Assert.True(ProcessIdentity.IsAlive(state.Pid, state.PidStartTime));
+
+        engine.Manager.Stop(container.Id, timeoutSeconds: 1);
+        var stopped = engine.Manager.Get(container.Id);
+        Assert.Equal(ContainerStatus.Exited, stopped.State.Status);
+        Assert.False(ProcessIdentity.IsAlive(state.Pid, state.PidStartTime));
+        Assert.Empty(Leftovers.ProcessesOf(container.Id));
+
+        engine.Manager.Remove(container.Id);
+        engine.AssertGone(container.Id);
+    }
+
+    [ContainerFact]
+    public void A_container_whose_monitor_and_process_are_gone_is_exited_and_rm_cleans_it_fully()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        var state = engine.Manager.Get(container.Id).State;
+        Process.GetProcessById(state.MonitorPid).Kill();
+        TestEngine.WaitFor(() => ProcessIdentity.StartTime(state.MonitorPid) is null, what: "the monitor to die");
+        Process.GetProcessById(state.Pid).Kill();
+        TestEngine.WaitFor(() => ProcessIdentity.StartTime(state.Pid) is null, what: "the container process to die");
+
+        var listed = Assert.Single(engine.Manager.List(all: true), c => c.Id == container.Id);
+        Assert.Equal(ContainerStatus.Exited, listed.State.Status);
+        Assert.True(Directory.Exists(Path.Combine(engine.Options.RuntimeRoot, container.Id)), "the runtime's state is what rm must clean");
+
+        engine.Manager.Remove(container.Id);
+        engine.AssertGone(container.Id);
+    }
+
+    [ContainerFact]
+    public void Bad_input_is_refused_and_leaves_nothing_behind()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var first = engine.Create(["true"]);
+        string[] Entries() => Directory.GetFileSystemEntries(engine.Options.ContainersDirectory).Concat(Directory.GetFileSystemEntries(engine.RootfsDirectory)).Order().ToArray();
+        var before = Entries();
+
+        var taken = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = first.Name }));
+        Assert.Contains("already in use", taken.Message);
+        Assert.Equal(125, taken.ExitCode);
+
+        var missingPath = Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { Mounts = [MountRequest.ParseVolume("/no/such/dir:/data")] }));
+        Assert.Contains("/no/such/dir", missingPath.Message);
+
+        var badUser = Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { User = "nosuchuser" }));
+        Assert.Contains("nosuchuser", badUser.Message);
+
+        Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = "bad name" }));
+        Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { AutoRemove = true, RestartPolicy = RestartPolicy.Parse("always") }));
+        Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { StopSignal = "SIGNOPE" }));
+
+        // A named volume the failed create made is removed with it.
+        Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { User = "nosuchuser", Mounts = [MountRequest.ParseVolume("fresh-volume:/data")] }));
+        Assert.Empty(engine.Manager.Volumes.List());
+
+        Assert.Equal(before, Entries());
+        Assert.Single(engine.Manager.List(all: true));
+    }
+
+    [ContainerTheory]
+    [MemberData(nameof(Runtimes))]
+    public void A_program_that_is_not_found_fails_start_with_127_and_leaves_no_process(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["/no/such/program"]);
+        var error = Assert.Throws<EngineException>(() => engine.Manager.Start(container.Id, attach: true));
+        Assert.Equal(127, error.ExitCode);
+        var state = engine.Manager.Get(container.Id).State;
+        Assert.Equal(ContainerStatus.Created, state.Status);
+        Assert.NotEmpty(state.Error);
+        Assert.Empty(Leftovers.ProcessesOf(container.Id));
+        Assert.Empty(Leftovers.CgroupDirs(container.Id));
+        engine.Manager.Remove(container.Id);
+        engine.AssertGone(container.Id);
+    }
+
+    [ContainerFact]
+    public void Rm_of_a_running_container_needs_force()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        var error = Assert.Throws<EngineException>(() => engine.Manager.Remove(container.Id));
+        Assert.Contains("rm -f", error.Message);
+        Assert.Equal(ContainerStatus.Running, engine.Manager.Get(container.Id).State.Status);
+
+        engine.Manager.Remove(container.Id, force: true);
+        engine.AssertGone(container.Id);
+    }
+
+    [ContainerFact]
+    public void Pause_rename_kill_and_wait()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        engine.Manager.Pause(container.Id);
+        Assert.Equal(ContainerStatus.Paused, engine.Manager.Get(container.Id).State.Status);
+        Assert.Throws<EngineException>(() => engine.Manager.Pause(container.Id));
+        engine.Manager.Unpause(container.Id);
+        Assert.Equal(ContainerStatus.Running, engine.Manager.Get(container.Id).State.Status);
+
+        var newName = ContainerHelpers.Unique("renamed");
+        engine.Manager.Rename(container.Name, newName);
+        Assert.Equal(container.Id, engine.Manager.Get(newName).Id);
+
+        Assert.Throws<EngineException>(() => engine.Manager.Kill(newName, "NOPE"));
+        engine.Manager.Kill(newName, "KILL");
+        Assert.Equal(137, engine.Manager.Wait(newName));
+    }
+
+    [ContainerFact]
+    public void Named_volumes_outlive_their_container_and_rm_v_removes_anonymous_ones()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var volume = ContainerHelpers.Unique("vol");
+        var writer = engine.Create(["sh", "-c", "echo kept > /data/file"],
+            options: new RunOptions { Mounts = [MountRequest.ParseVolume($"{volume}:/data"), MountRequest.ParseVolume("/scratch")] });
+        Assert.Equal(0, RunAttached(engine, writer.Id).Exit);
+        var anonymous = Assert.Single(writer.Config.AnonymousVolumes);
+        Assert.Equal(2, engine.Manager.Volumes.List().Count);
+        Assert.Contains("in use", Assert.Throws<EngineException>(() => engine.Manager.Volumes.Remove(volume)).Message);
+
+        engine.Manager.Remove(writer.Id, volumes: true);
+        Assert.Equal([volume], engine.Manager.Volumes.List().Select(v => v.Name));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(engine.Manager.Volumes.DataPath(anonymous))));
+
+        var reader = engine.Create(["cat", "/data/file"], options: new RunOptions { Mounts = [MountRequest.ParseVolume($"{volume}:/data:ro")] });
+        Assert.Equal("kept\n", RunAttached(engine, reader.Id).Stdout);
+        engine.Manager.Remove(reader.Id);
+        engine.Manager.Volumes.Remove(volume);
+        Assert.Empty(engine.Manager.Volumes.List());
+    }
+}
