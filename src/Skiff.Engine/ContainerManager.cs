@@ -16,7 +16,8 @@ namespace Skiff.Engine;
 /// The container lifecycle behind `skiff create/start/stop/kill/restart/rm/ps/logs/wait/exec/inspect/rename/
 /// pause/unpause/top`. Daemonless: every call works from the store, the container's directory and its monitor.
 /// Commands on one container serialize on a flock of its lock file; the monitor does not take it (see
-/// <see cref="ContainerMonitor"/>).
+/// <see cref="ContainerMonitor"/>). One manager per command: it holds one database connection and is not
+/// thread-safe; concurrent commands are separate processes with managers of their own.
 /// </summary>
 public sealed partial class ContainerManager : IDisposable
 {
@@ -182,9 +183,10 @@ public sealed partial class ContainerManager : IDisposable
     /// <summary>
     /// `skiff start`: starts the container under a new monitor. With <paramref name="attach"/>, returns a session
     /// connected before the program runs (so no output is missed), for `run` without -d and `start -a`.
-    /// Starting a running container does nothing, as in docker.
+    /// Starting a running container does nothing, as in docker. <paramref name="terminalSize"/> (rows, columns)
+    /// sizes a -t container's terminal before its program runs.
     /// </summary>
-    public AttachSession? Start(string idOrName, bool attach = false)
+    public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null)
     {
         var container = Require(idOrName);
         using (LockContainer(container.Id))
@@ -197,11 +199,11 @@ public sealed partial class ContainerManager : IDisposable
                 return null;
             }
             _store.ChangeState(container.Id, s => s with { StoppedByUser = false, Error = "" });
-            return StartMonitor(container, attach);
+            return StartMonitor(container, attach, terminalSize);
         }
     }
 
-    private AttachSession? StartMonitor(ContainerRecord container, bool attach)
+    private AttachSession? StartMonitor(ContainerRecord container, bool attach, (ushort Rows, ushort Columns)? terminalSize)
     {
         var directory = _options.ContainerDirectory(container.Id);
         var (ours, theirs) = UnixSocket.SeqPacketPair();
@@ -229,7 +231,7 @@ public sealed partial class ContainerManager : IDisposable
                 {
                     if (attach)
                         session = AttachSession.Connect(directory);
-                    Send(ours, "go");
+                    Send(ours, terminalSize is { } size ? $"go {size.Rows} {size.Columns}" : "go");
                     message = Receive(ours);
                 }
                 if (message == "started")
@@ -327,6 +329,25 @@ public sealed partial class ContainerManager : IDisposable
     {
         Stop(idOrName, timeoutSeconds);
         Start(idOrName);
+    }
+
+    /// <summary>`skiff container prune`: removes every stopped container; returns their ids.</summary>
+    public IReadOnlyList<string> Prune()
+    {
+        var removed = new List<string>();
+        foreach (var container in List(all: true).Where(c => c.State.Status is ContainerStatus.Exited or ContainerStatus.Created && !MonitorAlive(c)))
+        {
+            try
+            {
+                Remove(container.Id);
+                removed.Add(container.Id);
+            }
+            catch (EngineException)
+            {
+                // started or removed by another command meanwhile
+            }
+        }
+        return removed;
     }
 
     /// <summary>`skiff rm [-f] [-v]`: a running container only with force (killed first); -v removes its anonymous volumes.</summary>

@@ -280,3 +280,102 @@ public sealed class EngineTests
         Assert.Empty(engine.Manager.Volumes.List());
     }
 }
+
+/// <summary>Terminals, logs and the lifecycle operations that need one runtime only.</summary>
+public sealed class EngineTerminalAndLogTests
+{
+    private static (int? Exit, string Stdout) RunAttached(TestEngine engine, string id, (ushort, ushort)? size = null, string? stdin = null)
+    {
+        using var session = engine.Manager.Start(id, attach: true, terminalSize: size)!;
+        if (stdin is not null)
+            session.SendStdin(Encoding.UTF8.GetBytes(stdin));
+        var stdout = new MemoryStream();
+        var exit = session.CopyOutput(stdout, stdout);
+        return (exit, Encoding.UTF8.GetString(stdout.ToArray()));
+    }
+
+    [ContainerTheory]
+    [MemberData(nameof(EngineTests.Runtimes), MemberType = typeof(EngineTests))]
+    public void A_tty_container_gets_a_terminal_of_the_size_the_client_asked_for(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["sh", "-c", "tty; stty size; read line; echo got:$line"], r => r with { Interactive = true }, new RunOptions { Tty = true });
+        var (exit, output) = RunAttached(engine, container.Id, (33, 111), "typed\n");
+        Assert.Equal(0, exit);
+        Assert.Contains("/dev/pts/", output);
+        Assert.Contains("33 111", output);
+        Assert.Contains("got:typed", output);
+        Assert.Contains("got:typed", engine.LogText(container.Id));
+    }
+
+    [ContainerFact]
+    public void Rm_option_removes_the_container_when_it_exits()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sh", "-c", "echo bye"], r => r with { AutoRemove = true }, new RunOptions { Mounts = [MountRequest.ParseVolume("/anonymous")] });
+        var volume = Assert.Single(container.Config.AnonymousVolumes);
+        Assert.Equal((0, "bye\n"), RunAttached(engine, container.Id));
+        TestEngine.WaitFor(() => !engine.Manager.List(all: true).Any(c => c.Id == container.Id), what: "the --rm monitor to remove the container");
+        engine.AssertGone(container.Id);
+        Assert.DoesNotContain(engine.Manager.Volumes.List(), v => v.Name == volume);
+    }
+
+    [ContainerFact]
+    public void Logs_follow_until_the_container_exits_and_rotate_by_size()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var slow = engine.Create(["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.3; done"]);
+        engine.Manager.Start(slow.Id);
+        var followed = engine.Manager.Logs(slow.Id, new LogsRequest { Follow = true }).Select(e => e.Text).ToList();
+        Assert.Equal(["1\n", "2\n", "3\n"], followed);
+
+        var chatty = engine.Create(["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done"],
+            r => r with { Log = LogOptions.Parse(["max-size=1k", "max-file=3"]) });
+        engine.Manager.Start(chatty.Id);
+        Assert.Equal(0, engine.Manager.Wait(chatty.Id));
+        var log = Path.Combine(engine.Options.ContainerDirectory(chatty.Id), ContainerManager.LogFileName);
+        Assert.True(File.Exists(log + ".2"));
+        Assert.False(File.Exists(log + ".3"));
+        var kept = engine.Manager.Logs(chatty.Id, new LogsRequest()).Select(e => e.Text).ToList();
+        Assert.Equal(Enumerable.Range(300 - kept.Count, kept.Count).Select(i => $"line-{i}\n"), kept);
+        Assert.Equal(["line-298\n", "line-299\n"], engine.Manager.Logs(chatty.Id, new LogsRequest { Tail = 2 }).Select(e => e.Text));
+        Assert.Empty(engine.Manager.Logs(chatty.Id, new LogsRequest { Since = DateTimeOffset.UtcNow.AddMinutes(1) }));
+    }
+
+    [ContainerFact]
+    public void Restart_runs_the_container_again_with_a_new_process()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        var first = engine.Manager.Get(container.Id).State.Pid;
+        engine.Manager.Restart(container.Id, timeoutSeconds: 1);
+        var state = engine.Manager.Get(container.Id).State;
+        Assert.Equal(ContainerStatus.Running, state.Status);
+        Assert.NotEqual(first, state.Pid);
+        Assert.True(ProcessIdentity.IsAlive(state.Pid, state.PidStartTime));
+    }
+
+    [ContainerFact]
+    public void Containers_created_and_run_by_concurrent_commands_each_get_their_own_name_and_exit_code()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var codes = new int[6];
+        Parallel.For(0, codes.Length, new ParallelOptions { MaxDegreeOfParallelism = codes.Length }, i =>
+        {
+            using var command = engine.NewManager();
+            var container = command.Create(new CreateRequest
+            {
+                Image = "busybox",
+                ImageInfo = new ImageInfo(TestEngine.ImageId, null),
+                Options = new RunOptions { Command = ["sh", "-c", $"exit {i + 10}"] },
+            });
+            command.Start(container.Id);
+            codes[i] = command.Wait(container.Id);
+        });
+        Assert.Equal(Enumerable.Range(10, codes.Length), codes);
+        Assert.Equal(codes.Length, engine.Manager.List(all: true).Select(c => c.Name).Distinct().Count());
+        Assert.Equal(codes.Length, engine.Manager.Prune().Count);
+        Assert.Empty(engine.Manager.List(all: true));
+    }
+}

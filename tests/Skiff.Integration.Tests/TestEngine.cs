@@ -17,10 +17,11 @@ public sealed class TestEngine : IDisposable
     public const string Runc = "/usr/sbin/runc";
 
     private readonly TestBundle _bundle = new();
+    private readonly string _images;
 
     public TestEngine(string runtime)
     {
-        var images = Path.Combine(_bundle.Directory, "images");
+        var images = _images = Path.Combine(_bundle.Directory, "images");
         System.IO.Directory.CreateDirectory(images);
         System.IO.Directory.Move(_bundle.Rootfs, Path.Combine(images, ImageId));
         RootfsDirectory = Path.Combine(_bundle.Directory, "rootfs");
@@ -32,8 +33,11 @@ public sealed class TestEngine : IDisposable
             MonitorCommand = [.. MonitorHost(), images, RootfsDirectory, "monitor"],
             CgroupParent = "/skiff-test",
         };
-        Manager = new ContainerManager(Options, new DirectoryRootfsProvider(images, RootfsDirectory));
+        Manager = NewManager();
     }
+
+    /// <summary>Another manager on the same engine, as a second concurrent `skiff` command has (a manager is not thread-safe).</summary>
+    public ContainerManager NewManager() => new(Options, new DirectoryRootfsProvider(_images, RootfsDirectory));
 
     public EngineOptions Options { get; }
     public ContainerManager Manager { get; }

@@ -122,14 +122,13 @@ public sealed class ContainerMonitor : IDisposable
         _store.ChangeState(_id, s => s with { MonitorPid = Libc.GetPid(), MonitorStartTime = ProcessIdentity.StartTime(Libc.GetPid()) ?? 0 });
         new Thread(AcceptClients) { IsBackground = true, Name = "attach" }.Start();
         var backoff = InitialBackoff;
-        int exitCode;
         while (true)
         {
             var run = StartOnce();
             if (run is null)
                 return 1;
             var started = DateTimeOffset.UtcNow;
-            exitCode = Reap(run.Value.Pid);
+            var exitCode = Reap(run.Value.Pid);
             foreach (var pump in run.Value.Pumps)
                 pump.Join(TimeSpan.FromSeconds(2));
             _log.Flush();
@@ -139,6 +138,8 @@ public sealed class ContainerMonitor : IDisposable
             {
                 Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
             });
+            // docker's attach ends with the run it attached to, even when the restart policy starts another.
+            DisconnectClients(exitCode);
             if (state is null)
                 return 0; // removed while it ran (rm -f)
             if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
@@ -149,7 +150,6 @@ public sealed class ContainerMonitor : IDisposable
                 break;
             backoff = backoff * 2 > MaximumBackoff ? MaximumBackoff : backoff * 2;
         }
-        DisconnectClients(exitCode);
         if (_container.Config.AutoRemove)
         {
             using var manager = new ContainerManager(_options, _rootfs);
@@ -232,7 +232,8 @@ public sealed class ContainerMonitor : IDisposable
                 using var connection = consoleConnection.Result;
                 _terminal = UnixSocket.ReceiveDescriptor((int)connection.Handle)
                     ?? throw new EngineException("the runtime closed its console socket without sending the terminal");
-                _input = _terminal;
+                // docker -t without -i: the terminal shows output, but nobody types into it.
+                _input = config.OpenStdin ? _terminal : null;
                 pumps.Add(Pump(_terminal, "stdout", AttachProtocol.Stdout, owns: false));
             }
         }
@@ -251,7 +252,8 @@ public sealed class ContainerMonitor : IDisposable
         if (_sync is not null)
         {
             Report(_sync, "created");
-            WaitForGo(_sync);
+            if (ReceiveGo(_sync) is { } size && _terminal is not null)
+                Libc.SetWindowSize(_terminal, size.Rows, size.Columns);
         }
         var start = _runtime.Run("start", _id);
         if (start.ExitCode != 0)
@@ -453,11 +455,17 @@ public sealed class ContainerMonitor : IDisposable
             UnixSocket.Send(sync.Fd, data, bytes.Length, UnixSocket.MSG_NOSIGNAL);
     }
 
-    private static unsafe void WaitForGo(FileDescriptor sync)
+    /// <summary>Waits for the CLI's go ("go", or "go ROWS COLUMNS" for the terminal's first size) or its EOF.</summary>
+    private static unsafe (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
     {
-        byte* buffer = stackalloc byte[16];
-        while (UnixSocket.Receive(sync.Fd, buffer, 16, 0) < 0 && Errno.Last == Errno.EINTR)
+        byte* buffer = stackalloc byte[64];
+        nint n;
+        while ((n = UnixSocket.Receive(sync.Fd, buffer, 64, 0)) < 0 && Errno.Last == Errno.EINTR)
         {
         }
+        var words = n <= 0 ? [] : Encoding.ASCII.GetString(buffer, (int)n).Split(' ');
+        if (words.Length == 3 && ushort.TryParse(words[1], out var rows) && ushort.TryParse(words[2], out var columns))
+            return (rows, columns);
+        return null;
     }
 }
