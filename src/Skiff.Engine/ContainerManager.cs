@@ -52,7 +52,7 @@ public sealed partial class ContainerManager : IDisposable
         if (request.AutoRemove && request.RestartPolicy.Name != "no")
             throw new EngineException("--rm and --restart cannot be combined: a container removed when it exits cannot be restarted");
         var name = request.Name is null ? null : NameGenerator.Validate(request.Name);
-        if (name is not null && _store.Find(name) is { } holder && holder.Name == name)
+        if (name is not null && _store.GetByName(name) is { } holder)
             throw new EngineException($"the container name \"{name}\" is already in use by container {holder.ShortId}: remove that container or choose another --name");
         var stopSignal = request.StopSignal ?? request.ImageInfo.Config?.StopSignal ?? "SIGTERM";
         if (LinuxNames.ParseSignal(stopSignal) is null)
@@ -86,7 +86,10 @@ public sealed partial class ContainerManager : IDisposable
                 {
                     var (volume, created) = mount.Source is null ? (Volumes.CreateAnonymous(), true) : Volumes.Ensure(mount.Source);
                     if (created)
+                    {
                         createdVolumes.Add(volume);
+                        CopyUp(rootfs, mount.Target, Volumes.DataPath(volume));
+                    }
                     if (mount.Source is null)
                         anonymous.Add(volume);
                     mountPoints.Add(new MountPoint("volume", volume, Volumes.DataPath(volume), mount.Target, !mount.ReadOnly));
@@ -160,6 +163,26 @@ public sealed partial class ContainerManager : IDisposable
             Directory.Delete(directory, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>
+    /// docker fills a new volume with what the image has at its mount point (files, owner and mode), so an image's
+    /// VOLUME keeps its initial content. A path through a symlink is left alone: following it could read outside
+    /// the rootfs.
+    /// </summary>
+    private static void CopyUp(string rootfs, string target, string volumeData)
+    {
+        var path = rootfs;
+        foreach (var component in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (component == "..")
+                return; // an image's VOLUME is not checked like a -v target
+            path = Path.Combine(path, component);
+            var entry = new DirectoryInfo(path);
+            if (!entry.Exists || entry.LinkTarget is not null)
+                return;
+        }
+        TreeCopy.Copy(path, volumeData);
     }
 
     /// <summary>/etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's.</summary>

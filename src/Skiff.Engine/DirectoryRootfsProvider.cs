@@ -1,6 +1,3 @@
-using Skiff.Interop;
-using Libc = Skiff.Interop.Interop.Libc;
-
 namespace Skiff.Engine;
 
 /// <summary>
@@ -18,7 +15,7 @@ public sealed class DirectoryRootfsProvider(string imagesDirectory, string rootf
         var target = Path.Combine(rootfsDirectory, containerId);
         try
         {
-            Copy(new DirectoryInfo(source), target);
+            TreeCopy.Copy(source, target);
             return target;
         }
         catch
@@ -33,23 +30,5 @@ public sealed class DirectoryRootfsProvider(string imagesDirectory, string rootf
         var target = Path.Combine(rootfsDirectory, containerId);
         if (Directory.Exists(target))
             Directory.Delete(target, recursive: true);
-    }
-
-    private static void Copy(DirectoryInfo source, string target)
-    {
-        Directory.CreateDirectory(target);
-        // /tmp is 1777 and / is 0755: the copy must keep each directory's own mode.
-        using (var root = FileDescriptor.Wrap(Libc.Open("/", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", "/"))
-            Errno.Check(Libc.Chmod(target, (uint)(Libc.TryStatAt(root, source.FullName)!.Value.Mode & 0xFFF)), "chmod", target);
-        foreach (var entry in source.EnumerateFileSystemInfos())
-        {
-            var destination = Path.Combine(target, entry.Name);
-            if (entry.LinkTarget is { } link)
-                File.CreateSymbolicLink(destination, link);
-            else if (entry is DirectoryInfo directory)
-                Copy(directory, destination);
-            else
-                File.Copy(entry.FullName, destination);
-        }
     }
 }

@@ -102,6 +102,12 @@ public sealed class ContainerStoreTests : IDisposable
         Assert.Null(_store.Find("abe"));
         Assert.Null(_store.Find("gamma"));
         Assert.Contains("ambiguous", Assert.Throws<EngineException>(() => _store.Find("ab")).Message);
+        Assert.Null(_store.GetByName("ab"));
+        // A name that is also an ambiguous id prefix is still in use by its own container.
+        var named = NewContainer("ab");
+        _store.Insert(named);
+        Assert.Equal(named.Id, _store.Find("ab")!.Id);
+        Assert.Contains(named.ShortId, Assert.Throws<EngineException>(() => _store.Insert(NewContainer("ab"))).Message);
     }
 
     [Fact]

@@ -378,4 +378,34 @@ public sealed class EngineTerminalAndLogTests
         Assert.Equal(codes.Length, engine.Manager.Prune().Count);
         Assert.Empty(engine.Manager.List(all: true));
     }
+
+    [ContainerFact]
+    public void A_new_volume_starts_with_what_the_image_has_at_its_mount_point()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var seed = Path.Combine(engine.ImageRootfs, "seed");
+        Directory.CreateDirectory(seed);
+        File.WriteAllText(Path.Combine(seed, "initial"), "from the image\n");
+        ContainerHelpers.Host("/bin/chown", "-R", "65534:65534", seed);
+        var image = new ImageInfo(TestEngine.ImageId, new Oci.Image.ImageExecutionConfig { Volumes = new() { ["/seed"] = default } });
+        var container = engine.Create(["sh", "-c", "cat /seed/initial; stat -c %u /seed/initial"], r => r with { ImageInfo = image });
+        using var session = engine.Manager.Start(container.Id, attach: true)!;
+        var output = new MemoryStream();
+        Assert.Equal(0, session.CopyOutput(output, output));
+        Assert.Equal("from the image\n65534\n", Encoding.UTF8.GetString(output.ToArray()));
+        Assert.Single(container.Config.AnonymousVolumes);
+    }
+
+    [ContainerFact]
+    public void Exec_with_a_terminal_runs_the_program_on_a_pty()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        var output = Path.Combine(engine.Directory, "exec-tty.out");
+        using (var stdout = FileDescriptor.Wrap(Interop.Interop.Libc.Open(output, Interop.Interop.Libc.O_WRONLY | Interop.Interop.Libc.O_CREAT | Interop.Interop.Libc.O_CLOEXEC, 0x1a4), "open", output))
+        using (var devNull = RuntimeClient.OpenDevNull())
+            Assert.Equal(5, engine.Manager.Exec(container.Id, new ExecRequest { Command = ["sh", "-c", "tty; exit 5"], Tty = true }, new ExecStdio(devNull, stdout, stdout)));
+        Assert.StartsWith("/dev/pts/", File.ReadAllText(output));
+    }
 }

@@ -42,6 +42,8 @@ public sealed class TestEngine : IDisposable
     public EngineOptions Options { get; }
     public ContainerManager Manager { get; }
     public string RootfsDirectory { get; }
+    /// <summary>The "image" every container's rootfs is copied from.</summary>
+    public string ImageRootfs => Path.Combine(_images, ImageId);
     public string Directory => _bundle.Directory;
 
     /// <summary>The test host's apphost when the SDK copied it, else the dll through dotnet.</summary>

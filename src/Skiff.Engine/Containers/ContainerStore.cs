@@ -96,7 +96,7 @@ public sealed class ContainerStore : IDisposable
 
     private EngineException NameInUse(string name)
     {
-        var holder = Find(name);
+        var holder = GetByName(name);
         return new EngineException($"the container name \"{name}\" is already in use by container {holder?.ShortId ?? "(just removed)"}: remove that container or choose another --name");
     }
 
@@ -144,6 +144,13 @@ public sealed class ContainerStore : IDisposable
     private ContainerRecord? Get(string id, SqliteTransaction? transaction)
     {
         using var command = Command($"SELECT {Columns} FROM containers WHERE id = $id", transaction, ("$id", id));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? Read(reader) : null;
+    }
+
+    public ContainerRecord? GetByName(string name)
+    {
+        using var command = Command($"SELECT {Columns} FROM containers WHERE name = $name", null, ("$name", name));
         using var reader = command.ExecuteReader();
         return reader.Read() ? Read(reader) : null;
     }
