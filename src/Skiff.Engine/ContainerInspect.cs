@@ -93,7 +93,7 @@ public sealed record ContainerInspect
                 PidsLimit = options.PidsLimit,
                 ShmSize = options.ShmSize ?? Specs.ContainerSpecBuilder.DefaultShmSize,
                 Runtime = config.Runtime,
-                Init = false,
+                Init = options.Init,
             },
             Mounts = config.Mounts.Select(m => new InspectMount
             {

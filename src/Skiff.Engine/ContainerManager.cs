@@ -96,6 +96,7 @@ public sealed partial class ContainerManager : IDisposable
                     return Volumes.DataPath(volume);
                 },
                 EngineMounts = WriteEtcFiles(directory, hostname, options.Network),
+                InitBinary = _options.InitBinary,
                 Host = _options.Host ?? HostFacts.Current(),
             });
             spec.Linux!.CgroupsPath = $"{_options.CgroupParent}/{id}";

@@ -21,6 +21,8 @@ public sealed record EngineOptions
     /// which calls <see cref="Monitor.ContainerMonitor.Run"/>.
     /// </summary>
     public IReadOnlyList<string> MonitorCommand { get; init; } = [Environment.ProcessPath ?? "skiff", "monitor"];
+    /// <summary>skiff-init, the pid 1 of `run --init`: $SKIFF_INIT, else next to the running binary; null when missing.</summary>
+    public string? InitBinary { get; init; } = DefaultInit();
     /// <summary>Parent of every container's cgroup.</summary>
     public string CgroupParent { get; init; } = "/skiff";
     public HostFacts? Host { get; init; }
@@ -29,6 +31,14 @@ public sealed record EngineOptions
     public string ContainersDirectory => Path.Combine(Root, "containers");
     public string VolumesDirectory => Path.Combine(Root, "volumes");
     public string ContainerDirectory(string id) => Path.Combine(ContainersDirectory, id);
+
+    private static string? DefaultInit()
+    {
+        if (Environment.GetEnvironmentVariable("SKIFF_INIT") is { Length: > 0 } fromEnvironment)
+            return fromEnvironment;
+        var beside = Path.Combine(Path.GetDirectoryName(Environment.ProcessPath) ?? "/usr/bin", "skiff-init");
+        return File.Exists(beside) ? beside : null;
+    }
 
     /// <summary>$SKIFF_RUNTIME, else skiff-runtime next to the running binary, else on PATH.</summary>
     public static string DefaultRuntime()

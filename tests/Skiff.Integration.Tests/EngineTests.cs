@@ -408,4 +408,19 @@ public sealed class EngineTerminalAndLogTests
             Assert.Equal(5, engine.Manager.Exec(container.Id, new ExecRequest { Command = ["sh", "-c", "tty; exit 5"], Tty = true }, new ExecStdio(devNull, stdout, stdout)));
         Assert.StartsWith("/dev/pts/", File.ReadAllText(output));
     }
+
+    [ContainerTheory]
+    [MemberData(nameof(EngineTests.Runtimes), MemberType = typeof(EngineTests))]
+    public void With_init_the_stop_signal_reaches_a_program_without_a_handler(string runtime)
+    {
+        using var engine = new TestEngine(runtime);
+        var container = engine.Create(["sleep", "1000"], options: new RunOptions { Init = true });
+        engine.Manager.Start(container.Id);
+        Assert.Contains(engine.Manager.Top(container.Id), p => p.Command.StartsWith("/dev/init --init"));
+        var stopwatch = Stopwatch.StartNew();
+        engine.Manager.Stop(container.Id, timeoutSeconds: 20);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "SIGTERM should have ended sleep through the init");
+        Assert.Equal(143, engine.Manager.Get(container.Id).State.ExitCode);
+        Assert.True(engine.Manager.Inspect(container.Id).HostConfig.Init);
+    }
 }

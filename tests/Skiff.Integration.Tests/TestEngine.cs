@@ -32,6 +32,7 @@ public sealed class TestEngine : IDisposable
             Runtime = runtime,
             MonitorCommand = [.. MonitorHost(), images, RootfsDirectory, "monitor"],
             CgroupParent = "/skiff-test",
+            InitBinary = Path.Combine(Repo.Root, "bin", "skiff-init"),
         };
         Manager = NewManager();
     }
