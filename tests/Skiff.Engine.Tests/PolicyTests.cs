@@ -79,3 +79,46 @@ public sealed class PolicyTests
         Assert.Contains("status is one of", Assert.Throws<EngineException>(() => ContainerFilter.Parse(["status=sleeping"])).Message);
     }
 }
+
+public sealed class DetachKeysTests
+{
+    private static void AssertFeed(DetachKeys keys, byte[] typed, byte[] forwarded, bool detach)
+    {
+        var result = keys.Feed(typed);
+        Assert.Equal(forwarded, result.Forward);
+        Assert.Equal(detach, result.Detach);
+    }
+
+    [Fact]
+    public void The_default_sequence_detaches_and_is_not_forwarded()
+    {
+        var keys = DetachKeys.Parse(DetachKeys.Default);
+        AssertFeed(keys, "ab"u8.ToArray(), "ab"u8.ToArray(), false);
+        AssertFeed(keys, [(byte)'x', 16, 17, (byte)'y'], [(byte)'x'], true);
+    }
+
+    [Fact]
+    public void An_incomplete_sequence_is_passed_on_even_across_reads()
+    {
+        var keys = DetachKeys.Parse("ctrl-p,ctrl-q");
+        AssertFeed(keys, [16], [], false);
+        AssertFeed(keys, "z"u8.ToArray(), [16, (byte)'z'], false);
+        AssertFeed(keys, [16, 16], [16], false);
+        AssertFeed(keys, [17], [], true);
+    }
+
+    [Theory]
+    [InlineData("ctrl-a,x", new byte[] { 1, (byte)'x' })]
+    [InlineData("ctrl-@,ctrl-_", new byte[] { 0, 31 })]
+    [InlineData("q", new byte[] { (byte)'q' })]
+    public void Keys_parse_as_docker_writes_them(string text, byte[] sequence)
+        => Assert.True(DetachKeys.Parse(text).Feed(sequence).Detach);
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("ctrl-1")]
+    [InlineData("ctrl-p,,ctrl-q")]
+    [InlineData("alt-x")]
+    public void Bad_keys_are_refused(string text)
+        => Assert.Contains("--detach-keys", Assert.Throws<EngineException>(() => DetachKeys.Parse(text)).Message);
+}

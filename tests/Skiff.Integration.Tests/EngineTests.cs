@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Skiff.Engine;
 using Skiff.Engine.Containers;
+using Skiff.Engine.Monitor;
 using Skiff.Engine.Specs;
 using Skiff.Interop;
 
@@ -422,5 +423,26 @@ public sealed class EngineTerminalAndLogTests
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "SIGTERM should have ended sleep through the init");
         Assert.Equal(143, engine.Manager.Get(container.Id).State.ExitCode);
         Assert.True(engine.Manager.Inspect(container.Id).HostConfig.Init);
+    }
+
+    [ContainerFact]
+    public void The_detach_keys_end_the_session_and_leave_the_container_running()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sh"], r => r with { Interactive = true }, new RunOptions { Tty = true });
+        using (var session = engine.Manager.Start(container.Id, attach: true)!)
+        {
+            session.ForwardStdin(new MemoryStream([(byte)'e', (byte)'c', (byte)'h', (byte)'o', (byte)' ', (byte)'h', (byte)'i', (byte)'\n', 16, 17]), DetachKeys.Parse(DetachKeys.Default)).Join();
+            Assert.Null(session.CopyOutput(Stream.Null, Stream.Null));
+            Assert.True(session.Detached);
+        }
+        Assert.Equal(ContainerStatus.Running, engine.Manager.Get(container.Id).State.Status);
+        TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("hi\r\n"), what: "the echo before the detach keys");
+
+        using (var again = engine.Manager.Attach(container.Id))
+        {
+            again.SendStdin("exit 7\n"u8);
+            Assert.Equal(7, again.CopyOutput(Stream.Null, Stream.Null));
+        }
     }
 }

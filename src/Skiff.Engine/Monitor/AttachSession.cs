@@ -50,8 +50,15 @@ public sealed class AttachSession : IDisposable
             AttachProtocol.WriteResize(_socket, rows, columns);
     }
 
-    /// <summary>Copies <paramref name="stdin"/> to the container in the background, then closes its stdin.</summary>
-    public Thread ForwardStdin(Stream stdin)
+    /// <summary>True once the user typed the detach keys: the container runs on, the session is over.</summary>
+    public bool Detached { get; private set; }
+
+    /// <summary>
+    /// Copies <paramref name="stdin"/> to the container in the background, then closes its stdin. With
+    /// <paramref name="detachKeys"/>, typing them ends the session instead (<see cref="Detached"/>; the pending
+    /// <see cref="CopyOutput"/> returns null).
+    /// </summary>
+    public Thread ForwardStdin(Stream stdin, DetachKeys? detachKeys = null)
     {
         var thread = new Thread(() =>
         {
@@ -60,7 +67,16 @@ public sealed class AttachSession : IDisposable
             {
                 int n;
                 while ((n = stdin.Read(buffer)) > 0)
-                    SendStdin(buffer.AsSpan(0, n));
+                {
+                    var (forward, detach) = detachKeys?.Feed(buffer.AsSpan(0, n)) ?? (buffer[..n], false);
+                    SendStdin(forward);
+                    if (detach)
+                    {
+                        Detached = true;
+                        _socket.Shutdown(SocketShutdown.Both);
+                        return;
+                    }
+                }
                 CloseStdin();
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
