@@ -67,6 +67,8 @@ public sealed partial class ContainerManager : IDisposable
         Directory.CreateDirectory(directory);
         try
         {
+            // Logs, the environment in config.json and the attach socket are the container owner's business only.
+            Errno.Check(Libc.Chmod(directory, 0x1c0 /* 0700 */), "chmod", directory);
             var image = request.ImageInfo.Config;
             var options = request.Options;
             var rootfs = _rootfs.Prepare(id, request.ImageInfo.Id);

@@ -67,6 +67,10 @@ public sealed class ContainerStoreTests : IDisposable
     }
 
     [Fact]
+    public void The_database_is_readable_by_root_only()
+        => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, new FileInfo(Path.Combine(_directory, "engine.db")).UnixFileMode);
+
+    [Fact]
     public void A_name_in_use_fails_naming_the_holder_and_writes_nothing()
     {
         var first = NewContainer("db");

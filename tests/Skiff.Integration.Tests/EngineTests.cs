@@ -43,6 +43,7 @@ public sealed class EngineTests
         var logs = engine.Manager.Logs(container.Id, new LogsRequest()).ToList();
         Assert.Contains(logs, e => e.Stream == "stdout" && e.Text == "out\n");
         Assert.Contains(logs, e => e.Stream == "stderr" && e.Text == "err\n");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, new DirectoryInfo(engine.Options.ContainerDirectory(container.Id)).UnixFileMode);
 
         engine.Manager.Remove(container.Id);
         engine.AssertGone(container.Id);

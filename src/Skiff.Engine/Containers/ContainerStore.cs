@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Skiff.Interop;
+using Libc = Skiff.Interop.Interop.Libc;
 
 namespace Skiff.Engine.Containers;
 
@@ -27,6 +29,8 @@ public sealed class ContainerStore : IDisposable
         try
         {
             store.Execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;");
+            // Container configs hold their environment, often secrets: root only (SQLite gives -wal and -shm the same mode).
+            Errno.Check(Libc.Chmod(path, 0x180 /* 0600 */), "chmod", path);
             store.Migrate();
             return store;
         }
