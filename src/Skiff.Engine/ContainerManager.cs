@@ -361,7 +361,8 @@ public sealed partial class ContainerManager : IDisposable
     public IReadOnlyList<string> Prune()
     {
         var removed = new List<string>();
-        foreach (var container in List(all: true).Where(c => c.State.Status is ContainerStatus.Exited or ContainerStatus.Created && !MonitorAlive(c)))
+        // A created container with a live monitor is being started.
+        foreach (var container in List(all: true).Where(c => c.State.Status == ContainerStatus.Exited || (c.State.Status == ContainerStatus.Created && !MonitorAlive(c))))
         {
             try
             {
@@ -397,7 +398,9 @@ public sealed partial class ContainerManager : IDisposable
                 WaitProcessExit(container, MonitorGrace);
                 AwaitExitRecorded(container, 9);
             }
-            // The monitor may be blocked on our lock to auto-remove (--rm) or sleeping before a restart: we remove instead.
+            // A monitor that recorded the exit is finishing on its own; one still there after that is blocked on our
+            // lock to auto-remove (--rm): we remove instead.
+            WaitMonitorExit(container, TimeSpan.FromSeconds(2));
             KillMonitor(container);
             RemoveFiles(container, volumes);
         }
@@ -430,7 +433,11 @@ public sealed partial class ContainerManager : IDisposable
         _store.Delete(container.Id);
     }
 
-    /// <summary>`skiff wait`: blocks until the container is not running and returns its exit code.</summary>
+    /// <summary>
+    /// `skiff wait`: blocks until the container is not running and returns its exit code. A live monitor tells
+    /// the code on the attach socket (even for a --rm container, whose row it then removes); otherwise the
+    /// recorded state is polled.
+    /// </summary>
     public int Wait(string idOrName, CancellationToken cancel = default)
     {
         var container = Require(idOrName);
@@ -438,13 +445,35 @@ public sealed partial class ContainerManager : IDisposable
         {
             var current = _store.Get(container.Id);
             if (current is null)
-                return container.State.ExitCode; // removed by its --rm monitor: the last code it recorded
+                return container.State.ExitCode; // removed meanwhile: the last code seen
             current = Reconcile(current);
             if (current.State.Status == ContainerStatus.Exited || (current.State.Status == ContainerStatus.Created && !MonitorAlive(current)))
                 return current.State.ExitCode;
+            if (current.State.Status is ContainerStatus.Running or ContainerStatus.Restarting && MonitorAlive(current) && WaitForExitFrame(current, cancel) is { } code)
+                return code;
             container = current;
             cancel.WaitHandle.WaitOne(50);
             cancel.ThrowIfCancellationRequested();
+        }
+    }
+
+    private int? WaitForExitFrame(ContainerRecord container, CancellationToken cancel)
+    {
+        AttachSession session;
+        try
+        {
+            session = AttachSession.Connect(_options.ContainerDirectory(container.Id));
+        }
+        catch (EngineException)
+        {
+            return null; // the monitor is just exiting
+        }
+        using (session)
+        using (cancel.Register(session.Dispose))
+        {
+            var code = session.CopyOutput(Stream.Null, Stream.Null);
+            cancel.ThrowIfCancellationRequested();
+            return code;
         }
     }
 
@@ -595,6 +624,14 @@ public sealed partial class ContainerManager : IDisposable
             Status = ContainerStatus.Exited, ExitCode = 128 + killed, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
         });
         RuntimeOf(container).Run("delete", "--force", container.Id);
+    }
+
+    private static void WaitMonitorExit(ContainerRecord container, TimeSpan timeout)
+    {
+        if (!MonitorAlive(container) || !Pidfd.TryOpen(container.State.MonitorPid, out var pidfd))
+            return;
+        using (pidfd)
+            Pidfd.WaitReadable(pidfd!, (int)timeout.TotalMilliseconds);
     }
 
     private static void KillMonitor(ContainerRecord container)

@@ -317,6 +317,11 @@ public sealed class EngineTerminalAndLogTests
         var container = engine.Create(["sh", "-c", "echo bye"], r => r with { AutoRemove = true }, new RunOptions { Mounts = [MountRequest.ParseVolume("/anonymous")] });
         var volume = Assert.Single(container.Config.AnonymousVolumes);
         Assert.Equal((0, "bye\n"), RunAttached(engine, container.Id));
+
+        var detached = engine.Create(["sh", "-c", "sleep 0.5; exit 6"], r => r with { AutoRemove = true });
+        engine.Manager.Start(detached.Id);
+        Assert.Equal(6, engine.Manager.Wait(detached.Id));
+        TestEngine.WaitFor(() => !engine.Manager.List(all: true).Any(c => c.Id == detached.Id), what: "the --rm monitor to remove the detached container");
         TestEngine.WaitFor(() => !engine.Manager.List(all: true).Any(c => c.Id == container.Id), what: "the --rm monitor to remove the container");
         engine.AssertGone(container.Id);
         Assert.DoesNotContain(engine.Manager.Volumes.List(), v => v.Name == volume);

@@ -113,8 +113,9 @@ public sealed class AttachSession : IDisposable
                 }
             }
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            // closed by the monitor's death or by our own Dispose (a cancelled wait)
         }
         return null;
     }
