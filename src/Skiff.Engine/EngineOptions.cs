@@ -50,15 +50,8 @@ public sealed record EngineOptions
     }
 }
 
-/// <summary>An image as the engine needs it: its id and its execution config.</summary>
+/// <summary>An image as the engine needs it: its id and its execution config (the CLI resolves and pulls it per --pull).</summary>
 public sealed record ImageInfo(string Id, ImageExecutionConfig? Config);
-
-/// <summary>Resolves the image a user named; the image service implements it.</summary>
-public interface IImageResolver
-{
-    /// <summary>The image, or an <see cref="EngineException"/> saying it is not known locally (and how to get it).</summary>
-    ImageInfo Resolve(string reference);
-}
 
 /// <summary>
 /// A container's root filesystem: the image service's overlay snapshot in production, a plain directory copy in

@@ -52,7 +52,7 @@ public sealed class ContainerStoreTests : IDisposable
             Status = ContainerStatus.Running, Pid = 42, PidStartTime = 123, StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
             RestartCount = 2, MonitorPid = 41, MonitorStartTime = 120, StoppedByUser = true, Error = "x",
         };
-        Assert.True(_store.UpdateState(container.Id, state));
+        Assert.Equal(state, _store.ChangeState(container.Id, _ => state));
 
         var read = _store.Get(container.Id)!;
         Assert.Equal(state, read.State);

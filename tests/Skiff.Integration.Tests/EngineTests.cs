@@ -345,7 +345,10 @@ public sealed class EngineTerminalAndLogTests
         Assert.False(File.Exists(log + ".3"));
         var kept = engine.Manager.Logs(chatty.Id, new LogsRequest()).Select(e => e.Text).ToList();
         Assert.Equal(Enumerable.Range(300 - kept.Count, kept.Count).Select(i => $"line-{i}\n"), kept);
-        Assert.Equal(["line-298\n", "line-299\n"], engine.Manager.Logs(chatty.Id, new LogsRequest { Tail = 2 }).Select(e => e.Text));
+        var lastTwo = engine.Manager.Logs(chatty.Id, new LogsRequest { Tail = 2 }).ToList();
+        Assert.Equal(["line-298\n", "line-299\n"], lastTwo.Select(e => e.Text));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line-299\n$", ContainerManager.Format(lastTwo[1], timestamps: true));
+        Assert.Equal("line-299\n", ContainerManager.Format(lastTwo[1], timestamps: false));
         Assert.Empty(engine.Manager.Logs(chatty.Id, new LogsRequest { Since = DateTimeOffset.UtcNow.AddMinutes(1) }));
     }
 

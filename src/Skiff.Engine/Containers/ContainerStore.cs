@@ -104,14 +104,6 @@ public sealed class ContainerStore : IDisposable
         return new EngineException($"the container name \"{name}\" is already in use by container {holder?.ShortId ?? "(just removed)"}: remove that container or choose another --name");
     }
 
-    /// <summary>Replaces the live state of a container; false when it no longer exists.</summary>
-    public bool UpdateState(string id, ContainerState state)
-        => Execute("""
-            UPDATE containers SET status = $status, pid = $pid, pid_start = $pid_start, exit_code = $exit_code, started = $started, finished = $finished,
-                restart_count = $restart_count, monitor_pid = $monitor_pid, monitor_start = $monitor_start, stopped_by_user = $stopped_by_user, error = $error
-            WHERE id = $id
-            """, null, [.. Parameters(state), ("$id", id)]) > 0;
-
     /// <summary>Reads, changes and writes a container's state in one transaction, so a monitor and a CLI never lose each other's update.</summary>
     public ContainerState? ChangeState(string id, Func<ContainerState, ContainerState> change)
     {

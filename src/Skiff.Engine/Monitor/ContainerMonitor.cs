@@ -110,7 +110,7 @@ public sealed class ContainerMonitor : IDisposable
                 client.Dispose();
             _clients.Clear();
         }
-        _log.Dispose();
+        Log(log => log.Dispose());
         _directory.Dispose();
         _sync?.Dispose();
         _store.Dispose();
@@ -131,7 +131,7 @@ public sealed class ContainerMonitor : IDisposable
             var exitCode = Reap(run.Value.Pid);
             foreach (var pump in run.Value.Pumps)
                 pump.Join(TimeSpan.FromSeconds(2));
-            _log.Flush();
+            Log(log => log.Flush());
             CloseStdio();
             _runtime.Run("delete", "--force", _id);
             var state = _store.ChangeState(_id, s => s with
@@ -343,15 +343,31 @@ public sealed class ContainerMonitor : IDisposable
                     continue;
                 if (n <= 0)
                     break; // EOF, or EIO from a pty master whose last slave closed
-                var data = buffer.AsSpan(0, (int)n);
-                _log.Write(stream, data);
-                Broadcast(kind, data);
+                var chunk = buffer[..(int)n];
+                Log(log => log.Write(stream, chunk));
+                Broadcast(kind, chunk);
             }
         }
         finally
         {
             if (owns)
                 source.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A full disk must not take the container's output down with it: attach clients still get it, and the
+    /// container must never block on a pipe nobody reads (docker drops the lines too).
+    /// </summary>
+    private void Log(Action<JsonFileLog> write)
+    {
+        try
+        {
+            write(_log);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"skiff monitor {_id[..12]}: log write failed, output dropped: {e.Message}");
         }
     }
 
