@@ -195,6 +195,9 @@ public sealed class EngineTests
         var badUser = Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { User = "nosuchuser" }));
         Assert.Contains("nosuchuser", badUser.Message);
 
+        var unknownImage = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { ImageInfo = new ImageInfo("missing-image", null) }));
+        Assert.Contains("missing-image", unknownImage.Message);
+
         Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = "bad name" }));
         Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { AutoRemove = true, RestartPolicy = RestartPolicy.Parse("always") }));
         Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { StopSignal = "SIGNOPE" }));
