@@ -225,6 +225,11 @@ public sealed class EngineTests
         Assert.Empty(Leftovers.CgroupDirs(container.Id));
         engine.Manager.Remove(container.Id);
         engine.AssertGone(container.Id);
+
+        var autoRemoved = engine.Create(["/no/such/program"], r => r with { AutoRemove = true });
+        Assert.Equal(127, Assert.Throws<EngineException>(() => engine.Manager.Start(autoRemoved.Id)).ExitCode);
+        TestEngine.WaitFor(() => !engine.Manager.List(all: true).Any(c => c.Id == autoRemoved.Id), what: "the --rm monitor to remove the container that could not start");
+        engine.AssertGone(autoRemoved.Id);
     }
 
     [ContainerFact]

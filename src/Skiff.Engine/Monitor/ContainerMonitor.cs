@@ -126,7 +126,10 @@ public sealed class ContainerMonitor : IDisposable
         {
             var run = StartOnce();
             if (run is null)
+            {
+                RemoveIfAutoRemove(); // docker run --rm of a program that is not found leaves no container either
                 return 1;
+            }
             var started = DateTimeOffset.UtcNow;
             var exitCode = Reap(run.Value.Pid);
             foreach (var pump in run.Value.Pumps)
@@ -150,12 +153,16 @@ public sealed class ContainerMonitor : IDisposable
                 break;
             backoff = backoff * 2 > MaximumBackoff ? MaximumBackoff : backoff * 2;
         }
-        if (_container.Config.AutoRemove)
-        {
-            using var manager = new ContainerManager(_options, _rootfs);
-            manager.RemoveExited(_id);
-        }
+        RemoveIfAutoRemove();
         return 0;
+    }
+
+    private void RemoveIfAutoRemove()
+    {
+        if (!_container.Config.AutoRemove)
+            return;
+        using var manager = new ContainerManager(_options, _rootfs);
+        manager.RemoveExited(_id);
     }
 
     /// <summary>Sleeps through the restart backoff; false (and the container recorded as exited) when the user stopped it meanwhile.</summary>
