@@ -462,4 +462,31 @@ public sealed class EngineTerminalAndLogTests
             Assert.Equal(7, again.CopyOutput(Stream.Null, Stream.Null));
         }
     }
+
+    [ContainerFact]
+    public void Exec_takes_stdin_with_i_a_user_with_u_and_returns_at_once_with_d()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sleep", "1000"]);
+        engine.Manager.Start(container.Id);
+        var output = Path.Combine(engine.Directory, "exec.out");
+        string Exec(ExecRequest request, FileDescriptor stdin)
+        {
+            using (var stdout = FileDescriptor.Wrap(Interop.Interop.Libc.Open(output, Interop.Interop.Libc.O_WRONLY | Interop.Interop.Libc.O_CREAT | Interop.Interop.Libc.O_TRUNC | Interop.Interop.Libc.O_CLOEXEC, 0x1a4), "open", output))
+                Assert.Equal(0, engine.Manager.Exec(container.Id, request, new ExecStdio(stdin, stdout, stdout)));
+            return File.ReadAllText(output);
+        }
+
+        var (read, write) = Interop.Interop.Libc.Pipe();
+        using (read)
+        {
+            using (write)
+                Interop.Interop.Libc.WriteAll(write, "piped\n"u8, "pipe");
+            Assert.Equal("piped\n", Exec(new ExecRequest { Command = ["cat"], Interactive = true }, read));
+        }
+        using var devNull = RuntimeClient.OpenDevNull();
+        Assert.Equal("65534 65534\n", Exec(new ExecRequest { Command = ["sh", "-c", "echo $(id -u) $(id -g)"], User = "nobody" }, devNull));
+        Assert.Equal("", Exec(new ExecRequest { Command = ["sh", "-c", "sleep 0.2; echo late > /tmp/detached"], Detach = true }, devNull));
+        TestEngine.WaitFor(() => Exec(new ExecRequest { Command = ["sh", "-c", "cat /tmp/detached 2>/dev/null || true"] }, devNull) == "late\n", what: "the detached exec's file");
+    }
 }
