@@ -489,4 +489,26 @@ public sealed class EngineTerminalAndLogTests
         Assert.Equal("", Exec(new ExecRequest { Command = ["sh", "-c", "sleep 0.2; echo late > /tmp/detached"], Detach = true }, devNull));
         TestEngine.WaitFor(() => Exec(new ExecRequest { Command = ["sh", "-c", "cat /tmp/detached 2>/dev/null || true"] }, devNull) == "late\n", what: "the detached exec's file");
     }
+
+    [ContainerFact]
+    public void Commands_on_one_container_wait_for_each_other()
+    {
+        using var engine = new TestEngine(TestEngine.SkiffRuntime);
+        var container = engine.Create(["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"]);
+        engine.Manager.Start(container.Id);
+        TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("ready"), what: "ready in the log");
+
+        var stop = Task.Run(() =>
+        {
+            using var command = engine.NewManager();
+            command.Stop(container.Id, timeoutSeconds: 2);
+        });
+        Thread.Sleep(500); // stop holds the container's lock through its 2 s timeout
+        var stopwatch = Stopwatch.StartNew();
+        using (var remove = engine.NewManager())
+            remove.Remove(container.Id);
+        Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1), "rm should have waited for stop to finish");
+        stop.Wait();
+        engine.AssertGone(container.Id);
+    }
 }
