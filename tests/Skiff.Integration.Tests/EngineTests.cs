@@ -434,7 +434,8 @@ public sealed class EngineTerminalAndLogTests
         using var engine = new TestEngine(runtime);
         var container = engine.Create(["sleep", "1000"], options: new RunOptions { Init = true });
         engine.Manager.Start(container.Id);
-        Assert.Contains(engine.Manager.Top(container.Id), p => p.Command.StartsWith("/dev/init --init"));
+        // `start` returns once the runtime let the process go: it may not have executed /dev/init yet.
+        TestEngine.WaitFor(() => engine.Manager.Top(container.Id).Any(p => p.Command.StartsWith("/dev/init --init")), what: "/dev/init as pid 1");
         var stopwatch = Stopwatch.StartNew();
         engine.Manager.Stop(container.Id, timeoutSeconds: 20);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "SIGTERM should have ended sleep through the init");
