@@ -2,6 +2,10 @@ namespace Skiff.Engine;
 
 /// <summary>
 /// A failure the user caused or can fix (bad flag value, unknown image, name in use): shown as one line,
-/// and `skiff` exits 125 as docker does for errors of the engine itself rather than of the container.
+/// and `skiff` exits with <see cref="ExitCode"/>: 125 as docker does for errors of the engine itself rather
+/// than of the container, 126 for a program that cannot be executed, 127 for one that is not found.
 /// </summary>
-public sealed class EngineException(string message) : Exception(message);
+public sealed class EngineException(string message, int exitCode = 125) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

@@ -25,6 +25,9 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "send", SetLastError = true)]
         public static partial nint Send(int fd, byte* buffer, nint length, int flags);
 
+        [LibraryImport(LibC, EntryPoint = "recv", SetLastError = true)]
+        public static partial nint Receive(int fd, byte* buffer, nint length, int flags);
+
         public const int MSG_NOSIGNAL = 0x4000;
 
         public static (FileDescriptor Ours, FileDescriptor Theirs) SeqPacketPair()

@@ -239,4 +239,29 @@ public class ContainerSpecBuilderTests
         Assert.Equal("web", spec.Annotations!["app"]);
         Assert.Empty(SpecValidator.Validate(spec));
     }
+
+    [Fact]
+    public void Init_runs_skiff_init_as_pid_1_in_front_of_the_program()
+    {
+        var input = new SpecInput
+        {
+            ContainerId = "0123456789abcdef0123",
+            RootfsPath = "/rootfs",
+            Image = Image,
+            Options = new RunOptions { Init = true },
+            User = new ResolvedUser(0, 0, [], "/root"),
+            VolumeSource = _ => "/unused",
+            Host = Host,
+            InitBinary = "/usr/libexec/skiff-init",
+        };
+        var spec = ContainerSpecBuilder.Build(input);
+        Assert.Equal(["/dev/init", "--init", "--", "/entry", "--serve"], spec.Process!.Args);
+        var mount = Assert.Single(spec.Mounts!, m => m.Destination == "/dev/init");
+        Assert.Equal("/usr/libexec/skiff-init", mount.Source);
+        Assert.Contains("ro", mount.Options!);
+
+        var missing = Assert.Throws<EngineException>(() => ContainerSpecBuilder.Build(input with { InitBinary = null }));
+        Assert.Contains("skiff-init", missing.Message);
+        Assert.DoesNotContain(Build(new RunOptions()).Mounts!, m => m.Destination == "/dev/init");
+    }
 }

@@ -17,6 +17,8 @@ public sealed record SpecInput
     /// <summary>Bind mounts the engine generates per container (/etc/hostname, /etc/hosts, /etc/resolv.conf).</summary>
     public IReadOnlyList<Mount> EngineMounts { get; init; } = [];
     public required HostFacts Host { get; init; }
+    /// <summary>Host path of skiff-init, bind-mounted at <see cref="ContainerSpecBuilder.InitPath"/> for --init.</summary>
+    public string? InitBinary { get; init; }
 }
 
 /// <summary>
@@ -26,6 +28,9 @@ public sealed record SpecInput
 /// </summary>
 public static class ContainerSpecBuilder
 {
+    /// <summary>Where --init's pid 1 is mounted: /dev is the container's own tmpfs, so nothing of the image is covered.</summary>
+    public const string InitPath = "/dev/init";
+
     public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <summary>docker's default capability set (moby oci/caps/defaults.go).</summary>
@@ -68,7 +73,7 @@ public static class ContainerSpecBuilder
             Process = new Process
             {
                 Terminal = options.Tty,
-                Args = Arguments(input.Image, options),
+                Args = options.Init ? [InitPath, "--init", "--", .. Arguments(input.Image, options)] : Arguments(input.Image, options),
                 Env = Environment(input.Image, options, hostname, input.User.Home),
                 Cwd = WorkingDirectory(input.Image, options),
                 User = new User
@@ -333,6 +338,11 @@ public static class ContainerSpecBuilder
         };
         foreach (var mount in input.EngineMounts)
             AddReplacing(mounts, mount);
+        if (options.Init)
+        {
+            var init = input.InitBinary ?? throw new EngineException("--init needs skiff-init, which was not found next to skiff; reinstall skiff or set SKIFF_INIT");
+            AddReplacing(mounts, new Mount { Destination = InitPath, Type = "bind", Source = init, Options = ["bind", "ro", "nosuid", "nodev"] });
+        }
 
         var requested = options.Mounts.Select(request => ToOciMount(request, input.VolumeSource)).ToList();
         var duplicate = requested.GroupBy(m => m.Destination).FirstOrDefault(g => g.Count() > 1);

@@ -86,6 +86,8 @@ public sealed record RunOptions
     public string? User { get; init; }
     public string? Hostname { get; init; }
     public bool Tty { get; init; }
+    /// <summary>--init: skiff-init --init runs as pid 1, reaping orphans and forwarding signals to the program.</summary>
+    public bool Init { get; init; }
     public bool ReadOnlyRootfs { get; init; }
     public bool Privileged { get; init; }
     public IReadOnlyList<string> CapAdd { get; init; } = [];

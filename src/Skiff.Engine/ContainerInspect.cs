@@ -1,0 +1,194 @@
+using System.Text.Json.Serialization;
+using Skiff.Engine.Containers;
+using Skiff.Engine.Monitor;
+
+namespace Skiff.Engine;
+
+/// <summary>`skiff inspect` of a container, in the shape (and property names) of `docker inspect`.</summary>
+public sealed record ContainerInspect
+{
+    public required string Id { get; init; }
+    /// <summary>docker prints names with a leading "/".</summary>
+    public required string Name { get; init; }
+    public required string Created { get; init; }
+    public required string Path { get; init; }
+    public required IReadOnlyList<string> Args { get; init; }
+    public required InspectState State { get; init; }
+    /// <summary>The image id.</summary>
+    public required string Image { get; init; }
+    public required string LogPath { get; init; }
+    public required int RestartCount { get; init; }
+    public required string Driver { get; init; }
+    public required InspectConfig Config { get; init; }
+    public required InspectHostConfig HostConfig { get; init; }
+    public required IReadOnlyList<InspectMount> Mounts { get; init; }
+
+    public static ContainerInspect From(ContainerRecord container, string logPath)
+    {
+        var config = container.Config;
+        var options = config.Options;
+        var args = config.Entrypoint.Concat(config.Cmd).ToList();
+        return new ContainerInspect
+        {
+            Id = container.Id,
+            Name = "/" + container.Name,
+            Created = JsonFileLog.FormatTime(container.Created),
+            Path = args.FirstOrDefault() ?? "",
+            Args = args.Skip(1).ToList(),
+            State = new InspectState
+            {
+                Status = container.State.Status.ToString().ToLowerInvariant(),
+                Running = container.State.Status is ContainerStatus.Running or ContainerStatus.Paused,
+                Paused = container.State.Status == ContainerStatus.Paused,
+                Restarting = container.State.Status == ContainerStatus.Restarting,
+                OOMKilled = false,
+                Dead = false,
+                Pid = container.State.Status is ContainerStatus.Running or ContainerStatus.Paused ? container.State.Pid : 0,
+                ExitCode = container.State.ExitCode,
+                Error = container.State.Error,
+                StartedAt = Time(container.State.StartedAt),
+                FinishedAt = Time(container.State.FinishedAt),
+            },
+            Image = container.ImageId,
+            LogPath = logPath,
+            RestartCount = container.State.RestartCount,
+            Driver = "overlay",
+            Config = new InspectConfig
+            {
+                Hostname = options.Hostname ?? container.Id[..12],
+                User = config.User,
+                Tty = options.Tty,
+                OpenStdin = config.OpenStdin,
+                Env = config.Env,
+                Cmd = config.Cmd,
+                Image = container.Image,
+                WorkingDir = config.WorkingDir,
+                Entrypoint = config.Entrypoint.Count > 0 ? config.Entrypoint : null,
+                Labels = config.Labels,
+                StopSignal = config.StopSignal,
+                StopTimeout = config.StopTimeout,
+                ExposedPorts = config.ExposedPorts.ToDictionary(p => p, _ => new EmptyObject()),
+            },
+            HostConfig = new InspectHostConfig
+            {
+                Binds = options.Mounts.Where(m => m.Source is not null && m.Kind != Specs.MountKind.Tmpfs)
+                    .Select(m => $"{m.Source}:{m.Target}{(m.ReadOnly ? ":ro" : "")}").ToList(),
+                LogConfig = new InspectLogConfig
+                {
+                    Type = "json-file",
+                    Config = new Dictionary<string, string>(
+                        (config.Log.MaxSize is { } size ? [new("max-size", size.ToString()), new("max-file", config.Log.MaxFiles.ToString())] : Array.Empty<KeyValuePair<string, string>>())),
+                },
+                NetworkMode = options.Network.ToString().ToLowerInvariant(),
+                RestartPolicy = new InspectRestartPolicy { Name = config.RestartPolicy.Name, MaximumRetryCount = config.RestartPolicy.MaximumRetryCount },
+                AutoRemove = config.AutoRemove,
+                CapAdd = options.CapAdd,
+                CapDrop = options.CapDrop,
+                Privileged = options.Privileged,
+                ReadonlyRootfs = options.ReadOnlyRootfs,
+                SecurityOpt = options.NoNewPrivileges ? ["no-new-privileges"] : [],
+                Memory = options.Memory ?? 0,
+                MemorySwap = options.MemorySwap ?? 0,
+                NanoCpus = options.Cpus is { } cpus ? (long)(cpus * 1_000_000_000m) : 0,
+                PidsLimit = options.PidsLimit,
+                ShmSize = options.ShmSize ?? Specs.ContainerSpecBuilder.DefaultShmSize,
+                Runtime = config.Runtime,
+                Init = options.Init,
+            },
+            Mounts = config.Mounts.Select(m => new InspectMount
+            {
+                Type = m.Type, Name = m.Name, Source = m.Source, Destination = m.Destination, RW = m.RW, Mode = m.RW ? "" : "ro",
+                Propagation = m.Type == "bind" ? "rprivate" : "",
+            }).ToList(),
+        };
+    }
+
+    /// <summary>docker's zero time for "never".</summary>
+    private static string Time(DateTimeOffset? time) => time is { } t ? JsonFileLog.FormatTime(t) : "0001-01-01T00:00:00Z";
+}
+
+public sealed record InspectState
+{
+    public required string Status { get; init; }
+    public bool Running { get; init; }
+    public bool Paused { get; init; }
+    public bool Restarting { get; init; }
+    public bool OOMKilled { get; init; }
+    public bool Dead { get; init; }
+    public int Pid { get; init; }
+    public int ExitCode { get; init; }
+    public string Error { get; init; } = "";
+    public required string StartedAt { get; init; }
+    public required string FinishedAt { get; init; }
+}
+
+public sealed record InspectConfig
+{
+    public required string Hostname { get; init; }
+    public required string User { get; init; }
+    public bool Tty { get; init; }
+    public bool OpenStdin { get; init; }
+    public required IReadOnlyList<string> Env { get; init; }
+    public required IReadOnlyList<string> Cmd { get; init; }
+    public required string Image { get; init; }
+    public required string WorkingDir { get; init; }
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public required string StopSignal { get; init; }
+    public int StopTimeout { get; init; }
+    public required Dictionary<string, EmptyObject> ExposedPorts { get; init; }
+}
+
+/// <summary>docker writes exposed ports as {"80/tcp": {}}.</summary>
+public sealed record EmptyObject;
+
+public sealed record InspectHostConfig
+{
+    public required IReadOnlyList<string> Binds { get; init; }
+    public required InspectLogConfig LogConfig { get; init; }
+    public required string NetworkMode { get; init; }
+    public required InspectRestartPolicy RestartPolicy { get; init; }
+    public bool AutoRemove { get; init; }
+    public required IReadOnlyList<string> CapAdd { get; init; }
+    public required IReadOnlyList<string> CapDrop { get; init; }
+    public bool Privileged { get; init; }
+    public bool ReadonlyRootfs { get; init; }
+    public required IReadOnlyList<string> SecurityOpt { get; init; }
+    public long Memory { get; init; }
+    public long MemorySwap { get; init; }
+    public long NanoCpus { get; init; }
+    public long? PidsLimit { get; init; }
+    public long ShmSize { get; init; }
+    public required string Runtime { get; init; }
+    public bool Init { get; init; }
+}
+
+public sealed record InspectLogConfig
+{
+    public required string Type { get; init; }
+    public required Dictionary<string, string> Config { get; init; }
+}
+
+public sealed record InspectRestartPolicy
+{
+    public required string Name { get; init; }
+    public int MaximumRetryCount { get; init; }
+}
+
+public sealed record InspectMount
+{
+    public required string Type { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
+    public required string Source { get; init; }
+    public required string Destination { get; init; }
+    public required string Mode { get; init; }
+    public bool RW { get; init; }
+    public required string Propagation { get; init; }
+}
+
+/// <summary>`skiff inspect` output: a JSON array, as docker prints it.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(List<ContainerInspect>))]
+[JsonSerializable(typeof(List<VolumeRecord>))]
+public sealed partial class InspectJsonContext : JsonSerializerContext;

@@ -1,0 +1,153 @@
+using Skiff.Engine.Specs;
+
+namespace Skiff.Engine.Containers;
+
+/// <summary>docker's container states; the names are what `ps` and inspect print.</summary>
+public enum ContainerStatus
+{
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+}
+
+/// <summary>`--restart no|on-failure[:N]|always|unless-stopped`.</summary>
+public sealed record RestartPolicy(string Name, int MaximumRetryCount)
+{
+    public static readonly RestartPolicy No = new("no", 0);
+
+    public static RestartPolicy Parse(string text)
+    {
+        var colon = text.IndexOf(':');
+        var name = colon < 0 ? text : text[..colon];
+        var count = colon < 0 ? null : text[(colon + 1)..];
+        switch (name)
+        {
+            case "no" or "always" or "unless-stopped" when count is null:
+                return new RestartPolicy(name, 0);
+            case "on-failure" when count is null:
+                return new RestartPolicy(name, 0);
+            case "on-failure" when int.TryParse(count, out var n) && n >= 0:
+                return new RestartPolicy(name, n);
+            case "on-failure":
+                throw new EngineException($"invalid --restart \"{text}\": the retry count must be a number of 0 or more");
+            default:
+                throw new EngineException($"invalid --restart \"{text}\": expected no, on-failure[:N], always or unless-stopped");
+        }
+    }
+
+    /// <summary>
+    /// docker's rule after an exit: never after `stop`/`kill` by the user for unless-stopped and on-failure, and
+    /// on-failure only for a non-zero code and while the retry count (0: unlimited) is not used up.
+    /// </summary>
+    public bool ShouldRestart(int exitCode, int restartCount, bool stoppedByUser) => Name switch
+    {
+        "always" => !stoppedByUser,
+        "unless-stopped" => !stoppedByUser,
+        "on-failure" => !stoppedByUser && exitCode != 0 && (MaximumRetryCount == 0 || restartCount < MaximumRetryCount),
+        _ => false,
+    };
+}
+
+/// <summary>json-file log driver options (`--log-opt max-size=10m --log-opt max-file=3`).</summary>
+public sealed record LogOptions(long? MaxSize, int MaxFiles)
+{
+    public static readonly LogOptions Default = new(null, 1);
+
+    public static LogOptions Parse(IEnumerable<string> options)
+    {
+        long? maxSize = null;
+        int maxFiles = 1;
+        foreach (var option in options)
+        {
+            var eq = option.IndexOf('=');
+            var (key, value) = eq < 0 ? (option, "") : (option[..eq], option[(eq + 1)..]);
+            switch (key)
+            {
+                case "max-size":
+                    maxSize = ByteSize.Parse(value, "--log-opt max-size");
+                    if (maxSize <= 0)
+                        throw new EngineException($"invalid --log-opt \"{option}\": max-size must be above 0");
+                    break;
+                case "max-file":
+                    if (!int.TryParse(value, out maxFiles) || maxFiles < 1)
+                        throw new EngineException($"invalid --log-opt \"{option}\": max-file must be a number of 1 or more");
+                    break;
+                default:
+                    throw new EngineException($"unknown --log-opt \"{option}\": the json-file driver takes max-size and max-file");
+            }
+        }
+        if (maxFiles > 1 && maxSize is null)
+            throw new EngineException("--log-opt max-file needs max-size as well: files rotate when they reach it");
+        return new LogOptions(maxSize, maxFiles);
+    }
+}
+
+/// <summary>A mount as inspect shows it (docker's Mounts entries), recorded at create.</summary>
+public sealed record MountPoint(string Type, string? Name, string Source, string Destination, bool RW);
+
+/// <summary>
+/// What a container was created with, stored as JSON in its row: the run flags, the values decided from the
+/// image (effective Entrypoint/Cmd/Env, which inspect shows) and the engine settings (runtime, restart, logs).
+/// </summary>
+public sealed record ContainerConfig
+{
+    public required RunOptions Options { get; init; }
+    public IReadOnlyList<string> Entrypoint { get; init; } = [];
+    public IReadOnlyList<string> Cmd { get; init; } = [];
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string WorkingDir { get; init; } = "/";
+    public string User { get; init; } = "";
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    public string StopSignal { get; init; } = "SIGTERM";
+    /// <summary>Seconds `stop` waits after StopSignal before SIGKILL; docker's default is 10.</summary>
+    public int StopTimeout { get; init; } = 10;
+    /// <summary>-i: the container's stdin stays open for attach clients.</summary>
+    public bool OpenStdin { get; init; }
+    /// <summary>--rm: the monitor removes the container when it exits for good.</summary>
+    public bool AutoRemove { get; init; }
+    public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.No;
+    public LogOptions Log { get; init; } = LogOptions.Default;
+    /// <summary>The runc-compatible runtime executable this container runs under (kept for its whole life).</summary>
+    public required string Runtime { get; init; }
+    /// <summary>Host path of the prepared rootfs (exec resolves users through its /etc/passwd).</summary>
+    public required string RootfsPath { get; init; }
+    public IReadOnlyList<string> ExposedPorts { get; init; } = [];
+    public IReadOnlyList<MountPoint> Mounts { get; init; } = [];
+    /// <summary>Anonymous volumes created for this container: `rm -v` removes them.</summary>
+    public IReadOnlyList<string> AnonymousVolumes { get; init; } = [];
+}
+
+/// <summary>The live part of a container's row: changed by start/stop and by its monitor.</summary>
+public sealed record ContainerState
+{
+    public ContainerStatus Status { get; init; } = ContainerStatus.Created;
+    public int Pid { get; init; }
+    /// <summary>The process start time (/proc/PID/stat field 22): a pid alone may have been reused.</summary>
+    public ulong PidStartTime { get; init; }
+    public int ExitCode { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public int RestartCount { get; init; }
+    public int MonitorPid { get; init; }
+    public ulong MonitorStartTime { get; init; }
+    /// <summary>Set by stop/kill: restart policies other than always do not restart the container.</summary>
+    public bool StoppedByUser { get; init; }
+    /// <summary>Why the last start failed, as docker's State.Error.</summary>
+    public string Error { get; init; } = "";
+}
+
+public sealed record ContainerRecord
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    /// <summary>The image as the user named it.</summary>
+    public required string Image { get; init; }
+    public required string ImageId { get; init; }
+    public required DateTimeOffset Created { get; init; }
+    public required ContainerConfig Config { get; init; }
+    public ContainerState State { get; init; } = new();
+
+    public string ShortId => Id[..12];
+}

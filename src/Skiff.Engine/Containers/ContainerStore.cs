@@ -1,0 +1,267 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Skiff.Interop;
+using Libc = Skiff.Interop.Interop.Libc;
+
+namespace Skiff.Engine.Containers;
+
+/// <summary>A named volume: its data lives in a directory under the engine root.</summary>
+public sealed record VolumeRecord(string Name, DateTimeOffset Created, IReadOnlyDictionary<string, string> Labels, bool Anonymous);
+
+/// <summary>
+/// The engine's SQLite database (containers and volumes), separate from the image metadata so the two can be
+/// migrated on their own. Every skiff command and every monitor opens it; WAL lets `ps` read while a monitor
+/// records an exit, busy_timeout makes concurrent writers wait instead of failing.
+/// </summary>
+public sealed class ContainerStore : IDisposable
+{
+    private const int SchemaVersion = 1;
+    private const string Columns = "id, name, image, image_id, created, config, status, pid, pid_start, exit_code, started, finished, restart_count, monitor_pid, monitor_start, stopped_by_user, error";
+    private readonly SqliteConnection _connection;
+
+    private ContainerStore(SqliteConnection connection) => _connection = connection;
+
+    public static ContainerStore Open(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        var store = new ContainerStore(connection);
+        try
+        {
+            store.Execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;");
+            // Container configs hold their environment, often secrets: root only (SQLite gives -wal and -shm the same mode).
+            Errno.Check(Libc.Chmod(path, 0x180 /* 0600 */), "chmod", path);
+            store.Migrate();
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private void Migrate()
+    {
+        using var transaction = _connection.BeginTransaction();
+        long version = (long)Scalar("PRAGMA user_version", transaction)!;
+        if (version > SchemaVersion)
+            throw new EngineException($"engine database schema {version} is newer than this skiff understands ({SchemaVersion}); use the newer skiff");
+        if (version == 0)
+        {
+            Execute("""
+                CREATE TABLE containers (
+                    id              TEXT PRIMARY KEY,
+                    name            TEXT NOT NULL UNIQUE,
+                    image           TEXT NOT NULL,
+                    image_id        TEXT NOT NULL,
+                    created         INTEGER NOT NULL,
+                    config          TEXT NOT NULL,
+                    status          TEXT NOT NULL,
+                    pid             INTEGER NOT NULL DEFAULT 0,
+                    pid_start       INTEGER NOT NULL DEFAULT 0,
+                    exit_code       INTEGER NOT NULL DEFAULT 0,
+                    started         INTEGER,
+                    finished        INTEGER,
+                    restart_count   INTEGER NOT NULL DEFAULT 0,
+                    monitor_pid     INTEGER NOT NULL DEFAULT 0,
+                    monitor_start   INTEGER NOT NULL DEFAULT 0,
+                    stopped_by_user INTEGER NOT NULL DEFAULT 0,
+                    error           TEXT NOT NULL DEFAULT ''
+                );
+                CREATE TABLE volumes (
+                    name      TEXT PRIMARY KEY,
+                    created   INTEGER NOT NULL,
+                    labels    TEXT NOT NULL,
+                    anonymous INTEGER NOT NULL
+                );
+                PRAGMA user_version = 1;
+                """, transaction);
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>Records a new container; a name already taken fails with the container that holds it, and nothing is written.</summary>
+    public void Insert(ContainerRecord container)
+    {
+        try
+        {
+            Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error)",
+                null, [.. Parameters(container.State), ("$id", container.Id), ("$name", container.Name), ("$image", container.Image), ("$image_id", container.ImageId),
+                    ("$created", container.Created.ToUnixTimeMilliseconds()), ("$config", JsonSerializer.Serialize(container.Config, EngineJsonContext.Default.ContainerConfig))]);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */)
+        {
+            throw NameInUse(container.Name);
+        }
+    }
+
+    private EngineException NameInUse(string name)
+    {
+        var holder = GetByName(name);
+        return new EngineException($"the container name \"{name}\" is already in use by container {holder?.ShortId ?? "(just removed)"}: remove that container or choose another --name");
+    }
+
+    /// <summary>Reads, changes and writes a container's state in one transaction, so a monitor and a CLI never lose each other's update.</summary>
+    public ContainerState? ChangeState(string id, Func<ContainerState, ContainerState> change)
+    {
+        using var transaction = _connection.BeginTransaction(deferred: false);
+        var current = Get(id, transaction);
+        if (current is null)
+            return null;
+        var next = change(current.State);
+        Execute("""
+            UPDATE containers SET status = $status, pid = $pid, pid_start = $pid_start, exit_code = $exit_code, started = $started, finished = $finished,
+                restart_count = $restart_count, monitor_pid = $monitor_pid, monitor_start = $monitor_start, stopped_by_user = $stopped_by_user, error = $error
+            WHERE id = $id
+            """, transaction, [.. Parameters(next), ("$id", id)]);
+        transaction.Commit();
+        return next;
+    }
+
+    public void Rename(string id, string newName)
+    {
+        try
+        {
+            Execute("UPDATE containers SET name = $name WHERE id = $id", null, ("$name", newName), ("$id", id));
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            throw NameInUse(newName);
+        }
+    }
+
+    public bool Delete(string id) => Execute("DELETE FROM containers WHERE id = $id", null, ("$id", id)) > 0;
+
+    public ContainerRecord? Get(string id) => Get(id, null);
+
+    private ContainerRecord? Get(string id, SqliteTransaction? transaction)
+    {
+        using var command = Command($"SELECT {Columns} FROM containers WHERE id = $id", transaction, ("$id", id));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? Read(reader) : null;
+    }
+
+    public ContainerRecord? GetByName(string name)
+    {
+        using var command = Command($"SELECT {Columns} FROM containers WHERE name = $name", null, ("$name", name));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? Read(reader) : null;
+    }
+
+    /// <summary>docker's lookup order: full id, exact name, then a unique id prefix. Null when nothing matches.</summary>
+    public ContainerRecord? Find(string idOrName)
+    {
+        var bare = idOrName.StartsWith('/') ? idOrName[1..] : idOrName;
+        using (var command = Command($"SELECT {Columns} FROM containers WHERE id = $key OR name = $key ORDER BY id = $key DESC LIMIT 1", null, ("$key", bare)))
+        using (var reader = command.ExecuteReader())
+        {
+            if (reader.Read())
+                return Read(reader);
+        }
+        if (bare.Length == 0 || !bare.All(char.IsAsciiHexDigitLower))
+            return null;
+        var matches = List("WHERE id >= $prefix AND id < $end", "LIMIT 2", ("$prefix", bare), ("$end", bare + "g"));
+        if (matches.Count > 1)
+            throw new EngineException($"container id prefix \"{bare}\" is ambiguous: give more of the id");
+        return matches.Count == 1 ? matches[0] : null;
+    }
+
+    /// <summary>Every container, newest first (the order of `ps`).</summary>
+    public IReadOnlyList<ContainerRecord> List() => List("", "");
+
+    private List<ContainerRecord> List(string where, string limit, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command($"SELECT {Columns} FROM containers {where} ORDER BY created DESC, id {limit}", null, parameters);
+        using var reader = command.ExecuteReader();
+        var containers = new List<ContainerRecord>();
+        while (reader.Read())
+            containers.Add(Read(reader));
+        return containers;
+    }
+
+    /// <summary>Records a volume; false when one of that name exists already.</summary>
+    public bool InsertVolume(VolumeRecord volume)
+        => Execute("INSERT INTO volumes(name, created, labels, anonymous) VALUES ($name, $created, $labels, $anonymous) ON CONFLICT(name) DO NOTHING", null,
+            ("$name", volume.Name), ("$created", volume.Created.ToUnixTimeMilliseconds()),
+            ("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(volume.Labels), EngineJsonContext.Default.DictionaryStringString)),
+            ("$anonymous", volume.Anonymous ? 1 : 0)) > 0;
+
+    public VolumeRecord? GetVolume(string name) => Volumes("WHERE name = $name", ("$name", name)).FirstOrDefault();
+
+    public IReadOnlyList<VolumeRecord> ListVolumes() => Volumes("");
+
+    public bool DeleteVolume(string name) => Execute("DELETE FROM volumes WHERE name = $name", null, ("$name", name)) > 0;
+
+    private List<VolumeRecord> Volumes(string where, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command($"SELECT name, created, labels, anonymous FROM volumes {where} ORDER BY name", null, parameters);
+        using var reader = command.ExecuteReader();
+        var volumes = new List<VolumeRecord>();
+        while (reader.Read())
+            volumes.Add(new VolumeRecord(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                JsonSerializer.Deserialize(reader.GetString(2), EngineJsonContext.Default.DictionaryStringString)!, reader.GetInt64(3) != 0));
+        return volumes;
+    }
+
+    private static (string, object)[] Parameters(ContainerState state) =>
+    [
+        ("$status", state.Status.ToString().ToLowerInvariant()), ("$pid", state.Pid), ("$pid_start", (long)state.PidStartTime),
+        ("$exit_code", state.ExitCode), ("$started", Time(state.StartedAt)), ("$finished", Time(state.FinishedAt)),
+        ("$restart_count", state.RestartCount), ("$monitor_pid", state.MonitorPid), ("$monitor_start", (long)state.MonitorStartTime),
+        ("$stopped_by_user", state.StoppedByUser ? 1 : 0), ("$error", state.Error),
+    ];
+
+    private static object Time(DateTimeOffset? time) => time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value;
+
+    private static DateTimeOffset? Time(SqliteDataReader reader, int column)
+        => reader.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column));
+
+    private static ContainerRecord Read(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Name = reader.GetString(1),
+        Image = reader.GetString(2),
+        ImageId = reader.GetString(3),
+        Created = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+        Config = JsonSerializer.Deserialize(reader.GetString(5), EngineJsonContext.Default.ContainerConfig)!,
+        State = new ContainerState
+        {
+            Status = Enum.Parse<ContainerStatus>(reader.GetString(6), ignoreCase: true),
+            Pid = reader.GetInt32(7),
+            PidStartTime = (ulong)reader.GetInt64(8),
+            ExitCode = reader.GetInt32(9),
+            StartedAt = Time(reader, 10),
+            FinishedAt = Time(reader, 11),
+            RestartCount = reader.GetInt32(12),
+            MonitorPid = reader.GetInt32(13),
+            MonitorStartTime = (ulong)reader.GetInt64(14),
+            StoppedByUser = reader.GetInt64(15) != 0,
+            Error = reader.GetString(16),
+        },
+    };
+
+    private int Execute(string sql, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command(sql, transaction, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql, SqliteTransaction? transaction)
+    {
+        using var command = Command(sql, transaction);
+        return command.ExecuteScalar();
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        return command;
+    }
+}

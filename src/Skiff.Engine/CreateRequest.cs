@@ -1,0 +1,56 @@
+using Skiff.Engine.Containers;
+using Skiff.Engine.Specs;
+
+namespace Skiff.Engine;
+
+/// <summary>`skiff create`/`run`: the flags beyond <see cref="RunOptions"/> and the image the CLI resolved (and pulled per --pull).</summary>
+public sealed record CreateRequest
+{
+    /// <summary>The image as the user named it (shown by ps and inspect).</summary>
+    public required string Image { get; init; }
+    public required ImageInfo ImageInfo { get; init; }
+    public required RunOptions Options { get; init; }
+    /// <summary>--name; null for a generated adjective_surname.</summary>
+    public string? Name { get; init; }
+    /// <summary>-i: keep the container's stdin open for attach clients.</summary>
+    public bool Interactive { get; init; }
+    /// <summary>--rm.</summary>
+    public bool AutoRemove { get; init; }
+    public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.No;
+    public LogOptions Log { get; init; } = LogOptions.Default;
+    /// <summary>--stop-signal; the image's StopSignal, else SIGTERM.</summary>
+    public string? StopSignal { get; init; }
+    /// <summary>--stop-timeout in seconds; 10 by default.</summary>
+    public int? StopTimeout { get; init; }
+    /// <summary>--runtime PATH; the engine's default runtime otherwise.</summary>
+    public string? Runtime { get; init; }
+}
+
+/// <summary>`skiff exec` flags.</summary>
+public sealed record ExecRequest
+{
+    public required IReadOnlyList<string> Command { get; init; }
+    public bool Interactive { get; init; }
+    public bool Tty { get; init; }
+    public bool Detach { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string? User { get; init; }
+    public string? WorkingDir { get; init; }
+}
+
+/// <summary>`skiff logs` flags.</summary>
+public sealed record LogsRequest
+{
+    /// <summary>--tail N: only the last N entries; null for all.</summary>
+    public int? Tail { get; init; }
+    public DateTimeOffset? Since { get; init; }
+    public DateTimeOffset? Until { get; init; }
+    /// <summary>-f: keep reading while the container runs.</summary>
+    public bool Follow { get; init; }
+}
+
+/// <summary>One json-file log entry.</summary>
+public sealed record LogEntry(string Stream, string Text, DateTimeOffset Time);
+
+/// <summary>A process of a running container (`skiff top`).</summary>
+public sealed record ContainerProcess(int Pid, int ParentPid, uint Uid, string Command);

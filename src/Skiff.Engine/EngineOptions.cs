@@ -1,0 +1,67 @@
+using Skiff.Engine.Specs;
+using Skiff.Oci.Image;
+
+namespace Skiff.Engine;
+
+/// <summary>Where the engine keeps its state and which programs it runs.</summary>
+public sealed record EngineOptions
+{
+    public const string DefaultRoot = "/var/lib/skiff";
+    /// <summary>On tmpfs, so after a reboot the runtime has no state for containers that cannot be running any more.</summary>
+    public const string DefaultRuntimeRoot = "/run/skiff/runtime";
+
+    /// <summary>engine.db, containers/ID (bundle, logs, sockets, lock) and volumes/NAME/_data.</summary>
+    public string Root { get; init; } = DefaultRoot;
+    /// <summary>The runtime's --root: its state for the engine's containers.</summary>
+    public string RuntimeRoot { get; init; } = DefaultRuntimeRoot;
+    /// <summary>The runc-compatible runtime new containers use (`--runtime PATH`).</summary>
+    public string Runtime { get; init; } = DefaultRuntime();
+    /// <summary>
+    /// argv of the monitor up to its own arguments: the running `skiff` re-executed in its hidden `monitor` mode,
+    /// which calls <see cref="Monitor.ContainerMonitor.Run"/>.
+    /// </summary>
+    public IReadOnlyList<string> MonitorCommand { get; init; } = [Environment.ProcessPath ?? "skiff", "monitor"];
+    /// <summary>skiff-init, the pid 1 of `run --init`: $SKIFF_INIT, else next to the running binary; null when missing.</summary>
+    public string? InitBinary { get; init; } = DefaultInit();
+    /// <summary>Parent of every container's cgroup.</summary>
+    public string CgroupParent { get; init; } = "/skiff";
+    public HostFacts? Host { get; init; }
+
+    public string DatabasePath => Path.Combine(Root, "engine.db");
+    public string ContainersDirectory => Path.Combine(Root, "containers");
+    public string VolumesDirectory => Path.Combine(Root, "volumes");
+    public string ContainerDirectory(string id) => Path.Combine(ContainersDirectory, id);
+
+    private static string? DefaultInit()
+    {
+        if (Environment.GetEnvironmentVariable("SKIFF_INIT") is { Length: > 0 } fromEnvironment)
+            return fromEnvironment;
+        var beside = Path.Combine(Path.GetDirectoryName(Environment.ProcessPath) ?? "/usr/bin", "skiff-init");
+        return File.Exists(beside) ? beside : null;
+    }
+
+    /// <summary>$SKIFF_RUNTIME, else skiff-runtime next to the running binary, else on PATH.</summary>
+    public static string DefaultRuntime()
+    {
+        if (Environment.GetEnvironmentVariable("SKIFF_RUNTIME") is { Length: > 0 } fromEnvironment)
+            return fromEnvironment;
+        var beside = Path.Combine(Path.GetDirectoryName(Environment.ProcessPath) ?? "/usr/bin", "skiff-runtime");
+        return File.Exists(beside) ? beside : "skiff-runtime";
+    }
+}
+
+/// <summary>An image as the engine needs it: its id and its execution config (the CLI resolves and pulls it per --pull).</summary>
+public sealed record ImageInfo(string Id, ImageExecutionConfig? Config);
+
+/// <summary>
+/// A container's root filesystem: the image service's overlay snapshot in production, a plain directory copy in
+/// tests. Prepare must leave nothing behind when it fails; Release must accept a container it never prepared.
+/// </summary>
+public interface IRootfsProvider
+{
+    /// <summary>Prepares a writable rootfs for <paramref name="containerId"/> from the image; returns its host path.</summary>
+    string Prepare(string containerId, string imageId);
+
+    /// <summary>Unmounts and removes the container's rootfs (idempotent).</summary>
+    void Release(string containerId);
+}

@@ -1,0 +1,124 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Skiff.Interop;
+using Libc = Skiff.Interop.Interop.Libc;
+
+namespace Skiff.Engine.Monitor;
+
+/// <summary>A CLI's connection to a container's attach socket (see <see cref="AttachProtocol"/>).</summary>
+public sealed class AttachSession : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly Lock _sendLock = new();
+
+    private AttachSession(Socket socket) => _socket = socket;
+
+    public static AttachSession Connect(string containerDirectory)
+    {
+        using var directory = FileDescriptor.Wrap(Libc.Open(containerDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", containerDirectory);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(AttachProtocol.EndPoint(directory, ContainerManager.AttachSocketName));
+            return new AttachSession(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new EngineException($"cannot attach to the container: its monitor does not answer on {Path.Combine(containerDirectory, ContainerManager.AttachSocketName)} ({e.Message})");
+        }
+    }
+
+    public void SendStdin(ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 0)
+            return;
+        lock (_sendLock)
+            AttachProtocol.Write(_socket, AttachProtocol.Stdin, data);
+    }
+
+    /// <summary>End of file on the container's stdin (without a terminal).</summary>
+    public void CloseStdin()
+    {
+        lock (_sendLock)
+            AttachProtocol.Write(_socket, AttachProtocol.Stdin, []);
+    }
+
+    public void Resize(ushort rows, ushort columns)
+    {
+        lock (_sendLock)
+            AttachProtocol.WriteResize(_socket, rows, columns);
+    }
+
+    /// <summary>True once the user typed the detach keys: the container runs on, the session is over.</summary>
+    public bool Detached { get; private set; }
+
+    /// <summary>
+    /// Copies <paramref name="stdin"/> to the container in the background, then closes its stdin. With
+    /// <paramref name="detachKeys"/>, typing them ends the session instead (<see cref="Detached"/>; the pending
+    /// <see cref="CopyOutput"/> returns null).
+    /// </summary>
+    public Thread ForwardStdin(Stream stdin, DetachKeys? detachKeys = null)
+    {
+        var thread = new Thread(() =>
+        {
+            var buffer = new byte[32 * 1024];
+            try
+            {
+                int n;
+                while ((n = stdin.Read(buffer)) > 0)
+                {
+                    var (forward, detach) = detachKeys?.Feed(buffer.AsSpan(0, n)) ?? (buffer[..n], false);
+                    SendStdin(forward);
+                    if (detach)
+                    {
+                        Detached = true;
+                        _socket.Shutdown(SocketShutdown.Both);
+                        return;
+                    }
+                }
+                CloseStdin();
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                // the container exited, or the session was closed
+            }
+        }) { IsBackground = true, Name = "attach-stdin" };
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>
+    /// Copies the container's output until it exits; returns its exit status, or null when the connection ended
+    /// without one (the monitor was killed: ask <see cref="ContainerManager.Wait"/>).
+    /// </summary>
+    public int? CopyOutput(Stream stdout, Stream stderr)
+    {
+        try
+        {
+            while (AttachProtocol.Read(_socket) is var (kind, payload))
+            {
+                switch (kind)
+                {
+                    case AttachProtocol.Stdout:
+                        stdout.Write(payload);
+                        stdout.Flush();
+                        break;
+                    case AttachProtocol.Stderr:
+                        stderr.Write(payload);
+                        stderr.Flush();
+                        break;
+                    case AttachProtocol.Exit when payload.Length == 4:
+                        return BinaryPrimitives.ReadInt32BigEndian(payload);
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // closed by the monitor's death or by our own Dispose (a cancelled wait)
+        }
+        return null;
+    }
+
+    public void Dispose() => _socket.Dispose();
+}

@@ -1,0 +1,494 @@
+using System.Net.Sockets;
+using System.Text;
+using Skiff.Engine.Containers;
+using Skiff.Interop;
+using Libc = Skiff.Interop.Interop.Libc;
+using Pidfd = Skiff.Interop.Interop.Pidfd;
+using UnixSocket = Skiff.Interop.Interop.Socket;
+
+namespace Skiff.Engine.Monitor;
+
+/// <summary>
+/// The per-container monitor (what conmon is to podman): started detached by `skiff start`/`run`, it outlives
+/// the CLI, owns the container's stdio (pipes, or the pty master from the runtime's console socket), writes the
+/// json-file log, serves the attach socket, reaps the container (it is the child subreaper the container's
+/// process is reparented to when `runtime create` exits), records the exit, deletes the runtime state and
+/// applies the restart policy. It updates the store without the per-container lock: a CLI holding that lock
+/// may be waiting for it (stop), and each of its updates is one transaction.
+///
+/// Start-up handshake with the CLI on fd 3 (a SOCK_SEQPACKET socket): the monitor sends "created" once the
+/// runtime created the container, waits for one message or EOF from the CLI (which may connect to the attach
+/// socket first, so it sees all output), starts the container and sends "started", or at any point
+/// "error CODE MESSAGE" with docker's exit code (125 engine, 126 cannot execute, 127 not found).
+/// </summary>
+public sealed class ContainerMonitor : IDisposable
+{
+    public const int SyncFd = 3;
+    private static readonly TimeSpan InitialBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(1);
+    /// <summary>docker resets the backoff when the container ran at least this long.</summary>
+    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(10);
+
+    private readonly EngineOptions _options;
+    private readonly IRootfsProvider _rootfs;
+    private readonly string _id;
+    private readonly ContainerStore _store;
+    private readonly ContainerRecord _container;
+    private readonly RuntimeClient _runtime;
+    private readonly FileDescriptor _directory;
+    private readonly Socket _attachListener;
+    private readonly List<Socket> _clients = [];
+    private readonly Lock _clientsLock = new();
+    private readonly JsonFileLog _log;
+    private FileDescriptor? _sync;
+    /// <summary>Where attach clients' stdin goes: the stdin pipe or the pty master of the current run.</summary>
+    private FileDescriptor? _input;
+    private FileDescriptor? _terminal;
+
+    private ContainerMonitor(EngineOptions options, IRootfsProvider rootfs, string id, FileDescriptor sync)
+    {
+        _options = options;
+        _rootfs = rootfs;
+        _id = id;
+        _sync = sync;
+        _store = ContainerStore.Open(options.DatabasePath);
+        _container = _store.Get(id) ?? throw new EngineException($"no such container: {id}");
+        _runtime = new RuntimeClient(_container.Config.Runtime, options.RuntimeRoot);
+        var directory = options.ContainerDirectory(id);
+        _directory = FileDescriptor.Wrap(Libc.Open(directory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", directory);
+        _log = new JsonFileLog(Path.Combine(directory, ContainerManager.LogFileName), _container.Config.Log);
+        File.Delete(Path.Combine(directory, ContainerManager.AttachSocketName));
+        _attachListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _attachListener.Bind(AttachProtocol.EndPoint(_directory, ContainerManager.AttachSocketName));
+        _attachListener.Listen(16);
+    }
+
+    /// <summary>
+    /// The hidden `skiff monitor --root DIR --runtime-root DIR ID` entry. Returns the process exit code; the
+    /// result that matters is in the store.
+    /// </summary>
+    public static int Run(IReadOnlyList<string> args, IRootfsProvider rootfs)
+    {
+        string? root = null, runtimeRoot = null, id = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--root" when i + 1 < args.Count: root = args[++i]; break;
+                case "--runtime-root" when i + 1 < args.Count: runtimeRoot = args[++i]; break;
+                default: id = args[i]; break;
+            }
+        }
+        var sync = new FileDescriptor(SyncFd);
+        // Inherited without close-on-exec: no program the monitor starts may hold the CLI's end open.
+        Libc.Fcntl(SyncFd, Libc.F_SETFD, 1 /* FD_CLOEXEC */);
+        if (root is null || runtimeRoot is null || id is null)
+        {
+            Report(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR ID");
+            return 125;
+        }
+        ContainerMonitor monitor;
+        try
+        {
+            monitor = new ContainerMonitor(new EngineOptions { Root = root, RuntimeRoot = runtimeRoot }, rootfs, id, sync);
+        }
+        catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)
+        {
+            Report(sync, $"error 125 monitor of {id}: {e.Message}");
+            return 125;
+        }
+        using (monitor)
+            return monitor.Supervise();
+    }
+
+    public void Dispose()
+    {
+        _attachListener.Dispose();
+        lock (_clientsLock)
+        {
+            foreach (var client in _clients)
+                client.Dispose();
+            _clients.Clear();
+        }
+        Log(log => log.Dispose());
+        _directory.Dispose();
+        _sync?.Dispose();
+        _store.Dispose();
+    }
+
+    private int Supervise()
+    {
+        Libc.BecomeChildSubreaper();
+        _store.ChangeState(_id, s => s with { MonitorPid = Libc.GetPid(), MonitorStartTime = ProcessIdentity.StartTime(Libc.GetPid()) ?? 0 });
+        new Thread(AcceptClients) { IsBackground = true, Name = "attach" }.Start();
+        var backoff = InitialBackoff;
+        while (true)
+        {
+            var run = StartOnce();
+            if (run is null)
+            {
+                RemoveIfAutoRemove(); // docker run --rm of a program that is not found leaves no container either
+                return 1;
+            }
+            var started = DateTimeOffset.UtcNow;
+            var exitCode = Reap(run.Value.Pid);
+            foreach (var pump in run.Value.Pumps)
+                pump.Join(TimeSpan.FromSeconds(2));
+            Log(log => log.Flush());
+            CloseStdio();
+            _runtime.Run("delete", "--force", _id);
+            var state = _store.ChangeState(_id, s => s with
+            {
+                Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
+            });
+            // docker's attach ends with the run it attached to, even when the restart policy starts another.
+            DisconnectClients(exitCode);
+            if (state is null)
+                return 0; // removed while it ran (rm -f)
+            if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
+                break;
+            backoff = DateTimeOffset.UtcNow - started >= StableRun ? InitialBackoff : backoff;
+            _store.ChangeState(_id, s => s with { Status = ContainerStatus.Restarting, RestartCount = s.RestartCount + 1 });
+            if (!SleepUnlessStopped(backoff))
+                break;
+            backoff = backoff * 2 > MaximumBackoff ? MaximumBackoff : backoff * 2;
+        }
+        RemoveIfAutoRemove();
+        return 0;
+    }
+
+    private void RemoveIfAutoRemove()
+    {
+        if (!_container.Config.AutoRemove)
+            return;
+        using var manager = new ContainerManager(_options, _rootfs);
+        manager.RemoveExited(_id);
+    }
+
+    /// <summary>Sleeps through the restart backoff; false (and the container recorded as exited) when the user stopped it meanwhile.</summary>
+    private bool SleepUnlessStopped(TimeSpan backoff)
+    {
+        var until = DateTimeOffset.UtcNow + backoff;
+        while (DateTimeOffset.UtcNow < until)
+        {
+            Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(100, (until - DateTimeOffset.UtcNow).TotalMilliseconds + 1)));
+            var current = _store.Get(_id);
+            if (current is null || current.State.StoppedByUser)
+            {
+                _store.ChangeState(_id, s => s with { Status = ContainerStatus.Exited });
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private readonly record struct ContainerRun(int Pid, Thread[] Pumps);
+
+    /// <summary>runtime create + start with fresh stdio; null (and the failure reported and recorded) when either fails.</summary>
+    private ContainerRun? StartOnce()
+    {
+        var directory = _options.ContainerDirectory(_id);
+        var pidFile = Path.Combine(directory, "pid");
+        File.Delete(pidFile);
+        // A run whose monitor was killed leaves the runtime's state behind; the runtime would refuse the id.
+        if (Directory.Exists(Path.Combine(_options.RuntimeRoot, _id)))
+            _runtime.Run("delete", "--force", _id);
+        var config = _container.Config;
+        var pumps = new List<Thread>();
+        using var devNull = RuntimeClient.OpenDevNull();
+        RuntimeCommand create;
+        Socket? consoleListener = null;
+        Task<Socket>? consoleConnection = null;
+        try
+        {
+            var args = new List<string> { "create", "--bundle", directory, "--pid-file", pidFile };
+            if (config.Options.Tty)
+            {
+                // The runtime connects to this path from its own process: name it through our pid, not "self".
+                File.Delete(Path.Combine(directory, ContainerManager.ConsoleSocketName));
+                consoleListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                consoleListener.Bind(AttachProtocol.EndPoint(_directory, ContainerManager.ConsoleSocketName));
+                consoleListener.Listen(1);
+                consoleConnection = consoleListener.AcceptAsync();
+                args.AddRange(["--console-socket", $"/proc/{Libc.GetPid()}/fd/{_directory.Fd}/{ContainerManager.ConsoleSocketName}"]);
+                args.Add(_id);
+                create = _runtime.Spawn(args, devNull, devNull, devNull);
+            }
+            else
+            {
+                args.Add(_id);
+                var (stdoutRead, stdoutWrite) = Libc.Pipe();
+                var (stderrRead, stderrWrite) = Libc.Pipe();
+                FileDescriptor? stdinRead = null;
+                if (config.OpenStdin)
+                    (stdinRead, _input) = Libc.Pipe();
+                using (stdoutWrite)
+                using (stderrWrite)
+                using (stdinRead)
+                    create = _runtime.Spawn(args, stdinRead ?? devNull, stdoutWrite, stderrWrite);
+                pumps.Add(Pump(stdoutRead, "stdout", AttachProtocol.Stdout));
+                pumps.Add(Pump(stderrRead, "stderr", AttachProtocol.Stderr));
+            }
+            var (code, error) = create.Wait();
+            if (code != 0)
+                return Failed(error ?? $"{Path.GetFileName(_runtime.Executable)} create failed with exit status {code}");
+            if (consoleConnection is not null)
+            {
+                if (!consoleConnection.Wait(TimeSpan.FromSeconds(10)))
+                    return Failed("the runtime did not send the terminal of the container on its console socket");
+                using var connection = consoleConnection.Result;
+                _terminal = UnixSocket.ReceiveDescriptor((int)connection.Handle)
+                    ?? throw new EngineException("the runtime closed its console socket without sending the terminal");
+                // docker -t without -i: the terminal shows output, but nobody types into it.
+                _input = config.OpenStdin ? _terminal : null;
+                pumps.Add(Pump(_terminal, "stdout", AttachProtocol.Stdout, owns: false));
+            }
+        }
+        catch (Exception e) when (e is EngineException or SyscallException or IOException or SocketException)
+        {
+            return Failed(e.Message);
+        }
+        finally
+        {
+            consoleListener?.Dispose();
+            if (consoleListener is not null)
+                File.Delete(Path.Combine(directory, ContainerManager.ConsoleSocketName));
+        }
+
+        int pid = int.Parse(File.ReadAllText(pidFile).Trim());
+        if (_sync is not null)
+        {
+            Report(_sync, "created");
+            if (ReceiveGo(_sync) is { } size && _terminal is not null)
+                Libc.SetWindowSize(_terminal, size.Rows, size.Columns);
+        }
+        var start = _runtime.Run("start", _id);
+        if (start.ExitCode != 0)
+            return Failed(start.Error);
+        _store.ChangeState(_id, s => s with
+        {
+            Status = ContainerStatus.Running, Pid = pid, PidStartTime = ProcessIdentity.StartTime(pid) ?? 0, StartedAt = DateTimeOffset.UtcNow,
+            FinishedAt = null, ExitCode = 0, Error = "",
+        });
+        if (_sync is not null)
+        {
+            Report(_sync, "started");
+            _sync.Dispose();
+            _sync = null;
+        }
+        return new ContainerRun(pid, [.. pumps]);
+
+        ContainerRun? Failed(string message)
+        {
+            CloseStdio();
+            _runtime.Run("delete", "--force", _id);
+            int exitCode = ExitCodeOf(message);
+            var first = _sync is not null;
+            _store.ChangeState(_id, s => s with
+            {
+                Status = first ? ContainerStatus.Created : ContainerStatus.Exited, Pid = 0, PidStartTime = 0, ExitCode = exitCode, Error = message,
+                FinishedAt = first ? s.FinishedAt : DateTimeOffset.UtcNow,
+            });
+            if (_sync is not null)
+                Report(_sync, $"error {exitCode} {message}");
+            return null;
+        }
+    }
+
+    /// <summary>docker's codes for a container that could not be started: 127 program not found, 126 not executable, else 125.</summary>
+    public static int ExitCodeOf(string runtimeError)
+    {
+        if (runtimeError.Contains("not found", StringComparison.OrdinalIgnoreCase) || runtimeError.Contains("no such file", StringComparison.OrdinalIgnoreCase))
+            return 127;
+        if (runtimeError.Contains("permission denied", StringComparison.OrdinalIgnoreCase) || runtimeError.Contains("not executable", StringComparison.OrdinalIgnoreCase)
+            || runtimeError.Contains("is a directory", StringComparison.OrdinalIgnoreCase))
+            return 126;
+        return 125;
+    }
+
+    /// <summary>
+    /// Reaps children until the container's process is among them (orphans of the container's runtime are
+    /// reparented here too). Should the container not have become our child, waits for it through a pidfd;
+    /// its status is then unknown and recorded as 255.
+    /// </summary>
+    private static int Reap(int containerPid)
+    {
+        while (true)
+        {
+            var (pid, status) = Libc.WaitAnyChild();
+            if (pid == containerPid)
+                return status;
+            if (pid == -1)
+                break;
+        }
+        if (Pidfd.TryOpen(containerPid, out var pidfd))
+        {
+            using (pidfd)
+                Pidfd.WaitReadable(pidfd!, -1);
+        }
+        return 255;
+    }
+
+    private Thread Pump(FileDescriptor source, string stream, byte kind, bool owns = true)
+    {
+        var thread = new Thread(() => Copy(source, stream, kind, owns)) { IsBackground = true, Name = stream };
+        thread.Start();
+        return thread;
+    }
+
+    private unsafe void Copy(FileDescriptor source, string stream, byte kind, bool owns)
+    {
+        var buffer = new byte[32 * 1024];
+        try
+        {
+            while (true)
+            {
+                nint n;
+                fixed (byte* start = buffer)
+                    n = Libc.Read(source.Fd, start, buffer.Length);
+                if (n < 0 && Errno.Last == Errno.EINTR)
+                    continue;
+                if (n <= 0)
+                    break; // EOF, or EIO from a pty master whose last slave closed
+                var chunk = buffer[..(int)n];
+                Log(log => log.Write(stream, chunk));
+                Broadcast(kind, chunk);
+            }
+        }
+        finally
+        {
+            if (owns)
+                source.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A full disk must not take the container's output down with it: attach clients still get it, and the
+    /// container must never block on a pipe nobody reads (docker drops the lines too).
+    /// </summary>
+    private void Log(Action<JsonFileLog> write)
+    {
+        try
+        {
+            write(_log);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"skiff monitor {_id[..12]}: log write failed, output dropped: {e.Message}");
+        }
+    }
+
+    private void Broadcast(byte kind, ReadOnlySpan<byte> data)
+    {
+        lock (_clientsLock)
+        {
+            for (int i = _clients.Count - 1; i >= 0; i--)
+            {
+                try
+                {
+                    AttachProtocol.Write(_clients[i], kind, data);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    _clients[i].Dispose();
+                    _clients.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    private void AcceptClients()
+    {
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = _attachListener.Accept();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            lock (_clientsLock)
+                _clients.Add(client);
+            new Thread(() => ReadClient(client)) { IsBackground = true, Name = "attach-client" }.Start();
+        }
+    }
+
+    private void ReadClient(Socket client)
+    {
+        try
+        {
+            while (AttachProtocol.Read(client) is var (kind, payload))
+            {
+                switch (kind)
+                {
+                    case AttachProtocol.Stdin when payload.Length == 0:
+                        // A terminal has no end of file of its own: only a pipe can be closed.
+                        if (_terminal is null)
+                            Interlocked.Exchange(ref _input, null)?.Dispose();
+                        break;
+                    case AttachProtocol.Stdin:
+                        if (_input is { } input)
+                            Libc.WriteAll(input, payload, "container stdin");
+                        break;
+                    case AttachProtocol.Resize when payload.Length == 4 && _terminal is { } terminal:
+                        Libc.SetWindowSize(terminal, (ushort)(payload[0] << 8 | payload[1]), (ushort)(payload[2] << 8 | payload[3]));
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or IOException or SyscallException or ObjectDisposedException)
+        {
+            // A client that went away or a container that closed its stdin: the other clients carry on.
+        }
+    }
+
+    private void DisconnectClients(int exitCode)
+    {
+        lock (_clientsLock)
+        {
+            foreach (var client in _clients)
+            {
+                try
+                {
+                    AttachProtocol.WriteExit(client, exitCode);
+                    client.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                }
+                client.Dispose();
+            }
+            _clients.Clear();
+        }
+    }
+
+    private void CloseStdio()
+    {
+        Interlocked.Exchange(ref _input, null)?.Dispose();
+        Interlocked.Exchange(ref _terminal, null)?.Dispose();
+    }
+
+    private static unsafe void Report(FileDescriptor sync, string message)
+    {
+        var bytes = Encoding.UTF8.GetBytes(message);
+        fixed (byte* data = bytes)
+            UnixSocket.Send(sync.Fd, data, bytes.Length, UnixSocket.MSG_NOSIGNAL);
+    }
+
+    /// <summary>Waits for the CLI's go ("go", or "go ROWS COLUMNS" for the terminal's first size) or its EOF.</summary>
+    private static unsafe (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
+    {
+        byte* buffer = stackalloc byte[64];
+        nint n;
+        while ((n = UnixSocket.Receive(sync.Fd, buffer, 64, 0)) < 0 && Errno.Last == Errno.EINTR)
+        {
+        }
+        var words = n <= 0 ? [] : Encoding.ASCII.GetString(buffer, (int)n).Split(' ');
+        if (words.Length == 3 && ushort.TryParse(words[1], out var rows) && ushort.TryParse(words[2], out var columns))
+            return (rows, columns);
+        return null;
+    }
+}

@@ -1,0 +1,89 @@
+using Skiff.Engine.Containers;
+
+namespace Skiff.Engine;
+
+/// <summary>
+/// `skiff volume create/ls/inspect/rm/prune`: named volumes are directories under ROOT/volumes/NAME/_data
+/// recorded in the engine database; anonymous ones (image VOLUMEs, `-v /path`) get a 64-digit name.
+/// </summary>
+public sealed class VolumeManager
+{
+    private readonly EngineOptions _options;
+    private readonly ContainerStore _store;
+
+    internal VolumeManager(EngineOptions options, ContainerStore store)
+    {
+        _options = options;
+        _store = store;
+    }
+
+    public string DataPath(string name) => Path.Combine(_options.VolumesDirectory, name, "_data");
+
+    /// <summary>`volume create [NAME] [--label K=V]`: an existing volume of that name is returned as it is, as docker does.</summary>
+    public VolumeRecord Create(string? name = null, IReadOnlyDictionary<string, string>? labels = null)
+    {
+        if (name is not null)
+            Validate(name);
+        var volume = new VolumeRecord(name ?? NameGenerator.NewId(), DateTimeOffset.UtcNow, labels ?? new Dictionary<string, string>(), Anonymous: false);
+        return Add(volume).Volume;
+    }
+
+    /// <summary>The named volume a `-v NAME:/path` refers to, created when missing; Created says whether this call made it.</summary>
+    internal (string Name, bool Created) Ensure(string name)
+    {
+        Validate(name);
+        var (volume, created) = Add(new VolumeRecord(name, DateTimeOffset.UtcNow, new Dictionary<string, string>(), Anonymous: false));
+        return (volume.Name, created);
+    }
+
+    internal string CreateAnonymous()
+        => Add(new VolumeRecord(NameGenerator.NewId(), DateTimeOffset.UtcNow, new Dictionary<string, string>(), Anonymous: true)).Volume.Name;
+
+    private (VolumeRecord Volume, bool Created) Add(VolumeRecord volume)
+    {
+        if (_store.GetVolume(volume.Name) is { } existing)
+            return (existing, false);
+        Directory.CreateDirectory(DataPath(volume.Name));
+        if (_store.InsertVolume(volume))
+            return (volume, true);
+        return (_store.GetVolume(volume.Name)!, false); // created by a concurrent command: its directory is the same
+    }
+
+    public IReadOnlyList<VolumeRecord> List() => _store.ListVolumes();
+
+    public VolumeRecord Inspect(string name) => _store.GetVolume(name) ?? throw new EngineException($"no such volume: {name}");
+
+    /// <summary>`volume rm`: refused while a container (running or not) uses it, as docker does.</summary>
+    public void Remove(string name)
+    {
+        Inspect(name);
+        if (UsersOf(name).FirstOrDefault() is { } user)
+            throw new EngineException($"cannot remove volume {name}: it is in use by container {user.Name}; remove that container first");
+        RemoveUnchecked(name);
+    }
+
+    /// <summary>`volume prune [-a]`: unused anonymous volumes, and with <paramref name="all"/> unused named ones; returns their names.</summary>
+    public IReadOnlyList<string> Prune(bool all = false)
+    {
+        var used = _store.List().SelectMany(c => c.Config.Mounts).Where(m => m.Name is not null).Select(m => m.Name!).ToHashSet();
+        var removed = new List<string>();
+        foreach (var volume in List().Where(v => (all || v.Anonymous) && !used.Contains(v.Name)))
+        {
+            RemoveUnchecked(volume.Name);
+            removed.Add(volume.Name);
+        }
+        return removed;
+    }
+
+    internal void RemoveUnchecked(string name)
+    {
+        var directory = Path.Combine(_options.VolumesDirectory, name);
+        if (Directory.Exists(directory))
+            Directory.Delete(directory, recursive: true);
+        _store.DeleteVolume(name);
+    }
+
+    private IEnumerable<ContainerRecord> UsersOf(string name) => _store.List().Where(c => c.Config.Mounts.Any(m => m.Name == name));
+
+    private static void Validate(string name) => Specs.MountRequest.ValidateVolumeName("volume", name, name);
+}

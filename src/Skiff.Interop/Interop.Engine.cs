@@ -1,0 +1,96 @@
+using System.Runtime.InteropServices;
+
+namespace Skiff.Interop;
+
+/// <summary>What the container engine and its per-container monitor need beyond the runtime's calls.</summary>
+public static unsafe partial class Interop
+{
+    public static partial class Libc
+    {
+        public const int O_APPEND = 0x400;
+        private const int LOCK_EX = 2;
+        private const int PR_SET_CHILD_SUBREAPER = 36;
+        private const ulong TIOCSWINSZ = 0x5414;
+
+        [LibraryImport(LibC, EntryPoint = "flock", SetLastError = true)]
+        private static partial int Flock(int fd, int operation);
+
+        [LibraryImport(LibC, EntryPoint = "prctl", SetLastError = true)]
+        private static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+        [LibraryImport(LibC, EntryPoint = "ioctl", SetLastError = true)]
+        private static partial int Ioctl(int fd, ulong request, void* argument);
+
+        /// <summary>
+        /// Opens (creating) <paramref name="path"/> and takes an exclusive flock on it, waiting for other holders.
+        /// The lock goes with the returned descriptor, so a crashed holder never leaves it taken.
+        /// </summary>
+        public static FileDescriptor LockFile(string path)
+        {
+            var fd = FileDescriptor.Wrap(Open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0x180 /* 0600 */), "open", path);
+            while (Flock(fd.Fd, LOCK_EX) == -1)
+            {
+                if (Errno.Last == Errno.EINTR)
+                    continue;
+                int errno = Errno.Last;
+                fd.Dispose();
+                throw new SyscallException("flock", path, errno);
+            }
+            return fd;
+        }
+
+        /// <summary>Makes orphaned descendants (a container whose runtime parent exited) children of this process.</summary>
+        public static void BecomeChildSubreaper() => Errno.Check(Prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl PR_SET_CHILD_SUBREAPER");
+
+        public static void SetWindowSize(FileDescriptor terminal, ushort rows, ushort columns)
+        {
+            ushort* size = stackalloc ushort[4] { rows, columns, 0, 0 };
+            Errno.Check(Ioctl(terminal.Fd, TIOCSWINSZ, size), "ioctl TIOCSWINSZ");
+        }
+
+        /// <summary>waitpid for one child, retrying EINTR; returns the shell-style status (exit code, or 128+signal).</summary>
+        public static int WaitChild(int pid)
+        {
+            int status;
+            while (WaitPid(pid, &status, 0) == -1)
+            {
+                if (Errno.Last != Errno.EINTR)
+                    throw new SyscallException("waitpid", pid.ToString(), Errno.Last);
+            }
+            return DecodeWaitStatus(status);
+        }
+
+        /// <summary>Reaps any child, blocking; returns its pid and shell-style status, or pid -1 when there is no child left.</summary>
+        public static (int Pid, int Status) WaitAnyChild()
+        {
+            int status;
+            while (true)
+            {
+                int pid = WaitPid(-1, &status, 0);
+                if (pid > 0)
+                    return (pid, DecodeWaitStatus(status));
+                if (Errno.Last == Errno.ECHILD)
+                    return (-1, 0);
+                if (Errno.Last != Errno.EINTR)
+                    throw new SyscallException("waitpid", "-1", Errno.Last);
+            }
+        }
+
+        private static int DecodeWaitStatus(int status) => (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+    }
+
+    public static partial class Socket
+    {
+        /// <summary>
+        /// Receives one descriptor sent with SCM_RIGHTS (runc's console-socket protocol: the pty master, with its
+        /// name as the data). Null when the peer closed without sending one.
+        /// </summary>
+        public static FileDescriptor? ReceiveDescriptor(int socket)
+        {
+            using var borrowed = new FileDescriptor(socket, ownsHandle: false);
+            Span<byte> name = stackalloc byte[4096];
+            ReceiveWithFd(borrowed, name, out var passed, "console socket");
+            return passed;
+        }
+    }
+}
