@@ -1,5 +1,6 @@
 using System.Text;
 using Skiff.Cli.Commands;
+using Skiff.Engine;
 using Skiff.Images.Archive;
 using Skiff.Images.Layers;
 using Skiff.Images.References;
@@ -68,7 +69,7 @@ public static class Program
         using var context = new CliContext(global.Value("root"));
         try
         {
-            var parsed = ParsedArguments.Parse(command.Name, command.Flags, commandArgs, style: FlagStyle.Docker);
+            var parsed = ParsedArguments.Parse(command.Name, command.Flags, commandArgs, command.StopAtFirstPositional, style: FlagStyle.Docker);
             if (parsed.Bool("help"))
             {
                 command.PrintHelp(Console.Out);
@@ -87,12 +88,13 @@ public static class Program
         catch (Exception error) when (IsEngineError(error))
         {
             Console.Error.WriteLine($"skiff: {OneLine(error.Message)}");
-            return EngineError;
+            // 126/127 when a container's program cannot be run, as docker reports them.
+            return error is EngineException engine ? engine.ExitCode : EngineError;
         }
     }
 
     /// <summary>Failures with a message meant for the user; anything else is a bug and keeps its stack trace.</summary>
-    private static bool IsEngineError(Exception error) => error is ImageException or RegistryException or ContentException or SnapshotException
+    private static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
         or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
         or ArchiveException;
 
@@ -106,7 +108,7 @@ public static class Program
         text.AppendLine("A daemonless container engine.");
         text.AppendLine();
         text.AppendLine("commands:");
-        foreach (var command in CommandList.All)
+        foreach (var command in CommandList.All.Where(command => !command.Hidden))
             text.AppendLine($"  {command.Name,-15} {command.Description}");
         text.AppendLine();
         text.AppendLine("global options:");

@@ -13,7 +13,9 @@ internal sealed record CliCommand(
     Func<CliContext, ParsedArguments, int> Run,
     int MinPositionals = 0,
     int MaxPositionals = 0,
-    string[]? Aliases = null)
+    string[]? Aliases = null,
+    bool StopAtFirstPositional = false,
+    bool Hidden = false)
 {
     public static readonly Flag Help = new("help", 'h', Help: "show help");
 

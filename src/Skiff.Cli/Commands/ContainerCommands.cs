@@ -1,0 +1,266 @@
+using System.Globalization;
+using System.Text.Json;
+using Skiff.Engine;
+using Skiff.Engine.Containers;
+using Skiff.Engine.Monitor;
+using Skiff.Interop;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary>The container commands that are one engine call each, with docker's names, flags and output.</summary>
+internal static class ContainerCommands
+{
+    private static readonly Flag Time = new("time", 't', TakesValue: true, Help: "seconds to wait before killing (default: the container's stop timeout)");
+
+    public static readonly CliCommand Start = new(
+        "start", "CONTAINER [CONTAINER...]", "Start stopped or created containers.",
+        [new("attach", 'a', Help: "attach to the container's output"), new("interactive", 'i', Help: "attach its standard input"),
+         new("detach-keys", TakesValue: true, Help: "key sequence that detaches (default ctrl-p,ctrl-q)"), CliCommand.Help],
+        (context, args) =>
+        {
+            if (args.Bool("attach") || args.Bool("interactive"))
+            {
+                if (args.Positionals.Count > 1)
+                    throw new EngineException("start: you cannot attach to several containers at once");
+                var id = context.Containers.Get(args.Positionals[0]).Id;
+                using var session = context.Containers.Start(id, attach: true)!;
+                return Attached.Follow(context, id, session, args.Bool("interactive"), args.Value("detach-keys"), signalProxy: true);
+            }
+            return ForEach(context, args, name => context.Containers.Start(name));
+        },
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container start"]);
+
+    public static readonly CliCommand Stop = new(
+        "stop", "CONTAINER [CONTAINER...]", "Stop running containers: their stop signal, then SIGKILL after the timeout.",
+        [Time, CliCommand.Help],
+        (context, args) => ForEach(context, args, name => context.Containers.Stop(name, Seconds(args))),
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container stop"]);
+
+    public static readonly CliCommand Restart = new(
+        "restart", "CONTAINER [CONTAINER...]", "Stop and start containers again.",
+        [Time, CliCommand.Help],
+        (context, args) => ForEach(context, args, name => context.Containers.Restart(name, Seconds(args))),
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container restart"]);
+
+    public static readonly CliCommand Kill = new(
+        "kill", "CONTAINER [CONTAINER...]", "Send a signal (default SIGKILL) to containers.",
+        [new("signal", 's', TakesValue: true, Help: "signal name or number"), CliCommand.Help],
+        (context, args) => ForEach(context, args, name => context.Containers.Kill(name, args.Value("signal") ?? "KILL")),
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container kill"]);
+
+    public static readonly CliCommand Remove = new(
+        "rm", "CONTAINER [CONTAINER...]", "Remove containers (with their rootfs, logs and state).",
+        [new("force", 'f', Help: "kill a running container first"), new("volumes", 'v', Help: "remove its anonymous volumes too"), CliCommand.Help],
+        (context, args) => ForEach(context, args, name => context.Containers.Remove(name, args.Bool("force"), args.Bool("volumes"))),
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container rm"]);
+
+    public static readonly CliCommand Pause = new(
+        "pause", "CONTAINER [CONTAINER...]", "Freeze every process of containers.",
+        [CliCommand.Help], (context, args) => ForEach(context, args, name => context.Containers.Pause(name)),
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container pause"]);
+
+    public static readonly CliCommand Unpause = new(
+        "unpause", "CONTAINER [CONTAINER...]", "Thaw paused containers.",
+        [CliCommand.Help], (context, args) => ForEach(context, args, name => context.Containers.Unpause(name)),
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container unpause"]);
+
+    public static readonly CliCommand Rename = new(
+        "rename", "CONTAINER NEW_NAME", "Rename a container.",
+        [CliCommand.Help],
+        (context, args) =>
+        {
+            context.Containers.Rename(args.Positionals[0], args.Positionals[1]);
+            return 0;
+        },
+        MinPositionals: 2, MaxPositionals: 2, Aliases: ["container rename"]);
+
+    public static readonly CliCommand Wait = new(
+        "wait", "CONTAINER [CONTAINER...]", "Wait until containers stop, then print their exit codes.",
+        [CliCommand.Help],
+        (context, args) =>
+        {
+            foreach (var name in args.Positionals)
+                context.Out.WriteLine(context.Containers.Wait(name));
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: -1, Aliases: ["container wait"]);
+
+    public static readonly CliCommand Attach = new(
+        "attach", "CONTAINER", "Attach to a running container's input and output.",
+        [new("no-stdin", Help: "do not attach standard input"), new("detach-keys", TakesValue: true, Help: "key sequence that detaches (default ctrl-p,ctrl-q)"),
+         new("sig-proxy", TakesValue: true, Help: "forward signals to the container (default true)"), CliCommand.Help],
+        (context, args) =>
+        {
+            var container = context.Containers.Get(args.Positionals[0]);
+            using var session = context.Containers.Attach(container.Id);
+            return Attached.Follow(context, container.Id, session, container.Config.OpenStdin && !args.Bool("no-stdin"),
+                args.Value("detach-keys"), args.Value("sig-proxy") != "false");
+        },
+        MinPositionals: 1, MaxPositionals: 1, Aliases: ["container attach"]);
+
+    public static readonly CliCommand Logs = new(
+        "logs", "CONTAINER", "Print a container's output.",
+        [new("follow", 'f', Help: "keep printing while it runs"), new("tail", 'n', TakesValue: true, Help: "only the last N lines (or all)"),
+         new("since", TakesValue: true, Help: "only lines after this time (RFC 3339, or a duration like 10m)"),
+         new("until", TakesValue: true, Help: "only lines before this time"), new("timestamps", 't', Help: "prefix each line with its time"), CliCommand.Help],
+        (context, args) =>
+        {
+            var request = new LogsRequest
+            {
+                Follow = args.Bool("follow"),
+                Tail = args.Value("tail") is { } tail and not "all" ? (int)RunFlags.ParseLong(tail, "--tail") : null,
+                Since = args.Value("since") is { } since ? ParseTime(since, "--since") : null,
+                Until = args.Value("until") is { } until ? ParseTime(until, "--until") : null,
+            };
+            using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = request.Follow };
+            using var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+            foreach (var entry in context.Containers.Logs(args.Positionals[0], request))
+                (entry.Stream == "stderr" ? stderr : stdout).Write(ContainerManager.Format(entry, args.Bool("timestamps")));
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: 1, Aliases: ["container logs"]);
+
+    public static readonly CliCommand Exec = new(
+        "exec", "CONTAINER COMMAND [ARG...]", "Run a command in a running container.",
+        [new("interactive", 'i', Help: "keep standard input open"), new("tty", 't', Help: "allocate a pseudo-terminal"),
+         new("detach", 'd', Help: "run in the background"), new("env", 'e', TakesValue: true, Repeatable: true, Help: "set an environment variable"),
+         new("user", 'u', TakesValue: true, Help: "user[:group] to run as"), new("workdir", 'w', TakesValue: true, Help: "working directory"), CliCommand.Help],
+        (context, args) =>
+        {
+            var request = new ExecRequest
+            {
+                Command = args.Positionals.Skip(1).ToList(),
+                Interactive = args.Bool("interactive"),
+                Tty = args.Bool("tty"),
+                Detach = args.Bool("detach"),
+                Env = args.Values("env"),
+                User = args.Value("user"),
+                WorkingDir = args.Value("workdir"),
+            };
+            var stdio = new ExecStdio(new FileDescriptor(0, ownsHandle: false), new FileDescriptor(1, ownsHandle: false), new FileDescriptor(2, ownsHandle: false));
+            return context.Containers.Exec(args.Positionals[0], request, stdio);
+        },
+        MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true);
+
+    public static readonly CliCommand Top = new(
+        "top", "CONTAINER", "List a container's processes.",
+        [CliCommand.Help],
+        (context, args) =>
+        {
+            Output.Table(context.Out, ["PID", "PPID", "UID", "CMD"],
+                context.Containers.Top(args.Positionals[0]).Select(p => (IReadOnlyList<string>)[p.Pid.ToString(), p.ParentPid.ToString(), p.Uid.ToString(), p.Command]));
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: 1, Aliases: ["container top"]);
+
+    public static readonly CliCommand Inspect = new(
+        "container inspect", "CONTAINER [CONTAINER...]", "Show containers as docker inspect does (JSON).",
+        [CliCommand.Help],
+        (context, args) =>
+        {
+            var documents = args.Positionals.Select(name => context.Containers.Inspect(name)).ToList();
+            context.Out.WriteLine(JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListContainerInspect));
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: -1);
+
+    public static readonly CliCommand Prune = new(
+        "container prune", "", "Remove every stopped container.",
+        [new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
+        (context, args) =>
+        {
+            var removed = context.Containers.Prune();
+            context.Out.WriteLine("Deleted Containers:");
+            foreach (var id in removed)
+                context.Out.WriteLine(id);
+            return 0;
+        });
+
+    public static readonly CliCommand List = new(
+        "ps", "", "List containers (running ones unless -a).",
+        [new("all", 'a', Help: "show stopped containers too"), new("quiet", 'q', Help: "print only IDs"),
+         new("filter", TakesValue: true, Repeatable: true, Help: "id=, name=, status=, label=KEY[=VALUE], exited=CODE"),
+         new("format", TakesValue: true, Help: "table (default) or json"), new("no-trunc", Help: "full IDs and commands"), CliCommand.Help],
+        (context, args) =>
+        {
+            var containers = context.Containers.List(args.Bool("all"), args.Values("filter"));
+            bool full = args.Bool("no-trunc");
+            if (args.Bool("quiet"))
+            {
+                foreach (var container in containers)
+                    context.Out.WriteLine(full ? container.Id : container.ShortId);
+                return 0;
+            }
+            var now = DateTimeOffset.UtcNow;
+            switch (args.Value("format") ?? "table")
+            {
+                case "table":
+                    Output.Table(context.Out, ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
+                        containers.Select(c => (IReadOnlyList<string>)[full ? c.Id : c.ShortId, c.Image, Command(c, full), Output.Ago(c.Created, now), Status(c, now), c.Name]));
+                    return 0;
+                case "json":
+                    foreach (var c in containers)
+                        context.Out.WriteLine(JsonSerializer.Serialize(new PsEntry(c.Id, c.Name, c.Image, c.ImageId, string.Join(' ', c.Config.Entrypoint.Concat(c.Config.Cmd)), c.Created, c.State.Status.ToString().ToLowerInvariant(), c.State.ExitCode), PsJsonContext.Default.PsEntry));
+                    return 0;
+                default:
+                    throw new UsageException($"ps: --format takes table or json, not \"{args.Value("format")}\"");
+            }
+        },
+        Aliases: ["container ls", "container list"]);
+
+    /// <summary>Runs one operation per named container; every failure is reported, the exit status says whether any failed.</summary>
+    private static int ForEach(CliContext context, ParsedArguments args, Action<string> operation)
+    {
+        int status = 0;
+        foreach (var name in args.Positionals)
+        {
+            try
+            {
+                operation(name);
+                context.Out.WriteLine(name);
+            }
+            catch (EngineException error) when (args.Positionals.Count > 1)
+            {
+                Console.Error.WriteLine($"skiff: {error.Message}");
+                status = error.ExitCode;
+            }
+        }
+        return status;
+    }
+
+    private static int? Seconds(ParsedArguments args) => args.Value("time") is { } time ? (int)RunFlags.ParseLong(time, "--time") : null;
+
+    private static DateTimeOffset ParseTime(string text, string flag)
+    {
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+            return time;
+        if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+        {
+            var ago = text[^1] switch { 's' => TimeSpan.FromSeconds(amount), 'm' => TimeSpan.FromMinutes(amount), 'h' => TimeSpan.FromHours(amount), _ => (TimeSpan?)null };
+            if (ago is { } span)
+                return DateTimeOffset.UtcNow - span;
+        }
+        throw new EngineException($"invalid {flag} \"{text}\": expected an RFC 3339 time or a duration such as 10m");
+    }
+
+    private static string Command(ContainerRecord container, bool full)
+    {
+        var text = "\"" + string.Join(' ', container.Config.Entrypoint.Concat(container.Config.Cmd)) + "\"";
+        return full || text.Length <= 22 ? text : text[..20] + "…\"";
+    }
+
+    private static string Status(ContainerRecord container, DateTimeOffset now) => container.State.Status switch
+    {
+        ContainerStatus.Running => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")}",
+        ContainerStatus.Paused => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")} (Paused)",
+        ContainerStatus.Exited => $"Exited ({container.State.ExitCode}) {Output.Ago(container.State.FinishedAt ?? container.Created, now)}",
+        ContainerStatus.Restarting => "Restarting",
+        _ => "Created",
+    };
+}
+
+/// <summary>One line of `ps --format json`.</summary>
+internal sealed record PsEntry(string Id, string Name, string Image, string ImageId, string Command, DateTimeOffset Created, string State, int ExitCode);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(PsEntry))]
+internal sealed partial class PsJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

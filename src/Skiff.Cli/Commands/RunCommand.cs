@@ -1,0 +1,92 @@
+using Skiff.Engine;
+using Skiff.Engine.Monitor;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary>`skiff run` and `skiff create`: a container from an image and docker's flags.</summary>
+internal static class RunCommand
+{
+    private static readonly Flag Detach = new("detach", 'd', Help: "run in the background and print the container ID");
+    private static readonly Flag DetachKeysFlag = new("detach-keys", TakesValue: true, Help: "key sequence that detaches (default ctrl-p,ctrl-q)");
+    private static readonly Flag SigProxy = new("sig-proxy", TakesValue: true, Help: "forward signals to the container (default true)");
+
+    public static readonly CliCommand Run = new(
+        "run", "IMAGE [COMMAND [ARG...]]", "Create and start a container, and attach to it unless -d.",
+        [Detach, DetachKeysFlag, SigProxy, .. RunFlags.Create],
+        Execute, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container run"], StopAtFirstPositional: true);
+
+    public static readonly CliCommand Create = new(
+        "create", "IMAGE [COMMAND [ARG...]]", "Create a container without starting it.",
+        RunFlags.Create,
+        CreateOnly, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container create"], StopAtFirstPositional: true);
+
+    private static int CreateOnly(CliContext context, ParsedArguments args)
+    {
+        var container = context.Containers.Create(RunFlags.Parse(context, args, "create"));
+        context.Out.WriteLine(container.Id);
+        return 0;
+    }
+
+    private static int Execute(CliContext context, ParsedArguments args)
+    {
+        var request = RunFlags.Parse(context, args, "run");
+        var containers = context.Containers;
+        var container = containers.Create(request);
+        if (args.Bool("detach"))
+        {
+            containers.Start(container.Id);
+            context.Out.WriteLine(container.Id);
+            return 0;
+        }
+        bool tty = request.Options.Tty;
+        (ushort, ushort)? size = tty && !Console.IsOutputRedirected ? ((ushort)Console.WindowHeight, (ushort)Console.WindowWidth) : null;
+        using var session = containers.Start(container.Id, attach: true, terminalSize: size)!;
+        return Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
+    }
+}
+
+/// <summary>What `run` without -d, `start -a` and `attach` do once connected to the monitor.</summary>
+internal static class Attached
+{
+    public static int Follow(CliContext context, string id, AttachSession session, bool interactive, string? detachKeys, bool signalProxy)
+    {
+        var containers = context.Containers;
+        if (interactive)
+            session.ForwardStdin(Console.OpenStandardInput(), DetachKeys.Parse(detachKeys ?? "ctrl-p,ctrl-q"));
+        using var registrations = signalProxy ? ForwardSignals(context, id) : null;
+        using var stdout = Console.OpenStandardOutput();
+        using var stderr = Console.OpenStandardError();
+        int? exit = session.CopyOutput(stdout, stderr);
+        return exit ?? (session.Detached ? 0 : containers.Wait(id));
+    }
+
+    /// <summary>docker's --sig-proxy: SIGINT and SIGTERM sent to skiff go to the container instead.</summary>
+    private static Registrations ForwardSignals(CliContext context, string id)
+    {
+        var registrations = new Registrations();
+        var engine = context.EngineOptions;
+        var rootfs = context.RootfsProvider;
+        foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
+        {
+            registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, signalContext =>
+            {
+                signalContext.Cancel = true;
+                try
+                {
+                    // A manager of its own: the main thread's is busy and not thread-safe.
+                    using var containers = new ContainerManager(engine, rootfs);
+                    containers.Kill(id, signalContext.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? "INT" : "TERM");
+                }
+                catch (EngineException)
+                {
+                }
+            }));
+        }
+        return registrations;
+    }
+
+    private sealed class Registrations : List<IDisposable>, IDisposable
+    {
+        public void Dispose() => ForEach(registration => registration.Dispose());
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Skiff.Engine;
+using Skiff.Engine.Monitor;
+using Skiff.Images.Service;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary>`skiff volume ...` and the hidden `skiff monitor` the engine starts per container.</summary>
+internal static class VolumeCommands
+{
+    public static readonly CliCommand Create = new(
+        "volume create", "[NAME]", "Create a named volume (a random name when none is given).",
+        [new("label", 'l', TakesValue: true, Repeatable: true, Help: "label KEY=VALUE"), CliCommand.Help],
+        (context, args) =>
+        {
+            var labels = args.Values("label").Select(label => label.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : "");
+            context.Out.WriteLine(context.Containers.Volumes.Create(args.Positionals.FirstOrDefault(), labels).Name);
+            return 0;
+        },
+        MinPositionals: 0, MaxPositionals: 1);
+
+    public static readonly CliCommand List = new(
+        "volume ls", "", "List volumes.",
+        [new("quiet", 'q', Help: "print only names"), CliCommand.Help],
+        (context, args) =>
+        {
+            var volumes = context.Containers.Volumes.List();
+            if (args.Bool("quiet"))
+                volumes.Select(v => v.Name).ToList().ForEach(context.Out.WriteLine);
+            else
+                Output.Table(context.Out, ["DRIVER", "VOLUME NAME"], volumes.Select(v => (IReadOnlyList<string>)["local", v.Name]));
+            return 0;
+        },
+        Aliases: ["volume list"]);
+
+    public static readonly CliCommand Inspect = new(
+        "volume inspect", "NAME [NAME...]", "Show volumes (JSON).",
+        [CliCommand.Help],
+        (context, args) =>
+        {
+            var volumes = args.Positionals.Select(name => context.Containers.Volumes.Inspect(name)).ToList();
+            context.Out.WriteLine(JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeRecord));
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: -1);
+
+    public static readonly CliCommand Remove = new(
+        "volume rm", "NAME [NAME...]", "Remove volumes no container uses.",
+        [new("force", 'f', Help: "accepted for docker compatibility"), CliCommand.Help],
+        (context, args) =>
+        {
+            foreach (var name in args.Positionals)
+            {
+                context.Containers.Volumes.Remove(name);
+                context.Out.WriteLine(name);
+            }
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: -1);
+
+    public static readonly CliCommand Prune = new(
+        "volume prune", "", "Remove volumes no container uses (anonymous ones unless -a).",
+        [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
+        (context, args) =>
+        {
+            context.Out.WriteLine("Deleted Volumes:");
+            foreach (var name in context.Containers.Volumes.Prune(args.Bool("all")))
+                context.Out.WriteLine(name);
+            return 0;
+        });
+
+    /// <summary>The per-container monitor (docs/engine.md): started by the engine, never by hand.</summary>
+    public static readonly CliCommand Monitor = new(
+        "monitor", "", "(internal) the per-container monitor process.",
+        [new("root", TakesValue: true), new("runtime-root", TakesValue: true), CliCommand.Help],
+        (context, args) =>
+        {
+            // The store the container came from is the one named by the engine, not this process's default.
+            using var images = ImageService.Open(new ImageServiceOptions { Root = args.Value("root") ?? context.Images.Root });
+            return ContainerMonitor.Run([.. MonitorArguments(args)], new ImageRootfsProvider(images));
+        },
+        MinPositionals: 1, MaxPositionals: 1, Hidden: true);
+
+    private static IEnumerable<string> MonitorArguments(ParsedArguments args)
+    {
+        foreach (var flag in new[] { "root", "runtime-root" })
+        {
+            if (args.Value(flag) is { } value)
+            {
+                yield return "--" + flag;
+                yield return value;
+            }
+        }
+        yield return args.Positionals[0];
+    }
+}

@@ -1,0 +1,42 @@
+using Skiff.Engine;
+using Skiff.Images.Service;
+using Skiff.Storage.Snapshots;
+
+namespace Skiff.Cli;
+
+/// <summary>
+/// A container's rootfs from the image store: the image's snapshot (an overlay of its layers with the container's
+/// own upper dir) mounted at ROOT/rootfs/ID in the host's mount namespace, where it stays after the command exits.
+/// </summary>
+internal sealed class ImageRootfsProvider(ImageService images) : IRootfsProvider
+{
+    private string Target(string containerId) => Path.Combine(images.Root, "rootfs", containerId);
+
+    public string Prepare(string containerId, string imageId)
+    {
+        var target = Target(containerId);
+        var mount = images.PrepareRootfs(imageId, containerId);
+        try
+        {
+            Directory.CreateDirectory(target);
+            mount.Mount(target);
+            return target;
+        }
+        catch
+        {
+            Release(containerId);
+            throw;
+        }
+    }
+
+    public void Release(string containerId)
+    {
+        var target = Target(containerId);
+        if (Directory.Exists(target))
+        {
+            SnapshotMount.Unmount(target, detach: true);
+            Directory.Delete(target);
+        }
+        images.RemoveRootfs(containerId);
+    }
+}

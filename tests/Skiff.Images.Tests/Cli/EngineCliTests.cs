@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Skiff.Images.Tests.Registry;
+
+namespace Skiff.Images.Tests.Cli;
+
+/// <summary>
+/// Containers through bin/skiff as a user drives it: an image imported from the host's busybox-static, then run,
+/// logs, exec, stop, rm, volumes and the bad-input cases of the engine issue. Every container is removed at the end.
+/// </summary>
+public sealed class EngineCliTests : IDisposable
+{
+    private const string Image = "local/busybox:test";
+    private readonly TempDir _temp = new();
+
+    private string Root => Path.Combine(_temp.Path, "root");
+
+    public EngineCliTests()
+    {
+        string rootfs = Path.Combine(_temp.Path, "rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
+        File.Copy(File.Exists("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
+        foreach (var applet in new[] { "sh", "echo", "cat", "sleep", "id", "ls" })
+            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
+        File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\nnogroup:x:65534:\n");
+        string tarball = Path.Combine(_temp.Path, "rootfs.tar");
+        using var tar = Process.Start("tar", ["-C", rootfs, "-cf", tarball, "."])!;
+        tar.WaitForExit();
+        var import = Skiff.RunAsync(Root, "import", "-c", "CMD [\"sh\"]", tarball, Image).GetAwaiter().GetResult();
+        Assert.True(import.ExitCode == 0, import.Stderr);
+    }
+
+    public void Dispose()
+    {
+        var ids = Skiff.RunAsync(Root, "ps", "-aq", "--no-trunc").GetAwaiter().GetResult().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var id in ids)
+            Skiff.RunAsync(Root, "rm", "-f", id).GetAwaiter().GetResult();
+        _temp.Dispose();
+    }
+
+    private async Task<Skiff.Result> Ok(params string[] args)
+    {
+        var result = await Skiff.RunAsync(Root, args);
+        Assert.True(result.ExitCode == 0, $"skiff {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}");
+        return result;
+    }
+
+    [Fact]
+    public async Task RunPassesOutputAndExitCodes()
+    {
+        Assert.Equal("hello\n", (await Ok("run", "--rm", Image, "echo", "hello")).Stdout);
+        Assert.Equal(3, (await Skiff.RunAsync(Root, "run", "--rm", Image, "sh", "-c", "exit 3")).ExitCode);
+        var missing = await Skiff.RunAsync(Root, "run", "--rm", Image, "no-such-program");
+        Assert.Equal(127, missing.ExitCode);
+        Assert.Contains("no-such-program", missing.Stderr);
+        Assert.Equal("from stdin\n", (await Skiff.RunWithInputAsync(Root, "from stdin\n", "run", "--rm", "-i", Image, "cat")).Stdout);
+        Assert.Equal("uid=65534(nobody) gid=65534(nogroup)\n", (await Ok("run", "--rm", "-u", "nobody", Image, "id")).Stdout);
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+
+    [Fact]
+    public async Task DetachedLifecycle()
+    {
+        string id = (await Ok("run", "-d", "--name", "web", Image, "sh", "-c", "echo started; while true; do sleep 1; done")).Stdout.Trim();
+        Assert.Equal(64, id.Length);
+        string logs = "";
+        for (int attempt = 0; attempt < 50 && !logs.Contains("started"); attempt++)
+        {
+            await Task.Delay(100);
+            logs = (await Ok("logs", "web")).Stdout;
+        }
+        Assert.Equal("started\n", logs);
+        Assert.Equal("in exec\n", (await Ok("exec", "web", "echo", "in exec")).Stdout);
+        Assert.Matches(@"\bUp\b.*\bweb\n$", (await Ok("ps")).Stdout);
+
+        var taken = await Skiff.RunAsync(Root, "run", "-d", "--name", "web", Image, "true");
+        Assert.Equal(125, taken.ExitCode);
+        Assert.Contains("web", taken.Stderr);
+        var running = await Skiff.RunAsync(Root, "rm", "web");
+        Assert.Equal(125, running.ExitCode);
+
+        await Ok("stop", "-t", "1", "web");
+        using (var json = JsonDocument.Parse((await Ok("container", "inspect", "web")).Stdout))
+        {
+            var state = json.RootElement[0].GetProperty("State");
+            Assert.Equal("exited", state.GetProperty("Status").GetString());
+            Assert.Equal(137, state.GetProperty("ExitCode").GetInt32());
+        }
+        var exec = await Skiff.RunAsync(Root, "exec", "web", "true");
+        Assert.Equal(125, exec.ExitCode);
+        await Ok("rm", "web");
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+
+    [Fact]
+    public async Task VolumesKeepDataBetweenContainers()
+    {
+        await Ok("run", "--rm", "-v", "data:/data", Image, "sh", "-c", "echo kept > /data/file");
+        Assert.Equal("kept\n", (await Ok("run", "--rm", "-v", "data:/data:ro", Image, "cat", "/data/file")).Stdout);
+        Assert.Contains("data", (await Ok("volume", "ls", "-q")).Stdout);
+        await Ok("volume", "rm", "data");
+        Assert.Empty((await Ok("volume", "ls", "-q")).Stdout);
+    }
+
+    [Fact]
+    public async Task BadInputIsOneLineAndLeavesNothing()
+    {
+        string[][] cases =
+        [
+            ["run", "--pull", "never", "no/such:image", "true"],
+            ["run", "-v", "/no/such/host/dir:/x", Image, "true"],
+            ["run", "-v", "relative:dir", Image, "true"],
+            ["run", "--memory", "lots", Image, "true"],
+            ["run", "--ulimit", "nofile=99999999", Image, "true"],
+            ["run", "--restart", "sometimes", Image, "true"],
+            ["run", "--network", "bridge", Image, "true"],
+            ["run", "--name", "bad/name", Image, "true"],
+        ];
+        foreach (var args in cases)
+        {
+            var result = await Skiff.RunAsync(Root, args);
+            Assert.True(result.ExitCode == 125, $"skiff {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}");
+            Assert.Single(result.Stderr.TrimEnd().Split('\n'));
+            Assert.StartsWith("skiff: ", result.Stderr);
+        }
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+        Assert.Empty(Directory.Exists(Path.Combine(Root, "containers")) ? Directory.GetDirectories(Path.Combine(Root, "containers")) : []);
+        Assert.Empty(Directory.Exists(Path.Combine(Root, "rootfs")) ? Directory.GetDirectories(Path.Combine(Root, "rootfs")) : []);
+    }
+}
