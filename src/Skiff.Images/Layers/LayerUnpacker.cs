@@ -57,7 +57,7 @@ public sealed class LayerUnpacker
             Libc.Open(targetDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", targetDirectory);
         using var decompressed = LayerDecompression.Open(layer, out var compression);
         // The diff ID is hashed in the same pass, so a layer is read once however it is checked.
-        using var tar = new DigestingStream(decompressed, Digest.Sha256);
+        using var tar = new HashingStream(decompressed, Digest.Sha256);
         var run = new Run(this, root);
         using (var reader = new TarReader(tar, leaveOpen: true))
         {
@@ -68,7 +68,7 @@ public sealed class LayerUnpacker
         // over the compressed stream by the caller sees every byte of the blob.
         tar.CopyTo(Stream.Null);
         run.ApplyDirectoryTimes();
-        return new UnpackedLayer(compression, run.Entries, run.Whiteouts, tar.Digest(), run.Size);
+        return new UnpackedLayer(compression, run.Entries, run.Whiteouts, tar.Digest, run.Size);
     }
 
     /// <summary>State of one unpack: the root fd and the directory times applied at the end.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Skiff.Images.References;
 using Skiff.Oci.Image;
 using Skiff.Storage.Content;
@@ -12,23 +11,17 @@ namespace Skiff.Images.Registry;
 /// </summary>
 public sealed class ImagePuller : IDisposable
 {
-    private readonly RegistryOptions _options;
-    private readonly ConcurrentDictionary<string, RegistryClient> _clients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly RegistryClientPool _clients;
 
     public ImagePuller(RegistryOptions? options = null)
     {
-        _options = options ?? new RegistryOptions();
+        _clients = new RegistryClientPool(options ?? new RegistryOptions());
     }
 
     /// <summary>The client this puller uses for <paramref name="registry"/> (one per registry, kept for token reuse).</summary>
-    public RegistryClient ClientFor(string registry) => _clients.GetOrAdd(registry, r => new RegistryClient(r, _options));
+    public RegistryClient ClientFor(string registry) => _clients.For(registry);
 
-    public void Dispose()
-    {
-        foreach (var client in _clients.Values)
-            client.Dispose();
-        _clients.Clear();
-    }
+    public void Dispose() => _clients.Dispose();
 
     /// <summary>
     /// Pulls <paramref name="reference"/> for <paramref name="platform"/> (default: <see cref="Platform.Host"/>; a variant
@@ -45,7 +38,7 @@ public sealed class ImagePuller : IDisposable
         blobs.AddRange(manifest.Layers);
         await Parallel.ForEachAsync(
             blobs.DistinctBy(blob => blob.Digest),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentDownloads), CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _clients.Options.MaxConcurrentDownloads), CancellationToken = cancellationToken },
             async (blob, token) => await client.FetchBlobAsync(reference.Path, blob, store, token, progress).ConfigureAwait(false)).ConfigureAwait(false);
 
         return new PullResult(reference.ToString(), resolved.Image.Digest, resolved.Image.MediaType, manifest.Config, manifest.Layers,

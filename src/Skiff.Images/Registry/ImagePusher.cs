@@ -13,23 +13,17 @@ namespace Skiff.Images.Registry;
 /// </summary>
 public sealed class ImagePusher : IDisposable
 {
-    private readonly RegistryOptions _options;
-    private readonly ConcurrentDictionary<string, RegistryClient> _clients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly RegistryClientPool _clients;
 
     public ImagePusher(RegistryOptions? options = null)
     {
-        _options = options ?? new RegistryOptions();
+        _clients = new RegistryClientPool(options ?? new RegistryOptions());
     }
 
     /// <summary>The client this pusher uses for <paramref name="registry"/> (one per registry, kept for token reuse).</summary>
-    public RegistryClient ClientFor(string registry) => _clients.GetOrAdd(registry, r => new RegistryClient(r, _options));
+    public RegistryClient ClientFor(string registry) => _clients.For(registry);
 
-    public void Dispose()
-    {
-        foreach (var client in _clients.Values)
-            client.Dispose();
-        _clients.Clear();
-    }
+    public void Dispose() => _clients.Dispose();
 
     /// <summary>
     /// Pushes the manifest or index <paramref name="manifestDigest"/> of <paramref name="store"/> to
@@ -60,7 +54,7 @@ public sealed class ImagePusher : IDisposable
         var pushed = new ConcurrentDictionary<Digest, BlobPushOutcome>();
         await Parallel.ForEachAsync(
             blobs.DistinctBy(blob => blob.Digest),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentUploads), CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _clients.Options.MaxConcurrentUploads), CancellationToken = cancellationToken },
             async (blob, token) => pushed[blob.Digest] = await client.PushBlobAsync(target.Path, blob, store, mountRepository, token, progress).ConfigureAwait(false))
             .ConfigureAwait(false);
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Skiff.Oci.Image;
 
-namespace Skiff.Images.Archive;
+namespace Skiff.Images.Layers;
 
 /// <summary>A read-only stream that hashes and counts what is read through it (a layer's diff ID and uncompressed size).</summary>
 internal sealed class HashingStream(Stream inner, string algorithm) : Stream
