@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Skiff.Storage.Sqlite;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 
@@ -244,24 +245,11 @@ public sealed class ContainerStore : IDisposable
     };
 
     private int Execute(string sql, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command(sql, transaction, parameters);
-        return command.ExecuteNonQuery();
-    }
+        => _connection.Execute(sql, transaction, parameters);
 
-    private object? Scalar(string sql, SqliteTransaction? transaction)
-    {
-        using var command = Command(sql, transaction);
-        return command.ExecuteScalar();
-    }
+    private object? Scalar(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
+        => _connection.Scalar(sql, transaction, parameters);
 
     private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value);
-        return command;
-    }
+        => _connection.Command(sql, transaction, parameters);
 }

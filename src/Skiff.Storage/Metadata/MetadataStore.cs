@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Skiff.Storage.Sqlite;
 
 namespace Skiff.Storage.Metadata;
 
@@ -361,24 +362,11 @@ public sealed class MetadataStore : IDisposable
     }
 
     private int Execute(string sql, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command(sql, transaction, parameters);
-        return command.ExecuteNonQuery();
-    }
+        => _connection.Execute(sql, transaction, parameters);
 
     private object? Scalar(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command(sql, transaction, parameters);
-        return command.ExecuteScalar();
-    }
+        => _connection.Scalar(sql, transaction, parameters);
 
     private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value);
-        return command;
-    }
+        => _connection.Command(sql, transaction, parameters);
 }
