@@ -43,6 +43,7 @@ public sealed partial class ContainerRuntime
                 Bundle = record.Bundle,
                 PreserveFds = options.PreserveFds,
                 Cgroups = cgroups,
+                SeccompCache = new SeccompCache(Store.SeccompCacheDirectory),
             };
             var plan = PlanCompiler.CompileExec(spec, process, record.Pid, launch, new FdLayoutNumbers(layout.Sync, -1, layout.Console));
             stage0 = Stage0.Start(plan, layout);

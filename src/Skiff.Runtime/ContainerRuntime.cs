@@ -120,6 +120,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
                 NoPivot = options.NoPivot,
                 Cgroups = cgroups,
                 StartContainerState = spec.Hooks?.StartContainer is { Count: > 0 } ? StartContainerState(record, spec) : null,
+                SeccompCache = new SeccompCache(Store.SeccompCacheDirectory),
             };
             var plan = PlanCompiler.CompileCreate(spec, launch, new FdLayoutNumbers(layout.Sync, layout.ExecFifo, layout.Console));
             Step("plan compiled");

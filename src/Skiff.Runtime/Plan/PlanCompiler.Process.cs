@@ -9,7 +9,7 @@ public static partial class PlanCompiler
 {
     private const uint DefaultUmask = 0x12; // 0022, what runc applies when process.user.umask is absent
 
-    private static void AddProcess(PlanWriter plan, Process process, Linux linux, bool isExec)
+    private static void AddProcess(PlanWriter plan, Process process, Linux linux, bool isExec, SeccompCache? seccompCache)
     {
         if (process.Args is not { Count: > 0 })
             throw new RuntimeException("config.json: process.args must name the program to run");
@@ -59,7 +59,7 @@ public static partial class PlanCompiler
             SeccompProgram program;
             try
             {
-                program = SeccompCompiler.Compile(linux.Seccomp);
+                program = seccompCache?.GetOrCompile(linux.Seccomp) ?? SeccompCompiler.Compile(linux.Seccomp);
             }
             catch (SeccompException e)
             {

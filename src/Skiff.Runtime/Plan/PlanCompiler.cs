@@ -15,6 +15,8 @@ public sealed record LaunchOptions
     public required ICgroupManager? Cgroups { get; init; }
     /// <summary>The state JSON the startContainer hooks get on stdin (create only).</summary>
     public byte[]? StartContainerState { get; init; }
+    /// <summary>Where compiled seccomp programs are reused from; null compiles every time.</summary>
+    public SeccompCache? SeccompCache { get; init; }
 }
 
 /// <summary>
@@ -85,7 +87,7 @@ public static partial class PlanCompiler
         if (!string.IsNullOrEmpty(spec.Domainname))
             plan.Add(PlanOp.Domainname, spec.Domainname);
 
-        AddProcess(plan, process, linux, isExec: false);
+        AddProcess(plan, process, linux, isExec: false, options.SeccompCache);
         // After OP_CWD: a missing cwd is created in the rootfs (as runc does) before it turns read-only.
         if (spec.Root?.Readonly == true)
             plan.Add(PlanOp.RemountReadonly, "/");
@@ -116,7 +118,7 @@ public static partial class PlanCompiler
                 throw new RuntimeException("exec with a terminal needs --console-socket");
             plan.Add(PlanOp.Console, [(ulong)fds.Console, process.ConsoleSize?.Height ?? 0, process.ConsoleSize?.Width ?? 0]);
         }
-        AddProcess(plan, process, linux, isExec: true);
+        AddProcess(plan, process, linux, isExec: true, options.SeccompCache);
         return plan;
     }
 

@@ -21,6 +21,9 @@ public sealed class StateStore(string root)
 
     public string ExecFifoOf(string id) => Path.Combine(DirectoryOf(id), ExecFifoName);
 
+    /// <summary>Compiled seccomp programs, shared by the containers of this root.</summary>
+    public string SeccompCacheDirectory => Path.Combine(Root, ".seccomp");
+
     /// <summary>
     /// Claims the id atomically: mkdir either creates the directory or fails because another
     /// container (or a concurrent create) owns it.
@@ -89,7 +92,11 @@ public sealed class StateStore(string root)
         if (!Directory.Exists(Root))
             yield break;
         foreach (var dir in Directory.EnumerateDirectories(Root))
-            yield return Path.GetFileName(dir);
+        {
+            // Dot directories are the runtime's own (.seccomp: compiled filters), not containers.
+            if (!Path.GetFileName(dir).StartsWith('.'))
+                yield return Path.GetFileName(dir);
+        }
     }
 
     public bool Exists(string id)
