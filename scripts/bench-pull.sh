@@ -9,7 +9,8 @@ skiff=$PWD/bin/skiff
 work=$(mktemp -d /tmp/skiff-pullbench.XXXXXX)
 registry_pid=
 cleanup() {
-  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+  # wait reports the SIGTERM (143); under set -e that would become the script's status.
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; fi
   umount -R "$work/podman-root/overlay" 2>/dev/null || true
   rm -rf "$work"
 }
