@@ -51,13 +51,27 @@ internal static class Attached
     public static int Follow(CliContext context, string id, AttachSession session, bool interactive, string? detachKeys, bool signalProxy)
     {
         var containers = context.Containers;
-        if (interactive)
-            session.ForwardStdin(Console.OpenStandardInput(), DetachKeys.Parse(detachKeys ?? "ctrl-p,ctrl-q"));
-        using var registrations = signalProxy ? ForwardSignals(context, id) : null;
-        using var stdout = Console.OpenStandardOutput();
-        using var stderr = Console.OpenStandardError();
-        int? exit = session.CopyOutput(stdout, stderr);
-        return exit ?? (session.Detached ? 0 : containers.Wait(id));
+        bool terminal = containers.Get(id).Config.Options.Tty && !Console.IsInputRedirected && !Console.IsOutputRedirected;
+        // With a pty the container's terminal does echo, line editing and ^C; ours passes every key through and
+        // tells the container when its window changes size.
+        Skiff.Interop.Interop.Terminal.Settings? saved = terminal && interactive ? Skiff.Interop.Interop.Terminal.EnterRawMode(0) : null;
+        using var resize = terminal ? System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGWINCH,
+            _ => session.Resize((ushort)Console.WindowHeight, (ushort)Console.WindowWidth)) : null;
+        try
+        {
+            if (interactive)
+                session.ForwardStdin(Console.OpenStandardInput(), DetachKeys.Parse(detachKeys ?? "ctrl-p,ctrl-q"));
+            using var registrations = signalProxy && !terminal ? ForwardSignals(context, id) : null;
+            using var stdout = Console.OpenStandardOutput();
+            using var stderr = Console.OpenStandardError();
+            int? exit = session.CopyOutput(stdout, stderr);
+            return exit ?? (session.Detached ? 0 : containers.Wait(id));
+        }
+        finally
+        {
+            if (saved is { } settings)
+                Skiff.Interop.Interop.Terminal.Restore(0, settings);
+        }
     }
 
     /// <summary>docker's --sig-proxy: SIGINT and SIGTERM sent to skiff go to the container instead.</summary>

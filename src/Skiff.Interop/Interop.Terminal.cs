@@ -1,0 +1,45 @@
+using System.Runtime.InteropServices;
+
+namespace Skiff.Interop;
+
+public static unsafe partial class Interop
+{
+    /// <summary>The local terminal of `skiff run -it` / `attach`: raw mode while the container's pty is the terminal.</summary>
+    public static partial class Terminal
+    {
+        private const string LibC = "libc.so.6";
+        private const int TCSANOW = 0;
+
+        /// <summary>glibc's struct termios (60 bytes): kept opaque, only saved, made raw and restored.</summary>
+        [StructLayout(LayoutKind.Sequential, Size = 60)]
+        public struct Settings
+        {
+            private uint _inputFlags;
+        }
+
+        [LibraryImport(LibC, EntryPoint = "tcgetattr", SetLastError = true)]
+        private static partial int GetAttributes(int fd, Settings* settings);
+
+        [LibraryImport(LibC, EntryPoint = "tcsetattr", SetLastError = true)]
+        private static partial int SetAttributes(int fd, int actions, Settings* settings);
+
+        [LibraryImport(LibC, EntryPoint = "cfmakeraw")]
+        private static partial void MakeRaw(Settings* settings);
+
+        /// <summary>
+        /// Puts the terminal on <paramref name="fd"/> in raw mode (no echo, no line editing, no signals from ^C: every
+        /// key goes to the container's pty, which does all of that itself) and returns the settings to restore.
+        /// </summary>
+        public static Settings EnterRawMode(int fd)
+        {
+            Settings saved, raw;
+            Errno.Check(GetAttributes(fd, &saved), "tcgetattr", "terminal");
+            raw = saved;
+            MakeRaw(&raw);
+            Errno.Check(SetAttributes(fd, TCSANOW, &raw), "tcsetattr", "terminal");
+            return saved;
+        }
+
+        public static void Restore(int fd, Settings saved) => SetAttributes(fd, TCSANOW, &saved);
+    }
+}
