@@ -1,4 +1,5 @@
 using Skiff.Engine;
+using Skiff.Engine.Containers;
 using Skiff.Engine.Monitor;
 
 namespace Skiff.Cli.Commands;
@@ -40,8 +41,25 @@ internal static class RunCommand
         }
         bool tty = request.Options.Tty;
         (ushort, ushort)? size = tty && !Console.IsOutputRedirected ? ((ushort)Console.WindowHeight, (ushort)Console.WindowWidth) : null;
-        using var session = containers.Start(container.Id, attach: true, terminalSize: size)!;
-        return Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
+        int status;
+        using (var session = containers.Start(container.Id, attach: true, terminalSize: size)!)
+            status = Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
+        if (request.AutoRemove)
+            WaitUntilRemoved(containers, container.Id);
+        return status;
+    }
+
+    /// <summary>
+    /// `run --rm` returns once the monitor has removed the container, as docker's does: a script that runs the next
+    /// command (or reuses the name) must not find it still there.
+    /// </summary>
+    private static void WaitUntilRemoved(ContainerManager containers, string id)
+    {
+        var deadline = Environment.TickCount64 + 30_000;
+        // A session left with the detach keys leaves the container running: nothing to wait for then.
+        while (Environment.TickCount64 < deadline
+               && containers.List(all: true, [$"id={id}"]) is [{ State.Status: not (ContainerStatus.Running or ContainerStatus.Paused) }])
+            Thread.Sleep(10);
     }
 }
 

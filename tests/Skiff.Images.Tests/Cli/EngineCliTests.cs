@@ -95,6 +95,41 @@ public sealed class EngineCliTests : IDisposable
     }
 
     [Fact]
+    public async Task InteractiveTerminalGoesThroughAPty()
+    {
+        // script(1) gives skiff a terminal, as a user's shell would: keys reach the container's shell through its pty
+        // (echoed by it, not by us: our terminal is raw), and the shell's exit status is skiff's.
+        var start = new ProcessStartInfo("script", ["-qec", $"{Skiff.Binary} --root {Root} run -it --rm {Image} sh", "/dev/null"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        using var script = Process.Start(start)!;
+        var output = script.StandardOutput.ReadToEndAsync();
+        await script.StandardInput.WriteAsync("tty; echo inside-$((6*7))\nexit 5\n");
+        script.StandardInput.Close();
+        Assert.True(script.WaitForExit(60_000), "skiff run -it did not finish");
+        string text = await output;
+        Assert.Equal(5, script.ExitCode);
+        Assert.Contains("inside-42", text);
+        Assert.Contains("/dev/pts/", text);
+    }
+
+    [Fact]
+    public async Task TwentyContainersStartedInParallel()
+    {
+        var runs = Enumerable.Range(0, 20).Select(i => Skiff.RunAsync(Root, "run", "--rm", "--name", $"parallel-{i}", Image, "sh", "-c", $"echo {i}")).ToList();
+        var results = await Task.WhenAll(runs);
+        for (int i = 0; i < results.Length; i++)
+        {
+            Assert.True(results[i].ExitCode == 0, $"container {i}: {results[i].Stderr}");
+            Assert.Equal($"{i}\n", results[i].Stdout);
+        }
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+
+    [Fact]
     public async Task VolumesKeepDataBetweenContainers()
     {
         await Ok("run", "--rm", "-v", "data:/data", Image, "sh", "-c", "echo kept > /data/file");
