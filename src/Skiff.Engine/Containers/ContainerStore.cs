@@ -23,24 +23,12 @@ public sealed class ContainerStore : IDisposable
     private ContainerStore(SqliteConnection connection) => _connection = connection;
 
     public static ContainerStore Open(string path)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        var store = new ContainerStore(connection);
-        try
+        => new(SqliteCommands.OpenShared(path, connection =>
         {
-            store.Execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;");
             // Container configs hold their environment, often secrets: root only (SQLite gives -wal and -shm the same mode).
             Errno.Check(Libc.Chmod(path, 0x180 /* 0600 */), "chmod", path);
-            store.Migrate();
-            return store;
-        }
-        catch
-        {
-            store.Dispose();
-            throw;
-        }
-    }
+            new ContainerStore(connection).Migrate();
+        }));
 
     public void Dispose() => _connection.Dispose();
 

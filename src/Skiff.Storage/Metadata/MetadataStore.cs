@@ -33,24 +33,7 @@ public sealed class MetadataStore : IDisposable
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
     public static MetadataStore Open(string path)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        var store = new MetadataStore(connection);
-        try
-        {
-            // WAL: readers (skiff images) do not block a writer (skiff pull) and a crash never leaves a torn
-            // database. busy_timeout: a second skiff process waits for the lock instead of failing at once.
-            store.Execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;");
-            store.Migrate();
-            return store;
-        }
-        catch
-        {
-            store.Dispose();
-            throw;
-        }
-    }
+        => new(SqliteCommands.OpenShared(path, connection => new MetadataStore(connection).Migrate()));
 
     public void Dispose() => _connection.Dispose();
 

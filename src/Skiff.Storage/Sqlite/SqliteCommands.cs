@@ -5,6 +5,29 @@ namespace Skiff.Storage.Sqlite;
 /// <summary>Parameterised statements on a connection, for the stores that keep their state in SQLite (images, containers).</summary>
 public static class SqliteCommands
 {
+    /// <summary>
+    /// Opens (creating if needed) a database for several processes at once. WAL: readers do not block a writer and
+    /// a crash never leaves a torn database. busy_timeout: a second skiff process waits for the lock instead of
+    /// failing at once. Foreign keys on. <paramref name="prepare"/> (permissions, migrations) runs before the
+    /// connection is returned; if it fails, the connection is closed.
+    /// </summary>
+    public static SqliteConnection OpenShared(string path, Action<SqliteConnection> prepare)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            connection.Execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;");
+            prepare(connection);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
     public static int Execute(this SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
     {
         using var command = connection.Command(sql, transaction, parameters);
