@@ -17,6 +17,7 @@ internal static class CommandList
         ContainerCommands.Exec,
         ContainerCommands.Attach,
         ContainerCommands.Wait,
+        InspectCommand.Any,
         ContainerCommands.Inspect,
         ContainerCommands.Top,
         ContainerCommands.Rename,

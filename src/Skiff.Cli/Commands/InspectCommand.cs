@@ -10,6 +10,56 @@ internal static class InspectCommand
         "image inspect", "IMAGE [IMAGE...]", "Show images' details as JSON, in docker's shape.",
         [CliCommand.Help], Run, MinPositionals: 1, MaxPositionals: -1);
 
+    public static readonly CliCommand Any = new(
+        "inspect", "NAME [NAME...]", "Show containers or images as JSON (a container when one has the name or ID, else an image).",
+        [new("type", TakesValue: true, Help: "container or image: look only there"), CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
+
+    /// <summary>docker inspect: one array, each element a container's or an image's document.</summary>
+    private static int RunAny(CliContext context, ParsedArguments args)
+    {
+        string? type = args.Value("type");
+        if (type is not (null or "container" or "image"))
+            throw new UsageException($"inspect: --type takes container or image, not \"{type}\"");
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartArray();
+            foreach (var name in args.Positionals)
+            {
+                if (type != "image" && TryContainer(context, name) is { } container)
+                {
+                    var document = JsonSerializer.SerializeToUtf8Bytes([container], Engine.InspectJsonContext.Default.ListContainerInspect);
+                    using var parsed = JsonDocument.Parse(document);
+                    parsed.RootElement[0].WriteTo(json);
+                }
+                else if (type == "container")
+                {
+                    throw new Engine.EngineException($"no such container: {name}");
+                }
+                else
+                {
+                    var image = context.Images.Resolve(name);
+                    Write(json, image, context.Images.Config(image));
+                }
+            }
+            json.WriteEndArray();
+        }
+        context.Out.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        return 0;
+    }
+
+    private static Engine.ContainerInspect? TryContainer(CliContext context, string name)
+    {
+        try
+        {
+            return context.Containers.Inspect(name);
+        }
+        catch (Engine.EngineException)
+        {
+            return null;
+        }
+    }
+
     private static int Run(CliContext context, ParsedArguments args)
     {
         var images = args.Positionals.Select(name => context.Images.Resolve(name)).ToList();

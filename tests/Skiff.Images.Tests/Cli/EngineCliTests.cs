@@ -88,6 +88,12 @@ public sealed class EngineCliTests : IDisposable
             Assert.Equal("exited", state.GetProperty("Status").GetString());
             Assert.Equal(137, state.GetProperty("ExitCode").GetInt32());
         }
+        using (var json = JsonDocument.Parse((await Ok("inspect", "web", Image)).Stdout))
+        {
+            Assert.Equal(id, json.RootElement[0].GetProperty("Id").GetString());
+            Assert.Equal([Image], json.RootElement[1].GetProperty("RepoTags").EnumerateArray().Select(t => t.GetString()));
+        }
+        Assert.Equal(125, (await Skiff.RunAsync(Root, "inspect", "--type", "container", Image)).ExitCode);
         var exec = await Skiff.RunAsync(Root, "exec", "web", "true");
         Assert.Equal(125, exec.ExitCode);
         await Ok("rm", "web");
