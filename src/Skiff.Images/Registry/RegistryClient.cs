@@ -214,7 +214,11 @@ public sealed partial class RegistryClient : IDisposable
     {
         var digest = descriptor.Digest;
         if (store.Exists(digest))
+        {
+            // Already there, or just committed by a concurrent pull of the same blob: complete all the same.
+            progress?.Report(new BlobProgress(descriptor, descriptor.Size, Done: true));
             return store.Info(digest);
+        }
         if (descriptor.Size < 0)
             throw new RegistryException($"blob {digest}: negative size {descriptor.Size} in its descriptor");
         string what = $"blob {Registry}/{repository}@{digest}";
