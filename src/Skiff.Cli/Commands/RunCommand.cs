@@ -73,10 +73,10 @@ internal static class Attached
         // With a pty the container's terminal does echo, line editing and ^C; ours passes every key through and
         // tells the container when its window changes size.
         Skiff.Interop.Interop.Terminal.Settings? saved = terminal && interactive ? Skiff.Interop.Interop.Terminal.EnterRawMode(0) : null;
-        using var resize = terminal ? System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGWINCH,
-            _ => session.Resize((ushort)Console.WindowHeight, (ushort)Console.WindowWidth)) : null;
         try
         {
+            using var resize = terminal ? System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGWINCH,
+                _ => session.Resize((ushort)Console.WindowHeight, (ushort)Console.WindowWidth)) : null;
             if (interactive)
                 session.ForwardStdin(Console.OpenStandardInput(), DetachKeys.Parse(detachKeys ?? "ctrl-p,ctrl-q"));
             using var registrations = signalProxy && !terminal ? ForwardSignals(context, id) : null;
