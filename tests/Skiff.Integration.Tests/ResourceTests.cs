@@ -17,8 +17,9 @@ public sealed class ResourceTests : IDisposable
     {
         var id = _bundle.NewId("oom");
         _bundle.Spec.Linux!.Resources = new LinuxResources { Memory = new LinuxMemory { Limit = 32 << 20 } };
-        // doubling a shell string: 32 MB is reached within a few iterations
-        _bundle.Spec.Process!.Args = ["sh", "-c", "x=a; while :; do x=$x$x; done"];
+        // doubling a shell string reaches 32 MB within a few iterations, often before the first 100 ms
+        // stats tick: the hog waits a second so that stats events of the live cgroup are seen too
+        _bundle.Spec.Process!.Args = ["sh", "-c", "sleep 1; x=a; while :; do x=$x$x; done"];
         var create = _bundle.Create(id);
         Assert.True(create.ExitCode == 0, create.ToString());
 
