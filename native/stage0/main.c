@@ -182,6 +182,12 @@ int main(int argc, char **argv)
     if (planfd >= 3 + p.preserve_fds)
         close(planfd); /* the plan was copied into memory */
 
+    if (p.await_go) {
+        struct sync_msg go;
+        if (sync_recv(&go) != 1 || go.type != SYNC_CONTINUE)
+            _exit(1);
+    }
+
     /* Cgroups first: C must be born inside the container's cgroups (so no memory or
      * pids limit is escaped, and a new cgroup namespace is rooted there), and C inherits
      * P's cgroup at clone time. Before setns: after joining a user namespace we could

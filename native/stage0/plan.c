@@ -27,6 +27,7 @@ static const struct shape {
     {OP_MODE, 1, 1, 0, 0, 1},
     {OP_SYNC_FD, 1, 1, 0, 0, 1},
     {OP_PRESERVE_FDS, 1, 1, 0, 0, 1},
+    {OP_AWAIT_GO, 0, 0, 0, 0, 1},
     {OP_CGROUP_PROCS, 0, 0, 1, 1, 0},
     {OP_CGROUP_CLONE_INTO, 0, 0, 1, 1, 1},
     {OP_JOIN_NS, 1, 1, 1, 1, 0},
@@ -199,6 +200,7 @@ void plan_load(int fd, struct plan *p)
                 fail_raw(EINVAL, "plan: clone flags 0x%llx include more than CLONE_NEW* namespaces",
                          (unsigned long long)p->clone_flags);
             break;
+        case OP_AWAIT_GO: p->await_go = 1; break;
         case OP_TIME_OFFSETS: p->time_offsets = r; break;
         case OP_CGROUP_CLONE_INTO: p->cgroup_clone_into = r; break;
         case OP_UID_MAP: p->uid_map = r; break;

@@ -18,6 +18,7 @@
  *     |       runtime must pass it without), closes PLANFD
  *     |     PR_SET_DUMPABLE 0 (inherited by C until execve: CVE-2016-9962, exec into a running
  *     |       container must not be ptrace-able by its processes while holding host fds)
+ *     |     with OP_AWAIT_GO (create), waits for SYNC_CONTINUE: the runtime makes the cgroups meanwhile
  *     |     writes its own pid to every OP_CGROUP_PROCS file (so the child is born in
  *     |     the container's cgroups: the cgroup namespace root is the cgroup at clone time)
  *     |     writes OP_OOM_SCORE_ADJ to /proc/self/oom_score_adj (inherited by C)
@@ -67,6 +68,8 @@
  *                   Errors after SYNC_READY (create: fifo, startContainer hooks, seccomp,
  *                   execve) are also printed to stderr, since nobody may read the socket.
  *                   exec mode: a failed execve sends SYNC_ERROR before exiting 127/126.
+ *     Runtime -> P:
+ *       SYNC_CONTINUE  (OP_AWAIT_GO) the container's cgroups exist; go on
  *     Runtime -> C:
  *       SYNC_CONTINUE
  *
@@ -129,6 +132,9 @@ enum plan_op {
     OP_MODE = 1,            /* [mode] 0 = create (container init), 1 = exec (join a running container) */
     OP_SYNC_FD = 2,         /* [fd] the sync socket */
     OP_PRESERVE_FDS = 3,    /* [n] fds 3..3+n-1 survive into the container (everything else >= 3 is closed) */
+    OP_AWAIT_GO = 4,        /* P waits for one SYNC_CONTINUE before the cgroup ops: the runtime creates the
+                               cgroups while skiff-init starts and loads the plan. EOF instead means the
+                               runtime gave up: P _exits(1) quietly, nothing has happened yet. */
 
     /* ---- executed by P, in this order of kinds regardless of record order:
        CGROUP_PROCS, OOM_SCORE_ADJ, JOIN_NS (record order), TIME_OFFSETS, clone, maps ---- */

@@ -30,6 +30,7 @@ struct plan {
     uint64_t clone_flags;
     /* singleton records, NULL when absent */
     const struct rec *cgroup_clone_into, *time_offsets, *uid_map, *gid_map, *rootfs, *user, *caps, *seccomp, *env, *args, *exec_fifo;
+    int await_go;
     int setgroups_deny;
     int no_new_privs;
 };

@@ -144,6 +144,16 @@ public sealed class BadInputTests : IDisposable
         }, "RLIMIT_NOFILE");
 
     [ContainerFact]
+    public void LimitTheKernelRejectsRollsBackWhileSkiffInitWaitsForItsGo()
+        // The cgroups are made and limited on a second thread while skiff-init starts: it must be
+        // killed (it waits for a go that never comes) and everything removed.
+        => CreateFails(_bundle.NewId(), () =>
+        {
+            _bundle.Spec.Linux!.Resources = new LinuxResources { CPU = new LinuxCPU { Cpus = "1000" } };
+            _bundle.WriteConfig("x");
+        }, "cpuset.cpus", "1000");
+
+    [ContainerFact]
     public void FailureAfterTheSpawnRollsBack()
         // skiff-init fails at the bind mount: the container process existed and must be gone.
         => CreateFails(_bundle.NewId(), () =>

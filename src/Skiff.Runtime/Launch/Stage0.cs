@@ -49,7 +49,7 @@ public sealed class Stage0 : IDisposable
     public static Stage0 Start(PlanWriter plan, FdLayout fds)
     {
         var helperPath = HelperPath();
-        using var helper = Libc.SealedCopyOf(helperPath);
+        using var helperCopy = Libc.SealedCopyOf(helperPath);
         using var planFd = Libc.SealedMemfd("skiff-plan", plan.ToArray());
         var (ours, theirs) = Skiff.Interop.Interop.Socket.SeqPacketPair();
         var sources = new List<FileDescriptor>();
@@ -61,6 +61,9 @@ public sealed class Stage0 : IDisposable
             if (fds.ConsoleSource is not null)
                 wanted.Add((fds.ConsoleSource, fds.Console));
             int above = fds.Next + 1;
+            // Executed through its /proc/self/fd path after the dup2 actions: at a low number it could be
+            // one of their targets (another thread's opens and closes decide which numbers are free).
+            using var helper = Libc.DupAtLeast(helperCopy, above);
             var actions = new List<(int, int)>();
             foreach (var (fd, target) in wanted)
             {
@@ -135,6 +138,9 @@ public sealed class Stage0 : IDisposable
         }
     }
 
+    /// <summary>Lets a create plan's skiff-init go on past OP_AWAIT_GO: the container's cgroups exist.</summary>
+    public void Go() => Send(SyncType.Continue);
+
     /// <summary>Hands the container process's pidfd to the caller, who then owns it.</summary>
     public FileDescriptor TakeChildPidfd()
     {
@@ -146,6 +152,9 @@ public sealed class Stage0 : IDisposable
     /// <summary>Kills and reaps whatever the launch left running; used on every failure path.</summary>
     public void Abort()
     {
+        // skiff-init may still wait for its go (or for any other answer): it would never exit by itself.
+        if (!_helperReaped)
+            Libc.Kill(_helperPid, 9);
         if (ChildPidfd is not null)
         {
             try

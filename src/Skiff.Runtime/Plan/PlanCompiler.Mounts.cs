@@ -56,7 +56,7 @@ public static partial class PlanCompiler
         {
             // sysfs can only be mounted by the owner of the network namespace; a user-namespaced
             // container sharing the host's network gets the host's /sys bound instead (as runc).
-            AddBind(plan, "/sys", destination, parsed with { Recursive = true }, propagation, propagationRecursive);
+            AddBind(plan, "/sys", destination, sourceIsDirectory: true, parsed with { Recursive = true }, propagation, propagationRecursive);
             return;
         }
         if (bind)
@@ -66,7 +66,7 @@ public static partial class PlanCompiler
             var source = Path.GetFullPath(mount.Source, options.Bundle);
             if (!File.Exists(source) && !Directory.Exists(source))
                 throw new RuntimeException($"config.json: mount source {source} for {destination} does not exist");
-            AddBind(plan, source, destination, parsed, propagation, propagationRecursive);
+            AddBind(plan, source, destination, Directory.Exists(source), parsed, propagation, propagationRecursive);
             return;
         }
         if (type.Length == 0)
@@ -75,9 +75,9 @@ public static partial class PlanCompiler
             mount.Source ?? type, destination, type, parsed.Data);
     }
 
-    private static void AddBind(PlanWriter plan, string source, string destination, ParsedMountOptions parsed, ulong propagation, ulong propagationRecursive)
+    private static void AddBind(PlanWriter plan, string source, string destination, bool sourceIsDirectory, ParsedMountOptions parsed, ulong propagation, ulong propagationRecursive)
     {
-        ulong extra = (Directory.Exists(source) ? MountMkdir : MountMkfile) | propagationRecursive;
+        ulong extra = (sourceIsDirectory ? MountMkdir : MountMkfile) | propagationRecursive;
         // A bind mount ignores every flag but MS_BIND|MS_REC: read-only and friends need a remount.
         if ((parsed.Flags & ~MS_REMOUNT) != 0)
             extra |= MountRemount;
@@ -88,7 +88,8 @@ public static partial class PlanCompiler
     /// <summary>
     /// A `cgroup` mount shows the container its own cgroups, never the host's root: on v2 a bind of
     /// the container's directory; on v1/hybrid a tmpfs with one bind per hierarchy plus symlinks
-    /// for co-mounted controllers (cpu → cpu,cpuacct), as runc does.
+    /// for co-mounted controllers (cpu → cpu,cpuacct), as runc does. The directories are being created
+    /// while the plan is compiled: nothing here may look at them.
     /// </summary>
     private static void AddCgroupMount(PlanWriter plan, string destination, ParsedMountOptions parsed, ICgroupManager? cgroups)
     {
@@ -99,14 +100,14 @@ public static partial class PlanCompiler
         var inherited = parsed with { Recursive = false, Flags = parsed.Flags | MS_NOSUID | MS_NODEV | MS_NOEXEC };
         if (sources.Count == 1 && sources[0].IsV2)
         {
-            AddBind(plan, sources[0].HostDirectory, destination, inherited, 0, 0);
+            AddBind(plan, sources[0].HostDirectory, destination, sourceIsDirectory: true, inherited, 0, 0);
             return;
         }
         plan.Add(PlanOp.Mount, [MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, MountMkdir], "tmpfs", destination, "tmpfs", "mode=755");
         foreach (var source in sources)
         {
             var name = Path.GetFileName(source.ContainerPath.TrimEnd('/'));
-            AddBind(plan, source.HostDirectory, $"{root}/{name}", inherited, 0, 0);
+            AddBind(plan, source.HostDirectory, $"{root}/{name}", sourceIsDirectory: true, inherited, 0, 0);
             foreach (var link in source.Symlinks)
                 plan.Add(PlanOp.Symlink, name, $"{root}/{link}");
         }

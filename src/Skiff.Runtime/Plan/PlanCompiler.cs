@@ -42,6 +42,8 @@ public static partial class PlanCompiler
         plan.Add(PlanOp.Mode, 0);
         plan.Add(PlanOp.SyncFd, (ulong)fds.Sync);
         plan.Add(PlanOp.PreserveFds, (ulong)options.PreserveFds);
+        // The runtime creates the cgroups while skiff-init starts, then sends the go (Stage0.Go).
+        plan.Add(PlanOp.AwaitGo);
         AddCgroupPlacement(plan, options.Cgroups);
         AddNamespaces(plan, namespaces, linux);
 

@@ -74,6 +74,7 @@ public enum PlanOp : uint
     Mode = 1,
     SyncFd = 2,
     PreserveFds = 3,
+    AwaitGo = 4,
     CgroupProcs = 10,
     JoinNamespace = 11,
     CloneFlags = 12,
