@@ -383,13 +383,14 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     private void Delete(ContainerRecord record, Spec? spec, ContainerStatus status, ICgroupManager? cgroups)
     {
         var id = record.Id;
-        KillEverything(record, status, cgroups);
+        KillEverything(record, spec, status, cgroups);
         TryDestroyCgroups(cgroups);
         Step("cgroups removed");
         Store.Remove(id);
         Step("state removed");
-        if (spec is not null && status is not ContainerStatus.Creating)
-            HookRunner.RunAllWarnOnly("poststop", spec.Hooks?.Poststop, StateJson(record, spec, ContainerStatus.Stopped, 0), warn);
+        // The state document only when a hook reads it: serializing builds System.Text.Json's metadata.
+        if (spec?.Hooks?.Poststop is { Count: > 0 } && status is not ContainerStatus.Creating)
+            HookRunner.RunAllWarnOnly("poststop", spec.Hooks.Poststop, StateJson(record, spec, ContainerStatus.Stopped, 0), warn);
     }
 
     /// <summary>
@@ -397,8 +398,12 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     /// the container's cgroups: those of a container sharing the host pid namespace, and the
     /// process of a `create` that was killed before it could record the pid (status creating).
     /// </summary>
-    private static void KillEverything(ContainerRecord record, ContainerStatus status, ICgroupManager? cgroups)
+    private static void KillEverything(ContainerRecord record, Spec? spec, ContainerStatus status, ICgroupManager? cgroups)
     {
+        // The kernel killed a private pid namespace with its init, and nothing else can be left (runc's
+        // destroy skips the cgroup sweep for the same reason): no freezer write, no cgroup.procs read.
+        if (status is ContainerStatus.Stopped && spec?.Linux?.Namespaces?.Any(n => n.Type == "pid" && string.IsNullOrEmpty(n.Path)) == true)
+            return;
         try
         {
             // A frozen cgroup would keep SIGKILL pending forever.

@@ -20,7 +20,9 @@ internal static class ContainerRecordJson
             json.WriteNumber("pid", record.Pid);
             json.WriteNumber("pidStartTime", record.PidStartTime);
             json.WriteString("bundle", record.Bundle);
-            json.WriteString("created", record.Created);
+            // As UTC ("...Z"): the "+00:00" of an offset is escaped by the writer's default encoder, whose
+            // first use builds its whole table (~0.3 ms of every create).
+            json.WriteString("created", record.Created.UtcDateTime);
             json.WriteString("owner", record.Owner);
             if (record.Cgroups is { } cgroups)
             {
