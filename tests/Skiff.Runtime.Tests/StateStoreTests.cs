@@ -28,6 +28,24 @@ public sealed class StateStoreTests : IDisposable
         Assert.Equal(record.Cgroups.Paths, loaded.Cgroups.Paths);
     }
 
+    [Theory]
+    [InlineData("/bundles/a+b/c")]
+    [InlineData("/bundles/\"quoted\"/back\\slash")]
+    [InlineData("/bundles/tab\tnew\nline\u0001")]
+    [InlineData("/bundles/été/日本/😀")]
+    public void PathsWithAnyCharacterRoundTripAndOnlyJsonSyntaxIsEscaped(string bundle)
+    {
+        var record = new ContainerRecord { Id = "c1", Bundle = bundle, Created = DateTimeOffset.UtcNow, Owner = "root" };
+        var utf8 = ContainerRecordJson.Write(record);
+        Assert.Equal(bundle, ContainerRecordJson.Read(utf8).Bundle);
+        var text = System.Text.Encoding.UTF8.GetString(utf8);
+        // the default encoder would have written \u002B, \u00E9 and surrogate escapes
+        Assert.DoesNotContain("\\u00", text.Replace("\\u0001", ""));
+        Assert.Equal(bundle.Any(c => c > 127), text.Any(c => c > 127));
+        using var document = System.Text.Json.JsonDocument.Parse(utf8);
+        Assert.Equal(bundle, document.RootElement.GetProperty("bundle").GetString());
+    }
+
     [Fact]
     public void ClaimingATakenIdFails()
     {
