@@ -15,10 +15,13 @@ public sealed class FakeSystemd : IDisposable
     private readonly Dictionary<string, CgroupManager> _units = new();
     private readonly List<(string Method, string Unit, Dictionary<string, object> Properties)> _calls = new();
     private volatile bool _stopping;
+    private readonly string _startResult;
     private uint _jobs;
 
-    public FakeSystemd(string address)
+    /// <summary><paramref name="startResult"/> other than "done" makes every StartTransientUnit job end so, creating nothing.</summary>
+    public FakeSystemd(string address, string startResult = "done")
     {
+        _startResult = startResult;
         _bus = DBusConnection.Connect(address);
         if (!_bus.RequestName(SystemdClient.Service))
         {
@@ -80,6 +83,11 @@ public sealed class FakeSystemd : IDisposable
             case "StartTransientUnit":
             {
                 var properties = Record(call.Member, unit, call.Body[2]);
+                if (_startResult != "done")
+                {
+                    FinishJob(call, unit, _startResult);
+                    break;
+                }
                 var slice = (string)properties["Slice"];
                 var manager = CgroupManager.Create("fake", SystemdUnit.ExpandSlice(slice).TrimEnd('/') + "/" + unit);
                 manager.Create();

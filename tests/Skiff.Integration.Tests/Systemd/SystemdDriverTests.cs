@@ -110,11 +110,46 @@ public sealed class SystemdDriverTests : IDisposable
         finally
         {
             Runtime("delete", "--force", id);
-            foreach (var hierarchy in Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup"))
-            {
-                foreach (var dir in new[] { hierarchy + cgroup, $"{hierarchy}/{slice}" })
-                    if (Directory.Exists(dir)) Directory.Delete(dir);
-            }
+            RemoveScopeAndSlice(slice, scope);
+        }
+    }
+
+    [ContainerTheory]
+    [InlineData(true, "StartTransientUnit", "the job ended with \"failed\"")]
+    [InlineData(false, "systemd is not on the system bus", "org.freedesktop.systemd1 has no owner")]
+    public void A_create_systemd_refuses_is_one_line_and_leaves_nothing(bool systemdRuns, string expected, string reason)
+    {
+        using var systemd = systemdRuns ? new FakeSystemd(_bus.Address, startResult: "failed") : null;
+        using var bundle = new TestBundle();
+        var id = bundle.NewId("sdbad");
+        var slice = $"skifft{Guid.NewGuid():N}"[..18] + ".slice";
+        try
+        {
+            bundle.Spec.Linux!.CgroupsPath = $"{slice}:skiff:{id}";
+            OciJson.WriteSpec(Path.Combine(bundle.Directory, "config.json"), bundle.Spec);
+            var create = bundle.RuntimeOnFiles(["--systemd-cgroup", "create", "--bundle", bundle.Directory, id], id,
+                new Dictionary<string, string> { ["DBUS_SYSTEM_BUS_ADDRESS"] = _bus.Address });
+            Assert.True(create.ExitCode != 0, create.ToString());
+            var line = Leftovers.SingleLine(create.Stderr);
+            Assert.Contains(expected, line);
+            Assert.Contains(reason, line);
+            Assert.False(Directory.Exists(Path.Combine(bundle.StateRoot, id)), $"state of {id} left behind");
+            Assert.DoesNotContain(Directory.EnumerateDirectories("/sys/fs/cgroup"), h => Directory.Exists($"{h}/{slice}/skiff-{id}.scope"));
+            Assert.Null(systemd?.Failure);
+        }
+        finally
+        {
+            RemoveScopeAndSlice(slice, $"skiff-{id}.scope");
+        }
+    }
+
+    /// <summary>The test's own slice (and the scope, should a failure have left it) in every hierarchy.</summary>
+    private static void RemoveScopeAndSlice(string slice, string scope)
+    {
+        foreach (var hierarchy in Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup"))
+        {
+            foreach (var dir in new[] { $"{hierarchy}/{slice}/{scope}", $"{hierarchy}/{slice}" })
+                if (Directory.Exists(dir)) Directory.Delete(dir);
         }
     }
 
