@@ -58,13 +58,13 @@ public sealed partial class CgroupManager : ICgroupManager
     public CgroupMode Mode { get; }
 
     /// <summary>Manager for a new container on the real host.</summary>
-    public static CgroupManager Create(string containerId, string? cgroupsPath, bool systemd) =>
-        Create(CgroupFileSystem.Host, containerId, cgroupsPath, systemd);
+    public static CgroupManager Create(string containerId, string? cgroupsPath) =>
+        Create(CgroupFileSystem.Host, containerId, cgroupsPath);
 
     /// <summary>Manager for a new container; detection and all I/O go through <paramref name="fs"/>.</summary>
-    public static CgroupManager Create(CgroupFileSystem fs, string containerId, string? cgroupsPath, bool systemd)
+    public static CgroupManager Create(CgroupFileSystem fs, string containerId, string? cgroupsPath)
     {
-        var inner = CgroupPathResolver.ResolveInner(containerId, cgroupsPath, systemd, fs);
+        var inner = CgroupPathResolver.ResolveInner(containerId, cgroupsPath);
         var system = CgroupSystem.Detect(fs);
         var nodes = new List<Node>();
         foreach (var h in system.Hierarchies)
@@ -339,6 +339,13 @@ public sealed partial class CgroupManager : ICgroupManager
     }
 
     // ---------------------------------------------------------------- processes
+
+    /// <summary>cgroupfs needs nothing more than skiff-init placing the init in <see cref="Directories"/>.</summary>
+    public bool RegistersInit => false;
+
+    public void RegisterInit(int pid)
+    {
+    }
 
     public void AddProcess(int pid)
     {

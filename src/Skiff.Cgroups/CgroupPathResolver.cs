@@ -6,28 +6,15 @@ namespace Skiff.Cgroups;
 /// <item>absolute ("/skiff/abc") → that path below the root of every hierarchy;</item>
 /// <item>relative ("skiff/abc") → below the runtime's own cgroup in every hierarchy
 /// (cgroup v2: below the parent of the runtime's own cgroup, which must not have processes);</item>
-/// <item>empty → the container id, as a relative path (runc: Name = id, Path = "");</item>
-/// <item>systemd mode: "slice:prefix:name", which needs a running systemd.</item>
+/// <item>empty → the container id, as a relative path (runc: Name = id, Path = "").</item>
 /// </list>
+/// The systemd driver's "slice:prefix:name" is <see cref="Systemd.SystemdUnit"/>.
 /// </summary>
 public static class CgroupPathResolver
 {
-    public const string SystemdNotRunningMessage =
-        "systemd cgroup driver: systemd is not running (pid 1 is not systemd); run without --systemd-cgroup";
-
     /// <summary>The cleaned inner path: starts with '/' when absolute, relative otherwise.</summary>
-    public static string ResolveInner(string containerId, string? cgroupsPath, bool systemd, CgroupFileSystem fs)
+    public static string ResolveInner(string containerId, string? cgroupsPath)
     {
-        if (systemd)
-        {
-            if (!fs.DirectoryExists("/run/systemd/system"))
-                throw new CgroupException(SystemdNotRunningMessage);
-            if (!string.IsNullOrEmpty(cgroupsPath) && cgroupsPath.Split(':').Length != 3)
-                throw new CgroupException(
-                    $"systemd cgroup driver: expected cgroupsPath to be of format \"slice:prefix:name\", got \"{cgroupsPath}\"");
-            throw new CgroupException("systemd cgroup driver: not implemented yet; run without --systemd-cgroup");
-        }
-
         var raw = string.IsNullOrEmpty(cgroupsPath) ? containerId : cgroupsPath;
         if (string.IsNullOrEmpty(raw))
             throw new CgroupException("cannot derive a cgroup path: both cgroupsPath and the container id are empty");

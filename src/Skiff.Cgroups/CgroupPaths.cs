@@ -15,6 +15,11 @@ public sealed class CgroupPaths
     /// <summary>Hierarchy key ("memory", "cpu,cpuacct", "name=systemd", "unified") → absolute host directory.</summary>
     [JsonPropertyName("paths")]
     public Dictionary<string, string> Paths { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The transient unit of the systemd cgroup driver ("skiff-abc.scope"); null with cgroupfs.</summary>
+    [JsonPropertyName("systemdUnit")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SystemdUnit { get; set; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

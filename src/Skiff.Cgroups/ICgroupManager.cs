@@ -1,3 +1,4 @@
+using Skiff.Cgroups.Systemd;
 using Skiff.Oci;
 
 namespace Skiff.Cgroups;
@@ -60,6 +61,13 @@ public interface ICgroupManager
     /// <summary>Writes the limits. Throws <see cref="CgroupException"/> naming file and value.</summary>
     void Apply(LinuxResources? resources);
 
+    /// <summary>True when the container's init must be handed to <see cref="RegisterInit"/> while it waits
+    /// before running anything of the container (systemd creates the scope with its pid).</summary>
+    bool RegistersInit { get; }
+
+    /// <summary>Registers the container's init, already placed in <see cref="Directories"/> by skiff-init.</summary>
+    void RegisterInit(int pid);
+
     /// <summary>Moves a process into the cgroup in every hierarchy.</summary>
     void AddProcess(int pid);
 
@@ -79,4 +87,15 @@ public interface ICgroupManager
     /// <summary>rmdir leaf-first in every hierarchy; missing dirs are fine, EBUSY is retried a few times. Parent
     /// directories are kept, except those this instance's <see cref="Create"/> made (a failed create leaves nothing).</summary>
     void Destroy();
+}
+
+/// <summary>The cgroup driver chosen by --systemd-cgroup, and the manager of an existing container.</summary>
+public static class CgroupManagers
+{
+    public static ICgroupManager Create(string containerId, string? cgroupsPath, bool systemd) =>
+        systemd ? SystemdCgroupManager.Create(containerId, cgroupsPath) : CgroupManager.Create(containerId, cgroupsPath);
+
+    /// <summary>The manager of a container from the <see cref="CgroupPaths"/> its create saved.</summary>
+    public static ICgroupManager FromPaths(CgroupPaths paths) =>
+        paths.SystemdUnit is null ? CgroupManager.FromPaths(paths) : SystemdCgroupManager.FromPaths(paths);
 }

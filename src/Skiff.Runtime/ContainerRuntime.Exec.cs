@@ -32,7 +32,7 @@ public sealed partial class ContainerRuntime
             throw new RuntimeException("exec: no command given: pass the program after the container id or in --process");
         if (string.IsNullOrEmpty(process.Cwd))
             process.Cwd = "/";
-        var cgroups = record.Cgroups is null ? null : CgroupManager.FromPaths(record.Cgroups);
+        var cgroups = record.Cgroups is null ? null : CgroupManagers.FromPaths(record.Cgroups);
         FileDescriptor? console = options.ConsoleSocket is null ? null : ConnectConsole(options.ConsoleSocket);
         Stage0? stage0 = null;
         try

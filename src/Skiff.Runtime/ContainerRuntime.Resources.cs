@@ -57,7 +57,7 @@ public sealed partial class ContainerRuntime
     private static ICgroupManager CgroupsOf(string id, ContainerRecord record)
         => record.Cgroups is null
             ? throw new RuntimeException($"container \"{id}\" has no cgroups recorded: it was created by an older skiff-runtime")
-            : CgroupManager.FromPaths(record.Cgroups);
+            : CgroupManagers.FromPaths(record.Cgroups);
 
     /// <summary>Field by field: what <paramref name="changes"/> sets wins, everything else stays.</summary>
     internal static LinuxResources Merge(LinuxResources current, LinuxResources changes)

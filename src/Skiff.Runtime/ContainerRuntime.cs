@@ -89,7 +89,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             };
             // Paths first, directories after the record names them: a runtime killed in between
             // leaves a record whose delete removes whatever was created (missing dirs are fine).
-            cgroups = CgroupManager.Create(id, spec.Linux?.CgroupsPath, systemdCgroup);
+            cgroups = CgroupManagers.Create(id, spec.Linux?.CgroupsPath, systemdCgroup);
             record.Cgroups = cgroups.Paths;
             Store.Save(record);
             // The bytes as read, not re-serialised: they are what exec and hooks see later, and
@@ -137,6 +137,8 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             stage0.Go();
             stage0.RunProtocol(waitForReady: true, onHooks: pid =>
             {
+                // before the hooks, as runc applies its cgroup manager before prestart
+                cgroups.RegisterInit(pid);
                 var state = StateJson(record, spec, ContainerStatus.Creating, pid);
                 HookRunner.RunAll("prestart", spec.Hooks?.Prestart, state);
                 HookRunner.RunAll("createRuntime", spec.Hooks?.CreateRuntime, state);
@@ -346,7 +348,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             throw new RuntimeException($"cannot kill container \"{id}\": it is {status.ToSpecString()}");
         if (all && record.Cgroups is not null)
         {
-            var cgroups = CgroupManager.FromPaths(record.Cgroups);
+            var cgroups = CgroupManagers.FromPaths(record.Cgroups);
             foreach (var pid in cgroups.GetPids())
                 Libc.Kill(pid, signal);
             return;
@@ -372,7 +374,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Running or ContainerStatus.Paused && !force)
             throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
-        ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManager.FromPaths(record.Cgroups);
+        ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManagers.FromPaths(record.Cgroups);
         Delete(record, TryLoadSpec(id), status, cgroups);
     }
 
@@ -460,6 +462,6 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         var status = StatusOf(id, out var record);
         if (record.Cgroups is null)
             return status is ContainerStatus.Stopped ? [] : [record.Pid];
-        return CgroupManager.FromPaths(record.Cgroups).GetPids();
+        return CgroupManagers.FromPaths(record.Cgroups).GetPids();
     }
 }

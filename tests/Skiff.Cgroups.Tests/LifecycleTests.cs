@@ -12,11 +12,11 @@ public class LifecycleTests
     public void Create_makes_every_directory_and_Destroy_removes_them(CgroupMode mode)
     {
         using var tree = new FakeCgroupTree(mode);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         foreach (var dir in m.Paths.Paths.Values) Assert.True(tree.DirectoryExists(dir), dir);
         m.Create(); // idempotent
-        var later = CgroupManager.Create(tree, "c2", "/skiff/c2", systemd: false);
+        var later = CgroupManager.Create(tree, "c2", "/skiff/c2");
         later.Create();
         later.Destroy();
         foreach (var dir in later.Paths.Paths.Values)
@@ -34,9 +34,9 @@ public class LifecycleTests
     public void Destroy_keeps_a_parent_it_made_once_another_container_uses_it()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var first = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var first = CgroupManager.Create(tree, "c1", "/skiff/c1");
         first.Create();
-        var second = CgroupManager.Create(tree, "c2", "/skiff/c2", systemd: false);
+        var second = CgroupManager.Create(tree, "c2", "/skiff/c2");
         second.Create();
         first.Destroy();
         foreach (var dir in second.Paths.Paths.Values) Assert.True(tree.DirectoryExists(dir), dir);
@@ -48,7 +48,7 @@ public class LifecycleTests
     public void Create_copies_cpuset_from_the_parent_on_v1()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         Assert.Equal("0-7", tree.Read("/sys/fs/cgroup/cpuset/skiff/cpuset.cpus"));
         Assert.Equal("0-7", tree.Read("/sys/fs/cgroup/cpuset/skiff/c1/cpuset.cpus"));
@@ -59,7 +59,7 @@ public class LifecycleTests
     public void Create_enables_controllers_down_the_v2_path()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         Assert.Equal(FakeCgroupTree.V2RootControllers, tree.Read("/sys/fs/cgroup/cgroup.subtree_control"));
         Assert.Equal(FakeCgroupTree.V2RootControllers, tree.Read("/sys/fs/cgroup/skiff/cgroup.subtree_control"));
@@ -73,7 +73,7 @@ public class LifecycleTests
         using var tree = new FakeCgroupTree(CgroupMode.V1);
         Directory.CreateDirectory(tree.Map("/sys/fs/cgroup/memory/skiff")); // pre-existing parent, not ours
         tree.MkdirFault = p => p == "/sys/fs/cgroup/pids/skiff/c1" ? new UnauthorizedAccessException("denied") : null;
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         var e = Assert.Throws<CgroupException>(m.Create);
         Assert.Contains("mkdir /sys/fs/cgroup/pids/skiff/c1: Permission denied", e.Message);
         foreach (var dir in m.Paths.Paths.Values) Assert.False(tree.DirectoryExists(dir), dir);
@@ -86,7 +86,7 @@ public class LifecycleTests
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
         Directory.Delete(tree.Map("/sys/fs/cgroup/pids"), true);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         var e = Assert.Throws<CgroupException>(m.Create);
         Assert.Contains("pids is not mounted", e.Message);
         Assert.False(tree.DirectoryExists("/sys/fs/cgroup/memory/skiff"));
@@ -96,7 +96,7 @@ public class LifecycleTests
     public void Destroy_removes_nested_cgroups_leaf_first_and_retries_ebusy()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         tree.CreateDirectory("/sys/fs/cgroup/skiff/c1/sub");
         tree.CreateDirectory("/sys/fs/cgroup/skiff/c1/sub/deeper");
@@ -122,7 +122,7 @@ public class LifecycleTests
     public void Destroy_reports_a_process_that_never_leaves()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         tree.SetFile("/sys/fs/cgroup/skiff/c1/cgroup.procs", "42\n");
         var e = Assert.Throws<CgroupException>(m.Destroy);
@@ -133,7 +133,7 @@ public class LifecycleTests
     public void AddProcess_and_GetPids_recursive()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         m.AddProcess(4242);
         foreach (var f in m.ProcsFiles) Assert.Equal("4242", tree.Read(f));
@@ -147,7 +147,7 @@ public class LifecycleTests
     {
         using (var tree = new FakeCgroupTree(CgroupMode.V1))
         {
-            var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+            var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
             m.Create();
             m.Freeze();
             Assert.Equal("FROZEN", tree.Read("/sys/fs/cgroup/freezer/skiff/c1/freezer.state"));
@@ -156,7 +156,7 @@ public class LifecycleTests
         }
         using (var tree = new FakeCgroupTree(CgroupMode.V2))
         {
-            var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+            var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
             m.Create();
             tree.SetFile("/sys/fs/cgroup/skiff/c1/cgroup.events", "populated 1\nfrozen 1\n");
             m.Freeze();
@@ -171,7 +171,7 @@ public class LifecycleTests
     public void Paths_round_trip_through_json_and_FromPaths()
     {
         using var tree = new FakeCgroupTree(CgroupMode.Hybrid);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         var json = JsonSerializer.Serialize(m.Paths, CgroupJsonContext.Default.CgroupPaths);
         Assert.Contains("\"mode\": \"Hybrid\"", json);
         Assert.Contains("\"cpu,cpuacct\": \"/sys/fs/cgroup/cpu,cpuacct/skiff/c1\"", json);
@@ -195,7 +195,7 @@ public class LifecycleTests
     public void MountSources_v1_have_symlinks_for_comounted_controllers()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         var cpu = m.MountSources.Single(s => s.ContainerPath == "/sys/fs/cgroup/cpu,cpuacct");
         Assert.Equal("/sys/fs/cgroup/cpu,cpuacct/skiff/c1", cpu.HostDirectory);
         Assert.Equal(["cpu", "cpuacct"], cpu.Symlinks);
@@ -211,13 +211,13 @@ public class LifecycleTests
     {
         using (var tree = new FakeCgroupTree(CgroupMode.V2))
         {
-            var s = Assert.Single(CgroupManager.Create(tree, "c1", "/skiff/c1", false).MountSources);
+            var s = Assert.Single(CgroupManager.Create(tree, "c1", "/skiff/c1").MountSources);
             Assert.Equal("/sys/fs/cgroup", s.ContainerPath);
             Assert.True(s.IsV2);
         }
         using (var tree = new FakeCgroupTree(CgroupMode.Hybrid))
         {
-            var s = CgroupManager.Create(tree, "c1", "/skiff/c1", false).MountSources.Single(x => x.IsV2);
+            var s = CgroupManager.Create(tree, "c1", "/skiff/c1").MountSources.Single(x => x.IsV2);
             Assert.Equal("/sys/fs/cgroup/unified", s.ContainerPath);
             Assert.Equal("/sys/fs/cgroup/unified/skiff/c1", s.HostDirectory);
         }

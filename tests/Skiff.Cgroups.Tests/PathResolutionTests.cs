@@ -8,7 +8,7 @@ public class PathResolutionTests
     public void Absolute_path_is_below_every_hierarchy_root()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "abc", "/skiff/abc", systemd: false);
+        var m = CgroupManager.Create(tree, "abc", "/skiff/abc");
         Assert.Equal("/sys/fs/cgroup/memory/skiff/abc", m.Paths.Paths["memory"]);
         Assert.Equal("/sys/fs/cgroup/cpu,cpuacct/skiff/abc", m.Paths.Paths["cpu,cpuacct"]);
         Assert.Equal("/sys/fs/cgroup/systemd/skiff/abc", m.Paths.Paths["name=systemd"]);
@@ -19,7 +19,7 @@ public class PathResolutionTests
     public void Relative_path_is_below_the_runtime_cgroup_in_each_hierarchy()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "abc", "skiff/abc", systemd: false);
+        var m = CgroupManager.Create(tree, "abc", "skiff/abc");
         Assert.Equal("/sys/fs/cgroup/memory/user.slice/skiff/abc", m.Paths.Paths["memory"]);
         Assert.Equal("/sys/fs/cgroup/cpuset/skiff/abc", m.Paths.Paths["cpuset"]);
     }
@@ -28,17 +28,17 @@ public class PathResolutionTests
     public void Empty_path_defaults_to_the_container_id_relative_like_runc()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "abc", null, systemd: false);
+        var m = CgroupManager.Create(tree, "abc", null);
         Assert.Equal("/sys/fs/cgroup/memory/user.slice/abc", m.Paths.Paths["memory"]);
         Assert.Equal("/sys/fs/cgroup/freezer/abc", m.Paths.Paths["freezer"]);
-        Assert.Equal(m.Paths.Paths, CgroupManager.Create(tree, "abc", "", systemd: false).Paths.Paths);
+        Assert.Equal(m.Paths.Paths, CgroupManager.Create(tree, "abc", "").Paths.Paths);
     }
 
     [Fact]
     public void V2_relative_path_is_below_the_parent_of_the_runtime_cgroup()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var m = CgroupManager.Create(tree, "abc", null, systemd: false);
+        var m = CgroupManager.Create(tree, "abc", null);
         Assert.Equal("/sys/fs/cgroup/user.slice/user-0.slice/abc", Assert.Single(m.Paths.Paths).Value);
         Assert.Equal(CgroupMode.V2, m.Paths.Mode);
     }
@@ -47,7 +47,7 @@ public class PathResolutionTests
     public void Hybrid_includes_the_unified_hierarchy()
     {
         using var tree = new FakeCgroupTree(CgroupMode.Hybrid);
-        var m = CgroupManager.Create(tree, "abc", "/skiff/abc", systemd: false);
+        var m = CgroupManager.Create(tree, "abc", "/skiff/abc");
         Assert.Equal("/sys/fs/cgroup/unified/skiff/abc", m.Paths.Paths["unified"]);
         Assert.Equal("/sys/fs/cgroup/pids/skiff/abc", m.Paths.Paths["pids"]);
         Assert.Contains("/sys/fs/cgroup/unified/skiff/abc/cgroup.procs", m.ProcsFiles);
@@ -62,7 +62,7 @@ public class PathResolutionTests
     public void Paths_are_cleaned(string raw, string cleaned)
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        Assert.Equal(cleaned, CgroupPathResolver.ResolveInner("x", raw, false, tree));
+        Assert.Equal(cleaned, CgroupPathResolver.ResolveInner("x", raw));
     }
 
     [Theory]
@@ -73,7 +73,7 @@ public class PathResolutionTests
     public void Escaping_paths_are_rejected(string raw)
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var e = Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", raw, systemd: false));
+        var e = Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", raw));
         Assert.Contains("escapes", e.Message);
     }
 
@@ -83,25 +83,6 @@ public class PathResolutionTests
     public void Hierarchy_root_is_rejected(string raw)
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", raw, systemd: false));
-    }
-
-    [Fact]
-    public void Systemd_without_systemd_is_a_clear_error()
-    {
-        using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var e = Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", "system.slice:skiff:x", systemd: true));
-        Assert.Equal("systemd cgroup driver: systemd is not running (pid 1 is not systemd); run without --systemd-cgroup", e.Message);
-    }
-
-    [Fact]
-    public void Systemd_with_systemd_checks_the_slice_format()
-    {
-        using var tree = new FakeCgroupTree(CgroupMode.V2);
-        Directory.CreateDirectory(tree.Map("/run/systemd/system"));
-        var e = Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", "/not/a/slice", systemd: true));
-        Assert.Contains("slice:prefix:name", e.Message);
-        e = Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", "system.slice:skiff:x", systemd: true));
-        Assert.Contains("not implemented", e.Message);
+        Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", raw));
     }
 }

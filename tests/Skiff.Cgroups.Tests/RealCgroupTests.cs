@@ -59,7 +59,7 @@ public sealed class RealCgroupTests : IDisposable
     [RootV1CgroupFact]
     public void Create_apply_join_freeze_destroy_on_the_real_hierarchy()
     {
-        _manager = CgroupManager.Create(_name, null, systemd: false);
+        _manager = CgroupManager.Create(_name, null);
         Assert.NotEqual(CgroupMode.V2, _manager.Mode);
         _manager.Create();
         var paths = _manager.Paths.Paths;
@@ -140,7 +140,7 @@ public sealed class RealCgroupTests : IDisposable
     [RootV1CgroupFact]
     public void Rebuilt_manager_from_saved_paths_destroys()
     {
-        _manager = CgroupManager.Create(_name, "/" + _name + "/inner", systemd: false);
+        _manager = CgroupManager.Create(_name, "/" + _name + "/inner");
         _extraDirs.AddRange(_manager.Paths.Paths.Values.Select(d => Path.GetDirectoryName(d)!));
         _manager.Create();
         var json = System.Text.Json.JsonSerializer.Serialize(_manager.Paths, CgroupJsonContext.Default.CgroupPaths);

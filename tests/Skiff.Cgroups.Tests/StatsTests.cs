@@ -10,7 +10,7 @@ public class StatsTests
     public void V1_counters_come_from_each_controllers_hierarchy()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         const string cpu = "/sys/fs/cgroup/cpu,cpuacct/skiff/c1/";
         tree.SetFile(cpu + "cpuacct.usage", "3000000000\n");
@@ -58,7 +58,7 @@ public class StatsTests
     public void V2_counters_are_converted_to_runcs_v1_shaped_units()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         const string d = "/sys/fs/cgroup/skiff/c1/";
         tree.SetFile(d + "cpu.stat", "usage_usec 2000\nuser_usec 1500\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 7\n");
@@ -94,7 +94,7 @@ public class StatsTests
     public void Missing_controllers_and_files_leave_fields_empty()
     {
         using var tree = new FakeCgroupTree(CgroupMode.Hybrid);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
 
         var stats = m.GetStats();
@@ -108,7 +108,7 @@ public class StatsTests
     public void V2_oom_watch_reports_only_increases_of_the_oom_kill_counter()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         const string events = "/sys/fs/cgroup/skiff/c1/memory.events";
         tree.SetFile(events, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");

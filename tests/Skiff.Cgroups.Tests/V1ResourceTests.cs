@@ -12,7 +12,7 @@ public class V1ResourceTests : IDisposable
 
     public V1ResourceTests()
     {
-        _m = CgroupManager.Create(_tree, "c1", "/skiff/c1", systemd: false);
+        _m = CgroupManager.Create(_tree, "c1", "/skiff/c1");
         _m.Create();
         _tree.Writes.Clear();
     }
@@ -312,7 +312,7 @@ public class V1MissingFileTests
     public void Leaf_weight_missing_file_names_the_file()
     {
         using var tree = new FakeCgroupTree(CgroupMode.V1);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         var e = Assert.Throws<CgroupException>(() => m.Apply(new LinuxResources { BlockIO = new LinuxBlockIO { LeafWeight = 100 } }));
         Assert.StartsWith("cannot set blkio leaf weight: blkio.leaf_weight does not exist in /sys/fs/cgroup/blkio/skiff/c1", e.Message);
@@ -325,7 +325,7 @@ public class V1MissingFileTests
         // drop the v1 freezer hierarchy from mountinfo
         var mi = File.ReadAllLines(tree.Map("/proc/self/mountinfo")).Where(l => !l.Contains("freezer"));
         File.WriteAllLines(tree.Map("/proc/self/mountinfo"), mi);
-        var m = CgroupManager.Create(tree, "c1", "/skiff/c1", systemd: false);
+        var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         m.Create();
         tree.SetFile("/sys/fs/cgroup/unified/skiff/c1/cgroup.events", "populated 1\nfrozen 1\n");
         m.Freeze();

@@ -11,7 +11,7 @@ public class V2ResourceTests : IDisposable
 
     public V2ResourceTests()
     {
-        _m = CgroupManager.Create(_tree, "c1", "/skiff/c1", systemd: false);
+        _m = CgroupManager.Create(_tree, "c1", "/skiff/c1");
         _m.Create();
         _tree.Writes.Clear();
     }
@@ -193,7 +193,7 @@ public class HybridResourceTests : IDisposable
 
     public HybridResourceTests()
     {
-        _m = CgroupManager.Create(_tree, "c1", "/skiff/c1", systemd: false);
+        _m = CgroupManager.Create(_tree, "c1", "/skiff/c1");
         _m.Create();
         _tree.Writes.Clear();
     }

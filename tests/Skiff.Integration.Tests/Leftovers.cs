@@ -58,14 +58,7 @@ public static class Leftovers
 
     /// <summary>`create` of whatever config.json is in the bundle, stdio on files (see TestBundle.Create).</summary>
     public static RunResult CreateAsIs(this TestBundle bundle, string id, params string[] extraArgs)
-    {
-        var output = Path.Combine(bundle.Directory, $"create-{Guid.NewGuid():N}.out");
-        var errors = Path.Combine(bundle.Directory, $"create-{Guid.NewGuid():N}.err");
-        var result = ProcessRunner.Run("/bin/sh",
-            ["-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null", Repo.Runtime, "--root", bundle.StateRoot, "create", "--bundle", bundle.Directory, .. extraArgs, id],
-            null, bundle.Directory, environment: new() { ["OUT"] = output, ["ERR"] = errors });
-        return result with { Stdout = File.ReadAllText(output), Stderr = File.ReadAllText(errors) };
-    }
+        => bundle.RuntimeOnFiles(["create", "--bundle", bundle.Directory, .. extraArgs, id], $"create-{Guid.NewGuid():N}");
 
     public static void Chmod(string mode, string path)
         => Assert.Equal(0, ProcessRunner.Run("/bin/chmod", [mode, path], null, "/").ExitCode);

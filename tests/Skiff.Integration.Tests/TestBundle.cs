@@ -58,11 +58,19 @@ public sealed class TestBundle : IDisposable
     public RunResult Create(string id, params string[] extraArgs)
     {
         WriteConfig(id);
-        var output = Path.Combine(Directory, $"{id}.out");
-        var errors = Path.Combine(Directory, $"{id}.err");
+        return RuntimeOnFiles(["create", "--bundle", Directory, .. extraArgs, id], id);
+    }
+
+    /// <summary>The runtime with <paramref name="args"/> (after --root) and its stdio on NAME.out and NAME.err in
+    /// the bundle, for commands whose container inherits it (create); <paramref name="environment"/> is added to ours.</summary>
+    public RunResult RuntimeOnFiles(string[] args, string name, Dictionary<string, string>? environment = null)
+    {
+        var output = Path.Combine(Directory, $"{name}.out");
+        var errors = Path.Combine(Directory, $"{name}.err");
+        var variables = new Dictionary<string, string>(environment ?? []) { ["OUT"] = output, ["ERR"] = errors };
         var result = ProcessRunner.Run("/bin/sh",
-            ["-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null", Repo.Runtime, "--root", StateRoot, "create", "--bundle", Directory, .. extraArgs, id],
-            null, Directory, environment: new() { ["OUT"] = output, ["ERR"] = errors });
+            ["-c", "exec \"$0\" \"$@\" >\"$OUT\" 2>\"$ERR\" </dev/null", Repo.Runtime, "--root", StateRoot, .. args],
+            null, Directory, environment: variables);
         return result with { Stdout = File.ReadAllText(output), Stderr = File.ReadAllText(errors) };
     }
 

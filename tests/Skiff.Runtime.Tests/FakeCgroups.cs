@@ -15,6 +15,8 @@ internal sealed class FakeCgroups(CgroupMode mode, params CgroupDirectory[] dire
     public bool EnforcesDeviceRules => true;
     public void Create() => throw new NotSupportedException();
     public void Apply(LinuxResources? resources) => throw new NotSupportedException();
+    public bool RegistersInit { get; init; }
+    public void RegisterInit(int pid) => throw new NotSupportedException();
     public void AddProcess(int pid) => throw new NotSupportedException();
     public IReadOnlyList<int> GetPids() => [];
     public CgroupStats GetStats() => throw new NotSupportedException();

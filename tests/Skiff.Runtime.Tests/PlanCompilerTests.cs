@@ -191,6 +191,15 @@ public sealed class PlanCompilerTests : IDisposable
     }
 
     [Fact]
+    public void HooksSyncPointAlsoWhenTheCgroupManagerRegistersTheInit()
+    {
+        var systemd = new FakeCgroups(CgroupMode.Hybrid, new CgroupDirectory("/sys/fs/cgroup/memory/system.slice/x.scope", false)) { RegistersInit = true };
+        var plan = PlanReader.Read(PlanCompiler.CompileCreate(_spec, new LaunchOptions { Bundle = _bundle, Cgroups = systemd }, new FdLayoutNumbers(4, 5, -1)).ToArray());
+        var ops = plan.Select(r => r.Op).ToList();
+        Assert.Equal(ops.IndexOf(PlanOp.Pivot) - 1, ops.IndexOf(PlanOp.Hooks));
+    }
+
+    [Fact]
     public void CapabilitiesBecomeBitMasks()
     {
         _spec.Process!.Capabilities = new LinuxCapabilities

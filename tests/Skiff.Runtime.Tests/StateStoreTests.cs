@@ -26,6 +26,11 @@ public sealed class StateStoreTests : IDisposable
             (loaded.Id, loaded.Pid, loaded.PidStartTime, loaded.Bundle, loaded.Created, loaded.Owner, loaded.Paused));
         Assert.Equal(CgroupMode.Hybrid, loaded.Cgroups!.Mode);
         Assert.Equal(record.Cgroups.Paths, loaded.Cgroups.Paths);
+        Assert.Null(loaded.Cgroups.SystemdUnit);
+
+        record.Cgroups.SystemdUnit = "skiff-c1.scope";
+        store.Save(record);
+        Assert.Equal("skiff-c1.scope", store.Load("c1").Cgroups!.SystemdUnit);
     }
 
     [Theory]

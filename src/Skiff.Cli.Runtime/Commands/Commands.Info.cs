@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Skiff.Cgroups.Systemd;
 using Skiff.Interop;
 using Skiff.Oci;
 using Skiff.Runtime;
@@ -35,7 +36,7 @@ public static partial class Commands
             {
                 Namespaces = [.. LinuxNames.Namespaces.Keys],
                 Capabilities = [.. Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1)],
-                Cgroup = new CgroupFeatures { V1 = true, V2 = true, Systemd = false, SystemdUser = false },
+                Cgroup = new CgroupFeatures { V1 = true, V2 = true, Systemd = SystemdCgroupManager.IsUsable(), SystemdUser = false },
                 Seccomp = new SeccompFeatures
                 {
                     Enabled = true,

@@ -67,7 +67,9 @@ public static partial class PlanCompiler
             AddDevices(plan, linux, newUserNs, spec.Mounts ?? []);
 
         var hooks = spec.Hooks;
-        if (hooks?.Prestart is { Count: > 0 } || hooks?.CreateRuntime is { Count: > 0 } || hooks?.CreateContainer is { Count: > 0 })
+        // also the sync point where the cgroup manager registers the init, which waits there
+        if (hooks?.Prestart is { Count: > 0 } || hooks?.CreateRuntime is { Count: > 0 } || hooks?.CreateContainer is { Count: > 0 }
+            || options.Cgroups is { RegistersInit: true })
             plan.Add(PlanOp.Hooks);
         plan.Add(PlanOp.Pivot);
 

@@ -30,6 +30,8 @@ internal static class ContainerRecordJson
                 foreach (var (hierarchy, path) in cgroups.Paths)
                     json.WriteString(hierarchy, path);
                 json.WriteEndObject();
+                if (cgroups.SystemdUnit is { } unit)
+                    json.WriteString("systemdUnit", unit);
                 json.WriteEndObject();
             }
             json.WriteBoolean("paused", record.Paused);
@@ -60,6 +62,8 @@ internal static class ContainerRecordJson
                 var paths = new CgroupPaths { Mode = Enum.Parse<CgroupMode>(cgroups.GetProperty("mode").GetString()!) };
                 foreach (var entry in cgroups.GetProperty("paths").EnumerateObject())
                     paths.Paths[entry.Name] = entry.Value.GetString()!;
+                if (cgroups.TryGetProperty("systemdUnit", out var unit))
+                    paths.SystemdUnit = unit.GetString();
                 record.Cgroups = paths;
             }
             return record;
