@@ -20,6 +20,7 @@ internal static class CommandList
         InspectCommand.Any,
         ContainerCommands.Inspect,
         ContainerCommands.Top,
+        CpCommand.Definition,
         ContainerCommands.Rename,
         ContainerCommands.Pause,
         ContainerCommands.Unpause,
