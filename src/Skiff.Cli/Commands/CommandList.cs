@@ -21,6 +21,7 @@ internal static class CommandList
         ContainerCommands.Inspect,
         ContainerCommands.Top,
         CpCommand.Definition,
+        StatsCommand.Definition,
         ContainerCommands.Rename,
         ContainerCommands.Pause,
         ContainerCommands.Unpause,
