@@ -106,6 +106,26 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task CopyMountsAnUnmountedRootfsForTheCallOnly()
+    {
+        string id = (await Ok("create", "--name", "cprebooted", Image, "true")).Stdout.Trim();
+        string rootfs = Path.Combine(Root, "rootfs", id);
+        // As after a reboot: the rootfs is prepared but not mounted.
+        using (var umount = Process.Start("umount", [rootfs])!)
+            umount.WaitForExit();
+        Assert.False(IsMountPoint(rootfs));
+        string file = Path.Combine(_temp.Path, "note");
+        File.WriteAllText(file, "written while unmounted\n");
+        await Ok("cp", file, "cprebooted:/tmp/");
+        Assert.False(IsMountPoint(rootfs));
+        Assert.Contains("written while unmounted", (await Ok("cp", "cprebooted:/tmp/note", "-")).Stdout);
+        Assert.False(IsMountPoint(rootfs));
+    }
+
+    private static bool IsMountPoint(string path)
+        => File.ReadAllLines("/proc/self/mountinfo").Any(line => line.Split(' ')[4] == path);
+
+    [Fact]
     public async Task CopyFailuresExitOneWithOneLine()
     {
         await Ok("run", "-d", "--name", "cperrors", Image, "sleep", "1000");
