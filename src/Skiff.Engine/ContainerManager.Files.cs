@@ -21,7 +21,7 @@ public sealed partial class ContainerManager
             int fd = Libc.Open($"/proc/{container.State.Pid}/root", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
             // Checked after the open: had the pid been reused meanwhile, the descriptor could be another process's root.
             if (fd >= 0 && ProcessIdentity.IsAlive(container.State.Pid, container.State.PidStartTime))
-                return new ContainerFiles(container, new FileDescriptor(fd), [], release: null);
+                return new ContainerFiles(container, new FileDescriptor(fd), rootWritable: true, [], release: null);
             if (fd >= 0)
                 Libc.Close(fd);
             container = Reconcile(Require(container.Id)); // it exited just now: its rootfs then
@@ -29,7 +29,7 @@ public sealed partial class ContainerManager
 
         var containerLock = LockContainer(container.Id);
         bool mounted = false;
-        var volumes = new List<(string, FileDescriptor)>();
+        var volumes = new List<(string, FileDescriptor, bool)>();
         try
         {
             mounted = _rootfs.Remount(container.Id);
@@ -38,10 +38,10 @@ public sealed partial class ContainerManager
             {
                 int fd = Libc.Open(mount.Source, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
                 if (fd >= 0)
-                    volumes.Add((ContainerFiles.Clean(mount.Destination), new FileDescriptor(fd)));
+                    volumes.Add((ContainerFiles.Clean(mount.Destination), new FileDescriptor(fd), mount.RW));
             }
             var id = container.Id;
-            return new ContainerFiles(container, root, volumes, () =>
+            return new ContainerFiles(container, root, !container.Config.Options.ReadOnlyRootfs, volumes, () =>
             {
                 if (mounted)
                     _rootfs.Unmount(id);
@@ -50,7 +50,7 @@ public sealed partial class ContainerManager
         }
         catch
         {
-            foreach (var (_, volume) in volumes)
+            foreach (var (_, volume, _) in volumes)
                 volume.Dispose();
             if (mounted)
                 _rootfs.Unmount(container.Id);
@@ -71,18 +71,20 @@ public sealed class ContainerFiles : IDisposable
     public const ulong Resolve = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS;
 
     private readonly FileDescriptor _root;
-    private readonly IReadOnlyList<(string Destination, FileDescriptor Root)> _volumes;
+    private readonly bool _rootWritable;
+    private readonly IReadOnlyList<(string Destination, FileDescriptor Root, bool Writable)> _volumes;
     private readonly HashSet<(uint, uint)> _devices = [];
     private readonly Action? _release;
 
-    internal ContainerFiles(ContainerRecord container, FileDescriptor root, IReadOnlyList<(string, FileDescriptor)> volumes, Action? release)
+    internal ContainerFiles(ContainerRecord container, FileDescriptor root, bool rootWritable, IReadOnlyList<(string, FileDescriptor, bool)> volumes, Action? release)
     {
         Name = container.Name;
         _root = root;
+        _rootWritable = rootWritable;
         _volumes = volumes;
         _release = release;
         AddDevice(root, "");
-        foreach (var (_, volume) in volumes)
+        foreach (var (_, volume, _) in volumes)
             AddDevice(volume, "");
         // A running container's own mounts are found where it has them.
         foreach (var mount in container.Config.Mounts)
@@ -94,18 +96,20 @@ public sealed class ContainerFiles : IDisposable
     /// <summary>
     /// The directory a container path is below and the path relative to it ("." for that directory itself): the
     /// container's root, or for a stopped container the host directory of the volume or bind mount holding it.
+    /// <c>Writable</c> is false for a stopped container's `:ro` mount or --read-only rootfs, which the kernel does
+    /// not guard here (a running container's own mounts refuse writes themselves).
     /// </summary>
-    public (FileDescriptor Root, string Path) Locate(string path)
+    public (FileDescriptor Root, string Path, bool Writable) Locate(string path)
     {
         var clean = Clean(path);
-        foreach (var (destination, volume) in _volumes.OrderByDescending(v => v.Destination.Length))
+        foreach (var (destination, volume, writable) in _volumes.OrderByDescending(v => v.Destination.Length))
         {
             if (clean == destination)
-                return (volume, ".");
+                return (volume, ".", writable);
             if (destination == "/" || clean.StartsWith(destination + "/", StringComparison.Ordinal))
-                return (volume, clean[(destination.Length + 1)..]);
+                return (volume, clean[(destination.Length + 1)..], writable);
         }
-        return (_root, clean == "/" ? "." : clean[1..]);
+        return (_root, clean == "/" ? "." : clean[1..], _rootWritable);
     }
 
     /// <summary>
@@ -118,7 +122,7 @@ public sealed class ContainerFiles : IDisposable
     public void Dispose()
     {
         _root.Dispose();
-        foreach (var (_, volume) in _volumes)
+        foreach (var (_, volume, _) in _volumes)
             volume.Dispose();
         _release?.Invoke();
     }

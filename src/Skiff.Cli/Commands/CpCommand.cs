@@ -31,7 +31,7 @@ internal static class CpCommand
     /// <see cref="Raw"/> as the user wrote it (its trailing "/" or "/." matter) and <see cref="Name"/>, its last
     /// component once "." and ".." are applied.
     /// </summary>
-    private sealed record Place(FileDescriptor Root, string Path, ulong Resolve, string Raw, string Name, string? Container)
+    private sealed record Place(FileDescriptor Root, string Path, ulong Resolve, string Raw, string Name, string? Container, bool Writable = true)
     {
         public string Display => Container is null ? Raw : $"{Container}:{Raw}";
     }
@@ -60,6 +60,8 @@ internal static class CpCommand
                 return 0;
             }
             var into = InContainer(files, targetPath);
+            if (!into.Writable)
+                throw new EngineException($"cannot copy into {into.Display}: it is on a read-only volume or rootfs of the container", CpError);
             var unpacker = new LayerUnpacker { Whiteouts = false, ApplyOwnership = true, Owner = args.Bool("archive") ? null : (0, 0) };
             if (sourcePath == "-")
             {
@@ -88,8 +90,8 @@ internal static class CpCommand
 
     private static Place InContainer(ContainerFiles files, string path)
     {
-        var (root, relative) = files.Locate("/" + path);
-        return new Place(root, relative, ContainerFiles.Resolve, path, NameOf("/" + path), files.Name);
+        var (root, relative, writable) = files.Locate("/" + path);
+        return new Place(root, relative, ContainerFiles.Resolve, path, NameOf("/" + path), files.Name, writable);
     }
 
     private static Place OnHost(FileDescriptor host, string path)

@@ -122,6 +122,40 @@ public sealed partial class EngineCliTests
         Assert.False(IsMountPoint(rootfs));
     }
 
+    [Fact]
+    public async Task CopyRefusesReadOnlyMountsOfAStoppedContainer()
+    {
+        await Ok("create", "--name", "cpreadonly", "-v", "cpro:/data:ro", Image, "true");
+        await Ok("create", "--name", "cpreadonlyroot", "--read-only", Image, "true");
+        string file = Path.Combine(_temp.Path, "refused");
+        File.WriteAllText(file, "no\n");
+        foreach (var target in new[] { "cpreadonly:/data/", "cpreadonlyroot:/tmp/" })
+        {
+            var result = await Skiff.RunAsync(Root, "cp", file, target);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("read-only", result.Stderr);
+        }
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "cp", "cpreadonly:/data/refused", "-")).ExitCode);
+        await Ok("run", "-d", "--name", "cpreadonlyrunning", "--read-only", Image, "sleep", "1000");
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "cp", file, "cpreadonlyrunning:/tmp/")).ExitCode);
+        await Ok("rm", "cpreadonly");
+        await Ok("volume", "rm", "cpro");
+    }
+
+    [Fact]
+    public async Task CopyReachesVolumesOfRunningAndStoppedContainers()
+    {
+        await Ok("run", "-d", "--name", "cpvolumes", "-v", "cpvol:/data", Image, "sleep", "1000");
+        string file = Path.Combine(_temp.Path, "shared");
+        File.WriteAllText(file, "in the volume\n");
+        await Ok("cp", file, "cpvolumes:/data/");
+        await Ok("create", "--name", "cpvolumesstopped", "-v", "cpvol:/data", Image, "true");
+        Assert.Contains("in the volume", (await Ok("cp", "cpvolumesstopped:/data/shared", "-")).Stdout);
+        Assert.Equal("in the volume\n", (await Ok("run", "--rm", "-v", "cpvol:/mnt", Image, "cat", "/mnt/shared")).Stdout);
+        await Ok("rm", "-f", "cpvolumes", "cpvolumesstopped");
+        await Ok("volume", "rm", "cpvol");
+    }
+
     private static bool IsMountPoint(string path)
         => File.ReadAllLines("/proc/self/mountinfo").Any(line => line.Split(' ')[4] == path);
 
