@@ -54,10 +54,13 @@ internal static class CpCommand
             if (sourceContainer is not null)
             {
                 var source = FindSource(InContainer(files, sourcePath), args.Bool("follow-link"));
-                if (targetPath == "-")
-                    return WriteTar(Console.OpenStandardOutput(), source, files.MayEnter);
-                Copy(source, OnHost(host, targetPath), files.MayEnter, new LayerUnpacker { Whiteouts = false, ApplyOwnership = false });
-                return 0;
+                using (source.Parent)
+                {
+                    if (targetPath == "-")
+                        return WriteTar(Console.OpenStandardOutput(), source, files.MayEnter);
+                    Copy(source, OnHost(host, targetPath), files.MayEnter, new LayerUnpacker { Whiteouts = false, ApplyOwnership = false });
+                    return 0;
+                }
             }
             var into = InContainer(files, targetPath);
             if (!into.Writable)
@@ -70,7 +73,9 @@ internal static class CpCommand
                 unpacker.Unpack(stdin, directory);
                 return 0;
             }
-            Copy(FindSource(OnHost(host, sourcePath), args.Bool("follow-link")), into, _ => true, unpacker);
+            var hostSource = FindSource(OnHost(host, sourcePath), args.Bool("follow-link"));
+            using (hostSource.Parent)
+                Copy(hostSource, into, _ => true, unpacker);
             return 0;
         }
         catch (Exception error) when (Program.IsEngineError(error) || error is InvalidDataException)
@@ -124,7 +129,6 @@ internal static class CpCommand
     /// <summary>docker's PrepareArchiveCopy: which directory receives the archive, and under which name the source lands there.</summary>
     private static void Copy(Source source, Place target, Func<Libc.Statx, bool> mayEnter, LayerUnpacker unpacker)
     {
-        using var sourceParent = source.Parent;
         int fd = Libc.TryOpenAt2(target.Root, target.Path, Libc.O_PATH | Libc.O_CLOEXEC, target.Resolve);
         if (fd < 0 && Errno.Last != Errno.ENOENT)
             throw Failure(target, Errno.Last);
