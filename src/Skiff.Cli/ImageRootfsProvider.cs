@@ -29,6 +29,18 @@ internal sealed class ImageRootfsProvider(ImageService images) : IRootfsProvider
         }
     }
 
+    public bool Remount(string containerId)
+    {
+        var target = Target(containerId);
+        if (MountInfo.IsMountPoint(target))
+            return false;
+        Directory.CreateDirectory(target);
+        images.Snapshotter.GetMount(containerId).Mount(target);
+        return true;
+    }
+
+    public void Unmount(string containerId) => SnapshotMount.Unmount(Target(containerId), detach: true);
+
     public void Release(string containerId)
     {
         var target = Target(containerId);

@@ -5,7 +5,7 @@ using Skiff.Images.References;
 namespace Skiff.Cli;
 
 /// <summary>docker's ways of showing sizes, ages, names and tables, so scripts and eyes used to docker read skiff alike.</summary>
-internal static class Output
+internal static partial class Output
 {
     private static readonly string[] Units = ["B", "kB", "MB", "GB", "TB", "PB"];
 
@@ -20,6 +20,47 @@ internal static class Output
         }
         return bytes.ToString("G3", CultureInfo.InvariantCulture) + Units[unit];
     }
+
+    private static readonly string[] BinaryUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
+    /// <summary>go-units BytesSize: binary units, 4 significant digits ("1.953MiB", "7.637GiB"), as docker stats shows memory.</summary>
+    public static string BinarySize(double bytes)
+    {
+        int unit = 0;
+        while (bytes >= 1024 && unit < BinaryUnits.Length - 1)
+        {
+            bytes /= 1024;
+            unit++;
+        }
+        return bytes.ToString("G4", CultureInfo.InvariantCulture) + BinaryUnits[unit];
+    }
+
+    /// <summary>
+    /// docker's --format for the subset skiff takes: "{{.Field}}" placeholders and literal text, "\t" and "\n"
+    /// as tab and newline; a "table " prefix prints a header row (each field's title) and aligns the tab-separated
+    /// columns. <paramref name="fields"/> maps field names to their titles; an unknown field is a usage error.
+    /// </summary>
+    public static void Template(TextWriter output, string format, IReadOnlyDictionary<string, string> fields, IEnumerable<Func<string, string>> rows)
+    {
+        bool table = format.StartsWith("table", StringComparison.Ordinal);
+        var template = (table ? format["table".Length..] : format).Trim(' ').Replace("\\t", "\t").Replace("\\n", "\n");
+        foreach (System.Text.RegularExpressions.Match match in Placeholder().Matches(template))
+        {
+            if (!fields.ContainsKey(match.Groups[1].Value))
+                throw new UsageException($"--format: unknown field .{match.Groups[1].Value}; known: {string.Join(", ", fields.Keys.Select(k => "." + k))}");
+        }
+        string Expand(Func<string, string> value) => Placeholder().Replace(template, match => value(match.Groups[1].Value));
+        if (!table)
+        {
+            foreach (var row in rows)
+                output.WriteLine(Expand(row));
+            return;
+        }
+        Table(output, Expand(field => fields[field]).Split('\t'), rows.Select(row => (IReadOnlyList<string>)Expand(row).Split('\t')));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{\{\s*\.(\w+)\s*\}\}")]
+    private static partial System.Text.RegularExpressions.Regex Placeholder();
 
     /// <summary>go-units HumanDuration plus " ago": "Less than a second ago", "About an hour ago", "3 weeks ago".</summary>
     public static string Ago(DateTimeOffset time, DateTimeOffset now)

@@ -90,14 +90,15 @@ public static class Program
         }
         catch (Exception error) when (IsEngineError(error))
         {
-            Console.Error.WriteLine($"skiff: {OneLine(error.Message)}");
+            if (error is not EngineException { AlreadyShown: true })
+                Console.Error.WriteLine($"skiff: {OneLine(error.Message)}");
             // 126/127 when a container's program cannot be run, as docker reports them.
             return error is EngineException engine ? engine.ExitCode : EngineError;
         }
     }
 
     /// <summary>Failures with a message meant for the user; anything else is a bug and keeps its stack trace.</summary>
-    private static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
+    internal static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
         or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
         or ArchiveException;
 

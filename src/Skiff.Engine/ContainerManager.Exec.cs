@@ -51,16 +51,19 @@ public sealed partial class ContainerManager
             args.Add(container.Id);
             args.AddRange(request.Command);
             var command = runtime.Spawn(args, stdin, request.Detach ? devNull : stdio.Stdout, request.Detach ? devNull : stdio.Stderr);
-            return ExecStatus(container, command.Wait());
+            return ExecStatus(container, command.Wait(), runtimeErrorShown: !request.Detach);
         }
         return ExecWithTerminal(container, runtime, args, request, stdin, stdio.Stdout);
     }
 
-    private static int ExecStatus(ContainerRecord container, (int ExitCode, string? Error) result)
+    private static int ExecStatus(ContainerRecord container, (int ExitCode, string? Error) result, bool runtimeErrorShown = false)
     {
         if (result.Error is null)
             return result.ExitCode;
-        throw new EngineException($"cannot exec in container {container.Name}: {result.Error}", ContainerMonitor.ExitCodeOf(result.Error));
+        throw new EngineException($"cannot exec in container {container.Name}: {result.Error}", ContainerMonitor.ExitCodeOf(result.Error))
+        {
+            AlreadyShown = runtimeErrorShown,
+        };
     }
 
     /// <summary>-t: the runtime sends the pty master on a console socket; its output goes to stdout, stdin to it.</summary>

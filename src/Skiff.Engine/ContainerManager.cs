@@ -71,6 +71,9 @@ public sealed partial class ContainerManager : IDisposable
             Errno.Check(Libc.Chmod(directory, 0x1c0 /* 0700 */), "chmod", directory);
             var image = request.ImageInfo.Config;
             var options = request.Options;
+            // docker: a container on the host's network is named as the host is (in its own UTS namespace still).
+            if (options.Network == NetworkMode.Host && options.Hostname is null)
+                options = options with { Hostname = SmallFile.ReadAllText("/proc/sys/kernel/hostname").Trim() };
             var rootfs = _rootfs.Prepare(id, request.ImageInfo.Id);
             rootfsPrepared = true;
             var user = UserResolver.Resolve(rootfs, options.User ?? image?.User);

@@ -25,6 +25,14 @@ public sealed class DirectoryRootfsProvider(string imagesDirectory, string rootf
         }
     }
 
+    /// <summary>A copied directory is never unmounted: there is nothing to mount again.</summary>
+    public bool Remount(string containerId) => false;
+
+    public void Unmount(string containerId)
+    {
+        // Remount never mounts anything here.
+    }
+
     public void Release(string containerId)
     {
         var target = Path.Combine(rootfsDirectory, containerId);

@@ -8,4 +8,10 @@ namespace Skiff.Engine;
 public sealed class EngineException(string message, int exitCode = 125) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>
+    /// The failure is already on the user's stderr: a runtime (runc and skiff-runtime alike) prints its error there
+    /// as well as in its log, and the stderr of a non-terminal exec is the user's. Printing it again would say it twice.
+    /// </summary>
+    public bool AlreadyShown { get; init; }
 }

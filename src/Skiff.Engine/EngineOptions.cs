@@ -64,4 +64,13 @@ public interface IRootfsProvider
 
     /// <summary>Unmounts and removes the container's rootfs (idempotent).</summary>
     void Release(string containerId);
+
+    /// <summary>
+    /// Mounts a prepared rootfs at its path again when it is not mounted there (the host rebooted since it was
+    /// prepared); true when this call mounted it, and the caller then <see cref="Unmount"/>s it when done.
+    /// </summary>
+    bool Remount(string containerId);
+
+    /// <summary>Unmounts what <see cref="Remount"/> mounted.</summary>
+    void Unmount(string containerId);
 }

@@ -20,6 +20,8 @@ internal static class CommandList
         InspectCommand.Any,
         ContainerCommands.Inspect,
         ContainerCommands.Top,
+        CpCommand.Definition,
+        StatsCommand.Definition,
         ContainerCommands.Rename,
         ContainerCommands.Pause,
         ContainerCommands.Unpause,

@@ -50,11 +50,29 @@ public sealed class LayerUnpacker
     /// </summary>
     public IReadOnlyList<string>? LowerLayers { get; init; }
 
+    /// <summary>
+    /// Whether ".wh." entries are OCI whiteouts (layers). A plain archive (`skiff cp`) has none: such names are
+    /// ordinary files there.
+    /// </summary>
+    public bool Whiteouts { get; init; } = true;
+
+    /// <summary>
+    /// The owner every entry gets instead of the one recorded (with <see cref="ApplyOwnership"/>): `skiff cp` into a
+    /// container without -a makes everything root's, as docker does.
+    /// </summary>
+    public (int Uid, int Gid)? Owner { get; init; }
+
     /// <summary>Unpacks <paramref name="layer"/> (compressed or not) into the existing directory <paramref name="targetDirectory"/>.</summary>
     public UnpackedLayer Unpack(Stream layer, string targetDirectory)
     {
         using var root = FileDescriptor.Wrap(
             Libc.Open(targetDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", targetDirectory);
+        return Unpack(layer, root);
+    }
+
+    /// <summary>Unpacks <paramref name="layer"/> into the directory <paramref name="root"/> (an O_PATH descriptor), confined to it.</summary>
+    public UnpackedLayer Unpack(Stream layer, FileDescriptor root)
+    {
         using var decompressed = LayerDecompression.Open(layer, out var compression);
         // The diff ID is hashed in the same pass, so a layer is read once however it is checked.
         using var tar = new HashingStream(decompressed, Digest.Sha256);
@@ -102,30 +120,8 @@ public sealed class LayerUnpacker
             string name = path.Length == 0 ? "." : path[^1];
             using var parent = OpenDirectory(path.Length == 0 ? [] : path[..^1], create: true, entry.Name);
 
-            if (name == OpaqueWhiteout)
-            {
-                // The directory hides everything below it in lower layers (overlayfs "opaque" dir).
-                Libc.SetXattrNoFollow(ProcPath(parent, "."), "trusted.overlay.opaque", "y"u8);
-                Whiteouts++;
+            if (options.Whiteouts && ExtractWhiteout(entry, path, parent, name))
                 return;
-            }
-            if (name.StartsWith(WhiteoutMetaPrefix, StringComparison.Ordinal))
-                return; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): meaningless to overlayfs
-            if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
-            {
-                string hidden = name[WhiteoutPrefix.Length..];
-                if (hidden is "" or "." or "..")
-                    throw new LayerException($"layer entry \"{entry.Name}\": whiteout of \"{hidden}\" is not valid");
-                RemoveExisting(parent, hidden);
-                Whiteouts++;
-                if (options.LowerLayers is not null && FindInLowerLayers([.. path[..^1], hidden]) is null)
-                    return; // nothing below to hide; see LowerLayers
-                // overlayfs reads a 0/0 character device as "deleted in this layer".
-                Errno.Check(Libc.MknodAt(parent.Fd, hidden, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", hidden);
-                if (options.ApplyOwnership)
-                    Errno.Check(Libc.FchownAt(parent.Fd, hidden, (uint)entry.Uid, (uint)entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", hidden);
-                return;
-            }
 
             var existing = Libc.TryStatAt(parent, name);
             bool existingIsDirectory = existing is { } status && (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
@@ -173,6 +169,36 @@ public sealed class LayerUnpacker
                 SetTimes(parent, name, entry.ModificationTime);
         }
 
+        /// <summary>Applies <paramref name="name"/> as a whiteout (opaque directory, hidden entry, aufs bookkeeping); false when it is none.</summary>
+        private bool ExtractWhiteout(TarEntry entry, string[] path, FileDescriptor parent, string name)
+        {
+            if (name == OpaqueWhiteout)
+            {
+                // The directory hides everything below it in lower layers (overlayfs "opaque" dir).
+                Libc.SetXattrNoFollow(ProcPath(parent, "."), "trusted.overlay.opaque", "y"u8);
+                Whiteouts++;
+                return true;
+            }
+            if (name.StartsWith(WhiteoutMetaPrefix, StringComparison.Ordinal))
+                return true; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): meaningless to overlayfs
+            if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+            {
+                string hidden = name[WhiteoutPrefix.Length..];
+                if (hidden is "" or "." or "..")
+                    throw new LayerException($"layer entry \"{entry.Name}\": whiteout of \"{hidden}\" is not valid");
+                RemoveExisting(parent, hidden);
+                Whiteouts++;
+                if (options.LowerLayers is not null && FindInLowerLayers([.. path[..^1], hidden]) is null)
+                    return true; // nothing below to hide; see LowerLayers
+                // overlayfs reads a 0/0 character device as "deleted in this layer".
+                Errno.Check(Libc.MknodAt(parent.Fd, hidden, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", hidden);
+                if (options.ApplyOwnership)
+                    Errno.Check(Libc.FchownAt(parent.Fd, hidden, (uint)entry.Uid, (uint)entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", hidden);
+                return true;
+            }
+            return false;
+        }
+
         /// <summary>
         /// Owner, then mode, then xattrs: chown clears setuid/setgid bits and security.capability, so doing it
         /// in another order loses exactly the bits that matter most (ping's cap_net_raw, sudo's setuid).
@@ -180,7 +206,10 @@ public sealed class LayerUnpacker
         private void ApplyMetadata(TarEntry entry, FileDescriptor parent, string name)
         {
             if (options.ApplyOwnership)
-                Errno.Check(Libc.FchownAt(parent.Fd, name, (uint)entry.Uid, (uint)entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+            {
+                var (uid, gid) = options.Owner ?? (entry.Uid, entry.Gid);
+                Errno.Check(Libc.FchownAt(parent.Fd, name, (uint)uid, (uint)gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", name);
+            }
             if (entry.EntryType != TarEntryType.SymbolicLink)
             {
                 // Following is safe: the last component was created (or checked to be a directory) by us just now.

@@ -8,7 +8,7 @@ namespace Skiff.Images.Tests.Cli;
 /// Containers through bin/skiff as a user drives it: an image imported from the host's busybox-static, then run,
 /// logs, exec, stop, rm, volumes and the bad-input cases of the engine issue. Every container is removed at the end.
 /// </summary>
-public sealed class EngineCliTests : IDisposable
+public sealed partial class EngineCliTests : IDisposable
 {
     private const string Image = "local/busybox:test";
     private readonly TempDir _temp = new();
@@ -20,8 +20,11 @@ public sealed class EngineCliTests : IDisposable
         string rootfs = Path.Combine(_temp.Path, "rootfs");
         Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
         Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
+        using (var chmod = Process.Start("chmod", ["1777", Path.Combine(rootfs, "tmp")])!)
+            chmod.WaitForExit();
         File.Copy(File.Exists("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
-        foreach (var applet in new[] { "sh", "echo", "cat", "sleep", "id", "ls" })
+        foreach (var applet in new[] { "sh", "echo", "cat", "sleep", "id", "ls", "ln", "hostname" })
             File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
         File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
         File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\nnogroup:x:65534:\n");
