@@ -32,19 +32,36 @@ public sealed partial class ContainerManager : IDisposable
     private readonly EngineOptions _options;
     private readonly IRootfsProvider _rootfs;
     private readonly ContainerStore _store;
+    private readonly bool _ownsStore;
 
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs)
+        : this(options, rootfs, OpenStore(options), ownsStore: true)
+    {
+    }
+
+    /// <summary>A manager on a store its caller keeps open (the monitor's, for its --rm removal).</summary>
+    internal ContainerManager(EngineOptions options, IRootfsProvider rootfs, ContainerStore store, bool ownsStore = false)
     {
         _options = options;
         _rootfs = rootfs;
-        Directory.CreateDirectory(options.ContainersDirectory);
-        _store = ContainerStore.Open(options.DatabasePath);
+        _store = store;
+        _ownsStore = ownsStore;
         Volumes = new VolumeManager(options, _store);
+    }
+
+    private static ContainerStore OpenStore(EngineOptions options)
+    {
+        Directory.CreateDirectory(options.ContainersDirectory);
+        return ContainerStore.Open(options.DatabasePath);
     }
 
     public VolumeManager Volumes { get; }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        if (_ownsStore)
+            _store.Dispose();
+    }
 
     /// <summary>`skiff create`: records the container, prepares its rootfs and bundle. On any failure nothing is left.</summary>
     public ContainerRecord Create(CreateRequest request)
@@ -253,7 +270,7 @@ public sealed partial class ContainerManager : IDisposable
             try
             {
                 var message = Receive(ours);
-                if (message == "created")
+                if (message == "ready")
                 {
                     if (attach)
                         session = AttachSession.Connect(directory);
@@ -406,14 +423,29 @@ public sealed partial class ContainerManager : IDisposable
         }
     }
 
-    /// <summary>What a --rm monitor calls once its container exited for good.</summary>
-    internal void RemoveExited(string id)
+    /// <summary>
+    /// What a --rm monitor calls once its container exited for good. <paramref name="beforeWaiting"/> runs when
+    /// another command holds the container's lock (an `rm -f` that may end the monitor before it gets the lock).
+    /// </summary>
+    internal void RemoveExited(string id, Action beforeWaiting)
     {
-        using (LockContainer(id))
+        using (LockContainer(id, beforeWaiting))
         {
             if (_store.Get(id) is { } container)
                 RemoveFiles(container, volumes: true);
         }
+    }
+
+    /// <summary>
+    /// `run --rm` once its session ended: returns when the container is gone, as docker's does, so a script's next
+    /// command (or the same --name) does not find it. Its monitor removes it before it reports the exit, so this is
+    /// usually immediate; else (another command held the container) until that monitor exits. A container that
+    /// runs on (the session was detached) is left alone.
+    /// </summary>
+    public void AwaitAutoRemoval(string id)
+    {
+        if (_store.Get(id) is { } container && !IsActive(container.State.Status))
+            WaitMonitorExit(container, TimeSpan.FromSeconds(30));
     }
 
     private void RemoveFiles(ContainerRecord container, bool volumes)
@@ -554,12 +586,12 @@ public sealed partial class ContainerManager : IDisposable
     private ContainerRecord Require(string idOrName)
         => _store.Find(idOrName) ?? throw new EngineException($"no such container: {idOrName}");
 
-    private FileDescriptor LockContainer(string id)
+    private FileDescriptor LockContainer(string id, Action? beforeWaiting = null)
     {
         var directory = _options.ContainerDirectory(id);
         try
         {
-            return Libc.LockFile(Path.Combine(directory, LockFileName));
+            return Libc.LockFile(Path.Combine(directory, LockFileName), beforeWaiting);
         }
         catch (SyscallException e) when (e.Errno == Errno.ENOENT)
         {

@@ -9,6 +9,7 @@ public static unsafe partial class Interop
     {
         public const int O_APPEND = 0x400;
         private const int LOCK_EX = 2;
+        private const int LOCK_NB = 4;
         private const int PR_SET_CHILD_SUBREAPER = 36;
         private const ulong TIOCSWINSZ = 0x5414;
 
@@ -24,14 +25,22 @@ public static unsafe partial class Interop
         /// <summary>
         /// Opens (creating) <paramref name="path"/> and takes an exclusive flock on it, waiting for other holders.
         /// The lock goes with the returned descriptor, so a crashed holder never leaves it taken.
+        /// <paramref name="beforeWaiting"/>, if given, runs once when another process holds the lock, before waiting.
         /// </summary>
-        public static FileDescriptor LockFile(string path)
+        public static FileDescriptor LockFile(string path, Action? beforeWaiting = null)
         {
             var fd = FileDescriptor.Wrap(Open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0x180 /* 0600 */), "open", path);
-            while (Flock(fd.Fd, LOCK_EX) == -1)
+            int operation = beforeWaiting is null ? LOCK_EX : LOCK_EX | LOCK_NB;
+            while (Flock(fd.Fd, operation) == -1)
             {
                 if (Errno.Last == Errno.EINTR)
                     continue;
+                if (Errno.Last == Errno.EAGAIN && operation != LOCK_EX)
+                {
+                    beforeWaiting!();
+                    operation = LOCK_EX;
+                    continue;
+                }
                 int errno = Errno.Last;
                 fd.Dispose();
                 throw new SyscallException("flock", path, errno);

@@ -16,10 +16,13 @@ namespace Skiff.Engine.Monitor;
 /// applies the restart policy. It updates the store without the per-container lock: a CLI holding that lock
 /// may be waiting for it (stop), and each of its updates is one transaction.
 ///
-/// Start-up handshake with the CLI on fd 3 (a SOCK_SEQPACKET socket): the monitor sends "created" once the
-/// runtime created the container, waits for one message or EOF from the CLI (which may connect to the attach
-/// socket first, so it sees all output), starts the container and sends "started", or at any point
-/// "error CODE MESSAGE" with docker's exit code (125 engine, 126 cannot execute, 127 not found).
+/// Start-up handshake with the CLI on fd 3 (a SOCK_SEQPACKET socket): the monitor sends "ready", waits for one
+/// message or EOF from the CLI (which may connect to the attach socket first, so it sees all output), starts the
+/// container and sends "started", or at any point "error CODE MESSAGE" with docker's exit code (125 engine,
+/// 126 cannot execute, 127 not found). Without a terminal, "ready" comes before the runtime is called and the
+/// container is created and started by one `runtime run --detach` (one runtime process instead of two); with
+/// -t, it comes once `runtime create` sent the terminal, so that the CLI's "go ROWS COLUMNS" sizes it before
+/// `runtime start` runs the program.
 /// </summary>
 public sealed class ContainerMonitor : IDisposable
 {
@@ -127,7 +130,7 @@ public sealed class ContainerMonitor : IDisposable
             var run = StartOnce();
             if (run is null)
             {
-                RemoveIfAutoRemove(); // docker run --rm of a program that is not found leaves no container either
+                RemoveIfAutoRemove(() => { }); // docker run --rm of a program that is not found leaves no container either
                 return 1;
             }
             var started = DateTimeOffset.UtcNow;
@@ -141,28 +144,36 @@ public sealed class ContainerMonitor : IDisposable
             {
                 Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
             });
+            if (state is null)
+            {
+                DisconnectClients(exitCode);
+                return 0; // removed while it ran (rm -f)
+            }
+            if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
+            {
+                // Removed before the exit is reported: `run --rm` returns when it gets the exit status, and a script's
+                // next command (or the same --name) must not find the container still there, as with docker. Should
+                // another command hold the container (rm -f, which may end this monitor), clients get the status first.
+                RemoveIfAutoRemove(() => DisconnectClients(exitCode));
+                DisconnectClients(exitCode);
+                return 0;
+            }
             // docker's attach ends with the run it attached to, even when the restart policy starts another.
             DisconnectClients(exitCode);
-            if (state is null)
-                return 0; // removed while it ran (rm -f)
-            if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
-                break;
             backoff = DateTimeOffset.UtcNow - started >= StableRun ? InitialBackoff : backoff;
             _store.ChangeState(_id, s => s with { Status = ContainerStatus.Restarting, RestartCount = s.RestartCount + 1 });
             if (!SleepUnlessStopped(backoff))
-                break;
+                return 0; // --rm cannot be combined with a restart policy: nothing to remove
             backoff = backoff * 2 > MaximumBackoff ? MaximumBackoff : backoff * 2;
         }
-        RemoveIfAutoRemove();
-        return 0;
     }
 
-    private void RemoveIfAutoRemove()
+    private void RemoveIfAutoRemove(Action beforeWaitingForLock)
     {
         if (!_container.Config.AutoRemove)
             return;
-        using var manager = new ContainerManager(_options, _rootfs);
-        manager.RemoveExited(_id);
+        using var manager = new ContainerManager(_options, _rootfs, _store);
+        manager.RemoveExited(_id, beforeWaitingForLock);
     }
 
     /// <summary>Sleeps through the restart backoff; false (and the container recorded as exited) when the user stopped it meanwhile.</summary>
@@ -184,7 +195,7 @@ public sealed class ContainerMonitor : IDisposable
 
     private readonly record struct ContainerRun(int Pid, Thread[] Pumps);
 
-    /// <summary>runtime create + start with fresh stdio; null (and the failure reported and recorded) when either fails.</summary>
+    /// <summary>runtime run --detach, or create + start with -t, with fresh stdio; null (and the failure reported and recorded) when it fails.</summary>
     private ContainerRun? StartOnce()
     {
         var directory = _options.ContainerDirectory(_id);
@@ -196,12 +207,21 @@ public sealed class ContainerMonitor : IDisposable
         var config = _container.Config;
         var pumps = new List<Thread>();
         using var devNull = RuntimeClient.OpenDevNull();
-        RuntimeCommand create;
+        RuntimeCommand runtime;
         Socket? consoleListener = null;
         Task<Socket>? consoleConnection = null;
+        // With -t the program starts only once the CLI sized the terminal (below); without, nothing has to happen
+        // between create and start: the CLI attaches first, and one runtime call does both.
+        string verb = config.Options.Tty ? "create" : "run";
         try
         {
-            var args = new List<string> { "create", "--bundle", directory, "--pid-file", pidFile };
+            var args = new List<string> { verb };
+            if (!config.Options.Tty)
+            {
+                AwaitGo();
+                args.Add("--detach");
+            }
+            args.AddRange(["--bundle", directory, "--pid-file", pidFile]);
             if (config.Options.Tty)
             {
                 // The runtime connects to this path from its own process: name it through our pid, not "self".
@@ -212,7 +232,7 @@ public sealed class ContainerMonitor : IDisposable
                 consoleConnection = consoleListener.AcceptAsync();
                 args.AddRange(["--console-socket", $"/proc/{Libc.GetPid()}/fd/{_directory.Fd}/{ContainerManager.ConsoleSocketName}"]);
                 args.Add(_id);
-                create = _runtime.Spawn(args, devNull, devNull, devNull);
+                runtime = _runtime.Spawn(args, devNull, devNull, devNull);
             }
             else
             {
@@ -225,13 +245,13 @@ public sealed class ContainerMonitor : IDisposable
                 using (stdoutWrite)
                 using (stderrWrite)
                 using (stdinRead)
-                    create = _runtime.Spawn(args, stdinRead ?? devNull, stdoutWrite, stderrWrite);
+                    runtime = _runtime.Spawn(args, stdinRead ?? devNull, stdoutWrite, stderrWrite);
                 pumps.Add(Pump(stdoutRead, "stdout", AttachProtocol.Stdout));
                 pumps.Add(Pump(stderrRead, "stderr", AttachProtocol.Stderr));
             }
-            var (code, error) = create.Wait();
+            var (code, error) = runtime.Wait();
             if (code != 0)
-                return Failed(error ?? $"{Path.GetFileName(_runtime.Executable)} create failed with exit status {code}");
+                return Failed(error ?? $"{Path.GetFileName(_runtime.Executable)} {verb} failed with exit status {code}");
             if (consoleConnection is not null)
             {
                 if (!consoleConnection.Wait(TimeSpan.FromSeconds(10)))
@@ -256,15 +276,14 @@ public sealed class ContainerMonitor : IDisposable
         }
 
         int pid = int.Parse(File.ReadAllText(pidFile).Trim());
-        if (_sync is not null)
+        if (_terminal is not null)
         {
-            Report(_sync, "created");
-            if (ReceiveGo(_sync) is { } size && _terminal is not null)
+            if (AwaitGo() is { } size)
                 Libc.SetWindowSize(_terminal, size.Rows, size.Columns);
+            var start = _runtime.Run("start", _id);
+            if (start.ExitCode != 0)
+                return Failed(start.Error);
         }
-        var start = _runtime.Run("start", _id);
-        if (start.ExitCode != 0)
-            return Failed(start.Error);
         _store.ChangeState(_id, s => s with
         {
             Status = ContainerStatus.Running, Pid = pid, PidStartTime = ProcessIdentity.StartTime(pid) ?? 0, StartedAt = DateTimeOffset.UtcNow,
@@ -478,7 +497,18 @@ public sealed class ContainerMonitor : IDisposable
             UnixSocket.Send(sync.Fd, data, bytes.Length, UnixSocket.MSG_NOSIGNAL);
     }
 
-    /// <summary>Waits for the CLI's go ("go", or "go ROWS COLUMNS" for the terminal's first size) or its EOF.</summary>
+    /// <summary>
+    /// On the first run (the CLI is waiting on the sync socket): reports "ready" and waits for the CLI's go ("go",
+    /// or "go ROWS COLUMNS" for the terminal's first size) or its EOF. Restarts have nobody to wait for.
+    /// </summary>
+    private (ushort Rows, ushort Columns)? AwaitGo()
+    {
+        if (_sync is null)
+            return null;
+        Report(_sync, "ready");
+        return ReceiveGo(_sync);
+    }
+
     private static unsafe (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
     {
         byte* buffer = stackalloc byte[64];
