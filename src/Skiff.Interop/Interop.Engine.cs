@@ -16,6 +16,9 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "flock", SetLastError = true)]
         private static partial int Flock(int fd, int operation);
 
+        [LibraryImport(LibC, EntryPoint = "dup2", SetLastError = true)]
+        private static partial int Dup2Raw(int oldFd, int newFd);
+
         [LibraryImport(LibC, EntryPoint = "prctl", SetLastError = true)]
         private static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
 
@@ -47,6 +50,9 @@ public static unsafe partial class Interop
             }
             return fd;
         }
+
+        /// <summary>Makes <paramref name="newFd"/> (0, 1 or 2: a process's own stdio) a copy of <paramref name="file"/>.</summary>
+        public static void Dup2(FileDescriptor file, int newFd) => Errno.Check(Dup2Raw(file.Fd, newFd), "dup2");
 
         /// <summary>Makes orphaned descendants (a container whose runtime parent exited) children of this process.</summary>
         public static void BecomeChildSubreaper() => Errno.Check(Prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl PR_SET_CHILD_SUBREAPER");

@@ -30,19 +30,21 @@ internal static class RunCommand
 
     private static int Execute(CliContext context, ParsedArguments args)
     {
-        var request = RunFlags.Parse(context, args, "run");
         var containers = context.Containers;
+        // Its process start-up runs while the image is resolved and the container created.
+        using var monitor = containers.SpawnMonitor();
+        var request = RunFlags.Parse(context, args, "run");
         var container = containers.Create(request);
         if (args.Bool("detach"))
         {
-            containers.Start(container.Id);
+            containers.Start(container.Id, monitor: monitor);
             context.Out.WriteLine(container.Id);
             return 0;
         }
         bool tty = request.Options.Tty;
         (ushort, ushort)? size = tty && !Console.IsOutputRedirected ? ((ushort)Console.WindowHeight, (ushort)Console.WindowWidth) : null;
         int status;
-        using (var session = containers.Start(container.Id, attach: true, terminalSize: size)!)
+        using (var session = containers.Start(container.Id, attach: true, terminalSize: size, monitor: monitor)!)
             status = Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
         if (request.AutoRemove)
             containers.AwaitAutoRemoval(container.Id);

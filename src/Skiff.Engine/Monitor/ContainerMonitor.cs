@@ -67,7 +67,9 @@ public sealed class ContainerMonitor : IDisposable
     }
 
     /// <summary>
-    /// The hidden `skiff monitor --root DIR --runtime-root DIR ID` entry. Returns the process exit code; the
+    /// The hidden `skiff monitor --root DIR --runtime-root DIR [ID]` entry. Without ID the monitor was started
+    /// ahead of its container (<see cref="ContainerManager.SpawnMonitor"/>) and gets the id as the first message
+    /// on the sync socket, or EOF when the container could not be created. Returns the process exit code; the
     /// result that matters is in the store.
     /// </summary>
     public static int Run(IReadOnlyList<string> args, IRootfsProvider rootfs)
@@ -85,19 +87,30 @@ public sealed class ContainerMonitor : IDisposable
         var sync = new FileDescriptor(SyncFd);
         // Inherited without close-on-exec: no program the monitor starts may hold the CLI's end open.
         Libc.Fcntl(SyncFd, Libc.F_SETFD, 1 /* FD_CLOEXEC */);
-        if (root is null || runtimeRoot is null || id is null)
+        if (root is null || runtimeRoot is null)
         {
-            Report(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR ID");
+            SyncSocket.Send(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR [ID]");
             return 125;
         }
+        var options = new EngineOptions { Root = root, RuntimeRoot = runtimeRoot };
         ContainerMonitor monitor;
         try
         {
-            monitor = new ContainerMonitor(new EngineOptions { Root = root, RuntimeRoot = runtimeRoot }, rootfs, id, sync);
+            if (id is null)
+            {
+                id = SyncSocket.Receive(sync);
+                if (id.Length == 0)
+                    return 0; // the container was never created
+                // Started before the container's directory existed, on /dev/null: from now on its log is where the CLI's monitor's is.
+                using var log = ContainerManager.OpenMonitorLog(options.ContainerDirectory(id));
+                Libc.Dup2(log, 1);
+                Libc.Dup2(log, 2);
+            }
+            monitor = new ContainerMonitor(options, rootfs, id, sync);
         }
         catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)
         {
-            Report(sync, $"error 125 monitor of {id}: {e.Message}");
+            SyncSocket.Send(sync, $"error 125 monitor of {id}: {e.Message}");
             return 125;
         }
         using (monitor)
@@ -291,7 +304,7 @@ public sealed class ContainerMonitor : IDisposable
         });
         if (_sync is not null)
         {
-            Report(_sync, "started");
+            SyncSocket.Send(_sync, "started");
             _sync.Dispose();
             _sync = null;
         }
@@ -309,7 +322,7 @@ public sealed class ContainerMonitor : IDisposable
                 FinishedAt = first ? s.FinishedAt : DateTimeOffset.UtcNow,
             });
             if (_sync is not null)
-                Report(_sync, $"error {exitCode} {message}");
+                SyncSocket.Send(_sync, $"error {exitCode} {message}");
             return null;
         }
     }
@@ -490,13 +503,6 @@ public sealed class ContainerMonitor : IDisposable
         Interlocked.Exchange(ref _terminal, null)?.Dispose();
     }
 
-    private static unsafe void Report(FileDescriptor sync, string message)
-    {
-        var bytes = Encoding.UTF8.GetBytes(message);
-        fixed (byte* data = bytes)
-            UnixSocket.Send(sync.Fd, data, bytes.Length, UnixSocket.MSG_NOSIGNAL);
-    }
-
     /// <summary>
     /// On the first run (the CLI is waiting on the sync socket): reports "ready" and waits for the CLI's go ("go",
     /// or "go ROWS COLUMNS" for the terminal's first size) or its EOF. Restarts have nobody to wait for.
@@ -505,18 +511,13 @@ public sealed class ContainerMonitor : IDisposable
     {
         if (_sync is null)
             return null;
-        Report(_sync, "ready");
+        SyncSocket.Send(_sync, "ready");
         return ReceiveGo(_sync);
     }
 
-    private static unsafe (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
+    private static (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
     {
-        byte* buffer = stackalloc byte[64];
-        nint n;
-        while ((n = UnixSocket.Receive(sync.Fd, buffer, 64, 0)) < 0 && Errno.Last == Errno.EINTR)
-        {
-        }
-        var words = n <= 0 ? [] : Encoding.ASCII.GetString(buffer, (int)n).Split(' ');
+        var words = SyncSocket.Receive(sync).Split(' ');
         if (words.Length == 3 && ushort.TryParse(words[1], out var rows) && ushort.TryParse(words[2], out var columns))
             return (rows, columns);
         return null;
