@@ -101,7 +101,7 @@ public sealed class ContainerMonitor : IDisposable
                 id = SyncSocket.Receive(sync);
                 if (id.Length == 0)
                     return 0; // the container was never created
-                // Started before the container's directory existed, on /dev/null: from now on its log is where the CLI's monitor's is.
+                // Started before the container's directory existed, with its output on /dev/null: from here on, monitor.log as usual.
                 using var log = ContainerManager.OpenMonitorLog(options.ContainerDirectory(id));
                 Libc.Dup2(log, 1);
                 Libc.Dup2(log, 2);
