@@ -32,19 +32,36 @@ public sealed partial class ContainerManager : IDisposable
     private readonly EngineOptions _options;
     private readonly IRootfsProvider _rootfs;
     private readonly ContainerStore _store;
+    private readonly bool _ownsStore;
 
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs)
+        : this(options, rootfs, OpenStore(options), ownsStore: true)
+    {
+    }
+
+    /// <summary>A manager on a store its caller keeps open (the monitor's, for its --rm removal).</summary>
+    internal ContainerManager(EngineOptions options, IRootfsProvider rootfs, ContainerStore store, bool ownsStore = false)
     {
         _options = options;
         _rootfs = rootfs;
-        Directory.CreateDirectory(options.ContainersDirectory);
-        _store = ContainerStore.Open(options.DatabasePath);
+        _store = store;
+        _ownsStore = ownsStore;
         Volumes = new VolumeManager(options, _store);
+    }
+
+    private static ContainerStore OpenStore(EngineOptions options)
+    {
+        Directory.CreateDirectory(options.ContainersDirectory);
+        return ContainerStore.Open(options.DatabasePath);
     }
 
     public VolumeManager Volumes { get; }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        if (_ownsStore)
+            _store.Dispose();
+    }
 
     /// <summary>`skiff create`: records the container, prepares its rootfs and bundle. On any failure nothing is left.</summary>
     public ContainerRecord Create(CreateRequest request)
@@ -213,9 +230,10 @@ public sealed partial class ContainerManager : IDisposable
     /// `skiff start`: starts the container under a new monitor. With <paramref name="attach"/>, returns a session
     /// connected before the program runs (so no output is missed), for `run` without -d and `start -a`.
     /// Starting a running container does nothing, as in docker. <paramref name="terminalSize"/> (rows, columns)
-    /// sizes a -t container's terminal before its program runs.
+    /// sizes a -t container's terminal before its program runs. <paramref name="monitor"/>: one started ahead
+    /// with <see cref="SpawnMonitor"/>, else a new one is started here.
     /// </summary>
-    public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null)
+    public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null, PendingMonitor? monitor = null)
     {
         var container = Require(idOrName);
         using (LockContainer(container.Id))
@@ -228,40 +246,72 @@ public sealed partial class ContainerManager : IDisposable
                 return null;
             }
             _store.ChangeState(container.Id, s => s with { StoppedByUser = false, Error = "" });
-            return StartMonitor(container, attach, terminalSize);
+            return StartMonitor(container, attach, terminalSize, monitor);
         }
     }
 
-    private AttachSession? StartMonitor(ContainerRecord container, bool attach, (ushort Rows, ushort Columns)? terminalSize)
+    /// <summary>
+    /// Starts a monitor before its container exists (`run`), so that its process start-up overlaps the container's
+    /// creation; give it to <see cref="Start"/>. Disposed unused (the container could not be created), it exits.
+    /// </summary>
+    public PendingMonitor SpawnMonitor()
+    {
+        var (socket, pid) = SpawnMonitorProcess(null, output: null);
+        return new PendingMonitor(socket, pid);
+    }
+
+    /// <summary>The monitor's end of the sync socket goes to its fd 3; returns ours. Its output goes to /dev/null unless given.</summary>
+    private (FileDescriptor Socket, int Pid) SpawnMonitorProcess(string? id, FileDescriptor? output)
+    {
+        var (ours, theirs) = UnixSocket.SeqPacketPair();
+        using (theirs)
+        using (var devNull = RuntimeClient.OpenDevNull())
+        {
+            var argv = new List<string>(_options.MonitorCommand) { "--root", _options.Root, "--runtime-root", _options.RuntimeRoot };
+            if (id is not null)
+                argv.Add(id);
+            output ??= devNull;
+            try
+            {
+                return (ours, Spawn.Start(argv[0], argv, null, [(devNull.Fd, 0), (output.Fd, 1), (output.Fd, 2), (theirs.Fd, ContainerMonitor.SyncFd)], newSession: true));
+            }
+            catch (SyscallException e)
+            {
+                ours.Dispose();
+                throw new EngineException($"cannot start the monitor {argv[0]}: {SyscallException.Describe(e.Errno)}");
+            }
+        }
+    }
+
+    internal static FileDescriptor OpenMonitorLog(string directory)
+        => FileDescriptor.Wrap(Libc.Open(Path.Combine(directory, MonitorLogName), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_APPEND | Libc.O_CLOEXEC, 0x1a4), "open", MonitorLogName);
+
+    private AttachSession? StartMonitor(ContainerRecord container, bool attach, (ushort Rows, ushort Columns)? terminalSize, PendingMonitor? pending)
     {
         var directory = _options.ContainerDirectory(container.Id);
-        var (ours, theirs) = UnixSocket.SeqPacketPair();
+        FileDescriptor ours;
+        if (pending?.TakeSocket() is { } spawned)
+        {
+            ours = spawned;
+            SyncSocket.Send(ours, container.Id);
+        }
+        else
+        {
+            using var log = OpenMonitorLog(directory);
+            ours = SpawnMonitorProcess(container.Id, log).Socket;
+        }
         using (ours)
         {
-            using (theirs)
-            using (var devNull = RuntimeClient.OpenDevNull())
-            using (var log = FileDescriptor.Wrap(Libc.Open(Path.Combine(directory, MonitorLogName), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_APPEND | Libc.O_CLOEXEC, 0x1a4), "open", MonitorLogName))
-            {
-                var argv = new List<string>(_options.MonitorCommand) { "--root", _options.Root, "--runtime-root", _options.RuntimeRoot, container.Id };
-                try
-                {
-                    Spawn.Start(argv[0], argv, null, [(devNull.Fd, 0), (log.Fd, 1), (log.Fd, 2), (theirs.Fd, ContainerMonitor.SyncFd)], newSession: true);
-                }
-                catch (SyscallException e)
-                {
-                    throw new EngineException($"cannot start the monitor {argv[0]}: {SyscallException.Describe(e.Errno)}");
-                }
-            }
             AttachSession? session = null;
             try
             {
-                var message = Receive(ours);
-                if (message == "created")
+                var message = SyncSocket.Receive(ours);
+                if (message == "ready")
                 {
                     if (attach)
                         session = AttachSession.Connect(directory);
-                    Send(ours, terminalSize is { } size ? $"go {size.Rows} {size.Columns}" : "go");
-                    message = Receive(ours);
+                    SyncSocket.Send(ours, terminalSize is { } size ? $"go {size.Rows} {size.Columns}" : "go");
+                    message = SyncSocket.Receive(ours);
                 }
                 if (message == "started")
                     return session;
@@ -278,26 +328,6 @@ public sealed partial class ContainerManager : IDisposable
                 throw;
             }
         }
-    }
-
-    private static unsafe string Receive(FileDescriptor socket)
-    {
-        var buffer = new byte[4096];
-        nint n;
-        fixed (byte* data = buffer)
-        {
-            while ((n = UnixSocket.Receive(socket.Fd, data, buffer.Length, 0)) < 0 && Errno.Last == Errno.EINTR)
-            {
-            }
-        }
-        return n <= 0 ? "" : Encoding.UTF8.GetString(buffer, 0, (int)n);
-    }
-
-    private static unsafe void Send(FileDescriptor socket, string message)
-    {
-        var bytes = Encoding.UTF8.GetBytes(message);
-        fixed (byte* data = bytes)
-            UnixSocket.Send(socket.Fd, data, bytes.Length, UnixSocket.MSG_NOSIGNAL);
     }
 
     /// <summary>`skiff attach`: a live session on a running container's stdio.</summary>
@@ -384,6 +414,13 @@ public sealed partial class ContainerManager : IDisposable
     public void Remove(string idOrName, bool force = false, bool volumes = false)
     {
         var container = Require(idOrName);
+        if (!Directory.Exists(_options.ContainerDirectory(container.Id)))
+        {
+            // A row without its directory: a removal cut short by a power loss (see ContainerStore.Open) or one running now.
+            _rootfs.Release(container.Id);
+            _store.Delete(container.Id);
+            return;
+        }
         using (LockContainer(container.Id))
         {
             if (_store.Get(container.Id) is not { } current)
@@ -409,14 +446,29 @@ public sealed partial class ContainerManager : IDisposable
         }
     }
 
-    /// <summary>What a --rm monitor calls once its container exited for good.</summary>
-    internal void RemoveExited(string id)
+    /// <summary>
+    /// What a --rm monitor calls once its container exited for good. <paramref name="beforeWaiting"/> runs when
+    /// another command holds the container's lock (an `rm -f` that may end the monitor before it gets the lock).
+    /// </summary>
+    internal void RemoveExited(string id, Action beforeWaiting)
     {
-        using (LockContainer(id))
+        using (LockContainer(id, beforeWaiting))
         {
             if (_store.Get(id) is { } container)
                 RemoveFiles(container, volumes: true);
         }
+    }
+
+    /// <summary>
+    /// `run --rm` once its session ended: returns when the container is gone, as docker's does, so a script's next
+    /// command (or the same --name) does not find it. Its monitor removes it before it reports the exit, so this is
+    /// usually immediate; else (another command held the container) until that monitor exits. A container that
+    /// runs on (the session was detached) is left alone.
+    /// </summary>
+    public void AwaitAutoRemoval(string id)
+    {
+        if (_store.Get(id) is { } container && !IsActive(container.State.Status))
+            WaitMonitorExit(container, TimeSpan.FromSeconds(30));
     }
 
     private void RemoveFiles(ContainerRecord container, bool volumes)
@@ -557,12 +609,12 @@ public sealed partial class ContainerManager : IDisposable
     private ContainerRecord Require(string idOrName)
         => _store.Find(idOrName) ?? throw new EngineException($"no such container: {idOrName}");
 
-    private FileDescriptor LockContainer(string id)
+    private FileDescriptor LockContainer(string id, Action? beforeWaiting = null)
     {
         var directory = _options.ContainerDirectory(id);
         try
         {
-            return Libc.LockFile(Path.Combine(directory, LockFileName));
+            return Libc.LockFile(Path.Combine(directory, LockFileName), beforeWaiting);
         }
         catch (SyscallException e) when (e.Errno == Errno.ENOENT)
         {
@@ -651,4 +703,24 @@ public sealed partial class ContainerManager : IDisposable
             }
         }
     }
+}
+
+/// <summary>A monitor started before its container (<see cref="ContainerManager.SpawnMonitor"/>), waiting for the container's id.</summary>
+public sealed class PendingMonitor : IDisposable
+{
+    private FileDescriptor? _socket;
+
+    internal PendingMonitor(FileDescriptor socket, int pid)
+    {
+        _socket = socket;
+        Pid = pid;
+    }
+
+    public int Pid { get; }
+
+    /// <summary>The CLI's end of the sync socket, once: <see cref="ContainerManager.Start"/> takes it over.</summary>
+    internal FileDescriptor? TakeSocket() => Interlocked.Exchange(ref _socket, null);
+
+    /// <summary>Closes the socket unless a start took it: the monitor then exits without doing anything.</summary>
+    public void Dispose() => TakeSocket()?.Dispose();
 }

@@ -9,11 +9,15 @@ public static unsafe partial class Interop
     {
         public const int O_APPEND = 0x400;
         private const int LOCK_EX = 2;
+        private const int LOCK_NB = 4;
         private const int PR_SET_CHILD_SUBREAPER = 36;
         private const ulong TIOCSWINSZ = 0x5414;
 
         [LibraryImport(LibC, EntryPoint = "flock", SetLastError = true)]
         private static partial int Flock(int fd, int operation);
+
+        [LibraryImport(LibC, EntryPoint = "dup2", SetLastError = true)]
+        private static partial int Dup2Raw(int oldFd, int newFd);
 
         [LibraryImport(LibC, EntryPoint = "prctl", SetLastError = true)]
         private static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
@@ -24,20 +28,31 @@ public static unsafe partial class Interop
         /// <summary>
         /// Opens (creating) <paramref name="path"/> and takes an exclusive flock on it, waiting for other holders.
         /// The lock goes with the returned descriptor, so a crashed holder never leaves it taken.
+        /// <paramref name="beforeWaiting"/>, if given, runs once when another process holds the lock, before waiting.
         /// </summary>
-        public static FileDescriptor LockFile(string path)
+        public static FileDescriptor LockFile(string path, Action? beforeWaiting = null)
         {
             var fd = FileDescriptor.Wrap(Open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0x180 /* 0600 */), "open", path);
-            while (Flock(fd.Fd, LOCK_EX) == -1)
+            int operation = beforeWaiting is null ? LOCK_EX : LOCK_EX | LOCK_NB;
+            while (Flock(fd.Fd, operation) == -1)
             {
                 if (Errno.Last == Errno.EINTR)
                     continue;
+                if (Errno.Last == Errno.EAGAIN && operation != LOCK_EX)
+                {
+                    beforeWaiting!();
+                    operation = LOCK_EX;
+                    continue;
+                }
                 int errno = Errno.Last;
                 fd.Dispose();
                 throw new SyscallException("flock", path, errno);
             }
             return fd;
         }
+
+        /// <summary>Makes <paramref name="newFd"/> (0, 1 or 2: a process's own stdio) a copy of <paramref name="file"/>.</summary>
+        public static void Dup2(FileDescriptor file, int newFd) => Errno.Check(Dup2Raw(file.Fd, newFd), "dup2");
 
         /// <summary>Makes orphaned descendants (a container whose runtime parent exited) children of this process.</summary>
         public static void BecomeChildSubreaper() => Errno.Check(Prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl PR_SET_CHILD_SUBREAPER");

@@ -30,36 +30,25 @@ internal static class RunCommand
 
     private static int Execute(CliContext context, ParsedArguments args)
     {
-        var request = RunFlags.Parse(context, args, "run");
         var containers = context.Containers;
+        // Its process start-up runs while the image is resolved and the container created.
+        using var monitor = containers.SpawnMonitor();
+        var request = RunFlags.Parse(context, args, "run");
         var container = containers.Create(request);
         if (args.Bool("detach"))
         {
-            containers.Start(container.Id);
+            containers.Start(container.Id, monitor: monitor);
             context.Out.WriteLine(container.Id);
             return 0;
         }
         bool tty = request.Options.Tty;
         (ushort, ushort)? size = tty && !Console.IsOutputRedirected ? ((ushort)Console.WindowHeight, (ushort)Console.WindowWidth) : null;
         int status;
-        using (var session = containers.Start(container.Id, attach: true, terminalSize: size)!)
+        using (var session = containers.Start(container.Id, attach: true, terminalSize: size, monitor: monitor)!)
             status = Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
         if (request.AutoRemove)
-            WaitUntilRemoved(containers, container.Id);
+            containers.AwaitAutoRemoval(container.Id);
         return status;
-    }
-
-    /// <summary>
-    /// `run --rm` returns once the monitor has removed the container, as docker's does: a script that runs the next
-    /// command (or reuses the name) must not find it still there.
-    /// </summary>
-    private static void WaitUntilRemoved(ContainerManager containers, string id)
-    {
-        var deadline = Environment.TickCount64 + 30_000;
-        // A session left with the detach keys leaves the container running: nothing to wait for then.
-        while (Environment.TickCount64 < deadline
-               && containers.List(all: true, [$"id={id}"]) is [{ State.Status: not (ContainerStatus.Running or ContainerStatus.Paused) }])
-            Thread.Sleep(10);
     }
 }
 

@@ -79,7 +79,7 @@ internal static class VolumeCommands
             using var images = ImageService.Open(new ImageServiceOptions { Root = args.Value("root") ?? context.Images.Root });
             return ContainerMonitor.Run([.. MonitorArguments(args)], new ImageRootfsProvider(images));
         },
-        MinPositionals: 1, MaxPositionals: 1, Hidden: true);
+        MinPositionals: 0, MaxPositionals: 1, Hidden: true);
 
     private static IEnumerable<string> MonitorArguments(ParsedArguments args)
     {
@@ -91,6 +91,7 @@ internal static class VolumeCommands
                 yield return value;
             }
         }
-        yield return args.Positionals[0];
+        foreach (var id in args.Positionals)
+            yield return id;
     }
 }

@@ -27,6 +27,11 @@ public sealed class ContainerStore : IDisposable
         {
             // Container configs hold their environment, often secrets: root only (SQLite gives -wal and -shm the same mode).
             Errno.Check(Libc.Chmod(path, 0x180 /* 0600 */), "chmod", path);
+            // No fsync per transaction (a `run` makes six): WAL stays consistent through any crash, and what a power
+            // loss may undo is harmless here. States are checked against the processes anyway (a reboot ends them
+            // all); a lost insert leaves a container directory nobody lists; a lost delete brings back a row whose
+            // directory is gone, which `rm` removes (ContainerManager.Remove).
+            connection.Execute("PRAGMA synchronous = NORMAL");
             new ContainerStore(connection).Migrate();
         }));
 

@@ -16,10 +16,13 @@ namespace Skiff.Engine.Monitor;
 /// applies the restart policy. It updates the store without the per-container lock: a CLI holding that lock
 /// may be waiting for it (stop), and each of its updates is one transaction.
 ///
-/// Start-up handshake with the CLI on fd 3 (a SOCK_SEQPACKET socket): the monitor sends "created" once the
-/// runtime created the container, waits for one message or EOF from the CLI (which may connect to the attach
-/// socket first, so it sees all output), starts the container and sends "started", or at any point
-/// "error CODE MESSAGE" with docker's exit code (125 engine, 126 cannot execute, 127 not found).
+/// Start-up handshake with the CLI on fd 3 (a SOCK_SEQPACKET socket): the monitor sends "ready", waits for one
+/// message or EOF from the CLI (which may connect to the attach socket first, so it sees all output), starts the
+/// container and sends "started", or at any point "error CODE MESSAGE" with docker's exit code (125 engine,
+/// 126 cannot execute, 127 not found). Without a terminal, "ready" comes before the runtime is called and the
+/// container is created and started by one `runtime run --detach` (one runtime process instead of two); with
+/// -t, it comes once `runtime create` sent the terminal, so that the CLI's "go ROWS COLUMNS" sizes it before
+/// `runtime start` runs the program.
 /// </summary>
 public sealed class ContainerMonitor : IDisposable
 {
@@ -64,7 +67,9 @@ public sealed class ContainerMonitor : IDisposable
     }
 
     /// <summary>
-    /// The hidden `skiff monitor --root DIR --runtime-root DIR ID` entry. Returns the process exit code; the
+    /// The hidden `skiff monitor --root DIR --runtime-root DIR [ID]` entry. Without ID the monitor was started
+    /// ahead of its container (<see cref="ContainerManager.SpawnMonitor"/>) and gets the id as the first message
+    /// on the sync socket, or EOF when the container could not be created. Returns the process exit code; the
     /// result that matters is in the store.
     /// </summary>
     public static int Run(IReadOnlyList<string> args, IRootfsProvider rootfs)
@@ -82,19 +87,30 @@ public sealed class ContainerMonitor : IDisposable
         var sync = new FileDescriptor(SyncFd);
         // Inherited without close-on-exec: no program the monitor starts may hold the CLI's end open.
         Libc.Fcntl(SyncFd, Libc.F_SETFD, 1 /* FD_CLOEXEC */);
-        if (root is null || runtimeRoot is null || id is null)
+        if (root is null || runtimeRoot is null)
         {
-            Report(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR ID");
+            SyncSocket.Send(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR [ID]");
             return 125;
         }
+        var options = new EngineOptions { Root = root, RuntimeRoot = runtimeRoot };
         ContainerMonitor monitor;
         try
         {
-            monitor = new ContainerMonitor(new EngineOptions { Root = root, RuntimeRoot = runtimeRoot }, rootfs, id, sync);
+            if (id is null)
+            {
+                id = SyncSocket.Receive(sync);
+                if (id.Length == 0)
+                    return 0; // the container was never created
+                // Started before the container's directory existed, with its output on /dev/null: from here on, monitor.log as usual.
+                using var log = ContainerManager.OpenMonitorLog(options.ContainerDirectory(id));
+                Libc.Dup2(log, 1);
+                Libc.Dup2(log, 2);
+            }
+            monitor = new ContainerMonitor(options, rootfs, id, sync);
         }
         catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)
         {
-            Report(sync, $"error 125 monitor of {id}: {e.Message}");
+            SyncSocket.Send(sync, $"error 125 monitor of {id}: {e.Message}");
             return 125;
         }
         using (monitor)
@@ -127,7 +143,7 @@ public sealed class ContainerMonitor : IDisposable
             var run = StartOnce();
             if (run is null)
             {
-                RemoveIfAutoRemove(); // docker run --rm of a program that is not found leaves no container either
+                RemoveIfAutoRemove(() => { }); // docker run --rm of a program that is not found leaves no container either
                 return 1;
             }
             var started = DateTimeOffset.UtcNow;
@@ -141,28 +157,36 @@ public sealed class ContainerMonitor : IDisposable
             {
                 Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
             });
+            if (state is null)
+            {
+                DisconnectClients(exitCode);
+                return 0; // removed while it ran (rm -f)
+            }
+            if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
+            {
+                // Removed before the exit is reported: `run --rm` returns when it gets the exit status, and a script's
+                // next command (or the same --name) must not find the container still there, as with docker. Should
+                // another command hold the container (rm -f, which may end this monitor), clients get the status first.
+                RemoveIfAutoRemove(() => DisconnectClients(exitCode));
+                DisconnectClients(exitCode);
+                return 0;
+            }
             // docker's attach ends with the run it attached to, even when the restart policy starts another.
             DisconnectClients(exitCode);
-            if (state is null)
-                return 0; // removed while it ran (rm -f)
-            if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
-                break;
             backoff = DateTimeOffset.UtcNow - started >= StableRun ? InitialBackoff : backoff;
             _store.ChangeState(_id, s => s with { Status = ContainerStatus.Restarting, RestartCount = s.RestartCount + 1 });
             if (!SleepUnlessStopped(backoff))
-                break;
+                return 0; // --rm cannot be combined with a restart policy: nothing to remove
             backoff = backoff * 2 > MaximumBackoff ? MaximumBackoff : backoff * 2;
         }
-        RemoveIfAutoRemove();
-        return 0;
     }
 
-    private void RemoveIfAutoRemove()
+    private void RemoveIfAutoRemove(Action beforeWaitingForLock)
     {
         if (!_container.Config.AutoRemove)
             return;
-        using var manager = new ContainerManager(_options, _rootfs);
-        manager.RemoveExited(_id);
+        using var manager = new ContainerManager(_options, _rootfs, _store);
+        manager.RemoveExited(_id, beforeWaitingForLock);
     }
 
     /// <summary>Sleeps through the restart backoff; false (and the container recorded as exited) when the user stopped it meanwhile.</summary>
@@ -184,7 +208,7 @@ public sealed class ContainerMonitor : IDisposable
 
     private readonly record struct ContainerRun(int Pid, Thread[] Pumps);
 
-    /// <summary>runtime create + start with fresh stdio; null (and the failure reported and recorded) when either fails.</summary>
+    /// <summary>runtime run --detach, or create + start with -t, with fresh stdio; null (and the failure reported and recorded) when it fails.</summary>
     private ContainerRun? StartOnce()
     {
         var directory = _options.ContainerDirectory(_id);
@@ -196,12 +220,21 @@ public sealed class ContainerMonitor : IDisposable
         var config = _container.Config;
         var pumps = new List<Thread>();
         using var devNull = RuntimeClient.OpenDevNull();
-        RuntimeCommand create;
+        RuntimeCommand runtime;
         Socket? consoleListener = null;
         Task<Socket>? consoleConnection = null;
+        // With -t the program starts only once the CLI sized the terminal (below); without, nothing has to happen
+        // between create and start: the CLI attaches first, and one runtime call does both.
+        string verb = config.Options.Tty ? "create" : "run";
         try
         {
-            var args = new List<string> { "create", "--bundle", directory, "--pid-file", pidFile };
+            var args = new List<string> { verb };
+            if (!config.Options.Tty)
+            {
+                AwaitGo();
+                args.Add("--detach");
+            }
+            args.AddRange(["--bundle", directory, "--pid-file", pidFile]);
             if (config.Options.Tty)
             {
                 // The runtime connects to this path from its own process: name it through our pid, not "self".
@@ -212,7 +245,7 @@ public sealed class ContainerMonitor : IDisposable
                 consoleConnection = consoleListener.AcceptAsync();
                 args.AddRange(["--console-socket", $"/proc/{Libc.GetPid()}/fd/{_directory.Fd}/{ContainerManager.ConsoleSocketName}"]);
                 args.Add(_id);
-                create = _runtime.Spawn(args, devNull, devNull, devNull);
+                runtime = _runtime.Spawn(args, devNull, devNull, devNull);
             }
             else
             {
@@ -225,13 +258,13 @@ public sealed class ContainerMonitor : IDisposable
                 using (stdoutWrite)
                 using (stderrWrite)
                 using (stdinRead)
-                    create = _runtime.Spawn(args, stdinRead ?? devNull, stdoutWrite, stderrWrite);
+                    runtime = _runtime.Spawn(args, stdinRead ?? devNull, stdoutWrite, stderrWrite);
                 pumps.Add(Pump(stdoutRead, "stdout", AttachProtocol.Stdout));
                 pumps.Add(Pump(stderrRead, "stderr", AttachProtocol.Stderr));
             }
-            var (code, error) = create.Wait();
+            var (code, error) = runtime.Wait();
             if (code != 0)
-                return Failed(error ?? $"{Path.GetFileName(_runtime.Executable)} create failed with exit status {code}");
+                return Failed(error ?? $"{Path.GetFileName(_runtime.Executable)} {verb} failed with exit status {code}");
             if (consoleConnection is not null)
             {
                 if (!consoleConnection.Wait(TimeSpan.FromSeconds(10)))
@@ -256,15 +289,14 @@ public sealed class ContainerMonitor : IDisposable
         }
 
         int pid = int.Parse(File.ReadAllText(pidFile).Trim());
-        if (_sync is not null)
+        if (_terminal is not null)
         {
-            Report(_sync, "created");
-            if (ReceiveGo(_sync) is { } size && _terminal is not null)
+            if (AwaitGo() is { } size)
                 Libc.SetWindowSize(_terminal, size.Rows, size.Columns);
+            var start = _runtime.Run("start", _id);
+            if (start.ExitCode != 0)
+                return Failed(start.Error);
         }
-        var start = _runtime.Run("start", _id);
-        if (start.ExitCode != 0)
-            return Failed(start.Error);
         _store.ChangeState(_id, s => s with
         {
             Status = ContainerStatus.Running, Pid = pid, PidStartTime = ProcessIdentity.StartTime(pid) ?? 0, StartedAt = DateTimeOffset.UtcNow,
@@ -272,7 +304,7 @@ public sealed class ContainerMonitor : IDisposable
         });
         if (_sync is not null)
         {
-            Report(_sync, "started");
+            SyncSocket.Send(_sync, "started");
             _sync.Dispose();
             _sync = null;
         }
@@ -290,7 +322,7 @@ public sealed class ContainerMonitor : IDisposable
                 FinishedAt = first ? s.FinishedAt : DateTimeOffset.UtcNow,
             });
             if (_sync is not null)
-                Report(_sync, $"error {exitCode} {message}");
+                SyncSocket.Send(_sync, $"error {exitCode} {message}");
             return null;
         }
     }
@@ -471,22 +503,21 @@ public sealed class ContainerMonitor : IDisposable
         Interlocked.Exchange(ref _terminal, null)?.Dispose();
     }
 
-    private static unsafe void Report(FileDescriptor sync, string message)
+    /// <summary>
+    /// On the first run (the CLI is waiting on the sync socket): reports "ready" and waits for the CLI's go ("go",
+    /// or "go ROWS COLUMNS" for the terminal's first size) or its EOF. Restarts have nobody to wait for.
+    /// </summary>
+    private (ushort Rows, ushort Columns)? AwaitGo()
     {
-        var bytes = Encoding.UTF8.GetBytes(message);
-        fixed (byte* data = bytes)
-            UnixSocket.Send(sync.Fd, data, bytes.Length, UnixSocket.MSG_NOSIGNAL);
+        if (_sync is null)
+            return null;
+        SyncSocket.Send(_sync, "ready");
+        return ReceiveGo(_sync);
     }
 
-    /// <summary>Waits for the CLI's go ("go", or "go ROWS COLUMNS" for the terminal's first size) or its EOF.</summary>
-    private static unsafe (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
+    private static (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
     {
-        byte* buffer = stackalloc byte[64];
-        nint n;
-        while ((n = UnixSocket.Receive(sync.Fd, buffer, 64, 0)) < 0 && Errno.Last == Errno.EINTR)
-        {
-        }
-        var words = n <= 0 ? [] : Encoding.ASCII.GetString(buffer, (int)n).Split(' ');
+        var words = SyncSocket.Receive(sync).Split(' ');
         if (words.Length == 3 && ushort.TryParse(words[1], out var rows) && ushort.TryParse(words[2], out var columns))
             return (rows, columns);
         return null;
