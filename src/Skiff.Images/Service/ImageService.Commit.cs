@@ -170,7 +170,9 @@ public sealed partial class ImageService
             entry["comment"] = comment;
         history.Add((JsonNode)entry);
         var bytes = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(bytes))
+        // The default encoder writes '+' as \u002B, and Go's time parsing (podman, skopeo, docker) takes a
+        // timestamp's JSON bytes without unescaping them: "+00:00" offsets from the parent must stay literal.
+        using (var writer = new Utf8JsonWriter(bytes, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             document.WriteTo(writer);
         return bytes.ToArray();
     }

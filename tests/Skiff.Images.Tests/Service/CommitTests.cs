@@ -157,6 +157,8 @@ public sealed class CommitTests : IDisposable
         Assert.True(_service.Snapshotter.HasLayer(committed.ChainIds[1]));
         var config = _service.Config(committed);
         Assert.Equal("Jane <jane@example.com>", config.Author);
+        // Go reads timestamps without unescaping: the parent's "+00:00" offsets must stay literal, not \u002B.
+        Assert.DoesNotContain("\\u", File.ReadAllText(_service.Content.BlobPath(Digest.Parse(committed.ConfigDigest))));
         Assert.Equal(["/bin/tool"], config.Config!.Cmd!);
         Assert.Equal(["BASE=1", "ADDED=2"], config.Config.Env!);
         Assert.Equal("committed", config.Config.Labels!["stage"]);
