@@ -153,6 +153,9 @@ public sealed class EngineCliTests : IDisposable
             Assert.Equal("first layer", json.RootElement[0].GetProperty("Comment").GetString());
             Assert.Equal(second, json.RootElement[1].GetProperty("Id").GetString());
             Assert.Equal(3, json.RootElement[1].GetProperty("RootFS").GetProperty("Layers").GetArrayLength());
+            var driver = json.RootElement[1].GetProperty("GraphDriver").GetProperty("Data");
+            Assert.Equal(2, driver.GetProperty("LowerDir").GetString()!.Split(':').Count(Directory.Exists));
+            Assert.True(File.Exists(Path.Combine(driver.GetProperty("UpperDir").GetString()!, "added")));
         }
 
         // A peer reads it: podman load unpacks every layer and checks it against the config's diff IDs.
@@ -168,6 +171,10 @@ public sealed class EngineCliTests : IDisposable
         // Untagged commit, then export: the whole filesystem, without the volume's content.
         string untagged = (await Ok("commit", "commit-one")).Stdout.Trim();
         Assert.Contains(untagged, (await Ok("images", "-q", "--no-trunc")).Stdout);
+        // Image one without its name is what image two was made from: intermediate, listed only with -a.
+        await Ok("rmi", "-f", "local/committed:one");
+        Assert.DoesNotContain(first, (await Ok("images", "-q", "--no-trunc")).Stdout);
+        Assert.Contains(first, (await Ok("images", "-a", "-q", "--no-trunc")).Stdout);
         string exported = Path.Combine(_temp.Path, "exported.tar");
         await Ok("export", "-o", exported, "commit-two");
         var names = TarNames(exported);
