@@ -184,6 +184,8 @@ public sealed class EngineCliTests : IDisposable
         Assert.DoesNotContain("data/a", names);
         Assert.DoesNotContain("bin/cat", names);
         Assert.DoesNotContain("vol/inside", names);
+        await Ok("export", "-o", exported, "commit-one"); // a stopped container: its rootfs stays mounted
+        Assert.Contains("data/a", TarNames(exported));
     }
 
     [Fact]
