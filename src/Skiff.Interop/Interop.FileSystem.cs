@@ -131,6 +131,9 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial nint LGetXattr(string path, string name, byte* value, nuint size);
 
+        [LibraryImport(LibC, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial nint LListXattr(string path, byte* list, nuint size);
+
         /// <summary>glibc's makedev: the 64-bit dev_t layout (major in bits 8-19 and 32-63, minor in 0-7 and 20-63).</summary>
         public static ulong MakeDev(uint major, uint minor)
             => ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8)
@@ -205,6 +208,29 @@ public static unsafe partial class Interop
             return value[..(int)size];
         }
 
+        /// <summary>The names of the xattrs of <paramref name="path"/> itself (a symlink's own, not its target's).</summary>
+        public static IReadOnlyList<string> ListXattrsNoFollow(string path)
+        {
+            while (true)
+            {
+                nint size = LListXattr(path, null, 0);
+                if (size < 0)
+                    throw new SyscallException("llistxattr", path, Errno.Last);
+                if (size == 0)
+                    return [];
+                var names = new byte[size];
+                fixed (byte* pointer = names)
+                    size = LListXattr(path, pointer, (nuint)names.Length);
+                // ERANGE: an xattr was added between the two calls; ask for the size again.
+                if (size < 0 && Errno.Last == ERANGE)
+                    continue;
+                if (size < 0)
+                    throw new SyscallException("llistxattr", path, Errno.Last);
+                return System.Text.Encoding.UTF8.GetString(names, 0, (int)size).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+
+        public const int ERANGE = 34;
         public const int ENODATA = 61;
 
         /// <summary>fsyncs a directory, so a rename or create inside it survives a crash.</summary>

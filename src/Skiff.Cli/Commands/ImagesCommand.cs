@@ -8,7 +8,7 @@ internal static class ImagesCommand
     public static readonly CliCommand Definition = new(
         "images", "[REPOSITORY[:TAG]]", "List local images.",
         [
-            new("all", 'a', Help: "also intermediate images (skiff has none apart from dangling ones, which are always listed)"),
+            new("all", 'a', Help: "also intermediate images (untagged images other images were made from); dangling ones are always listed"),
             new("quiet", 'q', Help: "print only image IDs"),
             new("digests", Help: "show digests"),
             new("no-trunc", Help: "full image IDs"),
@@ -23,6 +23,11 @@ internal static class ImagesCommand
         if (format is not ("table" or "json"))
             throw new UsageException($"images: --format must be table or json, not \"{format}\"");
         var images = context.Images.List();
+        if (!args.Bool("all"))
+        {
+            var intermediate = ImageService.IntermediateImages(images);
+            images = [.. images.Where(image => !intermediate.Contains(image.Id))];
+        }
         if (args.Positionals.Count == 1)
         {
             string wanted = args.Positionals[0];

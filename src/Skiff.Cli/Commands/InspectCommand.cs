@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Skiff.Images.Service;
 using Skiff.Oci.Image;
+using Skiff.Storage.Snapshots;
 
 namespace Skiff.Cli.Commands;
 
@@ -39,7 +40,7 @@ internal static class InspectCommand
                 else
                 {
                     var image = context.Images.Resolve(name);
-                    Write(json, image, context.Images.Config(image));
+                    Write(json, image, context.Images.Config(image), context.Images.Snapshotter);
                 }
             }
             json.WriteEndArray();
@@ -68,7 +69,7 @@ internal static class InspectCommand
         {
             json.WriteStartArray();
             foreach (var image in images)
-                Write(json, image, context.Images.Config(image));
+                Write(json, image, context.Images.Config(image), context.Images.Snapshotter);
             json.WriteEndArray();
         }
         context.Out.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
@@ -76,7 +77,7 @@ internal static class InspectCommand
     }
 
     /// <summary>The fields of docker's ImageInspect that skiff knows, with docker's names and types.</summary>
-    private static void Write(Utf8JsonWriter json, ImageInfo image, ImageConfig config)
+    private static void Write(Utf8JsonWriter json, ImageInfo image, ImageConfig config, ISnapshotter snapshotter)
     {
         json.WriteStartObject();
         json.WriteString("Id", image.Id);
@@ -93,12 +94,32 @@ internal static class InspectCommand
         json.WriteNumber("Size", image.Size);
         json.WritePropertyName("Config");
         WriteConfig(json, config.Config);
+        WriteGraphDriver(json, image, snapshotter);
         json.WriteStartObject("RootFS");
         json.WriteString("Type", config.RootFs.Type);
         WriteStrings(json, "Layers", config.RootFs.DiffIds);
         json.WriteEndObject();
         json.WriteStartObject("Metadata");
         json.WriteString("LastTagTime", "0001-01-01T00:00:00Z");
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Where the layers are unpacked, in the shape of docker's overlay2 data: the top layer as UpperDir, the ones
+    /// below as LowerDir (topmost first, ':'-separated, absent for one layer). An image has no merged or work dir
+    /// in skiff (only a container's snapshot has them), so those keys are left out.
+    /// </summary>
+    private static void WriteGraphDriver(Utf8JsonWriter json, ImageInfo image, ISnapshotter snapshotter)
+    {
+        json.WriteStartObject("GraphDriver");
+        json.WriteString("Name", snapshotter is OverlaySnapshotter ? "overlay" : "copy");
+        json.WriteStartObject("Data");
+        var layers = image.ChainIds.Select(snapshotter.LayerPath).Reverse().ToList();
+        if (layers.Count > 1)
+            json.WriteString("LowerDir", string.Join(':', layers.Skip(1)));
+        if (layers.Count > 0)
+            json.WriteString("UpperDir", layers[0]);
         json.WriteEndObject();
         json.WriteEndObject();
     }

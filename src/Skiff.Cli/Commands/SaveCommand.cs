@@ -24,27 +24,7 @@ internal static class SaveCommand
             var other => throw new UsageException($"save: --format takes docker-archive or oci-archive, not \"{other}\""),
         };
         var images = args.Positionals.Select(name => Select(context.Images, name)).ToList();
-        if (args.Value("output") is not { } path)
-        {
-            if (!Console.IsOutputRedirected)
-                throw new UsageException("save: refusing to write an archive to a terminal: use -o FILE or redirect the output");
-            using var stdout = Console.OpenStandardOutput();
-            ImageArchiveWriter.Write(context.Images.Content, images, format, stdout);
-            return 0;
-        }
-        // Into a temporary file renamed at the end: a failed save never leaves a truncated archive under the name.
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-                ImageArchiveWriter.Write(context.Images.Content, images, format, file);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        ArchiveOutput.Write("save", args.Value("output"), output => ImageArchiveWriter.Write(context.Images.Content, images, format, output));
         return 0;
     }
 

@@ -99,6 +99,15 @@ public static class ImageChanges
         return pairs;
     }
 
+    /// <summary>
+    /// <paramref name="env"/> with the <c>NAME=VALUE</c> <paramref name="assignments"/> applied as ENV applies
+    /// them: an existing NAME is replaced in place, a new one appended.
+    /// </summary>
+    public static List<string> MergeEnv(List<string>? env, IEnumerable<string> assignments)
+        => MergeEnv(env, [.. assignments.Select(assignment => assignment.IndexOf('=') is var equals and >= 0
+            ? (assignment[..equals], assignment[(equals + 1)..])
+            : (assignment, ""))]);
+
     private static List<string> MergeEnv(List<string>? env, List<(string Name, string Value)> values)
     {
         var result = new List<string>(env ?? []);

@@ -35,6 +35,15 @@ internal sealed class StagedBlobs(ContentStore content)
         return info;
     }
 
+    /// <summary>Stores content produced by <paramref name="write"/> (see <see cref="ContentStore.Add(Action{Stream}, out bool, string)"/>).</summary>
+    public BlobInfo Add(Action<Stream> write)
+    {
+        var info = content.Add(write, out bool added);
+        if (added)
+            _added.Add(info.Digest);
+        return info;
+    }
+
     public BlobInfo Add(byte[] bytes) => Ingest(Digest.Compute(bytes), bytes.Length, new MemoryStream(bytes, writable: false));
 
     /// <summary>Removes the blobs this load added that no loaded image refers to (files of an archive that are not image content).</summary>

@@ -3,6 +3,7 @@ using System.Formats.Tar;
 using System.Text;
 using Skiff.Interop;
 using Skiff.Oci.Image;
+using Skiff.Storage.Content;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Images.Layers;
@@ -94,6 +95,7 @@ public sealed class LayerUnpacker
     {
         // Directory mtimes are set last: creating each child would move them again.
         private readonly List<(string[] Path, DateTimeOffset Time)> _directoryTimes = [];
+        private readonly LowerLayersView _lower = new(options.LowerLayers ?? []);
 
         public int Entries { get; private set; }
         public int Whiteouts { get; private set; }
@@ -175,7 +177,7 @@ public sealed class LayerUnpacker
             if (name == OpaqueWhiteout)
             {
                 // The directory hides everything below it in lower layers (overlayfs "opaque" dir).
-                Libc.SetXattrNoFollow(ProcPath(parent, "."), "trusted.overlay.opaque", "y"u8);
+                Libc.SetXattrNoFollow(ProcPath(parent, "."), LowerLayersView.OpaqueXattr, "y"u8);
                 Whiteouts++;
                 return true;
             }
@@ -188,7 +190,7 @@ public sealed class LayerUnpacker
                     throw new LayerException($"layer entry \"{entry.Name}\": whiteout of \"{hidden}\" is not valid");
                 RemoveExisting(parent, hidden);
                 Whiteouts++;
-                if (options.LowerLayers is not null && FindInLowerLayers([.. path[..^1], hidden]) is null)
+                if (options.LowerLayers is not null && _lower.Find([.. path[..^1], hidden]) is null)
                     return true; // nothing below to hide; see LowerLayers
                 // overlayfs reads a 0/0 character device as "deleted in this layer".
                 Errno.Check(Libc.MknodAt(parent.Fd, hidden, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", hidden);
@@ -351,7 +353,7 @@ public sealed class LayerUnpacker
         /// <summary>Gives a parent directory this layer created without an entry the metadata of the same directory below.</summary>
         private void InheritFromLowerLayers(FileDescriptor parent, string[] path)
         {
-            if (FindInLowerLayers(path) is not { } lower || (lower.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+            if (_lower.Find(path) is not { } lower || (lower.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
                 return;
             string name = path[^1];
             if (options.ApplyOwnership)
@@ -359,51 +361,6 @@ public sealed class LayerUnpacker
             Errno.Check(Libc.FchmodAt(parent.Fd, name, lower.Mode & 0xfffu, 0), "fchmodat", name);
             _directoryTimes.Add((path, DateTimeOffset.FromUnixTimeSeconds(lower.Mtime.Seconds).AddTicks(lower.Mtime.Nanoseconds / 100)));
         }
-
-        /// <summary>
-        /// What the overlay of <see cref="LowerLayers"/> shows at <paramref name="path"/>: the entry of the nearest
-        /// layer that has it, or null when none has it or a nearer layer hides it (a whiteout at it, a whiteout or
-        /// non-directory above it, an opaque directory above it). Each layer is walked without following symlinks:
-        /// a symlink above the path is not a directory there, and the overlay does not look through it either.
-        /// </summary>
-        private Libc.Statx? FindInLowerLayers(string[] path)
-        {
-            const int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
-            foreach (string lower in options.LowerLayers ?? [])
-            {
-                var current = FileDescriptor.Wrap(Libc.Open(lower, flags, 0), "open", lower);
-                try
-                {
-                    bool belowOpaque = false;
-                    for (int i = 0; i < path.Length; i++)
-                    {
-                        var status = Libc.TryStatAt(current, path[i]);
-                        if (status is null && belowOpaque)
-                            return null;
-                        if (status is null)
-                            break;
-                        if (IsWhiteout(status.Value))
-                            return null;
-                        if (i == path.Length - 1)
-                            return status;
-                        if ((status.Value.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
-                            return null;
-                        var next = FileDescriptor.Wrap(Libc.OpenAt(current.Fd, path[i], flags, 0), "openat", path[i]);
-                        current.Dispose();
-                        current = next;
-                        belowOpaque |= Libc.GetXattrNoFollow(ProcPath(current, "."), "trusted.overlay.opaque") is [(byte)'y'];
-                    }
-                }
-                finally
-                {
-                    current.Dispose();
-                }
-            }
-            return null;
-        }
-
-        private static bool IsWhiteout(Libc.Statx status)
-            => (status.Mode & Libc.S_IFMT) == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
 
         private static Exception NotADirectory(int errno, string path, string entryName)
             => errno == ENOTDIR

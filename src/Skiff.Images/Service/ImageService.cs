@@ -122,6 +122,26 @@ public sealed partial class ImageService : IDisposable
     public IReadOnlyList<ImageInfo> List() => [.. Metadata.ListImages().Select(Describe)];
 
     /// <summary>
+    /// The untagged images among <paramref name="images"/> that other images were made from (a commit's parent that
+    /// lost its name, a build's steps): their layers are the first layers of another image. docker calls them
+    /// intermediate and lists them only with <c>images -a</c>; untagged images nothing was made from are dangling.
+    /// skiff records no parent links, so "made from" is read from the layers.
+    /// </summary>
+    public static IReadOnlySet<string> IntermediateImages(IReadOnlyList<ImageInfo> images)
+    {
+        var intermediate = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var image in images.Where(image => image.RepoTags.Count == 0 && image.Layers.Count > 0))
+        {
+            // A chain ID stands for all the layers up to it.
+            int depth = image.Layers.Count;
+            string top = image.Layers[^1].ChainId;
+            if (images.Any(other => other.Layers.Count > depth && other.Layers[depth - 1].ChainId == top))
+                intermediate.Add(image.Id);
+        }
+        return intermediate;
+    }
+
+    /// <summary>
     /// The local image <paramref name="nameOrId"/> designates, as docker resolves it: a full ID (with or without
     /// <c>sha256:</c>), a name (short names through the search registries), <c>name@digest</c> or a manifest digest,
     /// then a unique ID prefix. Throws <see cref="ImageNotFoundException"/>.

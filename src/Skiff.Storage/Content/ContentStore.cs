@@ -120,6 +120,14 @@ public sealed class ContentStore
     /// a caller that fails later knows which blobs are its own to remove.
     /// </summary>
     public BlobInfo Add(Stream content, out bool added, string algorithm = Digest.Sha256)
+        => Add(output => content.CopyTo(output, CopyBufferSize), out added, algorithm);
+
+    /// <summary>
+    /// Like <see cref="Add(Stream, out bool, string)"/> for content that is produced rather than read (a layer
+    /// compressed as it is made): <paramref name="write"/> writes it to the stream it is given, which hashes it on
+    /// the way to a temporary file. If <paramref name="write"/> throws, nothing is left behind.
+    /// </summary>
+    public BlobInfo Add(Action<Stream> write, out bool added, string algorithm = Digest.Sha256)
     {
         string directory = System.IO.Path.Combine(IngestDirectory, TemporaryIngestName());
         Directory.CreateDirectory(directory);
@@ -127,15 +135,12 @@ public sealed class ContentStore
         {
             string dataPath = System.IO.Path.Combine(directory, "data");
             using var data = new FileStream(dataPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
-            using var hash = Digest.CreateHash(algorithm);
-            var buffer = new byte[CopyBufferSize];
-            int read;
-            while ((read = content.Read(buffer)) > 0)
+            Digest digest;
+            using (var hashing = new HashingStream(data, algorithm))
             {
-                data.Write(buffer, 0, read);
-                hash.AppendData(buffer, 0, read);
+                write(hashing);
+                digest = hashing.Digest;
             }
-            var digest = Digest.FromHash(algorithm, hash.GetHashAndReset());
             added = !Exists(digest);
             return added ? CommitVerified(data, dataPath, digest, data.Length) : Info(digest);
         }

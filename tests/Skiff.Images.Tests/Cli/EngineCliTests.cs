@@ -103,6 +103,94 @@ public sealed partial class EngineCliTests : IDisposable
         Assert.Empty((await Ok("ps", "-aq")).Stdout);
     }
 
+    /// <summary>Polls `skiff diff` until the container's command has written <paramref name="marker"/> (a detached run returns at once).</summary>
+    private async Task<string[]> DiffOnceWritten(string container, string marker)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var lines = (await Ok("diff", container)).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (lines.Contains("A " + marker))
+                return lines;
+            Assert.True(DateTime.UtcNow < deadline, $"{container} never wrote {marker}; diff: {string.Join(", ", lines)}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static List<string> TarNames(string path)
+    {
+        using var reader = new System.Formats.Tar.TarReader(File.OpenRead(path));
+        var names = new List<string>();
+        while (reader.GetNextEntry() is { } entry)
+            names.Add(entry.Name);
+        return names;
+    }
+
+    [Fact]
+    public async Task CommitDiffAndExportShowWhatAContainerChanged()
+    {
+        // Layer 1 (a stopped container): /data with two files, and /bin/cat (from the imported layer) deleted.
+        await Ok("run", "--name", "commit-one", Image, "sh", "-c", "mkdir /data && echo a > /data/a && echo b > /data/b && rm /bin/cat");
+        var diff = (await Ok("diff", "commit-one")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["C /bin", "D /bin/cat", "A /data", "A /data/a", "A /data/b"], diff.Where(line => line.Contains("/bin") || line.Contains("/data")));
+        string first = (await Ok("commit", "-a", "Tester", "-m", "first layer", "commit-one", "local/committed:one")).Stdout.Trim();
+        Assert.Matches("^sha256:[0-9a-f]{64}$", first);
+
+        // Layer 2 (a running container, paused while committed): /data replaced (an opaque dir), /added, a volume.
+        await Ok("run", "-d", "--name", "commit-two", "-v", "/vol", "local/committed:one", "sh", "-c",
+            "echo in-volume > /vol/inside && rm -rf /data && mkdir /data && echo new > /data/new && echo added > /added && exec sleep 1000");
+        diff = await DiffOnceWritten("commit-two", "/added");
+        Assert.Contains("C /data", diff);
+        Assert.Contains("A /data/new", diff);
+        Assert.DoesNotContain(diff, line => line.StartsWith("A /vol/", StringComparison.Ordinal));
+        string second = (await Ok("commit", "-c", "CMD [\"sh\", \"-c\", \"busybox cat /added\"]", "commit-two", "local/committed:two")).Stdout.Trim();
+        Assert.Equal("in exec\n", (await Ok("exec", "commit-two", "echo", "in exec")).Stdout); // unpaused again
+
+        Assert.Equal("added\n", (await Ok("run", "--rm", "local/committed:two")).Stdout);
+        Assert.Equal("new\n", (await Ok("run", "--rm", "local/committed:two", "ls", "/data")).Stdout);
+        Assert.NotEqual(0, (await Skiff.RunAsync(Root, "run", "--rm", "local/committed:two", "ls", "/bin/cat")).ExitCode);
+        Assert.Equal("", (await Ok("run", "--rm", "local/committed:two", "ls", "/vol")).Stdout);
+        using (var json = JsonDocument.Parse((await Ok("image", "inspect", "local/committed:one", second)).Stdout))
+        {
+            Assert.Equal("Tester", json.RootElement[0].GetProperty("Author").GetString());
+            Assert.Equal("first layer", json.RootElement[0].GetProperty("Comment").GetString());
+            Assert.Equal(second, json.RootElement[1].GetProperty("Id").GetString());
+            Assert.Equal(3, json.RootElement[1].GetProperty("RootFS").GetProperty("Layers").GetArrayLength());
+            var driver = json.RootElement[1].GetProperty("GraphDriver").GetProperty("Data");
+            Assert.Equal(2, driver.GetProperty("LowerDir").GetString()!.Split(':').Count(Directory.Exists));
+            Assert.True(File.Exists(Path.Combine(driver.GetProperty("UpperDir").GetString()!, "added")));
+        }
+
+        // A peer reads it: podman load unpacks every layer and checks it against the config's diff IDs.
+        string archive = Path.Combine(_temp.Path, "committed.tar");
+        await Ok("save", "-o", archive, "local/committed:two");
+        using (var podman = new Archive.PrivatePodman())
+        {
+            podman.Run("load", "-i", archive);
+            using var inspected = JsonDocument.Parse(podman.Run("image", "inspect", "local/committed:two"));
+            Assert.Equal(second, "sha256:" + inspected.RootElement[0].GetProperty("Id").GetString());
+        }
+
+        // Untagged commit, then export: the whole filesystem, without the volume's content.
+        string untagged = (await Ok("commit", "commit-one")).Stdout.Trim();
+        Assert.Contains(untagged, (await Ok("images", "-q", "--no-trunc")).Stdout);
+        // Image one without its name is what image two was made from: intermediate, listed only with -a.
+        await Ok("rmi", "-f", "local/committed:one");
+        Assert.DoesNotContain(first, (await Ok("images", "-q", "--no-trunc")).Stdout);
+        Assert.Contains(first, (await Ok("images", "-a", "-q", "--no-trunc")).Stdout);
+        string exported = Path.Combine(_temp.Path, "exported.tar");
+        await Ok("export", "-o", exported, "commit-two");
+        var names = TarNames(exported);
+        Assert.Contains("added", names);
+        Assert.Contains("data/new", names);
+        Assert.Contains("bin/busybox", names);
+        Assert.DoesNotContain("data/a", names);
+        Assert.DoesNotContain("bin/cat", names);
+        Assert.DoesNotContain("vol/inside", names);
+        await Ok("export", "-o", exported, "commit-one"); // a stopped container: its rootfs stays mounted
+        Assert.Contains("data/a", TarNames(exported));
+    }
+
     [Fact]
     public async Task InteractiveTerminalGoesThroughAPty()
     {

@@ -1,16 +1,21 @@
 using System.Security.Cryptography;
 using Skiff.Oci.Image;
 
-namespace Skiff.Images.Layers;
+namespace Skiff.Storage.Content;
 
-/// <summary>A read-only stream that hashes and counts what is read through it (a layer's diff ID and uncompressed size).</summary>
-internal sealed class HashingStream(Stream inner, string algorithm) : Stream
+/// <summary>
+/// A pass-through stream that hashes and counts the bytes read from or written to <paramref name="inner"/> (a
+/// layer's diff ID and uncompressed size on the way in, a blob's digest on the way out). It reads when
+/// <paramref name="inner"/> can be read, else writes; one direction per stream.
+/// </summary>
+public sealed class HashingStream(Stream inner, string algorithm) : Stream
 {
     private readonly IncrementalHash _hash = Digest.CreateHash(algorithm);
 
-    /// <summary>The digest of everything read so far.</summary>
+    /// <summary>The digest of everything passed through so far.</summary>
     public Digest Digest => Digest.FromHash(algorithm, _hash.GetCurrentHash());
 
+    /// <summary>Bytes passed through so far (read or written).</summary>
     public long BytesRead { get; private set; }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -23,6 +28,15 @@ internal sealed class HashingStream(Stream inner, string algorithm) : Stream
         return read;
     }
 
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        inner.Write(buffer);
+        _hash.AppendData(buffer);
+        BytesRead += buffer.Length;
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -30,13 +44,12 @@ internal sealed class HashingStream(Stream inner, string algorithm) : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
+    public override bool CanRead => inner.CanRead;
     public override bool CanSeek => false;
-    public override bool CanWrite => false;
+    public override bool CanWrite => !inner.CanRead && inner.CanWrite;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
+    public override void Flush() => inner.Flush();
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

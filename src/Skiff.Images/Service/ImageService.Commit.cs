@@ -1,0 +1,193 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Skiff.Images.Archive;
+using Skiff.Images.Layers;
+using Skiff.Oci.Image;
+using Skiff.Storage.Content;
+using Skiff.Storage.Snapshots;
+
+namespace Skiff.Images.Service;
+
+/// <summary>What <see cref="ImageService.Commit"/> makes an image of, and how the image describes itself.</summary>
+public sealed record CommitRequest
+{
+    /// <summary>The container whose rootfs (made by <see cref="ImageService.PrepareRootfs"/>) is committed.</summary>
+    public required string ContainerId { get; init; }
+
+    /// <summary>The image the container's rootfs was made from: the new image is it plus one layer.</summary>
+    public required string ImageId { get; init; }
+
+    /// <summary>
+    /// The run configuration to start from, before <see cref="Changes"/>: docker commits the container's own
+    /// (its Cmd, Env with the <c>-e</c> values, ...). Null: the parent image's.
+    /// </summary>
+    public ImageExecutionConfig? Config { get; init; }
+
+    /// <summary><c>--change</c> instructions (Dockerfile syntax, see <see cref="ImageChanges"/>), applied in order.</summary>
+    public IReadOnlyList<string> Changes { get; init; } = [];
+
+    public string? Author { get; init; }
+
+    /// <summary>The comment of the new history entry (<c>commit -m</c>).</summary>
+    public string? Comment { get; init; }
+
+    /// <summary>The history entry's <c>created_by</c>: docker puts the container's command there.</summary>
+    public string? CreatedBy { get; init; }
+
+    /// <summary>Names for the new image (<c>REPO[:TAG]</c>); none makes an untagged image.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+
+    /// <summary>The image's creation time; now by default.</summary>
+    public DateTimeOffset? Created { get; init; }
+}
+
+/// <summary>Images made from containers: <c>skiff commit</c>, <c>skiff diff</c>, and the builder's steps.</summary>
+public sealed partial class ImageService
+{
+    /// <summary>
+    /// What container <paramref name="containerId"/> changed in its rootfs, as <c>docker diff</c> lists it. Needs
+    /// the overlay snapshotter (the copy snapshotter keeps no separate record of the changes).
+    /// </summary>
+    public IReadOnlyList<FileChange> ContainerChanges(string containerId)
+    {
+        var (upper, lower) = ContainerLayers(containerId, "diff");
+        return LayerChanges.Read(upper, lower);
+    }
+
+    /// <summary>
+    /// Makes a new image from the parent image and what the container changed (its overlay upper dir) as one more
+    /// layer: a gzip layer tar with OCI whiteouts, compressed, hashed (blob digest and diff ID) and stored in one
+    /// streaming pass; a config with the parent's plus the new diff ID, a history entry and the run configuration
+    /// with <see cref="CommitRequest.Changes"/> applied; an OCI manifest. The layer is unpacked into its snapshot
+    /// from the stored blob (so running the image uses exactly what was committed) and the image is recorded
+    /// under <see cref="CommitRequest.Names"/>. A container without changes still gets a layer (an empty tar), as
+    /// docker does. The caller pauses a running container if it wants a consistent layer. On any failure the
+    /// blobs, snapshot and rows this commit added are removed again.
+    /// </summary>
+    public ImageInfo Commit(CommitRequest request)
+    {
+        using var shared = LockShared();
+        var parent = Resolve(request.ImageId);
+        var parentConfig = Config(parent);
+        var runConfig = ImageChanges.Apply(request.Config ?? parentConfig.Config, request.Changes);
+        var (upper, _) = ContainerLayers(request.ContainerId, "commit");
+        ImageManifest parentManifest;
+        using (var stream = Content.Open(Digest.Parse(parent.ManifestDigest)))
+            parentManifest = JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageManifest)
+                ?? throw new ImageException($"image {parent.ShortId}: its manifest is null");
+
+        var staged = new StagedBlobs(Content);
+        Digest? newSnapshot = null;
+        try
+        {
+            Digest diffId = default;
+            var layerBlob = staged.Add(output =>
+            {
+                using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
+                using var tar = new HashingStream(gzip, Digest.Sha256);
+                TreeArchiver.WriteLayer(upper, tar);
+                diffId = tar.Digest;
+            });
+            var diffIds = parent.Layers.Select(layer => Digest.Parse(layer.DiffId)).Append(diffId).ToList();
+            var chainId = ChainId.ForLayers(diffIds)[^1];
+            if (!Snapshotter.HasLayer(chainId))
+                newSnapshot = chainId;
+
+            var created = request.Created ?? DateTimeOffset.UtcNow;
+            byte[] config = CommittedConfig(request, parent, runConfig, diffId, created);
+            var configBlob = staged.Add(config);
+            var configDescriptor = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest, Size = configBlob.Size };
+            var layers = parentManifest.Layers.Select(OciLayerDescriptor).Append(StagedBlobs.LayerDescriptor(layerBlob, LayerCompression.Gzip)).ToList();
+            var loaded = staged.StoreWithManifest(configDescriptor, layers, diffIds, []);
+            return Register(loaded, request.Names);
+        }
+        catch
+        {
+            if (newSnapshot is { } chainId)
+                TryRemoveLayer(chainId);
+            staged.RollBack();
+            throw;
+        }
+    }
+
+    /// <summary>The container's overlay upper dir and the image layers below it (topmost first).</summary>
+    private (string Upper, IReadOnlyList<string> Lower) ContainerLayers(string containerId, string command)
+    {
+        SnapshotMount mount;
+        try
+        {
+            mount = Snapshotter.GetMount(containerId);
+        }
+        catch (SnapshotException error)
+        {
+            throw new ImageException($"{command}: container {containerId} has no rootfs in the image store ({error.Message})", error);
+        }
+        return mount.UpperDir is { } upper
+            ? (upper, mount.LowerDirs)
+            : throw new ImageException($"{command}: the image store at {Root} uses the copy snapshotter, which keeps no record of a container's changes; {command} needs overlayfs");
+    }
+
+    /// <summary>
+    /// The parent's config document with the new layer, history entry and run configuration. Edited as JSON rather
+    /// than through <see cref="ImageConfig"/>, so what that record does not model (Healthcheck, Shell, OnBuild,
+    /// os.version, ...) is kept as the parent had it.
+    /// </summary>
+    private byte[] CommittedConfig(CommitRequest request, ImageInfo parent, ImageExecutionConfig runConfig, Digest diffId, DateTimeOffset created)
+    {
+        JsonObject document;
+        using (var stream = Content.Open(Digest.Parse(parent.ConfigDigest)))
+            document = JsonNode.Parse(stream) as JsonObject ?? throw new ImageException($"image config {parent.ConfigDigest}: not a JSON object");
+        string time = created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFK", System.Globalization.CultureInfo.InvariantCulture);
+        document["created"] = time;
+        if (request.Author is { Length: > 0 } author)
+            document["author"] = author;
+        else
+            document.Remove("author");
+
+        if (document["config"] is not JsonObject execution)
+            document["config"] = execution = [];
+        var replacement = JsonSerializer.SerializeToNode(runConfig, ImageJsonContext.Default.ImageExecutionConfig)!.AsObject();
+        foreach (var property in ImageJsonContext.Default.ImageExecutionConfig.Properties)
+        {
+            if (replacement[property.Name] is { } value)
+                execution[property.Name] = value.DeepClone();
+            else
+                execution.Remove(property.Name);
+        }
+
+        var rootfs = document["rootfs"] as JsonObject ?? throw new ImageException($"image config {parent.ConfigDigest}: it has no rootfs");
+        if (rootfs["diff_ids"] is not JsonArray diffIds)
+            rootfs["diff_ids"] = diffIds = [];
+        diffIds.Add((JsonNode)JsonValue.Create(diffId.ToString()));
+
+        if (document["history"] is not JsonArray history)
+            document["history"] = history = [];
+        var entry = new JsonObject { ["created"] = time, ["created_by"] = request.CreatedBy ?? "skiff commit" };
+        if (request.Author is { Length: > 0 })
+            entry["author"] = request.Author;
+        if (request.Comment is { Length: > 0 } comment)
+            entry["comment"] = comment;
+        history.Add((JsonNode)entry);
+        var bytes = new MemoryStream();
+        // The default encoder writes '+' as \u002B, and Go's time parsing (podman, skopeo, docker) takes a
+        // timestamp's JSON bytes without unescaping them: "+00:00" offsets from the parent must stay literal.
+        using (var writer = new Utf8JsonWriter(bytes, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            document.WriteTo(writer);
+        return bytes.ToArray();
+    }
+
+    /// <summary>
+    /// A parent layer's descriptor as an OCI manifest lists it: the new manifest is OCI, and a docker media type in
+    /// an OCI manifest is something skopeo and registries may refuse.
+    /// </summary>
+    private static Descriptor OciLayerDescriptor(Descriptor layer) => layer with
+    {
+        MediaType = layer.MediaType switch
+        {
+            MediaTypes.DockerLayerGzip => MediaTypes.OciLayerGzip,
+            "application/vnd.docker.image.rootfs.diff.tar" => MediaTypes.OciLayer,
+            var other => other,
+        },
+    };
+}

@@ -1,0 +1,249 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Skiff.Images.Archive;
+using Skiff.Images.Layers;
+using Skiff.Images.Service;
+using Skiff.Images.Tests.Registry;
+using Skiff.Interop;
+using Skiff.Oci.Image;
+using Skiff.Storage.Snapshots;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Images.Tests.Service;
+
+/// <summary>
+/// A container's upper dir (written here directly, with real overlay whiteouts and opaque xattrs, as overlayfs
+/// leaves them) turned into a layer, a diff and a committed image whose rootfs is mounted and checked. Runs as root.
+/// </summary>
+public sealed class CommitTests : IDisposable
+{
+    // A file capability (VFS_CAP_REVISION_2, cap_net_raw permitted and effective): bytes all below 0x80.
+    private static readonly byte[] NetRawCapability = [0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    private readonly TempDir _temp = new();
+    private readonly ImageService _service;
+
+    public CommitTests()
+        => _service = ImageService.Open(new ImageServiceOptions { Root = Path.Combine(_temp.Path, "store"), Snapshotter = SnapshotterKind.Overlay });
+
+    public void Dispose()
+    {
+        foreach (string key in _service.Snapshotter.Keys())
+            _service.RemoveRootfs(key);
+        _service.Dispose();
+        _temp.Dispose();
+    }
+
+    /// <summary>An imported image: /bin/tool, /etc/gone, /keep/old-a and -b, /link -> /bin/tool.</summary>
+    private ImageInfo ImportBase()
+    {
+        byte[] rootfs = new LayerBuilder()
+            .Directory("bin/").File("bin/tool", "tool", mode: (UnixFileMode)0x1ed)
+            .Directory("etc/").File("etc/gone", "deleted by the container").File("etc/stays", "here")
+            .Directory("keep/").File("keep/old-a", "a").File("keep/old-b", "b")
+            .Symlink("link", "/bin/tool")
+            .Gzip();
+        using var shared = _service.LockShared();
+        var loaded = RootfsImporter.Import(_service.Content, new MemoryStream(rootfs), new ImportOptions
+        {
+            Changes = ["CMD [\"/bin/tool\"]", "ENV BASE=1"],
+            Tags = ["localhost/commit/base:v1"],
+        });
+        return _service.Register(loaded, ["localhost/commit/base:v1"]);
+    }
+
+    private static void Whiteout(string path)
+        => Errno.Check(Libc.MknodAt(Libc.AT_FDCWD, path, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", path);
+
+    private static void Opaque(string directory) => Libc.SetXattrNoFollow(directory, LowerLayersView.OpaqueXattr, "y"u8);
+
+    /// <summary>What a container that deleted /etc/gone, replaced /keep, added /added and changed /etc/stays leaves in its upper dir.</summary>
+    private static void ChangeUpper(string upper)
+    {
+        Directory.CreateDirectory(Path.Combine(upper, "etc"));
+        Whiteout(Path.Combine(upper, "etc", "gone"));
+        File.WriteAllText(Path.Combine(upper, "etc", "stays"), "changed");
+        Directory.CreateDirectory(Path.Combine(upper, "keep"));
+        Opaque(Path.Combine(upper, "keep"));
+        File.WriteAllText(Path.Combine(upper, "keep", "new"), "new");
+        File.WriteAllText(Path.Combine(upper, "added"), "added");
+    }
+
+    private static List<TarEntry> ReadTar(Stream tar)
+    {
+        var entries = new List<TarEntry>();
+        using var reader = new TarReader(tar);
+        while (reader.GetNextEntry(copyData: true) is { } entry)
+            entries.Add(entry);
+        return entries;
+    }
+
+    [Fact]
+    public void LayerTarCarriesWhiteoutsOpaqueDirsLinksDevicesOwnersAndXattrs()
+    {
+        string upper = Directory.CreateDirectory(Path.Combine(_temp.Path, "upper")).FullName;
+        ChangeUpper(upper);
+        string tool = Path.Combine(upper, "tool");
+        File.WriteAllText(tool, "binary");
+        Errno.Check(Libc.FchownAt(Libc.AT_FDCWD, tool, 1000, 2000, 0), "fchownat", tool);
+        Errno.Check(Libc.FchmodAt(Libc.AT_FDCWD, tool, 0x9ed /* 04755 */, 0), "fchmodat", tool);
+        Libc.SetXattrNoFollow(tool, "security.capability", NetRawCapability);
+        Libc.SetXattrNoFollow(tool, "trusted.overlay.origin", "bookkeeping"u8);
+        Errno.Check(Libc.LinkAt(Libc.AT_FDCWD, tool, Libc.AT_FDCWD, Path.Combine(upper, "tool-link"), 0), "linkat", tool);
+        File.CreateSymbolicLink(Path.Combine(upper, "sym"), "/tool");
+        Errno.Check(Libc.MknodAt(Libc.AT_FDCWD, Path.Combine(upper, "null"), Libc.S_IFCHR | 0x1b6, Libc.MakeDev(1, 3)), "mknodat", "null");
+        Errno.Check(Libc.MknodAt(Libc.AT_FDCWD, Path.Combine(upper, "fifo"), Libc.S_IFIFO | 0x1a4, 0), "mknodat", "fifo");
+        var mtime = new DateTimeOffset(2020, 5, 6, 7, 8, 9, TimeSpan.Zero);
+        File.SetLastWriteTimeUtc(Path.Combine(upper, "added"), mtime.UtcDateTime);
+
+        var tar = new MemoryStream();
+        TreeArchiver.WriteLayer(upper, tar);
+        tar.Position = 0;
+        var entries = ReadTar(tar).ToDictionary(entry => entry.Name);
+
+        Assert.Equal(
+            ["added", "etc/", "etc/.wh.gone", "etc/stays", "fifo", "keep/", "keep/.wh..wh..opq", "keep/new", "null", "sym", "tool", "tool-link"],
+            entries.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(TarEntryType.RegularFile, entries["etc/.wh.gone"].EntryType);
+        Assert.Equal(0, entries["etc/.wh.gone"].Length);
+        Assert.Equal(TarEntryType.RegularFile, entries["keep/.wh..wh..opq"].EntryType);
+        Assert.Equal(mtime, entries["added"].ModificationTime);
+        var toolEntry = (PaxTarEntry)entries["tool"];
+        Assert.Equal((1000, 2000, 0x9ed), (toolEntry.Uid, toolEntry.Gid, (int)toolEntry.Mode));
+        Assert.Equal(NetRawCapability, System.Text.Encoding.UTF8.GetBytes(toolEntry.ExtendedAttributes["SCHILY.xattr.security.capability"]));
+        Assert.DoesNotContain(toolEntry.ExtendedAttributes.Keys, key => key.Contains("trusted.overlay", StringComparison.Ordinal));
+        Assert.Equal((TarEntryType.HardLink, "tool"), (entries["tool-link"].EntryType, entries["tool-link"].LinkName));
+        Assert.Equal((TarEntryType.SymbolicLink, "/tool"), (entries["sym"].EntryType, entries["sym"].LinkName));
+        var device = (PaxTarEntry)entries["null"];
+        Assert.Equal((TarEntryType.CharacterDevice, 1, 3), (device.EntryType, device.DeviceMajor, device.DeviceMinor));
+        Assert.Equal(TarEntryType.Fifo, entries["fifo"].EntryType);
+        Assert.DoesNotContain(((PaxTarEntry)entries["keep/"]).ExtendedAttributes.Keys, key => key.Contains("opaque", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DiffListsAddedChangedAndDeletedPathsWithTheirParents()
+    {
+        var image = ImportBase();
+        var mount = _service.PrepareRootfs(image.Id, "ctr-diff");
+        ChangeUpper(mount.UpperDir!);
+
+        var changes = _service.ContainerChanges("ctr-diff").Select(change => change.ToString()).ToList();
+
+        Assert.Equal(["A /added", "C /etc", "D /etc/gone", "C /etc/stays", "C /keep", "A /keep/new"], changes);
+    }
+
+    [Fact]
+    public void CommittedImageShowsTheContainersChangesOverItsParent()
+    {
+        var parent = ImportBase();
+        var mount = _service.PrepareRootfs(parent.Id, "ctr-1");
+        ChangeUpper(mount.UpperDir!);
+
+        var committed = _service.Commit(new CommitRequest
+        {
+            ContainerId = "ctr-1",
+            ImageId = parent.Id,
+            Changes = ["ENV ADDED=2", "LABEL stage=committed"],
+            Author = "Jane <jane@example.com>",
+            Comment = "first commit",
+            CreatedBy = "/bin/sh -c change",
+            Names = ["localhost/commit/child:v1"],
+        });
+
+        Assert.Equal(["localhost/commit/child:v1"], committed.RepoTags);
+        Assert.Equal(2, committed.Layers.Count);
+        Assert.Equal(parent.Layers[0].DiffId, committed.Layers[0].DiffId);
+        Assert.True(_service.Snapshotter.HasLayer(committed.ChainIds[1]));
+        var config = _service.Config(committed);
+        Assert.Equal("Jane <jane@example.com>", config.Author);
+        // Go reads timestamps without unescaping: the parent's "+00:00" offsets must stay literal, not \u002B.
+        Assert.DoesNotContain("\\u", File.ReadAllText(_service.Content.BlobPath(Digest.Parse(committed.ConfigDigest))));
+        Assert.Equal(["/bin/tool"], config.Config!.Cmd!);
+        Assert.Equal(["BASE=1", "ADDED=2"], config.Config.Env!);
+        Assert.Equal("committed", config.Config.Labels!["stage"]);
+        Assert.Equal(committed.Layers.Select(layer => layer.DiffId), config.RootFs.DiffIds);
+        var history = config.History!.Last();
+        Assert.Equal(("/bin/sh -c change", "first commit", "Jane <jane@example.com>"), (history.CreatedBy, history.Comment, history.Author));
+        using (var manifest = _service.Content.Open(Digest.Parse(committed.ManifestDigest)))
+        {
+            var layers = JsonSerializer.Deserialize(manifest, ImageJsonContext.Default.ImageManifest)!.Layers;
+            Assert.All(layers, layer => Assert.Equal(MediaTypes.OciLayerGzip, layer.MediaType));
+        }
+
+        string target = Directory.CreateDirectory(Path.Combine(_temp.Path, "merged")).FullName;
+        _service.PrepareRootfs(committed.Id, "ctr-2").Mount(target);
+        try
+        {
+            Assert.Equal("added", File.ReadAllText(Path.Combine(target, "added")));
+            Assert.Equal("changed", File.ReadAllText(Path.Combine(target, "etc", "stays")));
+            Assert.False(File.Exists(Path.Combine(target, "etc", "gone")));
+            Assert.Equal(["new"], Directory.GetFileSystemEntries(Path.Combine(target, "keep")).Select(Path.GetFileName));
+            Assert.Equal("/bin/tool", new FileInfo(Path.Combine(target, "link")).LinkTarget);
+            Assert.Equal("tool", File.ReadAllText(Path.Combine(target, "bin", "tool")));
+        }
+        finally
+        {
+            SnapshotMount.Unmount(target);
+        }
+    }
+
+    [Fact]
+    public void ContainerWithoutChangesStillGetsAnEmptyLayer()
+    {
+        var parent = ImportBase();
+        _service.PrepareRootfs(parent.Id, "ctr-empty");
+
+        var committed = _service.Commit(new CommitRequest { ContainerId = "ctr-empty", ImageId = parent.Id });
+
+        Assert.Empty(committed.RepoTags);
+        Assert.Equal(2, committed.Layers.Count);
+        using var blob = _service.Content.Open(Digest.Parse(committed.Layers[1].BlobDigest));
+        using var gzip = new GZipStream(blob, CompressionMode.Decompress);
+        Assert.Empty(ReadTar(gzip));
+        Assert.Equal(committed.Id, _service.Resolve(committed.ShortId).Id);
+    }
+
+    private (int Blobs, int Layers, int Images, int Ingests) StoreCounts()
+        => (_service.Content.List().Count(), _service.Snapshotter.Layers().Count, _service.List().Count,
+            Directory.GetFileSystemEntries(Path.Combine(_service.Content.Root, "ingest")).Length);
+
+    [Fact]
+    public void FailedRecordingRemovesTheNewBlobsAndSnapshot()
+    {
+        var parent = ImportBase();
+        var mount = _service.PrepareRootfs(parent.Id, "ctr-fail");
+        ChangeUpper(mount.UpperDir!);
+        var before = StoreCounts();
+        // A failure of the last step, after the blobs are stored and the layer unpacked: the database refuses the image.
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_service.Root, "metadata.db")}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER refuse BEFORE INSERT ON images BEGIN SELECT RAISE(ABORT, 'injected failure'); END";
+            command.ExecuteNonQuery();
+        }
+
+        Assert.Throws<SqliteException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-fail", ImageId = parent.Id, Names = ["localhost/commit/fail:v1"] }));
+
+        Assert.Equal(before, StoreCounts());
+        Assert.Null(_service.TryResolve("localhost/commit/fail:v1"));
+    }
+
+    [Fact]
+    public void LayerThatCannotBeWrittenLeavesNothingAndBadChangesAreRefusedFirst()
+    {
+        var parent = ImportBase();
+        var mount = _service.PrepareRootfs(parent.Id, "ctr-bad");
+        string file = Path.Combine(mount.UpperDir!, "binary-xattr");
+        File.WriteAllText(file, "x");
+        Libc.SetXattrNoFollow(file, "trusted.skiff-test", [0xff, 0xfe]);
+        var before = StoreCounts();
+
+        var error = Assert.Throws<LayerException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-bad", ImageId = parent.Id }));
+        Assert.Contains("binary-xattr", error.Message);
+        Assert.Throws<ArchiveException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-bad", ImageId = parent.Id, Changes = ["FROM scratch"] }));
+
+        Assert.Equal(before, StoreCounts());
+    }
+}
