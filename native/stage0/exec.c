@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -148,6 +149,36 @@ static void hand_over_listener(int listener)
     close(listener);
 }
 
+/* OP_EXEC_LABEL: the LSM attribute that labels our next execve. Anything but procfs at the
+ * path (a bind over the container's /proc) would take the write and leave the program
+ * unconfined, so that is an error (CVE-2019-16884). */
+static void write_exec_label(const struct rec *r)
+{
+    const char *attr = r->strs[0], *legacy = r->strs[1], *value = r->strs[2];
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", attr);
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT && legacy[0]) {
+        snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", legacy);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    }
+    if (fd < 0)
+        fail(errno, "open %s to set \"%s\"", path, value);
+    struct statfs sf;
+    if (fstatfs(fd, &sf) < 0)
+        fail(errno, "fstatfs %s", path);
+    if (sf.f_type != SK_PROC_SUPER_MAGIC)
+        fail_raw(EPERM, "set \"%s\": %s is not on procfs (is something mounted over the container's /proc?)", value,
+                 path);
+    ssize_t n;
+    do
+        n = write(fd, value, strlen(value));
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        fail(errno, "write \"%s\" to %s", value, path);
+    close(fd);
+}
+
 void run_tail(const struct plan *p)
 {
     /* 1. The program, looked up while we can still report it as a create error. */
@@ -185,9 +216,14 @@ void run_tail(const struct plan *p)
         if (p->recs[i].op == OP_HOOK)
             run_hook(&p->recs[i]);
 
-    /* 9. no_new_privs and the filter as late as possible: after it, only execve. */
+    /* 9. no_new_privs, the exec labels, and the filter as late as possible: after it, only execve. */
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
+    /* The program's labels: after the hooks (their execve must not take them), before
+     * the filter (so profiles need not allow these writes). */
+    for (size_t i = 0; i < p->nrecs; i++)
+        if (p->recs[i].op == OP_EXEC_LABEL)
+            write_exec_label(&p->recs[i]);
     if (p->seccomp && p->no_new_privs && !listener_filter)
         load_seccomp(p->seccomp);
 
