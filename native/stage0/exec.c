@@ -155,11 +155,13 @@ static void hand_over_listener(int listener)
 static void write_exec_label(const struct rec *r)
 {
     const char *attr = r->strs[0], *legacy = r->strs[1], *value = r->strs[2];
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", attr);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", attr) >= (int)sizeof(path))
+        fail_raw(ENAMETOOLONG, "exec label attr %.64s...: name too long", attr);
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT && legacy[0]) {
-        snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", legacy);
+        if (snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", legacy) >= (int)sizeof(path))
+            fail_raw(ENAMETOOLONG, "exec label attr %.64s...: name too long", legacy);
         fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     }
     if (fd < 0)
@@ -205,6 +207,13 @@ void run_tail(const struct plan *p)
     /* 6. Nothing of the runtime's fds beyond stdio and preserved ones may survive. */
     cloexec_from(3 + p->preserve_fds);
 
+    /* 6b. The program's labels, last before `start` like runc: a profile the module refuses
+     * (not loaded, malformed) is then an error of create, not of the program's start.
+     * startContainer hooks, executed by us after this, take them too, as runc's do. */
+    for (size_t i = 0; i < p->nrecs; i++)
+        if (p->recs[i].op == OP_EXEC_LABEL)
+            write_exec_label(&p->recs[i]);
+
     /* 7. create: tell the runtime we are ready and block until `start`. exec: no
      * message; the sync socket closing at execve (CLOEXEC) tells the runtime. */
     if (p->mode == MODE_CREATE)
@@ -216,14 +225,9 @@ void run_tail(const struct plan *p)
         if (p->recs[i].op == OP_HOOK)
             run_hook(&p->recs[i]);
 
-    /* 9. no_new_privs, the exec labels, and the filter as late as possible: after it, only execve. */
+    /* 9. no_new_privs and the filter as late as possible: after it, only execve. */
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
-    /* The program's labels: after the hooks (their execve must not take them), before
-     * the filter (so profiles need not allow these writes). */
-    for (size_t i = 0; i < p->nrecs; i++)
-        if (p->recs[i].op == OP_EXEC_LABEL)
-            write_exec_label(&p->recs[i]);
     if (p->seccomp && p->no_new_privs && !listener_filter)
         load_seccomp(p->seccomp);
 

@@ -231,7 +231,7 @@ enum plan_op {
                                (fstatfs), so a mount over the container's /proc cannot swallow the label
                                (CVE-2019-16884). The LSM applies it at the next execve: the program's.
                                AppArmor: ("apparmor/exec", "exec", "exec PROFILE"); SELinux: ("exec", "",
-                               LABEL). Recorded; written at tail step 9, in record order. */
+                               LABEL). Recorded; written at tail step 6b. */
 
     /* The fixed tail, run when the record list is exhausted (order matters, see each why):
      *  1. resolve argv[0] (inside the new root, with the container's PATH)          -> ENOENT/EACCES early
@@ -243,12 +243,13 @@ enum plan_op {
      *  4. PR_SET_KEEPCAPS 1 (only with OP_CAPS); setgroups(additional); setresgid; setresuid; KEEPCAPS 0; umask
      *  5. capset(effective, permitted, inheritable); clear ambient; PR_CAP_AMBIENT_RAISE each ambient cap
      *  6. close_range(3 + preserve_fds, ~0, CLOSE_RANGE_CLOEXEC) so nothing of the runtime leaks (CVE-2024-21626)
+ * 6b. OP_EXEC_LABEL writes, in record order: the last step before `start` (runc too), so a label the
+ *     LSM refuses fails create; the startContainer hooks (step 8) take the labels, as runc's do. A
+ *     filter loaded at step 2 must allow open/fstatfs/write for it (Docker's profile does)
      *  7. create mode: SYNC_READY, then open /proc/self/fd/<fifo> O_WRONLY (blocks until `start` opens it for
      *     reading), write one byte "0", close the fifo and its O_PATH fd
      *  8. OP_HOOK records (startContainer hooks), in record order
-     *  9. no_new_privs; OP_EXEC_LABEL writes (after the hooks, whose execve must not take the program's
- *     labels; before the filter, so it need not allow them); with no_new_privs (and no listener),
- *     seccomp here: as late as possible, only execve follows (runc)
+     *  9. no_new_privs; with no_new_privs (and no listener), seccomp here: as late as possible, only execve follows (runc)
      * 10. execve(resolved path, argv, env); on failure print "skiff-init: exec <path>: <strerror>" to stderr
      *     and _exit(127 for ENOENT, 126 otherwise)
      */
