@@ -15,6 +15,8 @@
 #error "the plan encoding is little endian; add byte swapping before porting"
 #endif
 
+#define SK_PROC_SUPER_MAGIC 0x9fa0 /* statfs.f_type of procfs */
+
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif

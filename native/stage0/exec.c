@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -148,6 +149,38 @@ static void hand_over_listener(int listener)
     close(listener);
 }
 
+/* OP_EXEC_LABEL: the LSM attribute that labels our next execve. Anything but procfs at the
+ * path (a bind over the container's /proc) would take the write and leave the program
+ * unconfined, so that is an error (CVE-2019-16884). */
+static void write_exec_label(const struct rec *r)
+{
+    const char *attr = r->strs[0], *legacy = r->strs[1], *value = r->strs[2];
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", attr) >= (int)sizeof(path))
+        fail_raw(ENAMETOOLONG, "exec label attr %.64s...: name too long", attr);
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT && legacy[0]) {
+        if (snprintf(path, sizeof(path), "/proc/thread-self/attr/%s", legacy) >= (int)sizeof(path))
+            fail_raw(ENAMETOOLONG, "exec label attr %.64s...: name too long", legacy);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    }
+    if (fd < 0)
+        fail(errno, "open %s to set \"%s\"", path, value);
+    struct statfs sf;
+    if (fstatfs(fd, &sf) < 0)
+        fail(errno, "fstatfs %s", path);
+    if (sf.f_type != SK_PROC_SUPER_MAGIC)
+        fail_raw(EPERM, "set \"%s\": %s is not on procfs (is something mounted over the container's /proc?)", value,
+                 path);
+    ssize_t n;
+    do
+        n = write(fd, value, strlen(value));
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        fail(errno, "write \"%s\" to %s", value, path);
+    close(fd);
+}
+
 void run_tail(const struct plan *p)
 {
     /* 1. The program, looked up while we can still report it as a create error. */
@@ -173,6 +206,13 @@ void run_tail(const struct plan *p)
 
     /* 6. Nothing of the runtime's fds beyond stdio and preserved ones may survive. */
     cloexec_from(3 + p->preserve_fds);
+
+    /* 6b. The program's labels, last before `start` like runc: a profile the module refuses
+     * (not loaded, malformed) is then an error of create, not of the program's start.
+     * startContainer hooks, executed by us after this, take them too, as runc's do. */
+    for (size_t i = 0; i < p->nrecs; i++)
+        if (p->recs[i].op == OP_EXEC_LABEL)
+            write_exec_label(&p->recs[i]);
 
     /* 7. create: tell the runtime we are ready and block until `start`. exec: no
      * message; the sync socket closing at execve (CLOEXEC) tells the runtime. */

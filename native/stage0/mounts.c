@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -445,7 +446,8 @@ void op_mask(const struct rec *r)
         fail(errno, "mask %s", path);
     struct fdpath tp = fdpath(fd);
     if (S_ISDIR(st.st_mode)) {
-        if (mount("tmpfs", tp.s, "tmpfs", MS_RDONLY, NULL) < 0)
+        const char *data = r->strs[1];
+        if (mount("tmpfs", tp.s, "tmpfs", MS_RDONLY, data[0] ? data : NULL) < 0)
             fail(errno, "mask %s", path);
     } else {
         int nfd = resolve_in_root("/dev/null", 0); /* the container's /dev/null */
@@ -456,6 +458,19 @@ void op_mask(const struct rec *r)
             fail(errno, "mask %s", path);
         close(nfd);
     }
+    close(fd);
+}
+
+void op_file_label(const struct rec *r)
+{
+    const char *path = r->strs[0], *label = r->strs[1];
+    int fd = resolve_in_root(path, 0);
+    if (fd < 0)
+        fail(errno, "label %s", path);
+    struct fdpath fp = fdpath(fd);
+    /* setxattr, not lsetxattr: the magic link must be followed to the file itself. */
+    if (setxattr(fp.s, "security.selinux", label, strlen(label), 0) < 0)
+        fail(errno, "label %s as %s", path, label);
     close(fd);
 }
 

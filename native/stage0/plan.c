@@ -42,7 +42,7 @@ static const struct shape {
     {OP_SYMLINK, 0, 0, 2, 2, 0},
     {OP_HOOKS, 0, 0, 0, 0, 0},
     {OP_PIVOT, 0, 0, 0, 0, 1},
-    {OP_MASK, 0, 0, 1, 1, 0},
+    {OP_MASK, 0, 0, 2, 2, 0},
     {OP_READONLY, 0, 0, 1, 1, 0},
     {OP_REMOUNT_RO, 0, 0, 1, 1, 0},
     {OP_SYSCTL, 0, 0, 2, 2, 0},
@@ -57,6 +57,7 @@ static const struct shape {
     {OP_PERSONALITY, 1, 1, 0, 0, 1},
     {OP_CWD, 0, 0, 1, 1, 1},
     {OP_HOOK, 3, 3, 2, ANY, 0},
+    {OP_FILE_LABEL, 0, 0, 2, 2, 0},
     {OP_USER, 3, 3 + 65536, 0, 0, 1},
     {OP_CAPS, 5, 5, 0, 0, 1},
     {OP_NO_NEW_PRIVS, 0, 0, 0, 0, 1},
@@ -64,6 +65,7 @@ static const struct shape {
     {OP_ENV, 0, 0, 0, ANY, 1},
     {OP_ARGS, 0, 0, 1, ANY, 1},
     {OP_EXEC_FIFO, 1, 1, 0, 0, 1},
+    {OP_EXEC_LABEL, 0, 0, 3, 3, 0},
 };
 
 uint64_t rec_int(const struct rec *r, uint32_t i)

@@ -95,7 +95,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x534b4950u /* "PIKS" read as little endian -> 'S''K''I''P' */
-#define PLAN_VERSION 1u
+#define PLAN_VERSION 2u /* 2: OP_FILE_LABEL, OP_EXEC_LABEL, OP_MASK's tmpfs data */
 
 struct plan_header {
     uint32_t magic;
@@ -179,7 +179,8 @@ enum plan_op {
     OP_PIVOT = 25,          /* pivot_root into the rootfs (or MS_MOVE + chroot when OP_ROOTFS had no_pivot),
                                detach the old root, chdir("/"), then apply OP_ROOTFS's propagation (if
                                non-zero) to the new "/" (the bind it pivoted into is private until then) */
-    OP_MASK = 26,           /* (container path) directory -> read-only tmpfs; otherwise bind the container's
+    OP_MASK = 26,           /* (container path, tmpfs data) directory -> read-only tmpfs mounted with that data
+                               (the SELinux context= option, or ""); otherwise bind the container's
                                /dev/null (so after the devices); ENOENT skipped */
     OP_READONLY = 27,       /* (container path) bind onto itself, remount read-only keeping its nosuid/nodev/
                                noexec/atime flags; ENOENT skipped */
@@ -210,6 +211,8 @@ enum plan_op {
                                run in the fixed tail after the exec fifo (OCI: startContainer hooks run after
                                `start`, before the program), in record order among themselves, with the
                                container's identity (as runc). nargs = 0 means argv = {path}. */
+    OP_FILE_LABEL = 41,     /* (container path, SELinux context) setxattr security.selinux on the resolved path
+                               (an mqueue mount point: its superblock refuses a context= mount option) */
 
     /* ---- values used by the fixed tail of C (recorded, applied at OP_EXEC) ---- */
     OP_USER = 50,           /* [uid, gid, umask (any value > 07777, e.g. ~0 = leave), additional gids...]
@@ -228,6 +231,13 @@ enum plan_op {
     OP_EXEC_FIFO = 56,      /* [fd] O_PATH fd of the exec fifo; create mode only. It is reopened for writing
                                after the identity switch, so the fifo must be writable by the container's
                                user (runc: mode 0622, owned by the container's root) */
+    OP_EXEC_LABEL = 57,     /* (attr, legacy attr or "", value) write value to /proc/thread-self/attr/<attr>;
+                               when that file does not exist (ENOENT) and legacy is not "", to
+                               /proc/thread-self/attr/<legacy> instead. The file must be on procfs
+                               (fstatfs), so a mount over the container's /proc cannot swallow the label
+                               (CVE-2019-16884). The LSM applies it at the next execve: the program's.
+                               AppArmor: ("apparmor/exec", "exec", "exec PROFILE"); SELinux: ("exec", "",
+                               LABEL). Recorded; written at tail step 6b. */
 
     /* The fixed tail, run when the record list is exhausted (order matters, see each why):
      *  1. resolve argv[0] (inside the new root, with the container's PATH)          -> ENOENT/EACCES early
@@ -239,6 +249,9 @@ enum plan_op {
      *  4. PR_SET_KEEPCAPS 1 (only with OP_CAPS); setgroups(additional); setresgid; setresuid; KEEPCAPS 0; umask
      *  5. capset(effective, permitted, inheritable); clear ambient; PR_CAP_AMBIENT_RAISE each ambient cap
      *  6. close_range(3 + preserve_fds, ~0, CLOSE_RANGE_CLOEXEC) so nothing of the runtime leaks (CVE-2024-21626)
+ * 6b. OP_EXEC_LABEL writes, in record order: the last step before `start` (runc too), so a label the
+ *     LSM refuses fails create; the startContainer hooks (step 8) take the labels, as runc's do. A
+ *     filter loaded at step 2 must allow open/fstatfs/write for it (Docker's profile does)
      *  7. create mode: SYNC_READY, then open /proc/self/fd/<fifo> O_WRONLY (blocks until `start` opens it for
      *     reading), write one byte "0", close the fifo and its O_PATH fd
      *  8. OP_HOOK records (startContainer hooks), in record order

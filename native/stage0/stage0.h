@@ -65,6 +65,7 @@ void op_device(const struct rec *r);
 void op_symlink(const struct rec *r);
 void op_pivot(void);
 void op_mask(const struct rec *r);
+void op_file_label(const struct rec *r);
 void op_readonly(const struct rec *r);
 void op_remount_ro(const struct rec *r);
 void op_cwd(const struct plan *p, const struct rec *r);

@@ -264,4 +264,17 @@ public class ContainerSpecBuilderTests
         Assert.Contains("skiff-init", missing.Message);
         Assert.DoesNotContain(Build(new RunOptions()).Mounts!, m => m.Destination == "/dev/init");
     }
+
+    [Fact]
+    public void SecurityLabelsGoToTheProcessAndTheMounts()
+    {
+        var spec = Build(new RunOptions { SecurityLabels = new SecurityLabels("docker-default", "u:r:t:s0:c1", "u:object_r:f:s0:c1") });
+        Assert.Equal("docker-default", spec.Process!.ApparmorProfile);
+        Assert.Equal("u:r:t:s0:c1", spec.Process.SelinuxLabel);
+        Assert.Equal("u:object_r:f:s0:c1", spec.Linux!.MountLabel);
+        var plain = Build(new RunOptions());
+        Assert.Null(plain.Process!.ApparmorProfile);
+        Assert.Null(plain.Process.SelinuxLabel);
+        Assert.Null(plain.Linux!.MountLabel);
+    }
 }

@@ -13,6 +13,7 @@ public sealed class PlanCompilerTests : IDisposable
     private readonly FakeCgroups _cgroups = new(CgroupMode.Hybrid,
         new CgroupDirectory("/sys/fs/cgroup/memory/c1", false),
         new CgroupDirectory("/sys/fs/cgroup/unified/c1", true));
+    private readonly FakeSecurityTree _securityTree = new();
 
     public PlanCompilerTests()
     {
@@ -21,9 +22,16 @@ public sealed class PlanCompilerTests : IDisposable
         _spec.Process.Args = ["sh", "-c", "true"];
     }
 
-    public void Dispose() => Directory.Delete(_bundle, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_bundle, recursive: true);
+        _securityTree.Dispose();
+    }
 
-    private LaunchOptions Options => new() { Bundle = _bundle, Cgroups = _cgroups };
+    private LaunchOptions Options => new() { Bundle = _bundle, Cgroups = _cgroups, SecurityModules = new SecurityModules(_securityTree.Root) };
+
+    private List<PlanRecord> Exec(Process process)
+        => PlanReader.Read(PlanCompiler.CompileExec(_spec, process, 4242, Options, new FdLayoutNumbers(4, -1, -1)).ToArray());
 
     private List<PlanRecord> Create(FdLayoutNumbers? fds = null)
         => PlanReader.Read(PlanCompiler.CompileCreate(_spec, Options, fds ?? new FdLayoutNumbers(4, 5, -1)).ToArray());
@@ -269,8 +277,7 @@ public sealed class PlanCompilerTests : IDisposable
     [Fact]
     public void ExecPlanJoinsEveryContainerNamespaceOfTheInitProcess()
     {
-        var process = new Process { Args = ["ls"], Cwd = "/" };
-        var plan = PlanReader.Read(PlanCompiler.CompileExec(_spec, process, 4242, Options, new FdLayoutNumbers(4, -1, -1)).ToArray());
+        var plan = Exec(new Process { Args = ["ls"], Cwd = "/" });
         Assert.Equal(1UL, plan[0].Ints[0]);
         var joined = plan.Where(r => r.Op == PlanOp.JoinNamespace).Select(r => r.Strings[0]).ToList();
         Assert.Equal("/proc/4242/ns/mnt", joined[^1]);
@@ -302,4 +309,94 @@ public sealed class PlanCompilerTests : IDisposable
         _spec.Linux!.Seccomp = new LinuxSeccomp { DefaultAction = "SCMP_ACT_EXPLODE" };
         Assert.Contains("SCMP_ACT_EXPLODE", Assert.Throws<RuntimeException>(() => Create()).Message);
     }
+
+    [Fact]
+    public void WithoutSecurityModulesNoLabelIsWrittenAndEmptyOnesAreAccepted()
+    {
+        _spec.Process!.ApparmorProfile = "";
+        _spec.Process.SelinuxLabel = "";
+        _spec.Linux!.MountLabel = "";
+        var plan = Create();
+        Assert.DoesNotContain(plan, r => r.Op is PlanOp.ExecLabel or PlanOp.FileLabel);
+        Assert.DoesNotContain(plan, r => r.Strings.Any(s => s.Contains("context=")));
+    }
+
+    [Theory]
+    [InlineData("apparmor", "process.apparmorProfile \"docker-default\"", "AppArmor")]
+    [InlineData("selinux", "process.selinuxLabel \"system_u:system_r:container_t:s0\"", "SELinux")]
+    [InlineData("mount", "linux.mountLabel \"system_u:object_r:container_file_t:s0\"", "SELinux")]
+    public void ALabelForAModuleThisHostDoesNotRunIsAnErrorNamingFieldAndValue(string which, string field, string module)
+    {
+        switch (which)
+        {
+            case "apparmor": _spec.Process!.ApparmorProfile = "docker-default"; break;
+            case "selinux": _spec.Process!.SelinuxLabel = "system_u:system_r:container_t:s0"; break;
+            default: _spec.Linux!.MountLabel = "system_u:object_r:container_file_t:s0"; break;
+        }
+        var error = Assert.Throws<RuntimeException>(() => Create());
+        Assert.Equal($"config.json: {field} requested but {module} is not enabled on this host", error.Message);
+    }
+
+    [Fact]
+    public void AnExecWithAProfileOfAModuleThisHostDoesNotRunIsAnError()
+    {
+        var error = Assert.Throws<RuntimeException>(() => Exec(new Process { Args = ["ls"], Cwd = "/", ApparmorProfile = "p" }));
+        Assert.Equal("exec: process.apparmorProfile \"p\" requested but AppArmor is not enabled on this host", error.Message);
+    }
+
+    [Fact]
+    public void AppArmorProfileIsAChangeOnExecWithTheLegacyAttrAsFallback()
+    {
+        _securityTree.WithAppArmor();
+        _spec.Process!.ApparmorProfile = "docker-default";
+        var label = Assert.Single(Create(), r => r.Op == PlanOp.ExecLabel);
+        Assert.Equal(["apparmor/exec", "exec", "exec docker-default"], label.Strings);
+        // AppArmor gives mounts no labels.
+        Assert.DoesNotContain(Create(), r => r.Strings.Any(s => s.Contains("context=")));
+    }
+
+    [Fact]
+    public void ExecGetsItsOwnProfile()
+    {
+        _securityTree.WithAppArmor();
+        var label = Assert.Single(Exec(new Process { Args = ["ls"], Cwd = "/", ApparmorProfile = "unconfined" }), r => r.Op == PlanOp.ExecLabel);
+        Assert.Equal("exec unconfined", label.Strings[2]);
+    }
+
+    [Fact]
+    public void SelinuxProcessLabelIsWrittenToTheExecAttr()
+    {
+        _securityTree.WithSelinux();
+        _spec.Process!.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2";
+        var label = Assert.Single(Create(), r => r.Op == PlanOp.ExecLabel);
+        Assert.Equal(["exec", "", "system_u:system_r:container_t:s0:c1,c2"], label.Strings);
+    }
+
+    [Fact]
+    public void SelinuxMountLabelGoesWhereRuncPutsIt()
+    {
+        _securityTree.WithSelinux();
+        const string Label = "system_u:object_r:container_file_t:s0:c1,c2";
+        const string Context = $"context=\"{Label}\"";
+        _spec.Linux!.MountLabel = Label;
+        var plan = Create();
+        string DataOf(string destination) => Assert.Single(plan, r => r.Op == PlanOp.Mount && r.Strings[1] == destination).Strings[3];
+
+        Assert.Equal($"mode=755,size=65536k,{Context}", DataOf("/dev"));
+        Assert.Equal($"newinstance,ptmxmode=0666,mode=0620,gid=5,{Context}", DataOf("/dev/pts"));
+        Assert.Equal($"mode=1777,size=65536k,{Context}", DataOf("/dev/shm"));
+        // proc and sysfs keep the kernel's labels; mqueue's superblock refuses context=, so its mount point is relabelled.
+        Assert.Equal("", DataOf("/proc"));
+        Assert.Equal("", DataOf("/sys"));
+        Assert.Equal("", DataOf("/dev/mqueue"));
+        Assert.Equal(["/dev/mqueue", Label], Assert.Single(plan, r => r.Op == PlanOp.FileLabel).Strings);
+        // The tmpfs holding the v1 cgroup hierarchies (mounted, then remounted read-only with the same context), and the tmpfs of masked directories.
+        Assert.All(plan.Where(r => r.Op == PlanOp.Mount && r.Strings[1] == "/sys/fs/cgroup"), r => Assert.Equal($"mode=755,{Context}", r.Strings[3]));
+        Assert.All(plan.Where(r => r.Op == PlanOp.Mask), mask => Assert.Equal(Context, mask.Strings[1]));
+        Assert.DoesNotContain(plan, r => r.Op == PlanOp.ExecLabel);
+    }
+
+    [Fact]
+    public void MaskedDirectoriesWithoutAMountLabelGetPlainTmpfs()
+        => Assert.All(Create().Where(r => r.Op == PlanOp.Mask), mask => Assert.Equal("", mask.Strings[1]));
 }

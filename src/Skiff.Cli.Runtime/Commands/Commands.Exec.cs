@@ -21,8 +21,8 @@ public static partial class Commands
         new("cap", 'c', TakesValue: true, Repeatable: true, Help: "add a capability"),
         new("no-new-privs", Help: "set no_new_privs"),
         new("preserve-fds", TakesValue: true, Help: "pass N more fds (3..3+N-1) to the process"),
-        new("apparmor", TakesValue: true, Help: "AppArmor profile (not enabled on this host)"),
-        new("process-label", TakesValue: true, Help: "SELinux label (not enabled on this host)"),
+        new("apparmor", TakesValue: true, Help: "AppArmor profile for the process (an error where AppArmor is not enabled)"),
+        new("process-label", TakesValue: true, Help: "SELinux label for the process (an error where SELinux is not enabled)"),
         new("ignore-paused", Help: "accepted for runc compatibility"),
         Help,
     ];
@@ -94,10 +94,10 @@ public static partial class Commands
             c.Ambient = [.. c.Ambient ?? [], .. caps];
             c.Inheritable = [.. c.Inheritable ?? [], .. caps];
         }
-        if (!string.IsNullOrEmpty(args.Value("apparmor")))
-            throw new RuntimeException("exec: --apparmor given but AppArmor is not enabled on this host");
-        if (!string.IsNullOrEmpty(args.Value("process-label")))
-            throw new RuntimeException("exec: --process-label given but SELinux is not enabled on this host");
+        if (args.Value("apparmor") is { } profile)
+            process.ApparmorProfile = profile;
+        if (args.Value("process-label") is { } label)
+            process.SelinuxLabel = label;
         return process;
     }
 }

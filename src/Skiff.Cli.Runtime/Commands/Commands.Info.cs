@@ -46,8 +46,8 @@ public static partial class Commands
                     KnownFlags = [.. SeccompNames.Flags],
                     SupportedFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
                 },
-                Apparmor = new ApparmorFeatures { Enabled = false },
-                Selinux = new SelinuxFeatures { Enabled = false },
+                Apparmor = new ApparmorFeatures { Enabled = SecurityModules.Host.AppArmorEnabled },
+                Selinux = new SelinuxFeatures { Enabled = SecurityModules.Host.SelinuxEnabled },
             },
             Annotations = new Dictionary<string, string> { ["org.opencontainers.runtime-spec.features.skiff.version"] = Program.Version },
         };

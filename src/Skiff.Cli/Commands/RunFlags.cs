@@ -4,6 +4,7 @@ using Skiff.Engine.Containers;
 using Skiff.Engine.Specs;
 using Skiff.Images.Service;
 using Skiff.Oci;
+using Skiff.Runtime.Policy;
 using Skiff.Seccomp;
 using EngineImage = Skiff.Engine.ImageInfo;
 
@@ -41,7 +42,7 @@ internal static class RunFlags
         new("cap-add", TakesValue: true, Repeatable: true, Help: "add a capability (or ALL)"),
         new("cap-drop", TakesValue: true, Repeatable: true, Help: "drop a capability (or ALL)"),
         new("privileged", Help: "every capability and device, no seccomp, writable /sys"),
-        new("security-opt", TakesValue: true, Repeatable: true, Help: "no-new-privileges, seccomp=FILE or seccomp=unconfined"),
+        new("security-opt", TakesValue: true, Repeatable: true, Help: "no-new-privileges, seccomp=FILE|unconfined, apparmor=PROFILE|unconfined, label=user:|role:|type:|level:|disable"),
         new("sysctl", TakesValue: true, Repeatable: true, Help: "namespaced kernel parameter KEY=VALUE"),
         new("device", TakesValue: true, Repeatable: true, Help: "host device: /dev/HOST[:/dev/CONTAINER[:rwm]]"),
         new("label", 'l', TakesValue: true, Repeatable: true, Help: "label KEY=VALUE"),
@@ -91,7 +92,11 @@ internal static class RunFlags
             },
             Labels = Pairs(args.Values("label"), "--label"),
         };
-        options = options with { Seccomp = Seccomp(options, security) };
+        options = options with
+        {
+            Seccomp = Seccomp(options, security),
+            SecurityLabels = SecurityLabels.FromOptions(security, options.Privileged, SecurityModules.Host),
+        };
         return new CreateRequest
         {
             Image = imageName,
@@ -163,8 +168,8 @@ internal static class RunFlags
         {
             if (option.StartsWith("seccomp=", StringComparison.Ordinal) || option.StartsWith("seccomp:", StringComparison.Ordinal))
                 choice = option[8..];
-            else if (option is not ("no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true" or "no-new-privileges:false"))
-                throw new EngineException($"--security-opt {option}: supported are no-new-privileges, seccomp=FILE and seccomp=unconfined (no AppArmor or SELinux on this host)");
+            else if (!SecurityLabels.Handles(option) && option is not ("no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true" or "no-new-privileges:false"))
+                throw new EngineException($"--security-opt {option}: supported are no-new-privileges, seccomp=FILE|unconfined, apparmor=PROFILE|unconfined and label=user:|role:|type:|level:|disable");
         }
         if (options.Privileged || choice == "unconfined")
             return null;

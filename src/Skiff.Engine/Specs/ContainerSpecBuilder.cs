@@ -92,6 +92,8 @@ public static class ContainerSpecBuilder
                 },
                 Rlimits = Rlimits(options, input.Host),
                 NoNewPrivileges = options.NoNewPrivileges && !options.Privileged,
+                ApparmorProfile = options.SecurityLabels.ApparmorProfile,
+                SelinuxLabel = options.SecurityLabels.SelinuxLabel,
             },
             Mounts = Mounts(input),
             Linux = new Linux
@@ -103,6 +105,7 @@ public static class ContainerSpecBuilder
                 MaskedPaths = options.Privileged ? null : [.. MaskedPaths],
                 ReadonlyPaths = options.Privileged ? null : [.. ReadonlyPaths],
                 Seccomp = options.Privileged ? null : options.Seccomp,
+                MountLabel = options.SecurityLabels.MountLabel,
             },
         };
         if (options.Labels.Count > 0)

@@ -18,7 +18,7 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
 
     /// <summary>
     /// `-v` as docker reads it: "/host:/ctr[:opts]" (bind), "name:/ctr[:opts]" (named volume) or "/ctr" (anonymous
-    /// volume). opts is a comma list of ro, rw, a propagation mode, and z/Z/nocopy (accepted: no SELinux here).
+    /// volume). opts is a comma list of ro, rw, a propagation mode, and z/Z/nocopy (accepted; volumes are not relabelled for SELinux yet).
     /// </summary>
     public static MountRequest ParseVolume(string spec)
     {

@@ -95,6 +95,8 @@ public sealed record RunOptions
     public bool NoNewPrivileges { get; init; }
     /// <summary>The seccomp filter decided by the caller (docker's default profile, a file, or null for unconfined).</summary>
     public LinuxSeccomp? Seccomp { get; init; }
+    /// <summary>The AppArmor profile and SELinux labels decided by the caller (--security-opt apparmor=, label=).</summary>
+    public SecurityLabels SecurityLabels { get; init; } = new(null, null, null);
     public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<DeviceRequest> Devices { get; init; } = [];
     public IReadOnlyList<MountRequest> Mounts { get; init; } = [];

@@ -37,7 +37,7 @@ public static partial class PlanCompiler
 
     private static bool IsBind(Mount mount) => mount.Type == "bind" || ParseMountOptions(mount.Options).Bind;
 
-    private static void AddMount(PlanWriter plan, Mount mount, LaunchOptions options, bool newUserNs, List<LinuxNamespace> namespaces)
+    private static void AddMount(PlanWriter plan, Mount mount, LaunchOptions options, bool newUserNs, List<LinuxNamespace> namespaces, string? mountLabel)
     {
         var destination = RequireAbsolute(mount.Destination, "mounts[].destination");
         var parsed = ParseMountOptions(mount.Options);
@@ -47,7 +47,7 @@ public static partial class PlanCompiler
 
         if (type is "cgroup" or "cgroup2" && !parsed.Bind)
         {
-            AddCgroupMount(plan, destination, parsed, options.Cgroups);
+            AddCgroupMount(plan, destination, parsed, options.Cgroups, mountLabel);
             return;
         }
         bool bind = parsed.Bind || type == "bind";
@@ -71,8 +71,14 @@ public static partial class PlanCompiler
         }
         if (type.Length == 0)
             throw new RuntimeException($"config.json: mount on {destination} has no type");
+        // mqueue's superblock belongs to the IPC namespace and already has its labels, so a context=
+        // option conflicts with them: runc mounts it plain and relabels the mount point instead.
+        bool labelAfterMount = type == "mqueue" && mountLabel is not null;
+        var data = type is "proc" or "sysfs" || labelAfterMount ? parsed.Data : WithMountLabel(parsed.Data, mountLabel);
         plan.Add(PlanOp.Mount, [parsed.Flags, propagation, MountMkdir | propagationRecursive],
-            mount.Source ?? type, destination, type, parsed.Data);
+            mount.Source ?? type, destination, type, data);
+        if (labelAfterMount)
+            plan.Add(PlanOp.FileLabel, destination, mountLabel!);
     }
 
     private static void AddBind(PlanWriter plan, string source, string destination, bool sourceIsDirectory, ParsedMountOptions parsed, ulong propagation, ulong propagationRecursive)
@@ -91,7 +97,7 @@ public static partial class PlanCompiler
     /// for co-mounted controllers (cpu → cpu,cpuacct), as runc does. The directories are being created
     /// while the plan is compiled: nothing here may look at them.
     /// </summary>
-    private static void AddCgroupMount(PlanWriter plan, string destination, ParsedMountOptions parsed, ICgroupManager? cgroups)
+    private static void AddCgroupMount(PlanWriter plan, string destination, ParsedMountOptions parsed, ICgroupManager? cgroups, string? mountLabel)
     {
         if (cgroups is null)
             throw new RuntimeException($"config.json: cgroup mount on {destination} needs the container's cgroups");
@@ -103,7 +109,8 @@ public static partial class PlanCompiler
             AddBind(plan, sources[0].HostDirectory, destination, sourceIsDirectory: true, inherited, 0, 0);
             return;
         }
-        plan.Add(PlanOp.Mount, [MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, MountMkdir], "tmpfs", destination, "tmpfs", "mode=755");
+        var tmpfsData = WithMountLabel("mode=755", mountLabel);
+        plan.Add(PlanOp.Mount, [MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, MountMkdir], "tmpfs", destination, "tmpfs", tmpfsData);
         foreach (var source in sources)
         {
             var name = Path.GetFileName(source.ContainerPath.TrimEnd('/'));
@@ -112,7 +119,7 @@ public static partial class PlanCompiler
                 plan.Add(PlanOp.Symlink, name, $"{root}/{link}");
         }
         if ((parsed.Flags & MS_RDONLY) != 0)
-            plan.Add(PlanOp.Mount, [MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, 0], "tmpfs", destination, "tmpfs", "mode=755");
+            plan.Add(PlanOp.Mount, [MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, 0], "tmpfs", destination, "tmpfs", tmpfsData);
     }
 
     /// <summary>The default devices every private /dev gets (runtime-spec config-linux.md#default-devices), then linux.devices.</summary>

@@ -9,7 +9,7 @@ public static partial class PlanCompiler
 {
     private const uint DefaultUmask = 0x12; // 0022, what runc applies when process.user.umask is absent
 
-    private static void AddProcess(PlanWriter plan, Process process, Linux linux, bool isExec, SeccompCache? seccompCache)
+    private static void AddProcess(PlanWriter plan, Process process, Linux linux, bool isExec, LaunchOptions options)
     {
         if (process.Args is not { Count: > 0 })
             throw new RuntimeException("config.json: process.args must name the program to run");
@@ -59,7 +59,7 @@ public static partial class PlanCompiler
             SeccompProgram program;
             try
             {
-                program = seccompCache?.GetOrCompile(linux.Seccomp) ?? SeccompCompiler.Compile(linux.Seccomp);
+                program = options.SeccompCache?.GetOrCompile(linux.Seccomp) ?? SeccompCompiler.Compile(linux.Seccomp);
             }
             catch (SeccompException e)
             {
@@ -67,10 +67,7 @@ public static partial class PlanCompiler
             }
             plan.Add(PlanOp.Seccomp, [program.Flags, .. program.Instructions]);
         }
-        if (!string.IsNullOrEmpty(process.ApparmorProfile))
-            throw new RuntimeException($"config.json: process.apparmorProfile \"{process.ApparmorProfile}\" requested but AppArmor is not enabled on this host");
-        if (!string.IsNullOrEmpty(process.SelinuxLabel))
-            throw new RuntimeException($"config.json: process.selinuxLabel \"{process.SelinuxLabel}\" requested but SELinux is not enabled on this host");
+        AddExecLabels(plan, process, options.SecurityModules, isExec ? "exec" : "config.json");
         plan.Add(PlanOp.Env, (process.Env ?? []).ToArray());
         plan.Add(PlanOp.Args, process.Args.ToArray());
     }

@@ -17,6 +17,8 @@ public sealed record LaunchOptions
     public byte[]? StartContainerState { get; init; }
     /// <summary>Where compiled seccomp programs are reused from; null compiles every time.</summary>
     public SeccompCache? SeccompCache { get; init; }
+    /// <summary>Which security modules can apply the config's labels and profiles.</summary>
+    public SecurityModules SecurityModules { get; init; } = SecurityModules.Host;
 }
 
 /// <summary>
@@ -37,6 +39,8 @@ public static partial class PlanCompiler
         bool newMountNs = namespaces.Any(n => n.Type == "mount" && string.IsNullOrEmpty(n.Path));
         if (!namespaces.Any(n => n.Type == "mount"))
             throw new RuntimeException("config.json: linux.namespaces must include a mount namespace: skiff-runtime does not change the host's root");
+
+        var mountLabel = MountLabel(linux, options.SecurityModules);
 
         var plan = new PlanWriter();
         plan.Add(PlanOp.Mode, 0);
@@ -61,7 +65,7 @@ public static partial class PlanCompiler
         {
             if (mount.Destination == "/dev" && IsBind(mount))
                 devIsBind = true;
-            AddMount(plan, mount, options, newUserNs, namespaces);
+            AddMount(plan, mount, options, newUserNs, namespaces, mountLabel);
         }
         if (!devIsBind)
             AddDevices(plan, linux, newUserNs, spec.Mounts ?? []);
@@ -85,13 +89,13 @@ public static partial class PlanCompiler
         foreach (var path in linux.ReadonlyPaths ?? [])
             plan.Add(PlanOp.Readonly, RequireAbsolute(path, "linux.readonlyPaths"));
         foreach (var path in linux.MaskedPaths ?? [])
-            plan.Add(PlanOp.Mask, RequireAbsolute(path, "linux.maskedPaths"));
+            plan.Add(PlanOp.Mask, RequireAbsolute(path, "linux.maskedPaths"), WithMountLabel("", mountLabel));
         if (!string.IsNullOrEmpty(spec.Hostname))
             plan.Add(PlanOp.Hostname, spec.Hostname);
         if (!string.IsNullOrEmpty(spec.Domainname))
             plan.Add(PlanOp.Domainname, spec.Domainname);
 
-        AddProcess(plan, process, linux, isExec: false, options.SeccompCache);
+        AddProcess(plan, process, linux, isExec: false, options);
         // After OP_CWD: a missing cwd is created in the rootfs (as runc does) before it turns read-only.
         if (spec.Root?.Readonly == true)
             plan.Add(PlanOp.RemountReadonly, "/");
@@ -122,7 +126,7 @@ public static partial class PlanCompiler
                 throw new RuntimeException("exec with a terminal needs --console-socket");
             plan.Add(PlanOp.Console, [(ulong)fds.Console, process.ConsoleSize?.Height ?? 0, process.ConsoleSize?.Width ?? 0]);
         }
-        AddProcess(plan, process, linux, isExec: true, options.SeccompCache);
+        AddProcess(plan, process, linux, isExec: true, options);
         return plan;
     }
 

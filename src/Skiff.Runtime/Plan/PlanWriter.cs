@@ -11,7 +11,7 @@ namespace Skiff.Runtime.Plan;
 public sealed class PlanWriter
 {
     public const uint Magic = 0x534b4950;
-    public const uint Version = 1;
+    public const uint Version = 2;
 
     private readonly MemoryStream _records = new();
     private uint _count;
@@ -104,6 +104,7 @@ public enum PlanOp : uint
     Personality = 38,
     Cwd = 39,
     Hook = 40,
+    FileLabel = 41,
     User = 50,
     Capabilities = 51,
     NoNewPrivileges = 52,
@@ -111,6 +112,7 @@ public enum PlanOp : uint
     Env = 54,
     Args = 55,
     ExecFifo = 56,
+    ExecLabel = 57,
 }
 
 /// <summary>Message types on the sync socket (struct sync_msg in plan.h, 512 bytes).</summary>

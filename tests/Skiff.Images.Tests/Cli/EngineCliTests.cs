@@ -236,6 +236,15 @@ public sealed partial class EngineCliTests : IDisposable
         Assert.Empty((await Ok("volume", "ls", "-q")).Stdout);
     }
 
+    /// <summary>skiff with <paramref name="args"/> exits 125 with one line on stderr.</summary>
+    private async Task<Skiff.Result> FailsOnOneLine(params string[] args)
+    {
+        var result = await Skiff.RunAsync(Root, args);
+        Assert.True(result.ExitCode == 125, $"skiff {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}");
+        Assert.Single(result.Stderr.TrimEnd().Split('\n'));
+        return result;
+    }
+
     [Fact]
     public async Task BadInputIsOneLineAndLeavesNothing()
     {
@@ -251,14 +260,27 @@ public sealed partial class EngineCliTests : IDisposable
             ["run", "--name", "bad/name", Image, "true"],
         ];
         foreach (var args in cases)
-        {
-            var result = await Skiff.RunAsync(Root, args);
-            Assert.True(result.ExitCode == 125, $"skiff {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}");
-            Assert.Single(result.Stderr.TrimEnd().Split('\n'));
-            Assert.StartsWith("skiff: ", result.Stderr);
-        }
+            Assert.StartsWith("skiff: ", (await FailsOnOneLine(args)).Stderr);
         Assert.Empty((await Ok("ps", "-aq")).Stdout);
         Assert.Empty(Directory.Exists(Path.Combine(Root, "containers")) ? Directory.GetDirectories(Path.Combine(Root, "containers")) : []);
         Assert.Empty(Directory.Exists(Path.Combine(Root, "rootfs")) ? Directory.GetDirectories(Path.Combine(Root, "rootfs")) : []);
+    }
+
+    [Fact]
+    public async Task SecurityOptProfilesReachTheRuntime()
+    {
+        // No host has these: without the module the runtime says it is not enabled, with it the module refuses them.
+        string[][] refused =
+        [
+            ["run", "--security-opt", "apparmor=skiff-no-such-profile", Image, "true"],
+            ["run", "--security-opt", "label=type:skiff_no_such_t", Image, "true"],
+        ];
+        foreach (var args in refused)
+            Assert.Contains(args[2].StartsWith("apparmor", StringComparison.Ordinal) ? "skiff-no-such-profile" : "skiff_no_such_t", (await FailsOnOneLine(args)).Stderr);
+        var bad = await FailsOnOneLine("run", "--security-opt", "label=colour:blue", Image, "true");
+        Assert.StartsWith("skiff: --security-opt label=colour:blue: expected", bad.Stderr);
+
+        var unconfined = await Ok("run", "--rm", "--security-opt", "apparmor=unconfined", "--security-opt", "label=disable", Image, "echo", "unconfined");
+        Assert.Equal("unconfined\n", unconfined.Stdout);
     }
 }
