@@ -95,7 +95,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x534b4950u /* "PIKS" read as little endian -> 'S''K''I''P' */
-#define PLAN_VERSION 2u /* 2: OP_FILE_LABEL, OP_EXEC_LABEL, OP_MASK's tmpfs data */
+#define PLAN_VERSION 2u /* 2: OP_AWAIT_GO, OP_FILE_LABEL, OP_EXEC_LABEL, OP_MASK's tmpfs data */
 
 struct plan_header {
     uint32_t magic;
