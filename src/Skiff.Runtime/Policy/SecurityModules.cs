@@ -15,20 +15,24 @@ public sealed class SecurityModules
 
     public static SecurityModules Host => HostModules.Value;
 
+    private readonly Lazy<bool> _appArmorEnabled;
+    private readonly Lazy<bool> _selinuxEnabled;
+
     public SecurityModules(string root)
     {
         Root = root;
-        AppArmorEnabled = Directory.Exists(Under("/sys/kernel/security/apparmor"))
-            && ReadOrNull("/sys/module/apparmor/parameters/enabled") is ['Y', ..];
-        SelinuxEnabled = SelinuxfsMountedWritable() && ReadOrNull("/proc/self/attr/current")?.TrimEnd('\0', '\n') is { Length: > 0 } context
-            && context != "kernel";
+        // Read when first asked: a container that requests no label (nearly all) never pays for the files.
+        _appArmorEnabled = new(() => Directory.Exists(Under("/sys/kernel/security/apparmor"))
+            && ReadOrNull("/sys/module/apparmor/parameters/enabled") is ['Y', ..]);
+        _selinuxEnabled = new(() => SelinuxfsMountedWritable()
+            && ReadOrNull("/proc/self/attr/current")?.TrimEnd('\0', '\n') is { Length: > 0 } context && context != "kernel");
     }
 
     public string Root { get; }
 
-    public bool AppArmorEnabled { get; }
+    public bool AppArmorEnabled => _appArmorEnabled.Value;
 
-    public bool SelinuxEnabled { get; }
+    public bool SelinuxEnabled => _selinuxEnabled.Value;
 
     /// <summary>Whether the AppArmor profile <paramref name="name"/> is loaded (a line "NAME (mode)" of securityfs' profiles).</summary>
     public bool AppArmorProfileLoaded(string name)
