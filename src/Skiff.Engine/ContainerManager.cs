@@ -310,7 +310,10 @@ public sealed partial class ContainerManager : IDisposable
                 {
                     if (attach)
                         session = AttachSession.Connect(directory);
-                    SyncSocket.Send(ours, terminalSize is { } size ? $"go {size.Rows} {size.Columns}" : "go");
+                    // "attached": our connection may still wait in the listen backlog; the monitor must have
+                    // accepted it before the program runs, or the first output goes to nobody.
+                    var go = attach ? "go attached" : "go";
+                    SyncSocket.Send(ours, terminalSize is { } size ? $"{go} {size.Rows} {size.Columns}" : go);
                     message = SyncSocket.Receive(ours);
                 }
                 if (message == "started")

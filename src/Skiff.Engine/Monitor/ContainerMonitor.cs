@@ -40,6 +40,7 @@ public sealed class ContainerMonitor : IDisposable
     private readonly RuntimeClient _runtime;
     private readonly FileDescriptor _directory;
     private readonly Socket _attachListener;
+    private readonly ManualResetEventSlim _firstClientAccepted = new();
     private readonly List<Socket> _clients = [];
     private readonly Lock _clientsLock = new();
     private readonly JsonFileLog _log;
@@ -444,6 +445,7 @@ public sealed class ContainerMonitor : IDisposable
             }
             lock (_clientsLock)
                 _clients.Add(client);
+            _firstClientAccepted.Set();
             new Thread(() => ReadClient(client)) { IsBackground = true, Name = "attach-client" }.Start();
         }
     }
@@ -505,20 +507,22 @@ public sealed class ContainerMonitor : IDisposable
 
     /// <summary>
     /// On the first run (the CLI is waiting on the sync socket): reports "ready" and waits for the CLI's go ("go",
-    /// or "go ROWS COLUMNS" for the terminal's first size) or its EOF. Restarts have nobody to wait for.
+    /// "go attached" when it connected to the attach socket, either followed by ROWS COLUMNS, the terminal's first
+    /// size) or its EOF. Restarts have nobody to wait for.
     /// </summary>
     private (ushort Rows, ushort Columns)? AwaitGo()
     {
         if (_sync is null)
             return null;
         SyncSocket.Send(_sync, "ready");
-        return ReceiveGo(_sync);
-    }
-
-    private static (ushort Rows, ushort Columns)? ReceiveGo(FileDescriptor sync)
-    {
-        var words = SyncSocket.Receive(sync).Split(' ');
-        if (words.Length == 3 && ushort.TryParse(words[1], out var rows) && ushort.TryParse(words[2], out var columns))
+        var words = SyncSocket.Receive(_sync).Split(' ').ToList();
+        if (words.Remove("attached"))
+        {
+            // The CLI's connect() returned once the kernel queued it; AcceptClients may not have taken it yet.
+            // Bounded: a client that vanished from the backlog must not keep the container from starting.
+            _firstClientAccepted.Wait(TimeSpan.FromSeconds(10));
+        }
+        if (words.Count == 3 && ushort.TryParse(words[1], out var rows) && ushort.TryParse(words[2], out var columns))
             return (rows, columns);
         return null;
     }
