@@ -30,6 +30,7 @@ internal static class SaveCommand
                 throw new UsageException("save: refusing to write an archive to a terminal: use -o FILE or redirect the output");
             using var stdout = Console.OpenStandardOutput();
             ImageArchiveWriter.Write(context.Images.Content, images, format, stdout);
+            RecordSaved(context, args.Positionals);
             return 0;
         }
         // Into a temporary file renamed at the end: a failed save never leaves a truncated archive under the name.
@@ -45,7 +46,14 @@ internal static class SaveCommand
         {
             File.Delete(temporary);
         }
+        RecordSaved(context, args.Positionals);
         return 0;
+    }
+
+    private static void RecordSaved(CliContext context, IEnumerable<string> names)
+    {
+        foreach (var name in names)
+            context.RecordImageEvent("save", context.Images.Resolve(name).Id, name);
     }
 
     /// <summary>The image and the name it was asked by (an ID or digest saves it without names, as docker does).</summary>
