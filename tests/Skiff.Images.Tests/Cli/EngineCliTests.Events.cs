@@ -148,4 +148,14 @@ public sealed partial class EngineCliTests
         Assert.Single(bad.Stderr.TrimEnd().Split('\n'));
         Assert.Equal(125, (await Skiff.RunAsync(Root, "events", "--since", "yesterday")).ExitCode);
     }
+
+    [Fact]
+    public async Task TheMonitorRecordsAnOomKillBeforeTheDie()
+    {
+        // The shell keeps what cat reads from /dev/urandom: it grows until the 16 MB limit's OOM killer ends it.
+        var run = await Skiff.RunAsync(Root, "run", "--rm", "--name", "oom-hog", "-m", "16m", Image, "sh", "-c", "x=$(cat /dev/urandom)");
+        Assert.Equal(137, run.ExitCode);
+        var events = await Ok("events", "--since", "10m", "--until", "0s", "--filter", "container=oom-hog", "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}");
+        Assert.Equal("create <no value>\nattach <no value>\nstart <no value>\noom <no value>\ndie 137\ndestroy <no value>\n", events.Stdout);
+    }
 }
