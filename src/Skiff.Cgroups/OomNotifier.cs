@@ -87,11 +87,38 @@ public sealed class OomNotifier : IDisposable
         string text;
         try { text = _fs.ReadFile(_watchedFile); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return _oomKills; } // cgroup removed
+        return ParseOomKills(text);
+    }
+
+    /// <summary>The "oom_kill N" counter of memory.events (v2) or memory.oom_control (v1).</summary>
+    private static ulong ParseOomKills(string text)
+    {
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             if (line.StartsWith("oom_kill ", StringComparison.Ordinal)
                 && ulong.TryParse(line.AsSpan("oom_kill ".Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var count))
                 return count;
         return 0;
+    }
+
+    /// <summary>
+    /// How many processes the OOM killer has killed in the memory cgroup of <paramref name="inner"/> (a cgroupsPath
+    /// as <see cref="CgroupPathResolver.ResolveInner"/> gives it) since it was made; 0 when it or the controller is
+    /// missing. For a look after the fact, e.g. once a container exited and before its cgroup is removed.
+    /// </summary>
+    public static ulong CountKills(CgroupSystem system, string inner, CgroupFileSystem fs)
+    {
+        var hierarchy = system.Mode == CgroupMode.V2 ? system.Unified : system.FindV1("memory");
+        if (hierarchy is null)
+            return 0;
+        var file = CgroupPath.Join(CgroupPathResolver.HierarchyDir(system, hierarchy, inner), hierarchy.IsV2 ? "memory.events" : "memory.oom_control");
+        try
+        {
+            return ParseOomKills(fs.ReadFile(file));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return 0;
+        }
     }
 
     public void Dispose()

@@ -41,6 +41,20 @@ internal sealed class ImageRootfsProvider(ImageService images) : IRootfsProvider
 
     public void Unmount(string containerId) => SnapshotMount.Unmount(Target(containerId), detach: true);
 
+    /// <summary>The snapshot's upper dir (overlay), or its private copy (copy snapshotter).</summary>
+    public long WritableSize(string containerId)
+    {
+        try
+        {
+            var mount = images.Snapshotter.GetMount(containerId);
+            return Skiff.Storage.DirectoryUsage.Bytes(mount.UpperDir ?? mount.Source);
+        }
+        catch (SnapshotException)
+        {
+            return 0; // never prepared, or released meanwhile
+        }
+    }
+
     public void Release(string containerId)
     {
         var target = Target(containerId);

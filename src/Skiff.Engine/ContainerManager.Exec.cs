@@ -43,6 +43,28 @@ public sealed partial class ContainerManager
         if (request.Detach)
             args.Add("--detach");
 
+        // docker's exec events: the action names the command, execID ties them together; a -d process's end is not seen.
+        var execId = NameGenerator.NewId();
+        var commandLine = string.Join(' ', request.Command);
+        RecordEvent(container, $"exec_create: {commandLine}", ("execID", execId));
+        RecordEvent(container, $"exec_start: {commandLine}", ("execID", execId));
+        int status;
+        try
+        {
+            status = RunExec(container, args, request, stdio);
+        }
+        catch (EngineException e) when (!request.Detach)
+        {
+            RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", e.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            throw;
+        }
+        if (!request.Detach)
+            RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", status.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return status;
+    }
+
+    private int RunExec(ContainerRecord container, List<string> args, ExecRequest request, ExecStdio stdio)
+    {
         var runtime = RuntimeOf(container);
         using var devNull = RuntimeClient.OpenDevNull();
         var stdin = request.Interactive && !request.Detach ? stdio.Stdin : devNull;

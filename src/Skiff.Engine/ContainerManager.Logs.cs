@@ -18,16 +18,11 @@ public sealed partial class ContainerManager
         var entries = new List<LogEntry>();
         for (int i = container.Config.Log.MaxFiles - 1; i >= 1; i--)
             if (File.Exists($"{path}.{i}"))
-                entries.AddRange(ReadEntries(File.ReadAllBytes($"{path}.{i}"), out _));
-        var current = File.Exists(path) ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete) : null;
+                entries.AddRange(JsonLines.Parse(File.ReadAllBytes($"{path}.{i}"), ParseEntry, out _));
+        var current = JsonLines.OpenForReading(path);
         long offset = 0;
         if (current is not null)
-        {
-            var bytes = new byte[current.Length];
-            current.ReadExactly(bytes);
-            entries.AddRange(ReadEntries(bytes, out var complete));
-            offset = complete;
-        }
+            entries.AddRange(JsonLines.ReadNew(current, ref offset, ParseEntry));
         var selected = entries.Where(e => Wanted(e, request));
         if (request.Tail is { } tail)
             selected = selected.TakeLast(Math.Max(0, tail));
@@ -42,16 +37,11 @@ public sealed partial class ContainerManager
         using var disposeCurrent = current;
         while (!cancel.IsCancellationRequested)
         {
-            current ??= File.Exists(path) ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete) : null;
+            current ??= JsonLines.OpenForReading(path);
             bool grew = false;
             if (current is not null && current.Length > offset)
             {
-                current.Position = offset;
-                var bytes = new byte[current.Length - offset];
-                current.ReadExactly(bytes);
-                var fresh = ReadEntries(bytes, out var complete);
-                offset += complete;
-                foreach (var entry in fresh.Where(e => Wanted(e, request)))
+                foreach (var entry in JsonLines.ReadNew(current, ref offset, ParseEntry).Where(e => Wanted(e, request)))
                     yield return entry;
                 grew = true;
             }
@@ -82,7 +72,7 @@ public sealed partial class ContainerManager
         => (request.Since is not { } since || entry.Time >= since) && (request.Until is not { } until || entry.Time <= until);
 
     /// <summary>A rotation renames our file away: the path then names a different inode, or none.</summary>
-    private static bool Rotated(FileStream open, string path)
+    internal static bool Rotated(FileStream open, string path)
         => InodeOf(path) != InodeOf($"/proc/self/fd/{open.SafeFileHandle.DangerousGetHandle()}");
 
     private static ulong InodeOf(string path)
@@ -91,31 +81,12 @@ public sealed partial class ContainerManager
         return Libc.TryStatAt(root, path, followLastSymlink: true)?.Ino ?? 0;
     }
 
-    /// <summary>The complete lines of a json-file log; <paramref name="complete"/> is how many bytes they span.</summary>
-    private static List<LogEntry> ReadEntries(byte[] bytes, out long complete)
+    private static LogEntry ParseEntry(ReadOnlyMemory<byte> line)
     {
-        var entries = new List<LogEntry>();
-        int start = 0;
-        while (true)
-        {
-            int newline = Array.IndexOf(bytes, (byte)'\n', start);
-            if (newline < 0)
-                break;
-            try
-            {
-                using var document = JsonDocument.Parse(bytes.AsMemory(start, newline - start));
-                var root = document.RootElement;
-                entries.Add(new LogEntry(root.GetProperty("stream").GetString() ?? "stdout", root.GetProperty("log").GetString() ?? "",
-                    DateTimeOffset.Parse(root.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture)));
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or FormatException or InvalidOperationException)
-            {
-                // A line torn by a crash mid-write: skip it, as docker does.
-            }
-            start = newline + 1;
-        }
-        complete = start;
-        return entries;
+        using var document = JsonDocument.Parse(line);
+        var root = document.RootElement;
+        return new LogEntry(root.GetProperty("stream").GetString() ?? "stdout", root.GetProperty("log").GetString() ?? "",
+            DateTimeOffset.Parse(root.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>A log entry as `logs` prints it: the text, prefixed by its time with -t.</summary>

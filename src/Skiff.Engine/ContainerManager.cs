@@ -1,5 +1,6 @@
 using System.Text;
 using Skiff.Engine.Containers;
+using Skiff.Engine.Events;
 using Skiff.Engine.Monitor;
 using Skiff.Engine.Specs;
 using Skiff.Interop;
@@ -46,7 +47,8 @@ public sealed partial class ContainerManager : IDisposable
         _rootfs = rootfs;
         _store = store;
         _ownsStore = ownsStore;
-        Volumes = new VolumeManager(options, _store);
+        Events = new EventJournal(options.EventsDirectory);
+        Volumes = new VolumeManager(options, _store, Events);
     }
 
     private static ContainerStore OpenStore(EngineOptions options)
@@ -56,6 +58,21 @@ public sealed partial class ContainerManager : IDisposable
     }
 
     public VolumeManager Volumes { get; }
+
+    /// <summary>Where this manager records what it does (`skiff events` reads it).</summary>
+    public EventJournal Events { get; }
+
+    /// <summary>Records a container event with docker's attributes: the container's labels, its image and name, then <paramref name="extra"/>.</summary>
+    internal static void RecordEvent(EventJournal journal, ContainerRecord container, string action, params (string Key, string Value)[] extra)
+    {
+        var attributes = new Dictionary<string, string>(container.Config.Labels) { ["image"] = container.Image, ["name"] = container.Name };
+        foreach (var (key, value) in extra)
+            attributes[key] = value;
+        journal.TryRecord(EngineEvent.Now(EngineEvent.Container, action, container.Id, attributes));
+    }
+
+    private void RecordEvent(ContainerRecord container, string action, params (string Key, string Value)[] extra)
+        => RecordEvent(Events, container, action, extra);
 
     public void Dispose()
     {
@@ -161,6 +178,7 @@ public sealed partial class ContainerManager : IDisposable
             if (name is not null)
             {
                 _store.Insert(record);
+                RecordEvent(record, "create");
                 return record;
             }
             // A generated name may clash with a container made meanwhile: draw again, as docker does.
@@ -170,6 +188,7 @@ public sealed partial class ContainerManager : IDisposable
                 {
                     record = record with { Name = NameGenerator.Random() };
                     _store.Insert(record);
+                    RecordEvent(record, "create");
                     return record;
                 }
                 catch (EngineException) when (attempt < 10)
@@ -309,7 +328,10 @@ public sealed partial class ContainerManager : IDisposable
                 if (message == "ready")
                 {
                     if (attach)
+                    {
                         session = AttachSession.Connect(directory);
+                        RecordEvent(container, "attach");
+                    }
                     // "attached": our connection may still wait in the listen backlog; the monitor must have
                     // accepted it before the program runs, or the first output goes to nobody.
                     var go = attach ? "go attached" : "go";
@@ -339,7 +361,9 @@ public sealed partial class ContainerManager : IDisposable
         var container = Reconcile(Require(idOrName));
         if (container.State.Status != ContainerStatus.Running || !MonitorAlive(container))
             throw new EngineException($"cannot attach to container {container.Name}: it is not running (or its monitor is gone)");
-        return AttachSession.Connect(_options.ContainerDirectory(container.Id));
+        var session = AttachSession.Connect(_options.ContainerDirectory(container.Id));
+        RecordEvent(container, "attach");
+        return session;
     }
 
     /// <summary>`skiff stop [-t N]`: StopSignal, then SIGKILL after the timeout (the container's --stop-timeout, else 10 s).</summary>
@@ -355,16 +379,20 @@ public sealed partial class ContainerManager : IDisposable
             if (container.State.Status != ContainerStatus.Restarting)
             {
                 var runtime = RuntimeOf(container);
+                // Recorded before the signal is sent: the monitor records the die it causes.
+                RecordEvent(container, "kill", ("signal", SignalNumber(container.Config.StopSignal)));
                 runtime.Run("kill", container.Id, container.Config.StopSignal);
                 if (container.State.Status == ContainerStatus.Paused)
                     runtime.Run("resume", container.Id);
                 if (!WaitProcessExit(container, TimeSpan.FromSeconds(timeoutSeconds ?? container.Config.StopTimeout)))
                 {
+                    RecordEvent(container, "kill", ("signal", SignalNumber("KILL")));
                     runtime.Run("kill", container.Id, "KILL");
                     WaitProcessExit(container, MonitorGrace);
                 }
             }
             AwaitExitRecorded(container, LinuxNames.ParseSignal(container.Config.StopSignal) ?? 15);
+            RecordEvent(container, "stop");
         }
     }
 
@@ -380,6 +408,8 @@ public sealed partial class ContainerManager : IDisposable
             if (container.State.Status is not (ContainerStatus.Running or ContainerStatus.Paused))
                 throw new EngineException($"cannot kill container {container.Name}: it is not running");
             _store.ChangeState(container.Id, s => s with { StoppedByUser = true });
+            // Recorded before the signal is sent: the monitor records the die it causes.
+            RecordEvent(container, "kill", ("signal", SignalNumber(signal)));
             var result = RuntimeOf(container).Run("kill", container.Id, signal);
             if (result.ExitCode != 0)
                 throw new EngineException($"cannot kill container {container.Name}: {result.Error}");
@@ -391,26 +421,38 @@ public sealed partial class ContainerManager : IDisposable
     {
         Stop(idOrName, timeoutSeconds);
         Start(idOrName);
+        RecordEvent(Get(idOrName), "restart");
     }
 
-    /// <summary>`skiff container prune`: removes every stopped container; returns their ids.</summary>
-    public IReadOnlyList<string> Prune()
+    /// <summary>docker's signal attribute of kill events: the number ("15"), whatever name it was given by.</summary>
+    private static string SignalNumber(string signal) => (LinuxNames.ParseSignal(signal) ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// `skiff container prune [--filter until=T]`: removes every stopped container (created before
+    /// <paramref name="until"/>); returns their ids and the bytes their writable layers held.
+    /// </summary>
+    public PruneReport Prune(DateTimeOffset? until = null)
     {
         var removed = new List<string>();
+        long reclaimed = 0;
         // A created container with a live monitor is being started.
         foreach (var container in List(all: true).Where(c => c.State.Status == ContainerStatus.Exited || (c.State.Status == ContainerStatus.Created && !MonitorAlive(c))))
         {
+            if (until is { } limit && container.Created >= limit)
+                continue;
             try
             {
+                long size = _rootfs.WritableSize(container.Id);
                 Remove(container.Id);
                 removed.Add(container.Id);
+                reclaimed += size;
             }
             catch (EngineException)
             {
                 // started or removed by another command meanwhile
             }
         }
-        return removed;
+        return new PruneReport(removed, reclaimed);
     }
 
     /// <summary>`skiff rm [-f] [-v]`: a running container only with force (killed first); -v removes its anonymous volumes.</summary>
@@ -435,6 +477,7 @@ public sealed partial class ContainerManager : IDisposable
                     throw new EngineException($"cannot remove container {container.Name}: it is {Describe(container.State.Status)}; stop it first or use rm -f");
                 _store.ChangeState(container.Id, s => s with { StoppedByUser = true });
                 var runtime = RuntimeOf(container);
+                RecordEvent(container, "kill", ("signal", SignalNumber("KILL")));
                 runtime.Run("kill", container.Id, "KILL");
                 if (container.State.Status == ContainerStatus.Paused)
                     runtime.Run("resume", container.Id);
@@ -489,6 +532,7 @@ public sealed partial class ContainerManager : IDisposable
                 Volumes.RemoveUnchecked(volume);
         Directory.Delete(_options.ContainerDirectory(container.Id), recursive: true);
         _store.Delete(container.Id);
+        RecordEvent(container, "destroy");
     }
 
     /// <summary>
@@ -555,6 +599,7 @@ public sealed partial class ContainerManager : IDisposable
         var container = Require(idOrName);
         using (LockContainer(container.Id))
             _store.Rename(container.Id, name);
+        RecordEvent(container with { Name = name }, "rename", ("oldName", container.Name));
     }
 
     /// <summary>`skiff pause`: freezes every process of the container.</summary>
@@ -575,6 +620,7 @@ public sealed partial class ContainerManager : IDisposable
             if (result.ExitCode != 0)
                 throw new EngineException($"cannot {command} container {container.Name}: {result.Error}");
             _store.ChangeState(container.Id, s => s with { Status = to });
+            RecordEvent(container, command == "pause" ? "pause" : "unpause");
         }
     }
 
@@ -644,10 +690,14 @@ public sealed partial class ContainerManager : IDisposable
         if (container.State.Status != ContainerStatus.Restarting && ProcessIdentity.IsAlive(container.State.Pid, container.State.PidStartTime))
             return container;
         var monitorPid = container.State.MonitorPid;
-        var state = _store.ChangeState(container.Id, s => s.MonitorPid != monitorPid || !IsActive(s.Status) ? s : s with
+        bool died = false;
+        var state = _store.ChangeState(container.Id, s =>
         {
-            Status = ContainerStatus.Exited, ExitCode = 255, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
+            died = s.MonitorPid == monitorPid && IsActive(s.Status);
+            return !died ? s : s with { Status = ContainerStatus.Exited, ExitCode = 255, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0 };
         });
+        if (died)
+            RecordEvent(container, "die", ("exitCode", "255"));
         return state is null ? container : container with { State = state };
     }
 
@@ -677,10 +727,14 @@ public sealed partial class ContainerManager : IDisposable
         if (MonitorAlive(container))
             return;
         var killed = ProcessIdentity.IsAlive(container.State.Pid, container.State.PidStartTime) ? 9 : signal;
-        _store.ChangeState(container.Id, s => s.Status == ContainerStatus.Exited ? s : s with
+        bool died = false;
+        _store.ChangeState(container.Id, s =>
         {
-            Status = ContainerStatus.Exited, ExitCode = 128 + killed, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
+            died = s.Status != ContainerStatus.Exited;
+            return !died ? s : s with { Status = ContainerStatus.Exited, ExitCode = 128 + killed, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0 };
         });
+        if (died)
+            RecordEvent(container, "die", ("exitCode", (128 + killed).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         RuntimeOf(container).Run("delete", "--force", container.Id);
     }
 

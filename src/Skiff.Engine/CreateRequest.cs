@@ -54,3 +54,6 @@ public sealed record LogEntry(string Stream, string Text, DateTimeOffset Time);
 
 /// <summary>A process of a running container (`skiff top`).</summary>
 public sealed record ContainerProcess(int Pid, int ParentPid, uint Uid, string Command);
+
+/// <summary>What a prune removed (container IDs, volume names) and the bytes that freed.</summary>
+public sealed record PruneReport(IReadOnlyList<string> Removed, long ReclaimedBytes);

@@ -33,6 +33,9 @@ public sealed class DirectoryRootfsProvider(string imagesDirectory, string rootf
         // Remount never mounts anything here.
     }
 
+    /// <summary>The copy is all the container's own.</summary>
+    public long WritableSize(string containerId) => Skiff.Storage.DirectoryUsage.Bytes(Path.Combine(rootfsDirectory, containerId));
+
     public void Release(string containerId)
     {
         var target = Path.Combine(rootfsDirectory, containerId);

@@ -30,6 +30,8 @@ public sealed record EngineOptions
     public string DatabasePath => Path.Combine(Root, "engine.db");
     public string ContainersDirectory => Path.Combine(Root, "containers");
     public string VolumesDirectory => Path.Combine(Root, "volumes");
+    /// <summary>The event journal every command and monitor appends to (see <see cref="Events.EventJournal"/>).</summary>
+    public string EventsDirectory => Path.Combine(Root, "events");
     public string ContainerDirectory(string id) => Path.Combine(ContainersDirectory, id);
 
     private static string? DefaultInit()
@@ -73,4 +75,7 @@ public interface IRootfsProvider
 
     /// <summary>Unmounts what <see cref="Remount"/> mounted.</summary>
     void Unmount(string containerId);
+
+    /// <summary>Bytes of what the container changed in its rootfs (docker's SizeRw); 0 when it has no rootfs.</summary>
+    long WritableSize(string containerId);
 }

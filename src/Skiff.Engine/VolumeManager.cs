@@ -1,4 +1,5 @@
 using Skiff.Engine.Containers;
+using Skiff.Engine.Events;
 
 namespace Skiff.Engine;
 
@@ -10,11 +11,13 @@ public sealed class VolumeManager
 {
     private readonly EngineOptions _options;
     private readonly ContainerStore _store;
+    private readonly EventJournal _events;
 
-    internal VolumeManager(EngineOptions options, ContainerStore store)
+    internal VolumeManager(EngineOptions options, ContainerStore store, EventJournal events)
     {
         _options = options;
         _store = store;
+        _events = events;
     }
 
     public string DataPath(string name) => Path.Combine(_options.VolumesDirectory, name, "_data");
@@ -45,7 +48,10 @@ public sealed class VolumeManager
             return (existing, false);
         Directory.CreateDirectory(DataPath(volume.Name));
         if (_store.InsertVolume(volume))
+        {
+            RecordEvent(volume.Name, "create");
             return (volume, true);
+        }
         return (_store.GetVolume(volume.Name)!, false); // created by a concurrent command: its directory is the same
     }
 
@@ -62,17 +68,19 @@ public sealed class VolumeManager
         RemoveUnchecked(name);
     }
 
-    /// <summary>`volume prune [-a]`: unused anonymous volumes, and with <paramref name="all"/> unused named ones; returns their names.</summary>
-    public IReadOnlyList<string> Prune(bool all = false)
+    /// <summary>`volume prune [-a]`: unused anonymous volumes, and with <paramref name="all"/> unused named ones; returns their names and the bytes they held.</summary>
+    public PruneReport Prune(bool all = false)
     {
         var used = _store.List().SelectMany(c => c.Config.Mounts).Where(m => m.Name is not null).Select(m => m.Name!).ToHashSet();
         var removed = new List<string>();
+        long reclaimed = 0;
         foreach (var volume in List().Where(v => (all || v.Anonymous) && !used.Contains(v.Name)))
         {
+            reclaimed += Skiff.Storage.DirectoryUsage.Bytes(DataPath(volume.Name));
             RemoveUnchecked(volume.Name);
             removed.Add(volume.Name);
         }
-        return removed;
+        return new PruneReport(removed, reclaimed);
     }
 
     internal void RemoveUnchecked(string name)
@@ -80,8 +88,12 @@ public sealed class VolumeManager
         var directory = Path.Combine(_options.VolumesDirectory, name);
         if (Directory.Exists(directory))
             Directory.Delete(directory, recursive: true);
-        _store.DeleteVolume(name);
+        if (_store.DeleteVolume(name))
+            RecordEvent(name, "destroy");
     }
+
+    private void RecordEvent(string name, string action)
+        => _events.TryRecord(EngineEvent.Now(EngineEvent.Volume, action, name, new Dictionary<string, string> { ["driver"] = "local" }));
 
     private IEnumerable<ContainerRecord> UsersOf(string name) => _store.List().Where(c => c.Config.Mounts.Any(m => m.Name == name));
 

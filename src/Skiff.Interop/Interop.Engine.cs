@@ -109,3 +109,47 @@ public static unsafe partial class Interop
         }
     }
 }
+
+public static unsafe partial class Interop
+{
+    public static partial class Libc
+    {
+        /// <summary>glibc's struct dirent on 64-bit Linux: d_ino (8), d_off (8), d_reclen (2), then d_type.</summary>
+        private const int DirentTypeOffset = 18;
+        private const byte DT_UNKNOWN = 0;
+
+        [LibraryImport(LibC, EntryPoint = "opendir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        private static partial nint OpenDir(string path);
+
+        [LibraryImport(LibC, EntryPoint = "readdir", SetLastError = true)]
+        private static partial nint ReadDir(nint directory);
+
+        [LibraryImport(LibC, EntryPoint = "closedir")]
+        private static partial int CloseDir(nint directory);
+
+        /// <summary>
+        /// Whether the filesystem of <paramref name="directory"/> tells entry types in readdir (d_type), which overlayfs
+        /// needs (docker's "Supports d_type"; xfs made with ftype=0 does not): false if any entry comes back DT_UNKNOWN.
+        /// </summary>
+        public static bool ReportsEntryTypes(string directory)
+        {
+            nint stream = OpenDir(directory);
+            if (stream == 0)
+                throw new SyscallException("opendir", directory, Errno.Last);
+            try
+            {
+                nint entry;
+                while ((entry = ReadDir(stream)) != 0)
+                {
+                    if (*((byte*)entry + DirentTypeOffset) == DT_UNKNOWN)
+                        return false;
+                }
+                return true;
+            }
+            finally
+            {
+                CloseDir(stream);
+            }
+        }
+    }
+}

@@ -421,7 +421,7 @@ public sealed class EngineTerminalAndLogTests
         });
         Assert.Equal(Enumerable.Range(10, codes.Length), codes);
         Assert.Equal(codes.Length, engine.Manager.List(all: true).Select(c => c.Name).Distinct().Count());
-        Assert.Equal(codes.Length, engine.Manager.Prune().Count);
+        Assert.Equal(codes.Length, engine.Manager.Prune().Removed.Count);
         Assert.Empty(engine.Manager.List(all: true));
     }
 

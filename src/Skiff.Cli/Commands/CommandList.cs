@@ -49,6 +49,9 @@ internal static class CommandList
         LoginCommand.Definition,
         LogoutCommand.Definition,
         SystemDfCommand.Definition,
+        EventsCommand.Definition,
+        SystemPruneCommand.Definition,
+        SystemInfoCommand.Definition,
     ];
 
     /// <summary>The command named by the first one or two arguments (two-word names first); how many arguments the name took.</summary>

@@ -169,10 +169,9 @@ internal static class ContainerCommands
         [new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
         (context, args) =>
         {
-            var removed = context.Containers.Prune();
-            context.Out.WriteLine("Deleted Containers:");
-            foreach (var id in removed)
-                context.Out.WriteLine(id);
+            var report = context.Containers.Prune();
+            PruneCommand.PrintRemoved(context, "Deleted Containers", report);
+            context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
         });
 
@@ -230,8 +229,11 @@ internal static class ContainerCommands
 
     private static int? Seconds(ParsedArguments args) => args.Value("time") is { } time ? (int)RunFlags.ParseLong(time, "--time") : null;
 
-    private static DateTimeOffset ParseTime(string text, string flag)
+    /// <summary>docker's time arguments (--since, --until, until=): RFC 3339, unix seconds (with a fraction), or a duration ago (10m, 1.5h).</summary>
+    internal static DateTimeOffset ParseTime(string text, string flag)
     {
+        if (decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var unixSeconds))
+            return DateTimeOffset.UnixEpoch.AddTicks((long)(unixSeconds * TimeSpan.TicksPerSecond));
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
             return time;
         if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
@@ -240,7 +242,7 @@ internal static class ContainerCommands
             if (ago is { } span)
                 return DateTimeOffset.UtcNow - span;
         }
-        throw new EngineException($"invalid {flag} \"{text}\": expected an RFC 3339 time or a duration such as 10m");
+        throw new EngineException($"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
     }
 
     private static string Command(ContainerRecord container, bool full)

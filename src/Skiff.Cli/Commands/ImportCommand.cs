@@ -25,6 +25,7 @@ internal static class ImportCommand
             Message = args.Value("message"),
         });
         var image = context.Images.Register(loaded, names);
+        context.RecordImageEvent("import", image.Id, image.Id);
         context.Out.WriteLine(image.Id);
         return 0;
     }

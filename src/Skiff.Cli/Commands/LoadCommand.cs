@@ -23,6 +23,7 @@ internal static class LoadCommand
         foreach (var loaded in ImageArchiveReader.Read(context.Images.Content, input))
         {
             var image = context.Images.Register(loaded, loaded.Tags);
+            context.RecordImageEvent("load", image.Id, image.RepoTags.Count > 0 ? Output.Familiar(image.RepoTags[0]) : image.Id);
             if (image.RepoTags.Count == 0)
                 context.Out.WriteLine($"Loaded image ID: {image.Id}");
             foreach (var tag in image.RepoTags.Where(tag => loaded.Tags.Any(name => ImageService.NormalizeName(name) == tag)))

@@ -1,5 +1,9 @@
+using Skiff.Engine;
+using Skiff.Images.Service;
+
 namespace Skiff.Cli.Commands;
 
+/// <summary>`skiff image prune`, and what every prune shares: docker's confirmation, its sections and the total.</summary>
 internal static class PruneCommand
 {
     public static readonly CliCommand Definition = new(
@@ -10,16 +14,34 @@ internal static class PruneCommand
     private static int Run(CliContext context, ParsedArguments args)
     {
         bool all = args.Bool("all");
-        if (!args.Bool("force"))
-        {
-            context.Out.Write(all
-                ? "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "
-                : "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ");
-            context.Out.Flush();
-            if (Console.In.ReadLine()?.Trim().ToLowerInvariant() is not ("y" or "yes"))
-                return 0;
-        }
-        var report = context.Images.Prune(all);
+        if (!Confirmed(context, args, all
+                ? "WARNING! This will remove all images without at least one container associated to them."
+                : "WARNING! This will remove all dangling images."))
+            return 0;
+        var report = PruneImages(context, all, until: null);
+        context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
+        return 0;
+    }
+
+    /// <summary>
+    /// docker's question before a prune, unless --force. The answer is read from stdin even when it is not a
+    /// terminal (as docker does), so `echo y | skiff system prune` works and no answer means no.
+    /// </summary>
+    public static bool Confirmed(CliContext context, ParsedArguments args, string warning)
+    {
+        if (args.Bool("force"))
+            return true;
+        context.Out.Write($"{warning}\nAre you sure you want to continue? [y/N] ");
+        context.Out.Flush();
+        return Console.In.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
+    }
+
+    /// <summary>Removes the images, records their events and prints docker's "Deleted Images:" section.</summary>
+    public static RemovalReport PruneImages(CliContext context, bool all, DateTimeOffset? until)
+    {
+        var before = context.Images.List();
+        var report = context.Images.Prune(all, until);
+        context.RecordRemovalEvents(report, before);
         if (report.Deleted.Count > 0)
         {
             context.Out.WriteLine("Deleted Images:");
@@ -29,7 +51,17 @@ internal static class PruneCommand
                 context.Out.WriteLine($"deleted: {id}");
             context.Out.WriteLine();
         }
-        context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
-        return 0;
+        return report;
+    }
+
+    /// <summary>A "Deleted Containers:" or "Deleted Volumes:" section, when something was.</summary>
+    public static void PrintRemoved(CliContext context, string title, PruneReport report)
+    {
+        if (report.Removed.Count == 0)
+            return;
+        context.Out.WriteLine($"{title}:");
+        foreach (var item in report.Removed)
+            context.Out.WriteLine(item);
+        context.Out.WriteLine();
     }
 }

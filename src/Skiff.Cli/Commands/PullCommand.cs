@@ -39,6 +39,9 @@ internal static class PullCommand
         using var view = quiet ? null : new PullProgressView(context.Out, context.IsTerminal);
         var image = context.Images.PullAsync(name, options, view).GetAwaiter().GetResult();
         view?.Finish();
+        // docker's pull event names the reference as given, fully tagged: "busybox:latest", name "busybox".
+        string pulled = image.RepoTags.Count > 0 ? Output.Familiar(image.RepoTags[0]) : name;
+        context.RecordImageEvent("pull", pulled, Output.Split(pulled).Repository);
         if (!quiet)
         {
             context.Out.WriteLine($"Digest: {image.RepoDigests.FirstOrDefault()?.Split('@')[1] ?? image.ManifestDigest}");

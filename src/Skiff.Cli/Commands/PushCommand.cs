@@ -21,6 +21,8 @@ internal static class PushCommand
         bool quiet = args.Bool("quiet");
         var view = quiet ? null : new PushProgressView(context.Out);
         var result = context.Images.PushAsync(args.Positionals[0], args.Positionals.ElementAtOrDefault(1), options, view).GetAwaiter().GetResult();
+        string pushed = Output.Familiar(result.Reference);
+        context.RecordImageEvent("push", pushed, Output.Split(pushed).Repository);
         if (!quiet)
         {
             foreach (var blob in result.Blobs)

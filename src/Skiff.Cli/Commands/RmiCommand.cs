@@ -17,7 +17,9 @@ internal static class RmiCommand
         {
             try
             {
+                var before = context.Images.List();
                 var report = context.Images.Remove(image, args.Bool("force"));
+                context.RecordRemovalEvents(report, before);
                 foreach (string name in report.Untagged)
                     context.Out.WriteLine($"Untagged: {Output.Familiar(name)}");
                 foreach (string id in report.Deleted)

@@ -25,7 +25,14 @@ internal static class SaveCommand
         };
         var images = args.Positionals.Select(name => Select(context.Images, name)).ToList();
         ArchiveOutput.Write("save", args.Value("output"), output => ImageArchiveWriter.Write(context.Images.Content, images, format, output));
+        RecordSaved(context, args.Positionals);
         return 0;
+    }
+
+    private static void RecordSaved(CliContext context, IEnumerable<string> names)
+    {
+        foreach (var name in names)
+            context.RecordImageEvent("save", context.Images.Resolve(name).Id, name);
     }
 
     /// <summary>The image and the name it was asked by (an ID or digest saves it without names, as docker does).</summary>

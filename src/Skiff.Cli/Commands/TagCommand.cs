@@ -1,3 +1,5 @@
+using Skiff.Images.Service;
+
 namespace Skiff.Cli.Commands;
 
 internal static class TagCommand
@@ -9,6 +11,7 @@ internal static class TagCommand
     private static int Run(CliContext context, ParsedArguments args)
     {
         context.Images.Tag(args.Positionals[0], args.Positionals[1]);
+        context.RecordImageEvent("tag", context.Images.Resolve(args.Positionals[1]).Id, Output.Familiar(ImageService.NormalizeName(args.Positionals[1])));
         return 0;
     }
 }

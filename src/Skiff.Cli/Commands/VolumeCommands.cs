@@ -63,9 +63,9 @@ internal static class VolumeCommands
         [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
         (context, args) =>
         {
-            context.Out.WriteLine("Deleted Volumes:");
-            foreach (var name in context.Containers.Volumes.Prune(args.Bool("all")))
-                context.Out.WriteLine(name);
+            var report = context.Containers.Volumes.Prune(args.Bool("all"));
+            PruneCommand.PrintRemoved(context, "Deleted Volumes", report);
+            context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
         });
 

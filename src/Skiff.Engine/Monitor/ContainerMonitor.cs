@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
+using Skiff.Cgroups;
 using Skiff.Engine.Containers;
+using Skiff.Engine.Events;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
@@ -44,6 +46,7 @@ public sealed class ContainerMonitor : IDisposable
     private readonly List<Socket> _clients = [];
     private readonly Lock _clientsLock = new();
     private readonly JsonFileLog _log;
+    private readonly EventJournal _events;
     private FileDescriptor? _sync;
     /// <summary>Where attach clients' stdin goes: the stdin pipe or the pty master of the current run.</summary>
     private FileDescriptor? _input;
@@ -58,6 +61,7 @@ public sealed class ContainerMonitor : IDisposable
         _store = ContainerStore.Open(options.DatabasePath);
         _container = _store.Get(id) ?? throw new EngineException($"no such container: {id}");
         _runtime = new RuntimeClient(_container.Config.Runtime, options.RuntimeRoot);
+        _events = new EventJournal(options.EventsDirectory);
         var directory = options.ContainerDirectory(id);
         _directory = FileDescriptor.Wrap(Libc.Open(directory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", directory);
         _log = new JsonFileLog(Path.Combine(directory, ContainerManager.LogFileName), _container.Config.Log);
@@ -153,7 +157,12 @@ public sealed class ContainerMonitor : IDisposable
                 pump.Join(TimeSpan.FromSeconds(2));
             Log(log => log.Flush());
             CloseStdio();
+            // The cgroup's OOM counter is read before the runtime deletes the cgroup with it.
+            if (OomKills() > 0)
+                RecordEvent("oom");
             _runtime.Run("delete", "--force", _id);
+            // Before the exit is recorded: a `stop` waiting for that records its own event next, and die comes first.
+            RecordEvent("die", ("exitCode", exitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var state = _store.ChangeState(_id, s => s with
             {
                 Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
@@ -303,6 +312,7 @@ public sealed class ContainerMonitor : IDisposable
             Status = ContainerStatus.Running, Pid = pid, PidStartTime = ProcessIdentity.StartTime(pid) ?? 0, StartedAt = DateTimeOffset.UtcNow,
             FinishedAt = null, ExitCode = 0, Error = "",
         });
+        RecordEvent("start");
         if (_sync is not null)
         {
             SyncSocket.Send(_sync, "started");
@@ -325,6 +335,27 @@ public sealed class ContainerMonitor : IDisposable
             if (_sync is not null)
                 SyncSocket.Send(_sync, $"error {exitCode} {message}");
             return null;
+        }
+    }
+
+    /// <summary>Records a container event with the container's current name (it may have been renamed since the monitor started).</summary>
+    private void RecordEvent(string action, params (string Key, string Value)[] extra)
+        => ContainerManager.RecordEvent(_events, _store.Get(_id) ?? _container, action, extra);
+
+    /// <summary>OOM kills in the container's memory cgroup during this run (each run gets a new cgroup); 0 when it cannot be told.</summary>
+    private ulong OomKills()
+    {
+        try
+        {
+            // The path the engine gave the container (ContainerManager.Create), not config.json read back:
+            // parsing the whole spec would cost every exit more than the counter read itself.
+            var inner = CgroupPathResolver.ResolveInner(_id, $"{_options.CgroupParent}/{_id}");
+            return OomNotifier.CountKills(CgroupSystem.Detect(), inner, CgroupFileSystem.Host);
+        }
+        catch (Exception e) when (e is IOException or SyscallException or CgroupException or Oci.OciConfigException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"skiff monitor {_id[..12]}: cannot tell whether the OOM killer acted: {e.Message}");
+            return 0;
         }
     }
 

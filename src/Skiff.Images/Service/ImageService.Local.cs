@@ -29,7 +29,7 @@ public sealed partial class ImageService
             long size;
             if (Snapshotter.HasLayer(chainId))
             {
-                size = KnownSize(chainId) ?? DirectorySize(Snapshotter.LayerPath(chainId));
+                size = KnownSize(chainId) ?? Skiff.Storage.DirectoryUsage.Bytes(Snapshotter.LayerPath(chainId));
             }
             else
             {
@@ -42,7 +42,7 @@ public sealed partial class ImageService
                     using var blob = Content.Open(layer.Digest);
                     unpacked = UnpackChecked(blob, directory, layer, loaded.DiffIds[index], lower);
                 });
-                size = unpacked?.Size ?? KnownSize(chainId) ?? DirectorySize(Snapshotter.LayerPath(chainId));
+                size = unpacked?.Size ?? KnownSize(chainId) ?? Skiff.Storage.DirectoryUsage.Bytes(Snapshotter.LayerPath(chainId));
             }
             layers.Add(new LayerRecord(index, layer.Digest.ToString(), layer.Size, loaded.DiffIds[index].ToString(), chainId.ToString(), size));
         }

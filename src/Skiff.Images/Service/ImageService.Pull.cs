@@ -151,7 +151,7 @@ public sealed partial class ImageService
             if (!present)
                 await client.FetchBlobAsync(reference.Path, layer, Content, cancellationToken, blobProgress).ConfigureAwait(false);
             progress?.Report(new PullProgress(shortId, present ? PullPhase.AlreadyExists : PullPhase.Complete, layer.Size, layer.Size));
-            return KnownSize(chainId) ?? DirectorySize(Snapshotter.LayerPath(chainId));
+            return KnownSize(chainId) ?? Skiff.Storage.DirectoryUsage.Bytes(Snapshotter.LayerPath(chainId));
         }
 
         progress?.Report(new PullProgress(shortId, PullPhase.Waiting, 0, layer.Size));
@@ -219,7 +219,7 @@ public sealed partial class ImageService
             fromBlob = UnpackChecked(blob, directory, layer, diffId, lowerLayers: null);
         });
         progress?.Report(new PullProgress(shortId, PullPhase.Complete, layer.Size, layer.Size));
-        return fromBlob?.Size ?? KnownSize(chainId) ?? DirectorySize(Snapshotter.LayerPath(chainId));
+        return fromBlob?.Size ?? KnownSize(chainId) ?? Skiff.Storage.DirectoryUsage.Bytes(Snapshotter.LayerPath(chainId));
     }
 
     private static Exception? WaitForFailure(Task download)
@@ -249,12 +249,6 @@ public sealed partial class ImageService
         }
         return null;
     }
-
-    /// <summary>Bytes of file data under <paramref name="path"/>, for a layer a crashed pull unpacked but never recorded.</summary>
-    private static long DirectorySize(string path)
-        => new DirectoryInfo(path).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true })
-            .Where(file => file.LinkTarget is null)
-            .Sum(file => file.Length);
 
     /// <summary>
     /// Feeds downloaded bytes into the unpacker's pipe while they form one stream from offset 0. Anything else

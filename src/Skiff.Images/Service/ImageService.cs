@@ -283,15 +283,16 @@ public sealed partial class ImageService : IDisposable
 
     /// <summary>
     /// <c>image prune</c>: removes dangling images (no name), or with <paramref name="all"/> every image no container
-    /// uses, then collects garbage. Returns the removed image IDs and the bytes freed.
+    /// uses, created before <paramref name="until"/> if given, then collects garbage. Returns the removed image IDs
+    /// and the bytes freed.
     /// </summary>
-    public RemovalReport Prune(bool all)
+    public RemovalReport Prune(bool all, DateTimeOffset? until = null)
     {
         var deleted = new List<string>();
         var untagged = new List<string>();
         foreach (var image in List())
         {
-            if ((!all && image.RepoTags.Count > 0) || Metadata.ContainersUsing(image.Id).Count > 0)
+            if ((!all && image.RepoTags.Count > 0) || Metadata.ContainersUsing(image.Id).Count > 0 || (until is { } limit && image.Created >= limit))
                 continue;
             Metadata.DeleteImage(image.Id);
             untagged.AddRange(image.RepoTags);

@@ -15,6 +15,9 @@ public sealed partial class EngineCliTests : IDisposable
 
     private string Root => Path.Combine(_temp.Path, "root");
 
+    /// <summary>The busybox rootfs the test image was imported from.</summary>
+    private string RootfsTarball => Path.Combine(_temp.Path, "rootfs.tar");
+
     public EngineCliTests()
     {
         string rootfs = Path.Combine(_temp.Path, "rootfs");
@@ -28,10 +31,9 @@ public sealed partial class EngineCliTests : IDisposable
             File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
         File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
         File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\nnogroup:x:65534:\n");
-        string tarball = Path.Combine(_temp.Path, "rootfs.tar");
-        using var tar = Process.Start("tar", ["-C", rootfs, "-cf", tarball, "."])!;
+        using var tar = Process.Start("tar", ["-C", rootfs, "-cf", RootfsTarball, "."])!;
         tar.WaitForExit();
-        var import = Skiff.RunAsync(Root, "import", "-c", "CMD [\"sh\"]", tarball, Image).GetAwaiter().GetResult();
+        var import = Skiff.RunAsync(Root, "import", "-c", "CMD [\"sh\"]", RootfsTarball, Image).GetAwaiter().GetResult();
         Assert.True(import.ExitCode == 0, import.Stderr);
     }
 

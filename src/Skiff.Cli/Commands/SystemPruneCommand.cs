@@ -1,0 +1,51 @@
+using System.Text;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary>`skiff system prune`: container prune, then volume prune (with --volumes), then image prune, as docker does.</summary>
+internal static class SystemPruneCommand
+{
+    public static readonly CliCommand Definition = new(
+        "system prune", "", "Remove stopped containers, dangling images (every unused one with -a) and, with --volumes, unused anonymous volumes.",
+        [
+            new("all", 'a', Help: "remove every image no container uses, not only dangling ones"),
+            new("force", 'f', Help: "do not ask for confirmation"),
+            new("volumes", Help: "also remove anonymous volumes no container uses"),
+            new("filter", TakesValue: true, Repeatable: true, Help: "until=TIME: only what was created before (RFC 3339, unix seconds or a duration such as 24h)"),
+            CliCommand.Help,
+        ],
+        Run);
+
+    private static int Run(CliContext context, ParsedArguments args)
+    {
+        DateTimeOffset? until = null;
+        foreach (var filter in args.Values("filter"))
+        {
+            if (!filter.StartsWith("until=", StringComparison.Ordinal))
+                throw new UsageException($"system prune: invalid filter \"{filter}\": only until=TIME is supported");
+            until = ContainerCommands.ParseTime(filter["until=".Length..], "until");
+        }
+        bool all = args.Bool("all"), volumes = args.Bool("volumes");
+        var warning = new StringBuilder("WARNING! This will remove:\n  - all stopped containers\n");
+        if (volumes)
+            warning.Append("  - all anonymous volumes not used by at least one container\n");
+        warning.Append(all ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n");
+        foreach (var filter in args.Values("filter"))
+            warning.Append($"\n  Items to be pruned will be filtered with:\n  - {filter}\n");
+        if (!PruneCommand.Confirmed(context, args, warning.ToString()))
+            return 0;
+
+        var containers = context.Containers.Prune(until);
+        PruneCommand.PrintRemoved(context, "Deleted Containers", containers);
+        long reclaimed = containers.ReclaimedBytes;
+        if (volumes)
+        {
+            var removedVolumes = context.Containers.Volumes.Prune();
+            PruneCommand.PrintRemoved(context, "Deleted Volumes", removedVolumes);
+            reclaimed += removedVolumes.ReclaimedBytes;
+        }
+        reclaimed += PruneCommand.PruneImages(context, all, until).ReclaimedBytes;
+        context.Out.WriteLine($"Total reclaimed space: {Output.Size(reclaimed)}");
+        return 0;
+    }
+}
