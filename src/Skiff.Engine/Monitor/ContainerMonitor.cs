@@ -352,7 +352,7 @@ public sealed class ContainerMonitor : IDisposable
             var inner = CgroupPathResolver.ResolveInner(_id, $"{_options.CgroupParent}/{_id}");
             return OomNotifier.CountKills(CgroupSystem.Detect(), inner, CgroupFileSystem.Host);
         }
-        catch (Exception e) when (e is IOException or SyscallException or CgroupException or Oci.OciConfigException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or SyscallException or CgroupException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"skiff monitor {_id[..12]}: cannot tell whether the OOM killer acted: {e.Message}");
             return 0;
