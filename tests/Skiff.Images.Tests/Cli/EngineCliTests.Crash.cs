@@ -17,7 +17,10 @@ public sealed partial class EngineCliTests
         return json.RootElement[0].GetProperty("State").Clone();
     }
 
-    /// <summary>The monitor of the container: the `skiff monitor` process with this root and id on its command line.</summary>
+    /// <summary>
+    /// The monitor of the container: a `skiff monitor` process of this root that has the container's id on its command
+    /// line or, when `run` started it before the id existed, one of the container's files open (its log).
+    /// </summary>
     private int MonitorOf(string id)
     {
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
@@ -27,7 +30,7 @@ public sealed partial class EngineCliTests
             try
             {
                 var argv = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0');
-                if (argv.Contains("monitor") && argv.Contains(id) && argv.Contains(Root))
+                if (argv.Contains("monitor") && argv.Contains(Root) && (argv.Contains(id) || HasOpenFileOf(directory, id)))
                     return pid;
             }
             catch (IOException)
@@ -36,6 +39,16 @@ public sealed partial class EngineCliTests
             }
         }
         throw new Xunit.Sdk.XunitException($"no monitor process for container {id}");
+    }
+
+    private static bool HasOpenFileOf(string processDirectory, string id)
+    {
+        foreach (var fd in Directory.EnumerateFiles(Path.Combine(processDirectory, "fd")))
+        {
+            if (new FileInfo(fd).LinkTarget?.Contains(id, StringComparison.Ordinal) == true)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>SIGKILL, then waits until the process is gone (or a zombie: it runs no more).</summary>
