@@ -56,7 +56,7 @@ internal static class SystemInfoCommand
         text.WriteLine($" OSType: {info.OSType}");
         text.WriteLine($" Architecture: {info.Architecture}");
         text.WriteLine($" CPUs: {info.NCPU}");
-        text.WriteLine($" Total Memory: {BinarySize(info.MemTotal)}");
+        text.WriteLine($" Total Memory: {Output.BinarySize(info.MemTotal)}");
         text.WriteLine($" Name: {info.Name}");
         text.WriteLine($" ID: {info.ID}");
         text.WriteLine($" Skiff Root Dir: {info.DockerRootDir}");
@@ -195,19 +195,6 @@ internal static class SystemInfoCommand
     private static string? FindOnPath(string program)
         => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, program)).FirstOrDefault(File.Exists);
-
-    /// <summary>go-units BytesSize, what docker info shows memory with: binary units, 4 significant digits ("7.765GiB").</summary>
-    private static string BinarySize(double bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        int unit = 0;
-        while (bytes >= 1024 && unit < units.Length - 1)
-        {
-            bytes /= 1024;
-            unit++;
-        }
-        return bytes.ToString("G4", CultureInfo.InvariantCulture) + units[unit];
-    }
 }
 
 /// <summary>docker's Info fields (GET /info) that apply here; CgroupMode says v1, hybrid or v2.</summary>
