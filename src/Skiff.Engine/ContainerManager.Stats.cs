@@ -59,7 +59,7 @@ public sealed partial class ContainerManager
         CgroupStats stats;
         try
         {
-            stats = CgroupManager.Create(container.Id, $"{_options.CgroupParent}/{container.Id}").GetStats();
+            stats = CgroupManager.Create(container.Id, _options.CgroupsPathOf(container.Id)).GetStats();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CgroupException)
         {

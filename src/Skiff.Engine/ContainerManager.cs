@@ -138,7 +138,7 @@ public sealed partial class ContainerManager : IDisposable
                 InitBinary = _options.InitBinary,
                 Host = _options.Host ?? HostFacts.Current(),
             });
-            spec.Linux!.CgroupsPath = $"{_options.CgroupParent}/{id}";
+            spec.Linux!.CgroupsPath = _options.CgroupsPathOf(id);
             foreach (var bind in options.Mounts.Where(m => m.Kind == MountKind.Bind))
                 mountPoints.Add(new MountPoint("bind", null, bind.Source!, bind.Target, !bind.ReadOnly));
             OciJson.WriteSpec(Path.Combine(directory, "config.json"), spec);

@@ -25,6 +25,9 @@ public sealed record EngineOptions
     public string? InitBinary { get; init; } = DefaultInit();
     /// <summary>Parent of every container's cgroup.</summary>
     public string CgroupParent { get; init; } = "/skiff";
+
+    /// <summary>The linux.cgroupsPath a container gets; its stats and OOM count are read there again.</summary>
+    public string CgroupsPathOf(string containerId) => $"{CgroupParent}/{containerId}";
     public HostFacts? Host { get; init; }
 
     public string DatabasePath => Path.Combine(Root, "engine.db");

@@ -347,9 +347,9 @@ public sealed class ContainerMonitor : IDisposable
     {
         try
         {
-            // The path the engine gave the container (ContainerManager.Create), not config.json read back:
-            // parsing the whole spec would cost every exit more than the counter read itself.
-            var inner = CgroupPathResolver.ResolveInner(_id, $"{_options.CgroupParent}/{_id}");
+            // The path the engine gave the container, not config.json read back: parsing the whole spec
+            // would cost every exit more than the counter read itself.
+            var inner = CgroupPathResolver.ResolveInner(_id, _options.CgroupsPathOf(_id));
             return OomNotifier.CountKills(CgroupSystem.Detect(), inner, CgroupFileSystem.Host);
         }
         catch (Exception e) when (e is IOException or SyscallException or CgroupException or UnauthorizedAccessException)
