@@ -19,12 +19,7 @@ public sealed class BadInputTests : IDisposable
     private void CreateFails(string id, Action? prepare, params string[] expected)
     {
         prepare?.Invoke();
-        var create = _bundle.CreateAsIs(id);
-        Assert.True(create.ExitCode != 0, create.ToString());
-        var line = Leftovers.SingleLine(create.Stderr);
-        foreach (var text in expected)
-            Assert.Contains(text, line);
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.CreateAsIs(id), expected);
     }
 
     private void EditJson(Action<JsonObject> edit)

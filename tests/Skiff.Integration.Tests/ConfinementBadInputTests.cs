@@ -19,12 +19,7 @@ public sealed class ConfinementBadInputTests : IDisposable
             _bundle.Spec.Linux!.CgroupsPath = cgroupsPath;
             OciJson.WriteSpec(Path.Combine(_bundle.Directory, "config.json"), _bundle.Spec);
         }
-        var create = _bundle.CreateAsIs(id);
-        Assert.True(create.ExitCode != 0, create.ToString());
-        var line = Leftovers.SingleLine(create.Stderr);
-        foreach (var text in expected)
-            Assert.Contains(text, line);
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.CreateAsIs(id), expected);
     }
 
     [ContainerFact]
@@ -111,10 +106,7 @@ public sealed class ConfinementBadInputTests : IDisposable
         _bundle.WriteConfig(id);
         _bundle.Spec.Linux!.CgroupsPath = "system.slice:skiff:" + id;
         OciJson.WriteSpec(Path.Combine(_bundle.Directory, "config.json"), _bundle.Spec);
-        var create = _bundle.Runtime("--systemd-cgroup", "create", "--bundle", _bundle.Directory, id);
-        Assert.NotEqual(0, create.ExitCode);
-        Assert.Contains("systemd is not running", Leftovers.SingleLine(create.Stderr));
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.Runtime("--systemd-cgroup", "create", "--bundle", _bundle.Directory, id), "systemd is not running");
     }
 }
 

@@ -93,10 +93,7 @@ public sealed class HookTests : IDisposable
         _bundle.Spec.Hooks!.CreateRuntime = [Failing()];
         _bundle.Spec.Hooks.Poststop = [Logging("poststop")];
         var id = _bundle.NewId("hooks");
-        var create = _bundle.Create(id);
-        Assert.NotEqual(0, create.ExitCode);
-        Assert.Contains("createRuntime", Leftovers.SingleLine(create.Stderr));
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.Create(id), "createRuntime");
         Assert.False(File.Exists(_log), "poststop ran for a container that was never created");
     }
 

@@ -60,6 +60,16 @@ public static class Leftovers
     public static RunResult CreateAsIs(this TestBundle bundle, string id, params string[] extraArgs)
         => bundle.RuntimeOnFiles(["create", "--bundle", bundle.Directory, .. extraArgs, id], $"create-{Guid.NewGuid():N}");
 
+    /// <summary><paramref name="result"/> (a create of <paramref name="id"/>) failed with one line containing every <paramref name="expected"/> and left nothing.</summary>
+    public static void AssertFailedCleanly(this TestBundle bundle, string id, RunResult result, params string[] expected)
+    {
+        Assert.True(result.ExitCode != 0, result.ToString());
+        var line = SingleLine(result.Stderr);
+        foreach (var text in expected)
+            Assert.Contains(text, line);
+        AssertNone(bundle, id);
+    }
+
     public static void Chmod(string mode, string path)
         => Assert.Equal(0, ProcessRunner.Run("/bin/chmod", [mode, path], null, "/").ExitCode);
 

@@ -114,10 +114,7 @@ public sealed partial class SeccompNotifyTests : IDisposable
             ListenerPath = Path.Combine(_bundle.Directory, "nobody.sock"),
             Syscalls = [new LinuxSyscall { Names = ["mkdir"], Action = "SCMP_ACT_NOTIFY" }],
         };
-        var create = _bundle.Create(id);
-        Assert.NotEqual(0, create.ExitCode);
-        Assert.Contains("listenerPath", Leftovers.SingleLine(create.Stderr));
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.Create(id), "listenerPath");
     }
 
     // <linux/seccomp.h>: struct seccomp_notif is 80 bytes, struct seccomp_notif_resp 24

@@ -32,10 +32,7 @@ public sealed class SecurityModuleTests : IDisposable
             default: _bundle.Spec.Linux!.MountLabel = "system_u:object_r:container_file_t:s0:c1,c2"; break;
         }
         var id = _bundle.NewId("lsm");
-        var create = _bundle.Create(id);
-        Assert.True(create.ExitCode != 0, create.ToString());
-        Assert.Contains($"config.json: {field} requested but {module} is not enabled on this host", Leftovers.SingleLine(create.Stderr));
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.Create(id), $"config.json: {field} requested but {module} is not enabled on this host");
     }
 
     [WithoutSecurityModulesFact]

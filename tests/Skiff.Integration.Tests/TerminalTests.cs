@@ -168,10 +168,7 @@ public sealed class TerminalTests : IDisposable
     {
         _bundle.Spec.Process!.Terminal = true;
         var id = _bundle.NewId("tty");
-        var create = _bundle.Create(id);
-        Assert.NotEqual(0, create.ExitCode);
-        Assert.Contains("--console-socket", Leftovers.SingleLine(create.Stderr));
-        Leftovers.AssertNone(_bundle, id);
+        _bundle.AssertFailedCleanly(id, _bundle.Create(id), "--console-socket");
     }
 
     [ContainerFact]
