@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Skiff.Interop;
 
 namespace Skiff.Engine.Containers;
 
@@ -39,7 +39,7 @@ public static class NameGenerator
     /// <summary>A random adjective_surname; the caller retries on a clash.</summary>
     public static string Random()
     {
-        var name = $"{Adjectives[RandomNumberGenerator.GetInt32(Adjectives.Length)]}_{Surnames[RandomNumberGenerator.GetInt32(Surnames.Length)]}";
+        var name = $"{Adjectives[SecureRandom.Below(Adjectives.Length)]}_{Surnames[SecureRandom.Below(Surnames.Length)]}";
         // docker's one exception: Wozniak is not boring.
         return name == "boring_wozniak" ? Random() : name;
     }
@@ -54,5 +54,5 @@ public static class NameGenerator
     }
 
     /// <summary>A new container id: 64 hex digits, as docker's.</summary>
-    public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+    public static string NewId() => Convert.ToHexStringLower(SecureRandom.Bytes(32));
 }
