@@ -292,7 +292,7 @@ public sealed class OverlaySnapshotterTests : SnapshotterConformanceTests
         Assert.Equal(Path.Combine(Root, "snapshots", "c1", "work"), mount.WorkDir);
         Assert.Equal($"lowerdir={string.Join(':', mount.LowerDirs)}", mount.Options[0]);
         for (int i = 0; i < mount.LowerDirs.Count; i++)
-            Assert.Equal(mount.LowerDirs[i], Path.GetFullPath(Path.Combine(Path.GetDirectoryName(mount.LowerLinks[i])!, new FileInfo(mount.LowerLinks[i]).LinkTarget!)));
+            Assert.Equal(mount.LowerDirs[i], Path.GetFullPath(Path.Combine(Path.GetDirectoryName(mount.LowerLinks()[i])!, new FileInfo(mount.LowerLinks()[i]).LinkTarget!)));
     }
 }
 

@@ -39,7 +39,7 @@ public sealed class OverlaySnapshotter(string root) : SnapshotterBase(root)
                 Source = "overlay",
                 ReadOnly = true,
                 LowerDirs = [.. lowers.Select(LayerPath)],
-                LowerLinks = [.. lowers.Select(ShortLinkPath)],
+                LowerLinks = () => [.. lowers.Select(ShortLinkPath)],
             };
         }
         string upper = Path.Combine(directory, "upper");
@@ -51,7 +51,7 @@ public sealed class OverlaySnapshotter(string root) : SnapshotterBase(root)
             Type = "overlay",
             Source = "overlay",
             LowerDirs = [.. lowers.Select(LayerPath)],
-            LowerLinks = [.. lowers.Select(ShortLinkPath)],
+            LowerLinks = () => [.. lowers.Select(ShortLinkPath)],
             UpperDir = upper,
             WorkDir = Path.Combine(directory, "work"),
         };

@@ -48,8 +48,12 @@ public sealed record SnapshotMount
     /// <summary>Overlay lower dirs, topmost first (the order of <c>lowerdir=</c>); empty for a bind mount.</summary>
     public IReadOnlyList<string> LowerDirs { get; init; } = [];
 
-    /// <summary>Short-link paths for <see cref="LowerDirs"/>, same order (absolute, through <c>l/</c>).</summary>
-    public IReadOnlyList<string> LowerLinks { get; init; } = [];
+    /// <summary>
+    /// Short-link paths for <see cref="LowerDirs"/>, same order (absolute, through <c>l/</c>). Computed only when a
+    /// mount needs them: naming a link hashes its chain id, and the first hash loads OpenSSL (milliseconds a
+    /// container start does not need to pay).
+    /// </summary>
+    public Func<IReadOnlyList<string>> LowerLinks { get; init; } = () => [];
 
     public string? UpperDir { get; init; }
     public string? WorkDir { get; init; }
@@ -112,9 +116,10 @@ public sealed record SnapshotMount
 
     private string ShortLinkData()
     {
-        if (LowerLinks.Count != LowerDirs.Count)
+        var links = LowerLinks();
+        if (links.Count != LowerDirs.Count)
             throw new SnapshotException("overlay mount: no short links for the lower dirs");
-        return string.Join(',', OverlayOptions(LowerLinks));
+        return string.Join(',', OverlayOptions(links));
     }
 
     private IEnumerable<string> OverlayOptions(IReadOnlyList<string> lowers)
