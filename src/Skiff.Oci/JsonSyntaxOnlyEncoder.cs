@@ -1,14 +1,14 @@
 using System.Text;
 using System.Text.Encodings.Web;
 
-namespace Skiff.Runtime.State;
+namespace Skiff.Oci;
 
 /// <summary>
-/// Escapes only what JSON's grammar requires: quote, backslash and control characters. state.json is read by
-/// programs, never embedded in HTML, and the inbox encoders build a 64K-entry table at their first use
+/// Escapes only what JSON's grammar requires: quote, backslash and control characters. state.json and config.json
+/// are read by programs, never embedded in HTML, and the inbox encoders build a 64K-entry table at their first use
 /// (about 0.15 ms of every create, for a '+' or a non-ASCII byte in a path).
 /// </summary>
-internal sealed class JsonSyntaxOnlyEncoder : JavaScriptEncoder
+public sealed class JsonSyntaxOnlyEncoder : JavaScriptEncoder
 {
     public static readonly JsonSyntaxOnlyEncoder Instance = new();
 

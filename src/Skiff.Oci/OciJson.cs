@@ -25,8 +25,14 @@ public static class OciJson
     public static Spec ParseSpec(string json, string source = "config.json") => ParseSpec(Encoding.UTF8.GetBytes(json), source);
 
     /// <summary>Serialises a spec; indented (tabs, like `runc spec`) by default.</summary>
-    public static string SerializeSpec(Spec spec, bool indented = true) =>
-        JsonSerializer.Serialize(spec, indented ? OciJsonContext.Indented.Spec : OciJsonContext.Default.Spec);
+    public static string SerializeSpec(Spec spec, bool indented = true)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(8192);
+        var options = new JsonWriterOptions { Encoder = JsonSyntaxOnlyEncoder.Instance, Indented = indented, IndentCharacter = '\t', IndentSize = 1 };
+        using (var writer = new Utf8JsonWriter(buffer, options))
+            SpecWriterContext.Default.Spec.SerializeHandler!(writer, spec);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     /// <summary>Writes an indented config.json (atomically: temp file + rename).</summary>
     public static void WriteSpec(string path, Spec spec) => WriteFileAtomic(path, SerializeSpec(spec, indented: true));

@@ -27,6 +27,14 @@ public sealed class SpecFastReaderTests
     public void ReadsEverythingTheGeneratedReaderReads(string json) => Assert.Equal(ViaGenerated(json), ViaFast(json));
 
     [Fact]
+    public void SpecWriterWritesWhatTheGeneratedMetadataWrites()
+    {
+        // The writer runs the serialization-only fast path: a member it dropped or renamed would show here.
+        var spec = JsonSerializer.Deserialize(Encoding.UTF8.GetBytes(TestData.FullConfig), OciJsonContext.Default.Spec)!;
+        Assert.Equal(JsonSerializer.Serialize(spec, OciJsonContext.Default.Spec), OciJson.SerializeSpec(spec, indented: false));
+    }
+
+    [Fact]
     public void FullConfigExercisesEverySectionOfTheModel()
     {
         // Guards the guard: if the sample lost a section, the round trip above would prove less.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Skiff.Cgroups;
+using Skiff.Oci;
 
 namespace Skiff.Runtime.State;
 
