@@ -93,7 +93,12 @@ public sealed record RunOptions
     public IReadOnlyList<string> CapAdd { get; init; } = [];
     public IReadOnlyList<string> CapDrop { get; init; } = [];
     public bool NoNewPrivileges { get; init; }
-    /// <summary>The seccomp filter decided by the caller (docker's default profile, a file, or null for unconfined).</summary>
+    /// <summary>
+    /// The seccomp filter decided by the caller (docker's default profile, a file, or null for unconfined). Not
+    /// stored with the container: config.json carries it, and every command that reads the container (the monitor
+    /// first) would parse the whole profile again.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public LinuxSeccomp? Seccomp { get; init; }
     /// <summary>The AppArmor profile and SELinux labels decided by the caller (--security-opt apparmor=, label=).</summary>
     public SecurityLabels SecurityLabels { get; init; } = new(null, null, null);
