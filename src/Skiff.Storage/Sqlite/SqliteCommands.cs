@@ -17,6 +17,11 @@ public static class SqliteCommands
         try
         {
             connection.Open();
+            // The last connection to close would checkpoint the WAL and delete it under an exclusive lock; a
+            // process opening the database meanwhile (the next `skiff run` while the last one's monitor exits)
+            // then sleeps in SQLite's busy back-off, which measured 150 ms here. Checkpoints still happen when a
+            // commit finds the WAL over its limit (1000 pages), and the WAL is recovered by whoever opens next.
+            SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, out _);
             connection.Execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;");
             prepare(connection);
             return connection;
