@@ -506,6 +506,26 @@ public sealed partial class ContainerManager : IDisposable
     }
 
     /// <summary>
+    /// What a --rm monitor does as soon as its container's process is reaped, while the runtime deletes its state:
+    /// unmounting (the kernel waits for an RCU grace period) and deleting the rootfs then overlap that delete instead
+    /// of following it. Skipped when another command holds the container: an `rm -f`, which releases it itself.
+    /// Failures are left to <see cref="RemoveExited"/>, which releases the rootfs again and reports them.
+    /// </summary>
+    internal static void ReleaseRootfsEarly(EngineOptions options, IRootfsProvider rootfs, string id)
+    {
+        try
+        {
+            using var held = Libc.TryLockFile(Path.Combine(options.ContainerDirectory(id), LockFileName));
+            if (held is not null)
+                rootfs.Release(id);
+        }
+        catch (Exception)
+        {
+            // See above: RemoveExited tries again and reports.
+        }
+    }
+
+    /// <summary>
     /// `run --rm` once its session ended: returns when the container is gone, as docker's does, so a script's next
     /// command (or the same --name) does not find it. Its monitor removes it before it reports the exit, so this is
     /// usually immediate; else (another command held the container) until that monitor exits. A container that

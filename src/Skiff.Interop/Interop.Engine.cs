@@ -51,6 +51,21 @@ public static unsafe partial class Interop
             return fd;
         }
 
+        /// <summary>The exclusive lock on <paramref name="path"/> if nobody holds it now, else null.</summary>
+        public static FileDescriptor? TryLockFile(string path)
+        {
+            var fd = FileDescriptor.Wrap(Open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0x180 /* 0600 */), "open", path);
+            while (Flock(fd.Fd, LOCK_EX | LOCK_NB) == -1)
+            {
+                int errno = Errno.Last;
+                if (errno == Errno.EINTR)
+                    continue;
+                fd.Dispose();
+                return errno == Errno.EAGAIN ? null : throw new SyscallException("flock", path, errno);
+            }
+            return fd;
+        }
+
         /// <summary>Makes <paramref name="newFd"/> (0, 1 or 2: a process's own stdio) a copy of <paramref name="file"/>.</summary>
         public static void Dup2(FileDescriptor file, int newFd) => Errno.Check(Dup2Raw(file.Fd, newFd), "dup2");
 

@@ -153,6 +153,12 @@ public sealed class ContainerMonitor : IDisposable
             }
             var started = DateTimeOffset.UtcNow;
             var exitCode = Reap(run.Value.Pid);
+            Thread? earlyRelease = null;
+            if (_container.Config.AutoRemove)
+            {
+                earlyRelease = new Thread(() => ContainerManager.ReleaseRootfsEarly(_options, _rootfs, _id)) { Name = "release rootfs" };
+                earlyRelease.Start();
+            }
             foreach (var pump in run.Value.Pumps)
                 pump.Join(TimeSpan.FromSeconds(2));
             Log(log => log.Flush());
@@ -167,6 +173,7 @@ public sealed class ContainerMonitor : IDisposable
             {
                 Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
             });
+            earlyRelease?.Join();
             if (state is null)
             {
                 DisconnectClients(exitCode);
