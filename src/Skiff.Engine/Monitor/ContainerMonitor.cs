@@ -52,13 +52,13 @@ public sealed class ContainerMonitor : IDisposable
     private FileDescriptor? _input;
     private FileDescriptor? _terminal;
 
-    private ContainerMonitor(EngineOptions options, IRootfsProvider rootfs, string id, FileDescriptor sync)
+    private ContainerMonitor(EngineOptions options, IRootfsProvider rootfs, string id, FileDescriptor sync, ContainerStore store)
     {
         _options = options;
         _rootfs = rootfs;
         _id = id;
         _sync = sync;
-        _store = ContainerStore.Open(options.DatabasePath);
+        _store = store;
         _container = _store.Get(id) ?? throw new EngineException($"no such container: {id}");
         _runtime = new RuntimeClient(_container.Config.Runtime, options.RuntimeRoot);
         _events = new EventJournal(options.EventsDirectory);
@@ -99,22 +99,30 @@ public sealed class ContainerMonitor : IDisposable
         }
         var options = new EngineOptions { Root = root, RuntimeRoot = runtimeRoot };
         ContainerMonitor monitor;
+        ContainerStore? store = null;
         try
         {
+            // Before the id arrives: `run` spawns the monitor first and creates the container meanwhile, so this
+            // process would otherwise only wait, then open the database on the way to starting the container.
+            store = ContainerStore.Open(options.DatabasePath);
             if (id is null)
             {
                 id = SyncSocket.Receive(sync);
                 if (id.Length == 0)
+                {
+                    store.Dispose();
                     return 0; // the container was never created
+                }
                 // Started before the container's directory existed, with its output on /dev/null: from here on, monitor.log as usual.
                 using var log = ContainerManager.OpenMonitorLog(options.ContainerDirectory(id));
                 Libc.Dup2(log, 1);
                 Libc.Dup2(log, 2);
             }
-            monitor = new ContainerMonitor(options, rootfs, id, sync);
+            monitor = new ContainerMonitor(options, rootfs, id, sync, store);
         }
         catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)
         {
+            store?.Dispose();
             SyncSocket.Send(sync, $"error 125 monitor of {id}: {e.Message}");
             return 125;
         }
