@@ -30,6 +30,9 @@ internal static class RunCommand
 
     private static int Execute(CliContext context, ParsedArguments args)
     {
+        // Docker's profile is parsed while the stores are opened and the image resolved.
+        if (!args.Bool("privileged"))
+            Skiff.Seccomp.DockerDefaultProfile.LoadInBackground();
         var containers = context.Containers;
         // Its process start-up runs while the image is resolved and the container created.
         using var monitor = containers.SpawnMonitor();
