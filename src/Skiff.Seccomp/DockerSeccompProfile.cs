@@ -166,10 +166,10 @@ public static class DockerDefaultProfile
     });
 
     /// <summary>
-    /// Starts parsing the profile on another thread (about 1.5 ms, mostly System.Text.Json metadata), for a caller
-    /// that needs it a few milliseconds later and has other work to do meanwhile.
+    /// Parses the profile now (about 1.5 ms, mostly System.Text.Json metadata): for a caller with a spare thread
+    /// that needs it a few milliseconds later.
     /// </summary>
-    public static void LoadInBackground() => new Thread(() => _ = Profile.Value) { IsBackground = true, Name = "seccomp profile" }.Start();
+    public static void Load() => _ = Profile.Value;
 
     /// <summary>The profile for a container with <paramref name="capabilities"/> in its bounding set.</summary>
     public static LinuxSeccomp For(IEnumerable<string> capabilities, string arch, Version kernel)

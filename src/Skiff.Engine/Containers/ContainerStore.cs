@@ -37,6 +37,12 @@ public sealed class ContainerStore : IDisposable
 
     public void Dispose() => _connection.Dispose();
 
+    /// <summary>
+    /// Builds the serializer metadata of a container row (a millisecond or two of System.Text.Json work in a
+    /// NativeAOT process) ahead of the first read or write, for a process that would otherwise wait meanwhile.
+    /// </summary>
+    public static void PrepareSerializer() => _ = EngineJsonContext.Default.ContainerConfig;
+
     private void Migrate()
     {
         using var transaction = _connection.BeginTransaction();

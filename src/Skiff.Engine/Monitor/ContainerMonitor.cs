@@ -105,6 +105,7 @@ public sealed class ContainerMonitor : IDisposable
             // Before the id arrives: `run` spawns the monitor first and creates the container meanwhile, so this
             // process would otherwise only wait, then open the database on the way to starting the container.
             store = ContainerStore.Open(options.DatabasePath);
+            ContainerStore.PrepareSerializer();
             if (id is null)
             {
                 id = SyncSocket.Receive(sync);
