@@ -165,12 +165,6 @@ public static class DockerDefaultProfile
         return DockerSeccompProfile.Parse(bytes.ToArray(), "docker-default.json");
     });
 
-    /// <summary>
-    /// Parses the profile now (about 1.5 ms, mostly System.Text.Json metadata): for a caller with a spare thread
-    /// that needs it a few milliseconds later.
-    /// </summary>
-    public static void Load() => _ = Profile.Value;
-
     /// <summary>The profile for a container with <paramref name="capabilities"/> in its bounding set.</summary>
     public static LinuxSeccomp For(IEnumerable<string> capabilities, string arch, Version kernel)
         => Profile.Value.Resolve(capabilities, arch, kernel);

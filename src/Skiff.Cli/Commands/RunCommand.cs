@@ -21,22 +21,6 @@ internal static class RunCommand
         RunFlags.Create,
         CreateOnly, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container create"], StopAtFirstPositional: true);
 
-    /// <summary>
-    /// What creating the container needs later and costs milliseconds of System.Text.Json metadata (docker's
-    /// seccomp profile, the container row's serializer) is built on another core while the stores are opened
-    /// and the image is resolved.
-    /// </summary>
-    private static void PrepareInBackground(ParsedArguments args)
-    {
-        bool seccomp = !args.Bool("privileged");
-        new Thread(() =>
-        {
-            if (seccomp)
-                Skiff.Seccomp.DockerDefaultProfile.Load();
-            ContainerStore.PrepareSerializer();
-        }) { IsBackground = true, Name = "prepare create" }.Start();
-    }
-
     private static int CreateOnly(CliContext context, ParsedArguments args)
     {
         var container = context.Containers.Create(RunFlags.Parse(context, args, "create"));
@@ -46,7 +30,6 @@ internal static class RunCommand
 
     private static int Execute(CliContext context, ParsedArguments args)
     {
-        PrepareInBackground(args);
         var containers = context.Containers;
         // Its process start-up runs while the image is resolved and the container created.
         using var monitor = containers.SpawnMonitor();
