@@ -31,7 +31,6 @@ public sealed class LayerUnpacker
     private const string WhiteoutPrefix = ".wh.";
     private const string WhiteoutMetaPrefix = ".wh..wh.";
     private const string OpaqueWhiteout = ".wh..wh..opq";
-    private const string XattrPaxPrefix = "SCHILY.xattr.";
 
     /// <summary>
     /// Whether to apply the owners recorded in the layer. Only root may give files away, so the default is
@@ -77,8 +76,9 @@ public sealed class LayerUnpacker
         using var decompressed = LayerDecompression.Open(layer, out var compression);
         // The diff ID is hashed in the same pass, so a layer is read once however it is checked.
         using var tar = new HashingStream(decompressed, Digest.Sha256);
-        var run = new Run(this, root);
-        using (var reader = new TarReader(tar, leaveOpen: true))
+        using var tap = new PaxRecordTap(tar);
+        var run = new Run(this, root, tap);
+        using (var reader = new TarReader(tap, leaveOpen: true))
         {
             while (reader.GetNextEntry(copyData: false) is { } entry)
                 run.Extract(entry);
@@ -91,7 +91,7 @@ public sealed class LayerUnpacker
     }
 
     /// <summary>State of one unpack: the root fd and the directory times applied at the end.</summary>
-    private sealed class Run(LayerUnpacker options, FileDescriptor root)
+    private sealed class Run(LayerUnpacker options, FileDescriptor root, PaxRecordTap tap)
     {
         // Directory mtimes are set last: creating each child would move them again.
         private readonly List<(string[] Path, DateTimeOffset Time)> _directoryTimes = [];
@@ -221,16 +221,23 @@ public sealed class LayerUnpacker
             {
                 foreach (var (key, value) in pax.ExtendedAttributes)
                 {
-                    if (!key.StartsWith(XattrPaxPrefix, StringComparison.Ordinal))
+                    if (!key.StartsWith(PaxRecords.XattrPrefix, StringComparison.Ordinal))
                         continue;
-                    string xattr = key[XattrPaxPrefix.Length..];
-                    // System.Formats.Tar decodes PAX records as UTF-8 text, so a binary value with bytes that are
-                    // not valid UTF-8 arrives with U+FFFD in it; refuse rather than store a corrupted value.
-                    if (value.Contains('\uFFFD'))
-                        throw new LayerException($"layer entry \"{entry.Name}\": xattr {xattr} has a binary value that cannot be read yet");
-                    Libc.SetXattrNoFollow(ProcPath(parent, name), xattr, Encoding.UTF8.GetBytes(value));
+                    string xattr = key[PaxRecords.XattrPrefix.Length..];
+                    Libc.SetXattrNoFollow(ProcPath(parent, name), xattr, value.Contains('\uFFFD') ? RawValue(entry, key, value) : Encoding.UTF8.GetBytes(value));
                 }
             }
+        }
+
+        /// <summary>
+        /// A value that is not UTF-8 (TarReader decoded its bytes with U+FFFD replacements) read from the raw
+        /// record instead, after checking that the raw bytes decode to the very string TarReader gave for this entry.
+        /// </summary>
+        private byte[] RawValue(TarEntry entry, string key, string decoded)
+        {
+            if (tap.InStep && PaxRecords.TryFind(tap.CurrentRecords.Span, Encoding.UTF8.GetBytes(key), out var raw) && Encoding.UTF8.GetString(raw) == decoded)
+                return raw.ToArray();
+            throw new LayerException($"layer entry \"{entry.Name}\": the binary value of {key} could not be read from its pax header");
         }
 
         private void Link(TarEntry entry, FileDescriptor parent, string name)

@@ -1,0 +1,185 @@
+using System.Buffers.Text;
+
+namespace Skiff.Images.Layers;
+
+/// <summary>
+/// A tar stream on its way to System.Formats.Tar's TarReader, watched block by block so that the raw bytes of
+/// the pax extended header ('x') before each member are kept: <see cref="CurrentRecords"/> are those of the
+/// member whose header passed last, which is the entry TarReader has just returned (it reads a member's header
+/// and stops; data is read only when asked). File data passes through without a copy.
+///
+/// The tap follows the archive on its own (header checksums, sizes, a pax "size" record). Should it ever lose
+/// track (a header that fails its checksum where one is due), it gives no records from then on, and the
+/// unpacker's check that a raw value decodes to the string TarReader produced guards any mismatch.
+/// </summary>
+internal sealed class PaxRecordTap(Stream inner) : Stream
+{
+    private const int BlockSize = 512;
+    /// <summary>Go's archive/tar limit on an extended header; larger ones are refused by peers too.</summary>
+    private const int MaximumExtendedHeader = 1 << 20;
+
+    private readonly byte[] _header = new byte[BlockSize];
+    private int _headerFill;
+    /// <summary>Bytes of the current member (data and padding) still to pass before the next header.</summary>
+    private long _memberRemaining;
+    private byte[]? _extension;
+    private int _extensionFill;
+    private byte[]? _pending;
+    private bool _lost;
+
+    /// <summary>The raw pax records of the last member whose header was read; empty when it had none.</summary>
+    public ReadOnlyMemory<byte> CurrentRecords { get; private set; }
+
+    /// <summary>False once the tap lost track of the archive: <see cref="CurrentRecords"/> is then empty.</summary>
+    public bool InStep => !_lost;
+
+    public override int Read(Span<byte> buffer)
+    {
+        int read = inner.Read(buffer);
+        Observe(buffer[..read]);
+        return read;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    private void Observe(ReadOnlySpan<byte> bytes)
+    {
+        while (bytes.Length > 0 && !_lost)
+        {
+            if (_memberRemaining > 0)
+            {
+                int passing = (int)Math.Min(_memberRemaining, bytes.Length);
+                if (_extension is not null && _extensionFill < _extension.Length)
+                {
+                    int copied = Math.Min(passing, _extension.Length - _extensionFill);
+                    bytes[..copied].CopyTo(_extension.AsSpan(_extensionFill));
+                    _extensionFill += copied;
+                }
+                _memberRemaining -= passing;
+                bytes = bytes[passing..];
+                if (_memberRemaining == 0 && _extension is not null)
+                    (_pending, _extension) = (_extension, null);
+                continue;
+            }
+            int taken = Math.Min(BlockSize - _headerFill, bytes.Length);
+            bytes[..taken].CopyTo(_header.AsSpan(_headerFill));
+            _headerFill += taken;
+            bytes = bytes[taken..];
+            if (_headerFill == BlockSize)
+            {
+                _headerFill = 0;
+                OnHeader();
+            }
+        }
+    }
+
+    private void OnHeader()
+    {
+        // End-of-archive blocks, and the zero padding some writers add after them.
+        if (_header.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+            return;
+        if (!ChecksumMatches() || ReadNumber(_header.AsSpan(124, 12)) is not { } size)
+        {
+            LoseTrack();
+            return;
+        }
+        byte type = _header[156];
+        switch (type)
+        {
+            case (byte)'x':
+                if (size > MaximumExtendedHeader)
+                {
+                    LoseTrack();
+                    return;
+                }
+                _extension = new byte[size];
+                _extensionFill = 0;
+                _memberRemaining = Padded(size);
+                if (size == 0)
+                    (_pending, _extension) = (_extension, null);
+                return;
+            case (byte)'g' or (byte)'L' or (byte)'K':
+                // Global headers and GNU long names: members of their own, before the entry they name.
+                _memberRemaining = Padded(size);
+                return;
+        }
+        var records = _pending ?? [];
+        _pending = null;
+        CurrentRecords = records;
+        // A pax "size" record overrides the header's field (members over 8 GiB).
+        if (PaxRecords.TryFind(records, "size"u8, out var paxSize))
+        {
+            if (!Utf8Parser.TryParse(paxSize, out long value, out int consumed) || consumed != paxSize.Length || value < 0)
+            {
+                LoseTrack();
+                return;
+            }
+            size = value;
+        }
+        // As Go's and GNU's readers: links, devices, directories and fifos have no data whatever their size field says.
+        bool headerOnly = type is (byte)'1' or (byte)'2' or (byte)'3' or (byte)'4' or (byte)'5' or (byte)'6';
+        _memberRemaining = headerOnly ? 0 : Padded(size);
+    }
+
+    private void LoseTrack()
+    {
+        _lost = true;
+        CurrentRecords = ReadOnlyMemory<byte>.Empty;
+        _pending = _extension = null;
+    }
+
+    private static long Padded(long size) => (size + BlockSize - 1) / BlockSize * BlockSize;
+
+    /// <summary>The header checksum: the unsigned (or, from old writers, signed) byte sum with the field itself read as spaces.</summary>
+    private bool ChecksumMatches()
+    {
+        if (ReadNumber(_header.AsSpan(148, 8)) is not { } recorded)
+            return false;
+        long unsigned = 0, signed = 0;
+        for (int i = 0; i < BlockSize; i++)
+        {
+            byte value = i is >= 148 and < 156 ? (byte)' ' : _header[i];
+            unsigned += value;
+            signed += (sbyte)value;
+        }
+        return recorded == unsigned || recorded == signed;
+    }
+
+    /// <summary>A numeric header field: octal text (leading spaces or NULs, ended by a space or NUL) or GNU base-256.</summary>
+    private static long? ReadNumber(ReadOnlySpan<byte> field)
+    {
+        if ((field[0] & 0x80) != 0)
+        {
+            if ((field[0] & 0x40) != 0)
+                return null; // negative
+            long big = field[0] & 0x3f;
+            foreach (byte b in field[1..])
+            {
+                if (big > long.MaxValue >> 8)
+                    return null;
+                big = (big << 8) | b;
+            }
+            return big;
+        }
+        int start = 0;
+        while (start < field.Length && field[start] is (byte)' ' or 0)
+            start++;
+        long value = 0;
+        int i = start;
+        for (; i < field.Length && field[i] is >= (byte)'0' and <= (byte)'7'; i++)
+            value = value * 8 + (field[i] - '0');
+        if (i < field.Length && field[i] is not ((byte)' ' or 0))
+            return null;
+        return value;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
