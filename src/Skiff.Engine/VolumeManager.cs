@@ -1,5 +1,6 @@
 using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
+using Skiff.Interop;
 
 namespace Skiff.Engine;
 
@@ -85,9 +86,8 @@ public sealed class VolumeManager
 
     internal void RemoveUnchecked(string name)
     {
-        var directory = Path.Combine(_options.VolumesDirectory, name);
-        if (Directory.Exists(directory))
-            Directory.Delete(directory, recursive: true);
+        // A container wrote this content: names may be any bytes.
+        FileTree.Delete(Path.Combine(_options.VolumesDirectory, name));
         if (_store.DeleteVolume(name))
             RecordEvent(name, "destroy");
     }

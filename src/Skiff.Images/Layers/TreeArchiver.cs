@@ -11,16 +11,14 @@ namespace Skiff.Images.Layers;
 /// (<see cref="WriteTree"/>, what <c>skiff export</c> sends). Entries come in the order docker's archiver gives
 /// them (each directory's names sorted bytewise, a directory before its content), named relative to the tree
 /// without a leading "./", directories with a trailing "/". Modes, owners, mtimes, symlinks, fifos, devices,
-/// xattrs (as <c>SCHILY.xattr.</c> records) and hard links within the tree are kept; sockets are not content
+/// xattrs (as <c>SCHILY.xattr.</c> records, binary values included) and hard links within the tree are kept; sockets are not content
 /// and are skipped, as docker skips them.
 /// </summary>
 public static class TreeArchiver
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueWhiteout = ".wh..wh..opq";
-    private const string XattrPaxPrefix = "SCHILY.xattr.";
     private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
     /// Writes <paramref name="upperDirectory"/> (an overlay upper dir: what a container changed) as a layer tar:
@@ -40,26 +38,26 @@ public static class TreeArchiver
         var status = Libc.TryStatAt(Cwd, directory, followLastSymlink: true);
         if (status is not { } root || (root.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
             throw new LayerException($"cannot archive {directory}: it is not a directory");
-        bool wroteEntries;
+        bool tarWriterWrote;
         using (var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
         {
-            var run = new Run(tar, overlayWhiteouts);
+            var run = new Run(tar, output, overlayWhiteouts);
             run.WriteDirectory(directory, "");
-            wroteEntries = run.WroteEntries;
+            tarWriterWrote = run.TarWriterWrote;
         }
-        // TarWriter ends an archive only when it wrote entries; an empty tree is still a valid, empty tar (the two
-        // zero blocks), which is what docker's empty layers hold (diff ID sha256:5f70bf18...).
-        if (!wroteEntries)
+        // TarWriter ends an archive only when it wrote entries itself; an empty tree is still a valid, empty tar (the
+        // two zero blocks), which is what docker's empty layers hold (diff ID sha256:5f70bf18...).
+        if (!tarWriterWrote)
             output.Write(new byte[EndOfArchiveSize]);
     }
 
     private const int EndOfArchiveSize = 1024;
 
-    private sealed class Run(TarWriter tar, bool overlayWhiteouts)
+    private sealed class Run(TarWriter tar, Stream output, bool overlayWhiteouts)
     {
         private readonly Dictionary<(uint, uint, ulong), string> _links = [];
 
-        public bool WroteEntries { get; private set; }
+        public bool TarWriterWrote { get; private set; }
 
         public void WriteDirectory(string directory, string prefix)
         {
@@ -73,6 +71,9 @@ public static class TreeArchiver
                 {
                     if (Libc.TryStatAt(Cwd, path) is { } status)
                         WriteEntry(path, entryName, status);
+                    else if (name!.Contains('\uFFFD'))
+                        // .NET lists names as UTF-8 text: a name that is not cannot be found again, nor be stored faithfully.
+                        throw new LayerException($"cannot archive {path}: its name is not UTF-8 (the U+FFFD stands for other bytes); rename it");
                 }
                 catch (SyscallException error)
                 {
@@ -112,7 +113,16 @@ public static class TreeArchiver
                 Libc.S_IFBLK => TarEntryType.BlockDevice,
                 _ => TarEntryType.Fifo,
             };
-            var entry = new PaxTarEntry(entryType, type == Libc.S_IFDIR ? name + "/" : name, Xattrs(path, name));
+            string entryName = type == Libc.S_IFDIR ? name + "/" : name;
+            var xattrs = Xattrs(path);
+            if (xattrs.Any(record => !IsUtf8(record.Value)))
+            {
+                WriteBinary(path, entryName, entryType, status, xattrs);
+                if (type == Libc.S_IFDIR)
+                    WriteDirectoryContent(path, name, status);
+                return;
+            }
+            var entry = new PaxTarEntry(entryType, entryName, xattrs.Select(record => KeyValuePair.Create(record.Key, Encoding.UTF8.GetString(record.Value))));
             SetMetadata(entry, status);
             FileStream? data = null;
             try
@@ -140,8 +150,12 @@ public static class TreeArchiver
                 data?.Dispose();
             }
 
-            if (type != Libc.S_IFDIR)
-                return;
+            if (type == Libc.S_IFDIR)
+                WriteDirectoryContent(path, name, status);
+        }
+
+        private void WriteDirectoryContent(string path, string name, Libc.Statx status)
+        {
             if (overlayWhiteouts && LowerLayersView.IsOpaque(path))
                 Add(Empty(name + "/" + OpaqueWhiteout, status, mode: status.Mode & 0x1ffu));
             WriteDirectory(path, name + "/");
@@ -150,8 +164,25 @@ public static class TreeArchiver
         private void Add(TarEntry entry)
         {
             tar.WriteEntry(entry);
-            WroteEntries = true;
+            TarWriterWrote = true;
         }
+
+        /// <summary>A member with a binary xattr value, which TarWriter's string records cannot carry.</summary>
+        private void WriteBinary(string path, string name, TarEntryType type, Libc.Statx status, List<(string Key, byte[] Value)> xattrs)
+        {
+            var member = new BinaryPaxEntryWriter.Member(type, name, (int)(status.Mode & 0xfffu), status.Uid, status.Gid, Time(status))
+            {
+                LinkName = type == TarEntryType.SymbolicLink ? new FileInfo(path).LinkTarget! : null,
+                DeviceMajor = type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice ? (int)status.RdevMajor : 0,
+                DeviceMinor = type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice ? (int)status.RdevMinor : 0,
+                Records = xattrs,
+            };
+            // See WriteEntry: a regular file just lstat'ed in a stopped container's tree.
+            using var data = type == TarEntryType.RegularFile ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0) : null;
+            BinaryPaxEntryWriter.Write(output, member, data);
+        }
+
+        private static bool IsUtf8(byte[] value) => System.Text.Unicode.Utf8.IsValid(value);
 
         private static PaxTarEntry Empty(string name, Libc.Statx status, uint mode)
         {
@@ -173,27 +204,18 @@ public static class TreeArchiver
             => DateTimeOffset.FromUnixTimeSeconds(status.Mtime.Seconds).AddTicks(status.Mtime.Nanoseconds / 100);
 
         /// <summary>
-        /// The entry's xattrs as PAX records, except overlayfs' own and SELinux labels (host policy, not content,
-        /// and docker leaves them out too). PAX records are text to System.Formats.Tar, so a value that is not
-        /// UTF-8 cannot be written faithfully (nor read back by <see cref="LayerUnpacker"/>): refused, never mangled.
+        /// The entry's xattrs as pax records (key, raw value), except overlayfs' own and SELinux labels (host policy,
+        /// not content, and docker leaves them out too).
         /// </summary>
-        private static Dictionary<string, string> Xattrs(string path, string name)
+        private static List<(string Key, byte[] Value)> Xattrs(string path)
         {
-            var records = new Dictionary<string, string>(StringComparer.Ordinal);
+            var records = new List<(string Key, byte[] Value)>();
             foreach (string xattr in Libc.ListXattrsNoFollow(path))
             {
                 if (xattr.StartsWith("trusted.overlay.", StringComparison.Ordinal) || xattr == "security.selinux")
                     continue;
-                if (Libc.GetXattrNoFollow(path, xattr) is not { } value)
-                    continue;
-                try
-                {
-                    records[XattrPaxPrefix + xattr] = StrictUtf8.GetString(value);
-                }
-                catch (DecoderFallbackException)
-                {
-                    throw new LayerException($"{name}: xattr {xattr} has a binary value, which skiff cannot store in a layer yet");
-                }
+                if (Libc.GetXattrNoFollow(path, xattr) is { } value)
+                    records.Add((PaxRecords.XattrPrefix + xattr, value));
             }
             return records;
         }

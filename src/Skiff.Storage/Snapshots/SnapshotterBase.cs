@@ -279,17 +279,8 @@ public abstract class SnapshotterBase : ISnapshotter
         }
     }
 
-    /// <summary>Deletes a tree without following symlinks in it (what .NET's recursive delete does on Unix).</summary>
-    protected static void DeleteTree(string path)
-    {
-        var status = Libc.TryStatAt(Cwd, path);
-        if (status is null)
-            return;
-        if ((status.Value.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
-            Directory.Delete(path, recursive: true);
-        else
-            File.Delete(path);
-    }
+    /// <summary>Deletes a tree without following symlinks in it, whatever bytes its names are (a container wrote them).</summary>
+    protected static void DeleteTree(string path) => FileTree.Delete(path);
 
     /// <summary>lstat of an absolute path, null when absent.</summary>
     protected static Libc.Statx? Lstat(string path) => Libc.TryStatAt(Cwd, path);

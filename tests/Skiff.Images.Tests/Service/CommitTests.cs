@@ -122,6 +122,43 @@ public sealed class CommitTests : IDisposable
     }
 
     [Fact]
+    public void BinaryXattrValuesReachTheLayerByteForByte()
+    {
+        string upper = Directory.CreateDirectory(Path.Combine(_temp.Path, "upper")).FullName;
+        string tool = Path.Combine(upper, "tool");
+        File.WriteAllText(tool, "setuid-capable");
+        // cap_setuid (bit 7): a 0x80 byte, not UTF-8, which TarWriter's string records cannot carry.
+        Archive.ExternalTool.Run("setcap", "cap_setuid+ep", tool);
+        byte[] capability = FileStatus.Xattr(tool, "security.capability")!;
+        byte[] binary = [0xff, 0x00, 0xfe, 0x80];
+        Libc.SetXattrNoFollow(tool, "user.binary", binary);
+        Directory.CreateDirectory(Path.Combine(upper, "dir"));
+        Libc.SetXattrNoFollow(Path.Combine(upper, "dir"), "user.binary", binary);
+        File.WriteAllText(Path.Combine(upper, "dir", "after"), "after");
+
+        string layer = Path.Combine(_temp.Path, "layer.tar");
+        using (var output = File.Create(layer))
+            TreeArchiver.WriteLayer(upper, output);
+
+        // Our unpacker, TarReader's view of the members, and GNU tar all read the same tree back.
+        string unpacked = Directory.CreateDirectory(Path.Combine(_temp.Path, "unpacked")).FullName;
+        using (var input = File.OpenRead(layer))
+            new LayerUnpacker().Unpack(input, unpacked);
+        string extracted = Directory.CreateDirectory(Path.Combine(_temp.Path, "extracted")).FullName;
+        Archive.ExternalTool.Run("tar", "--xattrs", "--xattrs-include=*", "-C", extracted, "-xf", layer);
+        foreach (string root in new[] { unpacked, extracted })
+        {
+            Assert.Equal(capability, FileStatus.Xattr(Path.Combine(root, "tool"), "security.capability"));
+            Assert.Equal(binary, FileStatus.Xattr(Path.Combine(root, "tool"), "user.binary"));
+            Assert.Equal(binary, FileStatus.Xattr(Path.Combine(root, "dir"), "user.binary"));
+            Assert.Equal("setuid-capable", File.ReadAllText(Path.Combine(root, "tool")));
+            Assert.Equal("after", File.ReadAllText(Path.Combine(root, "dir", "after")));
+        }
+        using (var input = File.OpenRead(layer))
+            Assert.Equal(["dir/", "dir/after", "tool"], ReadTar(input).Select(entry => entry.Name));
+    }
+
+    [Fact]
     public void DiffListsAddedChangedAndDeletedPathsWithTheirParents()
     {
         var image = ImportBase();
@@ -235,13 +272,13 @@ public sealed class CommitTests : IDisposable
     {
         var parent = ImportBase();
         var mount = _service.PrepareRootfs(parent.Id, "ctr-bad");
-        string file = Path.Combine(mount.UpperDir!, "binary-xattr");
-        File.WriteAllText(file, "x");
-        Libc.SetXattrNoFollow(file, "trusted.skiff-test", [0xff, 0xfe]);
+        File.WriteAllText(Path.Combine(mount.UpperDir!, "a-first"), "written before the failure");
+        // A name that is not UTF-8 cannot be stored yet: the layer fails after its first entry was written.
+        Archive.ExternalTool.Run("python3", "-c", "import sys; open(sys.argv[1].encode() + b'/b-\\xff', 'w').close()", mount.UpperDir!);
         var before = StoreCounts();
 
         var error = Assert.Throws<LayerException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-bad", ImageId = parent.Id }));
-        Assert.Contains("binary-xattr", error.Message);
+        Assert.Contains("is not UTF-8", error.Message);
         Assert.Throws<ArchiveException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-bad", ImageId = parent.Id, Changes = ["FROM scratch"] }));
 
         Assert.Equal(before, StoreCounts());

@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Interop;
+
+/// <summary>
+/// Deletes trees whose content a container wrote (snapshots, volumes). Names are handled as the bytes the kernel
+/// gives: .NET's recursive delete lists names as UTF-8 text, so a file named with other bytes (any program in a
+/// container may create one) can be neither found again nor removed, and the whole removal fails. Symlinks are
+/// removed, never followed.
+/// </summary>
+public static unsafe partial class FileTree
+{
+    private const byte DT_DIR = 4;
+    private const byte DT_UNKNOWN = 0;
+    private const int AT_REMOVEDIR = 0x200;
+    private const int EISDIR = 21;
+
+    /// <summary>Removes <paramref name="path"/> and everything under it; nothing when it does not exist.</summary>
+    public static void Delete(string path)
+    {
+        var status = Libc.TryStatAt(new FileDescriptor(Libc.AT_FDCWD, ownsHandle: false), path);
+        if (status is null)
+            return;
+        if ((status.Value.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+        {
+            Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, 0), "unlinkat", path);
+            return;
+        }
+        int directory = Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", path);
+        try
+        {
+            DeleteContent(directory, path);
+        }
+        finally
+        {
+            Libc.Close(directory);
+        }
+        Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, AT_REMOVEDIR), "unlinkat", path);
+    }
+
+    private static void DeleteContent(int directory, string path)
+    {
+        var buffer = new byte[32 * 1024];
+        // Entries removed while the directory is read can make the next read skip others: read again from the
+        // start until a pass finds nothing left.
+        while (true)
+        {
+            bool removedAny = false;
+            Errno.Check(Libc.Lseek(directory, 0, 0 /* SEEK_SET */), "lseek", path);
+            while (true)
+            {
+                long read;
+                fixed (byte* start = buffer)
+                    read = Getdents64(directory, start, (nuint)buffer.Length);
+                Errno.Check(read, "getdents64", path);
+                if (read == 0)
+                    break;
+                for (int offset = 0; offset < read;)
+                {
+                    // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+                    int length = BitConverter.ToUInt16(buffer, offset + 16);
+                    byte type = buffer[offset + 18];
+                    var name = buffer.AsSpan(offset + 19, length - 19);
+                    name = name[..name.IndexOf((byte)0)];
+                    offset += length;
+                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                        continue;
+                    RemoveEntry(directory, name, type, path);
+                    removedAny = true;
+                }
+            }
+            if (!removedAny)
+                return;
+        }
+    }
+
+    private static void RemoveEntry(int directory, ReadOnlySpan<byte> name, byte type, string path)
+    {
+        Span<byte> terminated = stackalloc byte[name.Length + 1];
+        name.CopyTo(terminated);
+        terminated[^1] = 0;
+        fixed (byte* namePointer = terminated)
+        {
+            if (type != DT_DIR)
+            {
+                if (UnlinkAt(directory, namePointer, 0) == 0)
+                    return;
+                if (type != DT_UNKNOWN || Marshal.GetLastPInvokeError() != EISDIR)
+                    throw new SyscallException("unlinkat", Describe(path, name), Marshal.GetLastPInvokeError());
+            }
+            int child = OpenAt(directory, namePointer, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
+            if (child < 0)
+                throw new SyscallException("openat", Describe(path, name), Marshal.GetLastPInvokeError());
+            try
+            {
+                DeleteContent(child, Describe(path, name));
+            }
+            finally
+            {
+                Libc.Close(child);
+            }
+            if (UnlinkAt(directory, namePointer, AT_REMOVEDIR) != 0)
+                throw new SyscallException("unlinkat", Describe(path, name), Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>A path for messages: bytes that are not UTF-8 show as U+FFFD.</summary>
+    private static string Describe(string parent, ReadOnlySpan<byte> name) => parent + "/" + System.Text.Encoding.UTF8.GetString(name);
+
+    [LibraryImport("libc.so.6", EntryPoint = "getdents64", SetLastError = true)]
+    private static partial nint Getdents64(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc.so.6", EntryPoint = "unlinkat", SetLastError = true)]
+    private static partial int UnlinkAt(int directory, byte* name, int flags);
+
+    [LibraryImport("libc.so.6", EntryPoint = "openat", SetLastError = true)]
+    private static partial int OpenAt(int directory, byte* name, int flags, int mode);
+}
