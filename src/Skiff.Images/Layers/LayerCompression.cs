@@ -49,7 +49,8 @@ public static class LayerDecompression
         {
             LayerCompression.Gzip => new GZipStream(whole, CompressionMode.Decompress),
             LayerCompression.Zstd => new DecompressionStream(whole),
-            _ => whole,
+            // TarReader reads a 512-byte header at a time: unbuffered, a plain tar from a file costs a read(2) each.
+            _ => new BufferedStream(whole, 1 << 16),
         };
     }
 
