@@ -151,6 +151,20 @@ public static unsafe partial class Interop
         }
 
         /// <summary>openat2 returning the raw result (-1 with errno set) for callers that handle ENOENT themselves.</summary>
+        [LibraryImport(LibC, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        private static partial nint ReadLinkAtRaw(int dirFd, string path, byte* buffer, nuint size);
+
+        /// <summary>The target of the symlink <paramref name="link"/> (an O_PATH | O_NOFOLLOW descriptor of it).</summary>
+        public static string ReadLink(FileDescriptor link)
+        {
+            var buffer = new byte[4096]; // PATH_MAX: a symlink's target is never longer
+            long length;
+            fixed (byte* start = buffer)
+                length = ReadLinkAtRaw(link.Fd, "", start, (nuint)buffer.Length);
+            Errno.Check(length, "readlinkat");
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+        }
+
         public static int TryOpenAt2(FileDescriptor dirFd, string path, int flags, ulong resolve, uint mode = 0)
         {
             var how = new OpenHow { Flags = (ulong)(uint)flags, Mode = mode, Resolve = resolve };

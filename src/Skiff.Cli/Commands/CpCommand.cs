@@ -129,6 +129,7 @@ internal static class CpCommand
     /// <summary>docker's PrepareArchiveCopy: which directory receives the archive, and under which name the source lands there.</summary>
     private static void Copy(Source source, Place target, Func<Libc.Statx, bool> mayEnter, LayerUnpacker unpacker)
     {
+        target = ThroughSymlinks(target);
         int fd = Libc.TryOpenAt2(target.Root, target.Path, Libc.O_PATH | Libc.O_CLOEXEC, target.Resolve);
         if (fd < 0 && Errno.Last != Errno.ENOENT)
             throw Failure(target, Errno.Last);
@@ -145,6 +146,30 @@ internal static class CpCommand
             throw new EngineException($"no such directory: {target.Display} (a destination ending in / must be an existing directory)");
         using var parent = OpenParent(target);
         Transfer(source with { EntryName = target.Name }, parent, mayEnter, unpacker);
+    }
+
+    /// <summary>
+    /// docker's CopyInfoDestinationPath: a destination that is a symlink stands for what it points to (resolved
+    /// inside the same root), so the copy writes through it, even to a target that does not exist yet, instead of
+    /// replacing the link.
+    /// </summary>
+    private static Place ThroughSymlinks(Place target)
+    {
+        for (int hops = 0; hops < 40; hops++)
+        {
+            int fd = Libc.TryOpenAt2(target.Root, target.Path, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, target.Resolve);
+            if (fd < 0)
+                return target;
+            using var link = new FileDescriptor(fd);
+            if (Libc.TryStatAt(link, "") is not { } status || (status.Mode & Libc.S_IFMT) != Libc.S_IFLNK)
+                return target;
+            string destination = Libc.ReadLink(link);
+            string parent = System.IO.Path.GetDirectoryName("/" + target.Path) ?? "/";
+            // GetFullPath on an absolute path applies ".." without going above "/": the root it is resolved in.
+            string resolved = System.IO.Path.GetFullPath(destination.StartsWith('/') ? destination : System.IO.Path.Combine(parent, destination));
+            target = target with { Path = resolved == "/" ? "." : resolved.TrimEnd('/')[1..], Name = NameOf(resolved) };
+        }
+        throw new EngineException($"{target.Display}: too many levels of symbolic links");
     }
 
     /// <summary>Archives the source and unpacks it at the same time, through a pipe: nothing is staged on disk.</summary>

@@ -67,6 +67,22 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task CopyWritesThroughADestinationSymlinkAsDocker()
+    {
+        await Ok("run", "-d", "--name", "cplink", Image, "sleep", "1000");
+        await Exec("cplink", "mkdir -p /data && echo old > /data/real && ln -s /data/real /tmp/file-link && ln -s ../data /tmp/dir-link && ln -s /data/new /tmp/dangling");
+        string source = HostTree();
+
+        await Ok("cp", Path.Combine(source, "a.txt"), "cplink:/tmp/file-link");
+        await Ok("cp", Path.Combine(source, "a.txt"), "cplink:/tmp/dir-link");
+        await Ok("cp", Path.Combine(source, "a.txt"), "cplink:/tmp/dangling");
+
+        // The links stay links; what they name got the content, the dangling one's target included.
+        Assert.Equal("alpha\nalpha\nalpha\n", await Exec("cplink", "cat /data/real /data/a.txt /data/new"));
+        Assert.Equal("/data/real ../data /data/new\n", await Exec("cplink", "echo $(readlink /tmp/file-link) $(readlink /tmp/dir-link) $(readlink /tmp/dangling)"));
+    }
+
+    [Fact]
     public async Task CopyStaysInsideTheContainerThroughSymlinks()
     {
         await Ok("run", "-d", "--name", "cpescape", Image, "sleep", "1000");
