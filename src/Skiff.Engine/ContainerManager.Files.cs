@@ -7,6 +7,21 @@ namespace Skiff.Engine;
 public sealed partial class ContainerManager
 {
     /// <summary>
+    /// Where the engine mounts its own file systems and files in the container (/proc, /dev, /etc/hosts ...,
+    /// from its config.json): not the user's volumes, binds and tmpfs mounts. `diff` and `commit` leave these
+    /// paths out while they are empty mount points, as docker's init layer hides them.
+    /// </summary>
+    public IReadOnlyList<string> EngineMountTargets(ContainerRecord container)
+    {
+        var user = container.Config.Mounts.Select(mount => mount.Destination)
+            .Concat(container.Config.Options.Mounts.Select(mount => mount.Target))
+            .Select(path => path.TrimEnd('/'))
+            .ToHashSet(StringComparer.Ordinal);
+        var spec = Skiff.Oci.OciJson.ReadSpec(Path.Combine(_options.ContainerDirectory(container.Id), "config.json"));
+        return [.. (spec.Mounts ?? []).Select(mount => mount.Destination.TrimEnd('/')).Where(destination => !user.Contains(destination))];
+    }
+
+    /// <summary>
     /// A container's files for `skiff cp`, running or not. A running container is reached through
     /// /proc/PID/root: its own mount namespace, so volumes, bind mounts and tmpfs mounts are there as the
     /// container sees them. A stopped one through its rootfs (mounted again for the call if a reboot unmounted it,

@@ -17,7 +17,8 @@ internal static class ContainerImageCommands
         (context, args) =>
         {
             var container = context.Containers.Get(args.Positionals[0]);
-            foreach (var change in context.Images.ContainerChanges(container.Id))
+            var mountTargets = new MountTargets(context.Containers.EngineMountTargets(container));
+            foreach (var change in context.Images.ContainerChanges(container.Id, mountTargets))
                 context.Out.WriteLine(change);
             return 0;
         },
@@ -64,6 +65,7 @@ internal static class ContainerImageCommands
             Comment = args.Value("message"),
             CreatedBy = string.Join(' ', container.Config.Entrypoint.Concat(container.Config.Cmd)),
             Names = args.Positionals.Count > 1 ? [args.Positionals[1]] : [],
+            MountTargets = new MountTargets(context.Containers.EngineMountTargets(container)),
         };
         bool pause = args.Value("pause") != "false" && container.State.Status == ContainerStatus.Running;
         if (pause)

@@ -32,17 +32,21 @@ public static class LayerChanges
     /// <summary>
     /// The changes in <paramref name="upperDirectory"/> over <paramref name="lowerDirectories"/> (topmost first, as
     /// an overlay's <c>lowerdir=</c>), sorted by path component by component: a directory comes before its content.
+    /// Paths that are only there to be mounted over (<paramref name="mountTargets"/>) are left out, as docker's diff does.
     /// </summary>
-    public static IReadOnlyList<FileChange> Read(string upperDirectory, IReadOnlyList<string> lowerDirectories)
+    public static IReadOnlyList<FileChange> Read(string upperDirectory, IReadOnlyList<string> lowerDirectories, MountTargets? mountTargets = null)
     {
         var changes = new List<(string[] Path, ChangeKind Kind)>();
         var changedDirectories = new HashSet<string>(StringComparer.Ordinal);
-        Walk(new LowerLayersView(lowerDirectories), Path.GetFullPath(upperDirectory), [], underOpaque: false, changes, changedDirectories);
+        var lower = new LowerLayersView(lowerDirectories);
+        upperDirectory = Path.GetFullPath(upperDirectory);
+        var hidden = new MountTargetFilter(mountTargets ?? MountTargets.None, upperDirectory, lower);
+        Walk(lower, hidden, upperDirectory, [], underOpaque: false, changes, changedDirectories);
         changes.Sort((a, b) => ComparePaths(a.Path, b.Path));
         return [.. changes.Select(change => new FileChange(change.Kind, "/" + string.Join('/', change.Path)))];
     }
 
-    private static void Walk(LowerLayersView lower, string directory, string[] parent, bool underOpaque,
+    private static void Walk(LowerLayersView lower, MountTargetFilter hidden, string directory, string[] parent, bool underOpaque,
         List<(string[], ChangeKind)> changes, HashSet<string> changedDirectories)
     {
         var names = Directory.EnumerateFileSystemEntries(directory).Select(entry => Path.GetFileName(entry)!).ToList();
@@ -53,6 +57,8 @@ public static class LayerChanges
             if (Libc.TryStatAt(Cwd, full) is not { } status)
                 continue;
             string[] path = [.. parent, name];
+            if (hidden.Hides(string.Join('/', path)))
+                continue;
             bool isDirectory = (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
             ChangeKind? kind;
             if (LowerLayersView.IsWhiteout(status))
@@ -75,7 +81,7 @@ public static class LayerChanges
                     changes.Add((parent, ChangeKind.Modified));
             }
             if (isDirectory)
-                Walk(lower, full, path, underOpaque || LowerLayersView.IsOpaque(full), changes, changedDirectories);
+                Walk(lower, hidden, full, path, underOpaque || LowerLayersView.IsOpaque(full), changes, changedDirectories);
         }
     }
 

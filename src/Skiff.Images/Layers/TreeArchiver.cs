@@ -27,12 +27,15 @@ public static class TreeArchiver
     /// <c>trusted.overlay.*</c> bookkeeping is left out. Throws <see cref="LayerException"/> for what a layer
     /// cannot carry.
     /// </summary>
-    public static void WriteLayer(string upperDirectory, Stream output) => Write(upperDirectory, output, overlayWhiteouts: true);
+    /// Paths only there to be mounted over (<paramref name="mountTargets"/>, checked against
+    /// <paramref name="lowerDirectories"/>) are left out, as docker keeps them in its init layer.
+    public static void WriteLayer(string upperDirectory, Stream output, MountTargets? mountTargets = null, IReadOnlyList<string>? lowerDirectories = null)
+        => Write(upperDirectory, output, overlayWhiteouts: true, mountTargets, lowerDirectories);
 
     /// <summary>Writes the tree at <paramref name="directory"/> as it is (no whiteout translation).</summary>
-    public static void WriteTree(string directory, Stream output) => Write(directory, output, overlayWhiteouts: false);
+    public static void WriteTree(string directory, Stream output) => Write(directory, output, overlayWhiteouts: false, null, null);
 
-    private static void Write(string directory, Stream output, bool overlayWhiteouts)
+    private static void Write(string directory, Stream output, bool overlayWhiteouts, MountTargets? mountTargets, IReadOnlyList<string>? lowerDirectories)
     {
         directory = Path.GetFullPath(directory);
         var status = Libc.TryStatAt(Cwd, directory, followLastSymlink: true);
@@ -41,7 +44,8 @@ public static class TreeArchiver
         bool tarWriterWrote;
         using (var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
         {
-            var run = new Run(tar, output, overlayWhiteouts);
+            var hidden = new MountTargetFilter(mountTargets ?? MountTargets.None, directory, new LowerLayersView(lowerDirectories ?? []));
+            var run = new Run(tar, output, overlayWhiteouts, hidden);
             run.WriteDirectory(directory, "");
             tarWriterWrote = run.TarWriterWrote;
         }
@@ -53,7 +57,7 @@ public static class TreeArchiver
 
     private const int EndOfArchiveSize = 1024;
 
-    private sealed class Run(TarWriter tar, Stream output, bool overlayWhiteouts)
+    private sealed class Run(TarWriter tar, Stream output, bool overlayWhiteouts, MountTargetFilter hidden)
     {
         private readonly Dictionary<(uint, uint, ulong), string> _links = [];
 
@@ -67,6 +71,8 @@ public static class TreeArchiver
             {
                 string path = Path.Combine(directory, name!);
                 string entryName = prefix + name;
+                if (hidden.Hides(entryName))
+                    continue;
                 try
                 {
                     if (Libc.TryStatAt(Cwd, path) is { } status)

@@ -40,6 +40,9 @@ public sealed record CommitRequest
 
     /// <summary>The image's creation time; now by default.</summary>
     public DateTimeOffset? Created { get; init; }
+
+    /// <summary>Container paths mounted over at run time: left out of the layer while they hold nothing else (docker's init layer).</summary>
+    public MountTargets MountTargets { get; init; } = MountTargets.None;
 }
 
 /// <summary>Images made from containers: <c>skiff commit</c>, <c>skiff diff</c>, and the builder's steps.</summary>
@@ -49,10 +52,10 @@ public sealed partial class ImageService
     /// What container <paramref name="containerId"/> changed in its rootfs, as <c>docker diff</c> lists it. Needs
     /// the overlay snapshotter (the copy snapshotter keeps no separate record of the changes).
     /// </summary>
-    public IReadOnlyList<FileChange> ContainerChanges(string containerId)
+    public IReadOnlyList<FileChange> ContainerChanges(string containerId, MountTargets? mountTargets = null)
     {
         var (upper, lower) = ContainerLayers(containerId, "diff");
-        return LayerChanges.Read(upper, lower);
+        return LayerChanges.Read(upper, lower, mountTargets);
     }
 
     /// <summary>
@@ -71,7 +74,7 @@ public sealed partial class ImageService
         var parent = Resolve(request.ImageId);
         var parentConfig = Config(parent);
         var runConfig = ImageChanges.Apply(request.Config ?? parentConfig.Config, request.Changes);
-        var (upper, _) = ContainerLayers(request.ContainerId, "commit");
+        var (upper, lower) = ContainerLayers(request.ContainerId, "commit");
         ImageManifest parentManifest;
         using (var stream = Content.Open(Digest.Parse(parent.ManifestDigest)))
             parentManifest = JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageManifest)
@@ -86,7 +89,7 @@ public sealed partial class ImageService
             {
                 using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
                 using var tar = new HashingStream(gzip, Digest.Sha256);
-                TreeArchiver.WriteLayer(upper, tar);
+                TreeArchiver.WriteLayer(upper, tar, request.MountTargets, lower);
                 diffId = tar.Digest;
             });
             var diffIds = parent.Layers.Select(layer => Digest.Parse(layer.DiffId)).Append(diffId).ToList();

@@ -129,6 +129,22 @@ public sealed partial class EngineCliTests : IDisposable
     }
 
     [Fact]
+    public async Task DiffAndCommitLeaveOutWhatTheEngineMountsOver()
+    {
+        // The runtime creates /etc/hosts, /proc ... in the upper dir when the image lacks them; docker's init layer
+        // hides them, so a container that changed nothing has an empty diff and commits an empty layer.
+        await Ok("run", "--name", "init-layer", Image, "echo", "nothing written");
+        Assert.Equal("", (await Ok("diff", "init-layer")).Stdout);
+        string committed = (await Ok("commit", "init-layer")).Stdout.Trim();
+        using (var json = JsonDocument.Parse((await Ok("image", "inspect", Image, committed)).Stdout))
+            Assert.Equal(json.RootElement[0].GetProperty("Size").GetInt64(), json.RootElement[1].GetProperty("Size").GetInt64());
+
+        // What the user mounts or writes still shows, next to the hidden files (/etc/hosts) in the same directory.
+        await Ok("run", "--name", "init-layer-vol", "-v", "/vol", Image, "sh", "-c", "echo note > /etc/hosts.note");
+        Assert.Equal(["C /etc", "A /etc/hosts.note", "A /vol"], (await Ok("diff", "init-layer-vol")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task CommitDiffAndExportShowWhatAContainerChanged()
     {
         // Layer 1 (a stopped container): /data with two files, and /bin/cat (from the imported layer) deleted.
