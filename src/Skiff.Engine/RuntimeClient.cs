@@ -29,9 +29,11 @@ public sealed class RuntimeClient(string executable, string root)
             using (write)
             using (var devNull = OpenDevNull())
                 command = Spawn(args, devNull, write, devNull);
-            var stdout = Task.Run(() => ReadAll(read));
+            // Read to EOF before waiting: its stderr is /dev/null and its log a memfd, so only this pipe can fill up,
+            // and no thread-pool thread has to start for it (the monitor's delete is on `run --rm`'s critical path).
+            string stdout = ReadAll(read);
             var (code, error) = command.Wait();
-            return new RuntimeResult(code, stdout.Result, code == 0 ? "" : error ?? $"{Path.GetFileName(Executable)} {args[0]} failed with exit status {code}");
+            return new RuntimeResult(code, stdout, code == 0 ? "" : error ?? $"{Path.GetFileName(Executable)} {args[0]} failed with exit status {code}");
         }
     }
 
