@@ -5,36 +5,65 @@ using static Skiff.Interop.Interop;
 namespace Skiff.Cli.Runtime;
 
 /// <summary>
-/// A foreground `run`/`exec` stands in for the container process: signals sent to us are
-/// forwarded to it (as runc does), and our exit status is its exit status.
+/// A foreground `run`/`exec` stands in for the container process: signals sent to us are forwarded to it (as runc
+/// does), and our exit status is its exit status. The handlers are installed before the process starts, as runc
+/// installs its handler before it runs the container: a signal that arrives while the container is being started
+/// (its program may already run while poststart hooks do) is kept and forwarded once the process is known, instead
+/// of taking .NET's default action for it.
 /// </summary>
-public static class SignalForwarding
+public sealed class SignalForwarding : IDisposable
 {
-    public static int WaitForwardingSignals(FileDescriptor pidfd)
+    private readonly List<PosixSignalRegistration> _registrations = [];
+    private readonly Lock _lock = new();
+    private readonly List<int> _pending = [];
+    private FileDescriptor? _target;
+
+    public SignalForwarding()
     {
-        var registrations = new List<PosixSignalRegistration>();
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT })
         {
-            registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            _registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
-                try
+                lock (_lock)
                 {
-                    Pidfd.SendSignal(pidfd, SignalNumber(context.Signal));
-                }
-                catch (SyscallException)
-                {
+                    if (_target is null)
+                        _pending.Add(SignalNumber(context.Signal));
+                    else
+                        Send(_target, SignalNumber(context.Signal));
                 }
             }));
         }
+    }
+
+    /// <summary>Forwards to <paramref name="pidfd"/>'s process (what arrived before first) until it exits; returns its status.</summary>
+    public int ForwardUntilExit(FileDescriptor pidfd)
+    {
+        lock (_lock)
+        {
+            _target = pidfd;
+            foreach (int signal in _pending)
+                Send(pidfd, signal);
+            _pending.Clear();
+        }
+        return Pidfd.WaitExit(pidfd);
+    }
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+            registration.Dispose();
+    }
+
+    private static void Send(FileDescriptor pidfd, int signal)
+    {
         try
         {
-            return Pidfd.WaitExit(pidfd);
+            Pidfd.SendSignal(pidfd, signal);
         }
-        finally
+        catch (SyscallException)
         {
-            foreach (var registration in registrations)
-                registration.Dispose();
+            // gone already: its exit status is what we report
         }
     }
 

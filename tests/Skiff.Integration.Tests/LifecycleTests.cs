@@ -77,6 +77,27 @@ public sealed class LifecycleTests : IDisposable
         Assert.Equal(3, run.ExitCode);
     }
 
+    [ContainerFact]
+    public void SignalDuringStartIsForwardedOnceTheProgramIsKnown()
+    {
+        // The program runs while a poststart hook still holds `run` inside start: a SIGTERM then must be kept and
+        // forwarded, not take .NET's default action on the runtime (as runc, whose handler is installed first).
+        var id = _bundle.NewId("run");
+        string released = Path.Combine(_bundle.Directory, "hook-released");
+        _bundle.Spec.Process!.Args = ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.05; done"];
+        _bundle.Spec.Hooks = new Skiff.Oci.Hooks
+        {
+            Poststart = [new Skiff.Oci.Hook { Path = "/bin/sh", Args = ["sh", "-c", $"while [ ! -e {released} ]; do sleep 0.02; done"], Timeout = 60 }],
+        };
+        _bundle.WriteConfig(id);
+        using var run = StartRuntime("run", "--bundle", _bundle.Directory, id);
+        WaitFor(() => _bundle.Runtime("ps", "--format", "json", id) is { ExitCode: 0 } ps && ps.Stdout.Contains(','));
+        Assert.Equal(0, Skiff.Interop.Interop.Libc.Kill(run.Id, 15));
+        File.WriteAllText(released, "");
+        Assert.True(run.WaitForExit(10_000));
+        Assert.Equal(3, run.ExitCode);
+    }
+
     private System.Diagnostics.Process StartRuntime(params string[] args)
     {
         var info = new System.Diagnostics.ProcessStartInfo(Repo.Runtime) { UseShellExecute = false, RedirectStandardInput = true };

@@ -31,6 +31,7 @@ public static partial class Commands
     {
         var id = args.Positionals[0];
         var process = ExecProcess(context, id, args);
+        using var signals = args.Bool("detach") ? null : new SignalForwarding();
         var pidfd = context.Runtime.Exec(id, new ExecOptions
         {
             Process = process,
@@ -42,7 +43,7 @@ public static partial class Commands
         {
             if (args.Bool("detach"))
                 return 0;
-            return SignalForwarding.WaitForwardingSignals(pidfd);
+            return signals!.ForwardUntilExit(pidfd);
         }
     }
 

@@ -70,6 +70,7 @@ public static partial class Commands
     private static int Run(Context context, ParsedArguments args)
     {
         var id = args.Positionals[0];
+        using var signals = args.Bool("detach") ? null : new SignalForwarding();
         using (var created = context.Runtime.Create(id, CreateOptionsFrom(args)))
         {
             try
@@ -83,7 +84,7 @@ public static partial class Commands
             }
             if (args.Bool("detach"))
                 return 0;
-            int status = SignalForwarding.WaitForwardingSignals(created.Pidfd);
+            int status = signals!.ForwardUntilExit(created.Pidfd);
             if (!args.Bool("keep"))
                 context.Runtime.Delete(created);
             return status;
