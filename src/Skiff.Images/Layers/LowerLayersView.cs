@@ -9,6 +9,8 @@ namespace Skiff.Images.Layers;
 /// </summary>
 internal sealed class LowerLayersView(IReadOnlyList<string> layers)
 {
+    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
+
     public const string OpaqueXattr = "trusted.overlay.opaque";
 
     /// <summary>The layer directories, nearest (topmost) first.</summary>
@@ -57,10 +59,61 @@ internal sealed class LowerLayersView(IReadOnlyList<string> layers)
         return null;
     }
 
+    /// <summary>
+    /// The merged listing of one directory as the overlay of <paramref name="directories"/> (that directory in each
+    /// layer that contributes to it, topmost first) shows it: each name from the nearest layer that has it, names a
+    /// whiteout hides left out. A name that is a directory lists, as <see cref="MergedEntry.Layers"/>, the layers
+    /// that contribute to it in turn: down to the first one where it is opaque, and not past one where it is not a
+    /// directory (overlayfs stops its lookup there).
+    /// </summary>
+    public static Dictionary<string, MergedEntry> List(IReadOnlyList<string> directories)
+    {
+        var nodes = new Dictionary<string, MergedNode>(StringComparer.Ordinal);
+        foreach (string directory in directories)
+        {
+            foreach (string entry in Directory.EnumerateFileSystemEntries(directory))
+            {
+                string name = Path.GetFileName(entry);
+                if (Libc.TryStatAt(Cwd, entry) is not { } status)
+                    continue;
+                bool isDirectory = (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
+                if (!nodes.TryGetValue(name, out var node))
+                {
+                    nodes[name] = IsWhiteout(status)
+                        ? new MergedNode(null) { Closed = true }
+                        : new MergedNode(new MergedEntry(status, entry, isDirectory ? new List<string> { entry } : [])) { Closed = !isDirectory || IsOpaque(entry) };
+                }
+                else if (!node.Closed)
+                {
+                    // Still open: a directory in every layer so far, none of them opaque.
+                    node.Closed = !isDirectory || IsOpaque(entry);
+                    if (isDirectory)
+                        ((List<string>)node.Entry!.Layers).Add(entry);
+                }
+            }
+        }
+        return nodes.Where(node => node.Value.Entry is not null).ToDictionary(node => node.Key, node => node.Value.Entry!, StringComparer.Ordinal);
+    }
+
+    private sealed class MergedNode(MergedEntry? entry)
+    {
+        public MergedEntry? Entry { get; } = entry;
+        public bool Closed { get; set; }
+    }
+
     /// <summary>overlayfs reads a 0/0 character device as "deleted in this layer".</summary>
     public static bool IsWhiteout(Libc.Statx status)
         => (status.Mode & Libc.S_IFMT) == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
 
     /// <summary>Whether the directory at <paramref name="path"/> is marked opaque (hides the same directory below).</summary>
     public static bool IsOpaque(string path) => Libc.GetXattrNoFollow(path, OpaqueXattr) is [(byte)'y'];
+}
+
+/// <summary>
+/// A name in a merged listing (<see cref="LowerLayersView.List"/>): its entry in the nearest layer that has it
+/// (<paramref name="Path"/>), and for a directory the layer directories its own listing merges, topmost first.
+/// </summary>
+internal sealed record MergedEntry(Libc.Statx Status, string Path, IReadOnlyList<string> Layers)
+{
+    public bool IsDirectory => (Status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
 }

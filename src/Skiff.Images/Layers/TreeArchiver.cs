@@ -35,7 +35,17 @@ public static class TreeArchiver
     /// <summary>Writes the tree at <paramref name="directory"/> as it is (no whiteout translation).</summary>
     public static void WriteTree(string directory, Stream output) => Write(directory, output, overlayWhiteouts: false, null, null);
 
-    private static void Write(string directory, Stream output, bool overlayWhiteouts, MountTargets? mountTargets, IReadOnlyList<string>? lowerDirectories)
+    /// <summary>
+    /// Writes the entries of <paramref name="tree"/> that <paramref name="changes"/> (from
+    /// <see cref="LayerChanges.Compare"/>, a directory before its content) name as a layer tar: an added or changed
+    /// path as its entry (a directory without its content, which has changes of its own where it needs them), a
+    /// deleted one as an empty <c>.wh.NAME</c>, as docker's ExportChanges writes a naive diff.
+    /// </summary>
+    public static void WriteChanges(string tree, IReadOnlyList<FileChange> changes, Stream output)
+        => Write(tree, output, overlayWhiteouts: false, null, null, run => run.WriteChanges(Path.GetFullPath(tree), changes));
+
+    private static void Write(string directory, Stream output, bool overlayWhiteouts, MountTargets? mountTargets, IReadOnlyList<string>? lowerDirectories,
+        Action<Run>? write = null)
     {
         directory = Path.GetFullPath(directory);
         var status = Libc.TryStatAt(Cwd, directory, followLastSymlink: true);
@@ -46,7 +56,10 @@ public static class TreeArchiver
         {
             var hidden = new MountTargetFilter(mountTargets ?? MountTargets.None, directory, new LowerLayersView(lowerDirectories ?? []));
             var run = new Run(tar, output, overlayWhiteouts, hidden);
-            run.WriteDirectory(directory, "");
+            if (write is null)
+                run.WriteDirectory(directory, "");
+            else
+                write(run);
             tarWriterWrote = run.TarWriterWrote;
         }
         // TarWriter ends an archive only when it wrote entries itself; an empty tree is still a valid, empty tar (the
@@ -61,7 +74,41 @@ public static class TreeArchiver
     {
         private readonly Dictionary<(uint, uint, ulong), string> _links = [];
 
+        private bool _recursive = true;
+
         public bool TarWriterWrote { get; private set; }
+
+        public void WriteChanges(string tree, IReadOnlyList<FileChange> changes)
+        {
+            _recursive = false;
+            foreach (var change in changes)
+            {
+                string name = change.Path.TrimStart('/');
+                string path = Path.Combine(tree, name);
+                try
+                {
+                    if (change.Kind == ChangeKind.Deleted)
+                    {
+                        int slash = name.LastIndexOf('/');
+                        string parent = Path.Combine(tree, name[..(slash + 1)]);
+                        var parentStatus = Libc.TryStatAt(Cwd, parent) ?? throw new LayerException($"cannot archive the deletion of {path}: {parent} is gone");
+                        Add(Empty(name[..(slash + 1)] + WhiteoutPrefix + name[(slash + 1)..], parentStatus with { Uid = 0, Gid = 0 }, mode: 0x180));
+                    }
+                    else if (Libc.TryStatAt(Cwd, path) is { } status)
+                    {
+                        WriteEntry(path, name, status);
+                    }
+                    else
+                    {
+                        throw new LayerException($"cannot archive {path}: it changed while the layer was written; pause or stop the container and commit again");
+                    }
+                }
+                catch (SyscallException error)
+                {
+                    throw new LayerException($"cannot archive {path}: {error.Message}", error);
+                }
+            }
+        }
 
         public void WriteDirectory(string directory, string prefix)
         {
@@ -120,7 +167,7 @@ public static class TreeArchiver
                 _ => TarEntryType.Fifo,
             };
             string entryName = type == Libc.S_IFDIR ? name + "/" : name;
-            var xattrs = Xattrs(path);
+            var xattrs = ContentXattrs(path);
             if (xattrs.Any(record => !IsUtf8(record.Value)))
             {
                 WriteBinary(path, entryName, entryType, status, xattrs);
@@ -162,6 +209,8 @@ public static class TreeArchiver
 
         private void WriteDirectoryContent(string path, string name, Libc.Statx status)
         {
+            if (!_recursive)
+                return;
             if (overlayWhiteouts && LowerLayersView.IsOpaque(path))
                 Add(Empty(name + "/" + OpaqueWhiteout, status, mode: status.Mode & 0x1ffu));
             WriteDirectory(path, name + "/");
@@ -209,21 +258,23 @@ public static class TreeArchiver
         private static DateTimeOffset Time(Libc.Statx status)
             => DateTimeOffset.FromUnixTimeSeconds(status.Mtime.Seconds).AddTicks(status.Mtime.Nanoseconds / 100);
 
-        /// <summary>
-        /// The entry's xattrs as pax records (key, raw value), except overlayfs' own and SELinux labels (host policy,
-        /// not content, and docker leaves them out too).
-        /// </summary>
-        private static List<(string Key, byte[] Value)> Xattrs(string path)
+    }
+
+    /// <summary>
+    /// The xattrs of <paramref name="path"/> that are content, as pax records (key, raw value) sorted by key: all but
+    /// overlayfs' own and SELinux labels (host policy, not content, and docker leaves them out too).
+    /// </summary>
+    internal static List<(string Key, byte[] Value)> ContentXattrs(string path)
+    {
+        var records = new List<(string Key, byte[] Value)>();
+        foreach (string xattr in Libc.ListXattrsNoFollow(path))
         {
-            var records = new List<(string Key, byte[] Value)>();
-            foreach (string xattr in Libc.ListXattrsNoFollow(path))
-            {
-                if (xattr.StartsWith("trusted.overlay.", StringComparison.Ordinal) || xattr == "security.selinux")
-                    continue;
-                if (Libc.GetXattrNoFollow(path, xattr) is { } value)
-                    records.Add((PaxRecords.XattrPrefix + xattr, value));
-            }
-            return records;
+            if (xattr.StartsWith("trusted.overlay.", StringComparison.Ordinal) || xattr == "security.selinux")
+                continue;
+            if (Libc.GetXattrNoFollow(path, xattr) is { } value)
+                records.Add((PaxRecords.XattrPrefix + xattr, value));
         }
+        records.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return records;
     }
 }

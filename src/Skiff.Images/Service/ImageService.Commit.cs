@@ -49,18 +49,20 @@ public sealed record CommitRequest
 public sealed partial class ImageService
 {
     /// <summary>
-    /// What container <paramref name="containerId"/> changed in its rootfs, as <c>docker diff</c> lists it. Needs
-    /// the overlay snapshotter (the copy snapshotter keeps no separate record of the changes).
+    /// What container <paramref name="containerId"/> changed in its rootfs, as <c>docker diff</c> lists it: read from
+    /// the overlay upper dir, or (copy snapshotter) found by comparing the private copy with the layers.
     /// </summary>
     public IReadOnlyList<FileChange> ContainerChanges(string containerId, MountTargets? mountTargets = null)
     {
-        var (upper, lower) = ContainerLayers(containerId, "diff");
-        return LayerChanges.Read(upper, lower, mountTargets);
+        var rootfs = ContainerLayers(containerId, "diff");
+        return rootfs.IsCopy
+            ? LayerChanges.Compare(rootfs.Directory, rootfs.Lower, mountTargets)
+            : LayerChanges.Read(rootfs.Directory, rootfs.Lower, mountTargets);
     }
 
     /// <summary>
-    /// Makes a new image from the parent image and what the container changed (its overlay upper dir) as one more
-    /// layer: a gzip layer tar with OCI whiteouts, compressed, hashed (blob digest and diff ID) and stored in one
+    /// Makes a new image from the parent image and what the container changed (its overlay upper dir, or what its
+    /// private copy differs in) as one more layer: a gzip layer tar with OCI whiteouts, compressed, hashed (blob digest and diff ID) and stored in one
     /// streaming pass; a config with the parent's plus the new diff ID, a history entry and the run configuration
     /// with <see cref="CommitRequest.Changes"/> applied; an OCI manifest. The layer is unpacked into its snapshot
     /// from the stored blob (so running the image uses exactly what was committed) and the image is recorded
@@ -74,7 +76,7 @@ public sealed partial class ImageService
         var parent = Resolve(request.ImageId);
         var parentConfig = Config(parent);
         var runConfig = ImageChanges.Apply(request.Config ?? parentConfig.Config, request.Changes);
-        var (upper, lower) = ContainerLayers(request.ContainerId, "commit");
+        var rootfs = ContainerLayers(request.ContainerId, "commit");
         ImageManifest parentManifest;
         using (var stream = Content.Open(Digest.Parse(parent.ManifestDigest)))
             parentManifest = JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageManifest)
@@ -89,7 +91,10 @@ public sealed partial class ImageService
             {
                 using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
                 using var tar = new HashingStream(gzip, Digest.Sha256);
-                TreeArchiver.WriteLayer(upper, tar, request.MountTargets, lower);
+                if (rootfs.IsCopy)
+                    TreeArchiver.WriteChanges(rootfs.Directory, LayerChanges.Compare(rootfs.Directory, rootfs.Lower, request.MountTargets), tar);
+                else
+                    TreeArchiver.WriteLayer(rootfs.Directory, tar, request.MountTargets, rootfs.Lower);
                 diffId = tar.Digest;
             });
             var diffIds = parent.Layers.Select(layer => Digest.Parse(layer.DiffId)).Append(diffId).ToList();
@@ -114,8 +119,13 @@ public sealed partial class ImageService
         }
     }
 
-    /// <summary>The container's overlay upper dir and the image layers below it (topmost first).</summary>
-    private (string Upper, IReadOnlyList<string> Lower) ContainerLayers(string containerId, string command)
+    /// <summary>
+    /// Where a container's changes are: its overlay upper dir, or its whole private copy (<paramref name="IsCopy"/>),
+    /// over the image layers (topmost first).
+    /// </summary>
+    private sealed record ContainerRootfs(string Directory, IReadOnlyList<string> Lower, bool IsCopy);
+
+    private ContainerRootfs ContainerLayers(string containerId, string command)
     {
         SnapshotMount mount;
         try
@@ -127,8 +137,8 @@ public sealed partial class ImageService
             throw new ImageException($"{command}: container {containerId} has no rootfs in the image store ({error.Message})", error);
         }
         return mount.UpperDir is { } upper
-            ? (upper, mount.LowerDirs)
-            : throw new ImageException($"{command}: the image store at {Root} uses the copy snapshotter, which keeps no record of a container's changes; {command} needs overlayfs");
+            ? new ContainerRootfs(upper, mount.LowerDirs, IsCopy: false)
+            : new ContainerRootfs(mount.Source, mount.LowerDirs, IsCopy: true);
     }
 
     /// <summary>

@@ -24,14 +24,14 @@ public sealed class CopySnapshotter(string root) : SnapshotterBase(root)
     }
 
     protected override SnapshotMount Describe(string directory, IReadOnlyList<Digest> chainIds, bool readOnly)
-        => new() { Type = "bind", Source = Path.Combine(directory, "rootfs"), ReadOnly = readOnly };
+        => new() { Type = "bind", Source = Path.Combine(directory, "rootfs"), ReadOnly = readOnly, LowerDirs = [.. chainIds.Reverse().Select(LayerPath)] };
 }
 
 /// <summary>Applies one layer directory (with overlay whiteouts) onto a root filesystem copy.</summary>
 internal static class LayerApplier
 {
     private const string OpaqueXattr = "trusted.overlay.opaque";
-    private const string CapabilityXattr = "security.capability";
+    private const string OverlayXattrPrefix = "trusted.overlay.";
     private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
 
     public static void Apply(string layer, string target)
@@ -105,16 +105,20 @@ internal static class LayerApplier
         }
     }
 
-    /// <summary>Owner, then mode, then capabilities (chown clears setuid bits and capabilities), then times.</summary>
+    /// <summary>
+    /// Owner, then mode, then xattrs (chown clears setuid bits and capabilities), then times. Every xattr a layer
+    /// carries is content except overlayfs' own markers, which the copy has already applied.
+    /// </summary>
     private static unsafe void CopyMetadata(string source, string destination, Libc.Statx status)
     {
         bool symlink = (status.Mode & Libc.S_IFMT) == Libc.S_IFLNK;
         Errno.Check(Libc.FchownAt(Libc.AT_FDCWD, destination, status.Uid, status.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", destination);
         if (!symlink)
-        {
             Errno.Check(Libc.FchmodAt(Libc.AT_FDCWD, destination, (uint)(status.Mode & 0xfff), 0), "fchmodat", destination);
-            if ((status.Mode & Libc.S_IFMT) == Libc.S_IFREG && Libc.GetXattrNoFollow(source, CapabilityXattr) is { } capability)
-                Libc.SetXattrNoFollow(destination, CapabilityXattr, capability);
+        foreach (string xattr in Libc.ListXattrsNoFollow(source))
+        {
+            if (!xattr.StartsWith(OverlayXattrPrefix, StringComparison.Ordinal) && Libc.GetXattrNoFollow(source, xattr) is { } value)
+                Libc.SetXattrNoFollow(destination, xattr, value);
         }
         var times = stackalloc Libc.Timespec[2];
         times[0] = new Libc.Timespec { Seconds = status.Atime.Seconds, Nanoseconds = status.Atime.Nanoseconds };

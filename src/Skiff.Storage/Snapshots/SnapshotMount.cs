@@ -45,7 +45,10 @@ public sealed record SnapshotMount
     /// <summary>Whether the mount is read-only (a view).</summary>
     public bool ReadOnly { get; init; }
 
-    /// <summary>Overlay lower dirs, topmost first (the order of <c>lowerdir=</c>); empty for a bind mount.</summary>
+    /// <summary>
+    /// Overlay lower dirs, topmost first (the order of <c>lowerdir=</c>). For a copy snapshot's bind mount, the layers
+    /// the copy was made from (what a diff compares it with), not mounted.
+    /// </summary>
     public IReadOnlyList<string> LowerDirs { get; init; } = [];
 
     /// <summary>
