@@ -4,10 +4,10 @@ using static Skiff.Interop.Interop;
 namespace Skiff.Interop;
 
 /// <summary>
-/// Deletes trees whose content a container wrote (snapshots, volumes). Names are handled as the bytes the kernel
-/// gives: .NET's recursive delete lists names as UTF-8 text, so a file named with other bytes (any program in a
-/// container may create one) can be neither found again nor removed, and the whole removal fails. Symlinks are
-/// removed, never followed.
+/// Lists and deletes trees whose content a container or a layer wrote (snapshots, volumes, layer directories).
+/// Names are handled as the bytes the kernel gives: .NET lists names as UTF-8 text, so a file named with other
+/// bytes (any program in a container may create one) can be neither found again nor removed, and a whole removal
+/// or commit fails. Symlinks are removed, never followed.
 /// </summary>
 public static unsafe partial class FileTree
 {
@@ -39,38 +39,107 @@ public static unsafe partial class FileTree
         Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, AT_REMOVEDIR), "unlinkat", path);
     }
 
-    private static void DeleteContent(int directory, string path)
+    /// <summary>
+    /// The names in the directory <paramref name="path"/> (not "." and ".."), in the order the file system gives
+    /// them; bytes that are not UTF-8 are escaped as <see cref="FileNames"/> does, so the names work with
+    /// <see cref="Libc"/>'s path calls (not with System.IO's).
+    /// </summary>
+    public static List<string> Names(string path)
+    {
+        var names = new List<string>();
+        int directory = Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", path);
+        try
+        {
+            ReadEntries(directory, path, (name, _) => names.Add(FileNames.Decode(name)));
+        }
+        finally
+        {
+            Libc.Close(directory);
+        }
+        return names;
+    }
+
+    /// <summary>Opens the regular file <paramref name="path"/> for reading, never through a symlink in its last component.</summary>
+    public static FileStream OpenRead(string path)
+    {
+        int fd = Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", path);
+        return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, bufferSize: 0);
+    }
+
+    /// <summary>
+    /// Copies the regular file <paramref name="source"/> to the new file <paramref name="destination"/> (mode 0600, for
+    /// the caller to set) in the kernel: copy_file_range, which shares extents where the file system can, else sendfile.
+    /// </summary>
+    public static void CopyFile(string source, string destination)
+    {
+        using var from = FileDescriptor.Wrap(Libc.Open(source, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", source);
+        using var to = FileDescriptor.Wrap(
+            Libc.Open(destination, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "open", destination);
+        bool sendFile = false;
+        while (true)
+        {
+            nint copied = sendFile ? Libc.SendFile(to.Fd, from.Fd, null, 1 << 30) : CopyFileRange(from.Fd, null, to.Fd, null, 1 << 30, 0);
+            if (copied == 0)
+                return;
+            if (copied > 0)
+                continue;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+                continue;
+            if (!sendFile && errno is EXDEV or Errno.EINVAL or Errno.ENOSYS or EOPNOTSUPP)
+            {
+                sendFile = true;
+                continue;
+            }
+            throw new SyscallException(sendFile ? "sendfile" : "copy_file_range", $"{source} -> {destination}", errno);
+        }
+    }
+
+    private const int EXDEV = 18;
+    private const int EOPNOTSUPP = 95;
+
+    [LibraryImport("libc.so.6", EntryPoint = "copy_file_range", SetLastError = true)]
+    private static partial nint CopyFileRange(int inFd, long* inOffset, int outFd, long* outOffset, nint length, uint flags);
+
+    private delegate void EntryVisitor(ReadOnlySpan<byte> name, byte type);
+
+    /// <summary>Reads the directory from its current offset to the end; true when it had any entry.</summary>
+    private static bool ReadEntries(int directory, string path, EntryVisitor visit)
     {
         var buffer = new byte[32 * 1024];
+        bool any = false;
+        while (true)
+        {
+            long read;
+            fixed (byte* start = buffer)
+                read = Getdents64(directory, start, (nuint)buffer.Length);
+            Errno.Check(read, "getdents64", path);
+            if (read == 0)
+                return any;
+            for (int offset = 0; offset < read;)
+            {
+                // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+                int length = BitConverter.ToUInt16(buffer, offset + 16);
+                byte type = buffer[offset + 18];
+                var name = buffer.AsSpan(offset + 19, length - 19);
+                name = name[..name.IndexOf((byte)0)];
+                offset += length;
+                if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                    continue;
+                visit(name, type);
+                any = true;
+            }
+        }
+    }
+
+    private static void DeleteContent(int directory, string path)
+    {
         // Entries removed while the directory is read can make the next read skip others: read again from the
         // start until a pass finds nothing left.
         while (true)
         {
-            bool removedAny = false;
             Errno.Check(Libc.Lseek(directory, 0, 0 /* SEEK_SET */), "lseek", path);
-            while (true)
-            {
-                long read;
-                fixed (byte* start = buffer)
-                    read = Getdents64(directory, start, (nuint)buffer.Length);
-                Errno.Check(read, "getdents64", path);
-                if (read == 0)
-                    break;
-                for (int offset = 0; offset < read;)
-                {
-                    // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
-                    int length = BitConverter.ToUInt16(buffer, offset + 16);
-                    byte type = buffer[offset + 18];
-                    var name = buffer.AsSpan(offset + 19, length - 19);
-                    name = name[..name.IndexOf((byte)0)];
-                    offset += length;
-                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-                        continue;
-                    RemoveEntry(directory, name, type, path);
-                    removedAny = true;
-                }
-            }
-            if (!removedAny)
+            if (!ReadEntries(directory, path, (name, type) => RemoveEntry(directory, name, type, path)))
                 return;
         }
     }

@@ -92,46 +92,46 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "fchmod", SetLastError = true)]
         public static partial int Fchmod(int fd, uint mode);
 
-        [LibraryImport(LibC, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int OpenAt(int dirFd, string path, int flags, uint mode);
 
-        [LibraryImport(LibC, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int MkdirAt(int dirFd, string path, uint mode);
 
-        [LibraryImport(LibC, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int MknodAt(int dirFd, string path, uint mode, ulong device);
 
-        [LibraryImport(LibC, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int SymlinkAt(string target, int newDirFd, string linkPath);
 
-        [LibraryImport(LibC, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int LinkAt(int oldDirFd, string oldPath, int newDirFd, string newPath, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int UnlinkAt(int dirFd, string path, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int FchownAt(int dirFd, string path, uint uid, uint gid, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int FchmodAt(int dirFd, string path, uint mode, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int UtimensAt(int dirFd, string path, Timespec* times, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int StatxAt(int dirFd, string path, int flags, uint mask, Statx* buffer);
 
-        [LibraryImport(LibC, EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int FSetXattr(int fd, string name, byte* value, nuint size, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int LSetXattr(string path, string name, byte* value, nuint size, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial nint LGetXattr(string path, string name, byte* value, nuint size);
 
-        [LibraryImport(LibC, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial nint LListXattr(string path, byte* list, nuint size);
 
         /// <summary>glibc's makedev: the 64-bit dev_t layout (major in bits 8-19 and 32-63, minor in 0-7 and 20-63).</summary>
@@ -150,8 +150,7 @@ public static unsafe partial class Interop
             return fd >= 0 ? new FileDescriptor(fd) : throw new SyscallException("openat2", path, Errno.Last);
         }
 
-        /// <summary>openat2 returning the raw result (-1 with errno set) for callers that handle ENOENT themselves.</summary>
-        [LibraryImport(LibC, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         private static partial nint ReadLinkAtRaw(int dirFd, string path, byte* buffer, nuint size);
 
         /// <summary>The target of the symlink <paramref name="link"/> (an O_PATH | O_NOFOLLOW descriptor of it).</summary>
@@ -162,9 +161,21 @@ public static unsafe partial class Interop
             fixed (byte* start = buffer)
                 length = ReadLinkAtRaw(link.Fd, "", start, (nuint)buffer.Length);
             Errno.Check(length, "readlinkat");
-            return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+            return FileNames.Decode(buffer.AsSpan(0, (int)length));
         }
 
+        /// <summary>The target of the symlink at <paramref name="path"/> (not followed), bytes that are not UTF-8 escaped (<see cref="FileNames"/>).</summary>
+        public static string ReadLink(string path)
+        {
+            var buffer = new byte[4096];
+            long length;
+            fixed (byte* start = buffer)
+                length = ReadLinkAtRaw(AT_FDCWD, path, start, (nuint)buffer.Length);
+            Errno.Check(length, "readlinkat", path);
+            return FileNames.Decode(buffer.AsSpan(0, (int)length));
+        }
+
+        /// <summary>openat2 returning the raw result (-1 with errno set) for callers that handle ENOENT themselves.</summary>
         public static int TryOpenAt2(FileDescriptor dirFd, string path, int flags, ulong resolve, uint mode = 0)
         {
             var how = new OpenHow { Flags = (ulong)(uint)flags, Mode = mode, Resolve = resolve };
@@ -256,9 +267,8 @@ public static unsafe partial class Interop
 
         private static byte[] Utf8Z(string value)
         {
-            var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(value) + 1];
-            System.Text.Encoding.UTF8.GetBytes(value, bytes);
-            return bytes;
+            var bytes = new byte[FileNames.MaxByteCount(value) + 1];
+            return bytes[..(FileNames.Encode(value, bytes) + 1)];
         }
     }
 }

@@ -34,7 +34,7 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "close")]
         public static partial int Close(int fd);
 
-        [LibraryImport(LibC, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Open(string path, int flags, int mode);
 
         [LibraryImport(LibC, EntryPoint = "read", SetLastError = true)]
@@ -52,10 +52,10 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "sendfile", SetLastError = true)]
         public static partial nint SendFile(int outFd, int inFd, long* offset, nint count);
 
-        [LibraryImport(LibC, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int MkFifo(string path, uint mode);
 
-        [LibraryImport(LibC, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Chmod(string path, uint mode);
 
         [LibraryImport(LibC, EntryPoint = "kill", SetLastError = true)]
@@ -119,7 +119,7 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "pipe2", SetLastError = true)]
         private static partial int Pipe2(int* fds, int flags);
 
-        [LibraryImport(LibC, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Unlink(string path);
 
         [LibraryImport(LibC, EntryPoint = "geteuid")]
@@ -214,7 +214,7 @@ public static unsafe partial class Interop
 {
     public static partial class Libc
     {
-        [LibraryImport(LibC, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Mkdir(string path, uint mode);
     }
 }
@@ -232,7 +232,7 @@ public static unsafe partial class Interop
 {
     public static partial class Libc
     {
-        [LibraryImport(LibC, EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibC, EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Rmdir(string path);
     }
 }

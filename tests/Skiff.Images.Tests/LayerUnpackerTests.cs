@@ -22,7 +22,7 @@ public sealed class LayerUnpackerTests : IDisposable
         File.WriteAllText(Path.Combine(_outside, "sentinel"), "untouched");
     }
 
-    public void Dispose() => Directory.Delete(_temp, recursive: true);
+    public void Dispose() => Skiff.Interop.FileTree.Delete(_temp);
 
     private UnpackedLayer Unpack(byte[] layer) => new LayerUnpacker().Unpack(new MemoryStream(layer), _root);
 
@@ -244,6 +244,46 @@ public sealed class LayerUnpackerTests : IDisposable
 
         Assert.Equal(capability, FileStatus.Xattr(InRoot("bin/su"), "security.capability"));
         Assert.Equal(binary, FileStatus.Xattr(InRoot("bin/su"), "user.binary"));
+    }
+
+    [Theory]
+    [InlineData("gnu")] // raw bytes in the name fields, GNU 'L'/'K' members for long ones
+    [InlineData("posix")] // pax path/linkpath records with hdrcharset=BINARY
+    [InlineData("ustar")] // raw bytes in the name fields, a long path split into prefix and name
+    public void NamesThatAreNotUtf8ArriveByteForByte(string format)
+    {
+        string source = Path.Combine(_temp, "source");
+        Archive.ExternalTool.Run("python3", "-c", """
+            import os, sys
+            root = sys.argv[1].encode()
+            deep = root + b"/d\xff/" + b"p" * 80
+            os.makedirs(deep)
+            with open(root + b"/caf\xe9", "w") as f:
+                f.write("latin-1")
+            with open(deep + b"/" + b"n" * 60 + b"\xfe", "w") as f:
+                f.write("deep")
+            os.symlink(b"caf\xe9", root + b"/link\xfe")
+            os.link(root + b"/caf\xe9", root + b"/hard\xe9")
+            """, source);
+        string layer = Path.Combine(_temp, "layer.tar");
+        Archive.ExternalTool.Run("tar", $"--format={format}", "-C", source, "-cf", layer, ".");
+        Skiff.Interop.FileTree.Delete(source);
+
+        Unpack(File.ReadAllBytes(layer));
+
+        string Name(params byte[][] parts) => Skiff.Interop.FileNames.Decode([.. parts.SelectMany(part => part)]);
+        string cafe = Name("caf"u8.ToArray(), [0xe9]);
+        Assert.Equal(
+            [cafe, Name("d"u8.ToArray(), [0xff]), Name("hard"u8.ToArray(), [0xe9]), Name("link"u8.ToArray(), [0xfe])],
+            Skiff.Interop.FileTree.Names(_root).Order(StringComparer.Ordinal));
+        using (var reader = new StreamReader(Skiff.Interop.FileTree.OpenRead(InRoot(cafe))))
+            Assert.Equal("latin-1", reader.ReadToEnd());
+        string deepFile = Path.Combine(_root, Name("d"u8.ToArray(), [0xff]), new string('p', 80), Name([.. Enumerable.Repeat((byte)'n', 60)], [0xfe]));
+        using (var reader = new StreamReader(Skiff.Interop.FileTree.OpenRead(deepFile)))
+            Assert.Equal("deep", reader.ReadToEnd());
+        Assert.Equal(cafe, Libc.ReadLink(InRoot(Name("link"u8.ToArray(), [0xfe]))));
+        var root = new Skiff.Interop.FileDescriptor(Libc.AT_FDCWD, ownsHandle: false);
+        Assert.Equal(Libc.TryStatAt(root, InRoot(cafe))!.Value.Ino, Libc.TryStatAt(root, InRoot(Name("hard"u8.ToArray(), [0xe9])))!.Value.Ino);
     }
 
     [Fact]

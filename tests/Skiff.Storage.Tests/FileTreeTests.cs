@@ -3,7 +3,10 @@ using Skiff.Interop;
 
 namespace Skiff.Storage.Tests;
 
-/// <summary>FileTree.Delete: trees a container wrote, whatever their names, without following symlinks.</summary>
+/// <summary>
+/// FileTree and FileNames: trees a container wrote, whatever their names, listed, copied and deleted without
+/// following symlinks; names that are not UTF-8 carried through strings and back to the same bytes.
+/// </summary>
 public sealed class FileTreeTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
@@ -60,5 +63,59 @@ public sealed class FileTreeTests : IDisposable
         FileTree.Delete(file);
         Assert.False(File.Exists(file));
         FileTree.Delete(Path.Combine(_temp.Path, "missing"));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x63, 0x61, 0x66, 0xe9 })] // Latin-1 "café"
+    [InlineData(new byte[] { 0xff, 0xfe, 0x80 })]
+    [InlineData(new byte[] { 0x63, 0x61, 0x66, 0xc3, 0xa9, 0xed, 0xb2, 0x80 })] // UTF-8 "café", then an encoded surrogate (not UTF-8)
+    [InlineData(new byte[] { 0xf0, 0x9f, 0x98, 0x80, 0xc3 })] // an emoji, then a truncated sequence
+    public void Names_that_are_not_utf8_round_trip_through_strings(byte[] bytes)
+    {
+        string name = FileNames.Decode(bytes);
+
+        Assert.True(FileNames.HasEscapes(name));
+        Assert.Equal(bytes, FileNames.GetBytes(name));
+    }
+
+    [Fact]
+    public void Utf8_names_are_plain_strings()
+    {
+        string name = FileNames.Decode("caf\u00e9 \U0001F600"u8);
+
+        Assert.Equal("caf\u00e9 \U0001F600", name);
+        Assert.False(FileNames.HasEscapes(name));
+        Assert.Equal("caf\u00e9 \U0001F600"u8.ToArray(), FileNames.GetBytes(name));
+    }
+
+    private static readonly byte[] Latin1Cafe = [0x63, 0x61, 0x66, 0xe9];
+
+    [Fact]
+    public void Names_lists_and_path_calls_reach_files_named_with_any_bytes()
+    {
+        string tree = Path.Combine(_temp.Path, "tree");
+        Python("""
+            import os, sys
+            root = sys.argv[1].encode()
+            os.makedirs(root + b"/d\xff")
+            with open(root + b"/d\xff/caf\xe9", "w") as f:
+                f.write("latin-1")
+            os.symlink(b"caf\xe9", root + b"/d\xff/link\xfe")
+            open(root + b"/plain", "w").close()
+            """, tree);
+
+        var names = FileTree.Names(tree).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, names.Count);
+        Assert.Equal("plain", names[1]);
+        Assert.Equal(new byte[] { (byte)'d', 0xff }, FileNames.GetBytes(names[0]));
+        string directory = Path.Combine(tree, names[0]);
+        var inner = FileTree.Names(directory).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(Latin1Cafe, FileNames.GetBytes(inner[0]));
+        Assert.Equal(Latin1Cafe, FileNames.GetBytes(Interop.Interop.Libc.ReadLink(Path.Combine(directory, inner[1]))));
+        string copy = Path.Combine(directory, inner[0] + "-copy");
+        FileTree.CopyFile(Path.Combine(directory, inner[0]), copy);
+        using (var reader = new StreamReader(FileTree.OpenRead(copy)))
+            Assert.Equal("latin-1", reader.ReadToEnd());
+        Assert.Contains(FileTree.Names(directory), name => FileNames.GetBytes(name).SequenceEqual([.. Latin1Cafe, .. "-copy"u8]));
     }
 }

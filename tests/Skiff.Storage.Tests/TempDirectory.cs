@@ -9,5 +9,5 @@ internal sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
-    public void Dispose() => Directory.Delete(Path, recursive: true);
+    public void Dispose() => Skiff.Interop.FileTree.Delete(Path);
 }

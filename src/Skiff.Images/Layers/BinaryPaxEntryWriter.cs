@@ -1,12 +1,13 @@
 using System.Formats.Tar;
 using System.Globalization;
 using System.Text;
+using Skiff.Interop;
 
 namespace Skiff.Images.Layers;
 
 /// <summary>
-/// Writes one tar member whose pax records hold bytes that are not UTF-8 (binary xattr values), which TarWriter
-/// cannot: its records are strings. A pax extended header with every record the member needs (path, linkpath,
+/// Writes one tar member whose pax records hold bytes that are not UTF-8 (binary xattr values; names and link
+/// targets with escaped bytes, see <see cref="FileNames"/>), which TarWriter cannot: its records are strings. A pax extended header with every record the member needs (path, linkpath,
 /// mtime, ids, size, the xattrs), then a ustar header whose own fields readers override with those records, then
 /// the data. Used between TarWriter's members on the same stream: TarWriter writes each member as it is given.
 /// </summary>
@@ -28,9 +29,11 @@ internal static class BinaryPaxEntryWriter
     {
         long size = data?.Length ?? 0;
         var records = new List<byte>();
-        PaxRecords.Append(records, "path", Encoding.UTF8.GetBytes(member.Name));
+        byte[] name = FileNames.GetBytes(member.Name);
+        byte[] linkName = FileNames.GetBytes(member.LinkName ?? "");
+        PaxRecords.Append(records, "path", name);
         if (member.LinkName is not null)
-            PaxRecords.Append(records, "linkpath", Encoding.UTF8.GetBytes(member.LinkName));
+            PaxRecords.Append(records, "linkpath", linkName);
         long ticks = member.ModificationTime.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         string mtime = (ticks / TimeSpan.TicksPerSecond).ToString(CultureInfo.InvariantCulture)
             + "." + (ticks % TimeSpan.TicksPerSecond).ToString("D7", CultureInfo.InvariantCulture);
@@ -45,7 +48,8 @@ internal static class BinaryPaxEntryWriter
             PaxRecords.Append(records, key, value);
 
         long seconds = Math.Clamp(ticks / TimeSpan.TicksPerSecond, 0, OctalLimit11);
-        output.Write(Header("PaxHeaders/" + Truncate(Path.GetFileName(member.Name.TrimEnd('/')), 80), (byte)'x', 0x1a4, 0, 0, records.Count, seconds, "", 0, 0));
+        output.Write(Header([.. "PaxHeaders/"u8, .. Truncate(FileNames.GetBytes(Path.GetFileName(member.Name.TrimEnd('/'))), 80)], (byte)'x', 0x1a4, 0, 0,
+            records.Count, seconds, [], 0, 0));
         output.Write(records.ToArray());
         Pad(output, records.Count);
 
@@ -60,8 +64,8 @@ internal static class BinaryPaxEntryWriter
             TarEntryType.Fifo => (byte)'6',
             _ => throw new ArgumentException($"tar member type {member.Type} is not written here", nameof(member)),
         };
-        output.Write(Header(Truncate(member.Name, 100), type, member.Mode, Math.Min(member.Uid, OctalLimit7), Math.Min(member.Gid, OctalLimit7),
-            Math.Min(size, OctalLimit11), seconds, Truncate(member.LinkName ?? "", 100), member.DeviceMajor, member.DeviceMinor));
+        output.Write(Header(Truncate(name, 100), type, member.Mode, Math.Min(member.Uid, OctalLimit7), Math.Min(member.Gid, OctalLimit7),
+            Math.Min(size, OctalLimit11), seconds, Truncate(linkName, 100), member.DeviceMajor, member.DeviceMinor));
         if (data is not null)
         {
             data.CopyTo(output);
@@ -69,17 +73,17 @@ internal static class BinaryPaxEntryWriter
         }
     }
 
-    private static byte[] Header(string name, byte type, int mode, long uid, long gid, long size, long mtime, string linkName, int major, int minor)
+    private static byte[] Header(ReadOnlySpan<byte> name, byte type, int mode, long uid, long gid, long size, long mtime, ReadOnlySpan<byte> linkName, int major, int minor)
     {
         var header = new byte[BlockSize];
-        Encoding.UTF8.GetBytes(name, header.AsSpan(0, 100));
+        name.CopyTo(header.AsSpan(0, 100));
         Octal(header.AsSpan(100, 8), mode);
         Octal(header.AsSpan(108, 8), uid);
         Octal(header.AsSpan(116, 8), gid);
         Octal(header.AsSpan(124, 12), size);
         Octal(header.AsSpan(136, 12), mtime);
         header[156] = type;
-        Encoding.UTF8.GetBytes(linkName, header.AsSpan(157, 100));
+        linkName.CopyTo(header.AsSpan(157, 100));
         "ustar\u000000"u8.CopyTo(header.AsSpan(257));
         Octal(header.AsSpan(329, 8), major);
         Octal(header.AsSpan(337, 8), minor);
@@ -100,12 +104,15 @@ internal static class BinaryPaxEntryWriter
         field[^1] = 0;
     }
 
-    /// <summary>At most <paramref name="bytes"/> bytes of UTF-8, cut at a character boundary; the pax record has the whole name.</summary>
-    private static string Truncate(string text, int bytes)
+    /// <summary>At most <paramref name="bytes"/> bytes of a name, not cut inside a UTF-8 character; the pax record has the whole name.</summary>
+    private static ReadOnlySpan<byte> Truncate(ReadOnlySpan<byte> name, int bytes)
     {
-        while (Encoding.UTF8.GetByteCount(text) > bytes)
-            text = text[..^1];
-        return text;
+        if (name.Length <= bytes)
+            return name;
+        int end = bytes;
+        while (end > 0 && (name[end] & 0xc0) == 0x80)
+            end--;
+        return name[..end];
     }
 
     private static void Pad(Stream output, long size)

@@ -49,7 +49,7 @@ public static class LayerChanges
     private static void Walk(LowerLayersView lower, MountTargetFilter hidden, string directory, string[] parent, bool underOpaque,
         List<(string[], ChangeKind)> changes, HashSet<string> changedDirectories)
     {
-        var names = Directory.EnumerateFileSystemEntries(directory).Select(entry => Path.GetFileName(entry)!).ToList();
+        var names = FileTree.Names(directory);
         names.Sort(StringComparer.Ordinal);
         foreach (string name in names)
         {
@@ -109,9 +109,9 @@ public static class LayerChanges
     {
         var old = LowerLayersView.List(below);
         bool changed = false;
-        foreach (string entry in Directory.EnumerateFileSystemEntries(directory))
+        foreach (string name in FileTree.Names(directory))
         {
-            string name = Path.GetFileName(entry);
+            string entry = Path.Combine(directory, name);
             if (Libc.TryStatAt(Cwd, entry) is not { } status)
                 continue;
             old.Remove(name, out var before);

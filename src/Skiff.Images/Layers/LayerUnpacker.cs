@@ -106,7 +106,7 @@ public sealed class LayerUnpacker
             if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
                 return;
             Entries++;
-            string[] path = CleanPath(entry.Name, entry.Name);
+            string[] path = CleanPath(Raw(entry, entry.Name, tap.CurrentName, "name"), entry.Name);
             try
             {
                 ExtractResolved(entry, path);
@@ -145,7 +145,7 @@ public sealed class LayerUnpacker
                     Size += entry.Length;
                     break;
                 case TarEntryType.SymbolicLink:
-                    Errno.Check(Libc.SymlinkAt(entry.LinkName, parent.Fd, name), "symlinkat", name);
+                    Errno.Check(Libc.SymlinkAt(Raw(entry, entry.LinkName, tap.CurrentLinkName, "link target"), parent.Fd, name), "symlinkat", name);
                     break;
                 case TarEntryType.HardLink:
                     Link(entry, parent, name);
@@ -240,9 +240,23 @@ public sealed class LayerUnpacker
             throw new LayerException($"layer entry \"{entry.Name}\": the binary value of {key} could not be read from its pax header");
         }
 
+        /// <summary>
+        /// A name or link target as the archive has it: TarReader decodes it as UTF-8, so one with other bytes (Go's
+        /// archive/tar, GNU tar and skiff's own commit keep names as bytes) shows U+FFFD and is read from the raw header
+        /// instead, as escaped bytes (<see cref="FileNames"/>), after checking that it is the same member's.
+        /// </summary>
+        private string Raw(TarEntry entry, string decoded, ReadOnlyMemory<byte> raw, string what)
+        {
+            if (!decoded.Contains('\uFFFD'))
+                return decoded;
+            if (tap.InStep && Encoding.UTF8.GetString(raw.Span) == decoded)
+                return FileNames.Decode(raw.Span);
+            throw new LayerException($"layer entry \"{entry.Name}\": its {what} is not UTF-8 and could not be read from its header");
+        }
+
         private void Link(TarEntry entry, FileDescriptor parent, string name)
         {
-            string[] target = CleanPath(entry.LinkName, entry.Name, isLinkTarget: true);
+            string[] target = CleanPath(Raw(entry, entry.LinkName, tap.CurrentLinkName, "link target"), entry.Name, isLinkTarget: true);
             if (target.Length == 0)
                 throw new LayerException($"layer entry \"{entry.Name}\": a hard link cannot point to the root");
             using var targetParent = OpenDirectory(target[..^1], create: false, entry.Name);
@@ -384,8 +398,8 @@ public sealed class LayerUnpacker
                 return;
             if (Errno.Last != EISDIR)
                 throw new SyscallException("unlinkat", name, Errno.Last);
-            // A directory: .NET's recursive delete removes symlinks inside it without following them.
-            Directory.Delete(ProcPath(parent, name), recursive: true);
+            // A directory: removed by bytes, symlinks inside it not followed.
+            FileTree.Delete(ProcPath(parent, name));
         }
 
         /// <summary>A path through /proc/self/fd to <paramref name="name"/> in an O_PATH directory, for calls with no *at() form (lsetxattr).</summary>

@@ -71,9 +71,9 @@ internal sealed class LowerLayersView(IReadOnlyList<string> layers)
         var nodes = new Dictionary<string, MergedNode>(StringComparer.Ordinal);
         foreach (string directory in directories)
         {
-            foreach (string entry in Directory.EnumerateFileSystemEntries(directory))
+            foreach (string name in FileTree.Names(directory))
             {
-                string name = Path.GetFileName(entry);
+                string entry = Path.Combine(directory, name);
                 if (Libc.TryStatAt(Cwd, entry) is not { } status)
                     continue;
                 bool isDirectory = (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;

@@ -64,6 +64,6 @@ internal sealed class MountTargetFilter(MountTargets targets, string upperDirect
             return false;
         if (below is { } old && (old.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
             return false;
-        return Directory.EnumerateFileSystemEntries(full).All(entry => Hides(relative + "/" + Path.GetFileName(entry)));
+        return FileTree.Names(full).All(name => Hides(relative + "/" + name));
     }
 }

@@ -6,7 +6,8 @@ namespace Skiff.Images.Layers;
 /// A tar stream on its way to System.Formats.Tar's TarReader, watched block by block so that the raw bytes of
 /// the pax extended header ('x') before each member are kept: <see cref="CurrentRecords"/> are those of the
 /// member whose header passed last, which is the entry TarReader has just returned (it reads a member's header
-/// and stops; data is read only when asked). File data passes through without a copy.
+/// and stops; data is read only when asked). So are the member's name and link target as bytes
+/// (<see cref="CurrentName"/>), which TarReader decodes as UTF-8 too. File data passes through without a copy.
 ///
 /// The tap follows the archive on its own (header checksums, sizes, a pax "size" record). Should it ever lose
 /// track (a header that fails its checksum where one is due), it gives no records from then on, and the
@@ -22,13 +23,26 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
     private int _headerFill;
     /// <summary>Bytes of the current member (data and padding) still to pass before the next header.</summary>
     private long _memberRemaining;
+    /// <summary>The member being captured ('x' records, a GNU 'L' long name or 'K' long link target) and its type.</summary>
     private byte[]? _extension;
+    private byte _extensionType;
     private int _extensionFill;
     private byte[]? _pending;
+    private byte[]? _pendingLongName;
+    private byte[]? _pendingLongLink;
     private bool _lost;
 
     /// <summary>The raw pax records of the last member whose header was read; empty when it had none.</summary>
     public ReadOnlyMemory<byte> CurrentRecords { get; private set; }
+
+    /// <summary>
+    /// The name of the last member whose header was read, as bytes: from its pax "path" record, else a GNU long
+    /// name, else the ustar prefix and name fields.
+    /// </summary>
+    public ReadOnlyMemory<byte> CurrentName { get; private set; }
+
+    /// <summary>Its link target as bytes: pax "linkpath", else a GNU long link name, else the linkname field.</summary>
+    public ReadOnlyMemory<byte> CurrentLinkName { get; private set; }
 
     /// <summary>False once the tap lost track of the archive: <see cref="CurrentRecords"/> is then empty.</summary>
     public bool InStep => !_lost;
@@ -58,7 +72,7 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
                 _memberRemaining -= passing;
                 bytes = bytes[passing..];
                 if (_memberRemaining == 0 && _extension is not null)
-                    (_pending, _extension) = (_extension, null);
+                    Captured();
                 continue;
             }
             int taken = Math.Min(BlockSize - _headerFill, bytes.Length);
@@ -86,26 +100,33 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
         byte type = _header[156];
         switch (type)
         {
-            case (byte)'x':
+            case (byte)'x' or (byte)'L' or (byte)'K':
+                // Members of their own, before the entry they describe.
                 if (size > MaximumExtendedHeader)
                 {
                     LoseTrack();
                     return;
                 }
                 _extension = new byte[size];
+                _extensionType = type;
                 _extensionFill = 0;
                 _memberRemaining = Padded(size);
                 if (size == 0)
-                    (_pending, _extension) = (_extension, null);
+                    Captured();
                 return;
-            case (byte)'g' or (byte)'L' or (byte)'K':
-                // Global headers and GNU long names: members of their own, before the entry they name.
+            case (byte)'g':
                 _memberRemaining = Padded(size);
                 return;
         }
         var records = _pending ?? [];
-        _pending = null;
         CurrentRecords = records;
+        CurrentName = PaxRecords.TryFind(records, "path"u8, out var path) ? path.ToArray()
+            : _pendingLongName is { } longName ? UpToNul(longName)
+            : UstarName();
+        CurrentLinkName = PaxRecords.TryFind(records, "linkpath"u8, out var linkPath) ? linkPath.ToArray()
+            : _pendingLongLink is { } longLink ? UpToNul(longLink)
+            : UpToNul(_header.AsSpan(157, 100));
+        _pending = _pendingLongName = _pendingLongLink = null;
         // A pax "size" record overrides the header's field (members over 8 GiB).
         if (PaxRecords.TryFind(records, "size"u8, out var paxSize))
         {
@@ -121,11 +142,44 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
         _memberRemaining = headerOnly ? 0 : Padded(size);
     }
 
+    private void Captured()
+    {
+        switch (_extensionType)
+        {
+            case (byte)'x':
+                _pending = _extension;
+                break;
+            case (byte)'L':
+                _pendingLongName = _extension;
+                break;
+            default:
+                _pendingLongLink = _extension;
+                break;
+        }
+        _extension = null;
+    }
+
+    /// <summary>The ustar name: the prefix field, a '/', then the name field (POSIX "ustar\0" only: GNU's own header has other data there).</summary>
+    private byte[] UstarName()
+    {
+        var name = UpToNul(_header.AsSpan(0, 100));
+        if (!_header.AsSpan(257, 6).SequenceEqual("ustar\0"u8))
+            return name;
+        var prefix = UpToNul(_header.AsSpan(345, 155));
+        return prefix.Length == 0 ? name : [.. prefix, (byte)'/', .. name];
+    }
+
+    private static byte[] UpToNul(ReadOnlySpan<byte> field)
+    {
+        int end = field.IndexOf((byte)0);
+        return (end < 0 ? field : field[..end]).ToArray();
+    }
+
     private void LoseTrack()
     {
         _lost = true;
-        CurrentRecords = ReadOnlyMemory<byte>.Empty;
-        _pending = _extension = null;
+        CurrentRecords = CurrentName = CurrentLinkName = ReadOnlyMemory<byte>.Empty;
+        _pending = _pendingLongName = _pendingLongLink = _extension = null;
     }
 
     private static long Padded(long size) => (size + BlockSize - 1) / BlockSize * BlockSize;

@@ -112,11 +112,11 @@ public static class TreeArchiver
 
         public void WriteDirectory(string directory, string prefix)
         {
-            var names = Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).ToList();
+            var names = FileTree.Names(directory);
             names.Sort(StringComparer.Ordinal);
-            foreach (string? name in names)
+            foreach (string name in names)
             {
-                string path = Path.Combine(directory, name!);
+                string path = Path.Combine(directory, name);
                 string entryName = prefix + name;
                 if (hidden.Hides(entryName))
                     continue;
@@ -124,9 +124,6 @@ public static class TreeArchiver
                 {
                     if (Libc.TryStatAt(Cwd, path) is { } status)
                         WriteEntry(path, entryName, status);
-                    else if (name!.Contains('\uFFFD'))
-                        // .NET lists names as UTF-8 text: a name that is not cannot be found again, nor be stored faithfully.
-                        throw new LayerException($"cannot archive {path}: its name is not UTF-8 (the U+FFFD stands for other bytes); rename it");
                 }
                 catch (SyscallException error)
                 {
@@ -168,9 +165,10 @@ public static class TreeArchiver
             };
             string entryName = type == Libc.S_IFDIR ? name + "/" : name;
             var xattrs = ContentXattrs(path);
+            string? linkTarget = type == Libc.S_IFLNK ? Libc.ReadLink(path) : null;
             if (xattrs.Any(record => !IsUtf8(record.Value)))
             {
-                WriteBinary(path, entryName, entryType, status, xattrs);
+                WriteBinary(path, entryName, entryType, status, xattrs, linkTarget);
                 if (type == Libc.S_IFDIR)
                     WriteDirectoryContent(path, name, status);
                 return;
@@ -183,16 +181,14 @@ public static class TreeArchiver
                 switch (entryType)
                 {
                     case TarEntryType.SymbolicLink:
-                        entry.LinkName = new FileInfo(path).LinkTarget!;
+                        entry.LinkName = linkTarget!;
                         break;
                     case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
                         entry.DeviceMajor = (int)status.RdevMajor;
                         entry.DeviceMinor = (int)status.RdevMinor;
                         break;
                     case TarEntryType.RegularFile:
-                        // O_NOFOLLOW through FileStream is not available; the entry was just lstat'ed as a regular file,
-                        // and the tree is a container's stopped or paused filesystem, not an adversary racing us.
-                        data = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+                        data = FileTree.OpenRead(path);
                         entry.DataStream = data;
                         break;
                 }
@@ -216,24 +212,37 @@ public static class TreeArchiver
             WriteDirectory(path, name + "/");
         }
 
-        private void Add(TarEntry entry)
+        private void Add(PaxTarEntry entry)
         {
+            if (FileNames.HasEscapes(entry.Name) || FileNames.HasEscapes(entry.LinkName))
+            {
+                // A name or link target that is not UTF-8: TarWriter would write U+FFFD for its bytes.
+                var member = new BinaryPaxEntryWriter.Member(entry.EntryType, entry.Name, (int)entry.Mode, entry.Uid, entry.Gid, entry.ModificationTime)
+                {
+                    LinkName = entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink ? entry.LinkName : null,
+                    DeviceMajor = entry.DeviceMajor,
+                    DeviceMinor = entry.DeviceMinor,
+                    Records = [.. entry.ExtendedAttributes.Where(record => record.Key.StartsWith(PaxRecords.XattrPrefix, StringComparison.Ordinal))
+                        .Select(record => (record.Key, Encoding.UTF8.GetBytes(record.Value)))],
+                };
+                BinaryPaxEntryWriter.Write(output, member, entry.DataStream);
+                return;
+            }
             tar.WriteEntry(entry);
             TarWriterWrote = true;
         }
 
         /// <summary>A member with a binary xattr value, which TarWriter's string records cannot carry.</summary>
-        private void WriteBinary(string path, string name, TarEntryType type, Libc.Statx status, List<(string Key, byte[] Value)> xattrs)
+        private void WriteBinary(string path, string name, TarEntryType type, Libc.Statx status, List<(string Key, byte[] Value)> xattrs, string? linkTarget)
         {
             var member = new BinaryPaxEntryWriter.Member(type, name, (int)(status.Mode & 0xfffu), status.Uid, status.Gid, Time(status))
             {
-                LinkName = type == TarEntryType.SymbolicLink ? new FileInfo(path).LinkTarget! : null,
+                LinkName = linkTarget,
                 DeviceMajor = type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice ? (int)status.RdevMajor : 0,
                 DeviceMinor = type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice ? (int)status.RdevMinor : 0,
                 Records = xattrs,
             };
-            // See WriteEntry: a regular file just lstat'ed in a stopped container's tree.
-            using var data = type == TarEntryType.RegularFile ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0) : null;
+            using var data = type == TarEntryType.RegularFile ? FileTree.OpenRead(path) : null;
             BinaryPaxEntryWriter.Write(output, member, data);
         }
 

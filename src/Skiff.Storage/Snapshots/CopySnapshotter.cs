@@ -45,9 +45,10 @@ internal static class LayerApplier
 
     private static void ApplyDirectory(string source, string target, Dictionary<(uint, uint, ulong), string> links)
     {
-        foreach (string entry in Directory.EnumerateFileSystemEntries(source))
+        // Names through FileTree and Libc: a layer may hold names that are not UTF-8.
+        foreach (string name in FileTree.Names(source))
         {
-            string name = Path.GetFileName(entry);
+            string entry = Path.Combine(source, name);
             string destination = Path.Combine(target, name);
             var status = Stat(entry) ?? throw new SnapshotException($"{entry} vanished while it was copied");
             uint type = status.Mode & Libc.S_IFMT;
@@ -64,8 +65,8 @@ internal static class LayerApplier
                 {
                     if (Libc.GetXattrNoFollow(entry, OpaqueXattr) is [(byte)'y'])
                     {
-                        foreach (string lower in Directory.EnumerateFileSystemEntries(destination))
-                            Delete(lower, Stat(lower));
+                        foreach (string lower in FileTree.Names(destination))
+                            Delete(Path.Combine(destination, lower), Stat(Path.Combine(destination, lower)));
                     }
                 }
                 else
@@ -88,10 +89,10 @@ internal static class LayerApplier
             switch (type)
             {
                 case Libc.S_IFREG:
-                    File.Copy(entry, destination);
+                    FileTree.CopyFile(entry, destination);
                     break;
                 case Libc.S_IFLNK:
-                    File.CreateSymbolicLink(destination, new FileInfo(entry).LinkTarget!);
+                    Errno.Check(Libc.SymlinkAt(Libc.ReadLink(entry), Libc.AT_FDCWD, destination), "symlinkat", destination);
                     break;
                 case Libc.S_IFCHR or Libc.S_IFBLK or Libc.S_IFIFO:
                     Errno.Check(Libc.MknodAt(Libc.AT_FDCWD, destination, type | 0x180, Libc.MakeDev(status.RdevMajor, status.RdevMinor)), "mknodat", destination);
@@ -132,7 +133,7 @@ internal static class LayerApplier
         if (status is not { } s)
             return;
         if ((s.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
-            Directory.Delete(path, recursive: true);
+            FileTree.Delete(path);
         else
             Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, 0), "unlinkat", path);
     }

@@ -159,5 +159,5 @@ internal sealed class TempDir : IDisposable
 
     public string Path { get; }
 
-    public void Dispose() => Directory.Delete(Path, recursive: true);
+    public void Dispose() => Skiff.Interop.FileTree.Delete(Path);
 }

@@ -159,6 +159,68 @@ public sealed class CommitTests : IDisposable
     }
 
     [Fact]
+    public void NamesThatAreNotUtf8GoIntoTheLayerAndComeBackByteForByte()
+    {
+        var parent = ImportBase();
+        var mount = _service.PrepareRootfs(parent.Id, "ctr-names");
+        Archive.ExternalTool.Run("python3", "-c", """
+            import os, sys
+            root = sys.argv[1].encode()
+            os.makedirs(root + b"/d\xff")
+            with open(root + b"/d\xff/caf\xe9", "w") as f:
+                f.write("latin-1")
+            os.link(root + b"/d\xff/caf\xe9", root + b"/d\xff/hard\xe9")
+            os.symlink(b"caf\xe9", root + b"/d\xff/link\xfe")
+            os.makedirs(root + b"/etc")
+            os.mknod(root + b"/etc/gone\xfe", 0o600)
+            """, mount.UpperDir!);
+        Whiteout(Path.Combine(mount.UpperDir!, "etc", "gone"));
+        string directory = FileNames.Decode([(byte)'d', 0xff]);
+        string cafe = FileNames.Decode([.. "caf"u8, 0xe9]);
+
+        Assert.Contains(_service.ContainerChanges("ctr-names"), change => change.Path == $"/{directory}/{cafe}" && change.Kind == ChangeKind.Added);
+        var committed = _service.Commit(new CommitRequest { ContainerId = "ctr-names", ImageId = parent.Id });
+
+        // GNU tar reads the very bytes back from the layer.
+        string extracted = Directory.CreateDirectory(Path.Combine(_temp.Path, "extracted")).FullName;
+        string layerTar = Path.Combine(_temp.Path, "layer.tar");
+        using (var blob = _service.Content.Open(Digest.Parse(committed.Layers[1].BlobDigest)))
+        using (var gzip = new GZipStream(blob, CompressionMode.Decompress))
+        using (var output = File.Create(layerTar))
+            gzip.CopyTo(output);
+        Archive.ExternalTool.Run("tar", "-C", extracted, "-xf", layerTar);
+        string listing = Archive.ExternalTool.Run("python3", "-c", """
+            import os, sys
+            for base, dirs, files in sorted(os.walk(sys.argv[1].encode())):
+                for name in sorted(dirs + files):
+                    path = os.path.join(base, name)
+                    print(os.path.relpath(path, sys.argv[1].encode()).hex(), os.readlink(path).hex() if os.path.islink(path) else "")
+            """, extracted);
+        string Hex(string name) => Convert.ToHexString(FileNames.GetBytes(name)).ToLowerInvariant();
+        Assert.Contains($"{Hex(directory + "/" + cafe)} ", listing);
+        Assert.Contains($"{Hex(directory + "/link" + FileNames.Decode([0xfe]))} {Hex(cafe)}", listing);
+        Assert.Contains($"{Hex("etc/.wh.gone")} ", listing);
+        Assert.Contains($"{Hex("etc/gone" + FileNames.Decode([0xfe]))} ", listing);
+
+        // And the committed image's rootfs has them.
+        string target = Directory.CreateDirectory(Path.Combine(_temp.Path, "merged")).FullName;
+        _service.PrepareRootfs(committed.Id, "ctr-names-2").Mount(target);
+        try
+        {
+            Assert.Equal([cafe, "hard" + FileNames.Decode([0xe9]), "link" + FileNames.Decode([0xfe])],
+                FileTree.Names(Path.Combine(target, directory)).Order(StringComparer.Ordinal));
+            using var reader = new StreamReader(FileTree.OpenRead(Path.Combine(target, directory, cafe)));
+            Assert.Equal("latin-1", reader.ReadToEnd());
+            Assert.Equal(cafe, Libc.ReadLink(Path.Combine(target, directory, "link" + FileNames.Decode([0xfe]))));
+            Assert.False(File.Exists(Path.Combine(target, "etc", "gone")));
+        }
+        finally
+        {
+            SnapshotMount.Unmount(target);
+        }
+    }
+
+    [Fact]
     public void DiffListsAddedChangedAndDeletedPathsWithTheirParents()
     {
         var image = ImportBase();
@@ -273,12 +335,19 @@ public sealed class CommitTests : IDisposable
         var parent = ImportBase();
         var mount = _service.PrepareRootfs(parent.Id, "ctr-bad");
         File.WriteAllText(Path.Combine(mount.UpperDir!, "a-first"), "written before the failure");
-        // A name that is not UTF-8 cannot be stored yet: the layer fails after its first entry was written.
-        Archive.ExternalTool.Run("python3", "-c", "import sys; open(sys.argv[1].encode() + b'/b-\\xff', 'w').close()", mount.UpperDir!);
+        // A tree deeper than PATH_MAX (made with relative mkdirs) cannot be archived by path: the layer fails after
+        // its first entry was written.
+        Archive.ExternalTool.Run("python3", "-c", """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_RDONLY)
+            for _ in range(20):
+                os.mkdir("b" * 250, dir_fd=fd)
+                fd = os.open("b" * 250, os.O_RDONLY, dir_fd=fd)
+            """, mount.UpperDir!);
         var before = StoreCounts();
 
         var error = Assert.Throws<LayerException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-bad", ImageId = parent.Id }));
-        Assert.Contains("is not UTF-8", error.Message);
+        Assert.Contains("cannot archive", error.Message);
         Assert.Throws<ArchiveException>(() => _service.Commit(new CommitRequest { ContainerId = "ctr-bad", ImageId = parent.Id, Changes = ["FROM scratch"] }));
 
         Assert.Equal(before, StoreCounts());

@@ -20,6 +20,9 @@ public sealed class CopySnapshotterChangesTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    /// <summary>"café" in Latin-1: not UTF-8, as .NET cannot name it.</summary>
+    private static readonly string Latin1Cafe = FileNames.Decode([.. "caf"u8, 0xe9]);
+
     private static void Whiteout(string path)
         => Errno.Check(Libc.MknodAt(Libc.AT_FDCWD, path, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknodat", path);
 
@@ -47,6 +50,7 @@ public sealed class CopySnapshotterChangesTests : IDisposable
         Layer(root =>
         {
             Write(Path.Combine(root, "etc", "passwd"), "root:x:0:0");
+            Libc.Close(Errno.Check(Libc.Open(Path.Combine(root, "etc", Latin1Cafe), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4), "open", "café"));
             Write(Path.Combine(root, "etc", "group"), "root:x:0:");
             Write(Path.Combine(root, "keep", "old-a"), "a");
             Write(Path.Combine(root, "keep", "old-b"), "b");
@@ -84,9 +88,11 @@ public sealed class CopySnapshotterChangesTests : IDisposable
         Assert.Equal(["b"], Directory.GetFileSystemEntries(Path.Combine(copy, "blocked")).Select(Path.GetFileName));
         Assert.Equal(["new"], Directory.GetFileSystemEntries(Path.Combine(copy, "keep")).Select(Path.GetFileName));
         Assert.Equal("layer-1"u8.ToArray(), FileStatus.Xattr(Path.Combine(copy, "bin", "tool"), "user.origin"));
+        Assert.Contains(Latin1Cafe, FileTree.Names(Path.Combine(copy, "etc")));
         Assert.Empty(LayerChanges.Compare(copy, mount.LowerDirs));
 
         File.Delete(Path.Combine(copy, "etc", "passwd"));
+        Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, Path.Combine(copy, "etc", Latin1Cafe), 0), "unlinkat", "café");
         Libc.SetXattrNoFollow(Path.Combine(copy, "etc", "group"), "user.note", "edited"u8);
         Errno.Check(Libc.FchmodAt(Libc.AT_FDCWD, Path.Combine(copy, "bin", "tool"), 0x1c0, 0), "fchmodat", "tool");
         Directory.Delete(Path.Combine(copy, "dir-to-file"), recursive: true);
@@ -105,7 +111,7 @@ public sealed class CopySnapshotterChangesTests : IDisposable
         Assert.Equal(
         [
             // tool-link is the same inode: its mode changed too.
-            "C /bin", "C /bin/tool", "C /bin/tool-link", "C /dir-to-file", "C /etc", "C /etc/group", "D /etc/passwd", "C /file-to-dir", "A /file-to-dir/y",
+            "C /bin", "C /bin/tool", "C /bin/tool-link", "C /dir-to-file", "C /etc", "D /etc/" + Latin1Cafe, "C /etc/group", "D /etc/passwd", "C /file-to-dir", "A /file-to-dir/y",
             "C /keep", "C /keep/new", "A /newdir", "A /newdir/sub", "A /newdir/sub/f",
         ], changes.Select(change => change.ToString()));
 
@@ -127,7 +133,7 @@ public sealed class CopySnapshotterChangesTests : IDisposable
         Assert.Equal([("bin/tool-link", "bin/tool")], hardLinks);
         Assert.Equal(
         [
-            "bin/", "bin/tool", "bin/tool-link", "dir-to-file", "etc/", "etc/group", "etc/.wh.passwd", "file-to-dir/", "file-to-dir/y",
+            "bin/", "bin/tool", "bin/tool-link", "dir-to-file", "etc/", "etc/.wh.caf\uFFFD", "etc/group", "etc/.wh.passwd", "file-to-dir/", "file-to-dir/y",
             "keep/", "keep/new", "newdir/", "newdir/sub/", "newdir/sub/f",
         ], names);
         tar.Position = 0;
@@ -136,6 +142,7 @@ public sealed class CopySnapshotterChangesTests : IDisposable
         string rebuilt = snapshotter.Prepare("rebuilt", [.. chainIds, top]).Source;
 
         Assert.False(File.Exists(Path.Combine(rebuilt, "etc", "passwd")));
+        Assert.DoesNotContain(Latin1Cafe, FileTree.Names(Path.Combine(rebuilt, "etc")));
         Assert.Equal("edited"u8.ToArray(), FileStatus.Xattr(Path.Combine(rebuilt, "etc", "group"), "user.note"));
         Assert.Equal(0x1c0u, FileStatus.Of(Path.Combine(rebuilt, "bin", "tool"))!.Permissions);
         Assert.Equal(FileStatus.Of(Path.Combine(rebuilt, "bin", "tool"))!.Inode, FileStatus.Of(Path.Combine(rebuilt, "bin", "tool-link"))!.Inode);
