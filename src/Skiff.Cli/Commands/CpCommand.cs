@@ -207,7 +207,7 @@ internal static class CpCommand
     private static int WriteTar(Stream output, Source source, Func<Libc.Statx, bool> mayEnter)
     {
         using (var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
-            TreeArchive.Write(tar, source.Parent, source.Name, source.EntryName, mayEnter);
+            TreeArchive.Write(tar, output, source.Parent, source.Name, source.EntryName, mayEnter);
         output.Flush();
         return 0;
     }

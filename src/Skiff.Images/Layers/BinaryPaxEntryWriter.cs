@@ -25,6 +25,30 @@ internal static class BinaryPaxEntryWriter
         public IReadOnlyList<(string Key, byte[] Value)> Records { get; init; } = [];
     }
 
+    /// <summary>
+    /// Writes <paramref name="entry"/> with <paramref name="tar"/>, or, when its name or link target holds bytes that
+    /// are not UTF-8 (escaped, see <see cref="FileNames"/>; TarWriter would write U+FFFD for them), itself on
+    /// <paramref name="output"/>, the stream under <paramref name="tar"/>. True when TarWriter wrote it.
+    /// </summary>
+    public static bool WriteEntry(TarWriter tar, Stream output, PaxTarEntry entry)
+    {
+        if (!FileNames.HasEscapes(entry.Name) && !FileNames.HasEscapes(entry.LinkName))
+        {
+            tar.WriteEntry(entry);
+            return true;
+        }
+        var member = new Member(entry.EntryType, entry.Name, (int)entry.Mode, entry.Uid, entry.Gid, entry.ModificationTime)
+        {
+            LinkName = entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink ? entry.LinkName : null,
+            DeviceMajor = entry.DeviceMajor,
+            DeviceMinor = entry.DeviceMinor,
+            Records = [.. entry.ExtendedAttributes.Where(record => record.Key.StartsWith(PaxRecords.XattrPrefix, StringComparison.Ordinal))
+                .Select(record => (record.Key, Encoding.UTF8.GetBytes(record.Value)))],
+        };
+        Write(output, member, entry.DataStream);
+        return false;
+    }
+
     public static void Write(Stream output, Member member, Stream? data)
     {
         long size = data?.Length ?? 0;

@@ -212,25 +212,7 @@ public static class TreeArchiver
             WriteDirectory(path, name + "/");
         }
 
-        private void Add(PaxTarEntry entry)
-        {
-            if (FileNames.HasEscapes(entry.Name) || FileNames.HasEscapes(entry.LinkName))
-            {
-                // A name or link target that is not UTF-8: TarWriter would write U+FFFD for its bytes.
-                var member = new BinaryPaxEntryWriter.Member(entry.EntryType, entry.Name, (int)entry.Mode, entry.Uid, entry.Gid, entry.ModificationTime)
-                {
-                    LinkName = entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink ? entry.LinkName : null,
-                    DeviceMajor = entry.DeviceMajor,
-                    DeviceMinor = entry.DeviceMinor,
-                    Records = [.. entry.ExtendedAttributes.Where(record => record.Key.StartsWith(PaxRecords.XattrPrefix, StringComparison.Ordinal))
-                        .Select(record => (record.Key, Encoding.UTF8.GetBytes(record.Value)))],
-                };
-                BinaryPaxEntryWriter.Write(output, member, entry.DataStream);
-                return;
-            }
-            tar.WriteEntry(entry);
-            TarWriterWrote = true;
-        }
+        private void Add(PaxTarEntry entry) => TarWriterWrote |= BinaryPaxEntryWriter.WriteEntry(tar, output, entry);
 
         /// <summary>A member with a binary xattr value, which TarWriter's string records cannot carry.</summary>
         private void WriteBinary(string path, string name, TarEntryType type, Libc.Statx status, List<(string Key, byte[] Value)> xattrs, string? linkTarget)

@@ -67,6 +67,26 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task CopyKeepsNamesThatAreNotUtf8ByteForByte()
+    {
+        await Ok("run", "-d", "--name", "cpnames", Image, "sleep", "1000");
+        // "café" in Latin-1 (0xe9 alone is not UTF-8), and a symlink to it.
+        await Exec("cpnames", "mkdir /tmp/n && printf latin-1 > \"/tmp/n/caf$(printf '\\351')\" && ln -s \"caf$(printf '\\351')\" \"/tmp/n/link$(printf '\\376')\"");
+        string cafe = global::Skiff.Interop.FileNames.Decode([.. "caf"u8, 0xe9]);
+        string link = global::Skiff.Interop.FileNames.Decode([.. "link"u8, 0xfe]);
+
+        string back = Path.Combine(_temp.Path, "names");
+        await Ok("cp", "cpnames:/tmp/n", back);
+        Assert.Equal([cafe, link], global::Skiff.Interop.FileTree.Names(back).Order(StringComparer.Ordinal));
+        using (var reader = new StreamReader(global::Skiff.Interop.FileTree.OpenRead(Path.Combine(back, cafe))))
+            Assert.Equal("latin-1", reader.ReadToEnd());
+        Assert.Equal(cafe, global::Skiff.Interop.Interop.Libc.ReadLink(Path.Combine(back, link)));
+
+        await Ok("cp", back, "cpnames:/tmp/m");
+        Assert.Equal("latin-1 latin-1", await Exec("cpnames", "cat \"/tmp/m/caf$(printf '\\351')\"; printf ' '; cat \"/tmp/m/link$(printf '\\376')\""));
+    }
+
+    [Fact]
     public async Task CopyWritesThroughADestinationSymlinkAsDocker()
     {
         await Ok("run", "-d", "--name", "cplink", Image, "sleep", "1000");
