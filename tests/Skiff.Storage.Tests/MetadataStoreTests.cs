@@ -119,8 +119,8 @@ public sealed class MetadataStoreTests : IDisposable
         Assert.Empty(_store.FindImagesByIdPrefix("sha256:abd"));
         Assert.Equal("sha256:abc2", _store.ResolveDigest("x@idx")!.Id);
         Assert.Equal("sha256:abc1", _store.ResolveDigest("manifest-sha256:abc1")!.Id);
-        Assert.True(_store.Tag("y:2", "sha256:abc1"));
-        Assert.False(_store.Tag("y:3", "sha256:none"));
+        Assert.True(_store.Tag("y:2", "sha256:abc1", Created));
+        Assert.False(_store.Tag("y:3", "sha256:none", Created));
         Assert.Equal("sha256:abc1", _store.ResolveTag("y:2")!.Id);
     }
 
@@ -158,5 +158,96 @@ public sealed class MetadataStoreTests : IDisposable
         writer.PutBlob("c", 1);
         writer.PutImage(new ImageRecord("x", "m", "c", Created), [], ["x:1"]);
         Assert.Equal("x", reader.ResolveTag("x:1")!.Id);
+    }
+
+    [Fact]
+    public void ParentIsKeptFromTheFirstRecordingAndTagTimeFromTheLatestNaming()
+    {
+        AddImage("base", ["l1"], "base:1");
+        var tagged = new DateTimeOffset(2026, 12, 6, 13, 1, 2, TimeSpan.Zero).AddTicks(1234567);
+        _store.PutImage(new ImageRecord("child", "manifest-base", "config-base", Created, "base", tagged), _store.LayersOf("base"), ["child:1"]);
+        Assert.Equal(("base", tagged), (_store.FindImage("child")!.Parent, _store.FindImage("child")!.LastTagged));
+        Assert.Equal(["child"], _store.ChildrenOf("base"));
+        Assert.Null(_store.FindImage("base")!.LastTagged);
+
+        // The same content recorded again, from another parent and without a naming: the first parent stays, and the tag time.
+        AddImage("other", ["l9"]);
+        _store.PutImage(new ImageRecord("child", "manifest-base", "config-base", Created, "other"), _store.LayersOf("base"), []);
+        Assert.Equal(("base", tagged), (_store.FindImage("child")!.Parent, _store.FindImage("child")!.LastTagged));
+
+        var later = tagged.AddDays(1);
+        Assert.True(_store.Tag("base:2", "base", later));
+        Assert.Equal(later, _store.ResolveTag("base:1")!.LastTagged);
+
+        // A parent that goes anyway leaves its child without a parent rather than blocking the removal.
+        Assert.True(_store.DeleteImage("base"));
+        Assert.Null(_store.FindImage("child")!.Parent);
+    }
+
+    [Fact]
+    public void SchemaVersionTwoIsMigratedAndItsImagesHaveNoParentOrTagTime()
+    {
+        string path = Path.Combine(_temp.Path, "v2.db");
+        using (var connection = new SqliteConnection($"Data Source={path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // The schema as skiff created it at version 2, with one tagged image.
+            command.CommandText = """
+                CREATE TABLE blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, media_type TEXT);
+                CREATE TABLE images (
+                    id TEXT PRIMARY KEY, manifest_digest TEXT NOT NULL REFERENCES blobs(digest),
+                    config_digest TEXT NOT NULL REFERENCES blobs(digest), created INTEGER NOT NULL);
+                CREATE TABLE tags (name TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);
+                CREATE INDEX tags_by_image ON tags(image_id);
+                CREATE TABLE snapshots (chain_id TEXT PRIMARY KEY, parent TEXT REFERENCES snapshots(chain_id), diff_id TEXT NOT NULL, size INTEGER);
+                CREATE TABLE image_layers (
+                    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE, position INTEGER NOT NULL,
+                    blob_digest TEXT NOT NULL REFERENCES blobs(digest), diff_id TEXT NOT NULL, chain_id TEXT NOT NULL,
+                    PRIMARY KEY (image_id, position));
+                CREATE INDEX layers_by_blob ON image_layers(blob_digest);
+                CREATE TABLE repo_digests (
+                    name TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+                    digest TEXT NOT NULL REFERENCES blobs(digest));
+                CREATE INDEX repo_digests_by_image ON repo_digests(image_id);
+                CREATE TABLE rootfs (container_id TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id));
+                INSERT INTO blobs VALUES ('m', 1, NULL), ('c', 1, NULL);
+                INSERT INTO images VALUES ('old', 'm', 'c', 1714979289000);
+                INSERT INTO tags VALUES ('old:1', 'old');
+                PRAGMA user_version = 2;
+                """;
+            command.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+
+        using (var store = MetadataStore.Open(path))
+        {
+            Assert.Equal(new ImageRecord("old", "m", "c", Created), store.ResolveTag("old:1"));
+            store.PutImage(new ImageRecord("new", "m", "c", Created, "old", Created), [], ["new:1"]);
+            Assert.Equal(["new"], store.ChildrenOf("old"));
+        }
+        SqliteConnection.ClearAllPools();
+        using (var connection = new SqliteConnection($"Data Source={path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version";
+            Assert.Equal(3L, command.ExecuteScalar());
+            command.CommandText = "SELECT group_concat(name) FROM pragma_table_info('images')";
+            Assert.Equal("id,manifest_digest,config_digest,created,parent,last_tagged", command.ExecuteScalar());
+        }
+    }
+
+    [Fact]
+    public void NewDatabasesStartAtTheCurrentSchema()
+    {
+        string path = Path.Combine(_temp.Path, "fresh.db");
+        MetadataStore.Open(path).Dispose();
+        SqliteConnection.ClearAllPools();
+        using var connection = new SqliteConnection($"Data Source={path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT user_version FROM pragma_user_version) || ':' || (SELECT count(*) FROM pragma_table_info('images') WHERE name IN ('parent', 'last_tagged'))";
+        Assert.Equal("3:2", command.ExecuteScalar());
     }
 }

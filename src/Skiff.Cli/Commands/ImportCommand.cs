@@ -24,7 +24,7 @@ internal static class ImportCommand
             Changes = args.Values("change"),
             Message = args.Value("message"),
         });
-        var image = context.Images.Register(loaded, names);
+        var image = context.Images.Register(loaded, names, namedHere: true);
         context.RecordImageEvent("import", image.Id, image.Id);
         context.Out.WriteLine(image.Id);
         return 0;

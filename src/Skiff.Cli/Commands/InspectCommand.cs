@@ -83,7 +83,7 @@ internal static class InspectCommand
         json.WriteString("Id", image.Id);
         WriteStrings(json, "RepoTags", image.RepoTags.Select(Output.Familiar));
         WriteStrings(json, "RepoDigests", image.RepoDigests.Select(Output.Familiar));
-        json.WriteString("Parent", "");
+        json.WriteString("Parent", image.Parent ?? "");
         json.WriteString("Comment", config.History?.LastOrDefault()?.Comment ?? "");
         json.WriteString("Created", (config.Created ?? image.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
         json.WriteString("Author", config.Author ?? "");
@@ -100,7 +100,10 @@ internal static class InspectCommand
         WriteStrings(json, "Layers", config.RootFs.DiffIds);
         json.WriteEndObject();
         json.WriteStartObject("Metadata");
-        json.WriteString("LastTagTime", "0001-01-01T00:00:00Z");
+        // Go's zero time when the image was never named here (pulled, loaded), as docker prints it.
+        json.WriteString("LastTagTime", image.LastTagTime is { } tagged
+            ? tagged.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)
+            : "0001-01-01T00:00:00Z");
         json.WriteEndObject();
         json.WriteEndObject();
     }

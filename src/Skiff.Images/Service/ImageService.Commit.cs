@@ -66,9 +66,9 @@ public sealed partial class ImageService
     /// streaming pass; a config with the parent's plus the new diff ID, a history entry and the run configuration
     /// with <see cref="CommitRequest.Changes"/> applied; an OCI manifest. The layer is unpacked into its snapshot
     /// from the stored blob (so running the image uses exactly what was committed) and the image is recorded
-    /// under <see cref="CommitRequest.Names"/>. A container without changes still gets a layer (an empty tar), as
-    /// docker does. The caller pauses a running container if it wants a consistent layer. On any failure the
-    /// blobs, snapshot and rows this commit added are removed again.
+    /// under <see cref="CommitRequest.Names"/>, with the parent as its <see cref="ImageInfo.Parent"/>. A container
+    /// without changes still gets a layer (an empty tar), as docker does. The caller pauses a running container if
+    /// it wants a consistent layer. On any failure the blobs, snapshot and rows this commit added are removed again.
     /// </summary>
     public ImageInfo Commit(CommitRequest request)
     {
@@ -108,7 +108,7 @@ public sealed partial class ImageService
             var configDescriptor = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest, Size = configBlob.Size };
             var layers = parentManifest.Layers.Select(OciLayerDescriptor).Append(StagedBlobs.LayerDescriptor(layerBlob, LayerCompression.Gzip)).ToList();
             var loaded = staged.StoreWithManifest(configDescriptor, layers, diffIds, []);
-            return Register(loaded, request.Names);
+            return Register(loaded, request.Names, namedHere: true, parentId: parent.Id);
         }
         catch
         {

@@ -17,7 +17,10 @@ public sealed partial class ImageService
     /// its names in one transaction. The caller holds <see cref="LockShared"/> from before the blobs were stored,
     /// so garbage collection cannot take them in between.
     /// </summary>
-    public ImageInfo Register(LoadedImage loaded, IEnumerable<string> names)
+    /// <param name="namedHere">The names were given by the user here (import, commit) rather than carried by the
+    /// archive (load): docker then records the time as the image's LastTagTime, and only when there are names.</param>
+    /// <param name="parentId">The image this one was made from here (commit), docker's Parent.</param>
+    public ImageInfo Register(LoadedImage loaded, IEnumerable<string> names, bool namedHere = false, string? parentId = null)
     {
         var tags = names.Select(NormalizeName).ToList();
         var chainIds = ChainId.ForLayers(loaded.DiffIds);
@@ -58,7 +61,8 @@ public sealed partial class ImageService
         using (var stream = Content.Open(loaded.Config.Digest))
             config = ParseConfig(stream, loaded.Config.Digest.ToString());
         string imageId = loaded.Config.Digest.ToString();
-        var record = new ImageRecord(imageId, loaded.ManifestDigest.ToString(), imageId, config.Created ?? DateTimeOffset.UnixEpoch);
+        var record = new ImageRecord(imageId, loaded.ManifestDigest.ToString(), imageId, config.Created ?? DateTimeOffset.UnixEpoch,
+            parentId, namedHere && tags.Count > 0 ? DateTimeOffset.UtcNow : null);
         Metadata.PutImage(record, layers, tags, blobs.DistinctBy(blob => blob.Digest), []);
         return Resolve(imageId);
     }

@@ -125,7 +125,8 @@ public sealed partial class ImageService : IDisposable
     /// The untagged images among <paramref name="images"/> that other images were made from (a commit's parent that
     /// lost its name, a build's steps): their layers are the first layers of another image. docker calls them
     /// intermediate and lists them only with <c>images -a</c>; untagged images nothing was made from are dangling.
-    /// skiff records no parent links, so "made from" is read from the layers.
+    /// "Made from" is read from the layers rather than from <see cref="ImageInfo.Parent"/>: a commit's layers extend
+    /// its parent's anyway, and images recorded before parent links were kept have none.
     /// </summary>
     public static IReadOnlySet<string> IntermediateImages(IReadOnlyList<ImageInfo> images)
     {
@@ -197,7 +198,7 @@ public sealed partial class ImageService : IDisposable
 
     private ImageInfo Describe(ImageRecord record)
         => new(record.Id, Metadata.TagsOf(record.Id), [.. Metadata.RepoDigestsOf(record.Id).Select(r => r.Name)], record.Created,
-            record.ManifestDigest, record.ConfigDigest, Metadata.LayersOf(record.Id));
+            record.ManifestDigest, record.ConfigDigest, Metadata.LayersOf(record.Id), record.Parent, record.LastTagged);
 
     /// <summary>The image's config (what <c>image inspect</c> shows and what a container is made from).</summary>
     public ImageConfig Config(ImageInfo image)
@@ -219,14 +220,17 @@ public sealed partial class ImageService : IDisposable
         }
     }
 
-    /// <summary>Gives the image <paramref name="source"/> the name <paramref name="target"/> (moved from another image if it had it).</summary>
+    /// <summary>
+    /// Gives the image <paramref name="source"/> the name <paramref name="target"/> (moved from another image if it
+    /// had it), and makes now its <see cref="ImageInfo.LastTagTime"/>.
+    /// </summary>
     public void Tag(string source, string target)
     {
         var image = Resolve(source);
         var reference = ParseTarget(target);
         if (reference.Digest is not null)
             throw new ImageException($"tag {target}: a tag cannot contain a digest");
-        if (!Metadata.Tag(TagName(reference), image.Id))
+        if (!Metadata.Tag(TagName(reference), image.Id, DateTimeOffset.UtcNow))
             throw new ImageNotFoundException(source);
     }
 
@@ -245,8 +249,11 @@ public sealed partial class ImageService : IDisposable
     /// <summary>
     /// docker's <c>rmi</c>: a name removes that tag, and the image with it when it was its last name; an ID removes
     /// the image, which needs <paramref name="force"/> when it has several names. An image a container's rootfs was
-    /// made from stays: without <paramref name="force"/> that is an error, with it only the names go. Then every
-    /// blob and layer no remaining image needs is freed.
+    /// made from stays: without <paramref name="force"/> that is an error, with it only the names go. An image other
+    /// images were made from (their <see cref="ImageInfo.Parent"/>) stays too: by ID that is an error even with
+    /// <paramref name="force"/>, by its last name only the name goes. A deleted image takes its untagged parents
+    /// along while nothing else holds them, as docker's rmi does. Then every blob and layer no remaining image
+    /// needs is freed.
     /// </summary>
     public RemovalReport Remove(string nameOrId, bool force = false)
     {
@@ -260,6 +267,9 @@ public sealed partial class ImageService : IDisposable
             Metadata.RemoveTag(removedTag!);
             return new RemovalReport([removedTag!], [], 0);
         }
+        bool hasChildren = Metadata.ChildrenOf(image.Id).Count > 0;
+        if (!byName && hasChildren)
+            throw new ImageException($"conflict: unable to delete {image.ShortId} (cannot be forced) - image has dependent child images");
         if (!byName && image.RepoTags.Count > 1 && !force)
             throw new ImageException($"image {image.ShortId} has {image.RepoTags.Count} names ({string.Join(", ", image.RepoTags)}): remove them by name, or use --force");
         var users = Metadata.ContainersUsing(image.Id);
@@ -274,29 +284,60 @@ public sealed partial class ImageService : IDisposable
             }
             return new RemovalReport(untagged, [], 0);
         }
+        if (hasChildren)
+        {
+            Metadata.RemoveTag(removedTag!);
+            return new RemovalReport([removedTag!], [], 0);
+        }
         untagged.AddRange(image.RepoTags);
         untagged.AddRange(image.RepoDigests);
         Metadata.DeleteImage(image.Id);
         deleted.Add(image.Id);
+        DeleteReleasedParents(image.Parent, untagged, deleted);
         return new RemovalReport(untagged, deleted, CollectGarbage());
     }
 
     /// <summary>
+    /// Deletes <paramref name="parentId"/> and its own parents, up the chain, while each has no name, no other child
+    /// and no container: docker's rmi (without --no-prune) leaves no untagged ancestor that only the deleted image held.
+    /// </summary>
+    private void DeleteReleasedParents(string? parentId, List<string> untagged, List<string> deleted)
+    {
+        while (parentId is not null && Metadata.FindImage(parentId) is { } record)
+        {
+            var parent = Describe(record);
+            if (parent.RepoTags.Count > 0 || Metadata.ChildrenOf(parent.Id).Count > 0 || Metadata.ContainersUsing(parent.Id).Count > 0)
+                return;
+            untagged.AddRange(parent.RepoDigests);
+            Metadata.DeleteImage(parent.Id);
+            deleted.Add(parent.Id);
+            parentId = parent.Parent;
+        }
+    }
+
+    /// <summary>
     /// <c>image prune</c>: removes dangling images (no name), or with <paramref name="all"/> every image no container
-    /// uses, created before <paramref name="until"/> if given, then collects garbage. Returns the removed image IDs
-    /// and the bytes freed.
+    /// uses, created before <paramref name="until"/> if given, then collects garbage. An image that remaining images
+    /// were made from stays (docker: dangling is no name and no child). Returns the removed image IDs and the bytes freed.
     /// </summary>
     public RemovalReport Prune(bool all, DateTimeOffset? until = null)
     {
         var deleted = new List<string>();
         var untagged = new List<string>();
-        foreach (var image in List())
+        // Until nothing more goes: removing a child can release its parent.
+        for (bool removed = true; removed;)
         {
-            if ((!all && image.RepoTags.Count > 0) || Metadata.ContainersUsing(image.Id).Count > 0 || (until is { } limit && image.Created >= limit))
-                continue;
-            Metadata.DeleteImage(image.Id);
-            untagged.AddRange(image.RepoTags);
-            deleted.Add(image.Id);
+            removed = false;
+            foreach (var image in List())
+            {
+                if ((!all && image.RepoTags.Count > 0) || Metadata.ContainersUsing(image.Id).Count > 0 || (until is { } limit && image.Created >= limit)
+                    || Metadata.ChildrenOf(image.Id).Count > 0)
+                    continue;
+                Metadata.DeleteImage(image.Id);
+                untagged.AddRange(image.RepoTags);
+                deleted.Add(image.Id);
+                removed = true;
+            }
         }
         return new RemovalReport(untagged, deleted, CollectGarbage());
     }

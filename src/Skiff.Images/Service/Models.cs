@@ -5,7 +5,9 @@ namespace Skiff.Images.Service;
 
 /// <summary>
 /// A local image: its ID (the config digest), the names it has, and its layers bottom first.
-/// <see cref="Size"/> is the unpacked size of all its layers, as docker reports it.
+/// <see cref="Size"/> is the unpacked size of all its layers, as docker reports it. <see cref="Parent"/> is the
+/// image it was committed or built from here (null when it arrived whole: pull, load, import), and
+/// <see cref="LastTagTime"/> when it was last named here (null when it never was, or only by a pull or load).
 /// </summary>
 public sealed record ImageInfo(
     string Id,
@@ -14,7 +16,9 @@ public sealed record ImageInfo(
     DateTimeOffset Created,
     string ManifestDigest,
     string ConfigDigest,
-    IReadOnlyList<LayerRecord> Layers)
+    IReadOnlyList<LayerRecord> Layers,
+    string? Parent = null,
+    DateTimeOffset? LastTagTime = null)
 {
     public long Size => Layers.Sum(layer => layer.Size);
 

@@ -3,8 +3,14 @@ using Skiff.Storage.Sqlite;
 
 namespace Skiff.Storage.Metadata;
 
-/// <summary>An image as recorded in the metadata database: its ID is the digest of its config blob.</summary>
-public sealed record ImageRecord(string Id, string ManifestDigest, string ConfigDigest, DateTimeOffset Created);
+/// <summary>
+/// An image as recorded in the metadata database: its ID is the digest of its config blob. <see cref="Parent"/> is
+/// the image it was made from here (a commit's or build step's base; null for pulled, loaded and imported images),
+/// <see cref="LastTagged"/> when it was last given a name here (tag, commit or import with a name; null for names
+/// that came with a pull or load): docker's Parent and Metadata.LastTagTime.
+/// </summary>
+public sealed record ImageRecord(string Id, string ManifestDigest, string ConfigDigest, DateTimeOffset Created,
+    string? Parent = null, DateTimeOffset? LastTagged = null);
 
 /// <summary>One layer of an image, bottom first: the compressed blob, its uncompressed diff ID, the chain ID of its
 /// snapshot and the bytes of file data that snapshot holds (0 when unknown).</summary>
@@ -26,7 +32,7 @@ public sealed record CollectedGarbage(IReadOnlyList<string> Blobs, IReadOnlyList
 /// </summary>
 public sealed class MetadataStore : IDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
     private readonly SqliteConnection _connection;
 
     private MetadataStore(SqliteConnection connection) => _connection = connection;
@@ -98,6 +104,18 @@ public sealed class MetadataStore : IDisposable
                 PRAGMA user_version = 2;
                 """, transaction);
         }
+        if (version < 3)
+        {
+            // The parent link decides what rmi and prune may delete (an image other images were made from stays);
+            // SET NULL rather than a refusal, so a removal path that forgets the rule cannot wedge the store.
+            // last_tagged is unix nanoseconds, docker's precision for LastTagTime.
+            Execute("""
+                ALTER TABLE images ADD COLUMN parent TEXT REFERENCES images(id) ON DELETE SET NULL;
+                ALTER TABLE images ADD COLUMN last_tagged INTEGER;
+                CREATE INDEX images_by_parent ON images(parent);
+                PRAGMA user_version = 3;
+                """, transaction);
+        }
         transaction.Commit();
     }
 
@@ -114,7 +132,9 @@ public sealed class MetadataStore : IDisposable
     /// image moves to this one, as `docker pull` of a newer :latest does.
     /// </summary>
     /// <remarks><paramref name="blobs"/> are recorded first in the same transaction (so a pull records everything at
-    /// once), and <paramref name="repoDigests"/> with the image.</remarks>
+    /// once), and <paramref name="repoDigests"/> with the image. An image recorded again (the same content, so the
+    /// same ID) keeps the parent it was first recorded with, as docker's content-addressed image store does, and
+    /// keeps its last tag time unless <paramref name="image"/> brings a new one.</remarks>
     public void PutImage(ImageRecord image, IReadOnlyList<LayerRecord> layers, IEnumerable<string> tags,
         IEnumerable<BlobRecord>? blobs = null, IEnumerable<RepoDigestRecord>? repoDigests = null)
     {
@@ -122,10 +142,13 @@ public sealed class MetadataStore : IDisposable
         foreach (var blob in blobs ?? [])
             InsertBlob(blob, transaction);
         Execute("""
-            INSERT INTO images(id, manifest_digest, config_digest, created) VALUES ($id, $manifest, $config, $created)
-            ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest
+            INSERT INTO images(id, manifest_digest, config_digest, created, parent, last_tagged)
+            VALUES ($id, $manifest, $config, $created, $parent, $tagged)
+            ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest,
+                parent = coalesce(parent, excluded.parent), last_tagged = coalesce(excluded.last_tagged, last_tagged)
             """, transaction, ("$id", image.Id), ("$manifest", image.ManifestDigest), ("$config", image.ConfigDigest),
-            ("$created", image.Created.ToUnixTimeMilliseconds()));
+            ("$created", image.Created.ToUnixTimeMilliseconds()), ("$parent", (object?)image.Parent ?? DBNull.Value),
+            ("$tagged", image.LastTagged is { } tagged ? UnixNanoseconds(tagged) : DBNull.Value));
         Execute("DELETE FROM image_layers WHERE image_id = $id", transaction, ("$id", image.Id));
         string? parent = null;
         foreach (var layer in layers.OrderBy(l => l.Position))
@@ -149,11 +172,14 @@ public sealed class MetadataStore : IDisposable
         transaction.Commit();
     }
 
-    /// <summary>Points the tag <paramref name="name"/> at an existing image (moving it from another one); false when the image is not there.</summary>
-    public bool Tag(string name, string imageId)
+    /// <summary>
+    /// Points the tag <paramref name="name"/> at an existing image (moving it from another one) and records
+    /// <paramref name="taggedAt"/> as the image's last tag time; false when the image is not there.
+    /// </summary>
+    public bool Tag(string name, string imageId, DateTimeOffset taggedAt)
     {
         using var transaction = _connection.BeginTransaction();
-        if (Scalar("SELECT 1 FROM images WHERE id = $id", transaction, ("$id", imageId)) is null)
+        if (Execute("UPDATE images SET last_tagged = $tagged WHERE id = $id", transaction, ("$id", imageId), ("$tagged", UnixNanoseconds(taggedAt))) == 0)
             return false;
         SetTag(name, imageId, transaction);
         transaction.Commit();
@@ -167,7 +193,7 @@ public sealed class MetadataStore : IDisposable
     /// <summary>The image with this exact ID, or null.</summary>
     public ImageRecord? FindImage(string imageId)
     {
-        using var command = Command("SELECT id, manifest_digest, config_digest, created FROM images WHERE id = $id", null, ("$id", imageId));
+        using var command = Command("SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images WHERE id = $id", null, ("$id", imageId));
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadImage(reader) : null;
     }
@@ -176,7 +202,7 @@ public sealed class MetadataStore : IDisposable
     public IReadOnlyList<ImageRecord> FindImagesByIdPrefix(string prefix)
     {
         // Prefix match without LIKE, whose '_' and '%' would be wildcards: an ID range [prefix, prefix + U+FFFF).
-        using var command = Command("SELECT id, manifest_digest, config_digest, created FROM images WHERE id >= $low AND id < $high ORDER BY id",
+        using var command = Command("SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images WHERE id >= $low AND id < $high ORDER BY id",
             null, ("$low", prefix), ("$high", prefix + "\uffff"));
         using var reader = command.ExecuteReader();
         var images = new List<ImageRecord>();
@@ -189,7 +215,7 @@ public sealed class MetadataStore : IDisposable
     public ImageRecord? ResolveDigest(string repoDigestOrManifestDigest)
     {
         using var command = Command("""
-            SELECT i.id, i.manifest_digest, i.config_digest, i.created FROM images i
+            SELECT i.id, i.manifest_digest, i.config_digest, i.created, i.parent, i.last_tagged FROM images i
             WHERE i.manifest_digest = $value OR i.id IN (SELECT image_id FROM repo_digests WHERE name = $value)
             ORDER BY i.created DESC LIMIT 1
             """, null, ("$value", repoDigestOrManifestDigest));
@@ -206,6 +232,10 @@ public sealed class MetadataStore : IDisposable
             names.Add(new RepoDigestRecord(reader.GetString(0), reader.GetString(1)));
         return names;
     }
+
+    /// <summary>The images recorded as made from <paramref name="imageId"/> (docker's child images).</summary>
+    public IReadOnlyList<string> ChildrenOf(string imageId)
+        => Strings("SELECT id FROM images WHERE parent = $id ORDER BY id", ("$id", imageId));
 
     /// <summary>Records that container <paramref name="containerId"/>'s rootfs is made from <paramref name="imageId"/>.</summary>
     public void PutRootfs(string containerId, string imageId)
@@ -269,7 +299,7 @@ public sealed class MetadataStore : IDisposable
     public ImageRecord? ResolveTag(string name)
     {
         using var command = Command("""
-            SELECT i.id, i.manifest_digest, i.config_digest, i.created FROM tags t JOIN images i ON i.id = t.image_id WHERE t.name = $name
+            SELECT i.id, i.manifest_digest, i.config_digest, i.created, i.parent, i.last_tagged FROM tags t JOIN images i ON i.id = t.image_id WHERE t.name = $name
             """, null, ("$name", name));
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadImage(reader) : null;
@@ -277,7 +307,7 @@ public sealed class MetadataStore : IDisposable
 
     public IReadOnlyList<ImageRecord> ListImages()
     {
-        using var command = Command("SELECT id, manifest_digest, config_digest, created FROM images ORDER BY created DESC, id", null);
+        using var command = Command("SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images ORDER BY created DESC, id", null);
         using var reader = command.ExecuteReader();
         var images = new List<ImageRecord>();
         while (reader.Read())
@@ -330,7 +360,13 @@ public sealed class MetadataStore : IDisposable
         """;
 
     private static ImageRecord ReadImage(SqliteDataReader reader)
-        => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
+        => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+            reader.IsDBNull(4) ? null : reader.GetString(4),
+            reader.IsDBNull(5) ? null : DateTimeOffset.UnixEpoch.AddTicks(reader.GetInt64(5) / NanosecondsPerTick));
+
+    private const long NanosecondsPerTick = 100;
+
+    private static long UnixNanoseconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * NanosecondsPerTick;
 
     private List<string> Strings(string sql, params (string Name, object Value)[] parameters) => Strings(sql, null, parameters);
 

@@ -71,9 +71,13 @@ public sealed class CliTests : IDisposable
             Assert.Equal("layers", entry.GetProperty("RootFS").GetProperty("Type").GetString());
             Assert.Equal(3, entry.GetProperty("RootFS").GetProperty("Layers").GetArrayLength());
             Assert.True(entry.GetProperty("Size").GetInt64() > 0);
+            Assert.Equal("", entry.GetProperty("Parent").GetString());
+            Assert.Equal("0001-01-01T00:00:00Z", entry.GetProperty("Metadata").GetProperty("LastTagTime").GetString());
         }
 
         Assert.Equal(0, (await Skiff.RunAsync(Root, "tag", name, "local/copy:2")).ExitCode);
+        using (var json = JsonDocument.Parse((await Skiff.RunAsync(Root, "image", "inspect", name)).Stdout))
+            EngineCliTests.AssertRecentTagTime(json.RootElement[0]);
         Assert.Matches($@"\nlocal/copy\s+2\s+{id[..12]}\s", (await Skiff.RunAsync(Root, "images")).Stdout);
         var ambiguous = await Skiff.RunAsync(Root, "rmi", id[..12]);
         Assert.Equal(125, ambiguous.ExitCode);

@@ -119,6 +119,14 @@ public sealed partial class EngineCliTests : IDisposable
         }
     }
 
+    /// <summary>An image named here within the last minutes: LastTagTime in docker's RFC 3339 form, in UTC.</summary>
+    internal static void AssertRecentTagTime(JsonElement image)
+    {
+        string time = image.GetProperty("Metadata").GetProperty("LastTagTime").GetString()!;
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", time);
+        Assert.InRange(DateTimeOffset.Parse(time, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-10), DateTimeOffset.UtcNow);
+    }
+
     private static List<string> TarNames(string path)
     {
         using var reader = new System.Formats.Tar.TarReader(File.OpenRead(path));
@@ -137,7 +145,14 @@ public sealed partial class EngineCliTests : IDisposable
         Assert.Equal("", (await Ok("diff", "init-layer")).Stdout);
         string committed = (await Ok("commit", "init-layer")).Stdout.Trim();
         using (var json = JsonDocument.Parse((await Ok("image", "inspect", Image, committed)).Stdout))
+        {
             Assert.Equal(json.RootElement[0].GetProperty("Size").GetInt64(), json.RootElement[1].GetProperty("Size").GetInt64());
+            // Imported with a name: named here, made from nothing. Committed without one: made from it, never named.
+            Assert.Equal("", json.RootElement[0].GetProperty("Parent").GetString());
+            AssertRecentTagTime(json.RootElement[0]);
+            Assert.Equal(json.RootElement[0].GetProperty("Id").GetString(), json.RootElement[1].GetProperty("Parent").GetString());
+            Assert.Equal("0001-01-01T00:00:00Z", json.RootElement[1].GetProperty("Metadata").GetProperty("LastTagTime").GetString());
+        }
 
         // What the user mounts or writes still shows, next to the hidden files (/etc/hosts) in the same directory.
         await Ok("run", "--name", "init-layer-vol", "-v", "/vol", Image, "sh", "-c", "echo note > /etc/hosts.note");
@@ -173,6 +188,8 @@ public sealed partial class EngineCliTests : IDisposable
             Assert.Equal("Tester", json.RootElement[0].GetProperty("Author").GetString());
             Assert.Equal("first layer", json.RootElement[0].GetProperty("Comment").GetString());
             Assert.Equal(second, json.RootElement[1].GetProperty("Id").GetString());
+            Assert.Equal(first, json.RootElement[1].GetProperty("Parent").GetString());
+            AssertRecentTagTime(json.RootElement[0]);
             Assert.Equal(3, json.RootElement[1].GetProperty("RootFS").GetProperty("Layers").GetArrayLength());
             var driver = json.RootElement[1].GetProperty("GraphDriver").GetProperty("Data");
             Assert.Equal(2, driver.GetProperty("LowerDir").GetString()!.Split(':').Count(Directory.Exists));
@@ -195,6 +212,10 @@ public sealed partial class EngineCliTests : IDisposable
         // Image one without its name is what image two was made from: intermediate, listed only with -a.
         await Ok("rmi", "-f", "local/committed:one");
         Assert.DoesNotContain(first, (await Ok("images", "-q", "--no-trunc")).Stdout);
+        Assert.Contains(first, (await Ok("images", "-a", "-q", "--no-trunc")).Stdout);
+        var parentById = await Skiff.RunAsync(Root, "rmi", "-f", first);
+        Assert.Equal((125, $"skiff: conflict: unable to delete {first[7..19]} (cannot be forced) - image has dependent child images\n"),
+            (parentById.ExitCode, parentById.Stderr));
         Assert.Contains(first, (await Ok("images", "-a", "-q", "--no-trunc")).Stdout);
         string exported = Path.Combine(_temp.Path, "exported.tar");
         await Ok("export", "-o", exported, "commit-two");

@@ -352,4 +352,102 @@ public sealed class CommitTests : IDisposable
 
         Assert.Equal(before, StoreCounts());
     }
+
+    /// <summary>Commits an unchanged container of <paramref name="imageId"/> (then removes the container, so only the parent link holds the image).</summary>
+    private ImageInfo CommitOf(string imageId, string container, params string[] names)
+    {
+        _service.PrepareRootfs(imageId, container);
+        var committed = _service.Commit(new CommitRequest { ContainerId = container, ImageId = imageId, Names = names });
+        _service.RemoveRootfs(container);
+        return committed;
+    }
+
+    [Fact]
+    public void CommitRecordsItsParentAndLocalNamingsTheirTime()
+    {
+        // Names an archive carries (load, and ImportBase registers that way) are not a naming here: no tag time.
+        var parent = ImportBase();
+        Assert.Null(parent.Parent);
+        Assert.Null(parent.LastTagTime);
+
+        var before = DateTimeOffset.UtcNow;
+        var named = CommitOf(parent.Id, "ctr-named", "localhost/commit/named:v1");
+        Assert.Equal(parent.Id, named.Parent);
+        Assert.InRange(named.LastTagTime!.Value, before, DateTimeOffset.UtcNow);
+
+        var unnamed = CommitOf(named.Id, "ctr-unnamed");
+        Assert.Equal(named.Id, unnamed.Parent);
+        Assert.Null(unnamed.LastTagTime);
+
+        before = DateTimeOffset.UtcNow;
+        _service.Tag(unnamed.ShortId, "localhost/commit/later:v1");
+        var tagged = _service.Resolve("localhost/commit/later:v1");
+        Assert.InRange(tagged.LastTagTime!.Value, before, DateTimeOffset.UtcNow);
+        Assert.Equal(named.Id, tagged.Parent);
+        Assert.Null(_service.Resolve(parent.Id).LastTagTime);
+    }
+
+    [Fact]
+    public void ImportWithANameRecordsTheTagTimeAndWithoutNoneAndNoParent()
+    {
+        byte[] rootfs = new LayerBuilder().Directory("etc/").File("etc/only", "x").Gzip();
+        using var shared = _service.LockShared();
+        var unnamed = _service.Register(RootfsImporter.Import(_service.Content, new MemoryStream(rootfs), new ImportOptions()), [], namedHere: true);
+        Assert.Null(unnamed.LastTagTime);
+
+        var before = DateTimeOffset.UtcNow;
+        var named = _service.Register(RootfsImporter.Import(_service.Content, new MemoryStream(rootfs), new ImportOptions { Message = "named" }),
+            ["localhost/import/named:v1"], namedHere: true);
+        Assert.InRange(named.LastTagTime!.Value, before, DateTimeOffset.UtcNow);
+        Assert.Null(named.Parent);
+    }
+
+    [Fact]
+    public void AParentIsOnlyUntaggedByNameRefusedByIdAndKeptByPrune()
+    {
+        var parent = ImportBase();
+        var child = CommitOf(parent.Id, "ctr-child", "localhost/commit/child:v1");
+
+        foreach (bool force in new[] { false, true })
+        {
+            var error = Assert.Throws<ImageException>(() => _service.Remove(parent.ShortId, force));
+            Assert.Equal($"conflict: unable to delete {parent.ShortId} (cannot be forced) - image has dependent child images", error.Message);
+        }
+        Assert.Equal(["localhost/commit/base:v1"], _service.Resolve(parent.Id).RepoTags);
+
+        var untag = _service.Remove("localhost/commit/base:v1");
+        Assert.Equal(["localhost/commit/base:v1"], untag.Untagged);
+        Assert.Empty(untag.Deleted);
+        Assert.Empty(_service.Resolve(parent.Id).RepoTags);
+
+        Assert.Empty(_service.Prune(all: false).Deleted);
+        Assert.Equal(2, _service.List().Count);
+
+        // Deleting the child releases the untagged parent, which goes with it as with docker's rmi.
+        var removal = _service.Remove("localhost/commit/child:v1");
+        Assert.Equal([child.Id, parent.Id], removal.Deleted);
+        Assert.Empty(_service.List());
+    }
+
+    [Fact]
+    public void PruneRemovesAnUntaggedChainChildFirst()
+    {
+        var parent = ImportBase();
+        var middle = CommitOf(parent.Id, "ctr-middle");
+        var top = CommitOf(middle.Id, "ctr-top", "localhost/commit/top:v1");
+        var dangling = CommitOf(parent.Id, "ctr-dangling");
+
+        // middle is untagged but top was made from it; dangling has neither names nor children.
+        Assert.Equal([dangling.Id], _service.Prune(all: false).Deleted);
+
+        _service.Remove("localhost/commit/base:v1");
+        _service.Remove("localhost/commit/top:v1");
+        Assert.Empty(_service.List());
+
+        var again = ImportBase();
+        var chain = CommitOf(CommitOf(again.Id, "ctr-a").Id, "ctr-b");
+        _service.Remove("localhost/commit/base:v1");
+        Assert.Equal(3, _service.Prune(all: false).Deleted.Count);
+        Assert.Null(_service.TryResolve(chain.Id));
+    }
 }

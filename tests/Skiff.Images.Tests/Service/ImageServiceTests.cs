@@ -70,6 +70,9 @@ public sealed class ImageServiceTests : IDisposable
         Assert.Equal(image.ConfigDigest.ToString(), pulled.Id);
         Assert.Equal([$"{registry.Host}/test/layered:v1"], pulled.RepoTags);
         Assert.Equal([$"{registry.Host}/test/layered@{image.ManifestDigest}"], pulled.RepoDigests);
+        // Made elsewhere and named by the pull, not here: docker's Parent "" and zero LastTagTime.
+        Assert.Null(pulled.Parent);
+        Assert.Null(pulled.LastTagTime);
         Assert.Equal(3, pulled.Layers.Count);
         Assert.All(pulled.Layers, layer => Assert.True(service.Snapshotter.HasLayer(Digest.Parse(layer.ChainId))));
         Assert.Equal(image.Layers.Select(l => Digest.Compute(l).ToString()), pulled.Layers.Select(l => l.BlobDigest));
