@@ -3,6 +3,7 @@ using Skiff.Engine.Containers;
 using Skiff.Images.Archive;
 using Skiff.Images.Layers;
 using Skiff.Images.Service;
+using Skiff.Interop;
 using Skiff.Oci.Image;
 using Skiff.Storage.Snapshots;
 
@@ -19,7 +20,18 @@ internal static class ContainerImageCommands
             var container = context.Containers.Get(args.Positionals[0]);
             var mountTargets = new MountTargets(context.Containers.EngineMountTargets(container));
             foreach (var change in context.Images.ContainerChanges(container.Id, mountTargets))
-                context.Out.WriteLine(change);
+            {
+                string line = change.ToString();
+                if (!FileNames.HasEscapes(line))
+                {
+                    context.Out.WriteLine(line);
+                    continue;
+                }
+                // A name that is not UTF-8: its own bytes, as docker prints it, not the text writer's U+FFFD.
+                context.Out.Flush();
+                using var stdout = Console.OpenStandardOutput();
+                stdout.Write([.. FileNames.GetBytes(line), (byte)'\n']);
+            }
             return 0;
         },
         MinPositionals: 1, MaxPositionals: 1, Aliases: ["container diff"]);

@@ -75,6 +75,10 @@ public sealed partial class EngineCliTests
         string cafe = global::Skiff.Interop.FileNames.Decode([.. "caf"u8, 0xe9]);
         string link = global::Skiff.Interop.FileNames.Decode([.. "link"u8, 0xfe]);
 
+        // diff prints the name's own bytes ("caf" 0xe9), as docker does.
+        string diff = Archive.ExternalTool.Run("sh", "-c", $"{Skiff.Binary} --root {Root} diff cpnames | od -An -tx1 | tr -d ' \\n'");
+        Assert.Contains("41202f746d702f6e2f636166e90a", diff); // "A /tmp/n/caf" 0xe9 "\n"
+
         string back = Path.Combine(_temp.Path, "names");
         await Ok("cp", "cpnames:/tmp/n", back);
         Assert.Equal([cafe, link], global::Skiff.Interop.FileTree.Names(back).Order(StringComparer.Ordinal));
