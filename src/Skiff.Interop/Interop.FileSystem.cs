@@ -154,24 +154,19 @@ public static unsafe partial class Interop
         private static partial nint ReadLinkAtRaw(int dirFd, string path, byte* buffer, nuint size);
 
         /// <summary>The target of the symlink <paramref name="link"/> (an O_PATH | O_NOFOLLOW descriptor of it).</summary>
-        public static string ReadLink(FileDescriptor link)
+        public static string ReadLink(FileDescriptor link) => ReadLinkAt(link.Fd, "", null);
+
+        /// <summary>The target of the symlink at <paramref name="path"/> (not followed).</summary>
+        public static string ReadLink(string path) => ReadLinkAt(AT_FDCWD, path, path);
+
+        /// <summary>Bytes that are not UTF-8 come back escaped (<see cref="FileNames"/>).</summary>
+        private static string ReadLinkAt(int dirFd, string path, string? target)
         {
             var buffer = new byte[4096]; // PATH_MAX: a symlink's target is never longer
             long length;
             fixed (byte* start = buffer)
-                length = ReadLinkAtRaw(link.Fd, "", start, (nuint)buffer.Length);
-            Errno.Check(length, "readlinkat");
-            return FileNames.Decode(buffer.AsSpan(0, (int)length));
-        }
-
-        /// <summary>The target of the symlink at <paramref name="path"/> (not followed), bytes that are not UTF-8 escaped (<see cref="FileNames"/>).</summary>
-        public static string ReadLink(string path)
-        {
-            var buffer = new byte[4096];
-            long length;
-            fixed (byte* start = buffer)
-                length = ReadLinkAtRaw(AT_FDCWD, path, start, (nuint)buffer.Length);
-            Errno.Check(length, "readlinkat", path);
+                length = ReadLinkAtRaw(dirFd, path, start, (nuint)buffer.Length);
+            Errno.Check(length, "readlinkat", target);
             return FileNames.Decode(buffer.AsSpan(0, (int)length));
         }
 

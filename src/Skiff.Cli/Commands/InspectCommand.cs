@@ -85,7 +85,7 @@ internal static class InspectCommand
         WriteStrings(json, "RepoDigests", image.RepoDigests.Select(Output.Familiar));
         json.WriteString("Parent", image.Parent ?? "");
         json.WriteString("Comment", config.History?.LastOrDefault()?.Comment ?? "");
-        json.WriteString("Created", (config.Created ?? image.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteString("Created", UtcTime(config.Created ?? image.Created));
         json.WriteString("Author", config.Author ?? "");
         json.WriteString("Architecture", config.Architecture);
         if (config.Variant is not null)
@@ -101,12 +101,13 @@ internal static class InspectCommand
         json.WriteEndObject();
         json.WriteStartObject("Metadata");
         // Go's zero time when the image was never named here (pulled, loaded), as docker prints it.
-        json.WriteString("LastTagTime", image.LastTagTime is { } tagged
-            ? tagged.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)
-            : "0001-01-01T00:00:00Z");
+        json.WriteString("LastTagTime", image.LastTagTime is { } tagged ? UtcTime(tagged) : "0001-01-01T00:00:00Z");
         json.WriteEndObject();
         json.WriteEndObject();
     }
+
+    private static string UtcTime(DateTimeOffset time)
+        => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Where the layers are unpacked, in the shape of docker's overlay2 data: the top layer as UpperDir, the ones

@@ -42,8 +42,7 @@ public static class LayerChanges
         upperDirectory = Path.GetFullPath(upperDirectory);
         var hidden = new MountTargetFilter(mountTargets ?? MountTargets.None, upperDirectory, lower);
         Walk(lower, hidden, upperDirectory, [], underOpaque: false, changes, changedDirectories);
-        changes.Sort((a, b) => ComparePaths(a.Path, b.Path));
-        return [.. changes.Select(change => new FileChange(change.Kind, "/" + string.Join('/', change.Path)))];
+        return Sorted(changes);
     }
 
     private static void Walk(LowerLayersView lower, MountTargetFilter hidden, string directory, string[] parent, bool underOpaque,
@@ -99,6 +98,12 @@ public static class LayerChanges
         tree = Path.GetFullPath(tree);
         var hidden = new MountTargetFilter(mountTargets ?? MountTargets.None, tree, new LowerLayersView(lowerDirectories));
         CompareDirectory(hidden, tree, lowerDirectories, [], changes);
+        return Sorted(changes);
+    }
+
+    /// <summary>Component by component, so a directory comes before its content.</summary>
+    private static List<FileChange> Sorted(List<(string[] Path, ChangeKind Kind)> changes)
+    {
         changes.Sort((a, b) => ComparePaths(a.Path, b.Path));
         return [.. changes.Select(change => new FileChange(change.Kind, "/" + string.Join('/', change.Path)))];
     }

@@ -106,7 +106,7 @@ public sealed class LayerUnpacker
             if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
                 return;
             Entries++;
-            string[] path = CleanPath(Raw(entry, entry.Name, tap.CurrentName, "name"), entry.Name);
+            string[] path = CleanPath(Raw(entry, linkTarget: false), entry.Name);
             try
             {
                 ExtractResolved(entry, path);
@@ -145,7 +145,7 @@ public sealed class LayerUnpacker
                     Size += entry.Length;
                     break;
                 case TarEntryType.SymbolicLink:
-                    Errno.Check(Libc.SymlinkAt(Raw(entry, entry.LinkName, tap.CurrentLinkName, "link target"), parent.Fd, name), "symlinkat", name);
+                    Errno.Check(Libc.SymlinkAt(Raw(entry, linkTarget: true), parent.Fd, name), "symlinkat", name);
                     break;
                 case TarEntryType.HardLink:
                     Link(entry, parent, name);
@@ -245,18 +245,20 @@ public sealed class LayerUnpacker
         /// archive/tar, GNU tar and skiff's own commit keep names as bytes) shows U+FFFD and is read from the raw header
         /// instead, as escaped bytes (<see cref="FileNames"/>), after checking that it is the same member's.
         /// </summary>
-        private string Raw(TarEntry entry, string decoded, ReadOnlyMemory<byte> raw, string what)
+        private string Raw(TarEntry entry, bool linkTarget)
         {
+            string decoded = linkTarget ? entry.LinkName : entry.Name;
             if (!decoded.Contains('\uFFFD'))
                 return decoded;
-            if (tap.InStep && Encoding.UTF8.GetString(raw.Span) == decoded)
-                return FileNames.Decode(raw.Span);
-            throw new LayerException($"layer entry \"{entry.Name}\": its {what} is not UTF-8 and could not be read from its header");
+            byte[] raw = linkTarget ? tap.RawLinkName() : tap.RawName();
+            if (tap.InStep && Encoding.UTF8.GetString(raw) == decoded)
+                return FileNames.Decode(raw);
+            throw new LayerException($"layer entry \"{entry.Name}\": its {(linkTarget ? "link target" : "name")} is not UTF-8 and could not be read from its header");
         }
 
         private void Link(TarEntry entry, FileDescriptor parent, string name)
         {
-            string[] target = CleanPath(Raw(entry, entry.LinkName, tap.CurrentLinkName, "link target"), entry.Name, isLinkTarget: true);
+            string[] target = CleanPath(Raw(entry, linkTarget: true), entry.Name, isLinkTarget: true);
             if (target.Length == 0)
                 throw new LayerException($"layer entry \"{entry.Name}\": a hard link cannot point to the root");
             using var targetParent = OpenDirectory(target[..^1], create: false, entry.Name);

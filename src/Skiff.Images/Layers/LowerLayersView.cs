@@ -78,26 +78,24 @@ internal sealed class LowerLayersView(IReadOnlyList<string> layers)
                     continue;
                 bool isDirectory = (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
                 if (!nodes.TryGetValue(name, out var node))
-                {
-                    nodes[name] = IsWhiteout(status)
-                        ? new MergedNode(null) { Closed = true }
-                        : new MergedNode(new MergedEntry(status, entry, isDirectory ? new List<string> { entry } : [])) { Closed = !isDirectory || IsOpaque(entry) };
-                }
-                else if (!node.Closed)
-                {
-                    // Still open: a directory in every layer so far, none of them opaque.
-                    node.Closed = !isDirectory || IsOpaque(entry);
-                    if (isDirectory)
-                        ((List<string>)node.Entry!.Layers).Add(entry);
-                }
+                    nodes[name] = node = new MergedNode(IsWhiteout(status) ? null : new MergedEntry(status, entry, []));
+                else if (node.Closed)
+                    continue;
+                // Open: a directory in every layer that has it so far, none opaque; this layer adds to its listing.
+                if (isDirectory && node.Entry is not null)
+                    node.Layers.Add(entry);
+                node.Closed = !isDirectory || node.Entry is null || IsOpaque(entry);
             }
         }
-        return nodes.Where(node => node.Value.Entry is not null).ToDictionary(node => node.Key, node => node.Value.Entry!, StringComparer.Ordinal);
+        return nodes.Where(node => node.Value.Entry is not null)
+            .ToDictionary(node => node.Key, node => node.Value.Entry! with { Layers = node.Value.Layers }, StringComparer.Ordinal);
     }
 
+    /// <summary>A name while the layers are merged: null <see cref="Entry"/> for a whiteout.</summary>
     private sealed class MergedNode(MergedEntry? entry)
     {
         public MergedEntry? Entry { get; } = entry;
+        public List<string> Layers { get; } = [];
         public bool Closed { get; set; }
     }
 

@@ -6,8 +6,8 @@ namespace Skiff.Images.Layers;
 /// A tar stream on its way to System.Formats.Tar's TarReader, watched block by block so that the raw bytes of
 /// the pax extended header ('x') before each member are kept: <see cref="CurrentRecords"/> are those of the
 /// member whose header passed last, which is the entry TarReader has just returned (it reads a member's header
-/// and stops; data is read only when asked). So are the member's name and link target as bytes
-/// (<see cref="CurrentName"/>), which TarReader decodes as UTF-8 too. File data passes through without a copy.
+/// and stops; data is read only when asked). Its name and link target, which TarReader decodes as UTF-8 too, can
+/// be asked for as bytes (<see cref="RawName"/>, <see cref="RawLinkName"/>). File data passes through without a copy.
 ///
 /// The tap follows the archive on its own (header checksums, sizes, a pax "size" record). Should it ever lose
 /// track (a header that fails its checksum where one is due), it gives no records from then on, and the
@@ -30,6 +30,10 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
     private byte[]? _pending;
     private byte[]? _pendingLongName;
     private byte[]? _pendingLongLink;
+    /// <summary>The header and GNU long names of the member <see cref="CurrentRecords"/> belongs to.</summary>
+    private readonly byte[] _memberHeader = new byte[BlockSize];
+    private byte[]? _memberLongName;
+    private byte[]? _memberLongLink;
     private bool _lost;
 
     /// <summary>The raw pax records of the last member whose header was read; empty when it had none.</summary>
@@ -37,12 +41,31 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
 
     /// <summary>
     /// The name of the last member whose header was read, as bytes: from its pax "path" record, else a GNU long
-    /// name, else the ustar prefix and name fields.
+    /// name, else the ustar prefix and name fields. Empty once the tap lost track.
     /// </summary>
-    public ReadOnlyMemory<byte> CurrentName { get; private set; }
+    public byte[] RawName()
+    {
+        if (_lost)
+            return [];
+        if (PaxRecords.TryFind(CurrentRecords.Span, "path"u8, out var path))
+            return path.ToArray();
+        if (_memberLongName is { } longName)
+            return UpToNul(longName);
+        // The ustar prefix field, a '/', then the name field (POSIX "ustar\0" only: GNU's own header has other data there).
+        var name = UpToNul(_memberHeader.AsSpan(0, 100));
+        var prefix = _memberHeader.AsSpan(257, 6).SequenceEqual("ustar\0"u8) ? UpToNul(_memberHeader.AsSpan(345, 155)) : [];
+        return prefix.Length == 0 ? name : [.. prefix, (byte)'/', .. name];
+    }
 
     /// <summary>Its link target as bytes: pax "linkpath", else a GNU long link name, else the linkname field.</summary>
-    public ReadOnlyMemory<byte> CurrentLinkName { get; private set; }
+    public byte[] RawLinkName()
+    {
+        if (_lost)
+            return [];
+        if (PaxRecords.TryFind(CurrentRecords.Span, "linkpath"u8, out var linkPath))
+            return linkPath.ToArray();
+        return UpToNul(_memberLongLink is { } longLink ? longLink : _memberHeader.AsSpan(157, 100));
+    }
 
     /// <summary>False once the tap lost track of the archive: <see cref="CurrentRecords"/> is then empty.</summary>
     public bool InStep => !_lost;
@@ -120,12 +143,8 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
         }
         var records = _pending ?? [];
         CurrentRecords = records;
-        CurrentName = PaxRecords.TryFind(records, "path"u8, out var path) ? path.ToArray()
-            : _pendingLongName is { } longName ? UpToNul(longName)
-            : UstarName();
-        CurrentLinkName = PaxRecords.TryFind(records, "linkpath"u8, out var linkPath) ? linkPath.ToArray()
-            : _pendingLongLink is { } longLink ? UpToNul(longLink)
-            : UpToNul(_header.AsSpan(157, 100));
+        _header.CopyTo(_memberHeader, 0);
+        (_memberLongName, _memberLongLink) = (_pendingLongName, _pendingLongLink);
         _pending = _pendingLongName = _pendingLongLink = null;
         // A pax "size" record overrides the header's field (members over 8 GiB).
         if (PaxRecords.TryFind(records, "size"u8, out var paxSize))
@@ -159,16 +178,6 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
         _extension = null;
     }
 
-    /// <summary>The ustar name: the prefix field, a '/', then the name field (POSIX "ustar\0" only: GNU's own header has other data there).</summary>
-    private byte[] UstarName()
-    {
-        var name = UpToNul(_header.AsSpan(0, 100));
-        if (!_header.AsSpan(257, 6).SequenceEqual("ustar\0"u8))
-            return name;
-        var prefix = UpToNul(_header.AsSpan(345, 155));
-        return prefix.Length == 0 ? name : [.. prefix, (byte)'/', .. name];
-    }
-
     private static byte[] UpToNul(ReadOnlySpan<byte> field)
     {
         int end = field.IndexOf((byte)0);
@@ -178,8 +187,8 @@ internal sealed class PaxRecordTap(Stream inner) : Stream
     private void LoseTrack()
     {
         _lost = true;
-        CurrentRecords = CurrentName = CurrentLinkName = ReadOnlyMemory<byte>.Empty;
-        _pending = _pendingLongName = _pendingLongLink = _extension = null;
+        CurrentRecords = ReadOnlyMemory<byte>.Empty;
+        _pending = _pendingLongName = _pendingLongLink = _memberLongName = _memberLongLink = _extension = null;
     }
 
     private static long Padded(long size) => (size + BlockSize - 1) / BlockSize * BlockSize;

@@ -42,10 +42,11 @@ public static class TreeArchiver
     /// deleted one as an empty <c>.wh.NAME</c>, as docker's ExportChanges writes a naive diff.
     /// </summary>
     public static void WriteChanges(string tree, IReadOnlyList<FileChange> changes, Stream output)
-        => Write(tree, output, overlayWhiteouts: false, null, null, run => run.WriteChanges(Path.GetFullPath(tree), changes));
+        => Write(tree, output, overlayWhiteouts: false, null, null, changes);
 
+    /// <summary>The whole tree, or with <paramref name="changes"/> only the entries they name.</summary>
     private static void Write(string directory, Stream output, bool overlayWhiteouts, MountTargets? mountTargets, IReadOnlyList<string>? lowerDirectories,
-        Action<Run>? write = null)
+        IReadOnlyList<FileChange>? changes = null)
     {
         directory = Path.GetFullPath(directory);
         var status = Libc.TryStatAt(Cwd, directory, followLastSymlink: true);
@@ -55,11 +56,11 @@ public static class TreeArchiver
         using (var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
         {
             var hidden = new MountTargetFilter(mountTargets ?? MountTargets.None, directory, new LowerLayersView(lowerDirectories ?? []));
-            var run = new Run(tar, output, overlayWhiteouts, hidden);
-            if (write is null)
+            var run = new Run(tar, output, overlayWhiteouts, hidden, recursive: changes is null);
+            if (changes is null)
                 run.WriteDirectory(directory, "");
             else
-                write(run);
+                run.WriteChanges(directory, changes);
             tarWriterWrote = run.TarWriterWrote;
         }
         // TarWriter ends an archive only when it wrote entries itself; an empty tree is still a valid, empty tar (the
@@ -70,17 +71,14 @@ public static class TreeArchiver
 
     private const int EndOfArchiveSize = 1024;
 
-    private sealed class Run(TarWriter tar, Stream output, bool overlayWhiteouts, MountTargetFilter hidden)
+    private sealed class Run(TarWriter tar, Stream output, bool overlayWhiteouts, MountTargetFilter hidden, bool recursive)
     {
         private readonly Dictionary<(uint, uint, ulong), string> _links = [];
-
-        private bool _recursive = true;
 
         public bool TarWriterWrote { get; private set; }
 
         public void WriteChanges(string tree, IReadOnlyList<FileChange> changes)
         {
-            _recursive = false;
             foreach (var change in changes)
             {
                 string name = change.Path.TrimStart('/');
@@ -205,7 +203,7 @@ public static class TreeArchiver
 
         private void WriteDirectoryContent(string path, string name, Libc.Statx status)
         {
-            if (!_recursive)
+            if (!recursive)
                 return;
             if (overlayWhiteouts && LowerLayersView.IsOpaque(path))
                 Add(Empty(name + "/" + OpaqueWhiteout, status, mode: status.Mode & 0x1ffu));
@@ -248,7 +246,6 @@ public static class TreeArchiver
 
         private static DateTimeOffset Time(Libc.Statx status)
             => DateTimeOffset.FromUnixTimeSeconds(status.Mtime.Seconds).AddTicks(status.Mtime.Nanoseconds / 100);
-
     }
 
     /// <summary>

@@ -65,8 +65,8 @@ internal static class LayerApplier
                 {
                     if (Libc.GetXattrNoFollow(entry, OpaqueXattr) is [(byte)'y'])
                     {
-                        foreach (string lower in FileTree.Names(destination))
-                            Delete(Path.Combine(destination, lower), Stat(Path.Combine(destination, lower)));
+                        foreach (string lower in FileTree.Names(destination).Select(name => Path.Combine(destination, name)))
+                            Delete(lower, Stat(lower));
                     }
                 }
                 else
