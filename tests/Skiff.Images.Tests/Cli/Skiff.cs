@@ -16,9 +16,24 @@ internal static class Skiff
     public static Task<Result> RunWithEnvironmentAsync(string root, Dictionary<string, string> environment, params string[] args)
         => RunAsync(root, null, environment, args);
 
-    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args)
+    /// <summary>Runs skiff under GNU time: its result and its peak resident set in KiB (wait4's ru_maxrss).</summary>
+    public static async Task<(Result Result, long PeakKiB)> RunMeasuredAsync(string root, params string[] args)
     {
-        using var process = Start(root, environment, args);
+        string report = Path.GetTempFileName();
+        try
+        {
+            var result = await RunAsync(root, null, null, args, ["/usr/bin/time", "--format", "%M", "--output", report]);
+            return (result, long.Parse(File.ReadAllText(report).Trim().Split('\n')[^1]));
+        }
+        finally
+        {
+            File.Delete(report);
+        }
+    }
+
+    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args, string[]? wrapper = null)
+    {
+        using var process = Start(root, environment, args, wrapper);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (input is not null)
@@ -41,17 +56,19 @@ internal static class Skiff
     /// <summary>Starts skiff with its output redirected (so not a terminal: plain progress lines); the caller waits or kills.</summary>
     public static Process Start(string root, params string[] args) => Start(root, null, args);
 
-    private static Process Start(string root, Dictionary<string, string>? environment, string[] args)
+    private static Process Start(string root, Dictionary<string, string>? environment, string[] args, string[]? wrapper = null)
     {
         if (!File.Exists(Binary))
             throw new InvalidOperationException($"{Binary} is missing: run `make build` first");
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(wrapper?[0] ?? Binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (string arg in wrapper?.Skip(1).Append(Binary) ?? [])
+            start.ArgumentList.Add(arg);
         start.ArgumentList.Add("--root");
         start.ArgumentList.Add(root);
         foreach (string arg in args)
