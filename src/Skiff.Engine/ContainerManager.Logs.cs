@@ -31,20 +31,20 @@ public sealed partial class ContainerManager
         try
         {
             var inodes = new HashSet<ulong>();
-            JsonLinesReader? current = JsonLinesReader.Open(path);
-            if (current is not null)
+            JsonLinesReader? current = null;
+            for (int i = 0; i < maxFiles; i++)
             {
-                files.Add(current);
-                inodes.Add(JsonLines.Inode(current.File));
-            }
-            for (int i = 1; i < maxFiles; i++)
-                if (JsonLinesReader.Open($"{path}.{i}") is { } rotated)
+                if (JsonLinesReader.Open(i == 0 ? path : $"{path}.{i}") is not { } file)
+                    continue;
+                if (!inodes.Add(JsonLines.Inode(file.File)))
                 {
-                    if (inodes.Add(JsonLines.Inode(rotated.File)))
-                        files.Add(rotated);
-                    else
-                        rotated.Dispose();
+                    file.Dispose();
+                    continue;
                 }
+                files.Add(file);
+                if (i == 0)
+                    current = file;
+            }
             var ends = files.Select(file => file.File.Length).ToList();
             int first = files.Count - 1;
             if (request.Tail is { } tail)
@@ -71,13 +71,16 @@ public sealed partial class ContainerManager
                     progressed = current.Offset != before;
                     if (JsonLines.Rotated(current.File, path))
                     {
-                        // The writer renamed the file after its last write to it: what it wrote since the read above, then the new file from its start.
+                        // The writer renamed the file after its last write to it: what it wrote since the read above,
+                        // then the files that followed it, each from its start.
                         foreach (var entry in current.ReadNew(ParseEntry))
                             if (Wanted(entry, request))
                                 yield return entry;
+                        var next = Successor(path, maxFiles, JsonLines.Inode(current.File));
                         files.Remove(current);
                         current.Dispose();
-                        current = null;
+                        if ((current = next) is not null)
+                            files.Add(current);
                         continue;
                     }
                 }
@@ -95,6 +98,27 @@ public sealed partial class ContainerManager
         {
             foreach (var file in files)
                 file.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The file written after the one of inode <paramref name="previous"/>, which rotations renamed to FILE.K: FILE.K-1
+    /// (FILE itself for K = 1). When it is gone (rotated past max-file while it was read), the oldest file left.
+    /// Null when FILE is between its rename and its creation: it is opened once it is there.
+    /// </summary>
+    private static JsonLinesReader? Successor(string path, int maxFiles, ulong previous)
+    {
+        string Name(int index) => index == 0 ? path : $"{path}.{index}";
+        while (true)
+        {
+            int at = Enumerable.Range(1, maxFiles - 1).FirstOrDefault(i => JsonLines.InodeOf(Name(i)) == previous);
+            if (at == 0)
+                return Enumerable.Range(0, maxFiles).Reverse().Select(i => JsonLinesReader.Open(Name(i))).FirstOrDefault(file => file is not null);
+            var next = JsonLinesReader.Open(Name(at - 1));
+            if (JsonLines.InodeOf(Name(at)) == previous)
+                return next;
+            // Another rotation moved the files between the two looks: look again.
+            next?.Dispose();
         }
     }
 

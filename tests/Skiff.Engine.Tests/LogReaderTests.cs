@@ -91,24 +91,26 @@ public sealed class LogReaderTests : IDisposable
         Assert.Empty(Read(new LogsRequest { Since = Start.AddSeconds(10), Tail = 1 }, maxFiles: 3));
     }
 
-    [Fact]
-    public void A_follower_goes_on_across_rotations_and_ends_once_the_container_stopped()
+    [Theory]
+    [InlineData(2, 2)] // one rotation between reads: the first line went to the old file after the follower last read it
+    [InlineData(3, 3)] // two: the follower reads the file in between
+    [InlineData(3, 2)] // two with max-file 2: the follower's file is deleted under it; it reads it to its end, then the next
+    public void A_follower_goes_on_across_rotations_and_ends_once_the_container_stopped(int linesBetweenReads, int maxFiles)
     {
         bool running = true;
-        using var log = new JsonFileLog(LogPath, new LogOptions(200, 3));
+        // Lines of ~80 bytes in files of 200: a rotation every two lines.
+        using var log = new JsonFileLog(LogPath, new LogOptions(200, maxFiles));
         log.Write("stdout", "old\n"u8);
-        using var follower = ContainerManager.ReadLog(LogPath, 3, new LogsRequest { Follow = true }, () => running).GetEnumerator();
+        using var follower = ContainerManager.ReadLog(LogPath, maxFiles, new LogsRequest { Follow = true }, () => running).GetEnumerator();
         Assert.Equal("old", Next(follower));
-        for (int i = 0; i < 12; i += 2)
+        for (int i = 0; i < 12; i += linesBetweenReads)
         {
-            // Two lines of ~80 bytes in files of 200 rotate once: the follower is a rotation behind, with the
-            // second line in the new file and the first in the old one, written after the follower last read it.
-            for (int j = i; j < i + 2; j++)
+            for (int j = i; j < i + linesBetweenReads; j++)
                 log.Write("stdout", Encoding.UTF8.GetBytes($"line {j}\n"));
-            for (int j = i; j < i + 2; j++)
+            for (int j = i; j < i + linesBetweenReads; j++)
                 Assert.Equal($"line {j}", Next(follower));
         }
-        Assert.True(File.Exists(LogPath + ".2"), "the log was rotated");
+        Assert.True(File.Exists($"{LogPath}.{maxFiles - 1}"), "the log was rotated");
         log.Write("stdout", "last\n"u8);
         running = false;
         Assert.Equal("last", Next(follower));
