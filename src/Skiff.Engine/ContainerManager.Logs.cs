@@ -27,14 +27,14 @@ public sealed partial class ContainerManager
     internal static IEnumerable<LogEntry> ReadLog(string path, int maxFiles, LogsRequest request, Func<bool> writing, CancellationToken cancel = default)
     {
         // Newest first, each opened once: a file renamed by a rotation while they are opened is not read twice.
-        var files = new List<JsonLinesReader>();
+        var files = new List<LineReader>();
         try
         {
             var inodes = new HashSet<ulong>();
-            JsonLinesReader? current = null;
+            LineReader? current = null;
             for (int i = 0; i < maxFiles; i++)
             {
-                if (JsonLinesReader.Open(i == 0 ? path : $"{path}.{i}") is not { } file)
+                if (LineReader.Open(i == 0 ? path : $"{path}.{i}") is not { } file)
                     continue;
                 if (!inodes.Add(JsonLines.Inode(file.File)))
                 {
@@ -59,7 +59,7 @@ public sealed partial class ContainerManager
             bool stopped = false;
             while (!cancel.IsCancellationRequested)
             {
-                if (current is null && JsonLinesReader.Open(path) is { } opened)
+                if (current is null && LineReader.Open(path) is { } opened)
                     files.Add(current = opened);
                 bool progressed = false;
                 if (current is not null)
@@ -106,15 +106,15 @@ public sealed partial class ContainerManager
     /// (FILE itself for K = 1). When it is gone (rotated past max-file while it was read), the oldest file left.
     /// Null when FILE is between its rename and its creation: it is opened once it is there.
     /// </summary>
-    private static JsonLinesReader? Successor(string path, int maxFiles, ulong previous)
+    private static LineReader? Successor(string path, int maxFiles, ulong previous)
     {
         string Name(int index) => index == 0 ? path : $"{path}.{index}";
         while (true)
         {
             int at = Enumerable.Range(1, maxFiles - 1).FirstOrDefault(i => JsonLines.InodeOf(Name(i)) == previous);
             if (at == 0)
-                return Enumerable.Range(0, maxFiles).Reverse().Select(i => JsonLinesReader.Open(Name(i))).FirstOrDefault(file => file is not null);
-            var next = JsonLinesReader.Open(Name(at - 1));
+                return Enumerable.Range(0, maxFiles).Reverse().Select(i => LineReader.Open(Name(i))).FirstOrDefault(file => file is not null);
+            var next = LineReader.Open(Name(at - 1));
             if (JsonLines.InodeOf(Name(at)) == previous)
                 return next;
             // Another rotation moved the files between the two looks: look again.
@@ -126,7 +126,7 @@ public sealed partial class ContainerManager
     /// Positions the readers where the last <paramref name="tail"/> selected entries start, reading the files backwards
     /// from their ends (the newest first) only that far; returns the index of the file to read first.
     /// </summary>
-    private static int SeekTail(List<JsonLinesReader> files, List<long> ends, int tail, LogsRequest request)
+    private static int SeekTail(List<LineReader> files, List<long> ends, int tail, LogsRequest request)
     {
         if (files.Count == 0)
             return -1;

@@ -62,7 +62,7 @@ public sealed class JsonLinesTests : IDisposable
     public void Forward_reads_complete_lines_and_a_partial_one_once_it_is_complete(int chunkSize)
     {
         var path = Write("one\ntwo is longer\nthr");
-        using var reader = new JsonLinesReader(JsonLines.OpenForReading(path)!, 0, chunkSize);
+        using var reader = new LineReader(JsonLines.OpenForReading(path)!, 0, chunkSize);
         Assert.Equal(["one", "two is longer"], reader.ReadNew(Text));
         Assert.Equal(18, reader.Offset);
         Assert.Empty(reader.ReadNew(Text));
@@ -75,7 +75,7 @@ public sealed class JsonLinesTests : IDisposable
     public void Forward_stops_at_the_end_it_is_given_and_goes_on_from_there()
     {
         var path = Write("a\nb\nc\n");
-        using var reader = new JsonLinesReader(JsonLines.OpenForReading(path)!, 0, chunkSize: 2);
+        using var reader = new LineReader(JsonLines.OpenForReading(path)!, 0, chunkSize: 2);
         Assert.Equal(["a", "b"], reader.ReadNew(Text, end: 5));
         Assert.Equal(["c"], reader.ReadNew(Text));
     }
@@ -84,7 +84,7 @@ public sealed class JsonLinesTests : IDisposable
     public void Forward_skips_a_line_too_long_to_hold_even_while_it_is_still_being_written()
     {
         var path = Write("before\n" + new string('x', 40));
-        using var reader = new JsonLinesReader(JsonLines.OpenForReading(path)!, 0, chunkSize: 4, maximumLine: 16);
+        using var reader = new LineReader(JsonLines.OpenForReading(path)!, 0, chunkSize: 4, maximumLine: 16);
         Assert.Equal(["before"], reader.ReadNew(Text));
         Assert.Equal(7 + 32, reader.Offset); // what was passed over is not read again
         File.AppendAllText(path, new string('x', 40) + "\nafter\n");
@@ -97,7 +97,7 @@ public sealed class JsonLinesTests : IDisposable
     public void Forward_reads_a_file_truncated_in_place_from_its_start()
     {
         var path = Write("an old line\nanother old line\n");
-        using var reader = new JsonLinesReader(JsonLines.OpenForReading(path)!, 0);
+        using var reader = new LineReader(JsonLines.OpenForReading(path)!, 0);
         Assert.Equal(2, reader.ReadNew(Text).Count());
         using (var truncate = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite))
             truncate.Write("new\n"u8);
@@ -108,7 +108,7 @@ public sealed class JsonLinesTests : IDisposable
     public void Torn_lines_are_skipped_by_the_parser()
     {
         var path = Write("{\"n\":1}\n{\"n\":\n\n{\"n\":3}\n");
-        using var reader = new JsonLinesReader(JsonLines.OpenForReading(path)!, 0);
+        using var reader = new LineReader(JsonLines.OpenForReading(path)!, 0);
         Assert.Equal(["1", "3"], reader.ReadNew(line =>
         {
             using var document = System.Text.Json.JsonDocument.Parse(line);

@@ -101,12 +101,12 @@ public sealed class EventJournal
         System.IO.Directory.CreateDirectory(Directory);
         if (replay)
         {
-            using var rotated = JsonLinesReader.Open(RotatedPath);
+            using var rotated = LineReader.Open(RotatedPath);
             if (rotated is not null)
                 foreach (var e in rotated.ReadNew(Parse).Where(Wanted))
                     yield return e;
         }
-        var current = JsonLinesReader.Open(CurrentPath);
+        var current = LineReader.Open(CurrentPath);
         try
         {
             if (current is not null && !replay)
@@ -128,7 +128,7 @@ public sealed class EventJournal
                         foreach (var e in current.ReadNew(Parse).Where(Wanted))
                             yield return e;
                     current?.Dispose();
-                    current = JsonLinesReader.Open(CurrentPath);
+                    current = LineReader.Open(CurrentPath);
                     continue;
                 }
                 int timeout = until is { } deadline ? (int)Math.Clamp((deadline - DateTimeOffset.UtcNow).TotalMilliseconds + 1, 0, int.MaxValue) : -1;
