@@ -10,9 +10,6 @@ using Skiff.Interop;
 using Skiff.Storage.Content;
 using Skiff.Storage.Snapshots;
 
-// skiff runs containers: Linux only, which also makes Linux-only APIs (SIGWINCH) plain calls.
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
-
 namespace Skiff.Cli;
 
 /// <summary>skiff: the engine's command line, with docker's and podman's command names and flags.</summary>

@@ -33,9 +33,10 @@ public sealed class StateStore(string root)
         var dir = DirectoryOf(id);
         try
         {
-            Directory.CreateDirectory(Root);
+            // runc's root is 0700 too: container states name their bundles, pids and config.
+            PrivateStore.EnsureDirectory(Root);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SyscallException)
         {
             throw new RuntimeException($"cannot create state root {Root}: {e.Message}");
         }
