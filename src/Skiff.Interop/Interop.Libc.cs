@@ -216,6 +216,20 @@ public static unsafe partial class Interop
     {
         [LibraryImport(LibC, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Mkdir(string path, uint mode);
+
+        [LibraryImport(LibC, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        private static partial int Statfs(string path, byte* buffer);
+
+        public const long PROC_SUPER_MAGIC = 0x9fa0;
+
+        /// <summary>statfs(2)'s f_type of the file system <paramref name="path"/> is on (PROC_SUPER_MAGIC ...).</summary>
+        public static long FileSystemMagic(string path)
+        {
+            // struct statfs is 120 bytes on x86-64 and arm64, f_type (a long) its first field on both.
+            byte* buffer = stackalloc byte[256];
+            Errno.Check(Statfs(path, buffer), "statfs", path);
+            return *(long*)buffer;
+        }
     }
 }
 

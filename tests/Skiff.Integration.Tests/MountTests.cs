@@ -59,6 +59,17 @@ public sealed class MountTests : IDisposable
     }
 
     [ContainerFact]
+    public void ProcAcceptsAProcfsAndTheFilesLxcfsEmulates()
+    {
+        // What runc lets through its /proc check: a bind of a procfs over /proc, and a file over /proc/uptime.
+        var uptime = Path.Combine(HostDir(), "uptime");
+        File.WriteAllText(uptime, "12345.67 890.12\n");
+        AddMount("/proc", "bind", "/proc", "rbind");
+        AddMount("/proc/uptime", "bind", uptime, "bind", "ro");
+        Assert.Equal("12345.67 890.12", _bundle.Sh("cat /proc/uptime").Trim());
+    }
+
+    [ContainerFact]
     public void DevptsIsANewInstance()
     {
         // newinstance: none of the host's ptys, only this instance's ptmx (0666 from ptmxmode).

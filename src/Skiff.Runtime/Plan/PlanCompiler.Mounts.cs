@@ -1,5 +1,6 @@
 using Skiff.Cgroups;
 using Skiff.Oci;
+using Libc = Skiff.Interop.Interop.Libc;
 using static Skiff.Runtime.Policy.LinuxNames;
 
 namespace Skiff.Runtime.Plan;
@@ -51,6 +52,7 @@ public static partial class PlanCompiler
             return;
         }
         bool bind = parsed.Bind || type == "bind";
+        CheckProcMount(destination, type, bind && !string.IsNullOrEmpty(mount.Source) ? Path.GetFullPath(mount.Source, options.Bundle) : null);
         bool hasOwnNetNs = namespaces.Any(n => n.Type == "network");
         if (type == "sysfs" && newUserNs && !hasOwnNetNs)
         {
@@ -157,5 +159,33 @@ public static partial class PlanCompiler
             plan.Add(PlanOp.Symlink, "/proc/kcore", "/dev/core");
         if (mounts.Any(m => m.Destination.TrimEnd('/') == "/dev/pts"))
             plan.Add(PlanOp.Symlink, "pts/ptmx", "/dev/ptmx");
+    }
+
+    /// <summary>The files under /proc that lxcfs emulates and runc lets a mount cover.</summary>
+    private static readonly HashSet<string> LxcfsProcFiles =
+    [
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime", "/proc/loadavg",
+        "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+    ];
+
+    /// <summary>
+    /// runc's checkProcMount, refused up front as runc does: /proc takes only a procfs (a proc mount, or a bind of
+    /// one), and nothing is mounted inside it but the files lxcfs emulates. Anything else over /proc hides the
+    /// kernel's files that masked paths, the exec'd process's /proc/self and sysctls rely on (CVE-2019-16884 and
+    /// CVE-2019-19921 came through such mounts); accepted, it only failed later, half set up.
+    /// </summary>
+    private static void CheckProcMount(string destination, string type, string? bindSource)
+    {
+        if (type == "proc")
+            return;
+        var path = Path.GetFullPath(destination);
+        if (path == "/proc")
+        {
+            if (bindSource is not null && Path.Exists(bindSource) && Libc.FileSystemMagic(bindSource) == Libc.PROC_SUPER_MAGIC)
+                return;
+            throw new RuntimeException($"config.json: {destination} cannot be mounted because it is not of type proc");
+        }
+        if (path.StartsWith("/proc/", StringComparison.Ordinal) && !LxcfsProcFiles.Contains(path))
+            throw new RuntimeException($"config.json: {destination} cannot be mounted because it is inside /proc");
     }
 }
