@@ -17,8 +17,10 @@ public static unsafe partial class Interop
         public const int O_NOCTTY = 0x100;
         public const int O_TRUNC = 0x200;
         public const int O_NONBLOCK = 0x800;
-        public const int O_DIRECTORY = 0x10000;
-        public const int O_NOFOLLOW = 0x20000;
+        // The two open flags whose values differ between x86-64 and arm64 (asm-generic/fcntl.h vs arm64's).
+        private static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+        public static readonly int O_DIRECTORY = Arm64 ? 0x4000 : 0x10000;
+        public static readonly int O_NOFOLLOW = Arm64 ? 0x8000 : 0x20000;
         public const int O_CLOEXEC = 0x80000;
         public const int O_PATH = 0x200000;
 
