@@ -1,3 +1,5 @@
+using Skiff.Runtime.Policy;
+
 namespace Skiff.Integration.Tests;
 
 /// <summary>
@@ -92,7 +94,7 @@ public sealed class EngineContractTests : IDisposable
         var fine = RunAtScore(own + 1, own);
         Assert.True(fine.ExitCode == 0, fine.ToString());
         Assert.Equal($"{own}\n", fine.Stdout);
-        if (HasCapSysResource() || own - 5 < -1000)
+        if (HostLimits.HasCapability(LinuxNames.CAP_SYS_RESOURCE) || own - 5 < -1000)
             return;
         var refused = RunAtScore(own + 1, own - 5);
         Assert.NotEqual(0, refused.ExitCode);
@@ -108,11 +110,5 @@ public sealed class EngineContractTests : IDisposable
         _bundle.WriteConfig(id);
         return ProcessRunner.Run("/bin/sh", ["-c", $"echo {runtimeScore} >/proc/self/oom_score_adj && exec \"$0\" --root \"$1\" run --bundle \"$2\" \"$3\"",
             Repo.Runtime, _bundle.StateRoot, _bundle.Directory, id], null, _bundle.Directory);
-    }
-
-    private static bool HasCapSysResource()
-    {
-        var line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
-        return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << 24)) != 0;
     }
 }
