@@ -342,8 +342,8 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
 
     /// <summary>
     /// kill: one signal to the init process, or with <paramref name="all"/> to every process in the container's
-    /// cgroups. As runc 1.1.5, whose wording shims match on: `--all` of a stopped container succeeds (containerd's
-    /// shim runs `kill --all ID 9` after every exit), a plain kill of one fails with "container not running".
+    /// cgroups. As runc 1.1.5, whose wording shims match on: `--all` of a stopped container succeeds (containerd
+    /// sends `kill --all ID 9` after an exit), a plain kill of one fails with "container not running".
     /// </summary>
     public void Kill(string id, int signal, bool all)
     {
