@@ -387,6 +387,9 @@ void op_mount(const struct rec *r)
     /* Most targets exist (/proc, /dev, /sys/fs/cgroup/cpu...): one resolution instead of one
      * per path component, which is what creating them costs. */
     int tfd = resolve_in_root(dest, 0);
+    /* A mount point made here has nothing to copy up, and its mode is not the tmpfs's (runc: the same). */
+    if (tfd < 0)
+        extra &= ~(unsigned long)MOUNT_EXTRA_COPYUP;
     if (tfd < 0 && errno == ENOENT && (extra & (MOUNT_EXTRA_MKDIR | MOUNT_EXTRA_MKFILE))) {
         if ((extra & MOUNT_EXTRA_MKDIR) && mkdir_in_root(dest) < 0)
             fail(errno, "mkdir %s", dest);

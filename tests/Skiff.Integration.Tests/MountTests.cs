@@ -153,8 +153,10 @@ public sealed class MountTests : IDisposable
         Host("chown", "5:6", data);
         Host("chmod", "751", data);
         AddMount("/data", "tmpfs", "tmpfs", "rw", "nosuid", "tmpcopyup");
-        var output = _bundle.Sh("grep -c '^tmpfs /data tmpfs' /proc/mounts; stat -c '%n %a %u %g %F' /data /data/a /data/fifo; readlink /data/link; cat /data/a /data/sub/b; echo new > /data/sub/new");
-        Assert.Equal("1\n/data 751 5 6 directory\n/data/a 604 12 34 regular file\n/data/fifo 600 0 0 fifo\na\nfrom-imagenested", output);
+        // A mount point the image lacks has nothing to copy and keeps tmpfs's own mode, as with runc.
+        AddMount("/fresh", "tmpfs", "tmpfs", "tmpcopyup");
+        var output = _bundle.Sh("grep -c '^tmpfs /data tmpfs' /proc/mounts; stat -c '%n %a %u %g %F' /data /data/a /data/fifo /fresh; readlink /data/link; cat /data/a /data/sub/b; echo new > /data/sub/new");
+        Assert.Equal("1\n/data 751 5 6 directory\n/data/a 604 12 34 regular file\n/data/fifo 600 0 0 fifo\n/fresh 1777 0 0 directory\na\nfrom-imagenested", output);
         Assert.False(File.Exists(Path.Combine(data, "sub", "new")), "the write went to the image, not the tmpfs");
     }
 
