@@ -30,6 +30,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        StandardStreams.MakeBestEffort();
         int commandIndex = 0;
         while (commandIndex < args.Length && args[commandIndex].StartsWith('-'))
         {

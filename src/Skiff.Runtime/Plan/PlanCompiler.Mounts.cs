@@ -7,15 +7,19 @@ namespace Skiff.Runtime.Plan;
 
 public static partial class PlanCompiler
 {
-    private const ulong MountMkdir = 0x1, MountMkfile = 0x2, MountRemount = 0x4, MountPropagationRecursive = 0x10;
+    private const ulong MountMkdir = 0x1, MountMkfile = 0x2, MountRemount = 0x4, MountPropagationRecursive = 0x10, MountCopyUp = 0x20;
 
-    /// <summary>What a mount's option list means: kernel flags, propagation, and the rest as filesystem data.</summary>
-    internal sealed record ParsedMountOptions(ulong Flags, ulong Propagation, bool Bind, bool Recursive, string Data);
+    /// <summary>
+    /// What a mount's option list means: kernel flags, propagation, runc's extensions (tmpcopyup, the recursive
+    /// r* attributes) and the rest as filesystem data.
+    /// </summary>
+    internal sealed record ParsedMountOptions(ulong Flags, ulong Propagation, bool Bind, bool Recursive, string Data,
+        bool CopyUp = false, ulong AttributesSet = 0, ulong AttributesClear = 0);
 
     internal static ParsedMountOptions ParseMountOptions(IEnumerable<string>? options)
     {
-        ulong flags = 0, propagation = 0;
-        bool bind = false, recursive = false;
+        ulong flags = 0, propagation = 0, attributesSet = 0, attributesClear = 0;
+        bool bind = false, recursive = false, copyUp = false;
         var data = new List<string>();
         foreach (var option in options ?? [])
         {
@@ -28,12 +32,20 @@ public static partial class PlanCompiler
                 flags = flag.Clear ? flags & ~flag.Flag : flags | flag.Flag;
             else if (Propagations.TryGetValue(option, out var p))
                 propagation = p;
-            else if (option is "tmpcopyup" or "idmap" or "ridmap")
+            else if (RecursiveMountAttributes.TryGetValue(option, out var attribute))
+            {
+                attributesSet = (attributesSet & ~attribute.Clear & ~attribute.Set) | attribute.Set;
+                attributesClear = (attributesClear & ~attribute.Set) | attribute.Clear;
+            }
+            else if (option == "tmpcopyup")
+                copyUp = true;
+            else if (option is "idmap" or "ridmap")
+                // runc 1.1 refuses them too; an id-mapped mount needs the mount API (open_tree + mount_setattr).
                 throw new RuntimeException($"config.json: mount option \"{option}\" is not supported by skiff-runtime yet");
             else
                 data.Add(option);
         }
-        return new ParsedMountOptions(flags, propagation, bind, recursive, string.Join(',', data));
+        return new ParsedMountOptions(flags, propagation, bind, recursive, string.Join(',', data), copyUp, attributesSet, attributesClear);
     }
 
     private static bool IsBind(Mount mount) => mount.Type == "bind" || ParseMountOptions(mount.Options).Bind;
@@ -69,6 +81,7 @@ public static partial class PlanCompiler
             if (!File.Exists(source) && !Directory.Exists(source))
                 throw new RuntimeException($"config.json: mount source {source} for {destination} does not exist");
             AddBind(plan, source, destination, Directory.Exists(source), parsed, propagation, propagationRecursive);
+            AddRecursiveAttributes(plan, destination, parsed);
             return;
         }
         if (type.Length == 0)
@@ -77,10 +90,19 @@ public static partial class PlanCompiler
         // option conflicts with them: runc mounts it plain and relabels the mount point instead.
         bool labelAfterMount = type == "mqueue" && mountLabel is not null;
         var data = type is "proc" or "sysfs" || labelAfterMount ? parsed.Data : WithMountLabel(parsed.Data, mountLabel);
-        plan.Add(PlanOp.Mount, [parsed.Flags, propagation, MountMkdir | propagationRecursive],
+        // runc copies up into tmpfs mounts only, and ignores the option elsewhere.
+        ulong copyUp = parsed.CopyUp && type == "tmpfs" ? MountCopyUp : 0;
+        plan.Add(PlanOp.Mount, [parsed.Flags, propagation, MountMkdir | propagationRecursive | copyUp],
             mount.Source ?? type, destination, type, data);
         if (labelAfterMount)
             plan.Add(PlanOp.FileLabel, destination, mountLabel!);
+        AddRecursiveAttributes(plan, destination, parsed);
+    }
+
+    private static void AddRecursiveAttributes(PlanWriter plan, string destination, ParsedMountOptions parsed)
+    {
+        if ((parsed.AttributesSet | parsed.AttributesClear) != 0)
+            plan.Add(PlanOp.MountSetattr, [parsed.AttributesSet, parsed.AttributesClear], destination);
     }
 
     private static void AddBind(PlanWriter plan, string source, string destination, bool sourceIsDirectory, ParsedMountOptions parsed, ulong propagation, ulong propagationRecursive)

@@ -62,7 +62,17 @@ public sealed class StateStore(string root)
     public void SaveSpec(string id, Spec spec)
         => SmallFile.WriteAllText(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec, indented: false), create: true);
 
-    public Spec LoadSpec(string id) => OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
+    public Spec LoadSpec(string id)
+    {
+        try
+        {
+            return OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
+        }
+        catch (OciConfigException) when (!Directory.Exists(DirectoryOf(id)))
+        {
+            throw new RuntimeException($"container \"{id}\" does not exist");
+        }
+    }
 
     public ContainerRecord Load(string id)
     {
