@@ -113,6 +113,19 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task FileSystemErrorsAreSentencesNotResourceKeys()
+    {
+        string missing = Path.Combine(_temp.Path, "no-such-dir");
+        foreach (var args in (string[][])[["load", "-i", Path.Combine(missing, "image.tar")], ["save", "-o", Path.Combine(missing, "out.tar"), Image]])
+        {
+            var result = await Skiff.RunAsync(Root, args);
+            Assert.Equal(125, result.ExitCode);
+            Assert.DoesNotContain("IO_", result.Stderr);
+            Assert.Contains(missing, result.Stderr);
+        }
+    }
+
+    [Fact]
     public async Task EachStoreKeepsItsRuntimeStateApart()
     {
         // --runroot, as every test here passes it.
