@@ -37,7 +37,7 @@ public sealed class EventJournal
         var line = new byte[json.Length + 1];
         json.CopyTo(line, 0);
         line[^1] = (byte)'\n';
-        System.IO.Directory.CreateDirectory(Directory);
+        PrivateStore.EnsureDirectory(Directory);
         var file = OpenForAppend();
         try
         {
@@ -98,7 +98,7 @@ public sealed class EventJournal
         long? sinceNano = since is { } s ? ToNano(s) : null, untilNano = until is { } u ? ToNano(u) : null;
         bool Wanted(EngineEvent e) => (sinceNano is not { } from || e.TimeNano >= from) && (untilNano is not { } to || e.TimeNano <= to);
         bool replay = since is not null || until is not null;
-        System.IO.Directory.CreateDirectory(Directory);
+        PrivateStore.EnsureDirectory(Directory);
         if (replay)
         {
             using var rotated = LineReader.Open(RotatedPath);

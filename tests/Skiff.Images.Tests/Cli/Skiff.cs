@@ -11,6 +11,16 @@ internal static class Skiff
 
     public static Task<Result> RunAsync(string root, params string[] args) => RunAsync(root, null, null, args);
 
+    /// <summary>
+    /// The --runroot every command here gets: beside the test's store, so that each test's runtime state is its own
+    /// and goes with its temp directory (the derived default is under /run/skiff, shared by every test).
+    /// </summary>
+    public static string RunRootOf(string root) => Path.TrimEndingDirectorySeparator(root) + ".run";
+
+    /// <summary>Runs skiff without --runroot, so that it derives the run root from the store as a user's skiff does.</summary>
+    public static Task<Result> RunWithDerivedRunRootAsync(string root, params string[] args)
+        => RunAsync(root, null, null, args, derivedRunRoot: true);
+
     public static Task<Result> RunWithInputAsync(string root, string input, params string[] args) => RunAsync(root, input, null, args);
 
     public static Task<Result> RunWithEnvironmentAsync(string root, Dictionary<string, string> environment, params string[] args)
@@ -22,7 +32,7 @@ internal static class Skiff
         string report = Path.GetTempFileName();
         try
         {
-            var result = await RunAsync(root, null, null, args, ["/usr/bin/time", "--format", "%M", "--output", report]);
+            var result = await RunAsync(root, null, null, args, wrapper: ["/usr/bin/time", "--format", "%M", "--output", report]);
             return (result, long.Parse(File.ReadAllText(report).Trim().Split('\n')[^1]));
         }
         finally
@@ -31,9 +41,10 @@ internal static class Skiff
         }
     }
 
-    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args, string[]? wrapper = null)
+    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args,
+        bool derivedRunRoot = false, string[]? wrapper = null)
     {
-        using var process = Start(root, environment, args, wrapper);
+        using var process = Start(root, environment, args, derivedRunRoot, wrapper);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (input is not null)
@@ -56,7 +67,7 @@ internal static class Skiff
     /// <summary>Starts skiff with its output redirected (so not a terminal: plain progress lines); the caller waits or kills.</summary>
     public static Process Start(string root, params string[] args) => Start(root, null, args);
 
-    private static Process Start(string root, Dictionary<string, string>? environment, string[] args, string[]? wrapper = null)
+    private static Process Start(string root, Dictionary<string, string>? environment, string[] args, bool derivedRunRoot = false, string[]? wrapper = null)
     {
         if (!File.Exists(Binary))
             throw new InvalidOperationException($"{Binary} is missing: run `make build` first");
@@ -71,6 +82,11 @@ internal static class Skiff
             start.ArgumentList.Add(arg);
         start.ArgumentList.Add("--root");
         start.ArgumentList.Add(root);
+        if (!derivedRunRoot)
+        {
+            start.ArgumentList.Add("--runroot");
+            start.ArgumentList.Add(RunRootOf(root));
+        }
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
         // No registries.conf of the machine, no credentials of the user: only what the test sets up.
