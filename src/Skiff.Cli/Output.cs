@@ -38,13 +38,15 @@ internal static class Output
 
     /// <summary>
     /// docker's formatter for lists (ps, images, volume ls, stats, history), parsed before anything is read:
-    /// "table" alone is <paramref name="defaultTable"/>; a "table " prefix asks for a header row and aligned
+    /// "table" alone is <paramref name="defaultTable"/>, "json" each row as a JSON object; a "table " prefix asks for a header row and aligned
     /// columns. "\t" and "\n" written literally are a tab and a newline, as in docker.
     /// </summary>
     public static ListFormat ParseRows(string format, string defaultTable)
     {
         if (format == "table")
             format = defaultTable;
+        else if (format == "json")
+            format = "{{json .}}";
         bool table = format.StartsWith("table", StringComparison.Ordinal);
         return new ListFormat(table, ParseTemplate((table ? format["table".Length..] : format).Trim(' ').Replace("\\t", "\t").Replace("\\n", "\n")));
     }

@@ -22,7 +22,7 @@ internal static class VolumeCommands
 
     public static readonly CliCommand List = new(
         "volume ls", "", "List volumes.",
-        [new("quiet", 'q', Help: "print only names"), new("format", TakesValue: true, Help: "table (default) or a Go template such as '{{.Name}}'"), CliCommand.Help],
+        [new("quiet", 'q', Help: "print only names"), new("format", TakesValue: true, Help: "table (default), json, or a Go template such as '{{.Name}}'"), CliCommand.Help],
         (context, args) =>
         {
             var format = Output.ParseRows(args.Value("format") ?? "table", "table {{.Driver}}\\t{{.Name}}");
