@@ -120,6 +120,7 @@ public class GoTemplateTests
     [InlineData("{{printf \"%6s|%-6s|%.2s\" \"ab\" \"ab\" \"abc\"}}", "    ab|ab    |ab")]
     [InlineData("{{printf \"%d %s\" 1}}", "1 %!s(MISSING)")]
     [InlineData("{{printf \"%d\" \"x\"}}", "%!d(string=x)")]
+    [InlineData("{{printf \"%.1f %d %d\" .Count .Big .Ratio}}", "2.0 1000000 %!d(float64=0.25)")]
     [InlineData("{{html \"<a&b>\"}} {{urlquery \"a b&c\"}}", "&lt;a&amp;b&gt; a+b%26c")]
     public void GoBuiltins(string template, string expected) => Assert.Equal(expected, Render(template));
 

@@ -314,6 +314,8 @@ internal static class TemplateFormatter
             case 't':
                 return arg is bool t ? (t ? "true" : "false") : Bad();
             case 'd':
+                if (arg is double whole && whole == Math.Floor(whole) && Math.Abs(whole) < 1e18)
+                    arg = (long)whole;
                 return arg is long d ? Signed(Math.Abs((decimal)d).ToString(CultureInfo.InvariantCulture), d < 0) : Bad();
             case 'x' or 'X' or 'o' or 'b':
                 string Based(long value)
@@ -336,11 +338,10 @@ internal static class TemplateFormatter
             case 'c':
                 return arg is long rune ? char.ConvertFromUtf32((int)rune) : Bad();
             case 'e' or 'E' or 'f' or 'F' or 'g' or 'G':
+                // JSON does not keep Go's int/float distinction (a float64 5 is written 5): any number takes the float verbs.
                 if (arg is not (double or long))
                     return Bad();
                 double number = Convert.ToDouble(arg, CultureInfo.InvariantCulture);
-                if (arg is long)
-                    return Bad();
                 char lower = char.ToLowerInvariant(verb);
                 string formatted = Float(Math.Abs(number), lower, lower == 'g' ? precision : precision < 0 ? 6 : precision);
                 return Signed(char.IsUpper(verb) ? formatted.ToUpperInvariant() : formatted, number < 0 || (number == 0 && double.IsNegative(number)));

@@ -153,7 +153,7 @@ internal sealed class TemplateLexer
                     Emit(TokenKind.Comma, start);
                     break;
                 case '"':
-                    Quoted(start);
+                    Quoted(start, '"', TokenKind.String, "unterminated quoted string");
                     break;
                 case '`':
                     int close = _input.IndexOf('`', _position);
@@ -163,7 +163,7 @@ internal sealed class TemplateLexer
                     Emit(TokenKind.String, start);
                     break;
                 case '\'':
-                    CharConstant(start);
+                    Quoted(start, '\'', TokenKind.Number, "unterminated character constant");
                     break;
                 case '$':
                     Word();
@@ -217,34 +217,20 @@ internal sealed class TemplateLexer
             _position++;
     }
 
-    private void Quoted(int start)
+    /// <summary>A quoted literal up to its closing <paramref name="quote"/> ('"' a string, '\'' a character constant, a number).</summary>
+    private void Quoted(int start, char quote, TokenKind kind, string unterminated)
     {
         while (true)
         {
             if (_position >= _input.Length || _input[_position] == '\n')
-                throw Error("unterminated quoted string");
+                throw Error(unterminated);
             char c = _input[_position++];
             if (c == '\\' && _position < _input.Length)
                 _position++;
-            else if (c == '"')
+            else if (c == quote)
                 break;
         }
-        Emit(TokenKind.String, start);
-    }
-
-    private void CharConstant(int start)
-    {
-        while (true)
-        {
-            if (_position >= _input.Length || _input[_position] == '\n')
-                throw Error("unterminated character constant");
-            char c = _input[_position++];
-            if (c == '\\' && _position < _input.Length)
-                _position++;
-            else if (c == '\'')
-                break;
-        }
-        Emit(TokenKind.Number, start);
+        Emit(kind, start);
     }
 
     private void Number(int start)
