@@ -99,8 +99,6 @@ internal sealed class GoTemplate
     {
         int line = 1 + _source.AsSpan(0, position).Count('\n');
         int column = position - (_source.LastIndexOf('\n', Math.Max(position - 1, 0)) + 1);
-        if (position > 0 && _source[position - 1] == '\n')
-            column = 0;
         return new TemplateException($"template: :{line}:{column}: executing \"\" at <{context}>: {message}");
     }
 

@@ -16,10 +16,8 @@ internal readonly record struct Token(TokenKind Kind, string Value, int Position
     {
         TokenKind.Eof => "EOF",
         TokenKind.Keyword => $"<{Value}>",
-        _ => Value.Length > 10 ? Quote(Value[..10]) + "..." : Quote(Value),
+        _ => Value.Length > 10 ? TemplateFormatter.Quote(Value[..10]) + "..." : TemplateFormatter.Quote(Value),
     };
-
-    private static string Quote(string text) => TemplateFormatter.Quote(text);
 }
 
 /// <summary>Go's text/template lexer: text, actions between {{ }}, trim markers and comments.</summary>
