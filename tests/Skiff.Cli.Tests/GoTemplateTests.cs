@@ -159,6 +159,7 @@ public class GoTemplateTests
         var row = new TemplateRow("*formatter.ContainerContext", new Dictionary<string, object?> { ["Names"] = "web", ["ID"] = "abc" },
             new Dictionary<string, string> { ["team"] = "red" });
         Assert.Equal("web abc red []", GoTemplate.Parse("{{.Names}} {{.ID}} {{.Label \"team\"}} [{{.Label \"none\"}}]").Execute(row));
+        Assert.Equal("{\"Names\":\"web\",\"ID\":\"abc\"}", GoTemplate.Parse("{{json .}}").Execute(row));
         Assert.Equal("template: :1:4: executing \"\" at <.Nope>: can't evaluate field Nope in type *formatter.ContainerContext",
             Assert.Throws<TemplateException>(() => GoTemplate.Parse("x {{.Nope}}").Execute(row)).Message);
         var header = new TemplateRow("h", new Dictionary<string, object?> { ["Names"] = "NAMES" });
