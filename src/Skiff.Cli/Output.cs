@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
+using Skiff.Cli.Templates;
 using Skiff.Images.References;
 
 namespace Skiff.Cli;
 
 /// <summary>docker's ways of showing sizes, ages, names and tables, so scripts and eyes used to docker read skiff alike.</summary>
-internal static partial class Output
+internal static class Output
 {
     private static readonly string[] Units = ["B", "kB", "MB", "GB", "TB", "PB"];
 
@@ -36,31 +37,117 @@ internal static partial class Output
     }
 
     /// <summary>
-    /// docker's --format for the subset skiff takes: "{{.Field}}" placeholders and literal text, "\t" and "\n"
-    /// as tab and newline; a "table " prefix prints a header row (each field's title) and aligns the tab-separated
-    /// columns. <paramref name="fields"/> maps field names to their titles; an unknown field is a usage error.
+    /// docker's formatter for lists (ps, images, volume ls, stats, history), parsed before anything is read:
+    /// "table" alone is <paramref name="defaultTable"/>, "json" each row as a JSON object; a "table " prefix asks for a header row and aligned
+    /// columns. "\t" and "\n" written literally are a tab and a newline, as in docker.
     /// </summary>
-    public static void Template(TextWriter output, string format, IReadOnlyDictionary<string, string> fields, IEnumerable<Func<string, string>> rows)
+    public static ListFormat ParseRows(string format, string defaultTable)
     {
+        if (format == "table")
+            format = defaultTable;
+        else if (format == "json")
+            format = "{{json .}}";
         bool table = format.StartsWith("table", StringComparison.Ordinal);
-        var template = (table ? format["table".Length..] : format).Trim(' ').Replace("\\t", "\t").Replace("\\n", "\n");
-        foreach (System.Text.RegularExpressions.Match match in Placeholder().Matches(template))
-        {
-            if (!fields.ContainsKey(match.Groups[1].Value))
-                throw new UsageException($"--format: unknown field .{match.Groups[1].Value}; known: {string.Join(", ", fields.Keys.Select(k => "." + k))}");
-        }
-        string Expand(Func<string, string> value) => Placeholder().Replace(template, match => value(match.Groups[1].Value));
-        if (!table)
-        {
-            foreach (var row in rows)
-                output.WriteLine(Expand(row));
-            return;
-        }
-        Table(output, Expand(field => fields[field]).Split('\t'), rows.Select(row => (IReadOnlyList<string>)Expand(row).Split('\t')));
+        return new ListFormat(table, ParseTemplate((table ? format["table".Length..] : format).Trim(' ').Replace("\\t", "\t").Replace("\\n", "\n")));
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"\{\{\s*\.(\w+)\s*\}\}")]
-    private static partial System.Text.RegularExpressions.Regex Placeholder();
+    /// <summary>
+    /// Each row's text on a line; a table first has a header row (the template run over <paramref name="header"/>,
+    /// the column titles, with docker's header functions) and its tab-separated columns aligned as docker's.
+    /// </summary>
+    public static void Rows(TextWriter output, ListFormat format, TemplateRow header, IEnumerable<TemplateRow> rows)
+    {
+        var text = new StringBuilder();
+        if (format.Table)
+            text.Append(format.Template.ForHeader().Execute(header)).Append('\n');
+        foreach (var row in rows)
+            text.Append(format.Template.Execute(row)).Append('\n');
+        output.Write(format.Table ? TabWriter(text.ToString(), minWidth: 10, padding: 3) : text.ToString());
+    }
+
+    /// <summary>
+    /// docker inspect's output: the JSON array as is, or with a template (-f) each element's text on a line;
+    /// "json" is <c>{{json .}}</c>.
+    /// </summary>
+    public static void Documents(TextWriter output, GoTemplate? format, string jsonArray)
+    {
+        if (format is null)
+        {
+            output.WriteLine(jsonArray);
+            return;
+        }
+        using var documents = System.Text.Json.JsonDocument.Parse(jsonArray);
+        var text = new StringBuilder();
+        foreach (var document in documents.RootElement.EnumerateArray())
+            text.Append(format.Execute(document)).Append('\n');
+        output.Write(text.ToString());
+    }
+
+    public static GoTemplate? ParseDocumentFormat(string? format) => format is null ? null : ParseTemplate(format == "json" ? "{{json .}}" : format);
+
+    /// <summary>A --format template, its errors worded as docker's ("template parsing error: template: :1: ...").</summary>
+    public static GoTemplate ParseTemplate(string format)
+    {
+        try
+        {
+            return GoTemplate.Parse(format);
+        }
+        catch (TemplateException error)
+        {
+            throw new TemplateException("template parsing error: " + error.Message);
+        }
+    }
+
+    /// <summary>
+    /// Go's text/tabwriter (padding with spaces, no flags): a tab ends a cell; consecutive lines that have a cell in
+    /// a column form a block whose cells are padded to the widest plus <paramref name="padding"/>, at least
+    /// <paramref name="minWidth"/>; a line's last cell (not ended by a tab) is not aligned.
+    /// </summary>
+    public static string TabWriter(string text, int minWidth, int padding)
+    {
+        var lines = text.Split('\n').Select(line => line.Split('\t')).ToList();
+        var result = new StringBuilder();
+        var widths = new List<int>();
+        void Write(int from, int to)
+        {
+            for (int i = from; i < to; i++)
+            {
+                var cells = lines[i];
+                for (int j = 0; j < cells.Length; j++)
+                {
+                    result.Append(cells[j]);
+                    if (j < widths.Count && j < cells.Length - 1)
+                        result.Append(' ', Math.Max(0, widths[j] - CellWidth(cells[j])));
+                }
+                if (i + 1 < lines.Count)
+                    result.Append('\n');
+            }
+        }
+        void Format(int from, int to)
+        {
+            int column = widths.Count;
+            for (int line = from; line < to; line++)
+            {
+                if (column >= lines[line].Length - 1)
+                    continue;
+                Write(from, line);
+                from = line;
+                int width = minWidth;
+                for (; line < to && column < lines[line].Length - 1; line++)
+                    width = Math.Max(width, CellWidth(lines[line][column]) + padding);
+                widths.Add(width);
+                Format(from, line);
+                widths.RemoveAt(widths.Count - 1);
+                from = line;
+                line--;
+            }
+            Write(from, to);
+        }
+        Format(0, lines.Count);
+        return result.ToString();
+    }
+
+    private static int CellWidth(string cell) => cell.EnumerateRunes().Count();
 
     /// <summary>go-units HumanDuration plus " ago": "Less than a second ago", "About an hour ago", "3 weeks ago".</summary>
     public static string Ago(DateTimeOffset time, DateTimeOffset now)
@@ -81,6 +168,15 @@ internal static partial class Output
         return text + " ago";
     }
 
+    /// <summary>Go's time.Time String of a unix time, as docker's CreatedAt fields show it: "2024-01-02 15:04:05 +0000 UTC".</summary>
+    public static string GoTime(DateTimeOffset time)
+    {
+        var local = time.ToLocalTime();
+        string offset = local.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
+        string zone = local.Offset == TimeSpan.Zero ? "UTC" : offset;
+        return local.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + $" {offset} {zone}";
+    }
+
     /// <summary>docker's short form of a stored name: <c>docker.io/library/busybox:latest</c> → <c>busybox:latest</c>.</summary>
     public static string Familiar(string name) => ImageReference.TryParse(name, out var reference) ? reference.FamiliarString : name;
 
@@ -94,22 +190,10 @@ internal static partial class Output
         return colon > familiarName.LastIndexOf('/') ? (familiarName[..colon], familiarName[(colon + 1)..]) : (familiarName, "");
     }
 
-    /// <summary>Columns padded to their widest cell plus 3 spaces, as Go's tabwriter does for docker.</summary>
+    /// <summary>A table as docker's formatter prints it: columns aligned by <see cref="TabWriter"/> with docker's settings.</summary>
     public static void Table(TextWriter output, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
-    {
-        var all = rows.Prepend(header).ToList();
-        var widths = header.Select((_, column) => all.Max(row => row[column].Length)).ToArray();
-        var text = new StringBuilder();
-        foreach (var row in all)
-        {
-            for (int column = 0; column < row.Count; column++)
-            {
-                text.Append(row[column]);
-                if (column < row.Count - 1)
-                    text.Append(' ', widths[column] - row[column].Length + 3);
-            }
-            text.Append('\n');
-        }
-        output.Write(text.ToString());
-    }
+        => output.Write(TabWriter(string.Concat(rows.Prepend(header).Select(row => string.Join('\t', row) + "\n")), minWidth: 10, padding: 3));
 }
+
+/// <summary>A parsed list --format: whether it is a table, and the template of one row.</summary>
+internal sealed record ListFormat(bool Table, GoTemplate Template);

@@ -99,7 +99,7 @@ public static class Program
     /// <summary>Failures with a message meant for the user; anything else is a bug and keeps its stack trace.</summary>
     internal static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
         or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
-        or ArchiveException;
+        or ArchiveException or Templates.TemplateException;
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 

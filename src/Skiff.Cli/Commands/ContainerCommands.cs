@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Skiff.Cli.Templates;
 using Skiff.Engine;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Monitor;
@@ -155,11 +156,12 @@ internal static class ContainerCommands
 
     public static readonly CliCommand Inspect = new(
         "container inspect", "CONTAINER [CONTAINER...]", "Show containers as docker inspect does (JSON).",
-        [CliCommand.Help],
+        [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.State.ExitCode}}'"), CliCommand.Help],
         (context, args) =>
         {
+            var format = Output.ParseDocumentFormat(args.Value("format"));
             var documents = args.Positionals.Select(name => context.Containers.Inspect(name)).ToList();
-            context.Out.WriteLine(JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListContainerInspect));
+            Output.Documents(context.Out, format, JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListContainerInspect));
             return 0;
         },
         MinPositionals: 1, MaxPositionals: -1);
@@ -179,9 +181,11 @@ internal static class ContainerCommands
         "ps", "", "List containers (running ones unless -a).",
         [new("all", 'a', Help: "show stopped containers too"), new("quiet", 'q', Help: "print only IDs"),
          new("filter", TakesValue: true, Repeatable: true, Help: "id=, name=, status=, label=KEY[=VALUE], exited=CODE"),
-         new("format", TakesValue: true, Help: "table (default) or json"), new("no-trunc", Help: "full IDs and commands"), CliCommand.Help],
+         new("format", TakesValue: true, Help: "table (default), json, or a Go template such as 'table {{.ID}}\\t{{.Names}}'"),
+         new("no-trunc", Help: "full IDs and commands"), CliCommand.Help],
         (context, args) =>
         {
+            var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", PsTable);
             var containers = context.Containers.List(args.Bool("all"), args.Values("filter"));
             bool full = args.Bool("no-trunc");
             if (args.Bool("quiet"))
@@ -190,20 +194,15 @@ internal static class ContainerCommands
                     context.Out.WriteLine(full ? container.Id : container.ShortId);
                 return 0;
             }
-            var now = DateTimeOffset.UtcNow;
-            switch (args.Value("format") ?? "table")
+            if (format is null)
             {
-                case "table":
-                    Output.Table(context.Out, ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
-                        containers.Select(c => (IReadOnlyList<string>)[full ? c.Id : c.ShortId, c.Image, Command(c, full), Output.Ago(c.Created, now), Status(c, now), c.Name]));
-                    return 0;
-                case "json":
-                    foreach (var c in containers)
-                        context.Out.WriteLine(JsonSerializer.Serialize(new PsEntry(c.Id, c.Name, c.Image, c.ImageId, string.Join(' ', c.Config.Entrypoint.Concat(c.Config.Cmd)), c.Created, c.State.Status.ToString().ToLowerInvariant(), c.State.ExitCode), PsJsonContext.Default.PsEntry));
-                    return 0;
-                default:
-                    throw new UsageException($"ps: --format takes table or json, not \"{args.Value("format")}\"");
+                foreach (var c in containers)
+                    context.Out.WriteLine(JsonSerializer.Serialize(new PsEntry(c.Id, c.Name, c.Image, c.ImageId, string.Join(' ', c.Config.Entrypoint.Concat(c.Config.Cmd)), c.Created, c.State.Status.ToString().ToLowerInvariant(), c.State.ExitCode), PsJsonContext.Default.PsEntry));
+                return 0;
             }
+            var now = DateTimeOffset.UtcNow;
+            Output.Rows(context.Out, format, PsHeader, containers.Select(c => PsRow(c, full, now)));
+            return 0;
         },
         Aliases: ["container ls", "container list"]);
 
@@ -244,6 +243,35 @@ internal static class ContainerCommands
         }
         throw new EngineException($"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
     }
+
+    private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Names}}";
+
+    /// <summary>The column titles of docker's container formatter.</summary>
+    private static TemplateRow PsHeader => new("*formatter.ContainerContext", new Dictionary<string, object?>
+    {
+        ["ID"] = "CONTAINER ID", ["Image"] = "IMAGE", ["Command"] = "COMMAND", ["CreatedAt"] = "CREATED AT", ["RunningFor"] = "CREATED",
+        ["Ports"] = "PORTS", ["State"] = "STATE", ["Status"] = "STATUS", ["Size"] = "SIZE", ["Names"] = "NAMES", ["Labels"] = "LABELS",
+        ["Mounts"] = "MOUNTS", ["LocalVolumes"] = "LOCAL VOLUMES", ["Networks"] = "NETWORKS",
+    }, new Dictionary<string, string>());
+
+    /// <summary>A container as docker's ps templates see it (the fields of docker's ContainerContext, as strings).</summary>
+    private static TemplateRow PsRow(ContainerRecord c, bool full, DateTimeOffset now) => new("*formatter.ContainerContext", new Dictionary<string, object?>
+    {
+        ["ID"] = full ? c.Id : c.ShortId,
+        ["Image"] = c.Image,
+        ["Command"] = Command(c, full),
+        ["CreatedAt"] = Output.GoTime(c.Created),
+        ["RunningFor"] = Output.Ago(c.Created, now),
+        ["Ports"] = "",
+        ["State"] = c.State.Status.ToString().ToLowerInvariant(),
+        ["Status"] = Status(c, now),
+        ["Size"] = "0B",
+        ["Names"] = c.Name,
+        ["Labels"] = string.Join(',', c.Config.Labels.Select(label => $"{label.Key}={label.Value}")),
+        ["Mounts"] = string.Join(',', c.Config.Mounts.Select(mount => mount.Name ?? mount.Source)),
+        ["LocalVolumes"] = c.Config.Mounts.Count(mount => mount.Type == "volume").ToString(CultureInfo.InvariantCulture),
+        ["Networks"] = c.Config.Options.Network.ToString().ToLowerInvariant(),
+    }, c.Config.Labels);
 
     private static string Command(ContainerRecord container, bool full)
     {

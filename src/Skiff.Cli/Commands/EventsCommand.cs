@@ -26,11 +26,11 @@ internal static class EventsCommand
         var filter = EventFilter.Parse(args.Values("filter"));
         var since = args.Value("since") is { } s ? ContainerCommands.ParseTime(s, "--since") : (DateTimeOffset?)null;
         var until = args.Value("until") is { } u ? ContainerCommands.ParseTime(u, "--until") : (DateTimeOffset?)null;
-        var format = args.Value("format") is { } f ? GoTemplate.Parse(f, "events") : null;
+        var format = args.Value("format") is { } f ? Output.ParseTemplate(f == "json" ? "{{json .}}" : f) : null;
         bool follow = until is null || until > DateTimeOffset.UtcNow;
         using var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = follow };
         foreach (var e in context.Events.Read(since, until, follow).Where(filter.Matches))
-            output.WriteLine(format is null ? e.ToString() : format.Render(JsonSerializer.SerializeToElement(e, EventJsonContext.Default.EngineEvent)));
+            output.WriteLine(format is null ? e.ToString() : format.Execute(JsonSerializer.SerializeToElement(e, EventJsonContext.Default.EngineEvent)));
         return 0;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Skiff.Cli.Templates;
 using Skiff.Images.Service;
 
 namespace Skiff.Cli.Commands;
@@ -12,16 +13,16 @@ internal static class ImagesCommand
             new("quiet", 'q', Help: "print only image IDs"),
             new("digests", Help: "show digests"),
             new("no-trunc", Help: "full image IDs"),
-            new("format", TakesValue: true, Help: "table (default) or json"),
+            new("format", TakesValue: true, Help: "table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}}'"),
             CliCommand.Help,
         ],
         Run, MaxPositionals: 1, Aliases: ["image ls", "image list"]);
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        string format = args.Value("format") ?? "table";
-        if (format is not ("table" or "json"))
-            throw new UsageException($"images: --format must be table or json, not \"{format}\"");
+        bool digests = args.Bool("digests");
+        // null: podman's JSON array
+        var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", digests ? DigestsTable : DefaultTable);
         var images = context.Images.List();
         if (!args.Bool("all"))
         {
@@ -40,14 +41,13 @@ internal static class ImagesCommand
                 context.Out.WriteLine(id);
             return 0;
         }
-        if (format == "json")
+        if (format is null)
         {
             WriteJson(context.Out, images);
             return 0;
         }
-        bool digests = args.Bool("digests");
         var now = DateTimeOffset.UtcNow;
-        var rows = new List<IReadOnlyList<string>>();
+        var rows = new List<TemplateRow>();
         foreach (var image in images)
         {
             string digest = image.RepoDigests.Count > 0 ? image.RepoDigests[0][(image.RepoDigests[0].IndexOf('@') + 1)..] : "<none>";
@@ -55,19 +55,37 @@ internal static class ImagesCommand
             foreach (string name in names)
             {
                 var (repository, tag) = name == "<none>:<none>" ? ("<none>", "<none>") : Output.Split(name);
-                var row = new List<string> { repository, tag };
-                if (digests)
-                    row.Add(digest);
-                row.AddRange([noTrunc ? image.Id : image.ShortId, Output.Ago(image.Created, now), Output.Size(image.Size)]);
-                rows.Add(row);
+                rows.Add(new TemplateRow(RowType, new Dictionary<string, object?>
+                {
+                    ["ID"] = noTrunc ? image.Id : image.ShortId,
+                    ["Repository"] = repository,
+                    ["Tag"] = tag,
+                    ["Digest"] = digest,
+                    ["CreatedSince"] = Output.Ago(image.Created, now),
+                    ["CreatedAt"] = Output.GoTime(image.Created),
+                    ["Size"] = Output.Size(image.Size),
+                    ["Containers"] = "N/A",
+                    ["VirtualSize"] = Output.Size(image.Size),
+                    ["SharedSize"] = "N/A",
+                    ["UniqueSize"] = "N/A",
+                }));
             }
         }
-        string[] header = digests
-            ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
-            : ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
-        Output.Table(context.Out, header, rows);
+        Output.Rows(context.Out, format, Header, rows);
         return 0;
     }
+
+    private const string RowType = "*formatter.imageContext";
+    private const string DefaultTable = "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}";
+    private const string DigestsTable = "table {{.Repository}}\\t{{.Tag}}\\t{{.Digest}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}";
+
+    /// <summary>The column titles of docker's image formatter.</summary>
+    private static readonly TemplateRow Header = new(RowType, new Dictionary<string, object?>
+    {
+        ["ID"] = "IMAGE ID", ["Repository"] = "REPOSITORY", ["Tag"] = "TAG", ["Digest"] = "DIGEST", ["CreatedSince"] = "CREATED",
+        ["CreatedAt"] = "CREATED AT", ["Size"] = "SIZE", ["Containers"] = "CONTAINERS", ["VirtualSize"] = "VIRTUAL SIZE",
+        ["SharedSize"] = "SHARED SIZE", ["UniqueSize"] = "UNIQUE SIZE",
+    });
 
     /// <summary>docker's filter argument: a repository (any tag) or repository:tag.</summary>
     private static bool Matches(string name, string wanted)

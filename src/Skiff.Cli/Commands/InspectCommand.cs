@@ -7,13 +7,16 @@ namespace Skiff.Cli.Commands;
 
 internal static class InspectCommand
 {
+    // Before the commands that use it: static fields are initialized in order.
+    private static readonly Flag FormatFlag = new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.Config.Labels}}'");
+
     public static readonly CliCommand Definition = new(
         "image inspect", "IMAGE [IMAGE...]", "Show images' details as JSON, in docker's shape.",
-        [CliCommand.Help], Run, MinPositionals: 1, MaxPositionals: -1);
+        [FormatFlag, CliCommand.Help], Run, MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Any = new(
         "inspect", "NAME [NAME...]", "Show containers or images as JSON (a container when one has the name or ID, else an image).",
-        [new("type", TakesValue: true, Help: "container or image: look only there"), CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
+        [new("type", TakesValue: true, Help: "container or image: look only there"), FormatFlag, CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
 
     /// <summary>docker inspect: one array, each element a container's or an image's document.</summary>
     private static int RunAny(CliContext context, ParsedArguments args)
@@ -21,6 +24,7 @@ internal static class InspectCommand
         string? type = args.Value("type");
         if (type is not (null or "container" or "image"))
             throw new UsageException($"inspect: --type takes container or image, not \"{type}\"");
+        var format = Output.ParseDocumentFormat(args.Value("format"));
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
@@ -45,7 +49,7 @@ internal static class InspectCommand
             }
             json.WriteEndArray();
         }
-        context.Out.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        Output.Documents(context.Out, format, System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
         return 0;
     }
 
@@ -63,6 +67,7 @@ internal static class InspectCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
+        var format = Output.ParseDocumentFormat(args.Value("format"));
         var images = args.Positionals.Select(name => context.Images.Resolve(name)).ToList();
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -72,7 +77,7 @@ internal static class InspectCommand
                 Write(json, image, context.Images.Config(image), context.Images.Snapshotter);
             json.WriteEndArray();
         }
-        context.Out.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        Output.Documents(context.Out, format, System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
         return 0;
     }
 

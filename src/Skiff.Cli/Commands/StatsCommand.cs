@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Skiff.Cli.Templates;
 using Skiff.Engine;
 
 namespace Skiff.Cli.Commands;
@@ -14,12 +15,12 @@ internal static class StatsCommand
     private const string DefaultFormat = "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}";
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    /// <summary>The --format fields and their column titles, as docker names them.</summary>
-    private static readonly Dictionary<string, string> Fields = new()
+    /// <summary>The --format fields' column titles, as docker names them.</summary>
+    private static readonly TemplateRow Header = new("*formatter.statsContext", new Dictionary<string, object?>
     {
         ["Container"] = "CONTAINER", ["ID"] = "CONTAINER ID", ["Name"] = "NAME", ["CPUPerc"] = "CPU %", ["MemUsage"] = "MEM USAGE / LIMIT",
         ["MemPerc"] = "MEM %", ["NetIO"] = "NET I/O", ["BlockIO"] = "BLOCK I/O", ["PIDs"] = "PIDS",
-    };
+    });
 
     public static readonly CliCommand Definition = new(
         "stats", "[CONTAINER...]", "Show containers' CPU, memory, network and block I/O use and process counts.",
@@ -30,9 +31,8 @@ internal static class StatsCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        var format = args.Value("format") ?? "table";
-        if (format == "table")
-            format = DefaultFormat;
+        // null: JSON lines
+        var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", DefaultFormat);
         bool stream = !args.Bool("no-stream");
         bool redraw = stream && context.IsTerminal;
         // Named containers are followed even once stopped; without names, the list is taken anew each time.
@@ -74,17 +74,17 @@ internal static class StatsCommand
         return samples;
     }
 
-    private static void Print(TextWriter output, string format, List<ContainerStatsSample> samples, Dictionary<string, ContainerStatsSample> previous,
+    private static void Print(TextWriter output, ListFormat? format, List<ContainerStatsSample> samples, Dictionary<string, ContainerStatsSample> previous,
         bool noTrunc, IReadOnlyList<string>? givenNames)
     {
         var rows = samples.Select((sample, index) => Row(sample, previous.GetValueOrDefault(sample.Id), noTrunc, givenNames?[index])).ToList();
-        if (format == "json")
+        if (format is null)
         {
             foreach (var row in rows)
                 output.WriteLine(JsonSerializer.Serialize(row, StatsJsonContext.Default.StatsEntry));
             return;
         }
-        Output.Template(output, format, Fields, rows.Select(row => (Func<string, string>)(field => row.Field(field))));
+        Output.Rows(output, format, Header, rows.Select(row => row.ToRow()));
     }
 
     private static StatsEntry Row(ContainerStatsSample sample, ContainerStatsSample? previous, bool noTrunc, string? givenName)
@@ -107,18 +107,11 @@ internal static class StatsCommand
 /// <summary>One line of `stats --format json`, with docker's field names.</summary>
 internal sealed record StatsEntry(string BlockIO, string CPUPerc, string Container, string ID, string MemPerc, string MemUsage, string Name, string NetIO, string PIDs)
 {
-    public string Field(string name) => name switch
+    public TemplateRow ToRow() => new("*formatter.statsContext", new Dictionary<string, object?>
     {
-        "Container" => Container,
-        "ID" => ID,
-        "Name" => Name,
-        "CPUPerc" => CPUPerc,
-        "MemUsage" => MemUsage,
-        "MemPerc" => MemPerc,
-        "NetIO" => NetIO,
-        "BlockIO" => BlockIO,
-        _ => PIDs,
-    };
+        ["Container"] = Container, ["ID"] = ID, ["Name"] = Name, ["CPUPerc"] = CPUPerc, ["MemUsage"] = MemUsage,
+        ["MemPerc"] = MemPerc, ["NetIO"] = NetIO, ["BlockIO"] = BlockIO, ["PIDs"] = PIDs,
+    });
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(StatsEntry))]

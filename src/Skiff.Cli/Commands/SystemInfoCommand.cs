@@ -20,11 +20,11 @@ internal static class SystemInfoCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        var format = args.Value("format") is { } f ? GoTemplate.Parse(f, "info") : null;
+        var format = args.Value("format") is { } f ? Output.ParseTemplate(f == "json" ? "{{json .}}" : f) : null;
         var info = Gather(context);
         if (format is not null)
         {
-            context.Out.WriteLine(format.Render(JsonSerializer.SerializeToElement(info, SystemInfoJsonContext.Default.SystemInfo)));
+            context.Out.WriteLine(format.Execute(JsonSerializer.SerializeToElement(info, SystemInfoJsonContext.Default.SystemInfo)));
             return 0;
         }
         var text = context.Out;

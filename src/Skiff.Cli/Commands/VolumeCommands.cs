@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Skiff.Cli.Templates;
 using Skiff.Engine;
 using Skiff.Engine.Monitor;
 using Skiff.Images.Service;
@@ -21,25 +22,43 @@ internal static class VolumeCommands
 
     public static readonly CliCommand List = new(
         "volume ls", "", "List volumes.",
-        [new("quiet", 'q', Help: "print only names"), CliCommand.Help],
+        [new("quiet", 'q', Help: "print only names"), new("format", TakesValue: true, Help: "table (default), json, or a Go template such as '{{.Name}}'"), CliCommand.Help],
         (context, args) =>
         {
+            var format = Output.ParseRows(args.Value("format") ?? "table", "table {{.Driver}}\\t{{.Name}}");
             var volumes = context.Containers.Volumes.List();
             if (args.Bool("quiet"))
                 volumes.Select(v => v.Name).ToList().ForEach(context.Out.WriteLine);
             else
-                Output.Table(context.Out, ["DRIVER", "VOLUME NAME"], volumes.Select(v => (IReadOnlyList<string>)["local", v.Name]));
+                Output.Rows(context.Out, format, VolumeHeader, volumes.Select(v => VolumeRow(v, context.Containers.Volumes.DataPath(v.Name))));
             return 0;
         },
         Aliases: ["volume list"]);
 
+    private const string VolumeRowType = "*formatter.volumeContext";
+
+    /// <summary>The column titles of docker's volume formatter.</summary>
+    private static TemplateRow VolumeHeader => new(VolumeRowType, new Dictionary<string, object?>
+    {
+        ["Name"] = "VOLUME NAME", ["Driver"] = "DRIVER", ["Scope"] = "SCOPE", ["Mountpoint"] = "MOUNTPOINT", ["Labels"] = "LABELS",
+        ["Links"] = "LINKS", ["Size"] = "SIZE",
+    }, new Dictionary<string, string>());
+
+    /// <summary>A volume as docker's `volume ls` templates see it.</summary>
+    private static TemplateRow VolumeRow(Skiff.Engine.Containers.VolumeRecord volume, string mountpoint) => new(VolumeRowType, new Dictionary<string, object?>
+    {
+        ["Name"] = volume.Name, ["Driver"] = "local", ["Scope"] = "local", ["Mountpoint"] = mountpoint,
+        ["Labels"] = string.Join(',', volume.Labels.Select(label => $"{label.Key}={label.Value}")), ["Links"] = "N/A", ["Size"] = "N/A",
+    }, volume.Labels);
+
     public static readonly CliCommand Inspect = new(
         "volume inspect", "NAME [NAME...]", "Show volumes (JSON).",
-        [CliCommand.Help],
+        [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.Name}}'"), CliCommand.Help],
         (context, args) =>
         {
+            var format = Output.ParseDocumentFormat(args.Value("format"));
             var volumes = args.Positionals.Select(name => context.Containers.Volumes.Inspect(name)).ToList();
-            context.Out.WriteLine(JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeRecord));
+            Output.Documents(context.Out, format, JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeRecord));
             return 0;
         },
         MinPositionals: 1, MaxPositionals: -1);
