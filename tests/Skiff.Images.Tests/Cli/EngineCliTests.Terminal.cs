@@ -1,0 +1,116 @@
+using System.Diagnostics;
+
+namespace Skiff.Images.Tests.Cli;
+
+/// <summary>
+/// skiff at a real terminal (a tmux pane, see <see cref="TerminalSession"/>): what a container process can reach of
+/// the caller's terminal and files, and how `run -it`, `exec -it`, `start -ai` and `attach` behave as interactive
+/// sessions (echo, control keys, window size, the caller's terminal restored).
+/// </summary>
+public sealed partial class EngineCliTests
+{
+    private const string TerminalImageName = "local/busybox:terminal";
+
+    /// <summary>Pushes "echo INJECTED-$((6*7))" into the input of whatever terminal its stdio is, as an attacker would.</summary>
+    private const string InjectorSource = """
+        #include <stdio.h>
+        #include <sys/ioctl.h>
+        int main(void)
+        {
+            const char *command = "echo INJECTED-$((6*7))\n";
+            int injected = 0;
+            for (int fd = 0; fd < 3; fd++) {
+                int ok = 1;
+                for (const char *c = command; *c && ok; c++)
+                    ok = ioctl(fd, TIOCSTI, c) == 0;
+                injected += ok;
+            }
+            printf("injected through %d fds\n", injected);
+            return 0;
+        }
+        """;
+
+    /// <summary>The test image plus `tiocsti`, the injector compiled static (busybox has no TIOCSTI tool).</summary>
+    private async Task<string> TerminalImage()
+    {
+        string rootfs = Path.Combine(_temp.Path, "rootfs");
+        string source = Path.Combine(_temp.Path, "tiocsti.c");
+        File.WriteAllText(source, InjectorSource);
+        using (var gcc = Process.Start("gcc", ["-static", "-Os", "-o", Path.Combine(rootfs, "bin", "tiocsti"), source])!)
+        {
+            gcc.WaitForExit();
+            Assert.Equal(0, gcc.ExitCode);
+        }
+        foreach (var applet in new[] { "stty", "readlink", "kill" })
+            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        string tarball = Path.Combine(_temp.Path, "terminal.tar");
+        using (var tar = Process.Start("tar", ["-C", rootfs, "-cf", tarball, "."])!)
+            tar.WaitForExit();
+        await Ok("import", "-c", "CMD [\"sh\"]", tarball, TerminalImageName);
+        return TerminalImageName;
+    }
+
+    private string SkiffCommand(string arguments) => $"{Skiff.Binary} --root {Root} {arguments}";
+
+    [Fact]
+    public async Task ExecGivesTheContainerNoHostTerminalOrFile()
+    {
+        var image = await TerminalImage();
+        await Ok("run", "-d", "--name", "victim", image, "sleep", "1000");
+        // A root shell at a terminal, as the user's: what TIOCSTI pushes into the terminal's input, it would run.
+        using var terminal = new TerminalSession(_temp.Path, "env -i PS1='host$ ' /bin/busybox sh");
+        terminal.WaitFor("host$ ");
+        terminal.TypeLine($"{SkiffCommand("exec victim tiocsti")}; {SkiffCommand("exec -i victim tiocsti")}; echo exec-$((1+1))");
+        terminal.WaitFor("exec-2");
+        terminal.TypeLine("echo typed-$((2+3))");
+        var screen = terminal.WaitFor("typed-5");
+        Assert.True(TerminalSession.Occurrences(screen, "injected through 0 fds") == 2 && !screen.Contains("INJECTED-42"), screen);
+
+        // Every fd of the exec'd shell is a pipe of the engine (or /dev/null, stdin without -i), even with stdout redirected
+        // by the caller to a file and stdin on the terminal; it has no controlling terminal to open. The same holds for
+        // an attached run.
+        string probe = "for fd in /proc/$$/fd/*; do echo $fd $(readlink $fd); done; (: > /dev/tty) 2>/dev/null && echo tty-opened || echo no-tty";
+        string[] commands = ["exec victim", "exec -i victim", "run --rm", "run --rm -i"];
+        for (int i = 0; i < commands.Length; i++)
+        {
+            var output = Path.Combine(_temp.Path, $"probe-{i}.txt");
+            var invocation = commands[i].StartsWith("run") ? $"{commands[i]} {image}" : commands[i];
+            terminal.TypeLine($"{SkiffCommand(invocation)} sh -c '{probe}' > {output}; echo probed-{i}-$((1+1))");
+            terminal.WaitFor($"probed-{i}-2");
+            var lines = File.ReadAllLines(output);
+            Assert.Contains("no-tty", lines);
+            var fds = lines.Where(line => line.StartsWith("/proc/")).ToList();
+            Assert.True(fds.Count >= 3, $"{commands[i]}: {string.Join('\n', lines)}");
+            Assert.All(fds, line => Assert.Matches(@"^/proc/\d+/fd/\d+ (pipe:\[\d+\]|/dev/null)$", line));
+        }
+
+        // A detached exec is not left in the caller's session either.
+        terminal.TypeLine($"{SkiffCommand("exec -d victim sh -c '(: > /dev/tty) 2>/dev/null && echo tty-opened > /tmp/detached || echo no-tty > /tmp/detached'")}; echo detached-$((1+1))");
+        terminal.WaitFor("detached-2");
+        var clock = Stopwatch.StartNew();
+        string detached;
+        while ((detached = (await Skiff.RunAsync(Root, "exec", "victim", "cat", "/tmp/detached")).Stdout) == "" && clock.Elapsed < TimeSpan.FromSeconds(60))
+            await Task.Delay(50);
+        Assert.Equal("no-tty\n", detached);
+    }
+
+    [Fact]
+    public async Task ExecReturnsWhenItsProcessExitsThoughABackgroundChildKeepsItsOutputOpen()
+    {
+        await Ok("run", "-d", "--name", "background", Image, "sleep", "1000");
+        Assert.Equal("started\n", await OutputOf("exec", "background", "sh", "-c", "sleep 1000 & echo started"));
+        Assert.Equal("got-line\n", await OutputOf("exec", "-i", "background", "sh", "-c", "sleep 1001 & read x; echo got-$x"));
+
+        // Bounded: the output ends (and skiff exits) when the process does, though the sleep holds its pipes open.
+        async Task<string> OutputOf(params string[] args)
+        {
+            using var process = Skiff.Start(Root, args);
+            await process.StandardInput.WriteAsync("line\n");
+            process.StandardInput.Close();
+            var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, process.ExitCode);
+            return output;
+        }
+    }
+}
