@@ -22,9 +22,10 @@ internal static class ContainerCommands
             {
                 if (args.Positionals.Count > 1)
                     throw new EngineException("start: you cannot attach to several containers at once");
-                var id = context.Containers.Get(args.Positionals[0]).Id;
-                using var session = context.Containers.Start(id, attach: true)!;
-                return Attached.Follow(context, id, session, args.Bool("interactive"), args.Value("detach-keys"), signalProxy: true);
+                var container = context.Containers.Get(args.Positionals[0]);
+                var size = container.Config.Options.Tty ? RawTerminal.WindowSize() : null;
+                using var session = context.Containers.Start(container.Id, attach: true, terminalSize: size)!;
+                return Attached.Follow(context, container.Id, session, args.Bool("interactive"), args.Value("detach-keys"), signalProxy: true);
             }
             return ForEach(context, args, name => context.Containers.Start(name));
         },

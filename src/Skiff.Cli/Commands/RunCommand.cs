@@ -61,6 +61,9 @@ internal static class Attached
         bool tty = containers.Get(id).Config.Options.Tty;
         using var raw = tty && interactive ? RawTerminal.Enter() : null;
         using var resize = tty ? RawTerminal.OnResize(session.Resize) : null;
+        // A container started before (attach, start -ai of a stopped one) has the size of an earlier terminal, or none.
+        if (tty && RawTerminal.WindowSize() is var (rows, columns))
+            session.Resize(rows, columns);
         if (interactive)
             session.ForwardStdin(RawTerminal.OpenInput(), DetachKeys.Parse(detachKeys ?? DetachKeys.Default));
         // docker's --sig-proxy applies only without a terminal: with one, ^C is a byte for the container's pty.

@@ -95,6 +95,22 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task NoDescriptorOfTheCallersOutlivesSkiff()
+    {
+        // fd 5, left open by the caller without close-on-exec, is the pipe this test reads to its end: the container's
+        // monitor (and the runtime, and the container) must not inherit it, or the end never comes.
+        var start = new ProcessStartInfo("sh", ["-c", $"exec 5>&1 >/dev/null; {SkiffCommand($"run -d --name inherited {Image} sleep 1000")}; {SkiffCommand("exec inherited sh -c exit")}"])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        using var shell = Process.Start(start)!;
+        await shell.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await shell.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(0, shell.ExitCode);
+    }
+
+    [Fact]
     public async Task ExecReturnsWhenItsProcessExitsThoughABackgroundChildKeepsItsOutputOpen()
     {
         await Ok("run", "-d", "--name", "background", Image, "sleep", "1000");
@@ -111,6 +127,136 @@ public sealed partial class EngineCliTests
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(0, process.ExitCode);
             return output;
+        }
+    }
+
+    /// <summary>
+    /// Runs skiff <paramref name="arguments"/> in a terminal, between two `stty -g` of that terminal; "terminal-saved"
+    /// shows once skiff ended and the second was taken.
+    /// </summary>
+    private TerminalSession InteractiveSession(string name, string arguments)
+    {
+        string before = Path.Combine(_temp.Path, $"{name}.before"), after = Path.Combine(_temp.Path, $"{name}.after");
+        return new TerminalSession(_temp.Path,
+            $"stty -g > {before}; {SkiffCommand(arguments)}; echo skiff-exit-$?; stty -g > {after}; echo terminal-saved; exec sleep 1000");
+    }
+
+    /// <summary>The caller's terminal settings before skiff ran and after it ended are the same.</summary>
+    private void AssertTerminalRestored(TerminalSession terminal, string name)
+    {
+        terminal.WaitFor("terminal-saved");
+        Assert.Equal(File.ReadAllText(Path.Combine(_temp.Path, $"{name}.before")), File.ReadAllText(Path.Combine(_temp.Path, $"{name}.after")));
+    }
+
+    /// <summary>
+    /// At the container's shell, as a user types: each line echoed once; the terminal's size at start and after a
+    /// resize; ^C interrupts a foreground sleep and the shell stays; ^Z stops one; ^\ quits one. The sleeps outlast
+    /// every wait, so a key that did not reach the container fails the test.
+    /// </summary>
+    private static void DriveContainerShell(TerminalSession terminal, int sleep)
+    {
+        terminal.TypeLine("echo one-$((40+2))");
+        var screen = terminal.WaitFor("one-42");
+        Assert.True(TerminalSession.Occurrences(screen, "echo one-$((40+2))") == 1, screen);
+
+        terminal.TypeLine("stty size");
+        terminal.WaitFor("30 100");
+
+        terminal.TypeLine($"sleep {sleep}; echo after-$((1+1))");
+        int sleeping = TerminalSession.WaitForProcess("sleep", $"{sleep}");
+        terminal.Press("C-c");
+        TerminalSession.WaitForExit(sleeping);
+        terminal.TypeLine("echo still-$((3*3))");
+        screen = terminal.WaitFor("still-9");
+        Assert.DoesNotContain("after-2", screen);
+
+        terminal.TypeLine($"sleep {sleep + 1}");
+        sleeping = TerminalSession.WaitForProcess("sleep", $"{sleep + 1}");
+        terminal.Press("C-z");
+        terminal.WaitFor("Stopped");
+        terminal.TypeLine("kill -9 %1");
+        TerminalSession.WaitForExit(sleeping);
+
+        terminal.TypeLine($"sleep {sleep + 2}; echo status-$?");
+        sleeping = TerminalSession.WaitForProcess("sleep", $"{sleep + 2}");
+        terminal.Press("C-\\");
+        terminal.WaitFor("status-131"); // 128 + SIGQUIT
+
+        // SIGWINCH reaches skiff while the keys travel on their own way, as when a user resizes and types at once:
+        // ask until the new size is there.
+        terminal.Resize(120, 40);
+        for (int attempt = 0; !terminal.Screen().Contains("40 120"); attempt++)
+        {
+            Assert.True(attempt < 20, $"the container's terminal was not resized:\n{terminal.Screen()}");
+            terminal.TypeLine($"stty size; echo asked-$(({attempt}+1000))");
+            terminal.WaitFor($"asked-{attempt + 1000}");
+        }
+    }
+
+    [Fact]
+    public async Task RunInteractiveTerminal()
+    {
+        await TerminalImage();
+        using var terminal = InteractiveSession("run", $"run -it --rm --name tty-run {TerminalImageName} sh");
+        terminal.WaitFor("/ # ");
+        DriveContainerShell(terminal, 7100);
+        terminal.TypeLine("exit 3");
+        AssertTerminalRestored(terminal, "run");
+        Assert.Contains("skiff-exit-3", terminal.Screen());
+    }
+
+    [Fact]
+    public async Task ExecInteractiveTerminal()
+    {
+        await TerminalImage();
+        await Ok("run", "-d", "--name", "tty-exec", TerminalImageName, "sleep", "1000");
+        using var terminal = InteractiveSession("exec", "exec -it tty-exec sh");
+        terminal.WaitFor("/ # ");
+        DriveContainerShell(terminal, 7200);
+        terminal.TypeLine("exit 4");
+        AssertTerminalRestored(terminal, "exec");
+        Assert.Contains("skiff-exit-4", terminal.Screen());
+    }
+
+    [Fact]
+    public async Task StartAttachedInteractiveTerminalDetaches()
+    {
+        await TerminalImage();
+        await Ok("create", "-it", "--name", "tty-start", TerminalImageName, "sh");
+        using var terminal = InteractiveSession("start", "start -ai tty-start");
+        terminal.WaitFor("/ # ");
+        DriveContainerShell(terminal, 7300);
+        terminal.Press("C-p", "C-q");
+        AssertTerminalRestored(terminal, "start");
+        Assert.Contains("skiff-exit-0", terminal.Screen());
+        Assert.NotEmpty((await Ok("ps", "-q", "--filter", "name=tty-start")).Stdout); // still running
+    }
+
+    [Fact]
+    public async Task AttachToTerminalDetachesAndSurvivesTheClientsEnd()
+    {
+        await TerminalImage();
+        await Ok("run", "-dit", "--name", "tty-attach", TerminalImageName, "sh");
+        Attach("attach", "--detach-keys ctrl-x,y", terminal =>
+        {
+            DriveContainerShell(terminal, 7400);
+            terminal.Press("C-x", "y");
+        });
+        Attach("attach-killed", "", terminal =>
+        {
+            using var kill = Process.Start("kill", ["-TERM", terminal.WaitForChildOfShell().ToString()])!;
+            kill.WaitForExit();
+        });
+        Assert.NotEmpty((await Ok("ps", "-q", "--filter", "name=tty-attach")).Stdout); // still running
+
+        void Attach(string name, string flags, Action<TerminalSession> session)
+        {
+            using var terminal = InteractiveSession(name, $"attach {flags} tty-attach");
+            // Nothing shows until the shell is asked for something: its prompt was written before we attached.
+            terminal.TypeLine($"echo attached-$((5+{name.Length}))");
+            terminal.WaitFor($"attached-{5 + name.Length}");
+            session(terminal);
+            AssertTerminalRestored(terminal, name);
         }
     }
 }

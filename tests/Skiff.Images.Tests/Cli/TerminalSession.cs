@@ -139,16 +139,11 @@ internal sealed class TerminalSession : IDisposable
 
     private string Tmux(params string[] args)
     {
-        var start = new ProcessStartInfo("tmux")
+        var start = new ProcessStartInfo("tmux", ["-S", _socket, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            UseShellExecute = false,
         };
-        start.ArgumentList.Add("-S");
-        start.ArgumentList.Add(_socket);
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
         // The pane's terminal type, whatever the test runner's is (CI has none).
         start.Environment["TERM"] = "xterm";
         start.Environment.Remove("TMUX");
