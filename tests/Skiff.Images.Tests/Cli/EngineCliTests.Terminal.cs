@@ -95,6 +95,20 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task ExecWithoutTerminalForwardsCtrlC()
+    {
+        await Ok("run", "-d", "--name", "interrupted", Image, "sleep", "1000");
+        // The exec'd process is not in our terminal's foreground process group: ^C reaches skiff, which forwards it.
+        using var terminal = new TerminalSession(_temp.Path, "env -i PS1='host$ ' /bin/busybox sh");
+        terminal.WaitFor("host$ ");
+        terminal.TypeLine($"{SkiffCommand("exec interrupted sh -c 'trap \"echo got-int; exit 7\" INT; echo ready-$((2*2)); while :; do sleep 1; done'")}; echo exit-$?");
+        terminal.WaitFor("ready-4");
+        terminal.Press("C-c");
+        var screen = terminal.WaitFor("host$ ", count: 2);
+        Assert.True(screen.Contains("got-int") && screen.Contains("exit-7"), screen);
+    }
+
+    [Fact]
     public async Task NoDescriptorOfTheCallersOutlivesSkiff()
     {
         // fd 5, left open by the caller without close-on-exec, is the pipe this test reads to its end: the container's
