@@ -10,7 +10,7 @@ namespace Skiff.Cli;
 /// line editing and signals. Restored on every way out: <see cref="Dispose"/> (the container exited, detach keys,
 /// an error) and a SIGTERM, SIGHUP, SIGINT or SIGQUIT sent to skiff, before .NET's default action ends it.
 ///
-/// Input must then be read from fd 0 itself (<see cref="OpenInput"/>), never through System.Console: .NET's console
+/// Input must then be read from fd 0 itself (<see cref="OpenStandard"/>), never through System.Console: .NET's console
 /// reader puts the terminal back in its own mode (no echo, no canonical mode, but ^C a signal to us) and echoes and
 /// edits lines itself, so each line was echoed twice, once by it and once by the container.
 /// </summary>
@@ -31,8 +31,13 @@ internal sealed class RawTerminal : IDisposable
     /// <summary>Raw mode when stdin is a terminal; null (nothing to do) when it is not.</summary>
     public static RawTerminal? Enter() => Libc.IsATty(Input) == 1 ? new RawTerminal() : null;
 
-    /// <summary>The caller's stdin, read with plain read(2) calls.</summary>
-    public static Stream OpenInput() => new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(Input, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+    /// <summary>
+    /// The caller's stdin (0), stdout (1) or stderr (2) as a stream of plain read(2) and write(2) calls. Not through
+    /// System.Console: on a terminal, its streams also switch the terminal to keypad transmit mode (the cursor keys
+    /// then send other codes to the container) and leave it so after we exit.
+    /// </summary>
+    public static Stream OpenStandard(int fd)
+        => new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), fd == Input ? FileAccess.Read : FileAccess.Write, bufferSize: 0);
 
     /// <summary>The size of the caller's terminal (its output's, as docker asks), or null when stdout is not one.</summary>
     public static (ushort Rows, ushort Columns)? WindowSize() => Terminal.WindowSize(1);

@@ -65,11 +65,11 @@ internal static class Attached
         if (tty && RawTerminal.WindowSize() is var (rows, columns))
             session.Resize(rows, columns);
         if (interactive)
-            session.ForwardStdin(RawTerminal.OpenInput(), DetachKeys.Parse(detachKeys ?? DetachKeys.Default));
+            session.ForwardStdin(RawTerminal.OpenStandard(0), DetachKeys.Parse(detachKeys ?? DetachKeys.Default));
         // docker's --sig-proxy applies only without a terminal: with one, ^C is a byte for the container's pty.
         using var registrations = signalProxy && !tty ? ForwardSignals(context, id) : null;
-        using var stdout = Console.OpenStandardOutput();
-        using var stderr = Console.OpenStandardError();
+        using var stdout = RawTerminal.OpenStandard(1);
+        using var stderr = RawTerminal.OpenStandard(2);
         int? exit = session.CopyOutput(stdout, stderr);
         return exit ?? (session.Detached ? 0 : containers.Wait(id));
     }

@@ -155,11 +155,12 @@ public sealed partial class EngineCliTests
             $"stty -g > {before}; {SkiffCommand(arguments)}; echo skiff-exit-$?; stty -g > {after}; echo terminal-saved; exec sleep 1000");
     }
 
-    /// <summary>The caller's terminal settings before skiff ran and after it ended are the same.</summary>
+    /// <summary>The caller's terminal settings before skiff ran and after it ended are the same, and no mode of the terminal's is left switched on.</summary>
     private void AssertTerminalRestored(TerminalSession terminal, string name)
     {
         terminal.WaitFor("terminal-saved");
         Assert.Equal(File.ReadAllText(Path.Combine(_temp.Path, $"{name}.before")), File.ReadAllText(Path.Combine(_temp.Path, $"{name}.after")));
+        Assert.False(terminal.KeypadTransmit, "skiff left the terminal in keypad transmit mode");
     }
 
     /// <summary>

@@ -25,6 +25,9 @@ internal sealed class TerminalSession : IDisposable
     /// <summary>The pid of the pane's /bin/sh.</summary>
     public int ShellPid => int.Parse(Tmux("display-message", "-p", "-t", "test", "#{pane_pid}").Trim());
 
+    /// <summary>Whether the terminal is in keypad transmit mode (cursor keys or keypad in application mode), which a program sets with escape sequences.</summary>
+    public bool KeypadTransmit => Tmux("display-message", "-p", "-t", "test", "#{keypad_cursor_flag}#{keypad_flag}").Trim() != "00";
+
     /// <summary>Types <paramref name="text"/> as it is (no key names).</summary>
     public void Type(string text) => Tmux("send-keys", "-t", "test", "-l", text);
 
