@@ -208,16 +208,22 @@ public sealed partial class EngineCliTests
         }
     }
 
+    /// <summary>skiff <paramref name="arguments"/> runs a shell in a container: driven, then left with `exit CODE`, which is skiff's status.</summary>
+    private void DriveShellToItsExit(string name, string arguments, int sleep, int exitCode)
+    {
+        using var terminal = InteractiveSession(name, arguments);
+        terminal.WaitFor("/ # ");
+        DriveContainerShell(terminal, sleep);
+        terminal.TypeLine($"exit {exitCode}");
+        AssertTerminalRestored(terminal, name);
+        Assert.Contains($"skiff-exit-{exitCode}", terminal.Screen());
+    }
+
     [Fact]
     public async Task RunInteractiveTerminal()
     {
         await TerminalImage();
-        using var terminal = InteractiveSession("run", $"run -it --rm --name tty-run {TerminalImageName} sh");
-        terminal.WaitFor("/ # ");
-        DriveContainerShell(terminal, 7100);
-        terminal.TypeLine("exit 3");
-        AssertTerminalRestored(terminal, "run");
-        Assert.Contains("skiff-exit-3", terminal.Screen());
+        DriveShellToItsExit("run", $"run -it --rm --name tty-run {TerminalImageName} sh", 7100, exitCode: 3);
     }
 
     [Fact]
@@ -225,12 +231,7 @@ public sealed partial class EngineCliTests
     {
         await TerminalImage();
         await Ok("run", "-d", "--name", "tty-exec", TerminalImageName, "sleep", "1000");
-        using var terminal = InteractiveSession("exec", "exec -it tty-exec sh");
-        terminal.WaitFor("/ # ");
-        DriveContainerShell(terminal, 7200);
-        terminal.TypeLine("exit 4");
-        AssertTerminalRestored(terminal, "exec");
-        Assert.Contains("skiff-exit-4", terminal.Screen());
+        DriveShellToItsExit("exec", "exec -it tty-exec sh", 7200, exitCode: 4);
     }
 
     [Fact]
