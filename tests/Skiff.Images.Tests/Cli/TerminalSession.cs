@@ -99,11 +99,23 @@ internal sealed class TerminalSession : IDisposable
     public static void WaitForExit(int pid)
     {
         var clock = Stopwatch.StartNew();
-        while (File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Length > 0)
+        while (IsRunning(pid))
         {
             if (clock.Elapsed > Patience)
                 throw new TimeoutException($"process {pid} did not exit within {Patience.TotalSeconds} s");
             Thread.Sleep(50);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Length > 0; // a zombie's is empty
+        }
+        catch (IOException)
+        {
+            return false; // reaped (ESRCH while it was read, or no such directory)
         }
     }
 
