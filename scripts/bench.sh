@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-40}
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
+# The engine's runtime state, on tmpfs as a user's is, and the bench's own.
+run=$(mktemp -d /run/skiff-bench.XXXXXX)
 repo=$PWD
 # Containers the engine part created hold overlay mounts under $work: remove them before the directory.
-trap 'SKIFF_ROOT="$work/engine" "$repo/bin/skiff" ps -aq 2>/dev/null | SKIFF_ROOT="$work/engine" xargs -r "$repo/bin/skiff" rm -f >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'SKIFF_ROOT="$work/engine" SKIFF_RUNROOT="$run" "$repo/bin/skiff" ps -aq 2>/dev/null | SKIFF_ROOT="$work/engine" SKIFF_RUNROOT="$run" xargs -r "$repo/bin/skiff" rm -f >/dev/null 2>&1; rm -rf "$work" "$run"' EXIT
 ./scripts/make-bundle.sh "$work/bundle" true >/dev/null
 skiff=$PWD/bin/skiff-runtime
 
@@ -46,7 +48,7 @@ printf '  %-16s %8d KB   (target < 15360 KB)\n' skiff-runtime "$rss_kb" runc "$r
 
 # --- confinement cost: the same container with and without Docker's seccomp profile and cgroup limits ----------
 # Both bundles come from the config `skiff create` writes (docker's defaults), so the profile is the one users get.
-export SKIFF_ROOT="$work/engine"
+export SKIFF_ROOT="$work/engine" SKIFF_RUNROOT="$run"
 tar -C "$work/bundle/rootfs" -cf "$work/busybox.tar" .
 "$repo/bin/skiff" import -c 'CMD ["true"]' "$work/busybox.tar" bench/busybox >/dev/null
 confined_id=$("$repo/bin/skiff" create --memory 256m --cpus 1 --pids-limit 1000 bench/busybox true)
@@ -109,7 +111,7 @@ printf '  %-16s %8.1f ms   (reference only: podman'"'"'s default bridge network,
   "$(awk -v s="$skiff_run_ms" -v p="$podman_bridge_ms" 'BEGIN {print s / p}')"
 printf '  %-16s %8.1f ms   (target < 50 ms)\n' "ps -a, 100 rows" "$ps_ms"
 cd "$repo"
-unset SKIFF_ROOT
+unset SKIFF_ROOT SKIFF_RUNROOT
 
 echo
 ./scripts/bench-pull.sh

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/skiff-demo.XXXXXX)
-export SKIFF_ROOT="$work/root"
+export SKIFF_ROOT="$work/root" SKIFF_RUNROOT="$work/run"
 cleanup() {
   bin/skiff ps -aq 2>/dev/null | xargs -r bin/skiff rm -f >/dev/null 2>&1 || true
   rm -rf "$work"

@@ -42,6 +42,18 @@ struct skiff_open_how {
 #define SK_RESOLVE_BENEATH 0x08
 #define SK_RESOLVE_IN_ROOT 0x10
 
+/* mount_setattr(2): the same number on every architecture (syscalls from 424 on are shared) */
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+struct skiff_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+#define SK_AT_RECURSIVE 0x8000
+
 /* close_range(2) */
 #define SK_CLOSE_RANGE_CLOEXEC (1U << 2)
 

@@ -135,6 +135,7 @@ static _Noreturn void run_child(const struct plan *p)
         case OP_PIVOT: op_pivot(); break;
         case OP_MASK: op_mask(r); break;
         case OP_FILE_LABEL: op_file_label(r); break;
+        case OP_MOUNT_SETATTR: op_mount_setattr(r); break;
         case OP_READONLY: op_readonly(r); break;
         case OP_REMOUNT_RO: op_remount_ro(r); break;
         case OP_SYSCTL: op_sysctl(r); break;

@@ -9,12 +9,14 @@
  * resolved, not a path that could be swapped in between. Directories are created one
  * component at a time the same way, with mkdirat relative to a resolved parent.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
@@ -272,6 +274,111 @@ void op_rootfs(const struct rec *r)
     set_root(fd);
 }
 
+/* One entry of a tmpcopyup: name in directory from, recreated in directory to with the owner,
+ * mode and times of st. */
+static void copy_tree(int from, int to, const char *dest);
+
+static void copy_entry(int from, int to, const char *name, const struct stat *st, const char *dest)
+{
+    mode_t type = st->st_mode & S_IFMT;
+    if (type == S_IFDIR) {
+        if (mkdirat(to, name, 0700) < 0)
+            fail(errno, "tmpcopyup %s: mkdir %s", dest, name);
+        int sub_from = openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int sub_to = openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub_from < 0 || sub_to < 0)
+            fail(errno, "tmpcopyup %s: open %s", dest, name);
+        copy_tree(sub_from, sub_to, dest);
+        close(sub_from);
+        close(sub_to);
+    } else if (type == S_IFREG) {
+        int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (in < 0 || out < 0)
+            fail(errno, "tmpcopyup %s: open %s", dest, name);
+        for (off_t left = st->st_size; left > 0;) {
+            ssize_t n = sendfile(out, in, NULL, left > 0x40000000 ? 0x40000000 : (size_t)left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                fail(errno, "tmpcopyup %s: copy %s", dest, name);
+            if (n == 0)
+                break; /* the file shrank meanwhile */
+            left -= n;
+        }
+        close(in);
+        close(out);
+    } else if (type == S_IFLNK) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(from, name, target, sizeof(target) - 1);
+        if (n < 0)
+            fail(errno, "tmpcopyup %s: readlink %s", dest, name);
+        target[n] = 0;
+        if (symlinkat(target, to, name) < 0)
+            fail(errno, "tmpcopyup %s: symlink %s", dest, name);
+    } else if (mknodat(to, name, st->st_mode, st->st_rdev) < 0) {
+        fail(errno, "tmpcopyup %s: mknod %s", dest, name);
+    }
+    /* Owner before mode: chown clears set-id bits. A symlink has no mode of its own. */
+    if (fchownat(to, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        fail(errno, "tmpcopyup %s: chown %s", dest, name);
+    if (type != S_IFLNK && fchmodat(to, name, st->st_mode & 07777, 0) < 0)
+        fail(errno, "tmpcopyup %s: chmod %s", dest, name);
+    struct timespec times[2] = {st->st_atim, st->st_mtim};
+    if (utimensat(to, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+        fail(errno, "tmpcopyup %s: set times of %s", dest, name);
+}
+
+static void copy_tree(int from, int to, const char *dest)
+{
+    int listing = dup(from);
+    DIR *dir = listing < 0 ? NULL : fdopendir(listing);
+    if (!dir)
+        fail(errno, "tmpcopyup %s: list directory", dest);
+    struct dirent *entry;
+    while ((errno = 0, entry = readdir(dir)) != NULL) {
+        if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, ".."))
+            continue;
+        struct stat st;
+        if (fstatat(from, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            fail(errno, "tmpcopyup %s: stat %s", dest, entry->d_name);
+        copy_entry(from, to, entry->d_name, &st, dest);
+    }
+    if (errno)
+        fail(errno, "tmpcopyup %s: list directory", dest);
+    closedir(dir);
+}
+
+/* tmpcopyup's last step: the new mount's root takes over the covered directory's contents,
+ * owner and mode (runc also gives it the directory's mode). */
+static void copy_up(int covered, const char *dest)
+{
+    int root = resolve_in_root(dest, O_DIRECTORY);
+    int to = root < 0 ? -1 : openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (to < 0)
+        fail(errno, "tmpcopyup %s: open the new mount", dest);
+    close(root);
+    copy_tree(covered, to, dest);
+    struct stat st;
+    if (fstat(covered, &st) < 0 || fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)
+        fail(errno, "tmpcopyup %s: owner and mode", dest);
+    close(to);
+    close(covered);
+}
+
+void op_mount_setattr(const struct rec *r)
+{
+    const char *path = r->strs[0];
+    int fd = resolve_in_root(path, 0);
+    if (fd < 0)
+        fail(errno, "mount_setattr %s", path);
+    struct skiff_mount_attr attr = {.attr_set = rec_int(r, 0), .attr_clr = rec_int(r, 1)};
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | SK_AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        fail(errno, "mount_setattr %s set 0x%llx clear 0x%llx", path, (unsigned long long)attr.attr_set,
+             (unsigned long long)attr.attr_clr);
+    close(fd);
+}
+
 void op_mount(const struct rec *r)
 {
     unsigned long flags = rec_int(r, 0), prop = rec_int(r, 1), extra = rec_int(r, 2);
@@ -280,6 +387,9 @@ void op_mount(const struct rec *r)
     /* Most targets exist (/proc, /dev, /sys/fs/cgroup/cpu...): one resolution instead of one
      * per path component, which is what creating them costs. */
     int tfd = resolve_in_root(dest, 0);
+    /* A mount point made here has nothing to copy up, and its mode is not the tmpfs's (runc: the same). */
+    if (tfd < 0)
+        extra &= ~(unsigned long)MOUNT_EXTRA_COPYUP;
     if (tfd < 0 && errno == ENOENT && (extra & (MOUNT_EXTRA_MKDIR | MOUNT_EXTRA_MKFILE))) {
         if ((extra & MOUNT_EXTRA_MKDIR) && mkdir_in_root(dest) < 0)
             fail(errno, "mkdir %s", dest);
@@ -301,6 +411,10 @@ void op_mount(const struct rec *r)
         sp = fdpath(sfd);
         source = sp.s;
     }
+    /* Opened before the mount covers it: afterwards only this fd still reaches the old contents. */
+    int covered = -1;
+    if ((extra & MOUNT_EXTRA_COPYUP) && (covered = openat(tfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        fail(errno, "tmpcopyup %s: open the mount point", dest);
     struct fdpath tp = fdpath(tfd);
     if (mount(source, tp.s, fstype[0] ? fstype : NULL, flags & ~(unsigned long)PROPAGATION_MASK,
               data[0] ? data : NULL) < 0)
@@ -308,6 +422,8 @@ void op_mount(const struct rec *r)
     if (sfd >= 0)
         close(sfd);
     close(tfd);
+    if (covered >= 0)
+        copy_up(covered, dest);
     if (!(extra & MOUNT_EXTRA_REMOUNT) && !prop)
         return;
 

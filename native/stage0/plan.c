@@ -58,6 +58,7 @@ static const struct shape {
     {OP_CWD, 0, 0, 1, 1, 1},
     {OP_HOOK, 3, 3, 2, ANY, 0},
     {OP_FILE_LABEL, 0, 0, 2, 2, 0},
+    {OP_MOUNT_SETATTR, 2, 2, 1, 1, 0},
     {OP_USER, 3, 3 + 65536, 0, 0, 1},
     {OP_CAPS, 5, 5, 0, 0, 1},
     {OP_NO_NEW_PRIVS, 0, 0, 0, 0, 1},

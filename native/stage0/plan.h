@@ -95,7 +95,7 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC 0x534b4950u /* "PIKS" read as little endian -> 'S''K''I''P' */
-#define PLAN_VERSION 2u /* 2: OP_AWAIT_GO, OP_FILE_LABEL, OP_EXEC_LABEL, OP_MASK's tmpfs data */
+#define PLAN_VERSION 3u /* 2: OP_AWAIT_GO, OP_FILE_LABEL, OP_EXEC_LABEL, OP_MASK's tmpfs data; 3: MOUNT_EXTRA_COPYUP, OP_MOUNT_SETATTR */
 
 struct plan_header {
     uint32_t magic;
@@ -169,6 +169,9 @@ enum plan_op {
 #define MOUNT_EXTRA_REMOUNT    0x4u /* after mounting, remount with MS_REMOUNT|MS_BIND|flags (read-only/nosuid/... binds) */
 #define MOUNT_EXTRA_SRC_IN_ROOT 0x8u /* source is a container path (resolved like dest), not a host path */
 #define MOUNT_EXTRA_PROPAGATION_REC 0x10u /* apply propagation with MS_REC */
+#define MOUNT_EXTRA_COPYUP     0x20u /* runc's tmpcopyup: copy what the destination directory held (files, directories,
+                                        symlinks, nodes with owner, mode and times; the directory's own owner and
+                                        mode too) into the new mount, through an fd opened before mounting */
     OP_DEVICE = 22,         /* [mode (S_IFCHR/S_IFBLK/S_IFIFO | perm), major, minor, uid, gid, flags bit0 = bind]
                                (container path, host path to bind from)
                                mknod, then chown uid:gid and chmod the perm bits (umask trims mknod's);
@@ -213,6 +216,8 @@ enum plan_op {
                                container's identity (as runc). nargs = 0 means argv = {path}. */
     OP_FILE_LABEL = 41,     /* (container path, SELinux context) setxattr security.selinux on the resolved path
                                (an mqueue mount point: its superblock refuses a context= mount option) */
+    OP_MOUNT_SETATTR = 42,  /* [MOUNT_ATTR_* to set, MOUNT_ATTR_* to clear] (container path) mount_setattr with
+                               AT_RECURSIVE on the mount there: runc's recursive options (rro, rnosuid, ...) */
 
     /* ---- values used by the fixed tail of C (recorded, applied at OP_EXEC) ---- */
     OP_USER = 50,           /* [uid, gid, umask (any value > 07777, e.g. ~0 = leave), additional gids...]

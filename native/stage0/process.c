@@ -79,7 +79,10 @@ void op_oom_score_adj(const struct rec *r)
 {
     char buf[24];
     int n = snprintf(buf, sizeof(buf), "%lld", (long long)(int64_t)rec_int(r, 0));
-    write_file("/proc/self/oom_score_adj", buf, n, "write");
+    char what[64];
+    /* The kernel alone knows the lowest value allowed without CAP_SYS_RESOURCE: name the value asked for. */
+    snprintf(what, sizeof(what), "set oom_score_adj to %s: write", buf);
+    write_file("/proc/self/oom_score_adj", buf, n, what);
 }
 
 void op_ioprio(const struct rec *r)

@@ -61,6 +61,7 @@ void write_file(const char *path, const char *data, size_t len, const char *what
 void mounts_init_root(void); /* root = "/" (exec mode, or no OP_ROOTFS) */
 void op_rootfs(const struct rec *r);
 void op_mount(const struct rec *r);
+void op_mount_setattr(const struct rec *r);
 void op_device(const struct rec *r);
 void op_symlink(const struct rec *r);
 void op_pivot(void);

@@ -28,6 +28,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        StandardStreams.MakeBestEffort();
         int commandIndex = 0;
         while (commandIndex < args.Length && args[commandIndex].StartsWith('-'))
         {
@@ -162,22 +163,24 @@ public sealed class Context
     /// <summary>One line on stderr, and in --log (as JSON with --log-format json, which podman reads back on failure).</summary>
     public void Error(string message) => Log("error", message, toStderr: true);
 
+    /// <summary>--log first: it is what engines read back, and stderr may be unwritable (the shim's read-only /dev/null).</summary>
     private void Log(string level, string message, bool toStderr)
     {
+        if (_logFile is not null)
+        {
+            try
+            {
+                var time = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
+                var line = _jsonLog
+                    ? $"{{\"level\":\"{level}\",\"msg\":{JsonSerializer.Serialize(message, CliJsonContext.Default.String)},\"time\":\"{time}\"}}\n"
+                    : $"time=\"{time}\" level={level} msg=\"{message.Replace("\"", "\\\"")}\"\n";
+                File.AppendAllText(_logFile, line);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
         if (toStderr)
             Console.Error.WriteLine(level == "error" ? $"skiff-runtime: {message}" : $"skiff-runtime: {level}: {message}");
-        if (_logFile is null)
-            return;
-        try
-        {
-            var time = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
-            var line = _jsonLog
-                ? $"{{\"level\":\"{level}\",\"msg\":{JsonSerializer.Serialize(message, CliJsonContext.Default.String)},\"time\":\"{time}\"}}\n"
-                : $"time=\"{time}\" level={level} msg=\"{message.Replace("\"", "\\\"")}\"\n";
-            File.AppendAllText(_logFile, line);
-        }
-        catch (IOException)
-        {
-        }
     }
 }

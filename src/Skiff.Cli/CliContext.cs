@@ -5,15 +5,17 @@ using Skiff.Images.Service;
 namespace Skiff.Cli;
 
 /// <summary>What commands share: the image store (opened on first use, so `--help` never touches it) and the terminal.</summary>
-internal sealed class CliContext(string? root) : IDisposable
+internal sealed class CliContext(string? root, string? runRoot) : IDisposable
 {
     private ImageService? _images;
     private ContainerManager? _containers;
 
     public ImageService Images => _images ??= ImageService.Open(root is null ? new ImageServiceOptions() : new ImageServiceOptions { Root = root });
 
-    /// <summary>The engine's options: its state lives under the same root as the images.</summary>
-    public EngineOptions EngineOptions => new() { Root = Images.Root };
+    /// <summary>The engine's options: its state lives under the same root as the images, its runtime's under the run root.</summary>
+    public EngineOptions EngineOptions => runRoot is null
+        ? new() { Root = Images.Root }
+        : new() { Root = Images.Root, RuntimeRoot = Path.Combine(Path.GetFullPath(runRoot), "runtime") };
 
     public ContainerManager Containers => _containers ??= new ContainerManager(EngineOptions, RootfsProvider);
 

@@ -1,5 +1,6 @@
 using Skiff.Engine;
 using Skiff.Images.Service;
+using Skiff.Interop;
 using Skiff.Storage.Snapshots;
 
 namespace Skiff.Cli;
@@ -18,6 +19,7 @@ internal sealed class ImageRootfsProvider(ImageService images) : IRootfsProvider
         var mount = images.PrepareRootfs(imageId, containerId);
         try
         {
+            PrivateStore.EnsureDirectory(Path.GetDirectoryName(target)!);
             Directory.CreateDirectory(target);
             mount.Mount(target);
             return target;

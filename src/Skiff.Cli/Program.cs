@@ -10,9 +10,6 @@ using Skiff.Interop;
 using Skiff.Storage.Content;
 using Skiff.Storage.Snapshots;
 
-// skiff runs containers: Linux only, which also makes Linux-only APIs (SIGWINCH) plain calls.
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
-
 namespace Skiff.Cli;
 
 /// <summary>skiff: the engine's command line, with docker's and podman's command names and flags.</summary>
@@ -26,12 +23,14 @@ public static class Program
     private static readonly Flag[] GlobalFlags =
     [
         new("root", TakesValue: true, Help: $"image store (default {ImageServiceOptions.DefaultRoot}, or ${ImageServiceOptions.RootVariable})"),
+        new("runroot", TakesValue: true, Help: $"the store's state that a reboot clears, on tmpfs (default {EngineOptions.DefaultRunRoot} for the default store, else {EngineOptions.DefaultRunRoot}/store-HASH; or ${EngineOptions.RunRootVariable})"),
         new("version", 'v', Help: "print the version"),
         CliCommand.Help,
     ];
 
     public static int Main(string[] args)
     {
+        StandardStreams.MakeBestEffort();
         int commandIndex = 0;
         while (commandIndex < args.Length && args[commandIndex].StartsWith('-'))
         {
@@ -69,7 +68,7 @@ public static class Program
             return EngineError;
         }
         var commandArgs = rest[words..];
-        using var context = new CliContext(global.Value("root"));
+        using var context = new CliContext(global.Value("root"), global.Value("runroot") ?? NonEmpty(Environment.GetEnvironmentVariable(EngineOptions.RunRootVariable)));
         try
         {
             var parsed = ParsedArguments.Parse(command.Name, command.Flags, commandArgs, command.StopAtFirstPositional, style: FlagStyle.Docker);
@@ -101,6 +100,8 @@ public static class Program
     internal static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
         or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
         or ArchiveException;
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using Skiff.Engine.Containers;
-using Skiff.Interop;
-using Libc = Skiff.Interop.Interop.Libc;
 
 namespace Skiff.Engine;
 
@@ -14,72 +12,143 @@ public sealed partial class ContainerManager
     public IEnumerable<LogEntry> Logs(string idOrName, LogsRequest request, CancellationToken cancel = default)
     {
         var container = Require(idOrName);
-        var path = Path.Combine(_options.ContainerDirectory(container.Id), LogFileName);
-        var entries = new List<LogEntry>();
-        for (int i = container.Config.Log.MaxFiles - 1; i >= 1; i--)
-            if (File.Exists($"{path}.{i}"))
-                entries.AddRange(JsonLines.Parse(File.ReadAllBytes($"{path}.{i}"), ParseEntry, out _));
-        var current = JsonLines.OpenForReading(path);
-        long offset = 0;
-        if (current is not null)
-            entries.AddRange(JsonLines.ReadNew(current, ref offset, ParseEntry));
-        var selected = entries.Where(e => Wanted(e, request));
-        if (request.Tail is { } tail)
-            selected = selected.TakeLast(Math.Max(0, tail));
-        foreach (var entry in selected)
-            yield return entry;
-        if (!request.Follow)
-        {
-            current?.Dispose();
-            yield break;
-        }
+        return ReadLog(Path.Combine(_options.ContainerDirectory(container.Id), LogFileName), container.Config.Log.MaxFiles, request,
+            () => _store.Get(container.Id) is { } latest && Reconcile(latest).State is var state
+                && (IsActive(state.Status) || (state.Status == ContainerStatus.Created && MonitorAlive(container with { State = state }))),
+            cancel);
+    }
 
-        using var disposeCurrent = current;
-        while (!cancel.IsCancellationRequested)
+    /// <summary>
+    /// The entries of the json-file log at <paramref name="path"/> (and its <paramref name="maxFiles"/> - 1 rotated files)
+    /// that <paramref name="request"/> selects, streamed: memory holds one line, whatever the log's size. --tail reads
+    /// backwards from the end only as far as its entries start. With Follow, new entries follow until
+    /// <paramref name="writing"/> says the container stopped.
+    /// </summary>
+    internal static IEnumerable<LogEntry> ReadLog(string path, int maxFiles, LogsRequest request, Func<bool> writing, CancellationToken cancel = default)
+    {
+        // Newest first, each opened once: a file renamed by a rotation while they are opened is not read twice.
+        var files = new List<LineReader>();
+        try
         {
-            current ??= JsonLines.OpenForReading(path);
-            bool grew = false;
-            if (current is not null && current.Length > offset)
+            var inodes = new HashSet<ulong>();
+            LineReader? current = null;
+            for (int i = 0; i < maxFiles; i++)
             {
-                foreach (var entry in JsonLines.ReadNew(current, ref offset, ParseEntry).Where(e => Wanted(e, request)))
-                    yield return entry;
-                grew = true;
-            }
-            if (current is not null && Rotated(current, path))
-            {
-                // Everything of the old file was read above: go on with the new one from its start.
-                current.Dispose();
-                current = null;
-                offset = 0;
-                continue;
-            }
-            if (grew)
-                continue;
-            var state = _store.Get(container.Id) is { } latest ? Reconcile(latest).State : null;
-            if (state is null || !(IsActive(state.Status) || (state.Status == ContainerStatus.Created && MonitorAlive(container with { State = state }))))
-            {
-                if (current is not null && current.Length > offset)
+                if (LineReader.Open(i == 0 ? path : $"{path}.{i}") is not { } file)
                     continue;
-                current?.Dispose();
-                yield break;
+                if (!inodes.Add(JsonLines.Inode(file.File)))
+                {
+                    file.Dispose();
+                    continue;
+                }
+                files.Add(file);
+                if (i == 0)
+                    current = file;
             }
-            cancel.WaitHandle.WaitOne(100);
+            var ends = files.Select(file => file.File.Length).ToList();
+            int first = files.Count - 1;
+            if (request.Tail is { } tail)
+                first = SeekTail(files, ends, Math.Max(0, tail), request);
+            for (int i = first; i >= 0; i--)
+                foreach (var entry in files[i].ReadNew(ParseEntry, ends[i]))
+                    if (Wanted(entry, request))
+                        yield return entry;
+            if (!request.Follow)
+                yield break;
+
+            bool stopped = false;
+            while (!cancel.IsCancellationRequested)
+            {
+                if (current is null && LineReader.Open(path) is { } opened)
+                    files.Add(current = opened);
+                bool progressed = false;
+                if (current is not null)
+                {
+                    long before = current.Offset;
+                    foreach (var entry in current.ReadNew(ParseEntry))
+                        if (Wanted(entry, request))
+                            yield return entry;
+                    progressed = current.Offset != before;
+                    if (JsonLines.Rotated(current.File, path))
+                    {
+                        // The writer renamed the file after its last write to it: what it wrote since the read above,
+                        // then the files that followed it, each from its start.
+                        foreach (var entry in current.ReadNew(ParseEntry))
+                            if (Wanted(entry, request))
+                                yield return entry;
+                        var next = Successor(path, maxFiles, JsonLines.Inode(current.File));
+                        files.Remove(current);
+                        current.Dispose();
+                        if ((current = next) is not null)
+                            files.Add(current);
+                        continue;
+                    }
+                }
+                if (progressed)
+                    continue;
+                if (stopped)
+                    yield break;
+                // Once it stopped, one more pass: it may have written or rotated since the read above.
+                stopped = !writing();
+                if (!stopped)
+                    cancel.WaitHandle.WaitOne(100);
+            }
         }
-        current?.Dispose();
+        finally
+        {
+            foreach (var file in files)
+                file.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The file written after the one of inode <paramref name="previous"/>, which rotations renamed to FILE.K: FILE.K-1
+    /// (FILE itself for K = 1). When it is gone (rotated past max-file while it was read), the oldest file left.
+    /// Null when FILE is between its rename and its creation: it is opened once it is there.
+    /// </summary>
+    private static LineReader? Successor(string path, int maxFiles, ulong previous)
+    {
+        string Name(int index) => index == 0 ? path : $"{path}.{index}";
+        while (true)
+        {
+            int at = Enumerable.Range(1, maxFiles - 1).FirstOrDefault(i => JsonLines.InodeOf(Name(i)) == previous);
+            if (at == 0)
+                return Enumerable.Range(0, maxFiles).Reverse().Select(i => LineReader.Open(Name(i))).FirstOrDefault(file => file is not null);
+            var next = LineReader.Open(Name(at - 1));
+            if (JsonLines.InodeOf(Name(at)) == previous)
+                return next;
+            // Another rotation moved the files between the two looks: look again.
+            next?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Positions the readers where the last <paramref name="tail"/> selected entries start, reading the files backwards
+    /// from their ends (the newest first) only that far; returns the index of the file to read first.
+    /// </summary>
+    private static int SeekTail(List<LineReader> files, List<long> ends, int tail, LogsRequest request)
+    {
+        if (files.Count == 0)
+            return -1;
+        if (tail == 0)
+        {
+            // Nothing old: a follower goes on from the newest file's last complete line.
+            files[0].Seek(JsonLines.CompleteLength(files[0].File.SafeFileHandle, ends[0]));
+            return 0;
+        }
+        int found = 0;
+        for (int i = 0; i < files.Count; i++)
+            foreach (var line in JsonLines.Backward(files[i].File.SafeFileHandle, ends[i]))
+                if (JsonLines.TryParse(line.Bytes, ParseEntry) is { } entry && Wanted(entry, request) && ++found == tail)
+                {
+                    files[i].Seek(line.Start);
+                    return i;
+                }
+        return files.Count - 1;
     }
 
     private static bool Wanted(LogEntry entry, LogsRequest request)
         => (request.Since is not { } since || entry.Time >= since) && (request.Until is not { } until || entry.Time <= until);
-
-    /// <summary>A rotation renames our file away: the path then names a different inode, or none.</summary>
-    internal static bool Rotated(FileStream open, string path)
-        => InodeOf(path) != InodeOf($"/proc/self/fd/{open.SafeFileHandle.DangerousGetHandle()}");
-
-    private static ulong InodeOf(string path)
-    {
-        using var root = FileDescriptor.Wrap(Libc.Open("/", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", "/");
-        return Libc.TryStatAt(root, path, followLastSymlink: true)?.Ino ?? 0;
-    }
 
     private static LogEntry ParseEntry(ReadOnlyMemory<byte> line)
     {

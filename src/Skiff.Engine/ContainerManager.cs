@@ -53,7 +53,10 @@ public sealed partial class ContainerManager : IDisposable
 
     private static ContainerStore OpenStore(EngineOptions options)
     {
-        Directory.CreateDirectory(options.ContainersDirectory);
+        // Also tightens a store an older skiff made by the umask (0755): containers' files, volumes and events.
+        PrivateStore.EnsureDirectory(options.ContainersDirectory);
+        PrivateStore.EnsureDirectory(options.VolumesDirectory);
+        PrivateStore.EnsureDirectory(options.EventsDirectory);
         return ContainerStore.Open(options.DatabasePath);
     }
 
@@ -307,7 +310,7 @@ public sealed partial class ContainerManager : IDisposable
     }
 
     internal static FileDescriptor OpenMonitorLog(string directory)
-        => FileDescriptor.Wrap(Libc.Open(Path.Combine(directory, MonitorLogName), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_APPEND | Libc.O_CLOEXEC, 0x1a4), "open", MonitorLogName);
+        => FileDescriptor.Wrap(Libc.Open(Path.Combine(directory, MonitorLogName), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_APPEND | Libc.O_CLOEXEC, (int)PrivateStore.FileMode), "open", MonitorLogName);
 
     private AttachSession? StartMonitor(ContainerRecord container, bool attach, (ushort Rows, ushort Columns)? terminalSize, PendingMonitor? pending)
     {

@@ -8,12 +8,36 @@ public sealed record EngineOptions
 {
     public const string DefaultRoot = "/var/lib/skiff";
     /// <summary>On tmpfs, so after a reboot the runtime has no state for containers that cannot be running any more.</summary>
-    public const string DefaultRuntimeRoot = "/run/skiff/runtime";
+    public const string DefaultRunRoot = "/run/skiff";
+    public const string RunRootVariable = "SKIFF_RUNROOT";
+
+    private readonly string? _runtimeRoot;
 
     /// <summary>engine.db, containers/ID (bundle, logs, sockets, lock) and volumes/NAME/_data.</summary>
     public string Root { get; init; } = DefaultRoot;
-    /// <summary>The runtime's --root: its state for the engine's containers.</summary>
-    public string RuntimeRoot { get; init; } = DefaultRuntimeRoot;
+
+    /// <summary>
+    /// The runtime's --root: its state for this store's containers, RUNROOT/runtime (<see cref="RunRootFor"/>). Two
+    /// stores never share it: the runtime would list, and `rm` could delete, the other store's containers.
+    /// </summary>
+    public string RuntimeRoot
+    {
+        get => _runtimeRoot ?? Path.Combine(RunRootFor(Root), "runtime");
+        init => _runtimeRoot = value;
+    }
+
+    /// <summary>
+    /// Where the state of <paramref name="root"/> that must not outlive a reboot lives: /run/skiff for the default
+    /// store, else /run/skiff/store-HASH, HASH naming the store's absolute path (podman's --runroot, derived).
+    /// </summary>
+    public static string RunRootFor(string root)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        if (full == DefaultRoot)
+            return DefaultRunRoot;
+        ulong hash = System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(full));
+        return Path.Combine(DefaultRunRoot, $"store-{hash:x16}");
+    }
     /// <summary>The runc-compatible runtime new containers use (`--runtime PATH`).</summary>
     public string Runtime { get; init; } = DefaultRuntime();
     /// <summary>

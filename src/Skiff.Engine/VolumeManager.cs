@@ -47,7 +47,10 @@ public sealed class VolumeManager
     {
         if (_store.GetVolume(volume.Name) is { } existing)
             return (existing, false);
-        Directory.CreateDirectory(DataPath(volume.Name));
+        PrivateStore.EnsureDirectory(_options.VolumesDirectory);
+        PrivateStore.EnsureDirectory(Path.Combine(_options.VolumesDirectory, volume.Name));
+        // _data is what the container sees at the mount point: the usual 0755, as docker makes it.
+        SmallFile.CreateDirectory(DataPath(volume.Name));
         if (_store.InsertVolume(volume))
         {
             RecordEvent(volume.Name, "create");

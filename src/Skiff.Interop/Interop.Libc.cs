@@ -17,8 +17,10 @@ public static unsafe partial class Interop
         public const int O_NOCTTY = 0x100;
         public const int O_TRUNC = 0x200;
         public const int O_NONBLOCK = 0x800;
-        public const int O_DIRECTORY = 0x10000;
-        public const int O_NOFOLLOW = 0x20000;
+        // The two open flags whose values differ between x86-64 and arm64 (asm-generic/fcntl.h vs arm64's).
+        private static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+        public static readonly int O_DIRECTORY = Arm64 ? 0x4000 : 0x10000;
+        public static readonly int O_NOFOLLOW = Arm64 ? 0x8000 : 0x20000;
         public const int O_CLOEXEC = 0x80000;
         public const int O_PATH = 0x200000;
 
@@ -236,6 +238,20 @@ public static unsafe partial class Interop
     {
         [LibraryImport(LibC, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial int Mkdir(string path, uint mode);
+
+        [LibraryImport(LibC, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        private static partial int Statfs(string path, byte* buffer);
+
+        public const long PROC_SUPER_MAGIC = 0x9fa0;
+
+        /// <summary>statfs(2)'s f_type of the file system <paramref name="path"/> is on (PROC_SUPER_MAGIC ...).</summary>
+        public static long FileSystemMagic(string path)
+        {
+            // struct statfs is 120 bytes on x86-64 and arm64, f_type (a long) its first field on both.
+            byte* buffer = stackalloc byte[256];
+            Errno.Check(Statfs(path, buffer), "statfs", path);
+            return *(long*)buffer;
+        }
     }
 }
 

@@ -22,17 +22,18 @@ public static unsafe class SmallFile
     }
 
     /// <summary>
-    /// Reads <paramref name="path"/> as seen from <paramref name="root"/> (a container's rootfs): every component and
-    /// symlink is resolved inside it (openat2 RESOLVE_IN_ROOT), so an image's /etc/passwd that is a symlink to
-    /// /etc/shadow reads the container's file, never the host's. Null when it does not exist.
+    /// Opens <paramref name="path"/> for reading as seen from <paramref name="root"/> (a container's rootfs): every
+    /// component and symlink is resolved inside it (openat2 RESOLVE_IN_ROOT), so an image's /etc/passwd that is a
+    /// symlink to /etc/shadow opens the container's file, never the host's. Null when it does not exist. The container
+    /// decides its size: read it in bounded pieces, never whole.
     /// </summary>
-    public static byte[]? TryReadInRoot(FileDescriptor root, string path)
+    public static FileStream? TryOpenInRoot(FileDescriptor root, string path)
     {
         int fd = Interop.Libc.TryOpenAt2(root, path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC,
             Interop.Libc.RESOLVE_IN_ROOT | Interop.Libc.RESOLVE_NO_MAGICLINKS);
         if (fd < 0)
             return Errno.Last == Errno.ENOENT ? null : throw ToException(Errno.Last, "openat2", path);
-        return ReadToEndAndClose(fd, path);
+        return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, bufferSize: 0);
     }
 
     private static byte[] ReadToEndAndClose(int fd, string path)

@@ -7,12 +7,15 @@ namespace Skiff.Runtime;
 
 public sealed partial class ContainerRuntime
 {
-    /// <summary>pause: freezes every process of the container (v1 freezer, cgroup.freeze on v2).</summary>
+    /// <summary>
+    /// pause: freezes every process of the container (v1 freezer, cgroup.freeze on v2); a created one too, as
+    /// runc. The errors carry runc's "container not running" / "container not paused" that engines match on.
+    /// </summary>
     public void Pause(string id)
     {
         var status = StatusOf(id, out var record);
-        if (status != ContainerStatus.Running)
-            throw new RuntimeException($"cannot pause container \"{id}\": it is {status.ToSpecString()}, not running");
+        if (status is not (ContainerStatus.Running or ContainerStatus.Created))
+            throw new RuntimeException($"cannot pause \"{id}\": container not running (it is {status.ToSpecString()})");
         CgroupsOf(id, record).Freeze();
         record.Paused = true;
         Store.Save(record);
@@ -23,7 +26,7 @@ public sealed partial class ContainerRuntime
     {
         var status = StatusOf(id, out var record);
         if (status != ContainerStatus.Paused)
-            throw new RuntimeException($"cannot resume container \"{id}\": it is {status.ToSpecString()}, not paused");
+            throw new RuntimeException($"cannot resume \"{id}\": container not paused (it is {status.ToSpecString()})");
         CgroupsOf(id, record).Thaw();
         record.Paused = false;
         Store.Save(record);

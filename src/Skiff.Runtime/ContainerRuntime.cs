@@ -340,26 +340,47 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         return JsonSerializer.SerializeToUtf8Bytes(state, OciJsonContext.Default.State);
     }
 
-    /// <summary>kill: one signal to the init process, or with <paramref name="all"/> to every process in the container's cgroup.</summary>
+    /// <summary>
+    /// kill: one signal to the init process, or with <paramref name="all"/> to every process in the container's
+    /// cgroups. As runc 1.1.5, whose wording shims match on: `--all` of a stopped container succeeds (containerd
+    /// sends `kill --all ID 9` after an exit), a plain kill of one fails with "container not running".
+    /// </summary>
     public void Kill(string id, int signal, bool all)
     {
         var status = StatusOf(id, out var record);
-        if (status is ContainerStatus.Stopped or ContainerStatus.Creating)
-            throw new RuntimeException($"cannot kill container \"{id}\": it is {status.ToSpecString()}");
         if (all && record.Cgroups is not null)
         {
-            var cgroups = CgroupManagers.FromPaths(record.Cgroups);
-            foreach (var pid in cgroups.GetPids())
+            foreach (var pid in CgroupManagers.FromPaths(record.Cgroups).GetPids())
                 Libc.Kill(pid, signal);
-            return;
         }
+        else if (status is ContainerStatus.Stopped or ContainerStatus.Creating)
+        {
+            if (all)
+                return;
+            throw new RuntimeException($"cannot kill \"{id}\": container not running");
+        }
+        else
+        {
+            SignalInit(id, record, signal);
+        }
+        // A frozen process never acts on SIGKILL: runc thaws the container for it.
+        if (status is ContainerStatus.Paused && signal == LinuxNames.SIGKILL)
+        {
+            CgroupsOf(id, record).Thaw();
+            record.Paused = false;
+            Store.Save(record);
+        }
+    }
+
+    private static void SignalInit(string id, ContainerRecord record, int signal)
+    {
         if (!Pidfd.TryOpen(record.Pid, out var pidfd))
-            throw new RuntimeException($"cannot kill container \"{id}\": its process {record.Pid} is gone");
+            throw new RuntimeException($"cannot kill \"{id}\": container not running");
         using (pidfd)
         {
             // Re-check identity after pinning the pid: the pidfd now names exactly this process.
             if (!ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
-                throw new RuntimeException($"cannot kill container \"{id}\": it is stopped");
+                throw new RuntimeException($"cannot kill \"{id}\": container not running");
             Pidfd.SendSignal(pidfd!, signal);
         }
     }

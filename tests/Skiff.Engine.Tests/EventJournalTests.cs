@@ -72,6 +72,16 @@ public sealed class EventJournalTests : IDisposable
     }
 
     [Fact]
+    public void A_foreign_line_too_long_to_be_an_event_is_skipped()
+    {
+        var journal = new EventJournal(_directory);
+        journal.Record(Container("create"));
+        File.AppendAllText(Path.Combine(_directory, EventJournal.FileName), new string('x', 3 * JsonLines.MaximumLine) + "\n");
+        journal.Record(Container("start"));
+        Assert.Equal(["create", "start"], Past(journal).Select(e => e.Action));
+    }
+
+    [Fact]
     public void Concurrent_writers_never_tear_or_interleave_lines()
     {
         var journal = new EventJournal(_directory);

@@ -112,5 +112,33 @@ public class UserResolverTests
         }
     }
 
+    [Fact]
+    public void Lines_too_long_to_be_entries_are_skipped_and_the_rest_still_resolves()
+    {
+        var rootfs = Directory.CreateTempSubdirectory("skiff-user-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
+            File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), new string('x', 3 * JsonLines.MaximumLine) + "\n" + Passwd);
+            File.WriteAllText(Path.Combine(rootfs, "etc", "group"), Group + "\n" + new string('y', 3 * JsonLines.MaximumLine));
+            var user = UserResolver.Resolve(rootfs, "app");
+            Assert.Equal(new ResolvedUser(1000, 1000, [], "/home/app"), Normalize(user));
+            Assert.Equal([10u, 29u], user.AdditionalGids);
+        }
+        finally
+        {
+            Directory.Delete(rootfs, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void More_supplementary_groups_than_the_kernel_takes_are_refused()
+    {
+        var groups = string.Concat(Enumerable.Range(1, 65537).Select(gid => $"g{gid}:x:{gid}:app\n"));
+        // 65536 groups, one of them app's own (1000): the others are its supplementary groups.
+        Assert.Equal(65535, UserResolver.Resolve(Passwd, groups[..groups.IndexOf("g65537", StringComparison.Ordinal)], "app").AdditionalGids.Count);
+        Assert.Throws<EngineException>(() => UserResolver.Resolve(Passwd, groups, "app"));
+    }
+
     private static ResolvedUser Normalize(ResolvedUser user) => user with { AdditionalGids = [] };
 }

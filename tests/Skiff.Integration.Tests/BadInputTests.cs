@@ -150,13 +150,32 @@ public sealed class BadInputTests : IDisposable
 
     [ContainerFact]
     public void FailureAfterTheSpawnRollsBack()
-        // skiff-init fails at the bind mount: the container process existed and must be gone.
+        // skiff-init fails at the bind mount (its mount point would be inside a regular file of the rootfs): the
+        // container process existed and must be gone.
         => CreateFails(_bundle.NewId(), () =>
         {
             File.WriteAllText(Path.Combine(_bundle.Directory, "file-source"), "");
-            _bundle.Spec.Mounts!.Add(new Mount { Destination = "/proc/self/nope/x", Type = "bind", Source = Path.Combine(_bundle.Directory, "file-source"), Options = ["bind"] });
+            _bundle.Spec.Mounts!.Add(new Mount { Destination = "/bin/busybox/x", Type = "bind", Source = Path.Combine(_bundle.Directory, "file-source"), Options = ["bind"] });
             _bundle.WriteConfig("x");
-        }, "/proc/self/nope/x");
+        }, "/bin/busybox/x");
+
+    [ContainerFact]
+    public void BindMountOverProcIsRefusedUpFront()
+        // runc's rule: /proc takes only a procfs; a directory bound over it would hide the kernel's files.
+        => CreateFails(_bundle.NewId(), () =>
+        {
+            System.IO.Directory.CreateDirectory(Path.Combine(_bundle.Directory, "fake-proc"));
+            _bundle.Spec.Mounts!.Add(new Mount { Destination = "/proc", Type = "bind", Source = Path.Combine(_bundle.Directory, "fake-proc"), Options = ["rbind"] });
+            _bundle.WriteConfig("x");
+        }, "/proc", "not of type proc");
+
+    [ContainerFact]
+    public void MountInsideProcIsRefusedUpFront()
+        => CreateFails(_bundle.NewId(), () =>
+        {
+            _bundle.Spec.Mounts!.Add(new Mount { Destination = "/proc/sys", Type = "tmpfs", Source = "tmpfs" });
+            _bundle.WriteConfig("x");
+        }, "/proc/sys", "inside /proc");
 
     [ContainerFact]
     public void FailureInAHookRollsBack()

@@ -59,6 +59,17 @@ public sealed class MountTests : IDisposable
     }
 
     [ContainerFact]
+    public void ProcAcceptsAProcfsAndTheFilesLxcfsEmulates()
+    {
+        // What runc lets through its /proc check: a bind of a procfs over /proc, and a file over /proc/uptime.
+        var uptime = Path.Combine(HostDir(), "uptime");
+        File.WriteAllText(uptime, "12345.67 890.12\n");
+        AddMount("/proc", "bind", "/proc", "rbind");
+        AddMount("/proc/uptime", "bind", uptime, "bind", "ro");
+        Assert.Equal("12345.67 890.12", _bundle.Sh("cat /proc/uptime").Trim());
+    }
+
+    [ContainerFact]
     public void DevptsIsANewInstance()
     {
         // newinstance: none of the host's ptys, only this instance's ptmx (0666 from ptmxmode).
@@ -136,6 +147,41 @@ public sealed class MountTests : IDisposable
         AddMount("/mnt/nr", "bind", dir, "bind");
         var output = _bundle.Sh("ls /mnt/r/sub; echo ---; ls /mnt/nr/sub");
         Assert.Equal("in-submount\n---\n", output);
+    }
+
+    [ContainerFact]
+    public void TmpcopyupCopiesWhatTheMountPointHeld()
+    {
+        // podman's --tmpfs and --read-only: runc's extension fills the new tmpfs with the image's directory.
+        var data = Path.Combine(_bundle.Rootfs, "data");
+        Directory.CreateDirectory(Path.Combine(data, "sub"));
+        File.WriteAllText(Path.Combine(data, "a"), "from-image");
+        File.WriteAllText(Path.Combine(data, "sub", "b"), "nested");
+        File.CreateSymbolicLink(Path.Combine(data, "link"), "a");
+        Host("mkfifo", "-m", "600", Path.Combine(data, "fifo"));
+        Host("chown", "12:34", Path.Combine(data, "a"));
+        Host("chmod", "604", Path.Combine(data, "a"));
+        Host("chown", "5:6", data);
+        Host("chmod", "751", data);
+        AddMount("/data", "tmpfs", "tmpfs", "rw", "nosuid", "tmpcopyup");
+        // A mount point the image lacks has nothing to copy and keeps tmpfs's own mode, as with runc.
+        AddMount("/fresh", "tmpfs", "tmpfs", "tmpcopyup");
+        var output = _bundle.Sh("grep -c '^tmpfs /data tmpfs' /proc/mounts; stat -c '%n %a %u %g %F' /data /data/a /data/fifo /fresh; readlink /data/link; cat /data/a /data/sub/b; echo new > /data/sub/new");
+        Assert.Equal("1\n/data 751 5 6 directory\n/data/a 604 12 34 regular file\n/data/fifo 600 0 0 fifo\n/fresh 1777 0 0 directory\na\nfrom-imagenested", output);
+        Assert.False(File.Exists(Path.Combine(data, "sub", "new")), "the write went to the image, not the tmpfs");
+    }
+
+    [ContainerFact]
+    public void RecursiveReadOnlyCoversSubmounts()
+    {
+        var dir = HostDir();
+        Directory.CreateDirectory(Path.Combine(dir, "sub"));
+        Host("mount", "-t", "tmpfs", "skiff-sub", Path.Combine(dir, "sub"));
+        AddMount("/mnt/r", "bind", dir, "rbind", "rro");
+        var result = _bundle.Run("sh", "-c", "touch /mnt/r/x; echo top=$?; touch /mnt/r/sub/x; echo sub=$?");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("top=1\nsub=1\n", result.Stdout);
+        Assert.False(File.Exists(Path.Combine(dir, "sub", "x")));
     }
 
     [ContainerFact]

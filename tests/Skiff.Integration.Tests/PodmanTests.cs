@@ -82,6 +82,33 @@ public sealed class PodmanTests : IDisposable
     }
 
     [ContainerFact]
+    public void TmpfsAndReadOnlyRootfs()
+    {
+        // Both give skiff-runtime tmpfs mounts with runc's tmpcopyup option: the image's /etc shows through
+        // the new tmpfs, and with --read-only podman adds writable tmpfs on /tmp, /var/tmp and /run.
+        string[] flags = [.. RunFlags, "--read-only", "--tmpfs", "/etc"];
+        var result = Podman(["run", "--rm", .. flags, Image, "sh", "-c",
+            "grep -c root /etc/passwd; grep -c '^tmpfs /etc ' /proc/mounts; touch /tmp/x /run/x /etc/x && echo writable; touch /bin/x || echo read-only"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("1\n1\nwritable\nread-only\n", result.Stdout);
+
+        var run = Podman(["run", "-d", .. flags, Image, "sleep", "1000"]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var id = run.Stdout.Trim();
+        var exec = Podman("exec", id, "sh", "-c", "touch /tmp/from-exec && cat /etc/group");
+        Assert.True(exec.ExitCode == 0, exec.ToString());
+        Assert.Equal("root:x:0:\n", exec.Stdout);
+        Assert.Contains(Directory.EnumerateDirectories("/sys/fs/cgroup"), hierarchy => Directory.Exists(Path.Combine(hierarchy, "libpod_parent", $"libpod-{id}")));
+        Assert.Equal(0, Podman("kill", id).ExitCode);
+        LifecycleTests.WaitFor(() => Inspect(id).GetProperty("Status").GetString() == "exited");
+        Assert.Equal(137, Inspect(id).GetProperty("ExitCode").GetInt32());
+        Assert.Equal(0, Podman("rm", id).ExitCode);
+        Assert.Equal("", Podman("ps", "-a", "-q").Stdout.Trim());
+        Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), line => line.Contains(id));
+        Assert.DoesNotContain(Directory.EnumerateDirectories("/sys/fs/cgroup"), hierarchy => Directory.Exists(Path.Combine(hierarchy, "libpod_parent", $"libpod-{id}")));
+    }
+
+    [ContainerFact]
     public void RuntimeErrorReachesPodman()
     {
         // podman reads create errors from the runtime's --log file (json); a limit this host

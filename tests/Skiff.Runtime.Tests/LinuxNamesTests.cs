@@ -42,6 +42,19 @@ public sealed class LinuxNamesTests
     }
 
     [Fact]
+    public void RuncsExtensionsAreNotFilesystemData()
+    {
+        var parsed = PlanCompiler.ParseMountOptions(["rro", "rnosuid", "rnoatime", "tmpcopyup", "size=1m"]);
+        Assert.True(parsed.CopyUp);
+        Assert.Equal("size=1m", parsed.Data);
+        Assert.Equal(0x1UL | 0x2UL | 0x10UL, parsed.AttributesSet);   // MOUNT_ATTR_RDONLY | NOSUID | NOATIME
+        Assert.Equal(0x70UL, parsed.AttributesClear);                 // the whole atime field
+        var undone = PlanCompiler.ParseMountOptions(["rro", "rrw"]);
+        Assert.Equal(0UL, undone.AttributesSet);
+        Assert.Equal(0x1UL, undone.AttributesClear);
+    }
+
+    [Fact]
     public void PlanWriterPadsRecordsTo8Bytes()
     {
         var plan = new PlanWriter().Add(PlanOp.Hostname, "abc").Add(PlanOp.Rlimit, [7, 1, 2]).ToArray();

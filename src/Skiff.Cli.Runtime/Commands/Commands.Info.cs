@@ -31,7 +31,7 @@ public static partial class Commands
             OCIVersionMin = OciVersionMin,
             OCIVersionMax = OciVersionMax,
             Hooks = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-            MountOptions = [.. LinuxNames.MountFlags.Keys, .. LinuxNames.Propagations.Keys, "bind", "rbind"],
+            MountOptions = [.. LinuxNames.MountFlags.Keys, .. LinuxNames.Propagations.Keys, .. LinuxNames.RecursiveMountAttributes.Keys, "bind", "rbind", "tmpcopyup"],
             Linux = new LinuxFeatures
             {
                 Namespaces = [.. LinuxNames.Namespaces.Keys],

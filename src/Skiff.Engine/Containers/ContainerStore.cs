@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Skiff.Storage.Sqlite;
-using Skiff.Interop;
-using Libc = Skiff.Interop.Interop.Libc;
 
 namespace Skiff.Engine.Containers;
 
@@ -25,8 +23,6 @@ public sealed class ContainerStore : IDisposable
     public static ContainerStore Open(string path)
         => new(SqliteCommands.OpenShared(path, connection =>
         {
-            // Container configs hold their environment, often secrets: root only (SQLite gives -wal and -shm the same mode).
-            Errno.Check(Libc.Chmod(path, 0x180 /* 0600 */), "chmod", path);
             // No fsync per transaction (a `run` makes six): WAL stays consistent through any crash, and what a power
             // loss may undo is harmless here. States are checked against the processes anyway (a reboot ends them
             // all); a lost insert leaves a container directory nobody lists; a lost delete brings back a row whose

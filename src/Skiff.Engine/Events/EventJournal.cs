@@ -37,7 +37,7 @@ public sealed class EventJournal
         var line = new byte[json.Length + 1];
         json.CopyTo(line, 0);
         line[^1] = (byte)'\n';
-        System.IO.Directory.CreateDirectory(Directory);
+        PrivateStore.EnsureDirectory(Directory);
         var file = OpenForAppend();
         try
         {
@@ -98,38 +98,37 @@ public sealed class EventJournal
         long? sinceNano = since is { } s ? ToNano(s) : null, untilNano = until is { } u ? ToNano(u) : null;
         bool Wanted(EngineEvent e) => (sinceNano is not { } from || e.TimeNano >= from) && (untilNano is not { } to || e.TimeNano <= to);
         bool replay = since is not null || until is not null;
-        System.IO.Directory.CreateDirectory(Directory);
+        PrivateStore.EnsureDirectory(Directory);
         if (replay)
         {
-            using var rotated = JsonLines.OpenForReading(RotatedPath);
-            long rotatedOffset = 0;
+            using var rotated = LineReader.Open(RotatedPath);
             if (rotated is not null)
-                foreach (var e in JsonLines.ReadNew(rotated, ref rotatedOffset, Parse).Where(Wanted))
+                foreach (var e in rotated.ReadNew(Parse).Where(Wanted))
                     yield return e;
         }
-        var current = JsonLines.OpenForReading(CurrentPath);
+        var current = LineReader.Open(CurrentPath);
         try
         {
-            long offset = current is null || replay ? 0 : current.Length;
+            if (current is not null && !replay)
+                current.Seek(current.File.Length);
             using var watch = follow ? Notify.Inotify(Directory, Notify.IN_MODIFY | IN_CREATE | IN_MOVED_TO) : null;
             using var cancelled = follow ? Notify.EventFd() : null;
             using var registration = cancelled is null ? default : cancel.Register(() => Signal(cancelled));
             while (true)
             {
                 if (current is not null)
-                    foreach (var e in JsonLines.ReadNew(current, ref offset, Parse).Where(Wanted))
+                    foreach (var e in current.ReadNew(Parse).Where(Wanted))
                         yield return e;
                 if (!follow || cancel.IsCancellationRequested || (untilNano is { } end && ToNano(DateTimeOffset.UtcNow) > end))
                     yield break;
-                if (current is null ? File.Exists(CurrentPath) : ContainerManager.Rotated(current, CurrentPath))
+                if (current is null ? File.Exists(CurrentPath) : JsonLines.Rotated(current.File, CurrentPath))
                 {
                     // What reached the old file before the rename was read above; the new file is read from its start.
                     if (current is not null)
-                        foreach (var e in JsonLines.ReadNew(current, ref offset, Parse).Where(Wanted))
+                        foreach (var e in current.ReadNew(Parse).Where(Wanted))
                             yield return e;
                     current?.Dispose();
-                    current = JsonLines.OpenForReading(CurrentPath);
-                    offset = 0;
+                    current = LineReader.Open(CurrentPath);
                     continue;
                 }
                 int timeout = until is { } deadline ? (int)Math.Clamp((deadline - DateTimeOffset.UtcNow).TotalMilliseconds + 1, 0, int.MaxValue) : -1;

@@ -83,7 +83,7 @@ public sealed class JsonFileLog : IDisposable
         _file.Dispose();
         if (_options.MaxFiles <= 1)
         {
-            _file = new FileStream(_path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            _file = Open(_path, FileMode.Create);
             return;
         }
         File.Delete($"{_path}.{_options.MaxFiles - 1}");
@@ -94,7 +94,14 @@ public sealed class JsonFileLog : IDisposable
         _file = Open(_path);
     }
 
-    private static FileStream Open(string path) => new(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+    /// <summary>What a container printed is its owner's business: 0600, not the umask's 0644.</summary>
+    private static FileStream Open(string path, FileMode mode = FileMode.Append) => new(path, new FileStreamOptions
+    {
+        Mode = mode,
+        Access = FileAccess.Write,
+        Share = FileShare.ReadWrite | FileShare.Delete,
+        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+    });
 
     public void Dispose()
     {

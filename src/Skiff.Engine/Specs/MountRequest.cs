@@ -90,7 +90,7 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
         }
         if (target is null)
             throw Invalid("--mount", spec, "target is required");
-        CheckTarget("--mount", spec, target);
+        target = CheckTarget("--mount", spec, target);
         switch (type)
         {
             case "bind":
@@ -140,9 +140,13 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
     {
         if (!target.StartsWith('/'))
             throw Invalid(flag, spec, $"the container path must be absolute (\"{target}\")");
-        if (target.Split('/').Contains(".."))
+        var components = target.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(c => c != ".").ToList();
+        if (components.Contains(".."))
             throw Invalid(flag, spec, $"the container path must not contain \"..\" (\"{target}\")");
-        return target.Length > 1 ? target.TrimEnd('/') : target;
+        // A mount over / would sit under the rootfs the process is pivoted onto, unseen; docker refuses it too.
+        if (components.Count == 0)
+            throw Invalid(flag, spec, "the container path cannot be \"/\": mount at a directory inside the container");
+        return "/" + string.Join('/', components);
     }
 
     private static string ParseMode(string flag, string spec, string? value)
@@ -153,12 +157,17 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
     }
 
     /// <summary>docker's volume name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*.</summary>
+    private const int MaximumVolumeName = 255;
+
     internal static void ValidateVolumeName(string flag, string spec, string name)
     {
         bool valid = name.Length > 0 && char.IsAsciiLetterOrDigit(name[0])
             && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
         if (!valid)
             throw Invalid(flag, spec, $"invalid volume name \"{name}\" (letters, digits, '_', '.', '-'; starting with a letter or digit)");
+        // The name is a directory name: longer than NAME_MAX, mkdir would fail with ENAMETOOLONG after the checks.
+        if (name.Length > MaximumVolumeName)
+            throw Invalid(flag, spec, $"the volume name is {name.Length} characters long: at most {MaximumVolumeName} are allowed");
     }
 
     private static EngineException Invalid(string flag, string spec, string why) => new($"invalid {flag} \"{spec}\": {why}");

@@ -18,18 +18,25 @@ public static class UserResolver
 
     private sealed record GroupEntry(string Name, uint Gid, string[] Members);
 
-    /// <summary>Resolves <paramref name="spec"/> against the files under <paramref name="rootfs"/> (a directory).</summary>
+    /// <summary>The most supplementary groups the kernel takes (NGROUPS_MAX).</summary>
+    private const int MaximumGroups = 65536;
+
+    /// <summary>
+    /// Resolves <paramref name="spec"/> against the files under <paramref name="rootfs"/> (a directory). The container
+    /// or image wrote them, at whatever size: they are read line by line, keeping only the entries that match.
+    /// </summary>
     public static ResolvedUser Resolve(string rootfs, string? spec)
     {
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
-        return Resolve(ReadText(root, "/etc/passwd"), ReadText(root, "/etc/group"), spec);
+        return Resolve(ReadLines(root, "/etc/passwd"), ReadLines(root, "/etc/group"), spec);
     }
 
     /// <summary>Resolves <paramref name="spec"/> against passwd and group file contents (null: the file is absent).</summary>
     public static ResolvedUser Resolve(string? passwd, string? group, string? spec)
+        => Resolve(passwd?.Split('\n') ?? [], group?.Split('\n') ?? [], spec);
+
+    private static ResolvedUser Resolve(IEnumerable<string> passwd, IEnumerable<string> group, string? spec)
     {
-        var users = ParsePasswd(passwd);
-        var groups = ParseGroup(group);
         spec = string.IsNullOrEmpty(spec) ? "0" : spec;
         var colon = spec.IndexOf(':');
         var userPart = colon < 0 ? spec : spec[..colon];
@@ -42,11 +49,11 @@ public static class UserResolver
         string home = "/";
         if (uint.TryParse(userPart, out uid))
         {
-            entry = users.FirstOrDefault(u => u.Uid == uid);
+            entry = ParsePasswd(passwd).FirstOrDefault(u => u.Uid == uid);
         }
         else
         {
-            entry = users.FirstOrDefault(u => u.Name == userPart)
+            entry = ParsePasswd(passwd).FirstOrDefault(u => u.Name == userPart)
                 ?? throw new EngineException($"unable to find user {userPart}: no matching entries in the container's /etc/passwd");
             uid = entry.Uid;
         }
@@ -56,54 +63,62 @@ public static class UserResolver
             home = entry.Home.Length > 0 ? entry.Home : "/";
         }
 
-        if (groupPart is not null)
+        bool numericGroup = groupPart is not null && uint.TryParse(groupPart, out gid);
+        GroupEntry? named = null;
+        var memberOf = new List<uint>();
+        if (entry is not null || (groupPart is not null && !numericGroup))
         {
-            if (!uint.TryParse(groupPart, out gid))
+            foreach (var g in ParseGroup(group))
             {
-                gid = (groups.FirstOrDefault(g => g.Name == groupPart)
-                    ?? throw new EngineException($"unable to find group {groupPart}: no matching entries in the container's /etc/group")).Gid;
+                if (groupPart is not null && !numericGroup && named is null && g.Name == groupPart)
+                    named = g;
+                if (entry is not null && g.Members.Contains(entry.Name) && !memberOf.Contains(g.Gid))
+                {
+                    if (memberOf.Count == MaximumGroups)
+                        throw new EngineException($"user {entry.Name} is in more than {MaximumGroups} groups in the container's /etc/group");
+                    memberOf.Add(g.Gid);
+                }
             }
         }
-
-        var additional = entry is null
-            ? []
-            : groups.Where(g => g.Members.Contains(entry.Name) && g.Gid != gid).Select(g => g.Gid).Distinct().ToList();
-        return new ResolvedUser(uid, gid, additional, home);
+        if (groupPart is not null && !numericGroup)
+            gid = (named ?? throw new EngineException($"unable to find group {groupPart}: no matching entries in the container's /etc/group")).Gid;
+        return new ResolvedUser(uid, gid, memberOf.Where(g => g != gid).ToList(), home);
     }
 
-    private static string? ReadText(FileDescriptor root, string path)
-        => SmallFile.TryReadInRoot(root, path) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
-
-    private static List<PasswdEntry> ParsePasswd(string? text)
+    private static IEnumerable<string> ReadLines(FileDescriptor root, string path)
     {
-        var entries = new List<PasswdEntry>();
-        foreach (var fields in Lines(text))
+        using var file = SmallFile.TryOpenInRoot(root, path);
+        if (file is null)
+            yield break;
+        using var reader = new LineReader(file, 0);
+        foreach (var line in reader.ReadNew(bytes => Encoding.UTF8.GetString(bytes.Span)))
+            yield return line;
+    }
+
+    private static IEnumerable<PasswdEntry> ParsePasswd(IEnumerable<string> lines)
+    {
+        foreach (var fields in Fields(lines))
         {
             if (fields.Length >= 4 && uint.TryParse(fields[2], out var uid) && uint.TryParse(fields[3], out var gid))
-                entries.Add(new PasswdEntry(fields[0], uid, gid, fields.Length >= 6 ? fields[5] : ""));
+                yield return new PasswdEntry(fields[0], uid, gid, fields.Length >= 6 ? fields[5] : "");
         }
-        return entries;
     }
 
-    private static List<GroupEntry> ParseGroup(string? text)
+    private static IEnumerable<GroupEntry> ParseGroup(IEnumerable<string> lines)
     {
-        var entries = new List<GroupEntry>();
-        foreach (var fields in Lines(text))
+        foreach (var fields in Fields(lines))
         {
             if (fields.Length >= 3 && uint.TryParse(fields[2], out var gid))
             {
                 var members = fields.Length >= 4 ? fields[3].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-                entries.Add(new GroupEntry(fields[0], gid, members));
+                yield return new GroupEntry(fields[0], gid, members);
             }
         }
-        return entries;
     }
 
-    private static IEnumerable<string[]> Lines(string? text)
+    private static IEnumerable<string[]> Fields(IEnumerable<string> lines)
     {
-        if (text is null)
-            yield break;
-        foreach (var raw in text.Split('\n'))
+        foreach (var raw in lines)
         {
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#'))

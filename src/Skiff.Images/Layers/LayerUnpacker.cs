@@ -329,7 +329,7 @@ public sealed class LayerUnpacker
         /// </summary>
         private FileDescriptor OpenDirectory(string[] path, bool create, string entryName)
         {
-            const int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC;
+            int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC;
             string joined = path.Length == 0 ? "." : string.Join('/', path);
             int fd = Libc.TryOpenAt2(root, joined, flags, InRoot);
             if (fd >= 0)

@@ -24,7 +24,7 @@ internal sealed class LowerLayersView(IReadOnlyList<string> layers)
     /// </summary>
     public Libc.Statx? Find(string[] path)
     {
-        const int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+        int flags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
         foreach (string layer in layers)
         {
             var current = FileDescriptor.Wrap(Libc.Open(layer, flags, 0), "open", layer);

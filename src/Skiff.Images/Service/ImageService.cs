@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Skiff.Images.References;
 using Skiff.Images.Registry;
+using Skiff.Interop;
 using Skiff.Oci.Image;
 using Skiff.Storage.Content;
 using Skiff.Storage.Metadata;
@@ -82,7 +83,7 @@ public sealed partial class ImageService : IDisposable
         string root = Path.GetFullPath(options.Root);
         try
         {
-            Directory.CreateDirectory(root);
+            PrivateStore.EnsureDirectory(root);
             var registries = options.Registries ?? RegistriesConfig.Load();
             var content = new ContentStore(Path.Combine(root, "content"));
             var snapshotter = OpenSnapshotter(root, options.Snapshotter);

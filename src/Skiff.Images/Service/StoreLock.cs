@@ -25,9 +25,13 @@ internal sealed class StoreLock : IDisposable
         {
             try
             {
-                return new StoreLock(exclusive
-                    ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
-                    : new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite));
+                return new StoreLock(new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.OpenOrCreate,
+                    Access = exclusive ? FileAccess.ReadWrite : FileAccess.Read,
+                    Share = exclusive ? FileShare.None : FileShare.ReadWrite,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                }));
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {

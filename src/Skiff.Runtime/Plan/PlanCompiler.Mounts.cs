@@ -1,20 +1,25 @@
 using Skiff.Cgroups;
 using Skiff.Oci;
+using Libc = Skiff.Interop.Interop.Libc;
 using static Skiff.Runtime.Policy.LinuxNames;
 
 namespace Skiff.Runtime.Plan;
 
 public static partial class PlanCompiler
 {
-    private const ulong MountMkdir = 0x1, MountMkfile = 0x2, MountRemount = 0x4, MountPropagationRecursive = 0x10;
+    private const ulong MountMkdir = 0x1, MountMkfile = 0x2, MountRemount = 0x4, MountPropagationRecursive = 0x10, MountCopyUp = 0x20;
 
-    /// <summary>What a mount's option list means: kernel flags, propagation, and the rest as filesystem data.</summary>
-    internal sealed record ParsedMountOptions(ulong Flags, ulong Propagation, bool Bind, bool Recursive, string Data);
+    /// <summary>
+    /// What a mount's option list means: kernel flags, propagation, runc's extensions (tmpcopyup, the recursive
+    /// r* attributes) and the rest as filesystem data.
+    /// </summary>
+    internal sealed record ParsedMountOptions(ulong Flags, ulong Propagation, bool Bind, bool Recursive, string Data,
+        bool CopyUp = false, ulong AttributesSet = 0, ulong AttributesClear = 0);
 
     internal static ParsedMountOptions ParseMountOptions(IEnumerable<string>? options)
     {
-        ulong flags = 0, propagation = 0;
-        bool bind = false, recursive = false;
+        ulong flags = 0, propagation = 0, attributesSet = 0, attributesClear = 0;
+        bool bind = false, recursive = false, copyUp = false;
         var data = new List<string>();
         foreach (var option in options ?? [])
         {
@@ -27,12 +32,20 @@ public static partial class PlanCompiler
                 flags = flag.Clear ? flags & ~flag.Flag : flags | flag.Flag;
             else if (Propagations.TryGetValue(option, out var p))
                 propagation = p;
-            else if (option is "tmpcopyup" or "idmap" or "ridmap")
+            else if (RecursiveMountAttributes.TryGetValue(option, out var attribute))
+            {
+                attributesSet = (attributesSet & ~attribute.Clear & ~attribute.Set) | attribute.Set;
+                attributesClear = (attributesClear & ~attribute.Set) | attribute.Clear;
+            }
+            else if (option == "tmpcopyup")
+                copyUp = true;
+            else if (option is "idmap" or "ridmap")
+                // runc 1.1 refuses them too; an id-mapped mount needs the mount API (open_tree + mount_setattr).
                 throw new RuntimeException($"config.json: mount option \"{option}\" is not supported by skiff-runtime yet");
             else
                 data.Add(option);
         }
-        return new ParsedMountOptions(flags, propagation, bind, recursive, string.Join(',', data));
+        return new ParsedMountOptions(flags, propagation, bind, recursive, string.Join(',', data), copyUp, attributesSet, attributesClear);
     }
 
     private static bool IsBind(Mount mount) => mount.Type == "bind" || ParseMountOptions(mount.Options).Bind;
@@ -51,6 +64,7 @@ public static partial class PlanCompiler
             return;
         }
         bool bind = parsed.Bind || type == "bind";
+        CheckProcMount(destination, type, bind && !string.IsNullOrEmpty(mount.Source) ? Path.GetFullPath(mount.Source, options.Bundle) : null);
         bool hasOwnNetNs = namespaces.Any(n => n.Type == "network");
         if (type == "sysfs" && newUserNs && !hasOwnNetNs)
         {
@@ -67,6 +81,7 @@ public static partial class PlanCompiler
             if (!File.Exists(source) && !Directory.Exists(source))
                 throw new RuntimeException($"config.json: mount source {source} for {destination} does not exist");
             AddBind(plan, source, destination, Directory.Exists(source), parsed, propagation, propagationRecursive);
+            AddRecursiveAttributes(plan, destination, parsed);
             return;
         }
         if (type.Length == 0)
@@ -75,10 +90,19 @@ public static partial class PlanCompiler
         // option conflicts with them: runc mounts it plain and relabels the mount point instead.
         bool labelAfterMount = type == "mqueue" && mountLabel is not null;
         var data = type is "proc" or "sysfs" || labelAfterMount ? parsed.Data : WithMountLabel(parsed.Data, mountLabel);
-        plan.Add(PlanOp.Mount, [parsed.Flags, propagation, MountMkdir | propagationRecursive],
+        // runc copies up into tmpfs mounts only, and ignores the option elsewhere.
+        ulong copyUp = parsed.CopyUp && type == "tmpfs" ? MountCopyUp : 0;
+        plan.Add(PlanOp.Mount, [parsed.Flags, propagation, MountMkdir | propagationRecursive | copyUp],
             mount.Source ?? type, destination, type, data);
         if (labelAfterMount)
             plan.Add(PlanOp.FileLabel, destination, mountLabel!);
+        AddRecursiveAttributes(plan, destination, parsed);
+    }
+
+    private static void AddRecursiveAttributes(PlanWriter plan, string destination, ParsedMountOptions parsed)
+    {
+        if ((parsed.AttributesSet | parsed.AttributesClear) != 0)
+            plan.Add(PlanOp.MountSetattr, [parsed.AttributesSet, parsed.AttributesClear], destination);
     }
 
     private static void AddBind(PlanWriter plan, string source, string destination, bool sourceIsDirectory, ParsedMountOptions parsed, ulong propagation, ulong propagationRecursive)
@@ -157,5 +181,33 @@ public static partial class PlanCompiler
             plan.Add(PlanOp.Symlink, "/proc/kcore", "/dev/core");
         if (mounts.Any(m => m.Destination.TrimEnd('/') == "/dev/pts"))
             plan.Add(PlanOp.Symlink, "pts/ptmx", "/dev/ptmx");
+    }
+
+    /// <summary>The files under /proc that lxcfs emulates and runc lets a mount cover.</summary>
+    private static readonly HashSet<string> LxcfsProcFiles =
+    [
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime", "/proc/loadavg",
+        "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+    ];
+
+    /// <summary>
+    /// runc's checkProcMount, refused up front as runc does: /proc takes only a procfs (a proc mount, or a bind of
+    /// one), and nothing is mounted inside it but the files lxcfs emulates. Anything else over /proc hides the
+    /// kernel's files that masked paths, the exec'd process's /proc/self and sysctls rely on (CVE-2019-16884 and
+    /// CVE-2019-19921 came through such mounts); accepted, it only failed later, half set up.
+    /// </summary>
+    private static void CheckProcMount(string destination, string type, string? bindSource)
+    {
+        if (type == "proc")
+            return;
+        var path = Path.GetFullPath(destination);
+        if (path == "/proc")
+        {
+            if (bindSource is not null && Path.Exists(bindSource) && Libc.FileSystemMagic(bindSource) == Libc.PROC_SUPER_MAGIC)
+                return;
+            throw new RuntimeException($"config.json: {destination} cannot be mounted because it is not of type proc");
+        }
+        if (path.StartsWith("/proc/", StringComparison.Ordinal) && !LxcfsProcFiles.Contains(path))
+            throw new RuntimeException($"config.json: {destination} cannot be mounted because it is inside /proc");
     }
 }

@@ -11,7 +11,7 @@ namespace Skiff.Runtime.Plan;
 public sealed class PlanWriter
 {
     public const uint Magic = 0x534b4950;
-    public const uint Version = 2;
+    public const uint Version = 3;
 
     private readonly MemoryStream _records = new();
     private uint _count;
@@ -105,6 +105,7 @@ public enum PlanOp : uint
     Cwd = 39,
     Hook = 40,
     FileLabel = 41,
+    MountSetattr = 42,
     User = 50,
     Capabilities = 51,
     NoNewPrivileges = 52,

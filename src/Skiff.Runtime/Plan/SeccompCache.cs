@@ -78,11 +78,11 @@ public sealed class SeccompCache(string directory)
         string temporary = $"{path}.{Environment.ProcessId}.tmp";
         try
         {
-            Directory.CreateDirectory(directory);
+            PrivateStore.EnsureDirectory(directory);
             SmallFile.WriteAllBytes(temporary, bytes, create: true, mode: 0x180 /* 0600 */);
             File.Move(temporary, path, overwrite: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SyscallException)
         {
             // A cache that cannot be written (read-only or full state root) only costs the next start a compile.
             File.Delete(temporary);

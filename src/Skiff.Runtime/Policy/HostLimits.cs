@@ -6,8 +6,8 @@ namespace Skiff.Runtime.Policy;
 
 /// <summary>
 /// What this host lets the runtime grant. Without CAP_SYS_RESOURCE (as on the machines Skiff is
-/// tested on) no hard rlimit can be raised and oom_score_adj cannot be lowered; asking anyway must
-/// fail before anything is created, with a message that names the limit and the allowed maximum.
+/// tested on) no hard rlimit can be raised; asking anyway must fail before anything is created, with
+/// a message that names the limit and the allowed maximum.
 /// </summary>
 public static class HostLimits
 {
@@ -31,14 +31,15 @@ public static class HostLimits
         return resource;
     }
 
+    /// <summary>
+    /// Only the range: without CAP_SYS_RESOURCE the kernel lets a process lower its score down to its
+    /// oom_score_adj_min, which /proc does not show, so skiff-init writes the value and reports the
+    /// kernel's refusal (containerd asks for its own score from a shim one above it).
+    /// </summary>
     public static void CheckOomScoreAdj(int value)
     {
         if (value is < -1000 or > 1000)
             throw new RuntimeException($"config.json: process.oomScoreAdj {value} is outside -1000..1000");
-        if (HasCapability(LinuxNames.CAP_SYS_RESOURCE))
-            return;
-        if (int.TryParse(SmallFile.ReadAllText("/proc/self/oom_score_adj").Trim(), out var current) && value < current)
-            throw new RuntimeException($"cannot set oomScoreAdj to {value}: lowering it below {current} needs CAP_SYS_RESOURCE, which is missing here");
     }
 
     private static ulong ReadEffectiveCapabilities()

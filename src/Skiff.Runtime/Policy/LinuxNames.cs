@@ -61,6 +61,27 @@ public static class LinuxNames
         ["defaults"] = (0, false),
     };
 
+    private const ulong MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_NOSUID = 0x2, MOUNT_ATTR_NODEV = 0x4, MOUNT_ATTR_NOEXEC = 0x8,
+        MOUNT_ATTR_ATIME_MASK = 0x70, MOUNT_ATTR_RELATIME = 0x0, MOUNT_ATTR_NOATIME = 0x10, MOUNT_ATTR_STRICTATIME = 0x20,
+        MOUNT_ATTR_NODIRATIME = 0x80, MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
+
+    /// <summary>
+    /// runc's recursive mount options → mount_setattr(AT_RECURSIVE) attributes to set and to clear. The atime
+    /// modes are one field: changing it clears the whole field, and the "no" forms fall back to relatime.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (ulong Set, ulong Clear)> RecursiveMountAttributes = new Dictionary<string, (ulong, ulong)>
+    {
+        ["rro"] = (MOUNT_ATTR_RDONLY, 0), ["rrw"] = (0, MOUNT_ATTR_RDONLY),
+        ["rnosuid"] = (MOUNT_ATTR_NOSUID, 0), ["rsuid"] = (0, MOUNT_ATTR_NOSUID),
+        ["rnodev"] = (MOUNT_ATTR_NODEV, 0), ["rdev"] = (0, MOUNT_ATTR_NODEV),
+        ["rnoexec"] = (MOUNT_ATTR_NOEXEC, 0), ["rexec"] = (0, MOUNT_ATTR_NOEXEC),
+        ["rnodiratime"] = (MOUNT_ATTR_NODIRATIME, 0), ["rdiratime"] = (0, MOUNT_ATTR_NODIRATIME),
+        ["rnosymfollow"] = (MOUNT_ATTR_NOSYMFOLLOW, 0), ["rsymfollow"] = (0, MOUNT_ATTR_NOSYMFOLLOW),
+        ["rnoatime"] = (MOUNT_ATTR_NOATIME, MOUNT_ATTR_ATIME_MASK), ["ratime"] = (MOUNT_ATTR_RELATIME, MOUNT_ATTR_ATIME_MASK),
+        ["rrelatime"] = (MOUNT_ATTR_RELATIME, MOUNT_ATTR_ATIME_MASK), ["rnorelatime"] = (MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_ATIME_MASK),
+        ["rstrictatime"] = (MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_ATIME_MASK), ["rnostrictatime"] = (MOUNT_ATTR_RELATIME, MOUNT_ATTR_ATIME_MASK),
+    };
+
     public const uint S_IFIFO = 0x1000, S_IFCHR = 0x2000, S_IFBLK = 0x6000;
 
     public const int SIGKILL = 9;

@@ -33,9 +33,10 @@ public sealed class StateStore(string root)
         var dir = DirectoryOf(id);
         try
         {
-            Directory.CreateDirectory(Root);
+            // runc's root is 0700 too: container states name their bundles, pids and config.
+            PrivateStore.EnsureDirectory(Root);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SyscallException)
         {
             throw new RuntimeException($"cannot create state root {Root}: {e.Message}");
         }
@@ -61,7 +62,17 @@ public sealed class StateStore(string root)
     public void SaveSpec(string id, Spec spec)
         => SmallFile.WriteAllText(Path.Combine(DirectoryOf(id), "config.json"), OciJson.SerializeSpec(spec, indented: false), create: true);
 
-    public Spec LoadSpec(string id) => OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
+    public Spec LoadSpec(string id)
+    {
+        try
+        {
+            return OciJson.ReadSpec(Path.Combine(DirectoryOf(id), "config.json"));
+        }
+        catch (OciConfigException) when (!Directory.Exists(DirectoryOf(id)))
+        {
+            throw new RuntimeException($"container \"{id}\" does not exist");
+        }
+    }
 
     public ContainerRecord Load(string id)
     {

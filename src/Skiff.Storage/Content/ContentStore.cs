@@ -17,6 +17,7 @@ public sealed class ContentStore
     public ContentStore(string root)
     {
         Root = System.IO.Path.GetFullPath(root);
+        PrivateStore.EnsureDirectory(Root);
         Directory.CreateDirectory(BlobsDirectory);
         Directory.CreateDirectory(IngestDirectory);
     }

@@ -26,7 +26,8 @@ public abstract class SnapshotterBase : ISnapshotter
     protected SnapshotterBase(string root)
     {
         Root = Path.GetFullPath(root);
-        foreach (string directory in new[] { Root, LayersDirectory, LinksDirectory, SnapshotsDirectory, TempDirectory })
+        PrivateStore.EnsureDirectory(Root);
+        foreach (string directory in new[] { LayersDirectory, LinksDirectory, SnapshotsDirectory, TempDirectory })
             Directory.CreateDirectory(directory);
         RemoveStaleStaging();
     }

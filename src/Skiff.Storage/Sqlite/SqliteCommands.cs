@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Skiff.Interop;
 
 namespace Skiff.Storage.Sqlite;
 
@@ -13,6 +14,11 @@ public static class SqliteCommands
     /// </summary>
     public static SqliteConnection OpenShared(string path, Action<SqliteConnection> prepare)
     {
+        // SQLite would create the file by the umask (0644), and gives -wal and -shm the database's own mode: metadata
+        // and container configs (environments, often secrets) are the owner's only.
+        PrivateStore.EnsureFile(path);
+        PrivateStore.TightenIfPresent(path + "-wal");
+        PrivateStore.TightenIfPresent(path + "-shm");
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         try
         {

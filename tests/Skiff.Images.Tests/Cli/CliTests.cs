@@ -291,6 +291,20 @@ public sealed class CliTests : IDisposable
         Assert.Empty(service.Snapshotter.Layers());
     }
 
+    [Theory]
+    [InlineData("2</dev/null")]   // read-only, as a shim's null IO hands it out
+    [InlineData("2>&-")]          // closed
+    [InlineData("2>/dev/full")]   // ENOSPC
+    public void AnUnwritableStderrKeepsTheExitStatus(string redirection)
+    {
+        // The error line cannot be written: skiff still ends with its own status, not an abort (134).
+        Assert.Equal(125, Shell($"\"$0\" --root \"$1\" inspect no-such-object >/dev/null {redirection}"));
+        Assert.Equal(0, Shell("\"$0\" --root \"$1\" images >/dev/full"));
+    }
+
+    private int Shell(string script)
+        => Process.Start("/bin/sh", ["-c", script, Skiff.Binary, Root])!.WaitForExitCode();
+
     private static void Mount(string type, string target, string options)
     {
         using var mount = Process.Start("mount", ["-t", type, "-o", options, type, target])!;

@@ -9,7 +9,7 @@ namespace Skiff.Images.Tests.Cli;
 /// </summary>
 public sealed partial class EngineCliTests
 {
-    private const string RuntimeRoot = "/run/skiff/runtime";
+    private string RuntimeRoot => Path.Combine(Skiff.RunRootOf(Root), "runtime");
 
     private async Task<JsonElement> State(string container)
     {

@@ -11,14 +11,40 @@ internal static class Skiff
 
     public static Task<Result> RunAsync(string root, params string[] args) => RunAsync(root, null, null, args);
 
+    /// <summary>
+    /// The --runroot every command here gets: beside the test's store, so that each test's runtime state is its own
+    /// and goes with its temp directory (the derived default is under /run/skiff, shared by every test).
+    /// </summary>
+    public static string RunRootOf(string root) => Path.TrimEndingDirectorySeparator(root) + ".run";
+
+    /// <summary>Runs skiff without --runroot, so that it derives the run root from the store as a user's skiff does.</summary>
+    public static Task<Result> RunWithDerivedRunRootAsync(string root, params string[] args)
+        => RunAsync(root, null, null, args, derivedRunRoot: true);
+
     public static Task<Result> RunWithInputAsync(string root, string input, params string[] args) => RunAsync(root, input, null, args);
 
     public static Task<Result> RunWithEnvironmentAsync(string root, Dictionary<string, string> environment, params string[] args)
         => RunAsync(root, null, environment, args);
 
-    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args)
+    /// <summary>Runs skiff under GNU time: its result and its peak resident set in KiB (wait4's ru_maxrss).</summary>
+    public static async Task<(Result Result, long PeakKiB)> RunMeasuredAsync(string root, params string[] args)
     {
-        using var process = Start(root, environment, args);
+        string report = Path.GetTempFileName();
+        try
+        {
+            var result = await RunAsync(root, null, null, args, wrapper: ["/usr/bin/time", "--format", "%M", "--output", report]);
+            return (result, long.Parse(File.ReadAllText(report).Trim().Split('\n')[^1]));
+        }
+        finally
+        {
+            File.Delete(report);
+        }
+    }
+
+    private static async Task<Result> RunAsync(string root, string? input, Dictionary<string, string>? environment, string[] args,
+        bool derivedRunRoot = false, string[]? wrapper = null)
+    {
+        using var process = Start(root, environment, args, derivedRunRoot, wrapper);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (input is not null)
@@ -41,19 +67,26 @@ internal static class Skiff
     /// <summary>Starts skiff with its output redirected (so not a terminal: plain progress lines); the caller waits or kills.</summary>
     public static Process Start(string root, params string[] args) => Start(root, null, args);
 
-    private static Process Start(string root, Dictionary<string, string>? environment, string[] args)
+    private static Process Start(string root, Dictionary<string, string>? environment, string[] args, bool derivedRunRoot = false, string[]? wrapper = null)
     {
         if (!File.Exists(Binary))
             throw new InvalidOperationException($"{Binary} is missing: run `make build` first");
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(wrapper?[0] ?? Binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (string arg in wrapper?.Skip(1).Append(Binary) ?? [])
+            start.ArgumentList.Add(arg);
         start.ArgumentList.Add("--root");
         start.ArgumentList.Add(root);
+        if (!derivedRunRoot)
+        {
+            start.ArgumentList.Add("--runroot");
+            start.ArgumentList.Add(RunRootOf(root));
+        }
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
         // No registries.conf of the machine, no credentials of the user: only what the test sets up.
