@@ -50,7 +50,8 @@ public sealed partial class EngineCliTests
         return TerminalImageName;
     }
 
-    private string SkiffCommand(string arguments) => $"{Skiff.Binary} --root {Root} {arguments}";
+    /// <summary>A shell's command line for skiff <paramref name="arguments"/>, with this test's store and run root, as <see cref="Skiff.RunAsync(string, string[])"/> runs it.</summary>
+    private string SkiffCommand(string arguments) => $"{Skiff.Binary} --root {Root} --runroot {Skiff.RunRootOf(Root)} {arguments}";
 
     [Fact]
     public async Task ExecGivesTheContainerNoHostTerminalOrFile()
