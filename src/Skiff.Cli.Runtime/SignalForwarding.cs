@@ -28,9 +28,9 @@ public sealed class SignalForwarding : IDisposable
                 lock (_lock)
                 {
                     if (_target is null)
-                        _pending.Add(SignalNumber(context.Signal));
+                        _pending.Add(Libc.SignalNumber(context.Signal));
                     else
-                        Send(_target, SignalNumber(context.Signal));
+                        Send(_target, Libc.SignalNumber(context.Signal));
                 }
             }));
         }
@@ -66,12 +66,4 @@ public sealed class SignalForwarding : IDisposable
             // gone already: its exit status is what we report
         }
     }
-
-    private static int SignalNumber(PosixSignal signal) => signal switch
-    {
-        PosixSignal.SIGHUP => 1,
-        PosixSignal.SIGINT => 2,
-        PosixSignal.SIGQUIT => 3,
-        _ => 15,
-    };
 }

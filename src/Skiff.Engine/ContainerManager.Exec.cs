@@ -1,15 +1,66 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Monitor;
 using Skiff.Engine.Specs;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
+using Pidfd = Skiff.Interop.Interop.Pidfd;
 using UnixSocket = Skiff.Interop.Interop.Socket;
 
 namespace Skiff.Engine;
 
-/// <summary>The stdio an exec'd process gets: the CLI passes its own 0, 1 and 2.</summary>
-public sealed record ExecStdio(FileDescriptor Stdin, FileDescriptor Stdout, FileDescriptor Stderr);
+/// <summary>
+/// The caller's side of an exec'd process's stdio (the CLI's own 0, 1 and 2): the engine relays between these and
+/// pipes or a pty of its own, the process never gets them.
+/// </summary>
+public sealed class ExecStdio(FileDescriptor stdin, FileDescriptor stdout, FileDescriptor stderr)
+{
+    private readonly Lock _lock = new();
+    private FileDescriptor? _terminal;
+    private (ushort Rows, ushort Columns)? _size;
+
+    public FileDescriptor Stdin { get; } = stdin;
+    public FileDescriptor Stdout { get; } = stdout;
+    public FileDescriptor Stderr { get; } = stderr;
+
+    /// <summary>Without -t: SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller's process go to the exec'd process (docker's --sig-proxy).</summary>
+    public bool ForwardSignals { get; init; }
+
+    /// <summary>With -t: the caller's window size, given before the exec (the terminal's first size) and whenever it changes.</summary>
+    public void Resize(ushort rows, ushort columns)
+    {
+        lock (_lock)
+        {
+            _size = (rows, columns);
+            if (_terminal is { } terminal)
+                SetSize(terminal, rows, columns);
+        }
+    }
+
+    /// <summary>The exec'd process's terminal while it runs (null after): sized now and on every <see cref="Resize"/>.</summary>
+    internal void UseTerminal(FileDescriptor? terminal)
+    {
+        lock (_lock)
+        {
+            _terminal = terminal;
+            if (terminal is not null && _size is var (rows, columns))
+                SetSize(terminal, rows, columns);
+        }
+    }
+
+    private static void SetSize(FileDescriptor terminal, ushort rows, ushort columns)
+    {
+        try
+        {
+            Libc.SetWindowSize(terminal, rows, columns);
+        }
+        catch (SyscallException)
+        {
+            // the process exited and its terminal with it
+        }
+    }
+}
 
 public sealed partial class ContainerManager
 {
@@ -63,19 +114,56 @@ public sealed partial class ContainerManager
         return status;
     }
 
+    /// <summary>
+    /// The runtime, and so the process, runs in a session of its own with the engine's pipes for stdio, relayed to and
+    /// from the caller's descriptors (see <see cref="StdioRelay"/>): no descriptor or controlling terminal of the
+    /// caller's reaches the container. Its stdin without -i is a pipe already at end of file.
+    /// </summary>
     private int RunExec(ContainerRecord container, List<string> args, ExecRequest request, ExecStdio stdio)
     {
         var runtime = RuntimeOf(container);
-        using var devNull = RuntimeClient.OpenDevNull();
-        var stdin = request.Interactive && !request.Detach ? stdio.Stdin : devNull;
-        if (!request.Tty)
+        if (request.Tty)
+            return ExecWithTerminal(container, runtime, args, request, stdio);
+        args.Add(container.Id);
+        args.AddRange(request.Command);
+        if (request.Detach)
         {
-            args.Add(container.Id);
-            args.AddRange(request.Command);
-            var command = runtime.Spawn(args, stdin, request.Detach ? devNull : stdio.Stdout, request.Detach ? devNull : stdio.Stderr);
-            return ExecStatus(container, command.Wait(), runtimeErrorShown: !request.Detach);
+            // Nobody reads what a detached process writes: /dev/null, which no ioctl or reopening turns into more.
+            using var devNull = RuntimeClient.OpenDevNull();
+            return ExecStatus(container, runtime.Spawn(args, devNull, devNull, devNull).Wait());
         }
-        return ExecWithTerminal(container, runtime, args, request, stdin, stdio.Stdout);
+        var (stdinRead, stdinWrite) = Libc.Pipe();
+        var (stdoutRead, stdoutWrite) = Libc.Pipe();
+        var (stderrRead, stderrWrite) = Libc.Pipe();
+        RuntimeCommand command;
+        using (stdinRead)
+        using (stdoutWrite)
+        using (stderrWrite)
+        {
+            try
+            {
+                command = runtime.Spawn(args, stdinRead, stdoutWrite, stderrWrite);
+            }
+            catch
+            {
+                stdinWrite.Dispose();
+                stdoutRead.Dispose();
+                stderrRead.Dispose();
+                throw;
+            }
+        }
+        using var relay = new StdioRelay();
+        relay.Output(stdoutRead, stdio.Stdout, "exec-stdout");
+        relay.Output(stderrRead, stdio.Stderr, "exec-stderr");
+        if (request.Interactive)
+            relay.Input(stdio.Stdin, stdinWrite, stdinWrite.Dispose);
+        else
+            stdinWrite.Dispose();
+        (int, string?) result;
+        using (stdio.ForwardSignals ? new SignalProxy(command.Pid) : null)
+            result = command.Wait();
+        relay.Stop();
+        return ExecStatus(container, result, runtimeErrorShown: true);
     }
 
     private static int ExecStatus(ContainerRecord container, (int ExitCode, string? Error) result, bool runtimeErrorShown = false)
@@ -88,8 +176,8 @@ public sealed partial class ContainerManager
         };
     }
 
-    /// <summary>-t: the runtime sends the pty master on a console socket; its output goes to stdout, stdin to it.</summary>
-    private int ExecWithTerminal(ContainerRecord container, RuntimeClient runtime, List<string> args, ExecRequest request, FileDescriptor stdin, FileDescriptor stdout)
+    /// <summary>-t: the runtime sends the pty master on a console socket; it is relayed to the caller's stdout, and stdin to it with -i.</summary>
+    private int ExecWithTerminal(ContainerRecord container, RuntimeClient runtime, List<string> args, ExecRequest request, ExecStdio stdio)
     {
         var directory = Directory.CreateTempSubdirectory("skiff-exec-").FullName;
         try
@@ -113,16 +201,21 @@ public sealed partial class ContainerManager
                     using var connection = accepted.Result;
                     master = UnixSocket.ReceiveDescriptor((int)connection.Handle);
                 }
-                var output = master is null ? null : new Thread(() => Copy(master, stdout)) { IsBackground = true, Name = "exec-output" };
-                output?.Start();
-                if (master is not null && request.Interactive)
-                    new Thread(() => Copy(stdin, master)) { IsBackground = true, Name = "exec-input" }.Start();
-                var status = ExecStatus(container, command.Wait());
-                output?.Join(TimeSpan.FromSeconds(2));
-                return status;
+                using var relay = new StdioRelay();
+                if (master is not null)
+                {
+                    stdio.UseTerminal(master);
+                    relay.Output(master, stdio.Stdout, "exec-terminal", ownsSource: false);
+                    if (request.Interactive)
+                        relay.Input(stdio.Stdin, master, atEnd: null);
+                }
+                var result = command.Wait();
+                relay.Stop();
+                return ExecStatus(container, result);
             }
             finally
             {
+                stdio.UseTerminal(null);
                 master?.Dispose();
             }
         }
@@ -132,26 +225,42 @@ public sealed partial class ContainerManager
         }
     }
 
-    private static unsafe void Copy(FileDescriptor from, FileDescriptor to)
+    /// <summary>
+    /// Without a terminal the runtime is in a session of its own, so ^C at the caller's terminal reaches only the
+    /// caller: SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to this process go to the runtime, which passes them to the
+    /// exec'd process (as runc exec does).
+    /// </summary>
+    private sealed class SignalProxy : IDisposable
     {
-        var buffer = new byte[16 * 1024];
-        try
+        private readonly FileDescriptor? _runtime;
+        private readonly List<PosixSignalRegistration> _registrations = [];
+
+        public SignalProxy(int runtimePid)
         {
-            while (true)
+            if (!Pidfd.TryOpen(runtimePid, out _runtime))
+                return;
+            foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT })
             {
-                nint n;
-                fixed (byte* start = buffer)
-                    n = Libc.Read(from.Fd, start, buffer.Length);
-                if (n < 0 && Errno.Last == Errno.EINTR)
-                    continue;
-                if (n <= 0)
-                    return; // EOF, or EIO once the terminal's last process exited
-                Libc.WriteAll(to, buffer.AsSpan(0, (int)n), "exec terminal");
+                _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    context.Cancel = true;
+                    try
+                    {
+                        Pidfd.SendSignal(_runtime!, Libc.SignalNumber(context.Signal));
+                    }
+                    catch (Exception e) when (e is SyscallException or ObjectDisposedException)
+                    {
+                        // it exited meanwhile: its status is what exec reports
+                    }
+                }));
             }
         }
-        catch (Exception e) when (e is SyscallException or ObjectDisposedException)
+
+        public void Dispose()
         {
-            // the other side went away
+            foreach (var registration in _registrations)
+                registration.Dispose();
+            _runtime?.Dispose();
         }
     }
 }

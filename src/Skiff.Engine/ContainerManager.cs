@@ -282,7 +282,11 @@ public sealed partial class ContainerManager : IDisposable
         return new PendingMonitor(socket, pid);
     }
 
-    /// <summary>The monitor's end of the sync socket goes to its fd 3; returns ours. Its output goes to /dev/null unless given.</summary>
+    /// <summary>
+    /// The monitor's end of the sync socket goes to its fd 3; returns ours. Its output goes to /dev/null unless given.
+    /// It outlives us in a session of its own and with no other descriptor: a pipe our caller left open in us must
+    /// not stay open (and a reader of it waiting) for as long as the container runs.
+    /// </summary>
     private (FileDescriptor Socket, int Pid) SpawnMonitorProcess(string? id, FileDescriptor? output)
     {
         var (ours, theirs) = UnixSocket.SeqPacketPair();
@@ -295,7 +299,7 @@ public sealed partial class ContainerManager : IDisposable
             output ??= devNull;
             try
             {
-                return (ours, Spawn.Start(argv[0], argv, null, [(devNull.Fd, 0), (output.Fd, 1), (output.Fd, 2), (theirs.Fd, ContainerMonitor.SyncFd)], newSession: true));
+                return (ours, Spawn.Start(argv[0], argv, null, [(devNull.Fd, 0), (output.Fd, 1), (output.Fd, 2), (theirs.Fd, ContainerMonitor.SyncFd)], newSession: true, onlyGivenFds: true));
             }
             catch (SyscallException e)
             {

@@ -37,7 +37,11 @@ public sealed class RuntimeClient(string executable, string root)
         }
     }
 
-    /// <summary>Starts a command with the given stdio (create and exec: the container's process inherits it).</summary>
+    /// <summary>
+    /// Starts a command with the given stdio (create and exec: the container's process inherits it) and no other
+    /// descriptor of ours or our caller's, in a session of its own: the container's processes must not share the
+    /// caller's controlling terminal (/dev/tty, TIOCSTI).
+    /// </summary>
     public RuntimeCommand Spawn(IReadOnlyList<string> args, FileDescriptor stdin, FileDescriptor stdout, FileDescriptor stderr,
         IReadOnlyList<(int From, int To)>? extraFds = null)
     {
@@ -47,7 +51,7 @@ public sealed class RuntimeClient(string executable, string root)
         argv.AddRange(args);
         try
         {
-            var pid = PosixSpawn.Start(Executable, argv, null, [(stdin.Fd, 0), (stdout.Fd, 1), (stderr.Fd, 2), (log.Fd, 3), .. extraFds ?? []]);
+            var pid = PosixSpawn.Start(Executable, argv, null, [(stdin.Fd, 0), (stdout.Fd, 1), (stderr.Fd, 2), (log.Fd, 3), .. extraFds ?? []], newSession: true, onlyGivenFds: true);
             return new RuntimeCommand(pid, log);
         }
         catch (SyscallException e)

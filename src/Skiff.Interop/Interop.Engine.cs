@@ -23,7 +23,7 @@ public static unsafe partial class Interop
         private static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
 
         [LibraryImport(LibC, EntryPoint = "ioctl", SetLastError = true)]
-        private static partial int Ioctl(int fd, ulong request, void* argument);
+        internal static partial int Ioctl(int fd, ulong request, void* argument);
 
         /// <summary>
         /// Opens (creating) <paramref name="path"/> and takes an exclusive flock on it, waiting for other holders.

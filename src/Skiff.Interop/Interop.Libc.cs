@@ -27,6 +27,8 @@ public static unsafe partial class Interop
         public const int F_DUPFD_CLOEXEC = 1030;
         public const int F_GETFD = 1;
         public const int F_SETFD = 2;
+        public const int F_GETFL = 3;
+        public const int F_SETFL = 4;
         public const int F_ADD_SEALS = 1033;
         public const int F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
 
@@ -100,6 +102,7 @@ public static unsafe partial class Interop
         }
 
         public const short POLLIN = 0x1;
+        public const short POLLOUT = 0x4;
         public const short POLLHUP = 0x10;
 
         /// <summary>siginfo_t is 128 bytes; waitid fills si_pid at 16, si_status at 24 and si_code at 8.</summary>
@@ -136,6 +139,23 @@ public static unsafe partial class Interop
             Errno.Check(Pipe2(fds, O_CLOEXEC), "pipe2");
             return (new FileDescriptor(fds[0]), new FileDescriptor(fds[1]));
         }
+
+        /// <summary>Makes reads and writes on <paramref name="fd"/> fail with EAGAIN instead of blocking: only for a descriptor nobody else shares.</summary>
+        public static void SetNonBlocking(FileDescriptor fd)
+        {
+            int flags = Fcntl(fd.Fd, F_GETFL, 0);
+            Errno.Check(flags < 0 ? flags : Fcntl(fd.Fd, F_SETFL, flags | O_NONBLOCK), "fcntl F_SETFL O_NONBLOCK");
+        }
+
+        /// <summary>The kernel's number of a signal that ends a process, as forwarded to a container (the same on x86-64 and arm64).</summary>
+        public static int SignalNumber(PosixSignal signal) => signal switch
+        {
+            PosixSignal.SIGHUP => 1,
+            PosixSignal.SIGINT => 2,
+            PosixSignal.SIGQUIT => 3,
+            PosixSignal.SIGTERM => 15,
+            _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "not a signal that is forwarded"),
+        };
 
         /// <summary>Writes all of <paramref name="data"/>, retrying short writes and EINTR.</summary>
         public static void WriteAll(FileDescriptor fd, ReadOnlySpan<byte> data, string target)

@@ -32,6 +32,9 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "posix_spawn_file_actions_adddup2")]
         private static partial int FileActionsAddDup2(void* actions, int fd, int newFd);
 
+        [LibraryImport(LibC, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+        private static partial int FileActionsAddCloseFrom(void* actions, int from);
+
         [LibraryImport(LibC, EntryPoint = "posix_spawnattr_init")]
         private static partial int AttrInit(void* attributes);
 
@@ -56,10 +59,12 @@ public static unsafe partial class Interop
         /// <summary>
         /// Starts <paramref name="path"/> with every signal disposition reset to default and an
         /// empty mask (.NET ignores SIGPIPE, and ignored dispositions survive execve), with
-        /// <paramref name="dup2"/> applied in order. Returns the child's pid.
+        /// <paramref name="dup2"/> applied in order. <paramref name="onlyGivenFds"/> closes every other
+        /// descriptor in the child, those our own caller left open without close-on-exec included.
+        /// Returns the child's pid.
         /// </summary>
         public static int Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string>? environment,
-            IReadOnlyList<(int From, int To)> dup2, bool newSession = false)
+            IReadOnlyList<(int From, int To)> dup2, bool newSession = false, bool onlyGivenFds = false)
         {
             void* actions = NativeMemory.AllocZeroed(OpaqueSize);
             void* attributes = NativeMemory.AllocZeroed(OpaqueSize);
@@ -72,6 +77,8 @@ public static unsafe partial class Interop
                 AttrInit(attributes);
                 foreach (var (from, to) in dup2)
                     CheckResult(FileActionsAddDup2(actions, from, to), "posix_spawn_file_actions_adddup2", path);
+                if (onlyGivenFds)
+                    CheckResult(FileActionsAddCloseFrom(actions, dup2.Count == 0 ? 0 : dup2.Max(fds => fds.To) + 1), "posix_spawn_file_actions_addclosefrom_np", path);
                 short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
                 if (newSession)
                     flags |= POSIX_SPAWN_SETSID;

@@ -9,6 +9,7 @@ public static unsafe partial class Interop
     {
         private const string LibC = "libc.so.6";
         private const int TCSANOW = 0;
+        private const ulong TIOCGWINSZ = 0x5413;
 
         /// <summary>glibc's struct termios (60 bytes): kept opaque, only saved, made raw and restored.</summary>
         [StructLayout(LayoutKind.Sequential, Size = 60)]
@@ -41,5 +42,12 @@ public static unsafe partial class Interop
         }
 
         public static void Restore(int fd, Settings saved) => SetAttributes(fd, TCSANOW, &saved);
+
+        /// <summary>The window size of the terminal on <paramref name="fd"/>; null when it is not a terminal.</summary>
+        public static (ushort Rows, ushort Columns)? WindowSize(int fd)
+        {
+            ushort* size = stackalloc ushort[4];
+            return Libc.Ioctl(fd, TIOCGWINSZ, size) == 0 ? (size[0], size[1]) : null;
+        }
     }
 }

@@ -23,9 +23,10 @@ internal static class ContainerCommands
             {
                 if (args.Positionals.Count > 1)
                     throw new EngineException("start: you cannot attach to several containers at once");
-                var id = context.Containers.Get(args.Positionals[0]).Id;
-                using var session = context.Containers.Start(id, attach: true)!;
-                return Attached.Follow(context, id, session, args.Bool("interactive"), args.Value("detach-keys"), signalProxy: true);
+                var container = context.Containers.Get(args.Positionals[0]);
+                var size = container.Config.Options.Tty ? RawTerminal.WindowSize() : null;
+                using var session = context.Containers.Start(container.Id, attach: true, terminalSize: size)!;
+                return Attached.Follow(context, container.Id, session, args.Bool("interactive"), args.Value("detach-keys"), signalProxy: true);
             }
             return ForEach(context, args, name => context.Containers.Start(name));
         },
@@ -138,7 +139,15 @@ internal static class ContainerCommands
                 User = args.Value("user"),
                 WorkingDir = args.Value("workdir"),
             };
-            var stdio = new ExecStdio(new FileDescriptor(0, ownsHandle: false), new FileDescriptor(1, ownsHandle: false), new FileDescriptor(2, ownsHandle: false));
+            // Without -t, ^C at our terminal reaches only us (the exec'd process is in a session of its own): forwarded.
+            var stdio = new ExecStdio(new FileDescriptor(0, ownsHandle: false), new FileDescriptor(1, ownsHandle: false), new FileDescriptor(2, ownsHandle: false))
+            {
+                ForwardSignals = !request.Tty,
+            };
+            if (request.Tty && RawTerminal.WindowSize() is var (rows, columns))
+                stdio.Resize(rows, columns);
+            using var raw = request.Tty && request.Interactive && !request.Detach ? RawTerminal.Enter() : null;
+            using var resize = request.Tty ? RawTerminal.OnResize(stdio.Resize) : null;
             return context.Containers.Exec(args.Positionals[0], request, stdio);
         },
         MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true);

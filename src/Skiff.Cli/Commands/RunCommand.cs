@@ -42,7 +42,7 @@ internal static class RunCommand
             return 0;
         }
         bool tty = request.Options.Tty;
-        (ushort, ushort)? size = tty && !Console.IsOutputRedirected ? ((ushort)Console.WindowHeight, (ushort)Console.WindowWidth) : null;
+        var size = tty ? RawTerminal.WindowSize() : null;
         int status;
         using (var session = containers.Start(container.Id, attach: true, terminalSize: size, monitor: monitor)!)
             status = Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
@@ -58,27 +58,20 @@ internal static class Attached
     public static int Follow(CliContext context, string id, AttachSession session, bool interactive, string? detachKeys, bool signalProxy)
     {
         var containers = context.Containers;
-        bool terminal = containers.Get(id).Config.Options.Tty && !Console.IsInputRedirected && !Console.IsOutputRedirected;
-        // With a pty the container's terminal does echo, line editing and ^C; ours passes every key through and
-        // tells the container when its window changes size.
-        Skiff.Interop.Interop.Terminal.Settings? saved = terminal && interactive ? Skiff.Interop.Interop.Terminal.EnterRawMode(0) : null;
-        try
-        {
-            using var resize = terminal ? System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGWINCH,
-                _ => session.Resize((ushort)Console.WindowHeight, (ushort)Console.WindowWidth)) : null;
-            if (interactive)
-                session.ForwardStdin(Console.OpenStandardInput(), DetachKeys.Parse(detachKeys ?? "ctrl-p,ctrl-q"));
-            using var registrations = signalProxy && !terminal ? ForwardSignals(context, id) : null;
-            using var stdout = Console.OpenStandardOutput();
-            using var stderr = Console.OpenStandardError();
-            int? exit = session.CopyOutput(stdout, stderr);
-            return exit ?? (session.Detached ? 0 : containers.Wait(id));
-        }
-        finally
-        {
-            if (saved is { } settings)
-                Skiff.Interop.Interop.Terminal.Restore(0, settings);
-        }
+        bool tty = containers.Get(id).Config.Options.Tty;
+        using var raw = tty && interactive ? RawTerminal.Enter() : null;
+        using var resize = tty ? RawTerminal.OnResize(session.Resize) : null;
+        // A container started before (attach, start -ai of a stopped one) has the size of an earlier terminal, or none.
+        if (tty && RawTerminal.WindowSize() is var (rows, columns))
+            session.Resize(rows, columns);
+        if (interactive)
+            session.ForwardStdin(RawTerminal.OpenStandard(0), DetachKeys.Parse(detachKeys ?? DetachKeys.Default));
+        // docker's --sig-proxy applies only without a terminal: with one, ^C is a byte for the container's pty.
+        using var registrations = signalProxy && !tty ? ForwardSignals(context, id) : null;
+        using var stdout = RawTerminal.OpenStandard(1);
+        using var stderr = RawTerminal.OpenStandard(2);
+        int? exit = session.CopyOutput(stdout, stderr);
+        return exit ?? (session.Detached ? 0 : containers.Wait(id));
     }
 
     /// <summary>docker's --sig-proxy: SIGINT and SIGTERM sent to skiff go to the container instead.</summary>
