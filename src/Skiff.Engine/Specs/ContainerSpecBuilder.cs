@@ -163,11 +163,14 @@ public static class ContainerSpecBuilder
         return dir;
     }
 
-    /// <summary>docker's defaults, plus --cap-add, minus --cap-drop ("ALL" on either side); everything with --privileged.</summary>
+    /// <summary>
+    /// docker's defaults, plus --cap-add, minus --cap-drop ("ALL" on either side); with --privileged or
+    /// --cap-add ALL, the host's bounding set rather than every capability the kernel knows.
+    /// </summary>
     public static List<string> Capabilities(RunOptions options, HostFacts host)
     {
         if (options.Privileged)
-            return [.. host.Capabilities];
+            return [.. host.BoundingSet];
         var result = new List<string>(DefaultCapabilities);
         var drops = options.CapDrop.Select(c => Normalize(c, host)).ToList();
         var adds = options.CapAdd.Select(c => Normalize(c, host)).ToList();
@@ -178,7 +181,9 @@ public static class ContainerSpecBuilder
         foreach (var add in adds)
         {
             if (add == "ALL")
-                result = [.. host.Capabilities];
+                result = [.. host.BoundingSet];
+            else if (!host.BoundingSet.Contains(add))
+                throw new EngineException($"--cap-add {add}: this host's bounding set lacks it, so no container here can have it; remove it");
             else if (!result.Contains(add))
                 result.Add(add);
         }
