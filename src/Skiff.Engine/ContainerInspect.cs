@@ -41,7 +41,7 @@ public sealed record ContainerInspect
                 Running = container.State.Status is ContainerStatus.Running or ContainerStatus.Paused,
                 Paused = container.State.Status == ContainerStatus.Paused,
                 Restarting = container.State.Status == ContainerStatus.Restarting,
-                OOMKilled = false,
+                OOMKilled = container.State.OomKilled,
                 Dead = false,
                 Pid = container.State.Status is ContainerStatus.Running or ContainerStatus.Paused ? container.State.Pid : 0,
                 ExitCode = container.State.ExitCode,

@@ -27,6 +27,20 @@ public sealed partial class EngineCliTests
         }
     }
 
+    [Fact]
+    public async Task OomKillIsRecordedInStateAndClearedOnTheNextStart()
+    {
+        // The first run doubles a string until the 32 MiB limit kills it; the second finds its mark and exits.
+        const string program = "if [ -e /tmp/ran ]; then exit 0; fi; echo > /tmp/ran; x=a; while true; do x=$x$x; done";
+        var killed = await Skiff.RunAsync(Root, "run", "--name", "oomer", "-m", "32m", Image, "sh", "-c", program);
+        Assert.Equal(137, killed.ExitCode);
+        Assert.Equal("true 137\n", (await Ok("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomer")).Stdout);
+
+        await Ok("start", "oomer");
+        Assert.Equal("0\n", (await Ok("wait", "oomer")).Stdout);
+        Assert.Equal("false 0\n", (await Ok("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomer")).Stdout);
+    }
+
     private static string StatusField(string status, string field)
         => status.Split('\n').Single(line => line.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim();
 }
