@@ -94,6 +94,17 @@ public class ContainerSpecBuilderTests
     }
 
     [Fact]
+    public void Config_env_is_the_users_variables_then_the_images_it_does_not_set()
+    {
+        var options = new RunOptions { Env = ["LANG=en_GB.UTF-8", "ONE=1"], Hostname = "box", Tty = true };
+        Assert.Equal(["LANG=en_GB.UTF-8", "ONE=1", "PATH=/opt/bin:/bin"], ContainerSpecBuilder.ConfigEnvironment(Image, options));
+        Assert.Equal(["PATH=/opt/bin:/bin", "LANG=C.UTF-8"], ContainerSpecBuilder.ConfigEnvironment(Image, new RunOptions()));
+        Assert.Empty(ContainerSpecBuilder.ConfigEnvironment(null, new RunOptions()));
+        // The process environment keeps what docker adds at run time.
+        Assert.Equal(["PATH=/opt/bin:/bin", "HOSTNAME=box", "TERM=xterm", "LANG=en_GB.UTF-8", "ONE=1", "HOME=/root"], Build(options).Process!.Env);
+    }
+
+    [Fact]
     public void Capabilities_default_add_drop_all_and_privileged()
     {
         var defaults = Build(new RunOptions()).Process!.Capabilities!;

@@ -144,6 +144,18 @@ public static class ContainerSpecBuilder
         return env;
     }
 
+    /// <summary>
+    /// docker's Config.Env: the user's -e and --env-file entries, then the image's variables they do not set
+    /// (moby's merge). PATH, HOSTNAME, TERM and HOME are added at run time only and are not part of it.
+    /// </summary>
+    public static List<string> ConfigEnvironment(ImageExecutionConfig? image, RunOptions options)
+    {
+        var userKeys = options.Env.Select(EnvironmentKey).ToHashSet(StringComparer.Ordinal);
+        return [.. options.Env, .. (image?.Env ?? []).Where(entry => !userKeys.Contains(EnvironmentKey(entry)))];
+    }
+
+    private static string EnvironmentKey(string entry) => entry.IndexOf('=') is var eq and >= 0 ? entry[..eq] : entry;
+
     private static void ReplaceOrAppend(List<string> env, string entry)
     {
         var eq = entry.IndexOf('=');

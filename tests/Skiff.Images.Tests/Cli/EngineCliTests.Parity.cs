@@ -41,6 +41,21 @@ public sealed partial class EngineCliTests
         Assert.Equal("false 0\n", (await Ok("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomer")).Stdout);
     }
 
+    [Fact]
+    public async Task ConfigEnvIsTheUsersVariablesThenTheImages()
+    {
+        await Ok("import", "-c", "ENV PATH=/bin", "-c", "ENV LANG=C.UTF-8", "-c", "CMD [\"sh\"]", RootfsTarball, "local/envimage:test");
+        string envFile = Path.Combine(_temp.Path, "env");
+        File.WriteAllText(envFile, "FROM_FILE=1\n");
+
+        await Ok("create", "--name", "envs", "--env-file", envFile, "-e", "LANG=en_GB", "-e", "ONE=1", "local/envimage:test");
+        Assert.Equal("[\"FROM_FILE=1\",\"LANG=en_GB\",\"ONE=1\",\"PATH=/bin\"]\n", (await Ok("inspect", "-f", "{{json .Config.Env}}", "envs")).Stdout);
+
+        // The process still gets what docker adds at run time.
+        string environment = (await Ok("run", "--rm", "--hostname", "box", "-e", "ONE=1", "local/envimage:test", "sh", "-c", "echo $PATH $HOSTNAME $HOME $LANG $ONE")).Stdout;
+        Assert.Equal("/bin box /root C.UTF-8 1\n", environment);
+    }
+
     private static string StatusField(string status, string field)
         => status.Split('\n').Single(line => line.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim();
 }
