@@ -190,5 +190,5 @@ public sealed record InspectMount
 /// <summary>`skiff inspect` output: a JSON array, as docker prints it.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(List<ContainerInspect>))]
-[JsonSerializable(typeof(List<VolumeRecord>))]
+[JsonSerializable(typeof(List<VolumeInspect>))]
 public sealed partial class InspectJsonContext : JsonSerializerContext;

@@ -56,6 +56,25 @@ public sealed partial class EngineCliTests
         Assert.Equal("/bin box /root C.UTF-8 1\n", environment);
     }
 
+    [Fact]
+    public async Task VolumeInspectHasDockersShape()
+    {
+        await Ok("volume", "create", "--label", "tier=db", "shaped");
+        using var document = System.Text.Json.JsonDocument.Parse((await Ok("volume", "inspect", "shaped")).Stdout);
+        var volume = Assert.Single(document.RootElement.EnumerateArray());
+        Assert.Equal(["CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options", "Scope"], volume.EnumerateObject().Select(p => p.Name));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", volume.GetProperty("CreatedAt").GetString());
+        Assert.Equal("local", volume.GetProperty("Driver").GetString());
+        Assert.Equal("{\"tier\":\"db\"}", volume.GetProperty("Labels").GetRawText().Replace(" ", "").Replace("\n", ""));
+        Assert.Equal(Path.Combine(Root, "volumes", "shaped", "_data"), volume.GetProperty("Mountpoint").GetString());
+        Assert.True(Directory.Exists(volume.GetProperty("Mountpoint").GetString()));
+        Assert.Equal("shaped", volume.GetProperty("Name").GetString());
+        Assert.Empty(volume.GetProperty("Options").EnumerateObject());
+        Assert.Equal("local", volume.GetProperty("Scope").GetString());
+
+        Assert.Equal("shaped local local db\n", (await Ok("volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{.Labels.tier}}", "shaped")).Stdout);
+    }
+
     private static string StatusField(string status, string field)
         => status.Split('\n').Single(line => line.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim();
 }
