@@ -41,7 +41,7 @@ public sealed record ContainerInspect
                 Running = container.State.Status is ContainerStatus.Running or ContainerStatus.Paused,
                 Paused = container.State.Status == ContainerStatus.Paused,
                 Restarting = container.State.Status == ContainerStatus.Restarting,
-                OOMKilled = false,
+                OOMKilled = container.State.OomKilled,
                 Dead = false,
                 Pid = container.State.Status is ContainerStatus.Running or ContainerStatus.Paused ? container.State.Pid : 0,
                 ExitCode = container.State.ExitCode,
@@ -190,5 +190,5 @@ public sealed record InspectMount
 /// <summary>`skiff inspect` output: a JSON array, as docker prints it.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(List<ContainerInspect>))]
-[JsonSerializable(typeof(List<VolumeRecord>))]
+[JsonSerializable(typeof(List<VolumeInspect>))]
 public sealed partial class InspectJsonContext : JsonSerializerContext;

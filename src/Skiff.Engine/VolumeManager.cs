@@ -61,12 +61,15 @@ public sealed class VolumeManager
 
     public IReadOnlyList<VolumeRecord> List() => _store.ListVolumes();
 
-    public VolumeRecord Inspect(string name) => _store.GetVolume(name) ?? throw new EngineException($"no such volume: {name}");
+    /// <summary>`volume inspect`: docker's document for one volume (serialize a list with <see cref="InspectJsonContext"/>).</summary>
+    public VolumeInspect Inspect(string name) => VolumeInspect.From(Require(name), DataPath(name));
+
+    private VolumeRecord Require(string name) => _store.GetVolume(name) ?? throw new EngineException($"no such volume: {name}");
 
     /// <summary>`volume rm`: refused while a container (running or not) uses it, as docker does.</summary>
     public void Remove(string name)
     {
-        Inspect(name);
+        Require(name);
         if (UsersOf(name).FirstOrDefault() is { } user)
             throw new EngineException($"cannot remove volume {name}: it is in use by container {user.Name}; remove that container first");
         RemoveUnchecked(name);

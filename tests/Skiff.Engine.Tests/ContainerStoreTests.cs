@@ -43,6 +43,33 @@ public sealed class ContainerStoreTests : IDisposable
     };
 
     [Fact]
+    public void A_schema_1_database_gains_the_oom_killed_state()
+    {
+        string path = Path.Combine(_directory, "old.db");
+        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            old.Open();
+            using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL, image_id TEXT NOT NULL,
+                    created INTEGER NOT NULL, config TEXT NOT NULL, status TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,
+                    pid_start INTEGER NOT NULL DEFAULT 0, exit_code INTEGER NOT NULL DEFAULT 0, started INTEGER, finished INTEGER,
+                    restart_count INTEGER NOT NULL DEFAULT 0, monitor_pid INTEGER NOT NULL DEFAULT 0, monitor_start INTEGER NOT NULL DEFAULT 0,
+                    stopped_by_user INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '');
+                CREATE TABLE volumes (name TEXT PRIMARY KEY, created INTEGER NOT NULL, labels TEXT NOT NULL, anonymous INTEGER NOT NULL);
+                PRAGMA user_version = 1;
+                """;
+            create.ExecuteNonQuery();
+        }
+        using var store = ContainerStore.Open(path);
+        var container = NewContainer("migrated");
+        store.Insert(container);
+        Assert.False(store.Get(container.Id)!.State.OomKilled);
+        store.ChangeState(container.Id, s => s with { Status = ContainerStatus.Exited, ExitCode = 137, OomKilled = true });
+        Assert.True(store.Get(container.Id)!.State.OomKilled);
+    }
+
+    [Fact]
     public void A_container_round_trips_with_its_config_and_state()
     {
         var container = NewContainer("web");
@@ -50,7 +77,7 @@ public sealed class ContainerStoreTests : IDisposable
         var state = new ContainerState
         {
             Status = ContainerStatus.Running, Pid = 42, PidStartTime = 123, StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
-            RestartCount = 2, MonitorPid = 41, MonitorStartTime = 120, StoppedByUser = true, Error = "x",
+            RestartCount = 2, MonitorPid = 41, MonitorStartTime = 120, StoppedByUser = true, Error = "x", OomKilled = true,
         };
         Assert.Equal(state, _store.ChangeState(container.Id, _ => state));
 

@@ -58,7 +58,7 @@ internal static class VolumeCommands
         {
             var format = Output.ParseDocumentFormat(args.Value("format"));
             var volumes = args.Positionals.Select(name => context.Containers.Volumes.Inspect(name)).ToList();
-            Output.Documents(context.Out, format, JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeRecord));
+            Output.Documents(context.Out, format, JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeInspect));
             return 0;
         },
         MinPositionals: 1, MaxPositionals: -1);

@@ -136,6 +136,8 @@ public sealed record ContainerState
     public bool StoppedByUser { get; init; }
     /// <summary>Why the last start failed, as docker's State.Error.</summary>
     public string Error { get; init; } = "";
+    /// <summary>The last run ended by the OOM killer (docker's State.OOMKilled); cleared when the container starts again.</summary>
+    public bool OomKilled { get; init; }
 }
 
 public sealed record ContainerRecord

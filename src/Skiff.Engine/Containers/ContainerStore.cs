@@ -14,8 +14,8 @@ public sealed record VolumeRecord(string Name, DateTimeOffset Created, IReadOnly
 /// </summary>
 public sealed class ContainerStore : IDisposable
 {
-    private const int SchemaVersion = 1;
-    private const string Columns = "id, name, image, image_id, created, config, status, pid, pid_start, exit_code, started, finished, restart_count, monitor_pid, monitor_start, stopped_by_user, error";
+    private const int SchemaVersion = 2;
+    private const string Columns = "id, name, image, image_id, created, config, status, pid, pid_start, exit_code, started, finished, restart_count, monitor_pid, monitor_start, stopped_by_user, error, oom_killed";
     private readonly SqliteConnection _connection;
 
     private ContainerStore(SqliteConnection connection) => _connection = connection;
@@ -76,6 +76,8 @@ public sealed class ContainerStore : IDisposable
                 PRAGMA user_version = 1;
                 """, transaction);
         }
+        if (version < 2)
+            Execute("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;", transaction);
         transaction.Commit();
     }
 
@@ -84,7 +86,7 @@ public sealed class ContainerStore : IDisposable
     {
         try
         {
-            Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error)",
+            Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error, $oom_killed)",
                 null, [.. Parameters(container.State), ("$id", container.Id), ("$name", container.Name), ("$image", container.Image), ("$image_id", container.ImageId),
                     ("$created", container.Created.ToUnixTimeMilliseconds()), ("$config", JsonSerializer.Serialize(container.Config, EngineJsonContext.Default.ContainerConfig))]);
         }
@@ -110,7 +112,8 @@ public sealed class ContainerStore : IDisposable
         var next = change(current.State);
         Execute("""
             UPDATE containers SET status = $status, pid = $pid, pid_start = $pid_start, exit_code = $exit_code, started = $started, finished = $finished,
-                restart_count = $restart_count, monitor_pid = $monitor_pid, monitor_start = $monitor_start, stopped_by_user = $stopped_by_user, error = $error
+                restart_count = $restart_count, monitor_pid = $monitor_pid, monitor_start = $monitor_start, stopped_by_user = $stopped_by_user, error = $error,
+                oom_killed = $oom_killed
             WHERE id = $id
             """, transaction, [.. Parameters(next), ("$id", id)]);
         transaction.Commit();
@@ -207,7 +210,7 @@ public sealed class ContainerStore : IDisposable
         ("$status", state.Status.ToString().ToLowerInvariant()), ("$pid", state.Pid), ("$pid_start", (long)state.PidStartTime),
         ("$exit_code", state.ExitCode), ("$started", Time(state.StartedAt)), ("$finished", Time(state.FinishedAt)),
         ("$restart_count", state.RestartCount), ("$monitor_pid", state.MonitorPid), ("$monitor_start", (long)state.MonitorStartTime),
-        ("$stopped_by_user", state.StoppedByUser ? 1 : 0), ("$error", state.Error),
+        ("$stopped_by_user", state.StoppedByUser ? 1 : 0), ("$error", state.Error), ("$oom_killed", state.OomKilled ? 1 : 0),
     ];
 
     private static object Time(DateTimeOffset? time) => time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value;
@@ -236,6 +239,7 @@ public sealed class ContainerStore : IDisposable
             MonitorStartTime = (ulong)reader.GetInt64(14),
             StoppedByUser = reader.GetInt64(15) != 0,
             Error = reader.GetString(16),
+            OomKilled = reader.GetInt64(17) != 0,
         },
     };
 

@@ -173,14 +173,15 @@ public sealed class ContainerMonitor : IDisposable
             Log(log => log.Flush());
             CloseStdio();
             // The cgroup's OOM counter is read before the runtime deletes the cgroup with it.
-            if (OomKills() > 0)
+            var oomKilled = OomKills() > 0;
+            if (oomKilled)
                 RecordEvent("oom");
             _runtime.Run("delete", "--force", _id);
             // Before the exit is recorded: a `stop` waiting for that records its own event next, and die comes first.
             RecordEvent("die", ("exitCode", exitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var state = _store.ChangeState(_id, s => s with
             {
-                Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0,
+                Status = ContainerStatus.Exited, ExitCode = exitCode, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0, OomKilled = oomKilled,
             });
             earlyRelease?.Join();
             if (state is null)
@@ -326,7 +327,7 @@ public sealed class ContainerMonitor : IDisposable
         _store.ChangeState(_id, s => s with
         {
             Status = ContainerStatus.Running, Pid = pid, PidStartTime = ProcessIdentity.StartTime(pid) ?? 0, StartedAt = DateTimeOffset.UtcNow,
-            FinishedAt = null, ExitCode = 0, Error = "",
+            FinishedAt = null, ExitCode = 0, Error = "", OomKilled = false,
         });
         RecordEvent("start");
         if (_sync is not null)

@@ -144,6 +144,18 @@ public static class ContainerSpecBuilder
         return env;
     }
 
+    /// <summary>
+    /// docker's Config.Env: the user's -e and --env-file entries, then the image's variables they do not set
+    /// (moby's merge). PATH, HOSTNAME, TERM and HOME are added at run time only and are not part of it.
+    /// </summary>
+    public static List<string> ConfigEnvironment(ImageExecutionConfig? image, RunOptions options)
+    {
+        var userKeys = options.Env.Select(EnvironmentKey).ToHashSet(StringComparer.Ordinal);
+        return [.. options.Env, .. (image?.Env ?? []).Where(entry => !userKeys.Contains(EnvironmentKey(entry)))];
+    }
+
+    private static string EnvironmentKey(string entry) => entry.IndexOf('=') is var eq and >= 0 ? entry[..eq] : entry;
+
     private static void ReplaceOrAppend(List<string> env, string entry)
     {
         var eq = entry.IndexOf('=');
@@ -163,11 +175,14 @@ public static class ContainerSpecBuilder
         return dir;
     }
 
-    /// <summary>docker's defaults, plus --cap-add, minus --cap-drop ("ALL" on either side); everything with --privileged.</summary>
+    /// <summary>
+    /// docker's defaults, plus --cap-add, minus --cap-drop ("ALL" on either side); with --privileged or
+    /// --cap-add ALL, the host's bounding set rather than every capability the kernel knows.
+    /// </summary>
     public static List<string> Capabilities(RunOptions options, HostFacts host)
     {
         if (options.Privileged)
-            return [.. host.Capabilities];
+            return [.. host.BoundingSet];
         var result = new List<string>(DefaultCapabilities);
         var drops = options.CapDrop.Select(c => Normalize(c, host)).ToList();
         var adds = options.CapAdd.Select(c => Normalize(c, host)).ToList();
@@ -178,7 +193,9 @@ public static class ContainerSpecBuilder
         foreach (var add in adds)
         {
             if (add == "ALL")
-                result = [.. host.Capabilities];
+                result = [.. host.BoundingSet];
+            else if (!host.BoundingSet.Contains(add))
+                throw new EngineException($"--cap-add {add}: this host's bounding set lacks it, so no container here can have it; remove it");
             else if (!result.Contains(add))
                 result.Add(add);
         }

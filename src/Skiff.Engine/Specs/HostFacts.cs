@@ -1,5 +1,6 @@
 using Skiff.Interop;
 using Skiff.Oci;
+using Skiff.Runtime.Policy;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Engine.Specs;
@@ -11,8 +12,13 @@ namespace Skiff.Engine.Specs;
 public sealed record HostFacts
 {
     public required int CpuCount { get; init; }
-    /// <summary>Every capability this kernel knows (what --privileged and "ALL" grant).</summary>
+    /// <summary>Every capability this kernel knows.</summary>
     public required IReadOnlyList<string> Capabilities { get; init; }
+    /// <summary>
+    /// The capabilities a container can be given here: this process's bounding set, which no child can
+    /// exceed. What --privileged and "ALL" grant, as podman does, since asking for more fails in capset.
+    /// </summary>
+    public required IReadOnlyList<string> BoundingSet { get; init; }
     /// <summary>RLIMIT_* name → the highest hard limit a container may be given here.</summary>
     public required Func<string, ulong> RlimitHardMaximum { get; init; }
     /// <summary>cgroup v2 hosts give containers a private cgroup namespace by default, as docker does.</summary>
@@ -24,23 +30,12 @@ public sealed record HostFacts
     public static HostFacts Current() => new()
     {
         CpuCount = Environment.ProcessorCount,
-        Capabilities = Oci.Capabilities.Names.Take(LastCapability() + 1).ToList(),
+        Capabilities = Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1).ToList(),
+        BoundingSet = Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1).Where((_, bit) => HostLimits.InBoundingSet(bit)).ToList(),
         RlimitHardMaximum = CurrentHardLimit,
         CgroupNamespace = File.Exists("/sys/fs/cgroup/cgroup.controllers"),
         LookupDevice = LookupHostDevice,
     };
-
-    private static int LastCapability()
-    {
-        try
-        {
-            return int.Parse(SmallFile.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
-        }
-        catch (Exception e) when (e is IOException or FormatException)
-        {
-            return Oci.Capabilities.Names.Count - 1;
-        }
-    }
 
     /// <summary>
     /// Without CAP_SYS_RESOURCE no process can raise a hard limit above its own, and the container's limits

@@ -11,11 +11,18 @@ namespace Skiff.Runtime.Policy;
 /// </summary>
 public static class HostLimits
 {
-    private static readonly Lazy<ulong> EffectiveCapabilities = new(ReadEffectiveCapabilities);
+    private static readonly Lazy<ulong> EffectiveCapabilities = new(() => ReadCapabilityMask("CapEff:"));
+    private static readonly Lazy<ulong> BoundingCapabilities = new(() => ReadCapabilityMask("CapBnd:"));
 
     public static int LastCapability { get; } = ReadLastCapability();
 
     public static bool HasCapability(int bit) => (EffectiveCapabilities.Value & (1UL << bit)) != 0;
+
+    /// <summary>
+    /// Whether a child of this process can hold the capability at all: no process can add to its bounding
+    /// set, so a capability missing here makes the container's capset fail.
+    /// </summary>
+    public static bool InBoundingSet(int bit) => (BoundingCapabilities.Value & (1UL << bit)) != 0;
 
     public static unsafe int CheckRlimit(POSIXRlimit limit)
     {
@@ -42,11 +49,11 @@ public static class HostLimits
             throw new RuntimeException($"config.json: process.oomScoreAdj {value} is outside -1000..1000");
     }
 
-    private static ulong ReadEffectiveCapabilities()
+    private static ulong ReadCapabilityMask(string field)
     {
         foreach (var line in SmallFile.ReadAllText("/proc/self/status").Split('\n'))
-            if (line.StartsWith("CapEff:", StringComparison.Ordinal))
-                return Convert.ToUInt64(line[7..].Trim(), 16);
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return Convert.ToUInt64(line[field.Length..].Trim(), 16);
         return 0;
     }
 
