@@ -94,6 +94,15 @@ public class ContainerSpecBuilderTests
     }
 
     [Fact]
+    public void Cap_add_all_keeps_the_other_drops_and_wins_over_cap_drop_all()
+    {
+        var allButChown = Build(new RunOptions { CapAdd = ["ALL"], CapDrop = ["chown"] }).Process!.Capabilities!.Bounding!;
+        Assert.Equal(Host.BoundingSet.Where(c => c != "CAP_CHOWN"), allButChown);
+        Assert.Equal(Host.BoundingSet, Build(new RunOptions { CapAdd = ["ALL"], CapDrop = ["ALL"] }).Process!.Capabilities!.Bounding);
+        Assert.Equal(["CAP_KILL"], Build(new RunOptions { CapAdd = ["KILL"], CapDrop = ["ALL"] }).Process!.Capabilities!.Bounding);
+    }
+
+    [Fact]
     public void Config_env_is_the_users_variables_then_the_images_it_does_not_set()
     {
         var options = new RunOptions { Env = ["LANG=en_GB.UTF-8", "ONE=1"], Hostname = "box", Tty = true };

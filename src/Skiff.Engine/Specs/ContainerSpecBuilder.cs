@@ -186,15 +186,16 @@ public static class ContainerSpecBuilder
         var result = new List<string>(DefaultCapabilities);
         var drops = options.CapDrop.Select(c => Normalize(c, host)).ToList();
         var adds = options.CapAdd.Select(c => Normalize(c, host)).ToList();
+        // docker's TweakCapabilities: --cap-add ALL wins over --cap-drop ALL, and keeps the other drops.
+        if (adds.Contains("ALL"))
+            return [.. host.BoundingSet.Where(c => !drops.Contains(c))];
         if (drops.Contains("ALL"))
             result.Clear();
         else
             result.RemoveAll(drops.Contains);
         foreach (var add in adds)
         {
-            if (add == "ALL")
-                result = [.. host.BoundingSet];
-            else if (!host.BoundingSet.Contains(add))
+            if (!host.BoundingSet.Contains(add))
                 throw new EngineException($"--cap-add {add}: this host's bounding set lacks it, so no container here can have it; remove it");
             else if (!result.Contains(add))
                 result.Add(add);
