@@ -235,7 +235,7 @@ public sealed partial class EngineCliTests : IDisposable
     {
         // script(1) gives skiff a terminal, as a user's shell would: keys reach the container's shell through its pty
         // (echoed by it, not by us: our terminal is raw), and the shell's exit status is skiff's.
-        var start = new ProcessStartInfo("script", ["-qec", $"{Skiff.Binary} --root {Root} run -it --rm {Image} sh", "/dev/null"])
+        var start = new ProcessStartInfo("script", ["-qec", $"{Skiff.Binary} --root {Root} --runroot {Skiff.RunRootOf(Root)} run -it --rm {Image} sh", "/dev/null"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
