@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Skiff.Engine;
 using Libc = Skiff.Interop.Interop.Libc;
 using Terminal = Skiff.Interop.Interop.Terminal;
 
@@ -30,6 +31,17 @@ internal sealed class RawTerminal : IDisposable
 
     /// <summary>Raw mode when stdin is a terminal; null (nothing to do) when it is not.</summary>
     public static RawTerminal? Enter() => Libc.IsATty(Input) == 1 ? new RawTerminal() : null;
+
+    /// <summary>
+    /// docker's client check (In.CheckTty): a terminal session whose input is a pipe or a file cannot work (no raw
+    /// mode, no size, the container's line discipline would echo the input back), so it is refused before anything
+    /// is made, with docker's words and status.
+    /// </summary>
+    public static void RequireForInput(bool attachInput, bool tty)
+    {
+        if (attachInput && tty && Libc.IsATty(Input) != 1)
+            throw new EngineException("the input device is not a TTY", exitCode: 1);
+    }
 
     /// <summary>
     /// The caller's stdin (0), stdout (1) or stderr (2) as a stream of plain read(2) and write(2) calls. Not through

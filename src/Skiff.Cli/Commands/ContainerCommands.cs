@@ -24,6 +24,7 @@ internal static class ContainerCommands
                 if (args.Positionals.Count > 1)
                     throw new EngineException("start: you cannot attach to several containers at once");
                 var container = context.Containers.Get(args.Positionals[0]);
+                RawTerminal.RequireForInput(args.Bool("interactive"), container.Config.Options.Tty);
                 var size = container.Config.Options.Tty ? RawTerminal.WindowSize() : null;
                 using var session = context.Containers.Start(container.Id, attach: true, terminalSize: size)!;
                 return Attached.Follow(context, container.Id, session, args.Bool("interactive"), args.Value("detach-keys"), signalProxy: true);
@@ -139,6 +140,7 @@ internal static class ContainerCommands
                 User = args.Value("user"),
                 WorkingDir = args.Value("workdir"),
             };
+            RawTerminal.RequireForInput(request.Interactive && !request.Detach, request.Tty);
             // Without -t, ^C at our terminal reaches only us (the exec'd process is in a session of its own): forwarded.
             var stdio = new ExecStdio(new FileDescriptor(0, ownsHandle: false), new FileDescriptor(1, ownsHandle: false), new FileDescriptor(2, ownsHandle: false))
             {

@@ -30,6 +30,7 @@ internal static class RunCommand
 
     private static int Execute(CliContext context, ParsedArguments args)
     {
+        RawTerminal.RequireForInput(args.Bool("interactive") && !args.Bool("detach"), args.Bool("tty"));
         var containers = context.Containers;
         // Its process start-up runs while the image is resolved and the container created.
         using var monitor = containers.SpawnMonitor();

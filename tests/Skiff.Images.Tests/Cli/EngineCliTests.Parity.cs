@@ -77,4 +77,25 @@ public sealed partial class EngineCliTests
 
     private static string StatusField(string status, string field)
         => status.Split('\n').Single(line => line.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim();
+
+    [Fact]
+    public async Task ATerminalSessionWithInputThatIsNotATerminalIsRefusedAsDocker()
+    {
+        // The test's stdin is a pipe: docker's client says so and exits 1 before it makes anything.
+        var run = await Skiff.RunAsync(Root, "run", "-it", "--rm", "--name", "notty", Image, "sh");
+        Assert.Equal((1, "skiff: the input device is not a TTY\n"), (run.ExitCode, run.Stderr));
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+
+        await Ok("run", "-d", "--name", "notty-exec", Image, "sleep", "600");
+        var exec = await Skiff.RunAsync(Root, "exec", "-it", "notty-exec", "sh");
+        Assert.Equal((1, "skiff: the input device is not a TTY\n"), (exec.ExitCode, exec.Stderr));
+
+        await Ok("create", "-t", "--name", "notty-start", Image, "sh");
+        var start = await Skiff.RunAsync(Root, "start", "-ai", "notty-start");
+        Assert.Equal((1, "skiff: the input device is not a TTY\n"), (start.ExitCode, start.Stderr));
+        Assert.Contains("Created", (await Ok("ps", "-a", "--filter", "name=notty-start", "--format", "{{.Status}}")).Stdout);
+
+        // Without -i, or detached, a terminal needs no input of ours.
+        Assert.Equal(0, (await Skiff.RunAsync(Root, "exec", "-t", "notty-exec", "echo")).ExitCode);
+    }
 }
