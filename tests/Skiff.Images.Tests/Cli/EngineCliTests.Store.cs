@@ -136,7 +136,6 @@ public sealed partial class EngineCliTests
         string second = Path.Combine(_temp.Path, "second");
         Assert.Equal(0, (await Skiff.RunWithDerivedRunRootAsync(second, "import", "-c", "CMD [\"sh\"]", RootfsTarball, Image)).ExitCode);
         var ids = new List<(string Root, string Id)>();
-        var runRoots = new List<string>();
         try
         {
             foreach (var root in (string[])[Root, second])
@@ -145,17 +144,22 @@ public sealed partial class EngineCliTests
                 Assert.True(run.ExitCode == 0, run.Stderr);
                 ids.Add((root, run.Stdout.Trim()));
             }
-            foreach (var (_, container) in ids)
-                runRoots.Add(Directory.GetDirectories("/run/skiff").Single(d => Directory.Exists(Path.Combine(d, "runtime", container))));
-            Assert.NotEqual(runRoots[0], runRoots[1]);
+            var runRoots = ids.Select(c => DerivedRunRootHolding(c.Id)).ToList();
             Assert.All(runRoots, d => Assert.StartsWith("/run/skiff/store-", d));
+            Assert.NotEqual(runRoots[0], runRoots[1]);
         }
         finally
         {
+            // Found before rm takes the state away, whatever failed above: a run root is left once its state is gone.
+            var leftovers = ids.Select(c => DerivedRunRootHolding(c.Id)).OfType<string>().ToList();
             foreach (var (root, container) in ids)
                 await Skiff.RunWithDerivedRunRootAsync(root, "rm", "-f", container);
-            foreach (var runRoot in runRoots)
+            foreach (var runRoot in leftovers)
                 Directory.Delete(runRoot, recursive: true);
         }
     }
+
+    /// <summary>The /run/skiff/store-HASH whose runtime state holds <paramref name="id"/>; null when none does.</summary>
+    private static string? DerivedRunRootHolding(string id)
+        => Directory.GetDirectories("/run/skiff").FirstOrDefault(d => Directory.Exists(Path.Combine(d, "runtime", id)));
 }
