@@ -129,9 +129,5 @@ internal static class JsonLines
     public static ulong Inode(FileStream open) => InodeOf($"/proc/self/fd/{open.SafeFileHandle.DangerousGetHandle()}");
 
     /// <summary>The inode <paramref name="path"/> names, 0 when none.</summary>
-    public static ulong InodeOf(string path)
-    {
-        using var root = FileDescriptor.Wrap(Libc.Open("/", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", "/");
-        return Libc.TryStatAt(root, path, followLastSymlink: true)?.Ino ?? 0;
-    }
+    public static ulong InodeOf(string path) => Libc.TryStatAt(FileDescriptor.CurrentDirectory, path, followLastSymlink: true)?.Ino ?? 0;
 }

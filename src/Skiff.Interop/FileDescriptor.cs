@@ -13,6 +13,9 @@ public sealed class FileDescriptor : SafeHandle
 
     public int Fd => (int)handle;
 
+    /// <summary>AT_FDCWD for the *at calls: a relative path from the working directory, an absolute one as it is.</summary>
+    public static FileDescriptor CurrentDirectory { get; } = new(Interop.Libc.AT_FDCWD, ownsHandle: false);
+
     protected override bool ReleaseHandle() => Interop.Libc.Close((int)handle) == 0;
 
     /// <summary>Wraps a raw result of a libc call, throwing the named error when it is -1.</summary>

@@ -19,7 +19,7 @@ public static unsafe partial class FileTree
     /// <summary>Removes <paramref name="path"/> and everything under it; nothing when it does not exist.</summary>
     public static void Delete(string path)
     {
-        var status = Libc.TryStatAt(new FileDescriptor(Libc.AT_FDCWD, ownsHandle: false), path);
+        var status = Libc.TryStatAt(FileDescriptor.CurrentDirectory, path);
         if (status is null)
             return;
         if ((status.Value.Mode & Libc.S_IFMT) != Libc.S_IFDIR)

@@ -12,8 +12,6 @@ public static class PrivateStore
     public const uint DirectoryMode = 0x1c0; // 0700
     public const uint FileMode = 0x180; // 0600
 
-    private static readonly FileDescriptor Cwd = new(Interop.Libc.AT_FDCWD, ownsHandle: false);
-
     /// <summary>
     /// Creates <paramref name="path"/> 0700 (its missing parents with the usual 0755: they are the system's, such as
     /// /var/lib), or tightens it to 0700 when it exists with more. A symlink to a directory is followed: a store
@@ -36,7 +34,7 @@ public static class PrivateStore
         }
         if (errno != Errno.EEXIST)
             throw new SyscallException("mkdir", path, errno);
-        var status = Interop.Libc.TryStatAt(Cwd, path, followLastSymlink: true) ?? throw new SyscallException("stat", path, Errno.ENOENT);
+        var status = Interop.Libc.TryStatAt(FileDescriptor.CurrentDirectory, path, followLastSymlink: true) ?? throw new SyscallException("stat", path, Errno.ENOENT);
         if ((status.Mode & 0xF000) != 0x4000)
             throw new IOException($"{path} is not a directory: move it away so that the store can be created there");
         if ((status.Mode & 0xFFF) != DirectoryMode)

@@ -27,8 +27,6 @@ public sealed record FileChange(ChangeKind Kind, string Path)
 /// </summary>
 public static class LayerChanges
 {
-    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
-
     /// <summary>
     /// The changes in <paramref name="upperDirectory"/> over <paramref name="lowerDirectories"/> (topmost first, as
     /// an overlay's <c>lowerdir=</c>), sorted by path component by component: a directory comes before its content.
@@ -53,7 +51,7 @@ public static class LayerChanges
         foreach (string name in names)
         {
             string full = Path.Combine(directory, name);
-            if (Libc.TryStatAt(Cwd, full) is not { } status)
+            if (Libc.TryStatAt(FileDescriptor.CurrentDirectory, full) is not { } status)
                 continue;
             string[] path = [.. parent, name];
             if (hidden.Hides(string.Join('/', path)))
@@ -117,7 +115,7 @@ public static class LayerChanges
         foreach (string name in FileTree.Names(directory))
         {
             string entry = Path.Combine(directory, name);
-            if (Libc.TryStatAt(Cwd, entry) is not { } status)
+            if (Libc.TryStatAt(FileDescriptor.CurrentDirectory, entry) is not { } status)
                 continue;
             old.Remove(name, out var before);
             string[] path = [.. parent, name];

@@ -9,8 +9,6 @@ namespace Skiff.Images.Layers;
 /// </summary>
 internal sealed class LowerLayersView(IReadOnlyList<string> layers)
 {
-    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
-
     public const string OpaqueXattr = "trusted.overlay.opaque";
 
     /// <summary>The layer directories, nearest (topmost) first.</summary>
@@ -74,7 +72,7 @@ internal sealed class LowerLayersView(IReadOnlyList<string> layers)
             foreach (string name in FileTree.Names(directory))
             {
                 string entry = Path.Combine(directory, name);
-                if (Libc.TryStatAt(Cwd, entry) is not { } status)
+                if (Libc.TryStatAt(FileDescriptor.CurrentDirectory, entry) is not { } status)
                     continue;
                 bool isDirectory = (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
                 if (!nodes.TryGetValue(name, out var node))

@@ -36,7 +36,6 @@ public sealed class MountTargets
 /// </summary>
 internal sealed class MountTargetFilter(MountTargets targets, string upperDirectory, LowerLayersView lower)
 {
-    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
     private readonly Dictionary<string, bool> _decided = new(StringComparer.Ordinal);
 
     /// <summary><paramref name="relative"/>: the path in the upper dir without a leading "/", e.g. "etc/hosts".</summary>
@@ -54,7 +53,7 @@ internal sealed class MountTargetFilter(MountTargets targets, string upperDirect
     private bool Decide(string relative)
     {
         string full = Path.Combine(upperDirectory, relative);
-        if (Libc.TryStatAt(Cwd, full) is not { } status || LowerLayersView.IsWhiteout(status))
+        if (Libc.TryStatAt(FileDescriptor.CurrentDirectory, full) is not { } status || LowerLayersView.IsWhiteout(status))
             return false;
         var below = lower.Find(relative.Split('/'));
         uint type = status.Mode & Libc.S_IFMT;

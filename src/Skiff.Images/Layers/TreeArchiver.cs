@@ -18,8 +18,6 @@ public static class TreeArchiver
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueWhiteout = ".wh..wh..opq";
-    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
-
     /// <summary>
     /// Writes <paramref name="upperDirectory"/> (an overlay upper dir: what a container changed) as a layer tar:
     /// a 0/0 character device becomes an empty <c>.wh.NAME</c> file, a directory with
@@ -49,7 +47,7 @@ public static class TreeArchiver
         IReadOnlyList<FileChange>? changes = null)
     {
         directory = Path.GetFullPath(directory);
-        var status = Libc.TryStatAt(Cwd, directory, followLastSymlink: true);
+        var status = Libc.TryStatAt(FileDescriptor.CurrentDirectory, directory, followLastSymlink: true);
         if (status is not { } root || (root.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
             throw new LayerException($"cannot archive {directory}: it is not a directory");
         bool tarWriterWrote;
@@ -89,10 +87,10 @@ public static class TreeArchiver
                     {
                         int slash = name.LastIndexOf('/');
                         string parent = Path.Combine(tree, name[..(slash + 1)]);
-                        var parentStatus = Libc.TryStatAt(Cwd, parent) ?? throw new LayerException($"cannot archive the deletion of {path}: {parent} is gone");
+                        var parentStatus = Libc.TryStatAt(FileDescriptor.CurrentDirectory, parent) ?? throw new LayerException($"cannot archive the deletion of {path}: {parent} is gone");
                         Add(Empty(name[..(slash + 1)] + WhiteoutPrefix + name[(slash + 1)..], parentStatus with { Uid = 0, Gid = 0 }, mode: 0x180));
                     }
-                    else if (Libc.TryStatAt(Cwd, path) is { } status)
+                    else if (Libc.TryStatAt(FileDescriptor.CurrentDirectory, path) is { } status)
                     {
                         WriteEntry(path, name, status);
                     }
@@ -120,7 +118,7 @@ public static class TreeArchiver
                     continue;
                 try
                 {
-                    if (Libc.TryStatAt(Cwd, path) is { } status)
+                    if (Libc.TryStatAt(FileDescriptor.CurrentDirectory, path) is { } status)
                         WriteEntry(path, entryName, status);
                 }
                 catch (SyscallException error)

@@ -32,8 +32,6 @@ internal static class LayerApplier
 {
     private const string OpaqueXattr = "trusted.overlay.opaque";
     private const string OverlayXattrPrefix = "trusted.overlay.";
-    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
-
     public static void Apply(string layer, string target)
     {
         // Hard links only ever join names inside one layer, so the inode map is per layer.
@@ -138,5 +136,5 @@ internal static class LayerApplier
             Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, 0), "unlinkat", path);
     }
 
-    private static Libc.Statx? Stat(string path) => Libc.TryStatAt(Cwd, path);
+    private static Libc.Statx? Stat(string path) => Libc.TryStatAt(FileDescriptor.CurrentDirectory, path);
 }

@@ -21,8 +21,6 @@ namespace Skiff.Storage.Snapshots;
 /// </summary>
 public abstract class SnapshotterBase : ISnapshotter
 {
-    private static readonly FileDescriptor Cwd = new(Libc.AT_FDCWD, ownsHandle: false);
-
     protected SnapshotterBase(string root)
     {
         Root = Path.GetFullPath(root);
@@ -284,5 +282,5 @@ public abstract class SnapshotterBase : ISnapshotter
     protected static void DeleteTree(string path) => FileTree.Delete(path);
 
     /// <summary>lstat of an absolute path, null when absent.</summary>
-    protected static Libc.Statx? Lstat(string path) => Libc.TryStatAt(Cwd, path);
+    protected static Libc.Statx? Lstat(string path) => Libc.TryStatAt(FileDescriptor.CurrentDirectory, path);
 }
