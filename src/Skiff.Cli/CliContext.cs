@@ -4,25 +4,21 @@ using Skiff.Images.Service;
 
 namespace Skiff.Cli;
 
-/// <summary>What commands share: the image store (opened on first use, so `--help` never touches it) and the terminal.</summary>
-internal sealed class CliContext(string? root, string? runRoot) : IDisposable
+/// <summary>What commands share: the engine (whose parts open on first use, so `--help` never touches the store) and the terminal.</summary>
+internal sealed class CliContext(EngineHost engine) : IDisposable
 {
-    private ImageService? _images;
-    private ContainerManager? _containers;
+    public EngineHost Engine { get; } = engine;
 
-    public ImageService Images => _images ??= ImageService.Open(root is null ? new ImageServiceOptions() : new ImageServiceOptions { Root = root });
+    public ImageService Images => Engine.Images;
 
-    /// <summary>The engine's options: its state lives under the same root as the images, its runtime's under the run root.</summary>
-    public EngineOptions EngineOptions => runRoot is null
-        ? new() { Root = Images.Root }
-        : new() { Root = Images.Root, RuntimeRoot = Path.Combine(Path.GetFullPath(runRoot), "runtime") };
+    public EngineOptions EngineOptions => Engine.Options;
 
-    public ContainerManager Containers => _containers ??= new ContainerManager(EngineOptions, RootfsProvider);
+    public ContainerManager Containers => Engine.Containers;
 
-    public IRootfsProvider RootfsProvider => new ImageRootfsProvider(Images);
+    public IRootfsProvider RootfsProvider => Engine.Rootfs;
 
     /// <summary>The engine's event journal: image commands record what they did there, as the engine does for containers.</summary>
-    public EventJournal Events => new(EngineOptions.EventsDirectory);
+    public EventJournal Events => Engine.Events;
 
     /// <summary>An image event as docker's daemon logs it: the actor (an image ID or a reference) and the name attribute.</summary>
     public void RecordImageEvent(string action, string actorId, string name)
@@ -42,9 +38,5 @@ internal sealed class CliContext(string? root, string? runRoot) : IDisposable
     /// <summary>Whether stdout is a terminal: progress bars and tables sized for people, else plain lines.</summary>
     public bool IsTerminal { get; } = !Console.IsOutputRedirected;
 
-    public void Dispose()
-    {
-        _containers?.Dispose();
-        _images?.Dispose();
-    }
+    public void Dispose() => Engine.Dispose();
 }

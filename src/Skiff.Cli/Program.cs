@@ -22,7 +22,7 @@ public static class Program
 
     private static readonly Flag[] GlobalFlags =
     [
-        new("root", TakesValue: true, Help: $"image store (default {ImageServiceOptions.DefaultRoot}, or ${ImageServiceOptions.RootVariable})"),
+        new("root", TakesValue: true, Help: $"the store (default {EngineOptions.DefaultRoot}, or ${EngineOptions.RootVariable})"),
         new("runroot", TakesValue: true, Help: $"the store's state that a reboot clears, on tmpfs (default {EngineOptions.DefaultRunRoot} for the default store, else {EngineOptions.DefaultRunRoot}/store-HASH; or ${EngineOptions.RunRootVariable})"),
         new("version", 'v', Help: "print the version"),
         CliCommand.Help,
@@ -68,7 +68,7 @@ public static class Program
             return EngineError;
         }
         var commandArgs = rest[words..];
-        using var context = new CliContext(global.Value("root"), global.Value("runroot") ?? NonEmpty(Environment.GetEnvironmentVariable(EngineOptions.RunRootVariable)));
+        using var context = new CliContext(new EngineHost(EngineOptions.Resolve(global.Value("root"), global.Value("runroot"))));
         try
         {
             var parsed = ParsedArguments.Parse(command.Name, command.Flags, commandArgs, command.StopAtFirstPositional, style: FlagStyle.Docker);
@@ -100,8 +100,6 @@ public static class Program
     internal static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
         or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
         or ArchiveException or Templates.TemplateException;
-
-    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 

@@ -8,7 +8,7 @@ public sealed record CreateRequest
 {
     /// <summary>The image as the user named it (shown by ps and inspect).</summary>
     public required string Image { get; init; }
-    public required ImageInfo ImageInfo { get; init; }
+    public required ContainerImage ImageInfo { get; init; }
     public required RunOptions Options { get; init; }
     /// <summary>--name; null for a generated adjective_surname.</summary>
     public string? Name { get; init; }

@@ -1,13 +1,29 @@
 namespace Skiff.Engine;
 
 /// <summary>
-/// A failure the user caused or can fix (bad flag value, unknown image, name in use): shown as one line,
-/// and `skiff` exits with <see cref="ExitCode"/>: 125 as docker does for errors of the engine itself rather
-/// than of the container, 126 for a program that cannot be executed, 127 for one that is not found.
+/// A failure of an engine operation, of a <see cref="ErrorKind"/>, with a message that names the object (container,
+/// volume, image, path) and what to do; never a command-line flag, since the CLI is only one of the engine's front ends.
 /// </summary>
-public sealed class EngineException(string message, int exitCode = 125) : Exception(message)
+public sealed class EngineException : SkiffException
 {
-    public int ExitCode { get; } = exitCode;
+    public EngineException(ErrorKind kind, string message, Exception? inner = null)
+        : base(kind, message, inner)
+    {
+    }
+
+    /// <summary>Transitional: exit statuses become kinds (127 NotFound, 126 PermissionDenied, of the container's program).</summary>
+    public EngineException(string message, int exitCode = 125)
+        : base(exitCode switch { 127 => ErrorKind.NotFound, 126 => ErrorKind.PermissionDenied, _ => ErrorKind.FailedPrecondition }, message)
+        => ContainerCommand = exitCode is 126 or 127;
+
+    /// <summary>
+    /// The failure is the container's program's, not the engine's: it could not be found (NotFound) or executed
+    /// (PermissionDenied). docker's CLI tells these apart by exit status (127 and 126, where the engine's own is 125).
+    /// </summary>
+    public bool ContainerCommand { get; init; }
+
+    /// <summary>Transitional, until exec's events and the CLI read <see cref="SkiffException.Kind"/> and <see cref="ContainerCommand"/>.</summary>
+    public int ExitCode => ContainerCommand ? (Kind == ErrorKind.NotFound ? 127 : 126) : 125;
 
     /// <summary>
     /// The failure is already on the user's stderr: a runtime (runc and skiff-runtime alike) prints its error there

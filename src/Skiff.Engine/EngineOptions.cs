@@ -3,28 +3,60 @@ using Skiff.Oci.Image;
 
 namespace Skiff.Engine;
 
-/// <summary>Where the engine keeps its state and which programs it runs.</summary>
+/// <summary>
+/// Where the engine keeps its state and which programs it runs: the one paths policy of every front end
+/// (<see cref="Resolve"/>), so that the CLI, the API service and the monitor all find the same store.
+/// </summary>
 public sealed record EngineOptions
 {
     public const string DefaultRoot = "/var/lib/skiff";
+    /// <summary>Environment variable overriding <see cref="DefaultRoot"/>.</summary>
+    public const string RootVariable = "SKIFF_ROOT";
     /// <summary>On tmpfs, so after a reboot the runtime has no state for containers that cannot be running any more.</summary>
     public const string DefaultRunRoot = "/run/skiff";
     public const string RunRootVariable = "SKIFF_RUNROOT";
+    public const string DefaultConfigDirectory = "/etc/skiff";
 
+    private readonly string? _runRoot;
     private readonly string? _runtimeRoot;
 
-    /// <summary>engine.db, containers/ID (bundle, logs, sockets, lock) and volumes/NAME/_data.</summary>
-    public string Root { get; init; } = DefaultRoot;
+    /// <summary>The store: images (content, metadata.db, snapshots), engine.db, containers/ID (bundle, logs, sockets, lock), volumes/NAME/_data.</summary>
+    public required string Root { get; init; }
+
+    /// <summary>The store's state that a reboot clears (<see cref="RunRootFor"/> unless given).</summary>
+    public string RunRoot
+    {
+        get => _runRoot ?? RunRootFor(Root);
+        init => _runRoot = value;
+    }
 
     /// <summary>
-    /// The runtime's --root: its state for this store's containers, RUNROOT/runtime (<see cref="RunRootFor"/>). Two
-    /// stores never share it: the runtime would list, and `rm` could delete, the other store's containers.
+    /// The runtime's --root: its state for this store's containers, RUNROOT/runtime. Two stores never share it: the
+    /// runtime would list, and `rm` could delete, the other store's containers.
     /// </summary>
     public string RuntimeRoot
     {
-        get => _runtimeRoot ?? Path.Combine(RunRootFor(Root), "runtime");
+        get => _runtimeRoot ?? Path.Combine(RunRoot, "runtime");
         init => _runtimeRoot = value;
     }
+
+    /// <summary>registries.conf and the engine's other configuration.</summary>
+    public string ConfigDirectory { get; init; } = DefaultConfigDirectory;
+
+    /// <summary>
+    /// The options of the store a front end was asked for: <paramref name="root"/> else $SKIFF_ROOT else
+    /// <see cref="DefaultRoot"/>; <paramref name="runRoot"/> else $SKIFF_RUNROOT else derived from the root.
+    /// </summary>
+    public static EngineOptions Resolve(string? root = null, string? runRoot = null)
+    {
+        root ??= NonEmpty(Environment.GetEnvironmentVariable(RootVariable)) ?? DefaultRoot;
+        runRoot ??= NonEmpty(Environment.GetEnvironmentVariable(RunRootVariable));
+        return runRoot is null
+            ? new EngineOptions { Root = Path.GetFullPath(root) }
+            : new EngineOptions { Root = Path.GetFullPath(root), RunRoot = Path.GetFullPath(runRoot) };
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     /// <summary>
     /// Where the state of <paramref name="root"/> that must not outlive a reboot lives: /run/skiff for the default
@@ -79,8 +111,8 @@ public sealed record EngineOptions
     }
 }
 
-/// <summary>An image as the engine needs it: its id and its execution config (the CLI resolves and pulls it per --pull).</summary>
-public sealed record ImageInfo(string Id, ImageExecutionConfig? Config);
+/// <summary>An image as a container needs it: its id and its execution config (the CLI resolves and pulls it per --pull).</summary>
+public sealed record ContainerImage(string Id, ImageExecutionConfig? Config);
 
 /// <summary>
 /// A container's root filesystem: the image service's overlay snapshot in production, a plain directory copy in

@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace Skiff.Interop;
 
 /// <summary>A failed system call, named with what it was applied to, so the one-line message a user sees says what to look at.</summary>
-public sealed class SyscallException : Exception
+public sealed class SyscallException : SkiffException
 {
     public SyscallException(string syscall, string? target, int errno, string? context = null)
-        : base(Format(syscall, target, errno, context))
+        : base(ErrorKinds.OfErrno(errno), Format(syscall, target, errno, context))
     {
         Syscall = syscall;
         Target = target;
@@ -27,6 +27,7 @@ public sealed class SyscallException : Exception
     }
 }
 
+/// <summary>errno values: asm-generic's, which x86-64 and arm64 share.</summary>
 public static class Errno
 {
     public const int EPERM = 1;
@@ -40,8 +41,28 @@ public static class Errno
     public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int ENXIO = 6;
+    public const int E2BIG = 7;
+    public const int ENOMEM = 12;
+    public const int EXDEV = 18;
+    public const int ENODEV = 19;
+    public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
     public const int EINVAL = 22;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int ETXTBSY = 26;
+    public const int EFBIG = 27;
+    public const int ENOSPC = 28;
+    public const int EROFS = 30;
+    public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
+    public const int ENOTEMPTY = 39;
+    public const int ELOOP = 40;
+    public const int ENETUNREACH = 101;
+    public const int ETIMEDOUT = 110;
+    public const int ECONNREFUSED = 111;
+    public const int EHOSTUNREACH = 113;
+    public const int EDQUOT = 122;
 
     /// <summary>The errno of the last P/Invoke declared with SetLastError.</summary>
     public static int Last => Marshal.GetLastPInvokeError();

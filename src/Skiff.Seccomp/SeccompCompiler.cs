@@ -174,4 +174,4 @@ public static class SeccompCompiler
 }
 
 /// <summary>A seccomp profile that cannot be compiled; the message names the field.</summary>
-public sealed class SeccompException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class SeccompException(string message, Exception? inner = null) : SkiffException(ErrorKind.InvalidArgument, message, inner);

@@ -195,7 +195,7 @@ public sealed class EngineTests
         var badUser = Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { User = "nosuchuser" }));
         Assert.Contains("nosuchuser", badUser.Message);
 
-        var unknownImage = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { ImageInfo = new ImageInfo("missing-image", null) }));
+        var unknownImage = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { ImageInfo = new ContainerImage("missing-image", null) }));
         Assert.Contains("missing-image", unknownImage.Message);
 
         Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = "bad name" }));
@@ -413,7 +413,7 @@ public sealed class EngineTerminalAndLogTests
             var container = command.Create(new CreateRequest
             {
                 Image = "busybox",
-                ImageInfo = new ImageInfo(TestEngine.ImageId, null),
+                ImageInfo = new ContainerImage(TestEngine.ImageId, null),
                 Options = new RunOptions { Command = ["sh", "-c", $"exit {i + 10}"] },
             });
             command.Start(container.Id);
@@ -433,7 +433,7 @@ public sealed class EngineTerminalAndLogTests
         Directory.CreateDirectory(seed);
         File.WriteAllText(Path.Combine(seed, "initial"), "from the image\n");
         ContainerHelpers.Host("/bin/chown", "-R", "65534:65534", seed);
-        var image = new ImageInfo(TestEngine.ImageId, new Oci.Image.ImageExecutionConfig { Volumes = new() { ["/seed"] = default } });
+        var image = new ContainerImage(TestEngine.ImageId, new Oci.Image.ImageExecutionConfig { Volumes = new() { ["/seed"] = default } });
         var container = engine.Create(["sh", "-c", "cat /seed/initial; stat -c %u /seed/initial"], r => r with { ImageInfo = image });
         using var session = engine.Manager.Start(container.Id, attach: true)!;
         var output = new MemoryStream();

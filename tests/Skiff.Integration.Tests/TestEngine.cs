@@ -59,7 +59,7 @@ public sealed class TestEngine : IDisposable
         var request = new CreateRequest
         {
             Image = "busybox",
-            ImageInfo = new ImageInfo(ImageId, new ImageExecutionConfig { Cmd = ["sh"] }),
+            ImageInfo = new ContainerImage(ImageId, new ImageExecutionConfig { Cmd = ["sh"] }),
             Options = (options ?? new RunOptions()) with { Command = command },
             Name = ContainerHelpers.Unique("engine"),
         };

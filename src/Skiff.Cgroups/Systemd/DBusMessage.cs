@@ -347,7 +347,7 @@ internal sealed class DBusReader(byte[] data, bool bigEndian)
 }
 
 /// <summary>A D-Bus error reply or a protocol failure; <see cref="Name"/> is the D-Bus error name.</summary>
-public sealed class DBusException(string name, string message) : Exception(message)
+public sealed class DBusException(string name, string message) : SkiffException(ErrorKind.Unavailable, message)
 {
     public string Name { get; } = name;
 }

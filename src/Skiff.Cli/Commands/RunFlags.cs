@@ -6,7 +6,7 @@ using Skiff.Images.Service;
 using Skiff.Oci;
 using Skiff.Runtime.Policy;
 using Skiff.Seccomp;
-using EngineImage = Skiff.Engine.ImageInfo;
+using EngineImage = Skiff.Engine.ContainerImage;
 
 namespace Skiff.Cli.Commands;
 

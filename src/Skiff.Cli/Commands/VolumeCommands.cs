@@ -92,12 +92,7 @@ internal static class VolumeCommands
     public static readonly CliCommand Monitor = new(
         "monitor", "", "(internal) the per-container monitor process.",
         [new("root", TakesValue: true), new("runtime-root", TakesValue: true), CliCommand.Help],
-        (context, args) =>
-        {
-            // The store the container came from is the one named by the engine, not this process's default.
-            using var images = ImageService.Open(new ImageServiceOptions { Root = args.Value("root") ?? context.Images.Root });
-            return ContainerMonitor.Run([.. MonitorArguments(args)], new ImageRootfsProvider(images));
-        },
+        (_, args) => MonitorEntry.Run([.. MonitorArguments(args)]),
         MinPositionals: 0, MaxPositionals: 1, Hidden: true);
 
     private static IEnumerable<string> MonitorArguments(ParsedArguments args)

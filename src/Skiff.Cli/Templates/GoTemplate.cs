@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Skiff.Cli.Templates;
 
 /// <summary>A bad template or a failed execution, with Go's message ("template: :1:5: ..."): one line, exit status 125.</summary>
-internal sealed class TemplateException(string message) : Exception(message);
+internal sealed class TemplateException(string message) : SkiffException(ErrorKind.InvalidArgument, message);
 
 /// <summary>
 /// A struct in the template's data: exact-case fields (an unknown one is an error, as for Go's structs) and

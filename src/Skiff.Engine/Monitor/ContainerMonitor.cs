@@ -77,7 +77,8 @@ public sealed class ContainerMonitor : IDisposable
     /// on the sync socket, or EOF when the container could not be created. Returns the process exit code; the
     /// result that matters is in the store.
     /// </summary>
-    public static int Run(IReadOnlyList<string> args, IRootfsProvider rootfs)
+    /// <param name="rootfsOf">The rootfs provider of the store at the given root, made once the arguments are read.</param>
+    public static int Run(IReadOnlyList<string> args, Func<string, IRootfsProvider> rootfsOf)
     {
         string? root = null, runtimeRoot = null, id = null;
         for (int i = 0; i < args.Count; i++)
@@ -119,7 +120,7 @@ public sealed class ContainerMonitor : IDisposable
                 Libc.Dup2(log, 1);
                 Libc.Dup2(log, 2);
             }
-            monitor = new ContainerMonitor(options, rootfs, id, sync, store);
+            monitor = new ContainerMonitor(options, rootfsOf(root), id, sync, store);
         }
         catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)
         {

@@ -2,10 +2,10 @@ namespace Skiff.Images.References;
 
 /// <summary>An image reference that does not parse. The message is one line and names the input:
 /// <c>invalid reference "Foo": repository name "library/Foo" must be lowercase</c>.</summary>
-public sealed class InvalidReferenceException : FormatException
+public sealed class InvalidReferenceException : SkiffException
 {
     public InvalidReferenceException(string input, string reason)
-        : base($"invalid reference \"{input}\": {reason}")
+        : base(ErrorKind.InvalidArgument, $"invalid reference \"{input}\": {reason}")
     {
         Input = input;
         Reason = reason;

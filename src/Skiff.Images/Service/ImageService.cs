@@ -18,13 +18,8 @@ public enum SnapshotterKind
 
 public sealed record ImageServiceOptions
 {
-    public const string DefaultRoot = "/var/lib/skiff";
-
-    /// <summary>Environment variable overriding <see cref="DefaultRoot"/>.</summary>
-    public const string RootVariable = "SKIFF_ROOT";
-
-    /// <summary>The store root; default <c>$SKIFF_ROOT</c>, else <see cref="DefaultRoot"/>.</summary>
-    public string Root { get; init; } = Environment.GetEnvironmentVariable(RootVariable) is { Length: > 0 } root ? root : DefaultRoot;
+    /// <summary>The store root (the engine's paths policy chooses it: Skiff.Engine.EngineOptions.Resolve).</summary>
+    public required string Root { get; init; }
 
     /// <summary>Short-name search and insecure registries; default: <see cref="RegistriesConfig.Load"/>.</summary>
     public RegistriesConfig? Registries { get; init; }
@@ -77,9 +72,8 @@ public sealed partial class ImageService : IDisposable
     public RegistriesConfig Registries { get; }
 
     /// <summary>Opens (creating if needed) the store at <see cref="ImageServiceOptions.Root"/>.</summary>
-    public static ImageService Open(ImageServiceOptions? options = null)
+    public static ImageService Open(ImageServiceOptions options)
     {
-        options ??= new ImageServiceOptions();
         string root = Path.GetFullPath(options.Root);
         try
         {

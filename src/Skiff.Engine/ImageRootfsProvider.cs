@@ -1,15 +1,14 @@
-using Skiff.Engine;
 using Skiff.Images.Service;
 using Skiff.Interop;
 using Skiff.Storage.Snapshots;
 
-namespace Skiff.Cli;
+namespace Skiff.Engine;
 
 /// <summary>
 /// A container's rootfs from the image store: the image's snapshot (an overlay of its layers with the container's
 /// own upper dir) mounted at ROOT/rootfs/ID in the host's mount namespace, where it stays after the command exits.
 /// </summary>
-internal sealed class ImageRootfsProvider(ImageService images) : IRootfsProvider
+public sealed class ImageRootfsProvider(ImageService images) : IRootfsProvider
 {
     private string Target(string containerId) => Path.Combine(images.Root, "rootfs", containerId);
 
