@@ -15,7 +15,11 @@ public static unsafe partial class Interop
         // union bpf_attr is larger, but the kernel accepts a shorter one as long as what it reads is there
         private const int AttrSize = 128;
 
-        private static long SyscallNumber => RuntimeInformation.OSArchitecture switch
+        // The process's own ABI decides the number, not the machine's: an x86-64 binary under emulation on arm64 makes x86-64 calls.
+        private static readonly long SyscallNumber = SyscallNumberOf(RuntimeInformation.ProcessArchitecture);
+
+        /// <summary>bpf(2) is older than the unified syscall table, so its number differs per architecture (unistd_64.h, asm-generic/unistd.h).</summary>
+        internal static long SyscallNumberOf(Architecture architecture) => architecture switch
         {
             Architecture.X64 => 321,
             Architecture.Arm64 or Architecture.RiscV64 or Architecture.LoongArch64 => 280,

@@ -267,3 +267,77 @@ public static unsafe partial class Interop
         }
     }
 }
+
+/// <summary>Path calls relative to the working directory, and facts about a file system (its type, whether it reports d_type).</summary>
+public static unsafe partial class Interop
+{
+    public static partial class Libc
+    {
+        public const long PROC_SUPER_MAGIC = 0x9fa0;
+
+        /// <summary>glibc's struct dirent on 64-bit Linux (x86-64 and arm64): d_ino (8), d_off (8), d_reclen (2), then d_type.</summary>
+        private const int DirentTypeOffset = 18;
+        private const byte DT_UNKNOWN = 0;
+
+        [LibraryImport(LibC, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        public static partial int Mkdir(string path, uint mode);
+
+        [LibraryImport(LibC, EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        public static partial int Rmdir(string path);
+
+        [LibraryImport(LibC, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        public static partial int Unlink(string path);
+
+        [LibraryImport(LibC, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        public static partial int Chmod(string path, uint mode);
+
+        [LibraryImport(LibC, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        public static partial int MkFifo(string path, uint mode);
+
+        [LibraryImport(LibC, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        private static partial int Statfs(string path, byte* buffer);
+
+        [LibraryImport(LibC, EntryPoint = "opendir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        private static partial nint OpenDir(string path);
+
+        [LibraryImport(LibC, EntryPoint = "readdir", SetLastError = true)]
+        private static partial nint ReadDir(nint directory);
+
+        [LibraryImport(LibC, EntryPoint = "closedir")]
+        private static partial int CloseDir(nint directory);
+
+        /// <summary>statfs(2)'s f_type of the file system <paramref name="path"/> is on (PROC_SUPER_MAGIC ...).</summary>
+        public static long FileSystemMagic(string path)
+        {
+            // struct statfs is 120 bytes on x86-64 and arm64, f_type (a long) its first field on both.
+            byte* buffer = stackalloc byte[256];
+            Errno.Check(Statfs(path, buffer), "statfs", path);
+            return *(long*)buffer;
+        }
+
+        /// <summary>
+        /// Whether the filesystem of <paramref name="directory"/> tells entry types in readdir (d_type), which overlayfs
+        /// needs (docker's "Supports d_type"; xfs made with ftype=0 does not): false if any entry comes back DT_UNKNOWN.
+        /// </summary>
+        public static bool ReportsEntryTypes(string directory)
+        {
+            nint stream = OpenDir(directory);
+            if (stream == 0)
+                throw new SyscallException("opendir", directory, Errno.Last);
+            try
+            {
+                nint entry;
+                while ((entry = ReadDir(stream)) != 0)
+                {
+                    if (*((byte*)entry + DirentTypeOffset) == DT_UNKNOWN)
+                        return false;
+                }
+                return true;
+            }
+            finally
+            {
+                CloseDir(stream);
+            }
+        }
+    }
+}

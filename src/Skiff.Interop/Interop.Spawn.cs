@@ -12,7 +12,7 @@ public static unsafe partial class Interop
     public static partial class Spawn
     {
         private const string LibC = "libc.so.6";
-        // glibc x86_64: posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128.
+        // glibc on x86-64 and arm64: posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128.
         // Over-allocate so a libc with bigger opaque structs cannot overflow them.
         private const int OpaqueSize = 1024;
 

@@ -9,9 +9,10 @@ public static unsafe partial class Interop
     {
         private const string LibC = "libc.so.6";
         private const int TCSANOW = 0;
-        private const ulong TIOCGWINSZ = 0x5413;
+        // asm-generic/ioctls.h, which x86-64 and arm64 both use.
+        internal const ulong TIOCGWINSZ = 0x5413;
 
-        /// <summary>glibc's struct termios (60 bytes): kept opaque, only saved, made raw and restored.</summary>
+        /// <summary>glibc's struct termios (60 bytes on x86-64 and arm64): kept opaque, only saved, made raw and restored.</summary>
         [StructLayout(LayoutKind.Sequential, Size = 60)]
         public struct Settings
         {
@@ -48,6 +49,21 @@ public static unsafe partial class Interop
         {
             ushort* size = stackalloc ushort[4];
             return Libc.Ioctl(fd, TIOCGWINSZ, size) == 0 ? (size[0], size[1]) : null;
+        }
+    }
+
+    public static partial class Libc
+    {
+        internal const ulong TIOCSWINSZ = 0x5414;
+
+        [LibraryImport(LibC, EntryPoint = "ioctl", SetLastError = true)]
+        internal static partial int Ioctl(int fd, ulong request, void* argument);
+
+        /// <summary>Sets the window size of a pty (struct winsize: rows, columns and two unused pixel sizes).</summary>
+        public static void SetWindowSize(FileDescriptor terminal, ushort rows, ushort columns)
+        {
+            ushort* size = stackalloc ushort[4] { rows, columns, 0, 0 };
+            Errno.Check(Ioctl(terminal.Fd, TIOCSWINSZ, size), "ioctl TIOCSWINSZ");
         }
     }
 }
