@@ -5,7 +5,6 @@ using Skiff.Engine.Monitor;
 using Skiff.Engine.Specs;
 using Skiff.Interop;
 using Skiff.Oci;
-using Skiff.Runtime.Policy;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
 using Spawn = Skiff.Interop.Interop.Spawn;

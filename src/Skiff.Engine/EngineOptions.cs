@@ -82,7 +82,13 @@ public sealed record EngineOptions
     /// <summary>Parent of every container's cgroup.</summary>
     public string CgroupParent { get; init; } = "/skiff";
 
-    /// <summary>The linux.cgroupsPath a container gets; its stats and OOM count are read there again.</summary>
+    /// <summary>
+    /// The linux.cgroupsPath a container gets; its stats and OOM count are read there again, through Skiff.Cgroups'
+    /// cgroupfs reader. The engine never asks the runtime for systemd cgroups (no --systemd-cgroup): a path in this
+    /// form is placed as it is by the cgroupfs driver of skiff-runtime and runc, and their systemd driver refuses it
+    /// at create ("slice:prefix:name" expected), so a container never runs with its counters where the engine does
+    /// not look. Supporting a systemd driver means reading stats through the runtime (`events --stats`) instead.
+    /// </summary>
     public string CgroupsPathOf(string containerId) => $"{CgroupParent}/{containerId}";
     public HostFacts? Host { get; init; }
 

@@ -1,5 +1,5 @@
 using Skiff.Engine.Specs;
-using Skiff.Runtime.Policy;
+using Skiff.Interop;
 
 namespace Skiff.Engine.Tests;
 

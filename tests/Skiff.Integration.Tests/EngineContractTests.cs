@@ -1,4 +1,6 @@
-using Skiff.Runtime.Policy;
+using Skiff.Interop;
+using Skiff.Oci;
+
 
 namespace Skiff.Integration.Tests;
 
@@ -94,7 +96,7 @@ public sealed class EngineContractTests : IDisposable
         var fine = RunAtScore(own + 1, own);
         Assert.True(fine.ExitCode == 0, fine.ToString());
         Assert.Equal($"{own}\n", fine.Stdout);
-        if (HostLimits.HasCapability(LinuxNames.CAP_SYS_RESOURCE) || own - 5 < -1000)
+        if (ProcessCapabilities.Has(LinuxNames.CAP_SYS_RESOURCE) || own - 5 < -1000)
             return;
         var refused = RunAtScore(own + 1, own - 5);
         Assert.NotEqual(0, refused.ExitCode);

@@ -1,10 +1,10 @@
 using Skiff.Engine;
 using Skiff.Engine.Specs;
+using Skiff.Interop;
 using Skiff.Oci;
 using Skiff.Runtime;
 using Skiff.Runtime.Launch;
 using Skiff.Runtime.Plan;
-using Skiff.Runtime.Policy;
 
 namespace Skiff.Integration.Tests;
 

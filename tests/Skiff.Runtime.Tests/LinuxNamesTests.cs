@@ -1,5 +1,5 @@
+using Skiff.Oci;
 using Skiff.Runtime.Plan;
-using Skiff.Runtime.Policy;
 
 namespace Skiff.Runtime.Tests;
 

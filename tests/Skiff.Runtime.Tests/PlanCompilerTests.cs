@@ -1,8 +1,9 @@
 using Skiff.Cgroups;
+using Skiff.Interop;
+using Skiff.Interop.Tests;
 using Skiff.Oci;
 using Skiff.Runtime.Plan;
-using Skiff.Runtime.Policy;
-using static Skiff.Runtime.Policy.LinuxNames;
+using static Skiff.Oci.LinuxNames;
 
 namespace Skiff.Runtime.Tests;
 
@@ -250,7 +251,7 @@ public sealed class PlanCompilerTests : IDisposable
     public void RlimitAboveTheHardLimitFailsWithTheAllowedMaximum()
     {
         _spec.Process!.Rlimits = [new POSIXRlimit { Type = "RLIMIT_NOFILE", Soft = ulong.MaxValue - 1, Hard = ulong.MaxValue - 1 }];
-        if (HostLimits.HasCapability(CAP_SYS_RESOURCE))
+        if (ProcessCapabilities.Has(CAP_SYS_RESOURCE))
             return; // such a host can raise any limit; the check under test only exists without the capability
         var error = Assert.Throws<RuntimeException>(() => Create());
         Assert.Contains("RLIMIT_NOFILE", error.Message);

@@ -4,7 +4,6 @@ using Skiff.Cgroups.Systemd;
 using Skiff.Interop;
 using Skiff.Oci;
 using Skiff.Runtime;
-using Skiff.Runtime.Policy;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Cli.Runtime;
@@ -35,7 +34,7 @@ public static partial class Commands
             Linux = new LinuxFeatures
             {
                 Namespaces = [.. LinuxNames.Namespaces.Keys],
-                Capabilities = [.. Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1)],
+                Capabilities = [.. Oci.Capabilities.Names.Take(ProcessCapabilities.LastCapability + 1)],
                 Cgroup = new CgroupFeatures { V1 = true, V2 = true, Systemd = SystemdCgroupManager.IsUsable(), SystemdUser = false },
                 Seccomp = new SeccompFeatures
                 {

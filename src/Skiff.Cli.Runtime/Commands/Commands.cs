@@ -2,7 +2,6 @@ using System.Text.Json;
 using Skiff.Interop;
 using Skiff.Oci;
 using Skiff.Runtime;
-using Skiff.Runtime.Policy;
 using Skiff.Runtime.State;
 
 namespace Skiff.Cli.Runtime;

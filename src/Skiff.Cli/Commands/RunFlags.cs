@@ -3,8 +3,8 @@ using Skiff.Engine;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Specs;
 using Skiff.Images.Service;
+using Skiff.Interop;
 using Skiff.Oci;
-using Skiff.Runtime.Policy;
 using Skiff.Seccomp;
 using EngineImage = Skiff.Engine.ContainerImage;
 

@@ -1,6 +1,5 @@
 using Skiff.Interop;
 using Skiff.Oci;
-using Skiff.Runtime.Policy;
 using static Skiff.Interop.Interop;
 
 namespace Skiff.Engine.Specs;
@@ -30,8 +29,8 @@ public sealed record HostFacts
     public static HostFacts Current() => new()
     {
         CpuCount = Environment.ProcessorCount,
-        Capabilities = Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1).ToList(),
-        BoundingSet = Oci.Capabilities.Names.Take(HostLimits.LastCapability + 1).Where((_, bit) => HostLimits.InBoundingSet(bit)).ToList(),
+        Capabilities = Oci.Capabilities.Names.Take(ProcessCapabilities.LastCapability + 1).ToList(),
+        BoundingSet = Oci.Capabilities.Names.Take(ProcessCapabilities.LastCapability + 1).Where((_, bit) => ProcessCapabilities.InBoundingSet(bit)).ToList(),
         RlimitHardMaximum = CurrentHardLimit,
         CgroupNamespace = File.Exists("/sys/fs/cgroup/cgroup.controllers"),
         LookupDevice = LookupHostDevice,

@@ -1,4 +1,4 @@
-using Skiff.Runtime.Policy;
+using Skiff.Interop;
 
 namespace Skiff.Engine.Specs;
 

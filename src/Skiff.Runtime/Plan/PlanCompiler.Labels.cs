@@ -1,5 +1,5 @@
+using Skiff.Interop;
 using Skiff.Oci;
-using Skiff.Runtime.Policy;
 
 namespace Skiff.Runtime.Plan;
 

@@ -1,7 +1,7 @@
 using Skiff.Cgroups;
 using Skiff.Oci;
 using Libc = Skiff.Interop.Interop.Libc;
-using static Skiff.Runtime.Policy.LinuxNames;
+using static Skiff.Oci.LinuxNames;
 
 namespace Skiff.Runtime.Plan;
 

@@ -1,7 +1,8 @@
+using Skiff.Interop;
 using Skiff.Oci;
 using Skiff.Runtime.Policy;
 using Skiff.Seccomp;
-using static Skiff.Runtime.Policy.LinuxNames;
+using static Skiff.Oci.LinuxNames;
 
 namespace Skiff.Runtime.Plan;
 
@@ -81,7 +82,7 @@ public static partial class PlanCompiler
                 throw new RuntimeException($"config.json: process.capabilities.{set}: unknown capability \"{name}\"");
             // Capabilities newer than the running kernel are dropped silently, as runc does: the
             // kernel cannot grant them anyway and a config written for a newer kernel must still run.
-            if (bit <= HostLimits.LastCapability)
+            if (bit <= ProcessCapabilities.LastCapability)
                 mask |= 1UL << bit;
         }
         return mask;

@@ -1,7 +1,7 @@
 using Skiff.Cgroups;
+using Skiff.Interop;
 using Skiff.Oci;
-using Skiff.Runtime.Policy;
-using static Skiff.Runtime.Policy.LinuxNames;
+using static Skiff.Oci.LinuxNames;
 
 namespace Skiff.Runtime.Plan;
 

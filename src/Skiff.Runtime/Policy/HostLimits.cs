@@ -11,26 +11,13 @@ namespace Skiff.Runtime.Policy;
 /// </summary>
 public static class HostLimits
 {
-    private static readonly Lazy<ulong> EffectiveCapabilities = new(() => ReadCapabilityMask("CapEff:"));
-    private static readonly Lazy<ulong> BoundingCapabilities = new(() => ReadCapabilityMask("CapBnd:"));
-
-    public static int LastCapability { get; } = ReadLastCapability();
-
-    public static bool HasCapability(int bit) => (EffectiveCapabilities.Value & (1UL << bit)) != 0;
-
-    /// <summary>
-    /// Whether a child of this process can hold the capability at all: no process can add to its bounding
-    /// set, so a capability missing here makes the container's capset fail.
-    /// </summary>
-    public static bool InBoundingSet(int bit) => (BoundingCapabilities.Value & (1UL << bit)) != 0;
-
     public static unsafe int CheckRlimit(POSIXRlimit limit)
     {
         if (!Rlimits.TryGetResource(limit.Type, out var resource))
             throw new RuntimeException($"config.json: process.rlimits: unknown type \"{limit.Type}\"");
         if (limit.Soft > limit.Hard)
             throw new RuntimeException($"config.json: process.rlimits: {limit.Type} soft limit {limit.Soft} is above its hard limit {limit.Hard}");
-        if (HasCapability(LinuxNames.CAP_SYS_RESOURCE))
+        if (ProcessCapabilities.Has(LinuxNames.CAP_SYS_RESOURCE))
             return resource;
         Libc.RLimit current;
         if (Libc.GetRlimit(resource, &current) == 0 && limit.Hard > current.Maximum)
@@ -47,25 +34,5 @@ public static class HostLimits
     {
         if (value is < -1000 or > 1000)
             throw new RuntimeException($"config.json: process.oomScoreAdj {value} is outside -1000..1000");
-    }
-
-    private static ulong ReadCapabilityMask(string field)
-    {
-        foreach (var line in SmallFile.ReadAllText("/proc/self/status").Split('\n'))
-            if (line.StartsWith(field, StringComparison.Ordinal))
-                return Convert.ToUInt64(line[field.Length..].Trim(), 16);
-        return 0;
-    }
-
-    private static int ReadLastCapability()
-    {
-        try
-        {
-            return int.Parse(SmallFile.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim());
-        }
-        catch (IOException)
-        {
-            return 40;
-        }
     }
 }

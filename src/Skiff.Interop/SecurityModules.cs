@@ -1,6 +1,4 @@
-using Skiff.Interop;
-
-namespace Skiff.Runtime.Policy;
+namespace Skiff.Interop;
 
 /// <summary>
 /// Which Linux security modules can confine a container on this host, read from the files runc

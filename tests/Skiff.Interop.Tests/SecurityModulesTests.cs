@@ -1,6 +1,4 @@
-using Skiff.Runtime.Policy;
-
-namespace Skiff.Runtime.Tests;
+namespace Skiff.Interop.Tests;
 
 public sealed class SecurityModulesTests : IDisposable
 {

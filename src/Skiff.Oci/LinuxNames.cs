@@ -1,6 +1,6 @@
-namespace Skiff.Runtime.Policy;
+namespace Skiff.Oci;
 
-/// <summary>Kernel numbers for the names config.json uses (x86_64 / asm-generic values).</summary>
+/// <summary>Kernel numbers for the names config.json uses: asm-generic values, which x86-64 and arm64 share.</summary>
 public static class LinuxNames
 {
     public const ulong CLONE_NEWTIME = 0x00000080;
@@ -86,7 +86,7 @@ public static class LinuxNames
 
     public const int SIGKILL = 9;
 
-    /// <summary>Signal names runc accepts (with or without SIG prefix) → numbers (x86_64).</summary>
+    /// <summary>Signal names runc accepts (with or without SIG prefix) → numbers (the same on x86-64 and arm64).</summary>
     public static readonly IReadOnlyDictionary<string, int> Signals = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
     {
         ["HUP"] = 1, ["INT"] = 2, ["QUIT"] = 3, ["ILL"] = 4, ["TRAP"] = 5, ["ABRT"] = 6, ["IOT"] = 6, ["BUS"] = 7,

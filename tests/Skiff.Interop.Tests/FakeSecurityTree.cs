@@ -1,6 +1,6 @@
-namespace Skiff.Runtime.Tests;
+namespace Skiff.Interop.Tests;
 
-/// <summary>A temporary directory laid out like the host files <see cref="Policy.SecurityModules"/> reads.</summary>
+/// <summary>A temporary directory laid out like the host files <see cref="SecurityModules"/> reads.</summary>
 public sealed class FakeSecurityTree : IDisposable
 {
     public string Root { get; } = Directory.CreateTempSubdirectory("skiff-lsm-").FullName;
