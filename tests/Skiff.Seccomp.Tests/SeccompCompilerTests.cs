@@ -1,7 +1,7 @@
 using Skiff.Oci;
 using Skiff.Seccomp;
 
-namespace Skiff.Runtime.Tests;
+namespace Skiff.Seccomp.Tests;
 
 public sealed class SeccompCompilerTests
 {

@@ -1,7 +1,6 @@
 using Skiff.Cli;
-using Skiff.Cli.Runtime;
 
-namespace Skiff.Runtime.Tests;
+namespace Skiff.Cli.Common.Tests;
 
 public sealed class ArgumentParserTests
 {

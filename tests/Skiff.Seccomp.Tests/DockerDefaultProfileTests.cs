@@ -2,7 +2,7 @@ using System.Text;
 using Skiff.Oci;
 using Skiff.Seccomp;
 
-namespace Skiff.Runtime.Tests;
+namespace Skiff.Seccomp.Tests;
 
 public sealed class DockerDefaultProfileTests
 {
