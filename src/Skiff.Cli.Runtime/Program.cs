@@ -98,7 +98,7 @@ public static class Program
         catch (Exception e) when (e is RuntimeException or SyscallException or OciConfigException or CgroupException)
         {
             context.Error(e.Message);
-            return e is RuntimeException runtime ? runtime.ExitCode : 1;
+            return 1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {

@@ -17,7 +17,7 @@ public sealed partial class ContainerRuntime
     {
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Stopped or ContainerStatus.Creating)
-            throw new RuntimeException($"cannot report events of container \"{id}\": it is {status.ToSpecString()}");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot report events of container \"{id}\": it is {status.ToSpecString()}");
         var cgroups = CgroupsOf(id, record);
         if (statsOnce)
         {

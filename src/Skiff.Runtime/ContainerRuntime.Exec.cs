@@ -25,11 +25,11 @@ public sealed partial class ContainerRuntime
     {
         var status = StatusOf(id, out var record);
         if (status is not (ContainerStatus.Running or ContainerStatus.Created))
-            throw new RuntimeException($"cannot exec in container \"{id}\": it is {status.ToSpecString()}");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot exec in container \"{id}\": it is {status.ToSpecString()}");
         var spec = Store.LoadSpec(id);
         var process = options.Process;
         if (process.Args is not { Count: > 0 })
-            throw new RuntimeException("exec: no command given: pass the program after the container id or in --process");
+            throw new RuntimeException(ErrorKind.InvalidArgument, "exec: no command given: pass the program after the container id or in --process");
         if (string.IsNullOrEmpty(process.Cwd))
             process.Cwd = "/";
         var cgroups = record.Cgroups is null ? null : CgroupManagers.FromPaths(record.Cgroups);

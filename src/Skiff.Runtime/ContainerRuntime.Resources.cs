@@ -15,7 +15,7 @@ public sealed partial class ContainerRuntime
     {
         var status = StatusOf(id, out var record);
         if (status is not (ContainerStatus.Running or ContainerStatus.Created))
-            throw new RuntimeException($"cannot pause \"{id}\": container not running (it is {status.ToSpecString()})");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot pause \"{id}\": container not running (it is {status.ToSpecString()})");
         CgroupsOf(id, record).Freeze();
         record.Paused = true;
         Store.Save(record);
@@ -26,7 +26,7 @@ public sealed partial class ContainerRuntime
     {
         var status = StatusOf(id, out var record);
         if (status != ContainerStatus.Paused)
-            throw new RuntimeException($"cannot resume \"{id}\": container not paused (it is {status.ToSpecString()})");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot resume \"{id}\": container not paused (it is {status.ToSpecString()})");
         CgroupsOf(id, record).Thaw();
         record.Paused = false;
         Store.Save(record);
@@ -40,7 +40,7 @@ public sealed partial class ContainerRuntime
     {
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Stopped or ContainerStatus.Creating)
-            throw new RuntimeException($"cannot update container \"{id}\": it is {status.ToSpecString()}");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot update container \"{id}\": it is {status.ToSpecString()}");
         var spec = Store.LoadSpec(id);
         var current = spec.Linux?.Resources ?? new LinuxResources();
         var merged = Merge(current, changes);
@@ -59,7 +59,7 @@ public sealed partial class ContainerRuntime
 
     private static ICgroupManager CgroupsOf(string id, ContainerRecord record)
         => record.Cgroups is null
-            ? throw new RuntimeException($"container \"{id}\" has no cgroups recorded: it was created by an older skiff-runtime")
+            ? throw new RuntimeException(ErrorKind.FailedPrecondition, $"container \"{id}\" has no cgroups recorded: it was created by an older skiff-runtime")
             : CgroupManagers.FromPaths(record.Cgroups);
 
     /// <summary>Field by field: what <paramref name="changes"/> sets wins, everything else stays.</summary>

@@ -38,7 +38,7 @@ public sealed partial class ContainerRuntime
             }
             catch (SyscallException e)
             {
-                throw new RuntimeException($"cannot hand the seccomp notify fd to linux.seccomp.listenerPath: {e.Message} (is the seccomp agent listening?)");
+                throw new RuntimeException(e.Kind, $"cannot hand the seccomp notify fd to linux.seccomp.listenerPath: {e.Message} (is the seccomp agent listening?)", e);
             }
         };
     }

@@ -65,7 +65,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         }
         catch (FileNotFoundException)
         {
-            throw new RuntimeException($"cannot read {configPath}: no such file (is --bundle right?)");
+            throw new RuntimeException(ErrorKind.NotFound, $"cannot read {configPath}: no such file (is --bundle right?)");
         }
         var spec = OciJson.ParseSpec(configBytes, configPath);
         Step("config.json read");
@@ -179,7 +179,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         }
         catch (SyscallException e)
         {
-            throw new RuntimeException($"cannot connect to console socket {path}: {SyscallException.Describe(e.Errno)}");
+            throw new RuntimeException(e.Kind, $"cannot connect to console socket {path}: {SyscallException.Describe(e.Errno)}", e);
         }
     }
 
@@ -212,7 +212,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         var record = Store.Load(id);
         var status = Store.StatusOf(record);
         if (status != ContainerStatus.Created)
-            throw new RuntimeException($"cannot start container \"{id}\": it is {status.ToSpecString()}, not created");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot start container \"{id}\": it is {status.ToSpecString()}, not created");
         // The pidfd first: opening the fifo releases the container, and a short program (echo)
         // can be gone before the next line runs; its byte stays in the fifo for us to read.
         using var pidfd = Pidfd.Open(record.Pid);
@@ -282,7 +282,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             if (n == 1)
                 return;
             if ((polls[1].ReturnedEvents & Libc.POLLIN) != 0)
-                throw new RuntimeException($"cannot start container \"{id}\": its process exited before it was started");
+                throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot start container \"{id}\": its process exited before it was started");
         }
     }
 
@@ -357,7 +357,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
         {
             if (all)
                 return;
-            throw new RuntimeException($"cannot kill \"{id}\": container not running");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot kill \"{id}\": container not running");
         }
         else
         {
@@ -375,12 +375,12 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
     private static void SignalInit(string id, ContainerRecord record, int signal)
     {
         if (!Pidfd.TryOpen(record.Pid, out var pidfd))
-            throw new RuntimeException($"cannot kill \"{id}\": container not running");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot kill \"{id}\": container not running");
         using (pidfd)
         {
             // Re-check identity after pinning the pid: the pidfd now names exactly this process.
             if (!ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
-                throw new RuntimeException($"cannot kill \"{id}\": container not running");
+                throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot kill \"{id}\": container not running");
             Pidfd.SendSignal(pidfd!, signal);
         }
     }
@@ -394,7 +394,7 @@ public sealed partial class ContainerRuntime(StateStore store, bool systemdCgrou
             return;
         var status = StatusOf(id, out var record);
         if (status is ContainerStatus.Running or ContainerStatus.Paused && !force)
-            throw new RuntimeException($"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"cannot delete container \"{id}\": it is {status.ToSpecString()}; stop it first or use --force");
         ICgroupManager? cgroups = record.Cgroups is null ? null : CgroupManagers.FromPaths(record.Cgroups);
         Delete(record, TryLoadSpec(id), status, cgroups);
     }

@@ -96,6 +96,7 @@ public sealed class PlanCompilerTests : IDisposable
         _spec.Linux!.Namespaces!.Add(new LinuxNamespace { Type = "user" });
         var error = Assert.Throws<RuntimeException>(() => Create());
         Assert.Contains("uidMappings", error.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
     }
 
     [Fact]
@@ -111,6 +112,7 @@ public sealed class PlanCompilerTests : IDisposable
         _spec.Root!.Path = "nope";
         var error = Assert.Throws<RuntimeException>(() => Create());
         Assert.Contains(Path.Combine(_bundle, "nope"), error.Message);
+        Assert.Equal(ErrorKind.NotFound, error.Kind);
     }
 
     [Fact]
@@ -140,6 +142,7 @@ public sealed class PlanCompilerTests : IDisposable
         _spec.Mounts = [new Mount { Destination = "/data", Type = "bind", Source = "/nonexistent-skiff", Options = ["bind"] }];
         var error = Assert.Throws<RuntimeException>(() => Create());
         Assert.Contains("/nonexistent-skiff", error.Message);
+        Assert.Equal(ErrorKind.NotFound, error.Kind);
     }
 
     [Fact]
@@ -256,6 +259,7 @@ public sealed class PlanCompilerTests : IDisposable
         var error = Assert.Throws<RuntimeException>(() => Create());
         Assert.Contains("RLIMIT_NOFILE", error.Message);
         Assert.Contains("allowed maximum", error.Message);
+        Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
     }
 
     [Fact]
@@ -308,7 +312,9 @@ public sealed class PlanCompilerTests : IDisposable
     public void SeccompWithAnUnknownActionNamesIt()
     {
         _spec.Linux!.Seccomp = new LinuxSeccomp { DefaultAction = "SCMP_ACT_EXPLODE" };
-        Assert.Contains("SCMP_ACT_EXPLODE", Assert.Throws<RuntimeException>(() => Create()).Message);
+        var error = Assert.Throws<RuntimeException>(() => Create());
+        Assert.Contains("SCMP_ACT_EXPLODE", error.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
     }
 
     [Fact]
@@ -336,6 +342,7 @@ public sealed class PlanCompilerTests : IDisposable
         }
         var error = Assert.Throws<RuntimeException>(() => Create());
         Assert.Equal($"config.json: {field} requested but {module} is not enabled on this host", error.Message);
+        Assert.Equal(ErrorKind.FailedPrecondition, error.Kind);
     }
 
     [Fact]

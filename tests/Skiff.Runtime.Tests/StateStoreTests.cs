@@ -56,7 +56,9 @@ public sealed class StateStoreTests : IDisposable
     {
         var store = new StateStore(_root);
         store.Claim("c1");
-        Assert.Contains("already exists", Assert.Throws<RuntimeException>(() => store.Claim("c1")).Message);
+        var error = Assert.Throws<RuntimeException>(() => store.Claim("c1"));
+        Assert.Contains("already exists", error.Message);
+        Assert.Equal(ErrorKind.AlreadyExists, error.Kind);
     }
 
     [Fact]
@@ -66,6 +68,8 @@ public sealed class StateStoreTests : IDisposable
         store.Claim("c1");
         File.WriteAllText(Path.Combine(_root, "c1", "state.json"), """{"id":"c1"}""");
         Assert.Contains("corrupt", Assert.Throws<RuntimeException>(() => store.Load("c1")).Message);
-        Assert.Contains("does not exist", Assert.Throws<RuntimeException>(() => store.Load("nope")).Message);
+        var missing = Assert.Throws<RuntimeException>(() => store.Load("nope"));
+        Assert.Contains("does not exist", missing.Message);
+        Assert.Equal(ErrorKind.NotFound, missing.Kind);
     }
 }

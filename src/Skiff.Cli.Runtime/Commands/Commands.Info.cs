@@ -15,7 +15,7 @@ public static partial class Commands
         var bundle = args.Value("bundle") ?? Directory.GetCurrentDirectory();
         var path = Path.Combine(bundle, "config.json");
         if (File.Exists(path))
-            throw new RuntimeException($"{path} already exists: remove it first");
+            throw new RuntimeException(ErrorKind.AlreadyExists, $"{path} already exists: remove it first");
         var spec = DefaultSpec.Default();
         if (args.Bool("rootless"))
             DefaultSpec.Rootless(spec, Libc.GetEuid(), Libc.GetEgid());
@@ -72,7 +72,7 @@ public static partial class Commands
             return 0;
         int pidColumn = Array.IndexOf(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), "PID");
         if (pidColumn < 0)
-            throw new RuntimeException("ps: the output of ps has no PID column: include it in the ps options");
+            throw new RuntimeException(ErrorKind.InvalidArgument, "ps: the output of ps has no PID column: include it in the ps options");
         var wanted = pids.ToHashSet();
         var output = new StringBuilder(lines[0]).Append('\n');
         foreach (var line in lines.Skip(1))
@@ -98,7 +98,7 @@ public static partial class Commands
             catch (SyscallException e)
             {
                 read.Dispose();
-                throw new RuntimeException($"ps: cannot run /bin/ps: {SyscallException.Describe(e.Errno)}");
+                throw new RuntimeException(e.Kind, $"ps: cannot run /bin/ps: {SyscallException.Describe(e.Errno)}", e);
             }
         }
         using var pidfd = Pidfd.Open(pid);
@@ -116,7 +116,7 @@ public static partial class Commands
         }
         int status = Pidfd.WaitExit(pidfd);
         if (status != 0)
-            throw new RuntimeException($"ps {string.Join(' ', psArgs)} failed with exit status {status}");
+            throw new RuntimeException(ErrorKind.Internal, $"ps {string.Join(' ', psArgs)} failed with exit status {status}");
         return [.. Encoding.UTF8.GetString(bytes.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
 }

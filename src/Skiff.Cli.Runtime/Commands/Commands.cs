@@ -130,7 +130,7 @@ public static partial class Commands
     {
         var signalText = args.Positionals.Count > 1 ? args.Positionals[1] : "TERM";
         // Signal 0 only checks that the container runs: podman asks so while it waits for a stop.
-        var signal = signalText == "0" ? 0 : LinuxNames.ParseSignal(signalText) ?? throw new RuntimeException($"kill: unknown signal \"{signalText}\" (use a name such as TERM or SIGKILL, or a number)");
+        var signal = signalText == "0" ? 0 : LinuxNames.ParseSignal(signalText) ?? throw new RuntimeException(ErrorKind.InvalidArgument, $"kill: unknown signal \"{signalText}\" (use a name such as TERM or SIGKILL, or a number)");
         context.Runtime.Kill(args.Positionals[0], signal, args.Bool("all"));
         return 0;
     }

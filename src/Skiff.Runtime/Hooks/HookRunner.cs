@@ -52,7 +52,7 @@ public static class HookRunner
             catch (SyscallException e)
             {
                 stdinWrite.Dispose();
-                throw new RuntimeException($"{phase} hook {hook.Path}: cannot start: {SyscallException.Describe(e.Errno)}");
+                throw new RuntimeException(e.Kind, $"{phase} hook {hook.Path}: cannot start: {SyscallException.Describe(e.Errno)}", e);
             }
         }
         using var pidfd = Pidfd.Open(pid);
@@ -72,11 +72,11 @@ public static class HookRunner
         {
             Pidfd.SendSignal(pidfd, 9);
             Pidfd.WaitExit(pidfd);
-            throw new RuntimeException($"{phase} hook {hook.Path} timed out after {hook.Timeout} s");
+            throw new RuntimeException(ErrorKind.Internal, $"{phase} hook {hook.Path} timed out after {hook.Timeout} s");
         }
         int status = Pidfd.WaitExit(pidfd);
         if (status != 0)
-            throw new RuntimeException($"{phase} hook {hook.Path} failed with {Describe(status)}");
+            throw new RuntimeException(ErrorKind.Internal, $"{phase} hook {hook.Path} failed with {Describe(status)}");
     }
 
     private static string Describe(int status)

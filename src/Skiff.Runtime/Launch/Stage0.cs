@@ -42,7 +42,7 @@ public sealed class Stage0 : IDisposable
         var besideUs = Path.Combine(AppContext.BaseDirectory, HelperName);
         if (File.Exists(besideUs))
             return besideUs;
-        throw new RuntimeException($"cannot find {HelperName} next to {AppContext.BaseDirectory}: reinstall skiff (make build) or set SKIFF_INIT");
+        throw new RuntimeException(ErrorKind.Internal, $"cannot find {HelperName} next to {AppContext.BaseDirectory}: reinstall skiff (make build) or set SKIFF_INIT");
     }
 
     /// <summary>Spawns skiff-init with <paramref name="plan"/>; <paramref name="fds"/> must be the layout the plan was compiled against.</summary>
@@ -105,7 +105,7 @@ public sealed class Stage0 : IDisposable
                 ReapHelper();
                 if (!waitForReady && ChildPid != 0)
                     return;
-                throw new RuntimeException(ChildPid == 0
+                throw new RuntimeException(ErrorKind.Internal, ChildPid == 0
                     ? "container setup failed: skiff-init exited before starting the container process"
                     : $"container setup failed: the container process exited during setup{DescribeChildExit()}");
             }
@@ -124,16 +124,16 @@ public sealed class Stage0 : IDisposable
                     break;
                 case SyncType.SeccompListener:
                     if (passedFd is null || onSeccompListener is null)
-                        throw new RuntimeException("skiff-init sent a seccomp listener fd that nobody expected: is bin/skiff-init from the same build?");
+                        throw new RuntimeException(ErrorKind.Internal, "skiff-init sent a seccomp listener fd that nobody expected: is bin/skiff-init from the same build?");
                     onSeccompListener(ChildPid, passedFd);
                     Send(SyncType.Continue);
                     break;
                 case SyncType.Ready:
                     return;
                 case SyncType.Error:
-                    throw new RuntimeException(TextOf(buffer));
+                    throw new RuntimeException(value == 0 ? ErrorKind.Internal : ErrorKinds.OfErrno(value), TextOf(buffer));
                 default:
-                    throw new RuntimeException($"skiff-init sent an unknown sync message {(uint)type}: is bin/skiff-init from the same build?");
+                    throw new RuntimeException(ErrorKind.Internal, $"skiff-init sent an unknown sync message {(uint)type}: is bin/skiff-init from the same build?");
             }
         }
     }

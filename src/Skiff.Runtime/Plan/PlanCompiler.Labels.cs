@@ -17,13 +17,13 @@ public static partial class PlanCompiler
         if (!string.IsNullOrEmpty(process.ApparmorProfile))
         {
             if (!modules.AppArmorEnabled)
-                throw new RuntimeException($"{source}: process.apparmorProfile \"{process.ApparmorProfile}\" requested but AppArmor is not enabled on this host");
+                throw new RuntimeException(ErrorKind.FailedPrecondition, $"{source}: process.apparmorProfile \"{process.ApparmorProfile}\" requested but AppArmor is not enabled on this host");
             plan.Add(PlanOp.ExecLabel, "apparmor/exec", "exec", "exec " + process.ApparmorProfile);
         }
         if (!string.IsNullOrEmpty(process.SelinuxLabel))
         {
             if (!modules.SelinuxEnabled)
-                throw new RuntimeException($"{source}: process.selinuxLabel \"{process.SelinuxLabel}\" requested but SELinux is not enabled on this host");
+                throw new RuntimeException(ErrorKind.FailedPrecondition, $"{source}: process.selinuxLabel \"{process.SelinuxLabel}\" requested but SELinux is not enabled on this host");
             plan.Add(PlanOp.ExecLabel, "exec", "", process.SelinuxLabel);
         }
     }
@@ -34,7 +34,7 @@ public static partial class PlanCompiler
         if (string.IsNullOrEmpty(linux.MountLabel))
             return null;
         if (!modules.SelinuxEnabled)
-            throw new RuntimeException($"config.json: linux.mountLabel \"{linux.MountLabel}\" requested but SELinux is not enabled on this host");
+            throw new RuntimeException(ErrorKind.FailedPrecondition, $"config.json: linux.mountLabel \"{linux.MountLabel}\" requested but SELinux is not enabled on this host");
         return linux.MountLabel;
     }
 

@@ -41,7 +41,7 @@ public static partial class PlanCompiler
                 copyUp = true;
             else if (option is "idmap" or "ridmap")
                 // runc 1.1 refuses them too; an id-mapped mount needs the mount API (open_tree + mount_setattr).
-                throw new RuntimeException($"config.json: mount option \"{option}\" is not supported by skiff-runtime yet");
+                throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: mount option \"{option}\" is not supported by skiff-runtime yet");
             else
                 data.Add(option);
         }
@@ -76,16 +76,16 @@ public static partial class PlanCompiler
         if (bind)
         {
             if (string.IsNullOrEmpty(mount.Source))
-                throw new RuntimeException($"config.json: bind mount on {destination} has no source");
+                throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: bind mount on {destination} has no source");
             var source = Path.GetFullPath(mount.Source, options.Bundle);
             if (!File.Exists(source) && !Directory.Exists(source))
-                throw new RuntimeException($"config.json: mount source {source} for {destination} does not exist");
+                throw new RuntimeException(ErrorKind.NotFound, $"config.json: mount source {source} for {destination} does not exist");
             AddBind(plan, source, destination, Directory.Exists(source), parsed, propagation, propagationRecursive);
             AddRecursiveAttributes(plan, destination, parsed);
             return;
         }
         if (type.Length == 0)
-            throw new RuntimeException($"config.json: mount on {destination} has no type");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: mount on {destination} has no type");
         // mqueue's superblock belongs to the IPC namespace and already has its labels, so a context=
         // option conflicts with them: runc mounts it plain and relabels the mount point instead.
         bool labelAfterMount = type == "mqueue" && mountLabel is not null;
@@ -124,7 +124,7 @@ public static partial class PlanCompiler
     private static void AddCgroupMount(PlanWriter plan, string destination, ParsedMountOptions parsed, ICgroupManager? cgroups, string? mountLabel)
     {
         if (cgroups is null)
-            throw new RuntimeException($"config.json: cgroup mount on {destination} needs the container's cgroups");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: cgroup mount on {destination} needs the container's cgroups");
         var sources = cgroups.MountSources;
         var root = destination.TrimEnd('/');
         var inherited = parsed with { Recursive = false, Flags = parsed.Flags | MS_NOSUID | MS_NODEV | MS_NOEXEC };
@@ -168,7 +168,7 @@ public static partial class PlanCompiler
                 "c" or "u" => S_IFCHR,
                 "b" => S_IFBLK,
                 "p" => S_IFIFO,
-                _ => throw new RuntimeException($"config.json: linux.devices: {path}: unknown device type \"{device.Type}\" (expected c, b, u or p)"),
+                _ => throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: linux.devices: {path}: unknown device type \"{device.Type}\" (expected c, b, u or p)"),
             };
             uint mode = type | ((device.FileMode ?? 0x1B6) & 0xFFF);
             plan.Add(PlanOp.Device, [mode, (ulong)device.Major, (ulong)device.Minor, device.UID ?? 0, device.GID ?? 0, type == S_IFIFO ? 0 : bind], path, path);
@@ -205,9 +205,9 @@ public static partial class PlanCompiler
         {
             if (bindSource is not null && Path.Exists(bindSource) && Libc.FileSystemMagic(bindSource) == Libc.PROC_SUPER_MAGIC)
                 return;
-            throw new RuntimeException($"config.json: {destination} cannot be mounted because it is not of type proc");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: {destination} cannot be mounted because it is not of type proc");
         }
         if (path.StartsWith("/proc/", StringComparison.Ordinal) && !LxcfsProcFiles.Contains(path))
-            throw new RuntimeException($"config.json: {destination} cannot be mounted because it is inside /proc");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: {destination} cannot be mounted because it is inside /proc");
     }
 }

@@ -13,7 +13,7 @@ public static partial class PlanCompiler
     private static void AddProcess(PlanWriter plan, Process process, Linux linux, bool isExec, LaunchOptions options)
     {
         if (process.Args is not { Count: > 0 })
-            throw new RuntimeException("config.json: process.args must name the program to run");
+            throw new RuntimeException(ErrorKind.InvalidArgument, "config.json: process.args must name the program to run");
         foreach (var limit in process.Rlimits ?? [])
         {
             var resource = HostLimits.CheckRlimit(limit);
@@ -33,7 +33,7 @@ public static partial class PlanCompiler
             {
                 "LINUX" => 0x0000UL,
                 "LINUX32" => 0x0008UL,
-                _ => throw new RuntimeException($"config.json: linux.personality.domain: unknown value \"{personality.Domain}\" (expected LINUX or LINUX32)"),
+                _ => throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: linux.personality.domain: unknown value \"{personality.Domain}\" (expected LINUX or LINUX32)"),
             });
         if (!string.IsNullOrEmpty(process.Cwd))
             plan.Add(PlanOp.Cwd, RequireAbsolute(process.Cwd, "process.cwd"));
@@ -64,7 +64,7 @@ public static partial class PlanCompiler
             }
             catch (SeccompException e)
             {
-                throw new RuntimeException($"config.json: {e.Message}");
+                throw new RuntimeException(e.Kind, $"config.json: {e.Message}", e);
             }
             plan.Add(PlanOp.Seccomp, [program.Flags, .. program.Instructions]);
         }
@@ -79,7 +79,7 @@ public static partial class PlanCompiler
         foreach (var name in names ?? [])
         {
             if (!Oci.Capabilities.TryGetNumber(name, out var bit))
-                throw new RuntimeException($"config.json: process.capabilities.{set}: unknown capability \"{name}\"");
+                throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.capabilities.{set}: unknown capability \"{name}\"");
             // Capabilities newer than the running kernel are dropped silently, as runc does: the
             // kernel cannot grant them anyway and a config written for a newer kernel must still run.
             if (bit <= ProcessCapabilities.LastCapability)
@@ -103,7 +103,7 @@ public static partial class PlanCompiler
         "IOPRIO_CLASS_RT" => 1,
         "IOPRIO_CLASS_BE" => 2,
         "IOPRIO_CLASS_IDLE" => 3,
-        _ => throw new RuntimeException($"config.json: process.ioPriority.class: unknown value \"{name}\""),
+        _ => throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.ioPriority.class: unknown value \"{name}\""),
     };
 
     private static void AddScheduler(PlanWriter plan, Scheduler scheduler)
@@ -112,7 +112,7 @@ public static partial class PlanCompiler
         {
             "SCHED_OTHER" => 0, "SCHED_FIFO" => 1, "SCHED_RR" => 2, "SCHED_BATCH" => 3,
             "SCHED_ISO" => 4, "SCHED_IDLE" => 5, "SCHED_DEADLINE" => 6,
-            _ => throw new RuntimeException($"config.json: process.scheduler.policy: unknown value \"{scheduler.Policy}\""),
+            _ => throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.scheduler.policy: unknown value \"{scheduler.Policy}\""),
         };
         ulong flags = 0;
         foreach (var flag in scheduler.Flags ?? [])
@@ -121,7 +121,7 @@ public static partial class PlanCompiler
                 "SCHED_FLAG_RESET_ON_FORK" => 0x01UL, "SCHED_FLAG_RECLAIM" => 0x02UL, "SCHED_FLAG_DL_OVERRUN" => 0x04UL,
                 "SCHED_FLAG_KEEP_POLICY" => 0x08UL, "SCHED_FLAG_KEEP_PARAMS" => 0x10UL,
                 "SCHED_FLAG_UTIL_CLAMP_MIN" => 0x20UL, "SCHED_FLAG_UTIL_CLAMP_MAX" => 0x40UL,
-                _ => throw new RuntimeException($"config.json: process.scheduler.flags: unknown flag \"{flag}\""),
+                _ => throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.scheduler.flags: unknown flag \"{flag}\""),
             };
         plan.Add(PlanOp.Scheduler, [policy, (ulong)scheduler.Priority, unchecked((ulong)(long)scheduler.Nice), flags,
             scheduler.Runtime, scheduler.Deadline, scheduler.Period]);

@@ -32,13 +32,13 @@ public static partial class PlanCompiler
 
     public static PlanWriter CompileCreate(Spec spec, LaunchOptions options, FdLayoutNumbers fds)
     {
-        var process = spec.Process ?? throw new RuntimeException("config.json: process is required to create a container");
+        var process = spec.Process ?? throw new RuntimeException(ErrorKind.InvalidArgument, "config.json: process is required to create a container");
         var linux = spec.Linux ?? new Linux();
         var namespaces = linux.Namespaces ?? [];
         bool newUserNs = namespaces.Any(n => n.Type == "user" && string.IsNullOrEmpty(n.Path));
         bool newMountNs = namespaces.Any(n => n.Type == "mount" && string.IsNullOrEmpty(n.Path));
         if (!namespaces.Any(n => n.Type == "mount"))
-            throw new RuntimeException("config.json: linux.namespaces must include a mount namespace: skiff-runtime does not change the host's root");
+            throw new RuntimeException(ErrorKind.InvalidArgument, "config.json: linux.namespaces must include a mount namespace: skiff-runtime does not change the host's root");
 
         var mountLabel = MountLabel(linux, options.SecurityModules);
 
@@ -56,7 +56,7 @@ public static partial class PlanCompiler
         if (!string.IsNullOrEmpty(linux.RootfsPropagation))
         {
             if (!Propagations.TryGetValue(linux.RootfsPropagation, out propagation))
-                throw new RuntimeException($"config.json: linux.rootfsPropagation: unknown value \"{linux.RootfsPropagation}\"");
+                throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: linux.rootfsPropagation: unknown value \"{linux.RootfsPropagation}\"");
         }
         plan.Add(PlanOp.Rootfs, [options.NoPivot ? 1UL : 0UL, propagation], rootfs);
 
@@ -80,7 +80,7 @@ public static partial class PlanCompiler
         if (process.Terminal)
         {
             if (fds.Console < 0)
-                throw new RuntimeException("process.terminal is true but no --console-socket was given: pass --console-socket or set terminal to false");
+                throw new RuntimeException(ErrorKind.InvalidArgument, "process.terminal is true but no --console-socket was given: pass --console-socket or set terminal to false");
             plan.Add(PlanOp.Console, [(ulong)fds.Console, process.ConsoleSize?.Height ?? 0, process.ConsoleSize?.Width ?? 0]);
         }
         // Sysctls first: readonlyPaths usually holds /proc/sys (plan.h, OP_SYSCTL).
@@ -123,7 +123,7 @@ public static partial class PlanCompiler
         if (process.Terminal)
         {
             if (fds.Console < 0)
-                throw new RuntimeException("exec with a terminal needs --console-socket");
+                throw new RuntimeException(ErrorKind.InvalidArgument, "exec with a terminal needs --console-socket");
             plan.Add(PlanOp.Console, [(ulong)fds.Console, process.ConsoleSize?.Height ?? 0, process.ConsoleSize?.Width ?? 0]);
         }
         AddProcess(plan, process, linux, isExec: true, options);
@@ -162,11 +162,11 @@ public static partial class PlanCompiler
         foreach (var ns in OrderedForJoin(namespaces))
         {
             if (!Namespaces.TryGetValue(ns.Type, out var info))
-                throw new RuntimeException($"config.json: linux.namespaces: unknown namespace type \"{ns.Type}\"");
+                throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: linux.namespaces: unknown namespace type \"{ns.Type}\"");
             if (!string.IsNullOrEmpty(ns.Path))
             {
                 if (!File.Exists(ns.Path))
-                    throw new RuntimeException($"config.json: linux.namespaces: {ns.Type} namespace path {ns.Path} does not exist");
+                    throw new RuntimeException(ErrorKind.NotFound, $"config.json: linux.namespaces: {ns.Type} namespace path {ns.Path} does not exist");
                 plan.Add(PlanOp.JoinNamespace, [info.Flag], ns.Path);
             }
             else if (info.Flag == CLONE_NEWTIME)
@@ -185,7 +185,7 @@ public static partial class PlanCompiler
         if ((cloneFlags & CLONE_NEWUSER) != 0)
         {
             if (linux.UIDMappings is not { Count: > 0 } || linux.GIDMappings is not { Count: > 0 })
-                throw new RuntimeException("config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
+                throw new RuntimeException(ErrorKind.InvalidArgument, "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
             plan.Add(PlanOp.UidMap, FormatMappings(linux.UIDMappings));
             plan.Add(PlanOp.GidMap, FormatMappings(linux.GIDMappings));
         }
@@ -198,16 +198,16 @@ public static partial class PlanCompiler
     {
         var path = spec.Root?.Path;
         if (string.IsNullOrEmpty(path))
-            throw new RuntimeException("config.json: root.path is required");
+            throw new RuntimeException(ErrorKind.InvalidArgument, "config.json: root.path is required");
         var full = Path.GetFullPath(path, bundle);
         if (!Directory.Exists(full))
-            throw new RuntimeException($"config.json: root.path {full} does not exist or is not a directory");
+            throw new RuntimeException(ErrorKind.NotFound, $"config.json: root.path {full} does not exist or is not a directory");
         // pivot_root needs the real path: a symlinked rootfs would be mounted elsewhere than expected.
         return new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
     }
 
     private static string RequireAbsolute(string path, string field)
-        => path.StartsWith('/') ? path : throw new RuntimeException($"config.json: {field}: \"{path}\" is not an absolute path");
+        => path.StartsWith('/') ? path : throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: {field}: \"{path}\" is not an absolute path");
 }
 
 /// <summary>The fd numbers inside skiff-init that a plan refers to (-1 when absent).</summary>

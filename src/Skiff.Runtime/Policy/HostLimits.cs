@@ -14,14 +14,14 @@ public static class HostLimits
     public static unsafe int CheckRlimit(POSIXRlimit limit)
     {
         if (!Rlimits.TryGetResource(limit.Type, out var resource))
-            throw new RuntimeException($"config.json: process.rlimits: unknown type \"{limit.Type}\"");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.rlimits: unknown type \"{limit.Type}\"");
         if (limit.Soft > limit.Hard)
-            throw new RuntimeException($"config.json: process.rlimits: {limit.Type} soft limit {limit.Soft} is above its hard limit {limit.Hard}");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.rlimits: {limit.Type} soft limit {limit.Soft} is above its hard limit {limit.Hard}");
         if (ProcessCapabilities.Has(LinuxNames.CAP_SYS_RESOURCE))
             return resource;
         Libc.RLimit current;
         if (Libc.GetRlimit(resource, &current) == 0 && limit.Hard > current.Maximum)
-            throw new RuntimeException($"cannot set {limit.Type} to {limit.Soft}:{limit.Hard}: the allowed maximum here is {current.Maximum} (CAP_SYS_RESOURCE is missing); lower process.rlimits");
+            throw new RuntimeException(ErrorKind.PermissionDenied, $"cannot set {limit.Type} to {limit.Soft}:{limit.Hard}: the allowed maximum here is {current.Maximum} (CAP_SYS_RESOURCE is missing); lower process.rlimits");
         return resource;
     }
 
@@ -33,6 +33,6 @@ public static class HostLimits
     public static void CheckOomScoreAdj(int value)
     {
         if (value is < -1000 or > 1000)
-            throw new RuntimeException($"config.json: process.oomScoreAdj {value} is outside -1000..1000");
+            throw new RuntimeException(ErrorKind.InvalidArgument, $"config.json: process.oomScoreAdj {value} is outside -1000..1000");
     }
 }

@@ -38,14 +38,14 @@ public sealed class StateStore(string root)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SyscallException)
         {
-            throw new RuntimeException($"cannot create state root {Root}: {e.Message}");
+            throw new RuntimeException(ErrorKinds.Of(e), $"cannot create state root {Root}: {e.Message}", e);
         }
         if (Libc.Mkdir(dir, 0b111_000_000) == 0)
             return dir;
         int errno = Errno.Last;
         if (errno == Errno.EEXIST)
-            throw new RuntimeException($"container \"{id}\" already exists: delete it first or choose another id");
-        throw new RuntimeException($"cannot create state directory {dir}: {SyscallException.Describe(errno)}");
+            throw new RuntimeException(ErrorKind.AlreadyExists, $"container \"{id}\" already exists: delete it first or choose another id");
+        throw new RuntimeException(ErrorKinds.OfErrno(errno), $"cannot create state directory {dir}: {SyscallException.Describe(errno)}");
     }
 
     public void Save(ContainerRecord record)
@@ -70,7 +70,7 @@ public sealed class StateStore(string root)
         }
         catch (OciConfigException) when (!Directory.Exists(DirectoryOf(id)))
         {
-            throw new RuntimeException($"container \"{id}\" does not exist");
+            throw new RuntimeException(ErrorKind.NotFound, $"container \"{id}\" does not exist");
         }
     }
 
@@ -86,15 +86,15 @@ public sealed class StateStore(string root)
         {
             if (Directory.Exists(DirectoryOf(id)))
                 return new ContainerRecord { Id = id };
-            throw new RuntimeException($"container \"{id}\" does not exist");
+            throw new RuntimeException(ErrorKind.NotFound, $"container \"{id}\" does not exist");
         }
         catch (DirectoryNotFoundException)
         {
-            throw new RuntimeException($"container \"{id}\" does not exist");
+            throw new RuntimeException(ErrorKind.NotFound, $"container \"{id}\" does not exist");
         }
         catch (JsonException e)
         {
-            throw new RuntimeException($"container \"{id}\": state file {path} is corrupt: {e.Message}");
+            throw new RuntimeException(ErrorKind.Internal, $"container \"{id}\": state file {path} is corrupt: {e.Message}", e);
         }
     }
 
