@@ -25,11 +25,11 @@ public static class CgroupConversions
         if (memory == -1 && memorySwap == 0) return -1;
         if (memorySwap == -1 || memorySwap == 0) return memorySwap;
         if (memory == 0 || memory == -1)
-            throw new CgroupException("invalid memory resources: unable to set swap limit without memory limit");
+            throw new CgroupException(ErrorKind.InvalidArgument, "invalid memory resources: unable to set swap limit without memory limit");
         if (memory < 0)
-            throw new CgroupException($"invalid memory resources: invalid memory value {memory}");
+            throw new CgroupException(ErrorKind.InvalidArgument, $"invalid memory resources: invalid memory value {memory}");
         if (memorySwap < memory)
-            throw new CgroupException($"invalid memory resources: memory+swap limit ({memorySwap}) should be >= memory limit ({memory})");
+            throw new CgroupException(ErrorKind.InvalidArgument, $"invalid memory resources: memory+swap limit ({memorySwap}) should be >= memory limit ({memory})");
         return memorySwap - memory;
     }
 

@@ -46,19 +46,19 @@ public sealed partial class CgroupManager
             if (swap > 0)
             {
                 if (limit == 0 || limit == -1)
-                    throw new CgroupException($"invalid memory resources: a swap limit ({swap}) needs a memory limit (memory.swap is memory+swap)");
+                    throw new CgroupException(ErrorKind.InvalidArgument, $"invalid memory resources: a swap limit ({swap}) needs a memory limit (memory.swap is memory+swap)");
                 if (swap < limit)
-                    throw new CgroupException($"invalid memory resources: memory+swap limit ({swap}) should be >= memory limit ({limit})");
+                    throw new CgroupException(ErrorKind.InvalidArgument, $"invalid memory resources: memory+swap limit ({swap}) should be >= memory limit ({limit})");
             }
             if (m.Swappiness is > 100)
-                throw new CgroupException($"invalid memory resources: swappiness {m.Swappiness} is out of range 0-100");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid memory resources: swappiness {m.Swappiness} is out of range 0-100");
         }
         if (r.CPU is { } c)
         {
             CheckNotNegative("cpu quota", c.Quota);
             CheckNotNegative("cpu realtime runtime", c.RealtimeRuntime);
             if (c.Idle is { } idle && idle != 0 && idle != 1)
-                throw new CgroupException($"invalid cpu resources: idle must be 0 or 1, got {idle}");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid cpu resources: idle must be 0 or 1, got {idle}");
         }
         if (r.Devices is { } devices)
         {
@@ -66,39 +66,39 @@ public sealed partial class CgroupManager
             {
                 var type = string.IsNullOrEmpty(d.Type) ? "a" : d.Type;
                 if (type != "a" && type != "b" && type != "c")
-                    throw new CgroupException($"invalid device rule: type \"{type}\" is not one of a, b, c");
+                    throw new CgroupException(ErrorKind.InvalidArgument, $"invalid device rule: type \"{type}\" is not one of a, b, c");
                 if (d.Major is < 0 || d.Minor is < 0)
-                    throw new CgroupException("invalid device rule: negative major/minor number");
+                    throw new CgroupException(ErrorKind.InvalidArgument, "invalid device rule: negative major/minor number");
                 var access = d.Access;
                 if (!string.IsNullOrEmpty(access) && access.Any(ch => ch != 'r' && ch != 'w' && ch != 'm'))
-                    throw new CgroupException($"invalid device rule: access \"{access}\" is not a combination of r, w, m");
+                    throw new CgroupException(ErrorKind.InvalidArgument, $"invalid device rule: access \"{access}\" is not a combination of r, w, m");
             }
         }
         if (r.BlockIO is { } b)
         {
             foreach (var list in new[] { b.ThrottleReadBpsDevice, b.ThrottleWriteBpsDevice, b.ThrottleReadIOPSDevice, b.ThrottleWriteIOPSDevice })
                 foreach (var t in list ?? [])
-                    if (t.Major < 0 || t.Minor < 0) throw new CgroupException("invalid blockIO resources: negative major/minor number");
+                    if (t.Major < 0 || t.Minor < 0) throw new CgroupException(ErrorKind.InvalidArgument, "invalid blockIO resources: negative major/minor number");
             foreach (var w in b.WeightDevice ?? [])
-                if (w.Major < 0 || w.Minor < 0) throw new CgroupException("invalid blockIO resources: negative major/minor number");
+                if (w.Major < 0 || w.Minor < 0) throw new CgroupException(ErrorKind.InvalidArgument, "invalid blockIO resources: negative major/minor number");
         }
         foreach (var h in r.HugepageLimits ?? [])
         {
             var ps = h.Pagesize;
             if (string.IsNullOrEmpty(ps) || ps.Contains('/') || ps.Contains(".."))
-                throw new CgroupException($"invalid hugepage limit: page size \"{ps}\"");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid hugepage limit: page size \"{ps}\"");
         }
         foreach (var (key, _) in r.Unified ?? [])
         {
             if (key.Length == 0 || key.Contains('/') || key == "." || key == "..")
-                throw new CgroupException($"invalid unified resource key \"{key}\"");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid unified resource key \"{key}\"");
         }
     }
 
     private static void CheckNotNegative(string what, long? value)
     {
         if (value is < -1)
-            throw new CgroupException($"invalid resources: {what} {value} is negative (only -1, meaning unlimited, is allowed)");
+            throw new CgroupException(ErrorKind.InvalidArgument, $"invalid resources: {what} {value} is negative (only -1, meaning unlimited, is allowed)");
     }
 
     // ---------------------------------------------------------------- controller lookup
@@ -122,7 +122,7 @@ public sealed partial class CgroupManager
     }
 
     private Node Require(string controller, string what) =>
-        Target(controller) ?? throw new CgroupException(
+        Target(controller) ?? throw new CgroupException(ErrorKind.FailedPrecondition, 
             $"cannot set {what}: the {controller} cgroup controller is not available on this host " +
             $"(no v1 hierarchy mounted for it{(V2Node is null ? "" : " and not enabled in the cgroup2 hierarchy")})");
 
@@ -205,7 +205,7 @@ public sealed partial class CgroupManager
         {
             if (swap == 0) return;
             if (!_fs.FileExists(F(n, memsw)))
-                throw new CgroupException($"cannot set memory+swap limit: {F(n, memsw)} does not exist (swap accounting disabled? boot with swapaccount=1)");
+                throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot set memory+swap limit: {F(n, memsw)} does not exist (swap accounting disabled? boot with swapaccount=1)");
             Set("memory+swap limit", n, memsw, Str(swap));
         }
 
@@ -252,7 +252,7 @@ public sealed partial class CgroupManager
             if (_fs.FileExists(F(n, "memory.swap.max")))
                 Set("swap limit", n, "memory.swap.max", Max(swapV2));
             else if (swapV2 != -1)
-                throw new CgroupException($"cannot set swap limit: {F(n, "memory.swap.max")} does not exist (swap accounting disabled?)");
+                throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot set swap limit: {F(n, "memory.swap.max")} does not exist (swap accounting disabled?)");
         }
         if (limit != 0) Set("memory limit", n, "memory.max", Max(limit));
         if (reservation != 0) Set("memory reservation", n, "memory.low", Max(reservation));
@@ -297,8 +297,8 @@ public sealed partial class CgroupManager
             Set("cpu shares", n, "cpu.shares", Str(shares));
             // the kernel clamps silently: report it like runc
             var actual = ReadULong(F(n, "cpu.shares"));
-            if (shares > actual) throw new CgroupException($"cannot set cpu shares: the maximum allowed cpu-shares is {actual}");
-            if (shares < actual) throw new CgroupException($"cannot set cpu shares: the minimum allowed cpu-shares is {actual}");
+            if (shares > actual) throw new CgroupException(ErrorKind.InvalidArgument, $"cannot set cpu shares: the maximum allowed cpu-shares is {actual}");
+            if (shares < actual) throw new CgroupException(ErrorKind.InvalidArgument, $"cannot set cpu shares: the minimum allowed cpu-shares is {actual}");
         }
         var periodPending = false;
         if (period != 0)
@@ -329,7 +329,7 @@ public sealed partial class CgroupManager
     private void CpuV2(Node n, LinuxCPU c, ulong shares, long quota, ulong period, long rtRuntime, ulong rtPeriod)
     {
         if (rtRuntime != 0 || rtPeriod != 0)
-            throw new CgroupException("cannot set cpu realtime runtime/period: not supported by cgroup v2");
+            throw new CgroupException(ErrorKind.FailedPrecondition, "cannot set cpu realtime runtime/period: not supported by cgroup v2");
         if (c.Idle is { } idle) Set("cpu idle", n, "cpu.idle", Str(idle));
         if (shares != 0) Set("cpu weight", n, "cpu.weight", Str(CgroupConversions.CpuSharesToWeight(shares)));
         if (quota != 0 || period != 0)
@@ -407,14 +407,14 @@ public sealed partial class CgroupManager
                 else Set("io weight", n, RequireFile(n, "io weight", "io.weight"), Str(CgroupConversions.BlkioWeightToIoWeight(b.Weight!.Value)));
             }
             if ((b.LeafWeight ?? 0) != 0)
-                throw new CgroupException("cannot set blkio leaf weight: not supported by cgroup v2");
+                throw new CgroupException(ErrorKind.FailedPrecondition, "cannot set blkio leaf weight: not supported by cgroup v2");
             foreach (var w in b.WeightDevice ?? [])
             {
                 if ((w.LeafWeight ?? 0) != 0)
-                    throw new CgroupException("cannot set blkio leaf weight device: not supported by cgroup v2");
+                    throw new CgroupException(ErrorKind.FailedPrecondition, "cannot set blkio leaf weight device: not supported by cgroup v2");
                 if ((w.Weight ?? 0) == 0) continue;
                 if (!bfq)
-                    throw new CgroupException($"cannot set io weight device: {F(n, "io.bfq.weight")} does not exist (per-device weights need the BFQ IO scheduler)");
+                    throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot set io weight device: {F(n, "io.bfq.weight")} does not exist (per-device weights need the BFQ IO scheduler)");
                 Set("io weight device", n, "io.bfq.weight", $"{w.Major}:{w.Minor} {w.Weight!.Value}");
             }
         }
@@ -429,7 +429,7 @@ public sealed partial class CgroupManager
         var missing = alternative is null || alternative == file
             ? $"{file} does not exist in {n.Dir}"
             : $"neither {alternative} nor {file} exists in {n.Dir}";
-        throw new CgroupException($"cannot set {what}: {missing} (the kernel or the IO scheduler does not support it)");
+        throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot set {what}: {missing} (the kernel or the IO scheduler does not support it)");
     }
 
     // ---------------------------------------------------------------- hugetlb
@@ -445,7 +445,7 @@ public sealed partial class CgroupManager
                 ? ($"hugetlb.{ps}.max", $"hugetlb.{ps}.rsvd.max")
                 : ($"hugetlb.{ps}.limit_in_bytes", $"hugetlb.{ps}.rsvd.limit_in_bytes");
             if (!_fs.FileExists(F(n, file)))
-                throw new CgroupException($"cannot set hugepage limit: page size {ps} is not supported ({F(n, file)} does not exist)");
+                throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot set hugepage limit: page size {ps} is not supported ({F(n, file)} does not exist)");
             var value = Str(h.Limit);
             Set("hugepage limit", n, file, value);
             if (_fs.FileExists(F(n, rsvd))) Set("hugepage reservation limit", n, rsvd, value);
@@ -459,13 +459,13 @@ public sealed partial class CgroupManager
         if (net is null) return;
         if (net.ClassID is { } classId)
         {
-            var n = V1("net_cls") ?? throw new CgroupException(
+            var n = V1("net_cls") ?? throw new CgroupException(ErrorKind.FailedPrecondition, 
                 "cannot set network class id: the net_cls cgroup controller is not mounted (cgroup v2 has no net_cls)");
             Set("network class id", n, "net_cls.classid", Str((ulong)classId));
         }
         if (net.Priorities is { Count: > 0 } priorities)
         {
-            var n = V1("net_prio") ?? throw new CgroupException(
+            var n = V1("net_prio") ?? throw new CgroupException(ErrorKind.FailedPrecondition, 
                 "cannot set network priorities: the net_prio cgroup controller is not mounted (cgroup v2 has no net_prio)");
             foreach (var p in priorities)
                 Set("network priority", n, "net_prio.ifpriomap", $"{p.Name} {p.Priority}");
@@ -494,17 +494,17 @@ public sealed partial class CgroupManager
         if (unified is null || unified.Count == 0) return;
         var v2 = V2Node;
         if (Mode == CgroupMode.V1 || v2 is null)
-            throw new CgroupException("cannot set unified resources: they need cgroup v2 and this host only has cgroup v1");
+            throw new CgroupException(ErrorKind.FailedPrecondition, "cannot set unified resources: they need cgroup v2 and this host only has cgroup v1");
         foreach (var (key, value) in unified)
         {
             var dot = key.IndexOf('.');
             var controller = dot > 0 ? key[..dot] : key;
             if (Mode == CgroupMode.Hybrid && controller != "cgroup" && Target(controller) != v2)
-                throw new CgroupException(
+                throw new CgroupException(ErrorKind.FailedPrecondition, 
                     $"cannot set unified resource {key}: the {controller} controller is not in the cgroup v2 hierarchy of this hybrid host");
             var path = F(v2, key);
             if (!_fs.FileExists(path))
-                throw new CgroupException($"cannot set unified resource {key}: {path} does not exist (controller {controller} not enabled?)");
+                throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot set unified resource {key}: {path} does not exist (controller {controller} not enabled?)");
             Write($"cannot set unified resource {key}", path, value);
         }
     }

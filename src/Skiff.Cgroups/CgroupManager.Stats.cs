@@ -38,7 +38,7 @@ public sealed partial class CgroupManager
     /// <summary>Starts watching the container's memory cgroup for OOM kills.</summary>
     public OomNotifier WatchOom()
     {
-        var n = Target("memory") ?? throw new CgroupException("cannot watch for OOM kills: the memory cgroup controller is not available on this host");
+        var n = Target("memory") ?? throw new CgroupException(ErrorKind.FailedPrecondition, "cannot watch for OOM kills: the memory cgroup controller is not available on this host");
         return n.IsV2 ? OomNotifier.OpenV2(_fs, n.Dir) : OomNotifier.OpenV1(_fs, n.Dir);
     }
 

@@ -201,7 +201,7 @@ public sealed partial class CgroupManager : ICgroupManager
     {
         var start = n.MountPoint is not null && CgroupPath.IsUnder(n.Dir, n.MountPoint) ? n.MountPoint : "/";
         if (!_fs.DirectoryExists(start))
-            throw new CgroupException($"cannot create cgroup {n.Dir}: hierarchy {n.Key} is not mounted at {start}");
+            throw new CgroupException(ErrorKind.FailedPrecondition, $"cannot create cgroup {n.Dir}: hierarchy {n.Key} is not mounted at {start}");
         var current = start;
         foreach (var part in n.Dir[start.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -446,7 +446,7 @@ public sealed partial class CgroupManager : ICgroupManager
         if (v2 is not null && (Mode == CgroupMode.V2 || _fs.FileExists(CgroupPath.Join(v2.Dir, "cgroup.freeze"))))
         {
             var file = CgroupPath.Join(v2.Dir, "cgroup.freeze");
-            if (!_fs.FileExists(file)) throw new CgroupException($"{what}: {file} does not exist (kernel older than 5.2?)");
+            if (!_fs.FileExists(file)) throw new CgroupException(ErrorKind.FailedPrecondition, $"{what}: {file} does not exist (kernel older than 5.2?)");
             Write(what, file, frozen ? "1" : "0");
             var events = CgroupPath.Join(v2.Dir, "cgroup.events");
             var want = frozen ? "frozen 1" : "frozen 0";
@@ -459,7 +459,7 @@ public sealed partial class CgroupManager : ICgroupManager
             }
             throw new CgroupException($"{what}: {events} did not report \"{want}\"");
         }
-        throw new CgroupException($"{what}: no freezer controller is available");
+        throw new CgroupException(ErrorKind.FailedPrecondition, $"{what}: no freezer controller is available");
     }
 
     // ---------------------------------------------------------------- file helpers

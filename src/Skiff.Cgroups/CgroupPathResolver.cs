@@ -17,15 +17,15 @@ public static class CgroupPathResolver
     {
         var raw = string.IsNullOrEmpty(cgroupsPath) ? containerId : cgroupsPath;
         if (string.IsNullOrEmpty(raw))
-            throw new CgroupException("cannot derive a cgroup path: both cgroupsPath and the container id are empty");
+            throw new CgroupException(ErrorKind.InvalidArgument, "cannot derive a cgroup path: both cgroupsPath and the container id are empty");
         if (raw.Contains('\0'))
-            throw new CgroupException("cgroupsPath contains a NUL byte");
+            throw new CgroupException(ErrorKind.InvalidArgument, "cgroupsPath contains a NUL byte");
         var cleaned = CgroupPath.Clean(raw)
-            ?? throw new CgroupException(raw.StartsWith('/')
+            ?? throw new CgroupException(ErrorKind.InvalidArgument, raw.StartsWith('/')
                 ? $"cgroupsPath \"{raw}\" escapes the cgroup hierarchy root (\"..\" above \"/\")"
                 : $"cgroupsPath \"{raw}\" escapes the runtime's cgroup (\"..\" above the relative base)");
         if (cleaned == "/" || cleaned.Length == 0)
-            throw new CgroupException($"cgroupsPath \"{raw}\" resolves to the root of the hierarchy; refusing to use it");
+            throw new CgroupException(ErrorKind.InvalidArgument, $"cgroupsPath \"{raw}\" resolves to the root of the hierarchy; refusing to use it");
         return cleaned;
     }
 

@@ -152,7 +152,7 @@ public sealed class CgroupSystem
         var hasV1Controllers = hierarchies.Any(h => !h.IsV2 && h.Controllers.Count > 0);
         var hasV2 = hierarchies.Any(h => h.IsV2);
         if (!hasV1Controllers && !hasV2)
-            throw new CgroupException("no cgroup file system is mounted (no cgroup or cgroup2 entry in /proc/self/mountinfo)");
+            throw new CgroupException(ErrorKind.FailedPrecondition, "no cgroup file system is mounted (no cgroup or cgroup2 entry in /proc/self/mountinfo)");
         var mode = hasV1Controllers ? (hasV2 ? CgroupMode.Hybrid : CgroupMode.V1) : CgroupMode.V2;
         return new CgroupSystem(mode, hierarchies, own);
     }

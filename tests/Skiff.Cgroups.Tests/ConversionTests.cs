@@ -39,7 +39,7 @@ public class ConversionTests
     [InlineData(100L, -1L)]
     [InlineData(50L, 100L)]
     public void Memory_swap_to_v2_errors(long swap, long memory) =>
-        Assert.Throws<CgroupException>(() => CgroupConversions.MemorySwapToV2(swap, memory));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<CgroupException>(() => CgroupConversions.MemorySwapToV2(swap, memory)).Kind);
 
     [Theory]
     [InlineData((ushort)10, 1UL)]

@@ -96,6 +96,7 @@ public class DetectionTests
     {
         var e = Assert.Throws<CgroupException>(() => CgroupSystem.Parse("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n", "0::/\n"));
         Assert.Contains("no cgroup file system", e.Message);
+        Assert.Equal(ErrorKind.FailedPrecondition, e.Kind);
     }
 
     [Theory]

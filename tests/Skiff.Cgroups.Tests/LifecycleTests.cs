@@ -76,6 +76,7 @@ public class LifecycleTests
         var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         var e = Assert.Throws<CgroupException>(m.Create);
         Assert.Contains("mkdir /sys/fs/cgroup/pids/skiff/c1: Permission denied", e.Message);
+        Assert.Equal(ErrorKind.PermissionDenied, e.Kind);
         foreach (var dir in m.Paths.Paths.Values) Assert.False(tree.DirectoryExists(dir), dir);
         Assert.False(tree.DirectoryExists("/sys/fs/cgroup/cpuset/skiff"), "created parent removed");
         Assert.True(tree.DirectoryExists("/sys/fs/cgroup/memory/skiff"), "pre-existing parent kept");
@@ -89,6 +90,7 @@ public class LifecycleTests
         var m = CgroupManager.Create(tree, "c1", "/skiff/c1");
         var e = Assert.Throws<CgroupException>(m.Create);
         Assert.Contains("pids is not mounted", e.Message);
+        Assert.Equal(ErrorKind.FailedPrecondition, e.Kind);
         Assert.False(tree.DirectoryExists("/sys/fs/cgroup/memory/skiff"));
     }
 

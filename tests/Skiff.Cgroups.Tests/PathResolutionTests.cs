@@ -75,6 +75,7 @@ public class PathResolutionTests
         using var tree = new FakeCgroupTree(CgroupMode.V1);
         var e = Assert.Throws<CgroupException>(() => CgroupManager.Create(tree, "x", raw));
         Assert.Contains("escapes", e.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
     }
 
     [Theory]

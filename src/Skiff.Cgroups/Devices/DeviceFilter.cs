@@ -87,7 +87,7 @@ public static class DeviceFilter
         {
             var type = string.IsNullOrEmpty(rule.Type) ? 'a' : rule.Type[0];
             if (rule.Type is { Length: > 1 } || type is not ('a' or 'b' or 'c'))
-                throw new CgroupException($"invalid device rule: type \"{rule.Type}\" is not one of a, b, c");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid device rule: type \"{rule.Type}\" is not one of a, b, c");
             if (type == 'a')
             {
                 // "a" resets the cgroup to allow-all or deny-all, dropping every exception
@@ -97,7 +97,7 @@ public static class DeviceFilter
             }
             var key = (type, rule.Major ?? Wildcard, rule.Minor ?? Wildcard);
             if (key.Item2 > uint.MaxValue || key.Item3 > uint.MaxValue || key.Item2 < Wildcard || key.Item3 < Wildcard)
-                throw new CgroupException($"invalid device rule: major/minor {rule.Major}:{rule.Minor} is out of range");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid device rule: major/minor {rule.Major}:{rule.Minor} is out of range");
             var access = Access(rule.Access);
             if (rule.Allow == DefaultAllow)
                 Remove(key, access, rule);
@@ -110,7 +110,7 @@ public static class DeviceFilter
             foreach (var partial in new[] { (key.Type, Wildcard, key.Minor), (key.Type, key.Major, Wildcard), (key.Type, Wildcard, Wildcard) })
             {
                 if (partial == key || (Exceptions.GetValueOrDefault(partial) & access) == 0) continue;
-                throw new CgroupException(
+                throw new CgroupException(ErrorKind.InvalidArgument, 
                     $"invalid device rule: {(rule.Allow ? "allow" : "deny")} {Describe(key)} {rule.Access} would punch a hole in the earlier wildcard rule {Describe(partial)}, which cgroup v1 cannot do and v2 follows");
             }
             var left = Exceptions.GetValueOrDefault(key) & ~access;
@@ -131,7 +131,7 @@ public static class DeviceFilter
                     'r' => AccessRead,
                     'w' => AccessWrite,
                     'm' => AccessMknod,
-                    _ => throw new CgroupException($"invalid device rule: access \"{text}\" is not a combination of r, w, m"),
+                    _ => throw new CgroupException(ErrorKind.InvalidArgument, $"invalid device rule: access \"{text}\" is not a combination of r, w, m"),
                 };
             return access;
         }

@@ -346,8 +346,21 @@ internal sealed class DBusReader(byte[] data, bool bigEndian)
     }
 }
 
-/// <summary>A D-Bus error reply or a protocol failure; <see cref="Name"/> is the D-Bus error name.</summary>
-public sealed class DBusException(string name, string message) : SkiffException(ErrorKind.Unavailable, message)
+/// <summary>A D-Bus error reply or a protocol failure; <see cref="Name"/> is the D-Bus error name, which decides its kind.</summary>
+public sealed class DBusException(string name, string message) : SkiffException(KindOf(name), message)
 {
     public string Name { get; } = name;
+
+    /// <summary>The errors systemd and the bus answer with that say more than "the bus is unavailable".</summary>
+    private static ErrorKind KindOf(string name) => name switch
+    {
+        "org.freedesktop.systemd1.NoSuchUnit" => ErrorKind.NotFound,
+        "org.freedesktop.systemd1.UnitExists" => ErrorKind.AlreadyExists,
+        "org.freedesktop.DBus.Error.AccessDenied" or "org.freedesktop.DBus.Error.AuthFailed" => ErrorKind.PermissionDenied,
+        "org.freedesktop.DBus.Error.BadAddress" => ErrorKind.InvalidArgument,
+        // A message we cannot parse or build is our bug or the bus's, not something to retry.
+        "org.freedesktop.DBus.Error.InvalidArgs" or "org.freedesktop.DBus.Error.InvalidSignature"
+            or "org.freedesktop.DBus.Error.LimitsExceeded" => ErrorKind.Internal,
+        _ => ErrorKind.Unavailable,
+    };
 }

@@ -47,7 +47,7 @@ public sealed class SystemdCgroupManager : ICgroupManager
     /// </summary>
     public static SystemdCgroupManager Create(CgroupFileSystem fs, string containerId, string? cgroupsPath, string? busAddress)
     {
-        var address = BusAddress(fs, busAddress) ?? throw new CgroupException(NotRunningMessage);
+        var address = BusAddress(fs, busAddress) ?? throw new CgroupException(ErrorKind.Unavailable, NotRunningMessage);
         var unit = SystemdUnit.Parse(containerId, cgroupsPath);
         var cgroups = CgroupManager.Create(fs, containerId, unit.CgroupPath);
         return new SystemdCgroupManager(cgroups, unit, unit.Name, address, unitMayExist: false);

@@ -111,7 +111,7 @@ public static class SystemdProperties
             if (!uint.TryParse(dash < 0 ? range : range[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var start)
                 || !uint.TryParse(dash < 0 ? range : range[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var end)
                 || start > end || end >= 1 << 16)
-                throw new CgroupException($"invalid cpu resources: {what} \"{list}\": \"{range}\" is not a number or range like 0-3");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"invalid cpu resources: {what} \"{list}\": \"{range}\" is not a number or range like 0-3");
             for (var i = start; i <= end; i++)
             {
                 while (bits.Count <= i / 8) bits.Add(0);
@@ -119,7 +119,7 @@ public static class SystemdProperties
             }
         }
         while (bits.Count > 0 && bits[^1] == 0) bits.RemoveAt(bits.Count - 1);
-        if (bits.Count == 0) throw new CgroupException($"invalid cpu resources: {what} \"{list}\" selects nothing");
+        if (bits.Count == 0) throw new CgroupException(ErrorKind.InvalidArgument, $"invalid cpu resources: {what} \"{list}\" selects nothing");
         return bits.ToArray();
     }
 }

@@ -30,19 +30,19 @@ public sealed record SystemdUnit(string Slice, string Name)
         {
             var parts = cgroupsPath.Split(':');
             if (parts.Length != 3)
-                throw new CgroupException(
+                throw new CgroupException(ErrorKind.InvalidArgument, 
                     $"systemd cgroup driver: expected cgroupsPath to be of format \"slice:prefix:name\", got \"{cgroupsPath}\"");
             (slice, prefix, name) = (parts[0], parts[1], parts[2]);
         }
         if (slice.Length == 0) slice = DefaultSlice;
         ExpandSlice(slice); // validates
         if (name.Length == 0)
-            throw new CgroupException($"systemd cgroup driver: cgroupsPath \"{cgroupsPath}\" has an empty name (and the container id is empty)");
+            throw new CgroupException(ErrorKind.InvalidArgument, $"systemd cgroup driver: cgroupsPath \"{cgroupsPath}\" has an empty name (and the container id is empty)");
         var unit = name.EndsWith(".slice", StringComparison.Ordinal) ? name
             : prefix.Length == 0 ? name + ".scope"
             : prefix + "-" + name + ".scope";
         if (unit.Length > MaxUnitNameLength || !unit.All(IsUnitNameChar))
-            throw new CgroupException(
+            throw new CgroupException(ErrorKind.InvalidArgument, 
                 $"systemd cgroup driver: \"{unit}\" is not a valid unit name (only letters, digits and \":-_.\\@\", at most {MaxUnitNameLength} characters)");
         if (unit.EndsWith(".slice", StringComparison.Ordinal)) ExpandSlice(unit);
         return new SystemdUnit(slice, unit);
@@ -58,7 +58,7 @@ public sealed record SystemdUnit(string Slice, string Name)
     {
         const string suffix = ".slice";
         if (slice.Length <= suffix.Length || !slice.EndsWith(suffix, StringComparison.Ordinal) || slice.Contains('/'))
-            throw new CgroupException($"systemd cgroup driver: invalid slice name \"{slice}\" (a name like system.slice or machine-app.slice is expected)");
+            throw new CgroupException(ErrorKind.InvalidArgument, $"systemd cgroup driver: invalid slice name \"{slice}\" (a name like system.slice or machine-app.slice is expected)");
         var name = slice[..^suffix.Length];
         if (name == "-") return "/";
         var path = "";
@@ -66,7 +66,7 @@ public sealed record SystemdUnit(string Slice, string Name)
         foreach (var component in name.Split('-'))
         {
             if (component.Length == 0)
-                throw new CgroupException($"systemd cgroup driver: invalid slice name \"{slice}\" (empty component between dashes)");
+                throw new CgroupException(ErrorKind.InvalidArgument, $"systemd cgroup driver: invalid slice name \"{slice}\" (empty component between dashes)");
             path += "/" + prefix + component + suffix;
             prefix += component + "-";
         }

@@ -54,14 +54,26 @@ public sealed class DBusMessageTests
     [InlineData("(s")]
     [InlineData("()")]
     [InlineData("z")]
-    public void Bad_signatures_are_refused(string signature) =>
-        Assert.Equal("org.freedesktop.DBus.Error.InvalidSignature", Assert.Throws<DBusException>(() => DBusSignature.Split(signature)).Name);
+    public void Bad_signatures_are_refused(string signature)
+    {
+        var e = Assert.Throws<DBusException>(() => DBusSignature.Split(signature));
+        Assert.Equal("org.freedesktop.DBus.Error.InvalidSignature", e.Name);
+        Assert.Equal(ErrorKind.Internal, e.Kind);
+    }
 
     [Fact]
     public void Addresses_name_a_unix_socket()
     {
         Assert.Equal("/run/dbus/system_bus_socket", DBusConnection.ParseAddress("unix:path=/run/dbus/system_bus_socket").ToString());
         Assert.Equal("/tmp/a b", DBusConnection.ParseAddress("tcp:host=x;unix:path=/tmp/a%20b,guid=1").ToString());
-        Assert.Throws<DBusException>(() => DBusConnection.ParseAddress("tcp:host=localhost,port=1"));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<DBusException>(() => DBusConnection.ParseAddress("tcp:host=localhost,port=1")).Kind);
     }
+
+    [Theory]
+    [InlineData("org.freedesktop.systemd1.NoSuchUnit", ErrorKind.NotFound)]
+    [InlineData("org.freedesktop.systemd1.UnitExists", ErrorKind.AlreadyExists)]
+    [InlineData("org.freedesktop.DBus.Error.AccessDenied", ErrorKind.PermissionDenied)]
+    [InlineData("org.freedesktop.DBus.Error.NoReply", ErrorKind.Unavailable)]
+    public void Error_replies_have_the_kind_of_their_name(string name, ErrorKind kind) =>
+        Assert.Equal(kind, new DBusException(name, "reply").Kind);
 }

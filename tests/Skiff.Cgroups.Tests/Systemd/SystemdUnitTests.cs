@@ -22,6 +22,7 @@ public sealed class SystemdUnitTests
     {
         var e = Assert.Throws<CgroupException>(() => SystemdUnit.ExpandSlice(slice));
         Assert.Contains($"invalid slice name \"{slice}\"", e.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
     }
 
     [Fact]
@@ -74,6 +75,7 @@ public sealed class SystemdUnitTests
         var e = Assert.Throws<CgroupException>(() => SystemdUnit.Parse("id", path));
         Assert.StartsWith("systemd cgroup driver: ", e.Message);
         Assert.Contains(expected, e.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
     }
 
     [Fact]
@@ -82,6 +84,7 @@ public sealed class SystemdUnitTests
         using var tree = new FakeCgroupTree(CgroupMode.V2);
         var e = Assert.Throws<CgroupException>(() => SystemdCgroupManager.Create(tree, "x", "system.slice:skiff:x", busAddress: null));
         Assert.Equal("systemd cgroup driver: systemd is not running (pid 1 is not systemd); run without --systemd-cgroup", e.Message);
+        Assert.Equal(ErrorKind.Unavailable, e.Kind);
     }
 
     [Fact]
