@@ -56,7 +56,8 @@ public static class ErrorKinds
         FileNotFoundException or DirectoryNotFoundException => ErrorKind.NotFound,
         PathTooLongException => ErrorKind.InvalidArgument,
         IOException io => OfErrno(io.HResult),
-        // What Process.Start throws when a program cannot be started; its code is the errno of execve.
+        // What Process.Start throws when a program cannot be started (the errno of execve), and SocketException, whose
+        // NativeErrorCode is the errno on Linux.
         System.ComponentModel.Win32Exception win32 => OfErrno(win32.NativeErrorCode),
         _ => ErrorKind.Internal,
     };

@@ -8,6 +8,9 @@ public sealed class OciConfigException : SkiffException
 
     public OciConfigException(string message, Exception? inner) : base(ErrorKind.InvalidArgument, message, inner) { }
 
+    /// <summary>A configuration that cannot be read at all (missing, unreadable) rather than one that is wrong.</summary>
+    public OciConfigException(ErrorKind kind, string message, Exception? inner = null) : base(kind, message, inner) { }
+
     /// <summary>All problems found, when more than one was collected (the message names the first).</summary>
     public IReadOnlyList<string> Errors { get; init; } = [];
 }

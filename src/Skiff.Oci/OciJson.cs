@@ -145,15 +145,15 @@ public static class OciJson
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new OciConfigException($"{path}: no such file or directory", e);
+            throw new OciConfigException(ErrorKind.NotFound, $"{path}: no such file or directory", e);
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new OciConfigException($"{path}: permission denied", e);
+            throw new OciConfigException(ErrorKind.PermissionDenied, $"{path}: permission denied", e);
         }
         catch (IOException e)
         {
-            throw new OciConfigException($"{path}: {e.Message}", e);
+            throw new OciConfigException(ErrorKinds.Of(e), $"{path}: {e.Message}", e);
         }
     }
 

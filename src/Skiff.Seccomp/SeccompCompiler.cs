@@ -159,7 +159,7 @@ public static class SeccompCompiler
             {
                 nint n = Libc.Read(memfd.Fd, (byte*)buffer + done, (nint)(size - done));
                 if (n <= 0)
-                    throw new SeccompException("cannot read back the exported seccomp program");
+                    throw new SeccompException(ErrorKind.Internal, "cannot read back the exported seccomp program");
                 done += n;
             }
         }
@@ -169,9 +169,15 @@ public static class SeccompCompiler
     private static void Check(int result, string what)
     {
         if (result != 0)
-            throw new SeccompException($"linux.seccomp: cannot {what}: {SyscallException.Describe(-result)}");
+            throw new SeccompException(ErrorKind.Internal, $"linux.seccomp: cannot {what}: {SyscallException.Describe(-result)}");
     }
 }
 
 /// <summary>A seccomp profile that cannot be compiled; the message names the field.</summary>
-public sealed class SeccompException(string message, Exception? inner = null) : SkiffException(ErrorKind.InvalidArgument, message, inner);
+public sealed class SeccompException : SkiffException
+{
+    /// <summary>Of kind InvalidArgument: the profile is wrong.</summary>
+    public SeccompException(string message, Exception? inner = null) : base(ErrorKind.InvalidArgument, message, inner) { }
+
+    public SeccompException(ErrorKind kind, string message, Exception? inner = null) : base(kind, message, inner) { }
+}

@@ -73,6 +73,19 @@ public sealed class ErrorKindsTests : IDisposable
     }
 
     [Fact]
+    public void ARefusedConnectionIsUnavailable()
+    {
+        // A port of loopback that was just bound and closed again has no listener.
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        using var client = new System.Net.Sockets.TcpClient();
+        var error = Assert.Throws<System.Net.Sockets.SocketException>(() => client.Connect(System.Net.IPAddress.Loopback, port));
+        Assert.Equal(ErrorKind.Unavailable, ErrorKinds.Of(error));
+    }
+
+    [Fact]
     public void AFailedSystemCallHasTheKindOfItsErrno()
     {
         var notExecutable = Path.Join(_directory, "not-executable");

@@ -212,9 +212,12 @@ public class JsonTests
             File.WriteAllText(path, """{"ociVersion":"1.2.0","process":{"args":[true]}}""");
             var e = Assert.Throws<OciConfigException>(() => OciJson.ReadSpec(path));
             Assert.Equal($"{path}: $.process.args[0]: expected a string, got true", e.Message);
+            Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
 
             var missing = Path.Combine(dir.FullName, "nope.json");
-            Assert.Equal($"{missing}: no such file or directory", Assert.Throws<OciConfigException>(() => OciJson.ReadSpec(missing)).Message);
+            var notFound = Assert.Throws<OciConfigException>(() => OciJson.ReadSpec(missing));
+            Assert.Equal($"{missing}: no such file or directory", notFound.Message);
+            Assert.Equal(ErrorKind.NotFound, notFound.Kind);
 
             OciJson.WriteSpec(path, DefaultSpec.Default(cgroupNamespace: true));
             var back = OciJson.ReadSpec(path);

@@ -66,7 +66,7 @@ public sealed class SeccompCompilerTests
         profile.Flags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"];
         Assert.Equal(5UL, SeccompCompiler.Compile(profile).Flags);
         profile.Flags = ["SECCOMP_FILTER_FLAG_BOGUS"];
-        Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(profile));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<SeccompException>(() => SeccompCompiler.Compile(profile)).Kind);
     }
 
     [Fact]
