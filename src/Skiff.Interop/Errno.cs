@@ -58,6 +58,7 @@ public static class Errno
     public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
+    public const int EOPNOTSUPP = 95;
     public const int ENETUNREACH = 101;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;

@@ -13,8 +13,6 @@ public static unsafe partial class FileTree
 {
     private const byte DT_DIR = 4;
     private const byte DT_UNKNOWN = 0;
-    private const int AT_REMOVEDIR = 0x200;
-    private const int EISDIR = 21;
 
     /// <summary>Removes <paramref name="path"/> and everything under it; nothing when it does not exist.</summary>
     public static void Delete(string path)
@@ -36,7 +34,7 @@ public static unsafe partial class FileTree
         {
             Libc.Close(directory);
         }
-        Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, AT_REMOVEDIR), "unlinkat", path);
+        Errno.Check(Libc.UnlinkAt(Libc.AT_FDCWD, path, Libc.AT_REMOVEDIR), "unlinkat", path);
     }
 
     /// <summary>
@@ -86,7 +84,7 @@ public static unsafe partial class FileTree
             int errno = Marshal.GetLastPInvokeError();
             if (errno == Errno.EINTR)
                 continue;
-            if (!sendFile && errno is EXDEV or Errno.EINVAL or Errno.ENOSYS or EOPNOTSUPP)
+            if (!sendFile && errno is Errno.EXDEV or Errno.EINVAL or Errno.ENOSYS or Errno.EOPNOTSUPP)
             {
                 sendFile = true;
                 continue;
@@ -94,9 +92,6 @@ public static unsafe partial class FileTree
             throw new SyscallException(sendFile ? "sendfile" : "copy_file_range", $"{source} -> {destination}", errno);
         }
     }
-
-    private const int EXDEV = 18;
-    private const int EOPNOTSUPP = 95;
 
     [LibraryImport("libc.so.6", EntryPoint = "copy_file_range", SetLastError = true)]
     private static partial nint CopyFileRange(int inFd, long* inOffset, int outFd, long* outOffset, nint length, uint flags);
@@ -155,7 +150,7 @@ public static unsafe partial class FileTree
             {
                 if (UnlinkAt(directory, namePointer, 0) == 0)
                     return;
-                if (type != DT_UNKNOWN || Marshal.GetLastPInvokeError() != EISDIR)
+                if (type != DT_UNKNOWN || Marshal.GetLastPInvokeError() != Errno.EISDIR)
                     throw new SyscallException("unlinkat", Describe(path, name), Marshal.GetLastPInvokeError());
             }
             int child = OpenAt(directory, namePointer, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
@@ -169,7 +164,7 @@ public static unsafe partial class FileTree
             {
                 Libc.Close(child);
             }
-            if (UnlinkAt(directory, namePointer, AT_REMOVEDIR) != 0)
+            if (UnlinkAt(directory, namePointer, Libc.AT_REMOVEDIR) != 0)
                 throw new SyscallException("unlinkat", Describe(path, name), Marshal.GetLastPInvokeError());
         }
     }
