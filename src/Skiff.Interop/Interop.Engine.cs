@@ -108,21 +108,6 @@ public static unsafe partial class Interop
 
         private static int DecodeWaitStatus(int status) => (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
     }
-
-    public static partial class Socket
-    {
-        /// <summary>
-        /// Receives one descriptor sent with SCM_RIGHTS (runc's console-socket protocol: the pty master, with its
-        /// name as the data). Null when the peer closed without sending one.
-        /// </summary>
-        public static FileDescriptor? ReceiveDescriptor(int socket)
-        {
-            using var borrowed = new FileDescriptor(socket, ownsHandle: false);
-            Span<byte> name = stackalloc byte[4096];
-            ReceiveWithFd(borrowed, name, out var passed, "console socket");
-            return passed;
-        }
-    }
 }
 
 public static unsafe partial class Interop
