@@ -24,11 +24,12 @@ public sealed class ContainerLifecycle
     /// the program runs (so no output is missed). Starting a running container does nothing, as in docker.
     /// <paramref name="terminalSize"/> (rows, columns) sizes a terminal container's terminal before its program runs.
     /// <paramref name="monitor"/>: one started ahead with <see cref="ContainerCreation.SpawnMonitor"/>, else a new one
-    /// is started here.
+    /// is started here. <paramref name="cancel"/> ends the returned session (its copies return).
     /// </summary>
     /// <exception cref="EngineException">NotFound; FailedPrecondition when paused; NotFound/PermissionDenied with
     /// <see cref="EngineException.ContainerCommand"/> when its program cannot be found or executed.</exception>
-    public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null, PendingMonitor? monitor = null)
+    public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null, PendingMonitor? monitor = null,
+        CancellationToken cancel = default)
     {
         var container = _context.Require(idOrName);
         using (_context.DirectoryOf(container.Id).Lock())
@@ -41,7 +42,9 @@ public sealed class ContainerLifecycle
                 return null;
             }
             _context.Store.ChangeState(container.Id, s => s with { StoppedByUser = false, Error = "" });
-            return StartMonitor(container, attach, terminalSize, monitor);
+            var session = StartMonitor(container, attach, terminalSize, monitor);
+            session?.EndOn(cancel);
+            return session;
         }
     }
 

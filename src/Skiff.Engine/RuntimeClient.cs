@@ -41,8 +41,7 @@ public sealed class RuntimeClient(string executable, string root)
     /// descriptor of ours or our caller's, in a session of its own: the container's processes must not share the
     /// caller's controlling terminal (/dev/tty, TIOCSTI).
     /// </summary>
-    public RuntimeCommand Spawn(IReadOnlyList<string> args, FileDescriptor stdin, FileDescriptor stdout, FileDescriptor stderr,
-        IReadOnlyList<(int From, int To)>? extraFds = null)
+    public RuntimeCommand Spawn(IReadOnlyList<string> args, FileDescriptor stdin, FileDescriptor stdout, FileDescriptor stderr)
     {
         // The log is a memfd the runtime reopens through its own fd 3: nothing to clean up on disk, even after a crash.
         var log = FileDescriptor.Wrap(Libc.MemfdCreate("runtime-log", Libc.MFD_CLOEXEC), "memfd_create", "runtime-log");
@@ -50,7 +49,7 @@ public sealed class RuntimeClient(string executable, string root)
         argv.AddRange(args);
         try
         {
-            var pid = PosixSpawn.Start(Executable, argv, null, [(stdin.Fd, 0), (stdout.Fd, 1), (stderr.Fd, 2), (log.Fd, 3), .. extraFds ?? []], newSession: true, onlyGivenFds: true);
+            var pid = PosixSpawn.Start(Executable, argv, null, [(stdin.Fd, 0), (stdout.Fd, 1), (stderr.Fd, 2), (log.Fd, 3)], newSession: true, onlyGivenFds: true);
             return new RuntimeCommand(pid, log);
         }
         catch (SyscallException e)

@@ -11,36 +11,15 @@ public static unsafe class FileDescriptorIo
     /// <summary>Reads what is there, blocking until something is: the count, 0 at end of file.</summary>
     /// <exception cref="SyscallException">read failed (EIO from a pty master whose last slave closed, among others).</exception>
     public static int Read(this FileDescriptor fd, Span<byte> buffer, string target)
-    {
-        while (true)
-        {
-            nint n;
-            fixed (byte* start = buffer)
-                n = Interop.Libc.Read(fd.Fd, start, buffer.Length);
-            if (n >= 0)
-                return (int)n;
-            if (Errno.Last != Errno.EINTR)
-                throw new SyscallException("read", target, Errno.Last);
-        }
-    }
+        => fd.ReadAvailable(buffer, target) is var n and >= 0 ? n : throw new SyscallException("read", target, Errno.EAGAIN);
 
     /// <summary>
     /// <see cref="Read"/> of a non-blocking descriptor: -1 when nothing is there yet (EAGAIN), instead of waiting.
     /// </summary>
     public static int ReadAvailable(this FileDescriptor fd, Span<byte> buffer, string target)
     {
-        while (true)
-        {
-            nint n;
-            fixed (byte* start = buffer)
-                n = Interop.Libc.Read(fd.Fd, start, buffer.Length);
-            if (n >= 0)
-                return (int)n;
-            if (Errno.Last == Errno.EAGAIN)
-                return -1;
-            if (Errno.Last != Errno.EINTR)
-                throw new SyscallException("read", target, Errno.Last);
-        }
+        fixed (byte* start = buffer)
+            return Transfer(fd, start, buffer.Length, write: false, target);
     }
 
     /// <summary>Everything up to end of file, as UTF-8 text (a runtime's stdout or its log).</summary>
@@ -70,17 +49,22 @@ public static unsafe class FileDescriptorIo
     /// </summary>
     public static int WriteAvailable(this FileDescriptor fd, ReadOnlySpan<byte> data, string target)
     {
+        fixed (byte* start = data)
+            return Transfer(fd, start, data.Length, write: true, target);
+    }
+
+    /// <summary>One read or write, retried on EINTR: the count, or -1 for EAGAIN.</summary>
+    private static int Transfer(FileDescriptor fd, byte* start, int length, bool write, string target)
+    {
         while (true)
         {
-            nint n;
-            fixed (byte* start = data)
-                n = Interop.Libc.Write(fd.Fd, start, data.Length);
+            nint n = write ? Interop.Libc.Write(fd.Fd, start, length) : Interop.Libc.Read(fd.Fd, start, length);
             if (n >= 0)
                 return (int)n;
             if (Errno.Last == Errno.EAGAIN)
                 return -1;
             if (Errno.Last != Errno.EINTR)
-                throw new SyscallException("write", target, Errno.Last);
+                throw new SyscallException(write ? "write" : "read", target, Errno.Last);
         }
     }
 

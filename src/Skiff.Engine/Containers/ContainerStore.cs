@@ -26,7 +26,7 @@ public sealed class ContainerStore : IDisposable
             // No fsync per transaction (a `run` makes six): WAL stays consistent through any crash, and what a power
             // loss may undo is harmless here. States are checked against the processes anyway (a reboot ends them
             // all); a lost insert leaves a container directory nobody lists; a lost delete brings back a row whose
-            // directory is gone, which `rm` removes (ContainerManager.Remove).
+            // directory is gone, which `rm` removes (ContainerLifecycle.Remove).
             connection.Execute("PRAGMA synchronous = NORMAL");
             new ContainerStore(connection).Migrate();
         }));
