@@ -32,7 +32,7 @@ public sealed class EngineConcurrencyTests
     }
 
     [ContainerFact]
-    public async Task Waits_on_many_containers_hold_no_thread_and_end_when_cancelled()
+    public async Task Waits_on_running_containers_end_when_cancelled_and_leave_them_running()
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var containers = Enumerable.Range(0, 3).Select(_ => engine.Create(["sleep", "1000"])).ToList();
