@@ -14,12 +14,14 @@ public sealed class EngineConcurrencyTests
         var results = new (int Exec, int Exit, string Id)[Flows];
         Parallel.For(0, Flows, new ParallelOptions { MaxDegreeOfParallelism = Flows }, i =>
         {
-            // Each container runs until its exec tells it to end: the exec must reach the running container.
+            // Each container runs until a detached exec tells it to end (a process still running in it when it ends is
+            // killed with it, so the exec whose status is checked ends first).
             var container = engine.Create(["sh", "-c", $"while [ ! -f /tmp/done ]; do sleep 0.05; done; exit {i + 10}"]);
             engine.Containers.Start(container.Id);
             using var devNull = RuntimeClient.OpenDevNull();
-            int exec = engine.ContainerExec.Exec(container.Id, new ExecRequest { Command = ["sh", "-c", $"touch /tmp/done; exit {i}"] },
-                new ExecStdio(devNull, devNull, devNull));
+            var stdio = new ExecStdio(devNull, devNull, devNull);
+            int exec = engine.ContainerExec.Exec(container.Id, new ExecRequest { Command = ["sh", "-c", $"exit {i}"] }, stdio);
+            engine.ContainerExec.Exec(container.Id, new ExecRequest { Command = ["touch", "/tmp/done"], Detach = true }, stdio);
             int exit = engine.Containers.WaitAsync(container.Id).GetAwaiter().GetResult();
             Assert.Equal(ContainerStatus.Exited, engine.ContainerQueries.Get(container.Id).State.Status);
             engine.Containers.Remove(container.Id);
