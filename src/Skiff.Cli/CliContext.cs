@@ -13,7 +13,7 @@ internal sealed class CliContext(EngineHost engine) : IDisposable
 
     public EngineOptions EngineOptions => Engine.Options;
 
-    public ContainerManager Containers => Engine.Containers;
+    public ContainerLifecycle Containers => Engine.Containers;
 
     public IRootfsProvider RootfsProvider => Engine.Rootfs;
 

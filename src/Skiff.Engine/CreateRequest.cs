@@ -50,7 +50,11 @@ public sealed record LogsRequest
 }
 
 /// <summary>One json-file log entry.</summary>
-public sealed record LogEntry(string Stream, string Text, DateTimeOffset Time);
+public sealed record LogEntry(string Stream, string Text, DateTimeOffset Time)
+{
+    /// <summary>The text as a log is shown, prefixed by its time with <paramref name="timestamps"/>.</summary>
+    public string Format(bool timestamps) => timestamps ? $"{Monitor.JsonFileLog.FormatTime(Time)} {Text}" : Text;
+}
 
 /// <summary>A process of a running container (`skiff top`).</summary>
 public sealed record ContainerProcess(int Pid, int ParentPid, uint Uid, string Command);

@@ -11,7 +11,7 @@ public sealed class DirectoryRootfsProvider(string imagesDirectory, string rootf
     {
         var source = Path.Combine(imagesDirectory, imageId);
         if (!Directory.Exists(source))
-            throw new EngineException($"no rootfs for image {imageId} in {imagesDirectory}");
+            throw new EngineException(ErrorKind.NotFound, $"no rootfs for image {imageId} in {imagesDirectory}");
         var target = Path.Combine(rootfsDirectory, containerId);
         try
         {

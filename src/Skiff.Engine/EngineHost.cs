@@ -13,16 +13,28 @@ namespace Skiff.Engine;
 public sealed class EngineHost : IDisposable
 {
     private readonly Lazy<ImageService> _images;
-    private readonly Lazy<ContainerManager> _containers;
+    private readonly IRootfsProvider? _rootfs;
+    private readonly Lazy<ContainerContext> _containerContext;
+    private readonly Lazy<ContainerLifecycle> _containers;
+    private readonly Lazy<ContainerCreation> _containerCreation;
+    private readonly Lazy<ContainerQueries> _containerQueries;
+    private readonly Lazy<ContainerExec> _containerExec;
 
-    public EngineHost(EngineOptions options, ILoggerFactory? logging = null, Func<ImageServiceOptions, ImageServiceOptions>? configureImages = null)
+    /// <param name="rootfs">Where containers' root filesystems come from: snapshots of the image store unless given (tests give directories).</param>
+    public EngineHost(EngineOptions options, ILoggerFactory? logging = null, Func<ImageServiceOptions, ImageServiceOptions>? configureImages = null,
+        IRootfsProvider? rootfs = null)
     {
         Options = options;
         Logging = logging ?? NullLoggerFactory.Instance;
         var imageOptions = new ImageServiceOptions { Root = options.Root };
         _images = new(() => ImageService.Open(configureImages is null ? imageOptions : configureImages(imageOptions)), LazyThreadSafetyMode.ExecutionAndPublication);
-        _containers = new(() => new ContainerManager(Options, Rootfs), LazyThreadSafetyMode.ExecutionAndPublication);
+        _rootfs = rootfs;
         Events = new EventJournal(options.EventsDirectory);
+        _containerContext = new(() => ContainerContext.Open(Options, Rootfs, Events), LazyThreadSafetyMode.ExecutionAndPublication);
+        _containers = new(() => new ContainerLifecycle(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+        _containerCreation = new(() => new ContainerCreation(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+        _containerQueries = new(() => new ContainerQueries(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+        _containerExec = new(() => new ContainerExec(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public EngineOptions Options { get; }
@@ -34,18 +46,30 @@ public sealed class EngineHost : IDisposable
     public ImageService Images => _images.Value;
 
     /// <summary>Containers' root filesystems: snapshots of the store's images.</summary>
-    public IRootfsProvider Rootfs => new ImageRootfsProvider(Images);
+    public IRootfsProvider Rootfs => _rootfs ?? new ImageRootfsProvider(Images);
 
     /// <summary>The journal every operation and monitor records its events in (`skiff events` reads it).</summary>
     public EventJournal Events { get; }
 
-    /// <summary>Transitional, until the container use cases are services of their own.</summary>
-    public ContainerManager Containers => _containers.Value;
+    /// <summary>Containers' lives: start, stop, kill, restart, pause, unpause, rename, remove, prune, wait, attach.</summary>
+    public ContainerLifecycle Containers => _containers.Value;
+
+    /// <summary>New containers, and monitors started ahead of them.</summary>
+    public ContainerCreation ContainerCreation => _containerCreation.Value;
+
+    /// <summary>Containers as they are: list, get, inspect, top, logs.</summary>
+    public ContainerQueries ContainerQueries => _containerQueries.Value;
+
+    /// <summary>Processes run in running containers.</summary>
+    public ContainerExec ContainerExec => _containerExec.Value;
+
+    /// <summary>The store's volumes (on the containers' database).</summary>
+    public VolumeManager Volumes => _containerContext.Value.Volumes;
 
     public void Dispose()
     {
-        if (_containers.IsValueCreated)
-            _containers.Value.Dispose();
+        if (_containerContext.IsValueCreated)
+            _containerContext.Value.Dispose();
         if (_images.IsValueCreated)
             _images.Value.Dispose();
     }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
@@ -31,7 +30,7 @@ public sealed class RuntimeClient(string executable, string root)
                 command = Spawn(args, devNull, write, devNull);
             // Read to EOF before waiting: its stderr is /dev/null and its log a memfd, so only this pipe can fill up,
             // and no thread-pool thread has to start for it (the monitor's delete is on `run --rm`'s critical path).
-            string stdout = ReadAll(read);
+            string stdout = read.ReadAllText("runtime output");
             var (code, error) = command.Wait();
             return new RuntimeResult(code, stdout, code == 0 ? "" : error ?? $"{Path.GetFileName(Executable)} {args[0]} failed with exit status {code}");
         }
@@ -42,8 +41,7 @@ public sealed class RuntimeClient(string executable, string root)
     /// descriptor of ours or our caller's, in a session of its own: the container's processes must not share the
     /// caller's controlling terminal (/dev/tty, TIOCSTI).
     /// </summary>
-    public RuntimeCommand Spawn(IReadOnlyList<string> args, FileDescriptor stdin, FileDescriptor stdout, FileDescriptor stderr,
-        IReadOnlyList<(int From, int To)>? extraFds = null)
+    public RuntimeCommand Spawn(IReadOnlyList<string> args, FileDescriptor stdin, FileDescriptor stdout, FileDescriptor stderr)
     {
         // The log is a memfd the runtime reopens through its own fd 3: nothing to clean up on disk, even after a crash.
         var log = FileDescriptor.Wrap(Libc.MemfdCreate("runtime-log", Libc.MFD_CLOEXEC), "memfd_create", "runtime-log");
@@ -51,34 +49,17 @@ public sealed class RuntimeClient(string executable, string root)
         argv.AddRange(args);
         try
         {
-            var pid = PosixSpawn.Start(Executable, argv, null, [(stdin.Fd, 0), (stdout.Fd, 1), (stderr.Fd, 2), (log.Fd, 3), .. extraFds ?? []], newSession: true, onlyGivenFds: true);
+            var pid = PosixSpawn.Start(Executable, argv, null, [(stdin.Fd, 0), (stdout.Fd, 1), (stderr.Fd, 2), (log.Fd, 3)], newSession: true, onlyGivenFds: true);
             return new RuntimeCommand(pid, log);
         }
         catch (SyscallException e)
         {
             log.Dispose();
-            throw new EngineException($"cannot run the container runtime {Executable}: {SyscallException.Describe(e.Errno)}; install it or choose another with --runtime");
+            throw new EngineException(ErrorKind.Unavailable, $"cannot run the container runtime {Executable}: {SyscallException.Describe(e.Errno)}; install it or choose another runtime");
         }
     }
 
     public static FileDescriptor OpenDevNull() => FileDescriptor.Wrap(Libc.Open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open", "/dev/null");
-
-    internal static unsafe string ReadAll(FileDescriptor fd)
-    {
-        var output = new MemoryStream();
-        var buffer = new byte[16384];
-        while (true)
-        {
-            nint n;
-            fixed (byte* start = buffer)
-                n = Libc.Read(fd.Fd, start, buffer.Length);
-            if (n == 0 || (n < 0 && Errno.Last != Errno.EINTR))
-                break;
-            if (n > 0)
-                output.Write(buffer, 0, (int)n);
-        }
-        return Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
-    }
 }
 
 /// <summary>A started runtime command; <see cref="Wait"/> reaps it and reads the error it logged.</summary>
@@ -96,8 +77,8 @@ public sealed class RuntimeCommand(int pid, FileDescriptor log)
         {
             if (code == 0)
                 return (0, null);
-            Libc.Lseek(log.Fd, 0, 0);
-            return (code, LastError(RuntimeClient.ReadAll(log)));
+            log.Rewind("runtime log");
+            return (code, LastError(log.ReadAllText("runtime log")));
         }
     }
 

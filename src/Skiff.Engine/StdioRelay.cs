@@ -11,7 +11,7 @@ namespace Skiff.Engine;
 /// <see cref="Stop"/> ends them once the process has exited: a background child of it may hold the pipes open for
 /// ever, and docker's exec returns when its process exits.
 /// </summary>
-internal sealed unsafe class StdioRelay : IDisposable
+internal sealed class StdioRelay : IDisposable
 {
     /// <summary>
     /// The most output <see cref="Stop"/> still copies: all that an exited process can have left in a pipe (a pipe
@@ -77,7 +77,7 @@ internal sealed unsafe class StdioRelay : IDisposable
         if (!_stopped)
         {
             _stopped = true;
-            Libc.WriteAll(_stopWrite, [1], "exec relay");
+            _stopWrite.WriteAll([1], "exec relay");
         }
         foreach (var thread in _threads)
             thread.Join();
@@ -108,7 +108,7 @@ internal sealed unsafe class StdioRelay : IDisposable
                 if (stopped)
                 {
                     for (int drained = 0; drained < MaximumDrain && Read(source, buffer) is > 0 and var n; drained += n)
-                        Libc.WriteAll(destination, buffer.AsSpan(0, n), "exec output");
+                        destination.WriteAll(buffer.AsSpan(0, n), "exec output");
                     return;
                 }
                 if (!readable)
@@ -117,7 +117,7 @@ internal sealed unsafe class StdioRelay : IDisposable
                 if (count == 0)
                     return; // end of file, or EIO from a pty master whose every slave is closed
                 if (count > 0)
-                    Libc.WriteAll(destination, buffer.AsSpan(0, count), "exec output");
+                    destination.WriteAll(buffer.AsSpan(0, count), "exec output");
             }
         }
         catch (SyscallException)
@@ -147,53 +147,37 @@ internal sealed unsafe class StdioRelay : IDisposable
     /// <summary>Writes to a non-blocking descriptor of the engine's, waiting while it is full; false once stopped or when nobody reads it any more.</summary>
     private bool WriteAll(FileDescriptor destination, ReadOnlySpan<byte> data)
     {
-        fixed (byte* start = data)
+        try
         {
-            int offset = 0;
-            while (offset < data.Length)
+            while (data.Length > 0)
             {
-                nint written = Libc.Write(destination.Fd, start + offset, data.Length - offset);
+                int written = destination.WriteAvailable(data, "exec input");
                 if (written >= 0)
-                {
-                    offset += (int)written;
-                    continue;
-                }
-                if (Errno.Last == Errno.EINTR)
-                    continue;
-                if (Errno.Last != Errno.EAGAIN || Wait(destination, Libc.POLLOUT).Stopped)
+                    data = data[written..];
+                else if (Wait(destination, Libc.POLLOUT).Stopped)
                     return false;
             }
+            return true;
         }
-        return true;
+        catch (SyscallException)
+        {
+            return false; // the process closed its stdin (EPIPE)
+        }
     }
 
     /// <summary>Reads what is there: the count, 0 at end of file or on an error, -1 when nothing is there yet.</summary>
     private static int Read(FileDescriptor source, byte[] buffer)
     {
-        while (true)
+        try
         {
-            nint n;
-            fixed (byte* start = buffer)
-                n = Libc.Read(source.Fd, start, buffer.Length);
-            if (n >= 0)
-                return (int)n;
-            if (Errno.Last == Errno.EINTR)
-                continue;
-            return Errno.Last == Errno.EAGAIN ? -1 : 0;
+            return source.ReadAvailable(buffer, "exec output");
+        }
+        catch (SyscallException)
+        {
+            return 0; // EIO from a pty master whose every slave is closed: its end
         }
     }
 
     /// <summary>Waits until <paramref name="fd"/> is ready for <paramref name="events"/> (or hung up) or the relay is stopped.</summary>
-    private (bool Ready, bool Stopped) Wait(FileDescriptor fd, short events)
-    {
-        var polls = stackalloc Libc.PollFd[2];
-        polls[0] = new Libc.PollFd { Fd = fd.Fd, Events = events };
-        polls[1] = new Libc.PollFd { Fd = _stopRead.Fd, Events = Libc.POLLIN };
-        while (Libc.Poll(polls, 2, -1) < 0)
-        {
-            if (Errno.Last != Errno.EINTR)
-                throw new SyscallException("poll", "exec relay", Errno.Last);
-        }
-        return (polls[0].ReturnedEvents != 0, polls[1].ReturnedEvents != 0);
-    }
+    private (bool Ready, bool Stopped) Wait(FileDescriptor fd, short events) => fd.PollEither(events, _stopRead, "exec relay");
 }

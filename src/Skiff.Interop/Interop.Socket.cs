@@ -136,17 +136,5 @@ public static unsafe partial class Interop
                 return (int)n;
             }
         }
-
-        /// <summary>
-        /// Receives one descriptor sent with SCM_RIGHTS (runc's console-socket protocol: the pty master, with its
-        /// name as the data). Null when the peer closed without sending one.
-        /// </summary>
-        public static FileDescriptor? ReceiveDescriptor(int socket)
-        {
-            using var borrowed = new FileDescriptor(socket, ownsHandle: false);
-            Span<byte> name = stackalloc byte[4096];
-            ReceiveWithFd(borrowed, name, out var passed, "console socket");
-            return passed;
-        }
     }
 }

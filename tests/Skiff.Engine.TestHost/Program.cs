@@ -1,4 +1,5 @@
 using Skiff.Engine;
+using Skiff.Engine.Logging;
 using Skiff.Engine.Monitor;
 
 // skiff-engine-testhost IMAGES_DIR ROOTFS_DIR monitor MONITOR_ARGS...
@@ -7,4 +8,4 @@ if (args.Length < 3 || args[2] != "monitor")
     Console.Error.WriteLine("usage: Skiff.Engine.TestHost IMAGES_DIR ROOTFS_DIR monitor --root DIR --runtime-root DIR ID");
     return 125;
 }
-return ContainerMonitor.Run(args[3..], _ => new DirectoryRootfsProvider(args[0], args[1]));
+return ContainerMonitor.Run(args[3..], _ => new DirectoryRootfsProvider(args[0], args[1]), TextWriterLoggerProvider.Factory(Console.Error));

@@ -89,7 +89,7 @@ public class ContainerSpecBuilderTests
             Assert.Equal(Host.BoundingSet, capabilities.Permitted);
         }
         var outside = Assert.Throws<EngineException>(() => Build(new RunOptions { CapAdd = ["sys_resource"] }));
-        Assert.Equal("--cap-add CAP_SYS_RESOURCE: this host's bounding set lacks it, so no container here can have it; remove it", outside.Message);
+        Assert.Equal("capability CAP_SYS_RESOURCE: this host's bounding set lacks it, so no container here can have it; do not add it", outside.Message);
         Assert.DoesNotContain("CAP_CHOWN", Build(new RunOptions { CapDrop = ["CHOWN", "SYS_RESOURCE"] }).Process!.Capabilities!.Bounding!);
     }
 
@@ -146,7 +146,7 @@ public class ContainerSpecBuilderTests
         Assert.Contains(requested, l => l is { Type: "RLIMIT_NPROC", Soft: 64, Hard: 64 });
 
         var error = Assert.Throws<EngineException>(() => Build(new RunOptions { Ulimits = [UlimitRequest.Parse("nofile=30000")] }));
-        Assert.Equal("--ulimit nofile: hard limit 30000 is above this host's maximum 20000 (raising it needs CAP_SYS_RESOURCE)", error.Message);
+        Assert.Equal("resource limit nofile: hard limit 30000 is above this host's maximum 20000 (raising it needs CAP_SYS_RESOURCE)", error.Message);
     }
 
     [Fact]

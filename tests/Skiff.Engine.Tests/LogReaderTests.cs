@@ -18,7 +18,7 @@ public sealed class LogReaderTests : IDisposable
         => $"{{\"log\":\"{text}\\n\",\"stream\":\"{stream}\",\"time\":\"{JsonFileLog.FormatTime(Start.AddSeconds(second))}\"}}\n";
 
     private List<string> Read(LogsRequest request, int maxFiles = 1)
-        => ContainerManager.ReadLog(LogPath, maxFiles, request, writing: () => false).Select(e => e.Text.TrimEnd('\n')).ToList();
+        => JsonFileLogReader.Read(LogPath, maxFiles, request, writing: () => false).ToBlockingEnumerable().Select(e => e.Text.TrimEnd('\n')).ToList();
 
     /// <summary>The follower's next entry; a follower that missed it would wait for ever, so it gets 30 s.</summary>
     private static string Next(IEnumerator<LogEntry> follower)
@@ -44,7 +44,7 @@ public sealed class LogReaderTests : IDisposable
         Assert.Empty(Read(new LogsRequest { Tail = 0 }, maxFiles: 3));
         Assert.Empty(Read(new LogsRequest { Tail = -1 }, maxFiles: 3));
         Assert.Equal(["stdout", "stdout", "stderr"],
-            ContainerManager.ReadLog(LogPath, 3, new LogsRequest { Tail = 3 }, () => false).Select(e => e.Stream));
+            JsonFileLogReader.Read(LogPath, 3, new LogsRequest { Tail = 3 }, () => false).ToBlockingEnumerable().Select(e => e.Stream));
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class LogReaderTests : IDisposable
         // Lines of ~80 bytes in files of 200: a rotation every two lines.
         using var log = new JsonFileLog(LogPath, new LogOptions(200, maxFiles));
         log.Write("stdout", "old\n"u8);
-        using var follower = ContainerManager.ReadLog(LogPath, maxFiles, new LogsRequest { Follow = true }, () => running).GetEnumerator();
+        using var follower = JsonFileLogReader.Read(LogPath, maxFiles, new LogsRequest { Follow = true }, () => running).ToBlockingEnumerable().GetEnumerator();
         Assert.Equal("old", Next(follower));
         for (int i = 0; i < 12; i += linesBetweenReads)
         {
@@ -122,7 +122,7 @@ public sealed class LogReaderTests : IDisposable
     {
         bool running = true;
         using var log = new JsonFileLog(LogPath, new LogOptions(200, 1));
-        using var follower = ContainerManager.ReadLog(LogPath, 1, new LogsRequest { Follow = true }, () => running).GetEnumerator();
+        using var follower = JsonFileLogReader.Read(LogPath, 1, new LogsRequest { Follow = true }, () => running).ToBlockingEnumerable().GetEnumerator();
         for (int i = 0; i < 8; i++)
         {
             log.Write("stdout", Encoding.UTF8.GetBytes($"line {i}\n"));
@@ -139,9 +139,9 @@ public sealed class LogReaderTests : IDisposable
         bool running = true;
         using var waiting = new SemaphoreSlim(0);
         File.WriteAllText(LogPath, Entry("one") + Entry("two") + Entry("three")[..20]);
-        using var fromTwo = ContainerManager.ReadLog(LogPath, 1, new LogsRequest { Follow = true, Tail = 1 }, () => running).GetEnumerator();
+        using var fromTwo = JsonFileLogReader.Read(LogPath, 1, new LogsRequest { Follow = true, Tail = 1 }, () => running).ToBlockingEnumerable().GetEnumerator();
         // The follower asks whether the container still runs once it has read all there is: from then on it waits for more.
-        using var fromNow = ContainerManager.ReadLog(LogPath, 1, new LogsRequest { Follow = true, Tail = 0 }, () => waiting.Release() >= 0 && running).GetEnumerator();
+        using var fromNow = JsonFileLogReader.Read(LogPath, 1, new LogsRequest { Follow = true, Tail = 0 }, () => waiting.Release() >= 0 && running).ToBlockingEnumerable().GetEnumerator();
         var three = Task.Run(() => Next(fromNow));
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal("two", Next(fromTwo));

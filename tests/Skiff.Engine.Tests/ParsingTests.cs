@@ -16,7 +16,7 @@ public class ParsingTests
     [InlineData("10mb", 10L << 20)]
     [InlineData("100b", 100L)]
     public void ByteSizes_are_binary_multiples(string text, long expected)
-        => Assert.Equal(expected, ByteSize.Parse(text, "--memory"));
+        => Assert.Equal(expected, ByteSize.Parse(text, "memory limit"));
 
     [Theory]
     [InlineData("")]
@@ -24,10 +24,11 @@ public class ParsingTests
     [InlineData("-1m")]
     [InlineData("12q")]
     [InlineData("99999999999p")]
-    public void Bad_sizes_name_the_flag(string text)
+    public void Bad_sizes_name_what_is_sized(string text)
     {
-        var error = Assert.Throws<EngineException>(() => ByteSize.Parse(text, "--shm-size"));
-        Assert.Contains("--shm-size", error.Message);
+        var error = Assert.Throws<EngineException>(() => ByteSize.Parse(text, "shared memory size"));
+        Assert.Contains("shared memory size", error.Message);
+        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
     }
 
     [Fact]
@@ -55,7 +56,7 @@ public class ParsingTests
     public void Bad_volume_flags_are_rejected(string spec)
     {
         var error = Assert.Throws<EngineException>(() => MountRequest.ParseVolume(spec));
-        Assert.StartsWith($"invalid -v \"{spec}\"", error.Message);
+        Assert.StartsWith($"invalid volume mount \"{spec}\"", error.Message);
     }
 
     [Fact]

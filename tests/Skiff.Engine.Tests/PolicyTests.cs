@@ -20,7 +20,7 @@ public sealed class PolicyTests
     [InlineData("on-failure:-1")]
     [InlineData("always:3")]
     public void Bad_restart_policies_say_what_is_allowed(string text)
-        => Assert.Contains("--restart", Assert.Throws<EngineException>(() => RestartPolicy.Parse(text)).Message);
+        => Assert.Contains("restart policy", Assert.Throws<EngineException>(() => RestartPolicy.Parse(text)).Message);
 
     [Theory]
     [InlineData("no", 1, 0, false, false)]
@@ -42,14 +42,14 @@ public sealed class PolicyTests
         Assert.Equal(new LogOptions(10 << 20, 3), LogOptions.Parse(["max-size=10m", "max-file=3"]));
         Assert.Contains("max-file", Assert.Throws<EngineException>(() => LogOptions.Parse(["max-file=0"])).Message);
         Assert.Contains("needs max-size", Assert.Throws<EngineException>(() => LogOptions.Parse(["max-file=2"])).Message);
-        Assert.Contains("unknown --log-opt", Assert.Throws<EngineException>(() => LogOptions.Parse(["compress=true"])).Message);
+        Assert.Contains("unknown log option", Assert.Throws<EngineException>(() => LogOptions.Parse(["compress=true"])).Message);
     }
 
     [Theory]
     [InlineData("exec: \"nope\": executable file not found in $PATH", 127)]
     [InlineData("exec /bin/x: permission denied", 126)]
     [InlineData("mount /data: invalid argument", 125)]
-    public void Start_failures_map_to_docker_exit_codes(string error, int code) => Assert.Equal(code, ContainerMonitor.ExitCodeOf(error));
+    public void Start_failures_map_to_docker_exit_codes(string error, int code) => Assert.Equal(code, ProgramFailure.ExitCodeOf(error));
 
     private static ContainerRecord Container(string name, ContainerStatus status, int exitCode = 0, Dictionary<string, string>? labels = null) => new()
     {
@@ -120,5 +120,5 @@ public sealed class DetachKeysTests
     [InlineData("ctrl-p,,ctrl-q")]
     [InlineData("alt-x")]
     public void Bad_keys_are_refused(string text)
-        => Assert.Contains("--detach-keys", Assert.Throws<EngineException>(() => DetachKeys.Parse(text)).Message);
+        => Assert.Contains("detach keys", Assert.Throws<EngineException>(() => DetachKeys.Parse(text)).Message);
 }

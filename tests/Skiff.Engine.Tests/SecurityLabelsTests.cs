@@ -72,7 +72,7 @@ public sealed class SecurityLabelsTests : IDisposable
     public void MalformedOptionsNameTheOption(string option)
     {
         var error = Assert.Throws<EngineException>(() => Parse(NoModules, false, option));
-        Assert.StartsWith($"--security-opt {option}:", error.Message);
+        Assert.StartsWith($"security option {option}:", error.Message);
     }
 
     [Theory]

@@ -15,7 +15,7 @@ public sealed class EngineTests
 
     private static (int? Exit, string Stdout, string Stderr) RunAttached(TestEngine engine, string id, string? stdin = null, PendingMonitor? monitor = null)
     {
-        using var session = engine.Manager.Start(id, attach: true, monitor: monitor)!;
+        using var session = engine.Containers.Start(id, attach: true, monitor: monitor)!;
         if (stdin is not null)
             session.ForwardStdin(new MemoryStream(Encoding.UTF8.GetBytes(stdin)));
         var stdout = new MemoryStream();
@@ -35,17 +35,17 @@ public sealed class EngineTests
         Assert.Equal(3, exit);
         Assert.Equal("out\n", stdout);
         Assert.Equal("err\n", stderr);
-        Assert.Equal(3, engine.Manager.Wait(container.Id));
-        var inspect = engine.Manager.Inspect(container.Name);
+        Assert.Equal(3, engine.Wait(container.Id));
+        var inspect = engine.ContainerQueries.Inspect(container.Name);
         Assert.Equal("exited", inspect.State.Status);
         Assert.Equal(3, inspect.State.ExitCode);
         Assert.False(inspect.State.Running);
-        var logs = engine.Manager.Logs(container.Id, new LogsRequest()).ToList();
+        var logs = engine.Logs(container.Id, new LogsRequest()).ToList();
         Assert.Contains(logs, e => e.Stream == "stdout" && e.Text == "out\n");
         Assert.Contains(logs, e => e.Stream == "stderr" && e.Text == "err\n");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, new DirectoryInfo(engine.Options.ContainerDirectory(container.Id)).UnixFileMode);
 
-        engine.Manager.Remove(container.Id);
+        engine.Containers.Remove(container.Id);
         engine.AssertGone(container.Id);
     }
 
@@ -66,13 +66,13 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(runtime);
         var container = engine.Create(["sh", "-c", "trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.1; done"]);
-        Assert.Null(engine.Manager.Start(container.Id));
+        Assert.Null(engine.Containers.Start(container.Id));
         TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("ready"), what: "ready in the log");
 
-        var running = Assert.Single(engine.Manager.List(), c => c.Id == container.Id);
+        var running = Assert.Single(engine.ContainerQueries.List(), c => c.Id == container.Id);
         Assert.Equal(ContainerStatus.Running, running.State.Status);
-        Assert.Contains(engine.Manager.Top(container.Id), p => p.Command.StartsWith("sh -c"));
-        Assert.Contains("ready", string.Concat(engine.Manager.Logs(container.Id, new LogsRequest { Tail = 1 }).Select(e => e.Text)));
+        Assert.Contains(engine.ContainerQueries.Top(container.Id), p => p.Command.StartsWith("sh -c"));
+        Assert.Contains("ready", string.Concat(engine.Logs(container.Id, new LogsRequest { Tail = 1 }).Select(e => e.Text)));
 
         var output = Path.Combine(engine.Directory, "exec.out");
         var errors = Path.Combine(engine.Directory, "exec.err");
@@ -80,27 +80,27 @@ public sealed class EngineTests
         using (var stderr = OpenForWriting(errors))
         using (var devNull = RuntimeClient.OpenDevNull())
         {
-            var code = engine.Manager.Exec(container.Name, new ExecRequest { Command = ["sh", "-c", "echo $X $(pwd); exit 4"], Env = ["X=from-exec"], WorkingDir = "/tmp" },
+            var code = engine.ContainerExec.Exec(container.Name, new ExecRequest { Command = ["sh", "-c", "echo $X $(pwd); exit 4"], Env = ["X=from-exec"], WorkingDir = "/tmp" },
                 new ExecStdio(devNull, stdout, stderr));
             Assert.Equal(4, code);
-            var missing = Assert.Throws<EngineException>(() => engine.Manager.Exec(container.Id, new ExecRequest { Command = ["no-such-program"] }, new ExecStdio(devNull, stdout, stderr)));
-            Assert.Equal(127, missing.ExitCode);
+            var missing = Assert.Throws<EngineException>(() => engine.ContainerExec.Exec(container.Id, new ExecRequest { Command = ["no-such-program"] }, new ExecStdio(devNull, stdout, stderr)));
+            Assert.Equal((ErrorKind.NotFound, true), (missing.Kind, missing.ContainerCommand));
             Assert.Contains("no-such-program", missing.Message);
         }
         Assert.Equal("from-exec /tmp\n", File.ReadAllText(output));
 
         var stopwatch = Stopwatch.StartNew();
-        engine.Manager.Stop(container.Id, timeoutSeconds: 20);
+        engine.Containers.Stop(container.Id, timeoutSeconds: 20);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "the TERM trap should have ended the container before the timeout");
-        var stopped = engine.Manager.Get(container.Id);
+        var stopped = engine.ContainerQueries.Get(container.Id);
         Assert.Equal(ContainerStatus.Exited, stopped.State.Status);
         Assert.Equal(0, stopped.State.ExitCode);
         Assert.Contains("bye", engine.LogText(container.Id));
-        Assert.DoesNotContain(engine.Manager.List(), c => c.Id == container.Id);
+        Assert.DoesNotContain(engine.ContainerQueries.List(), c => c.Id == container.Id);
 
         using var nothing = RuntimeClient.OpenDevNull();
-        var error = Assert.Throws<EngineException>(() => engine.Manager.Exec(container.Id, new ExecRequest { Command = ["true"] }, new ExecStdio(nothing, nothing, nothing)));
-        Assert.Equal(125, error.ExitCode);
+        var error = Assert.Throws<EngineException>(() => engine.ContainerExec.Exec(container.Id, new ExecRequest { Command = ["true"] }, new ExecStdio(nothing, nothing, nothing)));
+        Assert.Equal((ErrorKind.FailedPrecondition, false), (error.Kind, error.ContainerCommand));
         Assert.Contains("not running", error.Message);
     }
 
@@ -112,10 +112,10 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"]);
-        engine.Manager.Start(container.Id);
+        engine.Containers.Start(container.Id);
         TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("ready"), what: "ready in the log");
-        engine.Manager.Stop(container.Id, timeoutSeconds: 1);
-        Assert.Equal(137, engine.Manager.Get(container.Id).State.ExitCode);
+        engine.Containers.Stop(container.Id, timeoutSeconds: 1);
+        Assert.Equal(137, engine.ContainerQueries.Get(container.Id).State.ExitCode);
     }
 
     [ContainerFact]
@@ -123,13 +123,13 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sh", "-c", "echo attempt; exit 2"], r => r with { RestartPolicy = RestartPolicy.Parse("on-failure:2") });
-        engine.Manager.Start(container.Id);
-        TestEngine.WaitFor(() => engine.Manager.Get(container.Id).State is { Status: ContainerStatus.Exited, RestartCount: 2 }, what: "two restarts");
-        var monitorPid = engine.Manager.Get(container.Id).State.MonitorPid;
+        engine.Containers.Start(container.Id);
+        TestEngine.WaitFor(() => engine.ContainerQueries.Get(container.Id).State is { Status: ContainerStatus.Exited, RestartCount: 2 }, what: "two restarts");
+        var monitorPid = engine.ContainerQueries.Get(container.Id).State.MonitorPid;
         TestEngine.WaitFor(() => ProcessIdentity.StartTime(monitorPid) is null, what: "the monitor to exit");
-        Assert.Equal(2, engine.Manager.Get(container.Id).State.RestartCount);
-        Assert.Equal(2, engine.Manager.Get(container.Id).State.ExitCode);
-        Assert.Equal(3, engine.Manager.Logs(container.Id, new LogsRequest()).Count(e => e.Text == "attempt\n"));
+        Assert.Equal(2, engine.ContainerQueries.Get(container.Id).State.RestartCount);
+        Assert.Equal(2, engine.ContainerQueries.Get(container.Id).State.ExitCode);
+        Assert.Equal(3, engine.Logs(container.Id, new LogsRequest()).Count(e => e.Text == "attempt\n"));
     }
 
     [ContainerTheory]
@@ -138,22 +138,22 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(runtime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
-        var state = engine.Manager.Get(container.Id).State;
+        engine.Containers.Start(container.Id);
+        var state = engine.ContainerQueries.Get(container.Id).State;
         Process.GetProcessById(state.MonitorPid).Kill();
         TestEngine.WaitFor(() => ProcessIdentity.StartTime(state.MonitorPid) is null, what: "the monitor to die");
 
-        var running = engine.Manager.Get(container.Id);
+        var running = engine.ContainerQueries.Get(container.Id);
         Assert.Equal(ContainerStatus.Running, running.State.Status);
         Assert.True(ProcessIdentity.IsAlive(state.Pid, state.PidStartTime));
 
-        engine.Manager.Stop(container.Id, timeoutSeconds: 1);
-        var stopped = engine.Manager.Get(container.Id);
+        engine.Containers.Stop(container.Id, timeoutSeconds: 1);
+        var stopped = engine.ContainerQueries.Get(container.Id);
         Assert.Equal(ContainerStatus.Exited, stopped.State.Status);
         Assert.False(ProcessIdentity.IsAlive(state.Pid, state.PidStartTime));
         Assert.Empty(Leftovers.ProcessesOf(container.Id));
 
-        engine.Manager.Remove(container.Id);
+        engine.Containers.Remove(container.Id);
         engine.AssertGone(container.Id);
     }
 
@@ -162,18 +162,18 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
-        var state = engine.Manager.Get(container.Id).State;
+        engine.Containers.Start(container.Id);
+        var state = engine.ContainerQueries.Get(container.Id).State;
         Process.GetProcessById(state.MonitorPid).Kill();
         TestEngine.WaitFor(() => ProcessIdentity.StartTime(state.MonitorPid) is null, what: "the monitor to die");
         Process.GetProcessById(state.Pid).Kill();
         TestEngine.WaitFor(() => ProcessIdentity.StartTime(state.Pid) is null, what: "the container process to die");
 
-        var listed = Assert.Single(engine.Manager.List(all: true), c => c.Id == container.Id);
+        var listed = Assert.Single(engine.ContainerQueries.List(all: true), c => c.Id == container.Id);
         Assert.Equal(ContainerStatus.Exited, listed.State.Status);
         Assert.True(Directory.Exists(Path.Combine(engine.Options.RuntimeRoot, container.Id)), "the runtime's state is what rm must clean");
 
-        engine.Manager.Remove(container.Id);
+        engine.Containers.Remove(container.Id);
         engine.AssertGone(container.Id);
     }
 
@@ -187,7 +187,7 @@ public sealed class EngineTests
 
         var taken = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = first.Name }));
         Assert.Contains("already in use", taken.Message);
-        Assert.Equal(125, taken.ExitCode);
+        Assert.Equal(ErrorKind.AlreadyExists, taken.Kind);
 
         var missingPath = Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { Mounts = [MountRequest.ParseVolume("/no/such/dir:/data")] }));
         Assert.Contains("/no/such/dir", missingPath.Message);
@@ -198,16 +198,19 @@ public sealed class EngineTests
         var unknownImage = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { ImageInfo = new ContainerImage("missing-image", null) }));
         Assert.Contains("missing-image", unknownImage.Message);
 
-        Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = "bad name" }));
-        Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { AutoRemove = true, RestartPolicy = RestartPolicy.Parse("always") }));
-        Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { StopSignal = "SIGNOPE" }));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { Name = "bad name" })).Kind);
+        var restarted = Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { AutoRemove = true, RestartPolicy = RestartPolicy.Parse("always") }));
+        Assert.Equal(ErrorKind.InvalidArgument, restarted.Kind);
+        Assert.DoesNotContain("--", restarted.Message); // it names the container, not a command line's flags
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<EngineException>(() => engine.Create(["true"], r => r with { StopSignal = "SIGNOPE" })).Kind);
+        Assert.Equal(ErrorKind.NotFound, Assert.Throws<EngineException>(() => engine.ContainerQueries.Get("no-such-container")).Kind);
 
         // A named volume the failed create made is removed with it.
         Assert.Throws<EngineException>(() => engine.Create(["true"], options: new RunOptions { User = "nosuchuser", Mounts = [MountRequest.ParseVolume("fresh-volume:/data")] }));
-        Assert.Empty(engine.Manager.Volumes.List());
+        Assert.Empty(engine.Volumes.List());
 
         Assert.Equal(before, Entries());
-        Assert.Single(engine.Manager.List(all: true));
+        Assert.Single(engine.ContainerQueries.List(all: true));
     }
 
     [ContainerTheory]
@@ -216,19 +219,20 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(runtime);
         var container = engine.Create(["/no/such/program"]);
-        var error = Assert.Throws<EngineException>(() => engine.Manager.Start(container.Id, attach: true));
-        Assert.Equal(127, error.ExitCode);
-        var state = engine.Manager.Get(container.Id).State;
+        var error = Assert.Throws<EngineException>(() => engine.Containers.Start(container.Id, attach: true));
+        Assert.Equal((ErrorKind.NotFound, true), (error.Kind, error.ContainerCommand));
+        var state = engine.ContainerQueries.Get(container.Id).State;
         Assert.Equal(ContainerStatus.Created, state.Status);
         Assert.NotEmpty(state.Error);
         Assert.Empty(Leftovers.ProcessesOf(container.Id));
         Assert.Empty(Leftovers.CgroupDirs(container.Id));
-        engine.Manager.Remove(container.Id);
+        engine.Containers.Remove(container.Id);
         engine.AssertGone(container.Id);
 
         var autoRemoved = engine.Create(["/no/such/program"], r => r with { AutoRemove = true });
-        Assert.Equal(127, Assert.Throws<EngineException>(() => engine.Manager.Start(autoRemoved.Id)).ExitCode);
-        TestEngine.WaitFor(() => !engine.Manager.List(all: true).Any(c => c.Id == autoRemoved.Id), what: "the --rm monitor to remove the container that could not start");
+        var autoRemovedError = Assert.Throws<EngineException>(() => engine.Containers.Start(autoRemoved.Id));
+        Assert.Equal((ErrorKind.NotFound, true), (autoRemovedError.Kind, autoRemovedError.ContainerCommand));
+        TestEngine.WaitFor(() => !engine.ContainerQueries.List(all: true).Any(c => c.Id == autoRemoved.Id), what: "the --rm monitor to remove the container that could not start");
         engine.AssertGone(autoRemoved.Id);
     }
 
@@ -237,12 +241,13 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
-        var error = Assert.Throws<EngineException>(() => engine.Manager.Remove(container.Id));
-        Assert.Contains("rm -f", error.Message);
-        Assert.Equal(ContainerStatus.Running, engine.Manager.Get(container.Id).State.Status);
+        engine.Containers.Start(container.Id);
+        var error = Assert.Throws<EngineException>(() => engine.Containers.Remove(container.Id));
+        Assert.Equal(ErrorKind.FailedPrecondition, error.Kind);
+        Assert.Contains("stop it first", error.Message);
+        Assert.Equal(ContainerStatus.Running, engine.ContainerQueries.Get(container.Id).State.Status);
 
-        engine.Manager.Remove(container.Id, force: true);
+        engine.Containers.Remove(container.Id, force: true);
         engine.AssertGone(container.Id);
     }
 
@@ -251,20 +256,20 @@ public sealed class EngineTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
-        engine.Manager.Pause(container.Id);
-        Assert.Equal(ContainerStatus.Paused, engine.Manager.Get(container.Id).State.Status);
-        Assert.Throws<EngineException>(() => engine.Manager.Pause(container.Id));
-        engine.Manager.Unpause(container.Id);
-        Assert.Equal(ContainerStatus.Running, engine.Manager.Get(container.Id).State.Status);
+        engine.Containers.Start(container.Id);
+        engine.Containers.Pause(container.Id);
+        Assert.Equal(ContainerStatus.Paused, engine.ContainerQueries.Get(container.Id).State.Status);
+        Assert.Equal(ErrorKind.FailedPrecondition, Assert.Throws<EngineException>(() => engine.Containers.Pause(container.Id)).Kind);
+        engine.Containers.Unpause(container.Id);
+        Assert.Equal(ContainerStatus.Running, engine.ContainerQueries.Get(container.Id).State.Status);
 
         var newName = ContainerHelpers.Unique("renamed");
-        engine.Manager.Rename(container.Name, newName);
-        Assert.Equal(container.Id, engine.Manager.Get(newName).Id);
+        engine.Containers.Rename(container.Name, newName);
+        Assert.Equal(container.Id, engine.ContainerQueries.Get(newName).Id);
 
-        Assert.Throws<EngineException>(() => engine.Manager.Kill(newName, "NOPE"));
-        engine.Manager.Kill(newName, "KILL");
-        Assert.Equal(137, engine.Manager.Wait(newName));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<EngineException>(() => engine.Containers.Kill(newName, "NOPE")).Kind);
+        engine.Containers.Kill(newName, "KILL");
+        Assert.Equal(137, engine.Wait(newName));
     }
 
     [ContainerFact]
@@ -276,18 +281,18 @@ public sealed class EngineTests
             options: new RunOptions { Mounts = [MountRequest.ParseVolume($"{volume}:/data"), MountRequest.ParseVolume("/scratch")] });
         Assert.Equal(0, RunAttached(engine, writer.Id).Exit);
         var anonymous = Assert.Single(writer.Config.AnonymousVolumes);
-        Assert.Equal(2, engine.Manager.Volumes.List().Count);
-        Assert.Contains("in use", Assert.Throws<EngineException>(() => engine.Manager.Volumes.Remove(volume)).Message);
+        Assert.Equal(2, engine.Volumes.List().Count);
+        Assert.Contains("in use", Assert.Throws<EngineException>(() => engine.Volumes.Remove(volume)).Message);
 
-        engine.Manager.Remove(writer.Id, volumes: true);
-        Assert.Equal([volume], engine.Manager.Volumes.List().Select(v => v.Name));
-        Assert.False(Directory.Exists(Path.GetDirectoryName(engine.Manager.Volumes.DataPath(anonymous))));
+        engine.Containers.Remove(writer.Id, volumes: true);
+        Assert.Equal([volume], engine.Volumes.List().Select(v => v.Name));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(engine.Volumes.DataPath(anonymous))));
 
         var reader = engine.Create(["cat", "/data/file"], options: new RunOptions { Mounts = [MountRequest.ParseVolume($"{volume}:/data:ro")] });
         Assert.Equal("kept\n", RunAttached(engine, reader.Id).Stdout);
-        engine.Manager.Remove(reader.Id);
-        engine.Manager.Volumes.Remove(volume);
-        Assert.Empty(engine.Manager.Volumes.List());
+        engine.Containers.Remove(reader.Id);
+        engine.Volumes.Remove(volume);
+        Assert.Empty(engine.Volumes.List());
     }
 
     [ContainerTheory]
@@ -295,12 +300,12 @@ public sealed class EngineTests
     public void A_monitor_started_ahead_of_its_container_runs_it_and_one_left_unused_exits(string runtime)
     {
         using var engine = new TestEngine(runtime);
-        var unused = engine.Manager.SpawnMonitor();
+        var unused = engine.ContainerCreation.SpawnMonitor();
         unused.Dispose();
         Assert.Equal(0, Skiff.Interop.Interop.Libc.WaitChild(unused.Pid));
 
         var container = engine.Create(["sh", "-c", "echo ahead; exit 4"]);
-        using var monitor = engine.Manager.SpawnMonitor();
+        using var monitor = engine.ContainerCreation.SpawnMonitor();
         Assert.Equal((4, "ahead\n", ""), RunAttached(engine, container.Id, monitor: monitor));
         Assert.Contains("ahead", engine.LogText(container.Id));
         Assert.True(File.Exists(Path.Combine(engine.Options.ContainerDirectory(container.Id), "monitor.log")), "the monitor's own log is where a monitor started with the id has it");
@@ -314,7 +319,7 @@ public sealed class EngineTests
         var container = engine.Create(["true"]);
         Directory.Delete(engine.Options.ContainerDirectory(container.Id), recursive: true);
 
-        engine.Manager.Remove(container.Id);
+        engine.Containers.Remove(container.Id);
         engine.AssertGone(container.Id);
     }
 }
@@ -324,7 +329,7 @@ public sealed class EngineTerminalAndLogTests
 {
     private static (int? Exit, string Stdout) RunAttached(TestEngine engine, string id, (ushort, ushort)? size = null, string? stdin = null)
     {
-        using var session = engine.Manager.Start(id, attach: true, terminalSize: size)!;
+        using var session = engine.Containers.Start(id, attach: true, terminalSize: size)!;
         if (stdin is not null)
             session.SendStdin(Encoding.UTF8.GetBytes(stdin));
         var stdout = new MemoryStream();
@@ -355,11 +360,11 @@ public sealed class EngineTerminalAndLogTests
         Assert.Equal((0, "bye\n"), RunAttached(engine, container.Id));
         // The monitor removes the container before it reports the exit: gone by the time the status arrives.
         engine.AssertGone(container.Id);
-        Assert.DoesNotContain(engine.Manager.Volumes.List(), v => v.Name == volume);
+        Assert.DoesNotContain(engine.Volumes.List(), v => v.Name == volume);
 
         var detached = engine.Create(["sh", "-c", "sleep 0.5; exit 6"], r => r with { AutoRemove = true });
-        engine.Manager.Start(detached.Id);
-        Assert.Equal(6, engine.Manager.Wait(detached.Id));
+        engine.Containers.Start(detached.Id);
+        Assert.Equal(6, engine.Wait(detached.Id));
         engine.AssertGone(detached.Id);
     }
 
@@ -368,24 +373,24 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var slow = engine.Create(["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.3; done"]);
-        engine.Manager.Start(slow.Id);
-        var followed = engine.Manager.Logs(slow.Id, new LogsRequest { Follow = true }).Select(e => e.Text).ToList();
+        engine.Containers.Start(slow.Id);
+        var followed = engine.Logs(slow.Id, new LogsRequest { Follow = true }).Select(e => e.Text).ToList();
         Assert.Equal(["1\n", "2\n", "3\n"], followed);
 
         var chatty = engine.Create(["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done"],
             r => r with { Log = LogOptions.Parse(["max-size=1k", "max-file=3"]) });
-        engine.Manager.Start(chatty.Id);
-        Assert.Equal(0, engine.Manager.Wait(chatty.Id));
-        var log = Path.Combine(engine.Options.ContainerDirectory(chatty.Id), ContainerManager.LogFileName);
+        engine.Containers.Start(chatty.Id);
+        Assert.Equal(0, engine.Wait(chatty.Id));
+        var log = Path.Combine(engine.Options.ContainerDirectory(chatty.Id), ContainerDirectory.LogFileName);
         Assert.True(File.Exists(log + ".2"));
         Assert.False(File.Exists(log + ".3"));
-        var kept = engine.Manager.Logs(chatty.Id, new LogsRequest()).Select(e => e.Text).ToList();
+        var kept = engine.Logs(chatty.Id, new LogsRequest()).Select(e => e.Text).ToList();
         Assert.Equal(Enumerable.Range(300 - kept.Count, kept.Count).Select(i => $"line-{i}\n"), kept);
-        var lastTwo = engine.Manager.Logs(chatty.Id, new LogsRequest { Tail = 2 }).ToList();
+        var lastTwo = engine.Logs(chatty.Id, new LogsRequest { Tail = 2 }).ToList();
         Assert.Equal(["line-298\n", "line-299\n"], lastTwo.Select(e => e.Text));
-        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line-299\n$", ContainerManager.Format(lastTwo[1], timestamps: true));
-        Assert.Equal("line-299\n", ContainerManager.Format(lastTwo[1], timestamps: false));
-        Assert.Empty(engine.Manager.Logs(chatty.Id, new LogsRequest { Since = DateTimeOffset.UtcNow.AddMinutes(1) }));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line-299\n$", lastTwo[1].Format(timestamps: true));
+        Assert.Equal("line-299\n", lastTwo[1].Format(timestamps: false));
+        Assert.Empty(engine.Logs(chatty.Id, new LogsRequest { Since = DateTimeOffset.UtcNow.AddMinutes(1) }));
     }
 
     [ContainerFact]
@@ -393,10 +398,10 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
-        var first = engine.Manager.Get(container.Id).State.Pid;
-        engine.Manager.Restart(container.Id, timeoutSeconds: 1);
-        var state = engine.Manager.Get(container.Id).State;
+        engine.Containers.Start(container.Id);
+        var first = engine.ContainerQueries.Get(container.Id).State.Pid;
+        engine.Containers.Restart(container.Id, timeoutSeconds: 1);
+        var state = engine.ContainerQueries.Get(container.Id).State;
         Assert.Equal(ContainerStatus.Running, state.Status);
         Assert.NotEqual(first, state.Pid);
         Assert.True(ProcessIdentity.IsAlive(state.Pid, state.PidStartTime));
@@ -409,20 +414,20 @@ public sealed class EngineTerminalAndLogTests
         var codes = new int[6];
         Parallel.For(0, codes.Length, new ParallelOptions { MaxDegreeOfParallelism = codes.Length }, i =>
         {
-            using var command = engine.NewManager();
-            var container = command.Create(new CreateRequest
+            using var command = engine.NewHost();
+            var container = command.ContainerCreation.Create(new CreateRequest
             {
                 Image = "busybox",
                 ImageInfo = new ContainerImage(TestEngine.ImageId, null),
                 Options = new RunOptions { Command = ["sh", "-c", $"exit {i + 10}"] },
             });
-            command.Start(container.Id);
-            codes[i] = command.Wait(container.Id);
+            command.Containers.Start(container.Id);
+            codes[i] = command.Containers.WaitAsync(container.Id).GetAwaiter().GetResult();
         });
         Assert.Equal(Enumerable.Range(10, codes.Length), codes);
-        Assert.Equal(codes.Length, engine.Manager.List(all: true).Select(c => c.Name).Distinct().Count());
-        Assert.Equal(codes.Length, engine.Manager.Prune().Removed.Count);
-        Assert.Empty(engine.Manager.List(all: true));
+        Assert.Equal(codes.Length, engine.ContainerQueries.List(all: true).Select(c => c.Name).Distinct().Count());
+        Assert.Equal(codes.Length, engine.Containers.Prune().Removed.Count);
+        Assert.Empty(engine.ContainerQueries.List(all: true));
     }
 
     [ContainerFact]
@@ -435,7 +440,7 @@ public sealed class EngineTerminalAndLogTests
         ContainerHelpers.Host("/bin/chown", "-R", "65534:65534", seed);
         var image = new ContainerImage(TestEngine.ImageId, new Oci.Image.ImageExecutionConfig { Volumes = new() { ["/seed"] = default } });
         var container = engine.Create(["sh", "-c", "cat /seed/initial; stat -c %u /seed/initial"], r => r with { ImageInfo = image });
-        using var session = engine.Manager.Start(container.Id, attach: true)!;
+        using var session = engine.Containers.Start(container.Id, attach: true)!;
         var output = new MemoryStream();
         Assert.Equal(0, session.CopyOutput(output, output));
         Assert.Equal("from the image\n65534\n", Encoding.UTF8.GetString(output.ToArray()));
@@ -447,11 +452,11 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
+        engine.Containers.Start(container.Id);
         var output = Path.Combine(engine.Directory, "exec-tty.out");
         using (var stdout = FileDescriptor.Wrap(Interop.Interop.Libc.Open(output, Interop.Interop.Libc.O_WRONLY | Interop.Interop.Libc.O_CREAT | Interop.Interop.Libc.O_CLOEXEC, 0x1a4), "open", output))
         using (var devNull = RuntimeClient.OpenDevNull())
-            Assert.Equal(5, engine.Manager.Exec(container.Id, new ExecRequest { Command = ["sh", "-c", "tty; exit 5"], Tty = true }, new ExecStdio(devNull, stdout, stdout)));
+            Assert.Equal(5, engine.ContainerExec.Exec(container.Id, new ExecRequest { Command = ["sh", "-c", "tty; exit 5"], Tty = true }, new ExecStdio(devNull, stdout, stdout)));
         Assert.StartsWith("/dev/pts/", File.ReadAllText(output));
     }
 
@@ -461,14 +466,14 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(runtime);
         var container = engine.Create(["sleep", "1000"], options: new RunOptions { Init = true });
-        engine.Manager.Start(container.Id);
+        engine.Containers.Start(container.Id);
         // `start` returns once the runtime let the process go: it may not have executed /dev/init yet.
-        TestEngine.WaitFor(() => engine.Manager.Top(container.Id).Any(p => p.Command.StartsWith("/dev/init --init")), what: "/dev/init as pid 1");
+        TestEngine.WaitFor(() => engine.ContainerQueries.Top(container.Id).Any(p => p.Command.StartsWith("/dev/init --init")), what: "/dev/init as pid 1");
         var stopwatch = Stopwatch.StartNew();
-        engine.Manager.Stop(container.Id, timeoutSeconds: 20);
+        engine.Containers.Stop(container.Id, timeoutSeconds: 20);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "SIGTERM should have ended sleep through the init");
-        Assert.Equal(143, engine.Manager.Get(container.Id).State.ExitCode);
-        Assert.True(engine.Manager.Inspect(container.Id).HostConfig.Init);
+        Assert.Equal(143, engine.ContainerQueries.Get(container.Id).State.ExitCode);
+        Assert.True(engine.ContainerQueries.Inspect(container.Id).HostConfig.Init);
     }
 
     [ContainerFact]
@@ -476,16 +481,16 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sh"], r => r with { Interactive = true }, new RunOptions { Tty = true });
-        using (var session = engine.Manager.Start(container.Id, attach: true)!)
+        using (var session = engine.Containers.Start(container.Id, attach: true)!)
         {
             session.ForwardStdin(new MemoryStream([(byte)'e', (byte)'c', (byte)'h', (byte)'o', (byte)' ', (byte)'h', (byte)'i', (byte)'\n', 16, 17]), DetachKeys.Parse(DetachKeys.Default)).Join();
             Assert.Null(session.CopyOutput(Stream.Null, Stream.Null));
             Assert.True(session.Detached);
         }
-        Assert.Equal(ContainerStatus.Running, engine.Manager.Get(container.Id).State.Status);
+        Assert.Equal(ContainerStatus.Running, engine.ContainerQueries.Get(container.Id).State.Status);
         TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("hi\r\n"), what: "the echo before the detach keys");
 
-        using (var again = engine.Manager.Attach(container.Id))
+        using (var again = engine.Containers.Attach(container.Id))
         {
             again.SendStdin("exit 7\n"u8);
             Assert.Equal(7, again.CopyOutput(Stream.Null, Stream.Null));
@@ -497,12 +502,12 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sleep", "1000"]);
-        engine.Manager.Start(container.Id);
+        engine.Containers.Start(container.Id);
         var output = Path.Combine(engine.Directory, "exec.out");
         string Exec(ExecRequest request, FileDescriptor stdin)
         {
             using (var stdout = FileDescriptor.Wrap(Interop.Interop.Libc.Open(output, Interop.Interop.Libc.O_WRONLY | Interop.Interop.Libc.O_CREAT | Interop.Interop.Libc.O_TRUNC | Interop.Interop.Libc.O_CLOEXEC, 0x1a4), "open", output))
-                Assert.Equal(0, engine.Manager.Exec(container.Id, request, new ExecStdio(stdin, stdout, stdout)));
+                Assert.Equal(0, engine.ContainerExec.Exec(container.Id, request, new ExecStdio(stdin, stdout, stdout)));
             return File.ReadAllText(output);
         }
 
@@ -524,18 +529,18 @@ public sealed class EngineTerminalAndLogTests
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"]);
-        engine.Manager.Start(container.Id);
+        engine.Containers.Start(container.Id);
         TestEngine.WaitFor(() => engine.LogText(container.Id).Contains("ready"), what: "ready in the log");
 
         var stop = Task.Run(() =>
         {
-            using var command = engine.NewManager();
-            command.Stop(container.Id, timeoutSeconds: 2);
+            using var command = engine.NewHost();
+            command.Containers.Stop(container.Id, timeoutSeconds: 2);
         });
         Thread.Sleep(500); // stop holds the container's lock through its 2 s timeout
         var stopwatch = Stopwatch.StartNew();
-        using (var remove = engine.NewManager())
-            remove.Remove(container.Id);
+        using (var remove = engine.NewHost())
+            remove.Containers.Remove(container.Id);
         Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1), "rm should have waited for stop to finish");
         stop.Wait();
         engine.AssertGone(container.Id);

@@ -85,20 +85,20 @@ public sealed class SecurityModuleTests : IDisposable
     {
         using var engine = new TestEngine(TestEngine.SkiffRuntime);
         var container = engine.Create(["true"], options: new RunOptions { SecurityLabels = new SecurityLabels("my-profile", null, null) });
-        var error = Assert.Throws<EngineException>(() => engine.Manager.Start(container.Id));
-        Assert.Equal(125, error.ExitCode);
+        var error = Assert.Throws<EngineException>(() => engine.Containers.Start(container.Id));
+        Assert.Equal((ErrorKind.Internal, false), (error.Kind, error.ContainerCommand));
         Assert.Contains("process.apparmorProfile \"my-profile\" requested but AppArmor is not enabled on this host", error.Message);
         Assert.Empty(Leftovers.ProcessesOf(container.Id));
         Assert.Empty(Leftovers.CgroupDirs(container.Id));
-        engine.Manager.Remove(container.Id);
+        engine.Containers.Remove(container.Id);
         engine.AssertGone(container.Id);
 
         // unconfined and label=disable ask nothing of this host.
         var labels = SecurityLabels.FromOptions(["apparmor=unconfined", "label=disable"], privileged: false, SecurityModules.Host);
         var unconfined = engine.Create(["true"], options: new RunOptions { SecurityLabels = labels });
-        using var session = engine.Manager.Start(unconfined.Id, attach: true)!;
+        using var session = engine.Containers.Start(unconfined.Id, attach: true)!;
         Assert.Equal(0, session.CopyOutput(Stream.Null, Stream.Null));
-        engine.Manager.Remove(unconfined.Id);
+        engine.Containers.Remove(unconfined.Id);
         engine.AssertGone(unconfined.Id);
     }
 }

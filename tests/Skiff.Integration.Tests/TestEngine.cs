@@ -34,14 +34,20 @@ public sealed class TestEngine : IDisposable
             CgroupParent = "/skiff-test",
             InitBinary = Path.Combine(Repo.Root, "bin", "skiff-init"),
         };
-        Manager = NewManager();
+        Host = NewHost();
     }
 
-    /// <summary>Another manager on the same engine, as a second concurrent `skiff` command has (a manager is not thread-safe).</summary>
-    public ContainerManager NewManager() => new(Options, new DirectoryRootfsProvider(_images, RootfsDirectory));
+    /// <summary>Another engine on the same store, as a second `skiff` command (another process) opens.</summary>
+    public EngineHost NewHost() => new(Options, rootfs: new DirectoryRootfsProvider(_images, RootfsDirectory));
 
     public EngineOptions Options { get; }
-    public ContainerManager Manager { get; }
+    /// <summary>The engine the test drives: its services are shared by every thread of the test.</summary>
+    public EngineHost Host { get; }
+    public ContainerLifecycle Containers => Host.Containers;
+    public ContainerCreation ContainerCreation => Host.ContainerCreation;
+    public ContainerQueries ContainerQueries => Host.ContainerQueries;
+    public ContainerExec ContainerExec => Host.ContainerExec;
+    public VolumeManager Volumes => Host.Volumes;
     public string RootfsDirectory { get; }
     /// <summary>The "image" every container's rootfs is copied from.</summary>
     public string ImageRootfs => Path.Combine(_images, ImageId);
@@ -63,13 +69,13 @@ public sealed class TestEngine : IDisposable
             Options = (options ?? new RunOptions()) with { Command = command },
             Name = ContainerHelpers.Unique("engine"),
         };
-        return Manager.Create(change is null ? request : change(request));
+        return ContainerCreation.Create(change is null ? request : change(request));
     }
 
     /// <summary>Nothing of the container is left: row, directory, rootfs, runtime state, cgroup, processes, mounts.</summary>
     public void AssertGone(string id)
     {
-        Assert.Null(Manager.List(all: true).FirstOrDefault(c => c.Id == id));
+        Assert.Null(ContainerQueries.List(all: true).FirstOrDefault(c => c.Id == id));
         Assert.False(System.IO.Directory.Exists(Options.ContainerDirectory(id)), "container directory left behind");
         Assert.False(System.IO.Directory.Exists(Path.Combine(RootfsDirectory, id)), "rootfs left behind");
         Assert.False(System.IO.Directory.Exists(Path.Combine(Options.RuntimeRoot, id)), "runtime state left behind");
@@ -88,17 +94,21 @@ public sealed class TestEngine : IDisposable
         }
     }
 
-    public string LogText(string id) => string.Concat(Manager.Logs(id, new LogsRequest()).Select(e => e.Text));
+    public string LogText(string id) => string.Concat(Logs(id, new LogsRequest()).Select(e => e.Text));
+
+    public IEnumerable<LogEntry> Logs(string id, LogsRequest request) => ContainerQueries.Logs(id, request).ToBlockingEnumerable();
+
+    public int Wait(string id) => Containers.WaitAsync(id).GetAwaiter().GetResult();
 
     public void Dispose()
     {
         try
         {
-            foreach (var container in Manager.List(all: true))
+            foreach (var container in ContainerQueries.List(all: true))
             {
                 try
                 {
-                    Manager.Remove(container.Id, force: true, volumes: true);
+                    Containers.Remove(container.Id, force: true, volumes: true);
                 }
                 catch (Exception)
                 {
@@ -108,7 +118,7 @@ public sealed class TestEngine : IDisposable
         }
         finally
         {
-            Manager.Dispose();
+            Host.Dispose();
             _bundle.Dispose();
         }
     }

@@ -22,8 +22,8 @@ internal static class ContainerCommands
             if (args.Bool("attach") || args.Bool("interactive"))
             {
                 if (args.Positionals.Count > 1)
-                    throw new EngineException("start: you cannot attach to several containers at once");
-                var container = context.Containers.Get(args.Positionals[0]);
+                    throw new EngineException(ErrorKind.InvalidArgument, "start: you cannot attach to several containers at once");
+                var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
                 RawTerminal.RequireForInput(args.Bool("interactive"), container.Config.Options.Tty);
                 var size = container.Config.Options.Tty ? RawTerminal.WindowSize() : null;
                 using var session = context.Containers.Start(container.Id, attach: true, terminalSize: size)!;
@@ -83,7 +83,7 @@ internal static class ContainerCommands
         (context, args) =>
         {
             foreach (var name in args.Positionals)
-                context.Out.WriteLine(context.Containers.Wait(name));
+                context.Out.WriteLine(context.Containers.WaitAsync(name).GetAwaiter().GetResult());
             return 0;
         },
         MinPositionals: 1, MaxPositionals: -1, Aliases: ["container wait"]);
@@ -94,7 +94,7 @@ internal static class ContainerCommands
          new("sig-proxy", TakesValue: true, Help: "forward signals to the container (default true)"), CliCommand.Help],
         (context, args) =>
         {
-            var container = context.Containers.Get(args.Positionals[0]);
+            var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
             using var session = context.Containers.Attach(container.Id);
             return Attached.Follow(context, container.Id, session, container.Config.OpenStdin && !args.Bool("no-stdin"),
                 args.Value("detach-keys"), args.Value("sig-proxy") != "false");
@@ -117,8 +117,8 @@ internal static class ContainerCommands
             };
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = request.Follow };
             using var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
-            foreach (var entry in context.Containers.Logs(args.Positionals[0], request))
-                (entry.Stream == "stderr" ? stderr : stdout).Write(ContainerManager.Format(entry, args.Bool("timestamps")));
+            foreach (var entry in context.Engine.ContainerQueries.Logs(args.Positionals[0], request).ToBlockingEnumerable())
+                (entry.Stream == "stderr" ? stderr : stdout).Write(entry.Format(args.Bool("timestamps")));
             return 0;
         },
         MinPositionals: 1, MaxPositionals: 1, Aliases: ["container logs"]);
@@ -150,7 +150,7 @@ internal static class ContainerCommands
                 stdio.Resize(rows, columns);
             using var raw = request.Tty && request.Interactive && !request.Detach ? RawTerminal.Enter() : null;
             using var resize = request.Tty ? RawTerminal.OnResize(stdio.Resize) : null;
-            return context.Containers.Exec(args.Positionals[0], request, stdio);
+            return context.Engine.ContainerExec.Exec(args.Positionals[0], request, stdio);
         },
         MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true);
 
@@ -160,7 +160,7 @@ internal static class ContainerCommands
         (context, args) =>
         {
             Output.Table(context.Out, ["PID", "PPID", "UID", "CMD"],
-                context.Containers.Top(args.Positionals[0]).Select(p => (IReadOnlyList<string>)[p.Pid.ToString(), p.ParentPid.ToString(), p.Uid.ToString(), p.Command]));
+                context.Engine.ContainerQueries.Top(args.Positionals[0]).Select(p => (IReadOnlyList<string>)[p.Pid.ToString(), p.ParentPid.ToString(), p.Uid.ToString(), p.Command]));
             return 0;
         },
         MinPositionals: 1, MaxPositionals: 1, Aliases: ["container top"]);
@@ -171,7 +171,7 @@ internal static class ContainerCommands
         (context, args) =>
         {
             var format = Output.ParseDocumentFormat(args.Value("format"));
-            var documents = args.Positionals.Select(name => context.Containers.Inspect(name)).ToList();
+            var documents = args.Positionals.Select(name => context.Engine.ContainerQueries.Inspect(name)).ToList();
             Output.Documents(context.Out, format, JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListContainerInspect));
             return 0;
         },
@@ -197,7 +197,7 @@ internal static class ContainerCommands
         (context, args) =>
         {
             var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", PsTable);
-            var containers = context.Containers.List(args.Bool("all"), args.Values("filter"));
+            var containers = context.Engine.ContainerQueries.List(args.Bool("all"), args.Values("filter"));
             bool full = args.Bool("no-trunc");
             if (args.Bool("quiet"))
             {
@@ -252,7 +252,7 @@ internal static class ContainerCommands
             if (ago is { } span)
                 return DateTimeOffset.UtcNow - span;
         }
-        throw new EngineException($"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
+        throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
     }
 
     private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Names}}";

@@ -17,8 +17,8 @@ internal static class ContainerImageCommands
         [CliCommand.Help],
         (context, args) =>
         {
-            var container = context.Containers.Get(args.Positionals[0]);
-            var mountTargets = new MountTargets(context.Containers.EngineMountTargets(container));
+            var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
+            var mountTargets = new MountTargets(context.Engine.ContainerQueries.EngineMountTargets(container));
             foreach (var change in context.Images.ContainerChanges(container.Id, mountTargets))
             {
                 string line = change.ToString();
@@ -52,7 +52,7 @@ internal static class ContainerImageCommands
         [new("output", 'o', TakesValue: true, Help: "write to this file instead of standard output"), CliCommand.Help],
         (context, args) =>
         {
-            var container = context.Containers.Get(args.Positionals[0]);
+            var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
             // The host's mount of the rootfs: volumes and the engine's /etc files are mounted only in the
             // container's own mount namespace, so they are not in it, as docker export leaves them out.
             string rootfs = container.Config.RootfsPath;
@@ -65,7 +65,7 @@ internal static class ContainerImageCommands
 
     private static int RunCommit(CliContext context, ParsedArguments args)
     {
-        var container = context.Containers.Get(args.Positionals[0]);
+        var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
         var parent = context.Images.Resolve(container.ImageId);
         var request = new CommitRequest
         {
@@ -77,7 +77,7 @@ internal static class ContainerImageCommands
             Comment = args.Value("message"),
             CreatedBy = string.Join(' ', container.Config.Entrypoint.Concat(container.Config.Cmd)),
             Names = args.Positionals.Count > 1 ? [args.Positionals[1]] : [],
-            MountTargets = new MountTargets(context.Containers.EngineMountTargets(container)),
+            MountTargets = new MountTargets(context.Engine.ContainerQueries.EngineMountTargets(container)),
         };
         bool pause = args.Value("pause") != "false" && container.State.Status == ContainerStatus.Running;
         if (pause)

@@ -49,7 +49,7 @@ internal static class CpCommand
             throw new EngineException("cp: one of the paths must be CONTAINER:PATH", CpError);
         try
         {
-            using var files = context.Containers.OpenFiles(sourceContainer ?? targetContainer!);
+            using var files = context.Engine.ContainerQueries.OpenFiles(sourceContainer ?? targetContainer!);
             using var host = FileDescriptor.Wrap(Libc.Open("/", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", "/");
             if (sourceContainer is not null)
             {

@@ -57,7 +57,7 @@ internal static class InspectCommand
     {
         try
         {
-            return context.Containers.Inspect(name);
+            return context.Engine.ContainerQueries.Inspect(name);
         }
         catch (Engine.EngineException)
         {

@@ -23,7 +23,7 @@ internal static class RunCommand
 
     private static int CreateOnly(CliContext context, ParsedArguments args)
     {
-        var container = context.Containers.Create(RunFlags.Parse(context, args, "create"));
+        var container = context.Engine.ContainerCreation.Create(RunFlags.Parse(context, args, "create"));
         context.Out.WriteLine(container.Id);
         return 0;
     }
@@ -33,9 +33,9 @@ internal static class RunCommand
         RawTerminal.RequireForInput(args.Bool("interactive") && !args.Bool("detach"), args.Bool("tty"));
         var containers = context.Containers;
         // Its process start-up runs while the image is resolved and the container created.
-        using var monitor = containers.SpawnMonitor();
+        using var monitor = context.Engine.ContainerCreation.SpawnMonitor();
         var request = RunFlags.Parse(context, args, "run");
-        var container = containers.Create(request);
+        var container = context.Engine.ContainerCreation.Create(request);
         if (args.Bool("detach"))
         {
             containers.Start(container.Id, monitor: monitor);
@@ -58,8 +58,7 @@ internal static class Attached
 {
     public static int Follow(CliContext context, string id, AttachSession session, bool interactive, string? detachKeys, bool signalProxy)
     {
-        var containers = context.Containers;
-        bool tty = containers.Get(id).Config.Options.Tty;
+        bool tty = context.Engine.ContainerQueries.Get(id).Config.Options.Tty;
         using var raw = tty && interactive ? RawTerminal.Enter() : null;
         using var resize = tty ? RawTerminal.OnResize(session.Resize) : null;
         // A container started before (attach, start -ai of a stopped one) has the size of an earlier terminal, or none.
@@ -72,15 +71,14 @@ internal static class Attached
         using var stdout = RawTerminal.OpenStandard(1);
         using var stderr = RawTerminal.OpenStandard(2);
         int? exit = session.CopyOutput(stdout, stderr);
-        return exit ?? (session.Detached ? 0 : containers.Wait(id));
+        return exit ?? (session.Detached ? 0 : context.Containers.WaitAsync(id).GetAwaiter().GetResult());
     }
 
     /// <summary>docker's --sig-proxy: SIGINT and SIGTERM sent to skiff go to the container instead.</summary>
     private static Registrations ForwardSignals(CliContext context, string id)
     {
         var registrations = new Registrations();
-        var engine = context.EngineOptions;
-        var rootfs = context.RootfsProvider;
+        var containers = context.Containers;
         foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
         {
             registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, signalContext =>
@@ -88,8 +86,6 @@ internal static class Attached
                 signalContext.Cancel = true;
                 try
                 {
-                    // A manager of its own: the main thread's is busy and not thread-safe.
-                    using var containers = new ContainerManager(engine, rootfs);
                     containers.Kill(id, signalContext.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? "INT" : "TERM");
                 }
                 catch (EngineException)

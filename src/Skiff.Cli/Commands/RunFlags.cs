@@ -79,11 +79,11 @@ internal static class RunFlags
             Devices = args.Values("device").Select(DeviceRequest.Parse).ToList(),
             Mounts = [.. args.Values("volume").Select(MountRequest.ParseVolume), .. args.Values("mount").Select(MountRequest.ParseMount), .. args.Values("tmpfs").Select(MountRequest.ParseTmpfs)],
             Ulimits = args.Values("ulimit").Select(UlimitRequest.Parse).ToList(),
-            Memory = args.Value("memory") is { } memory ? ByteSize.Parse(memory, "--memory") : null,
-            MemorySwap = args.Value("memory-swap") is { } swap ? (swap == "-1" ? -1 : ByteSize.Parse(swap, "--memory-swap")) : null,
+            Memory = args.Value("memory") is { } memory ? ByteSize.Parse(memory, "memory limit") : null,
+            MemorySwap = args.Value("memory-swap") is { } swap ? (swap == "-1" ? -1 : ByteSize.Parse(swap, "memory and swap limit")) : null,
             Cpus = args.Value("cpus") is { } cpus ? ParseDecimal(cpus, "--cpus") : null,
             PidsLimit = args.Value("pids-limit") is { } pids ? ParseLong(pids, "--pids-limit") : null,
-            ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
+            ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "shared memory size") : null,
             Network = (args.Value("network") ?? args.Value("net")) switch
             {
                 null or "none" or "default" => NetworkMode.None,

@@ -36,7 +36,7 @@ internal static class StatsCommand
         bool stream = !args.Bool("no-stream");
         bool redraw = stream && context.IsTerminal;
         // Named containers are followed even once stopped; without names, the list is taken anew each time.
-        var named = args.Positionals.Select(name => context.Containers.Get(name).Id).ToList();
+        var named = args.Positionals.Select(name => context.Engine.ContainerQueries.Get(name).Id).ToList();
         var previous = new Dictionary<string, ContainerStatsSample>();
         Sample(context, named, args.Bool("all"), previous);
         while (true)
@@ -56,13 +56,13 @@ internal static class StatsCommand
 
     private static List<ContainerStatsSample> Sample(CliContext context, List<string> named, bool all, Dictionary<string, ContainerStatsSample> into)
     {
-        var ids = named.Count > 0 ? named : context.Containers.List(all).Select(c => c.Id).ToList();
+        var ids = named.Count > 0 ? named : context.Engine.ContainerQueries.List(all).Select(c => c.Id).ToList();
         var samples = new List<ContainerStatsSample>();
         foreach (var id in ids)
         {
             try
             {
-                var sample = context.Containers.SampleStats(id);
+                var sample = context.Engine.ContainerQueries.SampleStats(id);
                 samples.Add(sample);
                 into[id] = sample;
             }

@@ -67,7 +67,7 @@ internal static class SystemInfoCommand
 
     private static SystemInfo Gather(CliContext context)
     {
-        var containers = context.Containers.List(all: true);
+        var containers = context.Engine.ContainerQueries.List(all: true);
         int running = containers.Count(c => c.State.Status is ContainerStatus.Running or ContainerStatus.Restarting);
         int paused = containers.Count(c => c.State.Status == ContainerStatus.Paused);
         var root = context.Images.Root;

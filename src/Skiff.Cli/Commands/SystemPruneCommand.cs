@@ -40,7 +40,7 @@ internal static class SystemPruneCommand
         long reclaimed = containers.ReclaimedBytes;
         if (volumes)
         {
-            var removedVolumes = context.Containers.Volumes.Prune();
+            var removedVolumes = context.Engine.Volumes.Prune();
             PruneCommand.PrintRemoved(context, "Deleted Volumes", removedVolumes);
             reclaimed += removedVolumes.ReclaimedBytes;
         }

@@ -11,9 +11,9 @@ public sealed class ContainerFilter
     public static ContainerFilter Parse(IReadOnlyList<string> filters) => new(FilterValues.Parse(filters, Keys, (filter, key, value) =>
     {
         if (key == "status" && !Enum.TryParse<ContainerStatus>(value, ignoreCase: true, out _))
-            throw new EngineException($"invalid filter \"{filter}\": status is one of created, running, paused, restarting, exited");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid filter \"{filter}\": status is one of created, running, paused, restarting, exited");
         if (key == "exited" && !int.TryParse(value, out _))
-            throw new EngineException($"invalid filter \"{filter}\": exited takes an exit code");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid filter \"{filter}\": exited takes an exit code");
     }));
 
     /// <summary>A status or exited filter lists stopped containers without -a, as docker does.</summary>

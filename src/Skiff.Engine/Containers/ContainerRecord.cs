@@ -31,9 +31,9 @@ public sealed record RestartPolicy(string Name, int MaximumRetryCount)
             case "on-failure" when int.TryParse(count, out var n) && n >= 0:
                 return new RestartPolicy(name, n);
             case "on-failure":
-                throw new EngineException($"invalid --restart \"{text}\": the retry count must be a number of 0 or more");
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid restart policy \"{text}\": the retry count must be a number of 0 or more");
             default:
-                throw new EngineException($"invalid --restart \"{text}\": expected no, on-failure[:N], always or unless-stopped");
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid restart policy \"{text}\": expected no, on-failure[:N], always or unless-stopped");
         }
     }
 
@@ -66,20 +66,20 @@ public sealed record LogOptions(long? MaxSize, int MaxFiles)
             switch (key)
             {
                 case "max-size":
-                    maxSize = ByteSize.Parse(value, "--log-opt max-size");
+                    maxSize = ByteSize.Parse(value, "log max-size");
                     if (maxSize <= 0)
-                        throw new EngineException($"invalid --log-opt \"{option}\": max-size must be above 0");
+                        throw new EngineException(ErrorKind.InvalidArgument, $"invalid log option \"{option}\": max-size must be above 0");
                     break;
                 case "max-file":
                     if (!int.TryParse(value, out maxFiles) || maxFiles < 1)
-                        throw new EngineException($"invalid --log-opt \"{option}\": max-file must be a number of 1 or more");
+                        throw new EngineException(ErrorKind.InvalidArgument, $"invalid log option \"{option}\": max-file must be a number of 1 or more");
                     break;
                 default:
-                    throw new EngineException($"unknown --log-opt \"{option}\": the json-file driver takes max-size and max-file");
+                    throw new EngineException(ErrorKind.InvalidArgument, $"unknown log option \"{option}\": the json-file driver takes max-size and max-file");
             }
         }
         if (maxFiles > 1 && maxSize is null)
-            throw new EngineException("--log-opt max-file needs max-size as well: files rotate when they reach it");
+            throw new EngineException(ErrorKind.InvalidArgument, "the log option max-file needs max-size as well: files rotate when they reach it");
         return new LogOptions(maxSize, maxFiles);
     }
 }

@@ -26,7 +26,7 @@ public sealed class ContainerStore : IDisposable
             // No fsync per transaction (a `run` makes six): WAL stays consistent through any crash, and what a power
             // loss may undo is harmless here. States are checked against the processes anyway (a reboot ends them
             // all); a lost insert leaves a container directory nobody lists; a lost delete brings back a row whose
-            // directory is gone, which `rm` removes (ContainerManager.Remove).
+            // directory is gone, which `rm` removes (ContainerLifecycle.Remove).
             connection.Execute("PRAGMA synchronous = NORMAL");
             new ContainerStore(connection).Migrate();
         }));
@@ -44,7 +44,7 @@ public sealed class ContainerStore : IDisposable
         using var transaction = _connection.BeginTransaction();
         long version = (long)Scalar("PRAGMA user_version", transaction)!;
         if (version > SchemaVersion)
-            throw new EngineException($"engine database schema {version} is newer than this skiff understands ({SchemaVersion}); use the newer skiff");
+            throw new EngineException(ErrorKind.FailedPrecondition, $"engine database schema {version} is newer than this skiff understands ({SchemaVersion}); use the newer skiff");
         if (version == 0)
         {
             Execute("""
@@ -99,7 +99,7 @@ public sealed class ContainerStore : IDisposable
     private EngineException NameInUse(string name)
     {
         var holder = GetByName(name);
-        return new EngineException($"the container name \"{name}\" is already in use by container {holder?.ShortId ?? "(just removed)"}: remove that container or choose another --name");
+        return new EngineException(ErrorKind.AlreadyExists, $"the container name \"{name}\" is already in use by container {holder?.ShortId ?? "(just removed)"}: remove that container or choose another --name");
     }
 
     /// <summary>Reads, changes and writes a container's state in one transaction, so a monitor and a CLI never lose each other's update.</summary>
@@ -164,7 +164,7 @@ public sealed class ContainerStore : IDisposable
             return null;
         var matches = List("WHERE id >= $prefix AND id < $end", "LIMIT 2", ("$prefix", bare), ("$end", bare + "g"));
         if (matches.Count > 1)
-            throw new EngineException($"container id prefix \"{bare}\" is ambiguous: give more of the id");
+            throw new EngineException(ErrorKind.InvalidArgument, $"container id prefix \"{bare}\" is ambiguous: give more of the id");
         return matches.Count == 1 ? matches[0] : null;
     }
 

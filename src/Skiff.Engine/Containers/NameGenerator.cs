@@ -49,7 +49,7 @@ public static class NameGenerator
     {
         var bare = name.StartsWith('/') ? name[1..] : name;
         if (bare.Length == 0 || !char.IsAsciiLetterOrDigit(bare[0]) || !bare.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
-            throw new EngineException($"invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-]* is allowed");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-]* is allowed");
         return bare;
     }
 

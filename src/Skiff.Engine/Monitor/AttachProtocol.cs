@@ -67,6 +67,34 @@ public static class AttachProtocol
         return (header[0], payload);
     }
 
+    /// <summary><see cref="Read"/> without holding a thread while the container runs (a wait on many containers).</summary>
+    public static async ValueTask<(byte Kind, byte[] Payload)?> ReadAsync(Socket socket, CancellationToken cancel)
+    {
+        var header = new byte[HeaderSize];
+        if (!await ReceiveExactlyAsync(socket, header, cancel))
+            return null;
+        int length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(4));
+        if (length < 0 || length > MaximumPayload)
+            throw new IOException($"attach socket: frame of {length} bytes is not a frame of this protocol");
+        var payload = new byte[length];
+        if (!await ReceiveExactlyAsync(socket, payload, cancel))
+            return null;
+        return (header[0], payload);
+    }
+
+    private static async ValueTask<bool> ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancel)
+    {
+        int offset = 0;
+        while (offset < buffer.Length)
+        {
+            int n = await socket.ReceiveAsync(buffer[offset..], SocketFlags.None, cancel);
+            if (n == 0)
+                return false;
+            offset += n;
+        }
+        return true;
+    }
+
     private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
     {
         while (data.Length > 0)

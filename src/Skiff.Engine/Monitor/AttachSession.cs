@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using Skiff.Interop;
-using Libc = Skiff.Interop.Interop.Libc;
+using Skiff.Engine.Containers;
 
 namespace Skiff.Engine.Monitor;
 
@@ -10,23 +9,32 @@ public sealed class AttachSession : IDisposable
 {
     private readonly Socket _socket;
     private readonly Lock _sendLock = new();
+    private CancellationTokenRegistration _cancellation;
 
     private AttachSession(Socket socket) => _socket = socket;
 
-    public static AttachSession Connect(string containerDirectory)
+    /// <exception cref="EngineException">Unavailable: the container's monitor does not answer (it is exiting, or was killed).</exception>
+    public static AttachSession Connect(ContainerDirectory container)
     {
-        using var directory = FileDescriptor.Wrap(Libc.Open(containerDirectory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", containerDirectory);
+        using var directory = container.Open();
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Connect(AttachProtocol.EndPoint(directory, ContainerManager.AttachSocketName));
+            socket.Connect(AttachProtocol.EndPoint(directory, ContainerDirectory.AttachSocketName));
             return new AttachSession(socket);
         }
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new EngineException($"cannot attach to the container: its monitor does not answer on {Path.Combine(containerDirectory, ContainerManager.AttachSocketName)} ({e.Message})");
+            throw new EngineException(ErrorKind.Unavailable, $"cannot attach to the container: its monitor does not answer on {container.File(ContainerDirectory.AttachSocketName)} ({e.Message})");
         }
+    }
+
+    /// <summary>Ends the session when <paramref name="cancel"/> fires: its copies stop, a pending <see cref="CopyOutput"/> returns null.</summary>
+    internal void EndOn(CancellationToken cancel)
+    {
+        if (cancel.CanBeCanceled)
+            _cancellation = cancel.Register(_socket.Dispose);
     }
 
     public void SendStdin(ReadOnlySpan<byte> data)
@@ -90,7 +98,7 @@ public sealed class AttachSession : IDisposable
 
     /// <summary>
     /// Copies the container's output until it exits; returns its exit status, or null when the connection ended
-    /// without one (the monitor was killed: ask <see cref="ContainerManager.Wait"/>).
+    /// without one (the monitor was killed: ask <see cref="ContainerLifecycle.WaitAsync"/>).
     /// </summary>
     public int? CopyOutput(Stream stdout, Stream stderr)
     {
@@ -120,5 +128,28 @@ public sealed class AttachSession : IDisposable
         return null;
     }
 
-    public void Dispose() => _socket.Dispose();
+    /// <summary>
+    /// Discards the container's output until it exits; its exit status, or null when the connection ended without
+    /// one (the monitor was killed).
+    /// </summary>
+    internal async Task<int?> WaitExitAsync(CancellationToken cancel)
+    {
+        try
+        {
+            while (await AttachProtocol.ReadAsync(_socket, cancel) is var (kind, payload))
+                if (kind == AttachProtocol.Exit && payload.Length == 4)
+                    return BinaryPrimitives.ReadInt32BigEndian(payload);
+        }
+        catch (SocketException)
+        {
+            // closed by the monitor's death
+        }
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _cancellation.Dispose();
+        _socket.Dispose();
+    }
 }

@@ -1,12 +1,12 @@
 using System.Net.Sockets;
 using System.Text;
 using Skiff.Cgroups;
+using Microsoft.Extensions.Logging;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
-using UnixSocket = Skiff.Interop.Interop.Socket;
 
 namespace Skiff.Engine.Monitor;
 
@@ -21,7 +21,7 @@ namespace Skiff.Engine.Monitor;
 /// Start-up handshake with the CLI on fd 3 (a SOCK_SEQPACKET socket): the monitor sends "ready", waits for one
 /// message or EOF from the CLI (which may connect to the attach socket first, so it sees all output), starts the
 /// container and sends "started", or at any point "error CODE MESSAGE" with docker's exit code (125 engine,
-/// 126 cannot execute, 127 not found). Without a terminal, "ready" comes before the runtime is called and the
+/// 126 cannot execute, 127 not found: <see cref="ProgramFailure"/>). Without a terminal, "ready" comes before the runtime is called and the
 /// container is created and started by one `runtime run --detach` (one runtime process instead of two); with
 /// -t, it comes once `runtime create` sent the terminal, so that the CLI's "go ROWS COLUMNS" sizes it before
 /// `runtime start` runs the program.
@@ -34,51 +34,52 @@ public sealed class ContainerMonitor : IDisposable
     /// <summary>docker resets the backoff when the container ran at least this long.</summary>
     private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(10);
 
-    private readonly EngineOptions _options;
-    private readonly IRootfsProvider _rootfs;
+    private readonly ContainerContext _context;
+    private readonly ILogger _logger;
     private readonly string _id;
     private readonly ContainerStore _store;
     private readonly ContainerRecord _container;
     private readonly RuntimeClient _runtime;
-    private readonly FileDescriptor _directory;
+    private readonly ContainerDirectory _directory;
+    /// <summary>The directory opened: its sockets are bound and named through it (see <see cref="AttachProtocol.EndPoint"/>).</summary>
+    private readonly FileDescriptor _directoryHandle;
     private readonly Socket _attachListener;
     private readonly ManualResetEventSlim _firstClientAccepted = new();
     private readonly List<Socket> _clients = [];
     private readonly Lock _clientsLock = new();
     private readonly JsonFileLog _log;
-    private readonly EventJournal _events;
     private FileDescriptor? _sync;
     /// <summary>Where attach clients' stdin goes: the stdin pipe or the pty master of the current run.</summary>
     private FileDescriptor? _input;
     private FileDescriptor? _terminal;
 
-    private ContainerMonitor(EngineOptions options, IRootfsProvider rootfs, string id, FileDescriptor sync, ContainerStore store)
+    private ContainerMonitor(ContainerContext context, string id, FileDescriptor sync, ILogger logger)
     {
-        _options = options;
-        _rootfs = rootfs;
+        _context = context;
+        _logger = logger;
         _id = id;
         _sync = sync;
-        _store = store;
-        _container = _store.Get(id) ?? throw new EngineException($"no such container: {id}");
-        _runtime = new RuntimeClient(_container.Config.Runtime, options.RuntimeRoot);
-        _events = new EventJournal(options.EventsDirectory);
-        var directory = options.ContainerDirectory(id);
-        _directory = FileDescriptor.Wrap(Libc.Open(directory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", directory);
-        _log = new JsonFileLog(Path.Combine(directory, ContainerManager.LogFileName), _container.Config.Log);
-        File.Delete(Path.Combine(directory, ContainerManager.AttachSocketName));
+        _store = context.Store;
+        _container = _store.Get(id) ?? throw new EngineException(ErrorKind.NotFound, $"no such container: {id}");
+        _runtime = context.RuntimeOf(_container);
+        _directory = context.DirectoryOf(id);
+        _directoryHandle = _directory.Open();
+        _log = new JsonFileLog(_directory.Log, _container.Config.Log);
+        File.Delete(_directory.File(ContainerDirectory.AttachSocketName));
         _attachListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _attachListener.Bind(AttachProtocol.EndPoint(_directory, ContainerManager.AttachSocketName));
+        _attachListener.Bind(AttachProtocol.EndPoint(_directoryHandle, ContainerDirectory.AttachSocketName));
         _attachListener.Listen(16);
     }
 
     /// <summary>
     /// The hidden `skiff monitor --root DIR --runtime-root DIR [ID]` entry. Without ID the monitor was started
-    /// ahead of its container (<see cref="ContainerManager.SpawnMonitor"/>) and gets the id as the first message
+    /// ahead of its container (<see cref="ContainerCreation.SpawnMonitor"/>) and gets the id as the first message
     /// on the sync socket, or EOF when the container could not be created. Returns the process exit code; the
     /// result that matters is in the store.
     /// </summary>
     /// <param name="rootfsOf">The rootfs provider of the store at the given root, made once the arguments are read.</param>
-    public static int Run(IReadOnlyList<string> args, Func<string, IRootfsProvider> rootfsOf)
+    /// <param name="logging">Where the monitor tells what it could not do (the front end points it at the monitor's stderr, its monitor.log).</param>
+    public static int Run(IReadOnlyList<string> args, Func<string, IRootfsProvider> rootfsOf, ILoggerFactory logging)
     {
         string? root = null, runtimeRoot = null, id = null;
         for (int i = 0; i < args.Count; i++)
@@ -92,7 +93,7 @@ public sealed class ContainerMonitor : IDisposable
         }
         var sync = new FileDescriptor(SyncFd);
         // Inherited without close-on-exec: no program the monitor starts may hold the CLI's end open.
-        Libc.Fcntl(SyncFd, Libc.F_SETFD, 1 /* FD_CLOEXEC */);
+        sync.SetCloseOnExec();
         if (root is null || runtimeRoot is null)
         {
             SyncSocket.Send(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR [ID]");
@@ -116,11 +117,12 @@ public sealed class ContainerMonitor : IDisposable
                     return 0; // the container was never created
                 }
                 // Started before the container's directory existed, with its output on /dev/null: from here on, monitor.log as usual.
-                using var log = ContainerManager.OpenMonitorLog(options.ContainerDirectory(id));
+                using var log = new ContainerDirectory(options, id).OpenMonitorLog();
                 Libc.Dup2(log, 1);
                 Libc.Dup2(log, 2);
             }
-            monitor = new ContainerMonitor(options, rootfsOf(root), id, sync, store);
+            var context = new ContainerContext(options, rootfsOf(root), store, new EventJournal(options.EventsDirectory), ownsStore: true);
+            monitor = new ContainerMonitor(context, id, sync, logging.CreateLogger("skiff monitor"));
         }
         catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)
         {
@@ -142,9 +144,9 @@ public sealed class ContainerMonitor : IDisposable
             _clients.Clear();
         }
         Log(log => log.Dispose());
-        _directory.Dispose();
+        _directoryHandle.Dispose();
         _sync?.Dispose();
-        _store.Dispose();
+        _context.Dispose();
     }
 
     private int Supervise()
@@ -166,7 +168,7 @@ public sealed class ContainerMonitor : IDisposable
             Thread? earlyRelease = null;
             if (_container.Config.AutoRemove)
             {
-                earlyRelease = new Thread(() => ContainerManager.ReleaseRootfsEarly(_options, _rootfs, _id)) { Name = "release rootfs" };
+                earlyRelease = new Thread(ReleaseRootfsEarly) { Name = "release rootfs" };
                 earlyRelease.Start();
             }
             foreach (var pump in run.Value.Pumps)
@@ -209,12 +211,39 @@ public sealed class ContainerMonitor : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes an auto-removed container once it exited for good. <paramref name="beforeWaitingForLock"/> runs when
+    /// another command holds the container's lock (an `rm -f` that may end this monitor before it gets the lock).
+    /// </summary>
     private void RemoveIfAutoRemove(Action beforeWaitingForLock)
     {
         if (!_container.Config.AutoRemove)
             return;
-        using var manager = new ContainerManager(_options, _rootfs, _store);
-        manager.RemoveExited(_id, beforeWaitingForLock);
+        using (_directory.Lock(beforeWaitingForLock))
+        {
+            if (_store.Get(_id) is { } container)
+                _context.RemoveFiles(container, volumes: true);
+        }
+    }
+
+    /// <summary>
+    /// What an auto-removing monitor does as soon as its container's process is reaped, while the runtime deletes its
+    /// state: unmounting (the kernel waits for an RCU grace period) and deleting the rootfs then overlap that delete
+    /// instead of following it. Skipped when another command holds the container: an `rm -f`, which releases it itself.
+    /// Failures are left to <see cref="RemoveIfAutoRemove"/>, which releases the rootfs again and reports them.
+    /// </summary>
+    private void ReleaseRootfsEarly()
+    {
+        try
+        {
+            using var held = _directory.TryLock();
+            if (held is not null)
+                _context.Rootfs.Release(_id);
+        }
+        catch (Exception)
+        {
+            // See above: RemoveIfAutoRemove tries again and reports.
+        }
     }
 
     /// <summary>Sleeps through the restart backoff; false (and the container recorded as exited) when the user stopped it meanwhile.</summary>
@@ -239,11 +268,11 @@ public sealed class ContainerMonitor : IDisposable
     /// <summary>runtime run --detach, or create + start with -t, with fresh stdio; null (and the failure reported and recorded) when it fails.</summary>
     private ContainerRun? StartOnce()
     {
-        var directory = _options.ContainerDirectory(_id);
-        var pidFile = Path.Combine(directory, "pid");
+        var directory = _directory.Path;
+        var pidFile = _directory.File(ContainerDirectory.PidFileName);
         File.Delete(pidFile);
         // A run whose monitor was killed leaves the runtime's state behind; the runtime would refuse the id.
-        if (Directory.Exists(Path.Combine(_options.RuntimeRoot, _id)))
+        if (Directory.Exists(Path.Combine(_context.Options.RuntimeRoot, _id)))
             _runtime.Run("delete", "--force", _id);
         var config = _container.Config;
         var pumps = new List<Thread>();
@@ -266,12 +295,12 @@ public sealed class ContainerMonitor : IDisposable
             if (config.Options.Tty)
             {
                 // The runtime connects to this path from its own process: name it through our pid, not "self".
-                File.Delete(Path.Combine(directory, ContainerManager.ConsoleSocketName));
+                File.Delete(_directory.File(ContainerDirectory.ConsoleSocketName));
                 consoleListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                consoleListener.Bind(AttachProtocol.EndPoint(_directory, ContainerManager.ConsoleSocketName));
+                consoleListener.Bind(AttachProtocol.EndPoint(_directoryHandle, ContainerDirectory.ConsoleSocketName));
                 consoleListener.Listen(1);
                 consoleConnection = consoleListener.AcceptAsync();
-                args.AddRange(["--console-socket", $"/proc/{Libc.GetPid()}/fd/{_directory.Fd}/{ContainerManager.ConsoleSocketName}"]);
+                args.AddRange(["--console-socket", $"/proc/{Libc.GetPid()}/fd/{_directoryHandle.Fd}/{ContainerDirectory.ConsoleSocketName}"]);
                 args.Add(_id);
                 runtime = _runtime.Spawn(args, devNull, devNull, devNull);
             }
@@ -298,8 +327,8 @@ public sealed class ContainerMonitor : IDisposable
                 if (!consoleConnection.Wait(TimeSpan.FromSeconds(10)))
                     return Failed("the runtime did not send the terminal of the container on its console socket");
                 using var connection = consoleConnection.Result;
-                _terminal = UnixSocket.ReceiveDescriptor((int)connection.Handle)
-                    ?? throw new EngineException("the runtime closed its console socket without sending the terminal");
+                _terminal = connection.ReceiveDescriptor()
+                    ?? throw new EngineException(ErrorKind.Internal, "the runtime closed its console socket without sending the terminal");
                 // docker -t without -i: the terminal shows output, but nobody types into it.
                 _input = config.OpenStdin ? _terminal : null;
                 pumps.Add(Pump(_terminal, "stdout", AttachProtocol.Stdout, owns: false));
@@ -313,7 +342,7 @@ public sealed class ContainerMonitor : IDisposable
         {
             consoleListener?.Dispose();
             if (consoleListener is not null)
-                File.Delete(Path.Combine(directory, ContainerManager.ConsoleSocketName));
+                File.Delete(_directory.File(ContainerDirectory.ConsoleSocketName));
         }
 
         int pid = int.Parse(File.ReadAllText(pidFile).Trim());
@@ -343,7 +372,7 @@ public sealed class ContainerMonitor : IDisposable
         {
             CloseStdio();
             _runtime.Run("delete", "--force", _id);
-            int exitCode = ExitCodeOf(message);
+            int exitCode = ProgramFailure.ExitCodeOf(message);
             var first = _sync is not null;
             _store.ChangeState(_id, s => s with
             {
@@ -358,7 +387,7 @@ public sealed class ContainerMonitor : IDisposable
 
     /// <summary>Records a container event with the container's current name (it may have been renamed since the monitor started).</summary>
     private void RecordEvent(string action, params (string Key, string Value)[] extra)
-        => ContainerManager.RecordEvent(_events, _store.Get(_id) ?? _container, action, extra);
+        => _context.RecordEvent(_store.Get(_id) ?? _container, action, extra);
 
     /// <summary>OOM kills in the container's memory cgroup during this run (each run gets a new cgroup); 0 when it cannot be told.</summary>
     private ulong OomKills()
@@ -367,25 +396,14 @@ public sealed class ContainerMonitor : IDisposable
         {
             // The path the engine gave the container, not config.json read back: parsing the whole spec
             // would cost every exit more than the counter read itself.
-            var inner = CgroupPathResolver.ResolveInner(_id, _options.CgroupsPathOf(_id));
+            var inner = CgroupPathResolver.ResolveInner(_id, _context.Options.CgroupsPathOf(_id));
             return OomNotifier.CountKills(CgroupSystem.Detect(), inner, CgroupFileSystem.Host);
         }
         catch (Exception e) when (e is IOException or SyscallException or CgroupException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"skiff monitor {_id[..12]}: cannot tell whether the OOM killer acted: {e.Message}");
+            _logger.LogWarning("container {Id}: cannot tell whether the OOM killer acted: {Error}", _id[..12], e.Message);
             return 0;
         }
-    }
-
-    /// <summary>docker's codes for a container that could not be started: 127 program not found, 126 not executable, else 125.</summary>
-    public static int ExitCodeOf(string runtimeError)
-    {
-        if (runtimeError.Contains("not found", StringComparison.OrdinalIgnoreCase) || runtimeError.Contains("no such file", StringComparison.OrdinalIgnoreCase))
-            return 127;
-        if (runtimeError.Contains("permission denied", StringComparison.OrdinalIgnoreCase) || runtimeError.Contains("not executable", StringComparison.OrdinalIgnoreCase)
-            || runtimeError.Contains("is a directory", StringComparison.OrdinalIgnoreCase))
-            return 126;
-        return 125;
     }
 
     /// <summary>
@@ -418,24 +436,22 @@ public sealed class ContainerMonitor : IDisposable
         return thread;
     }
 
-    private unsafe void Copy(FileDescriptor source, string stream, byte kind, bool owns)
+    private void Copy(FileDescriptor source, string stream, byte kind, bool owns)
     {
         var buffer = new byte[32 * 1024];
         try
         {
-            while (true)
+            int n;
+            while ((n = source.Read(buffer, "container " + stream)) > 0)
             {
-                nint n;
-                fixed (byte* start = buffer)
-                    n = Libc.Read(source.Fd, start, buffer.Length);
-                if (n < 0 && Errno.Last == Errno.EINTR)
-                    continue;
-                if (n <= 0)
-                    break; // EOF, or EIO from a pty master whose last slave closed
-                var chunk = buffer[..(int)n];
+                var chunk = buffer[..n];
                 Log(log => log.Write(stream, chunk));
                 Broadcast(kind, chunk);
             }
+        }
+        catch (SyscallException)
+        {
+            // EIO from a pty master whose last slave closed: its end of file
         }
         finally
         {
@@ -456,7 +472,7 @@ public sealed class ContainerMonitor : IDisposable
         }
         catch (IOException e)
         {
-            Console.Error.WriteLine($"skiff monitor {_id[..12]}: log write failed, output dropped: {e.Message}");
+            _logger.LogWarning("container {Id}: log write failed, output dropped: {Error}", _id[..12], e.Message);
         }
     }
 
@@ -514,7 +530,7 @@ public sealed class ContainerMonitor : IDisposable
                         break;
                     case AttachProtocol.Stdin:
                         if (_input is { } input)
-                            Libc.WriteAll(input, payload, "container stdin");
+                            input.WriteAll(payload, "container stdin");
                         break;
                     case AttachProtocol.Resize when payload.Length == 4 && _terminal is { } terminal:
                         Libc.SetWindowSize(terminal, (ushort)(payload[0] << 8 | payload[1]), (ushort)(payload[2] << 8 | payload[3]));

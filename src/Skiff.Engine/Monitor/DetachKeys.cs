@@ -25,7 +25,7 @@ public sealed class DetachKeys
             else if (key.Length == 6 && key.StartsWith("ctrl-", StringComparison.OrdinalIgnoreCase) && key[5] is '@' or '[' or '\\' or ']' or '^' or '_')
                 sequence.Add((byte)(key[5] - '@'));
             else
-                throw new EngineException($"invalid --detach-keys \"{text}\": \"{key}\" is not a key (a character, or ctrl-a ... ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_)");
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid detach keys \"{text}\": \"{key}\" is not a key (a character, or ctrl-a ... ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_)");
         }
         return new DetachKeys([.. sequence]);
     }

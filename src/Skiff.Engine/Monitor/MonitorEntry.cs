@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Skiff.Images.Service;
 
 namespace Skiff.Engine.Monitor;
@@ -9,13 +10,14 @@ namespace Skiff.Engine.Monitor;
 public static class MonitorEntry
 {
     /// <summary>Runs the monitor of a container whose rootfs is a snapshot of the image store at its root; returns the exit status.</summary>
-    public static int Run(IReadOnlyList<string> args)
+    /// <param name="logging">Where the monitor tells what it could not do: its stderr is the container's monitor.log.</param>
+    public static int Run(IReadOnlyList<string> args, ILoggerFactory logging)
     {
         ImageService? images = null;
         try
         {
             // The store the container came from is the one the engine named, not this process's default.
-            return ContainerMonitor.Run(args, root => new ImageRootfsProvider(images = ImageService.Open(new ImageServiceOptions { Root = root })));
+            return ContainerMonitor.Run(args, root => new ImageRootfsProvider(images = ImageService.Open(new ImageServiceOptions { Root = root })), logging);
         }
         finally
         {

@@ -2,14 +2,14 @@ using System.Globalization;
 
 namespace Skiff.Engine.Specs;
 
-/// <summary>Sizes as docker's flags take them (--memory 32m, --shm-size 1g, tmpfs size=64m): binary multiples.</summary>
+/// <summary>Sizes as docker takes them (memory 32m, shared memory 1g, tmpfs size=64m): binary multiples.</summary>
 public static class ByteSize
 {
     /// <summary>
     /// "1024", "512k", "64m", "1.5g", "2GiB", "1t" (case-insensitive; b, kb, kib all mean the same multiple,
-    /// as in docker's units.RAMInBytes). <paramref name="flag"/> names the option in the error.
+    /// as in docker's units.RAMInBytes). <paramref name="what"/> names what is sized in the error ("memory limit").
     /// </summary>
-    public static long Parse(string text, string flag)
+    public static long Parse(string text, string what)
     {
         var value = text.Trim().ToLowerInvariant();
         int end = value.Length;
@@ -31,14 +31,14 @@ public static class ByteSize
         }
         var number = value[..end];
         if (number.Length == 0 || !decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
-            throw new EngineException($"invalid {flag} \"{text}\": expected a size such as 512k, 64m or 1g");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid {what} \"{text}\": expected a size such as 512k, 64m or 1g");
         try
         {
             return checked((long)(amount * multiple));
         }
         catch (OverflowException)
         {
-            throw new EngineException($"invalid {flag} \"{text}\": too large");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid {what} \"{text}\": too large");
         }
     }
 }

@@ -124,7 +124,7 @@ public static class ContainerSpecBuilder
             : options.Entrypoint is null ? image?.Cmd ?? [] : [];
         var args = entrypoint.Concat(command).ToList();
         if (args.Count == 0)
-            throw new EngineException("no command specified: the image has neither Cmd nor Entrypoint; give a command after the image name");
+            throw new EngineException(ErrorKind.InvalidArgument, "no command specified: the image has neither Cmd nor Entrypoint; give the container a command");
         return args;
     }
 
@@ -160,7 +160,7 @@ public static class ContainerSpecBuilder
     {
         var eq = entry.IndexOf('=');
         if (eq <= 0)
-            throw new EngineException($"invalid environment variable \"{entry}\": expected KEY=VALUE");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid environment variable \"{entry}\": expected KEY=VALUE");
         var prefix = entry[..(eq + 1)];
         var index = env.FindIndex(e => e.StartsWith(prefix, StringComparison.Ordinal));
         if (index >= 0) env[index] = entry;
@@ -171,7 +171,7 @@ public static class ContainerSpecBuilder
     {
         var dir = options.WorkingDir ?? (string.IsNullOrEmpty(image?.WorkingDir) ? "/" : image.WorkingDir);
         if (!dir.StartsWith('/'))
-            throw new EngineException($"invalid working directory \"{dir}\": it must be an absolute path");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid working directory \"{dir}\": it must be an absolute path");
         return dir;
     }
 
@@ -196,7 +196,7 @@ public static class ContainerSpecBuilder
         foreach (var add in adds)
         {
             if (!host.BoundingSet.Contains(add))
-                throw new EngineException($"--cap-add {add}: this host's bounding set lacks it, so no container here can have it; remove it");
+                throw new EngineException(ErrorKind.FailedPrecondition, $"capability {add}: this host's bounding set lacks it, so no container here can have it; do not add it");
             else if (!result.Contains(add))
                 result.Add(add);
         }
@@ -210,9 +210,9 @@ public static class ContainerSpecBuilder
             return upper;
         var full = upper.StartsWith("CAP_", StringComparison.Ordinal) ? upper : "CAP_" + upper;
         if (!Oci.Capabilities.TryGetNumber(full, out _))
-            throw new EngineException($"unknown capability \"{name}\"");
+            throw new EngineException(ErrorKind.InvalidArgument, $"unknown capability \"{name}\"");
         if (!host.Capabilities.Contains(full))
-            throw new EngineException($"capability {full} is not supported by this kernel");
+            throw new EngineException(ErrorKind.FailedPrecondition, $"capability {full} is not supported by this kernel");
         return full;
     }
 
@@ -223,8 +223,8 @@ public static class ContainerSpecBuilder
         {
             var maximum = host.RlimitHardMaximum(request.Name);
             if (request.Hard > maximum)
-                throw new EngineException(
-                    $"--ulimit {request.Name["RLIMIT_".Length..].ToLowerInvariant()}: hard limit {Describe(request.Hard)} is above this host's maximum {Describe(maximum)} (raising it needs CAP_SYS_RESOURCE)");
+                throw new EngineException(ErrorKind.FailedPrecondition, 
+                    $"resource limit {request.Name["RLIMIT_".Length..].ToLowerInvariant()}: hard limit {Describe(request.Hard)} is above this host's maximum {Describe(maximum)} (raising it needs CAP_SYS_RESOURCE)");
             limits.RemoveAll(l => l.Type == request.Name);
             limits.Add(new POSIXRlimit { Type = request.Name, Soft = request.Soft, Hard = request.Hard });
         }
@@ -272,24 +272,24 @@ public static class ContainerSpecBuilder
         if (options.Memory is { } memory)
         {
             if (memory < MinimumMemory)
-                throw new EngineException($"--memory {memory}: the minimum memory limit is 6m");
+                throw new EngineException(ErrorKind.InvalidArgument, $"memory limit {memory}: the minimum is 6m");
             long swap = options.MemorySwap switch
             {
                 null => memory * 2,
                 -1 => -1,
-                { } total when total < memory => throw new EngineException($"--memory-swap {total} is below --memory {memory}: it is memory plus swap, so it must be at least as large"),
+                { } total when total < memory => throw new EngineException(ErrorKind.InvalidArgument, $"memory and swap limit {total} is below the memory limit {memory}: it is memory plus swap, so it must be at least as large"),
                 { } total => total,
             };
             resources.Memory = new LinuxMemory { Limit = memory, Swap = swap };
         }
         else if (options.MemorySwap is { } onlySwap && onlySwap != -1)
         {
-            throw new EngineException("--memory-swap needs --memory as well");
+            throw new EngineException(ErrorKind.InvalidArgument, "a memory and swap limit needs a memory limit as well");
         }
         if (options.Cpus is { } cpus)
         {
             if (cpus < 0.01m || cpus > host.CpuCount)
-                throw new EngineException($"--cpus {cpus}: the range is 0.01 to {host.CpuCount}.00, as this host has {host.CpuCount} CPUs");
+                throw new EngineException(ErrorKind.InvalidArgument, $"CPU limit {cpus}: the range is 0.01 to {host.CpuCount}.00, as this host has {host.CpuCount} CPUs");
             const ulong period = 100_000;
             resources.CPU = new LinuxCPU { Period = period, Quota = (long)Math.Round(cpus * period) };
         }
@@ -321,7 +321,7 @@ public static class ContainerSpecBuilder
     }
 
     private static LinuxDevice HostDevice(DeviceRequest request, HostFacts host)
-        => host.LookupDevice(request.HostPath) ?? throw new EngineException($"--device {request.HostPath}: no such device on this host");
+        => host.LookupDevice(request.HostPath) ?? throw new EngineException(ErrorKind.InvalidArgument, $"device {request.HostPath}: no such device on this host");
 
     /// <summary>Only sysctls the container's own namespaces isolate (docker's list); net.* not with the host's network.</summary>
     private static Dictionary<string, string>? Sysctls(RunOptions options)
@@ -332,9 +332,9 @@ public static class ContainerSpecBuilder
         {
             bool isNet = key.StartsWith("net.", StringComparison.Ordinal);
             if (isNet && options.Network == NetworkMode.Host)
-                throw new EngineException($"--sysctl {key}: net.* sysctls cannot be set on a container that uses the host's network");
+                throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: net.* sysctls cannot be set on a container that uses the host's network");
             if (!isNet && !NamespacedSysctls.Contains(key) && !key.StartsWith("fs.mqueue.", StringComparison.Ordinal))
-                throw new EngineException($"--sysctl {key}: not a namespaced sysctl, so it would change the host (allowed: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)");
+                throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: not a namespaced sysctl, so it would change the host (allowed: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)");
         }
         return new Dictionary<string, string>(options.Sysctls);
     }
@@ -361,14 +361,14 @@ public static class ContainerSpecBuilder
             AddReplacing(mounts, mount);
         if (options.Init)
         {
-            var init = input.InitBinary ?? throw new EngineException("--init needs skiff-init, which was not found next to skiff; reinstall skiff or set SKIFF_INIT");
+            var init = input.InitBinary ?? throw new EngineException(ErrorKind.FailedPrecondition, "an init process needs skiff-init, which was not found next to skiff; reinstall skiff or set SKIFF_INIT");
             AddReplacing(mounts, new Mount { Destination = InitPath, Type = "bind", Source = init, Options = ["bind", "ro", "nosuid", "nodev"] });
         }
 
         var requested = options.Mounts.Select(request => ToOciMount(request, input.VolumeSource)).ToList();
         var duplicate = requested.GroupBy(m => m.Destination).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
-            throw new EngineException($"duplicate mount point {duplicate.Key}: each container path may be mounted once");
+            throw new EngineException(ErrorKind.InvalidArgument, $"duplicate mount point {duplicate.Key}: each container path may be mounted once");
         foreach (var mount in requested.OrderBy(m => m.Destination.Count(c => c == '/')))
             AddReplacing(mounts, mount);
 
@@ -403,7 +403,7 @@ public static class ContainerSpecBuilder
                 return new Mount { Destination = request.Target, Type = "tmpfs", Source = "tmpfs", Options = options };
             case MountKind.Bind:
                 if (!File.Exists(request.Source) && !Directory.Exists(request.Source))
-                    throw new EngineException($"invalid mount {request.Source}:{request.Target}: the host path {request.Source} does not exist");
+                    throw new EngineException(ErrorKind.InvalidArgument, $"invalid mount {request.Source}:{request.Target}: the host path {request.Source} does not exist");
                 break;
         }
         var source = request.Kind == MountKind.Bind ? request.Source! : volumeSource(request);

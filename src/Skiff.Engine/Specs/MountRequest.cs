@@ -24,11 +24,11 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
     {
         var parts = spec.Split(':');
         if (parts.Length > 3 || parts.Any(p => p.Length == 0))
-            throw Invalid("-v", spec, "expected [SOURCE:]TARGET[:OPTIONS]");
+            throw Invalid("volume mount", spec, "expected [SOURCE:]TARGET[:OPTIONS]");
         if (parts.Length == 1)
-            return new MountRequest(MountKind.Volume, null, CheckTarget("-v", spec, parts[0]), false, []);
+            return new MountRequest(MountKind.Volume, null, CheckTarget("volume mount", spec, parts[0]), false, []);
         var source = parts[0];
-        var target = CheckTarget("-v", spec, parts[1]);
+        var target = CheckTarget("volume mount", spec, parts[1]);
         bool readOnly = false;
         var options = new List<string>();
         if (parts.Length == 3)
@@ -39,14 +39,14 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
                 else if (option == "rw") readOnly = false;
                 else if (Propagations.Contains(option)) options.Add(option);
                 else if (option is "z" or "Z" or "nocopy") continue;
-                else throw Invalid("-v", spec, $"unknown option \"{option}\" (ro, rw, z, Z, nocopy or a propagation mode)");
+                else throw Invalid("volume mount", spec, $"unknown option \"{option}\" (ro, rw, z, Z, nocopy or a propagation mode)");
             }
         }
         if (source.StartsWith('/'))
             return new MountRequest(MountKind.Bind, source, target, readOnly, options);
         if (source.StartsWith('.') || source.Contains('/'))
-            throw Invalid("-v", spec, $"a host path must be absolute (\"{source}\")");
-        ValidateVolumeName("-v", spec, source);
+            throw Invalid("volume mount", spec, $"a host path must be absolute (\"{source}\")");
+        ValidateVolumeName("volume mount", spec, source);
         return new MountRequest(MountKind.Volume, source, target, readOnly, options);
     }
 
@@ -69,44 +69,44 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
                 case "readonly" or "ro":
                     readOnly = value is null || value is "true" or "1";
                     if (value is not (null or "true" or "1" or "false" or "0"))
-                        throw Invalid("--mount", spec, $"readonly takes true or false, not \"{value}\"");
+                        throw Invalid("mount", spec, $"readonly takes true or false, not \"{value}\"");
                     break;
                 case "bind-propagation":
                     if (value is null || !Propagations.Contains(value))
-                        throw Invalid("--mount", spec, $"unknown bind-propagation \"{value}\"");
+                        throw Invalid("mount", spec, $"unknown bind-propagation \"{value}\"");
                     options.Add(value);
                     break;
                 case "tmpfs-size":
-                    options.Add($"size={ByteSize.Parse(value ?? "", "--mount tmpfs-size")}");
+                    options.Add($"size={ByteSize.Parse(value ?? "", "tmpfs size")}");
                     break;
                 case "tmpfs-mode":
-                    options.Add($"mode={ParseMode("--mount", spec, value)}");
+                    options.Add($"mode={ParseMode("mount", spec, value)}");
                     break;
                 case "consistency" or "volume-nocopy":
                     break;
                 default:
-                    throw Invalid("--mount", spec, $"unknown field \"{key}\"");
+                    throw Invalid("mount", spec, $"unknown field \"{key}\"");
             }
         }
         if (target is null)
-            throw Invalid("--mount", spec, "target is required");
-        target = CheckTarget("--mount", spec, target);
+            throw Invalid("mount", spec, "target is required");
+        target = CheckTarget("mount", spec, target);
         switch (type)
         {
             case "bind":
                 if (string.IsNullOrEmpty(source) || !source.StartsWith('/'))
-                    throw Invalid("--mount", spec, "a bind mount needs an absolute source");
+                    throw Invalid("mount", spec, "a bind mount needs an absolute source");
                 return new MountRequest(MountKind.Bind, source, target, readOnly, options);
             case "volume" or null:
                 if (!string.IsNullOrEmpty(source))
-                    ValidateVolumeName("--mount", spec, source);
+                    ValidateVolumeName("mount", spec, source);
                 return new MountRequest(MountKind.Volume, string.IsNullOrEmpty(source) ? null : source, target, readOnly, options);
             case "tmpfs":
                 if (!string.IsNullOrEmpty(source))
-                    throw Invalid("--mount", spec, "a tmpfs mount takes no source");
+                    throw Invalid("mount", spec, "a tmpfs mount takes no source");
                 return new MountRequest(MountKind.Tmpfs, null, target, readOnly, options);
             default:
-                throw Invalid("--mount", spec, $"unknown type \"{type}\" (bind, volume or tmpfs)");
+                throw Invalid("mount", spec, $"unknown type \"{type}\" (bind, volume or tmpfs)");
         }
     }
 
@@ -114,7 +114,7 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
     public static MountRequest ParseTmpfs(string spec)
     {
         var colon = spec.IndexOf(':');
-        var target = CheckTarget("--tmpfs", spec, colon < 0 ? spec : spec[..colon]);
+        var target = CheckTarget("tmpfs mount", spec, colon < 0 ? spec : spec[..colon]);
         bool readOnly = false;
         var options = new List<string>();
         if (colon >= 0)
@@ -124,51 +124,51 @@ public sealed record MountRequest(MountKind Kind, string? Source, string Target,
                 if (option == "ro") readOnly = true;
                 else if (option == "rw") readOnly = false;
                 else if (option.StartsWith("size=", StringComparison.Ordinal))
-                    options.Add($"size={ByteSize.Parse(option[5..], "--tmpfs size")}");
+                    options.Add($"size={ByteSize.Parse(option[5..], "tmpfs size")}");
                 else if (option.StartsWith("mode=", StringComparison.Ordinal))
-                    options.Add($"mode={ParseMode("--tmpfs", spec, option[5..])}");
+                    options.Add($"mode={ParseMode("tmpfs mount", spec, option[5..])}");
                 else if (option is "exec" or "noexec" or "suid" or "nosuid" or "dev" or "nodev" or "atime" or "noatime" or "relatime" or "strictatime")
                     options.Add(option);
                 else
-                    throw Invalid("--tmpfs", spec, $"unknown option \"{option}\"");
+                    throw Invalid("tmpfs mount", spec, $"unknown option \"{option}\"");
             }
         }
         return new MountRequest(MountKind.Tmpfs, null, target, readOnly, options);
     }
 
-    private static string CheckTarget(string flag, string spec, string target)
+    private static string CheckTarget(string form, string spec, string target)
     {
         if (!target.StartsWith('/'))
-            throw Invalid(flag, spec, $"the container path must be absolute (\"{target}\")");
+            throw Invalid(form, spec, $"the container path must be absolute (\"{target}\")");
         var components = target.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(c => c != ".").ToList();
         if (components.Contains(".."))
-            throw Invalid(flag, spec, $"the container path must not contain \"..\" (\"{target}\")");
+            throw Invalid(form, spec, $"the container path must not contain \"..\" (\"{target}\")");
         // A mount over / would sit under the rootfs the process is pivoted onto, unseen; docker refuses it too.
         if (components.Count == 0)
-            throw Invalid(flag, spec, "the container path cannot be \"/\": mount at a directory inside the container");
+            throw Invalid(form, spec, "the container path cannot be \"/\": mount at a directory inside the container");
         return "/" + string.Join('/', components);
     }
 
-    private static string ParseMode(string flag, string spec, string? value)
+    private static string ParseMode(string form, string spec, string? value)
     {
         if (value is null || value.Length == 0 || value.Length > 4 || value.Any(c => c is < '0' or > '7'))
-            throw Invalid(flag, spec, $"mode must be octal such as 1777, not \"{value}\"");
+            throw Invalid(form, spec, $"mode must be octal such as 1777, not \"{value}\"");
         return value;
     }
 
     /// <summary>docker's volume name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*.</summary>
     private const int MaximumVolumeName = 255;
 
-    internal static void ValidateVolumeName(string flag, string spec, string name)
+    internal static void ValidateVolumeName(string form, string spec, string name)
     {
         bool valid = name.Length > 0 && char.IsAsciiLetterOrDigit(name[0])
             && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
         if (!valid)
-            throw Invalid(flag, spec, $"invalid volume name \"{name}\" (letters, digits, '_', '.', '-'; starting with a letter or digit)");
+            throw Invalid(form, spec, $"invalid volume name \"{name}\" (letters, digits, '_', '.', '-'; starting with a letter or digit)");
         // The name is a directory name: longer than NAME_MAX, mkdir would fail with ENAMETOOLONG after the checks.
         if (name.Length > MaximumVolumeName)
-            throw Invalid(flag, spec, $"the volume name is {name.Length} characters long: at most {MaximumVolumeName} are allowed");
+            throw Invalid(form, spec, $"the volume name is {name.Length} characters long: at most {MaximumVolumeName} are allowed");
     }
 
-    private static EngineException Invalid(string flag, string spec, string why) => new($"invalid {flag} \"{spec}\": {why}");
+    private static EngineException Invalid(string form, string spec, string why) => new(ErrorKind.InvalidArgument, $"invalid {form} \"{spec}\": {why}");
 }

@@ -17,7 +17,7 @@ public sealed record DeviceRequest(string HostPath, string ContainerPath, string
     {
         var parts = spec.Split(':');
         if (parts.Length > 3 || parts.Any(p => p.Length == 0) || !parts[0].StartsWith('/'))
-            throw new EngineException($"invalid --device \"{spec}\": expected /dev/HOST[:/dev/CONTAINER[:PERMISSIONS]]");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid device \"{spec}\": expected /dev/HOST[:/dev/CONTAINER[:PERMISSIONS]]");
         string containerPath = parts[0], permissions = "rwm";
         if (parts.Length >= 2)
         {
@@ -29,9 +29,9 @@ public sealed record DeviceRequest(string HostPath, string ContainerPath, string
         if (parts.Length == 3)
             permissions = parts[2];
         if (!containerPath.StartsWith('/'))
-            throw new EngineException($"invalid --device \"{spec}\": the container path must be absolute");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid device \"{spec}\": the container path must be absolute");
         if (!IsPermissions(permissions))
-            throw new EngineException($"invalid --device \"{spec}\": permissions must be a combination of r, w and m");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid device \"{spec}\": permissions must be a combination of r, w and m");
         return new DeviceRequest(parts[0], containerPath, permissions);
     }
 
@@ -46,17 +46,17 @@ public sealed record UlimitRequest(string Name, ulong Soft, ulong Hard)
     {
         var eq = spec.IndexOf('=');
         if (eq <= 0)
-            throw new EngineException($"invalid --ulimit \"{spec}\": expected NAME=SOFT[:HARD], e.g. nofile=1024:2048");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid resource limit \"{spec}\": expected NAME=SOFT[:HARD], e.g. nofile=1024:2048");
         var name = "RLIMIT_" + spec[..eq].ToUpperInvariant();
         if (!Rlimits.TryGetResource(name, out _))
-            throw new EngineException($"invalid --ulimit \"{spec}\": unknown limit \"{spec[..eq]}\"");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid resource limit \"{spec}\": unknown limit \"{spec[..eq]}\"");
         var values = spec[(eq + 1)..].Split(':');
         if (values.Length > 2)
-            throw new EngineException($"invalid --ulimit \"{spec}\": expected NAME=SOFT[:HARD]");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid resource limit \"{spec}\": expected NAME=SOFT[:HARD]");
         var soft = ParseValue(spec, values[0]);
         var hard = values.Length == 2 ? ParseValue(spec, values[1]) : soft;
         if (soft > hard)
-            throw new EngineException($"invalid --ulimit \"{spec}\": the soft limit {soft} is above the hard limit {hard}");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid resource limit \"{spec}\": the soft limit {soft} is above the hard limit {hard}");
         return new UlimitRequest(name, soft, hard);
     }
 
@@ -65,7 +65,7 @@ public sealed record UlimitRequest(string Name, ulong Soft, ulong Hard)
         if (text is "-1" or "unlimited")
             return ulong.MaxValue;
         if (!ulong.TryParse(text, out var value))
-            throw new EngineException($"invalid --ulimit \"{spec}\": \"{text}\" is not a number");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid resource limit \"{spec}\": \"{text}\" is not a number");
         return value;
     }
 }

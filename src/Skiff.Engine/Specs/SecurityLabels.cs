@@ -29,7 +29,7 @@ public sealed record SecurityLabels(string? ApparmorProfile, string? SelinuxLabe
             if (Value(option, "apparmor") is { } profile)
             {
                 if (profile.Length == 0)
-                    throw new EngineException($"--security-opt {option}: give a profile name or unconfined");
+                    throw new EngineException(ErrorKind.InvalidArgument, $"security option {option}: give a profile name or unconfined");
                 apparmor = profile;
             }
             else if (Value(option, "label") is { } label)
@@ -43,7 +43,7 @@ public sealed record SecurityLabels(string? ApparmorProfile, string? SelinuxLabe
                     case "type" when value.Length > 0: type = value; break;
                     case "level" when value.Length > 0: level = value; break;
                     default:
-                        throw new EngineException($"--security-opt {option}: expected label=user:USER, role:ROLE, type:TYPE, level:LEVEL or disable");
+                        throw new EngineException(ErrorKind.InvalidArgument, $"security option {option}: expected label=user:USER, role:ROLE, type:TYPE, level:LEVEL or disable");
                 }
             }
         }

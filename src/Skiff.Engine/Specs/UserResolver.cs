@@ -42,7 +42,7 @@ public static class UserResolver
         var userPart = colon < 0 ? spec : spec[..colon];
         var groupPart = colon < 0 ? null : spec[(colon + 1)..];
         if (userPart.Length == 0 || groupPart is { Length: 0 })
-            throw new EngineException($"invalid user \"{spec}\": expected USER[:GROUP] with names or numeric ids");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid user \"{spec}\": expected USER[:GROUP] with names or numeric ids");
 
         PasswdEntry? entry;
         uint uid, gid = 0;
@@ -54,7 +54,7 @@ public static class UserResolver
         else
         {
             entry = ParsePasswd(passwd).FirstOrDefault(u => u.Name == userPart)
-                ?? throw new EngineException($"unable to find user {userPart}: no matching entries in the container's /etc/passwd");
+                ?? throw new EngineException(ErrorKind.InvalidArgument, $"unable to find user {userPart}: no matching entries in the container's /etc/passwd");
             uid = entry.Uid;
         }
         if (entry is not null)
@@ -75,13 +75,13 @@ public static class UserResolver
                 if (entry is not null && g.Members.Contains(entry.Name) && !memberOf.Contains(g.Gid))
                 {
                     if (memberOf.Count == MaximumGroups)
-                        throw new EngineException($"user {entry.Name} is in more than {MaximumGroups} groups in the container's /etc/group");
+                        throw new EngineException(ErrorKind.FailedPrecondition, $"user {entry.Name} is in more than {MaximumGroups} groups in the container's /etc/group");
                     memberOf.Add(g.Gid);
                 }
             }
         }
         if (groupPart is not null && !numericGroup)
-            gid = (named ?? throw new EngineException($"unable to find group {groupPart}: no matching entries in the container's /etc/group")).Gid;
+            gid = (named ?? throw new EngineException(ErrorKind.InvalidArgument, $"unable to find group {groupPart}: no matching entries in the container's /etc/group")).Gid;
         return new ResolvedUser(uid, gid, memberOf.Where(g => g != gid).ToList(), home);
     }
 

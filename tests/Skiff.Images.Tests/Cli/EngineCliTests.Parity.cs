@@ -23,7 +23,7 @@ public sealed partial class EngineCliTests
         {
             var refused = await Skiff.RunAsync(Root, "run", "--rm", "--cap-add", "SYS_RESOURCE", Image, "true");
             Assert.Equal(125, refused.ExitCode);
-            Assert.Equal("skiff: --cap-add CAP_SYS_RESOURCE: this host's bounding set lacks it, so no container here can have it; remove it\n", refused.Stderr);
+            Assert.Equal("skiff: capability CAP_SYS_RESOURCE: this host's bounding set lacks it, so no container here can have it; do not add it\n", refused.Stderr);
         }
     }
 

@@ -317,7 +317,7 @@ public sealed partial class EngineCliTests : IDisposable
         foreach (var args in refused)
             Assert.Contains(args[2].StartsWith("apparmor", StringComparison.Ordinal) ? "skiff-no-such-profile" : "skiff_no_such_t", (await FailsOnOneLine(args)).Stderr);
         var bad = await FailsOnOneLine("run", "--security-opt", "label=colour:blue", Image, "true");
-        Assert.StartsWith("skiff: --security-opt label=colour:blue: expected", bad.Stderr);
+        Assert.StartsWith("skiff: security option label=colour:blue: expected", bad.Stderr);
 
         var unconfined = await Ok("run", "--rm", "--security-opt", "apparmor=unconfined", "--security-opt", "label=disable", Image, "echo", "unconfined");
         Assert.Equal("unconfined\n", unconfined.Stdout);

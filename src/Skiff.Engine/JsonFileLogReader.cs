@@ -1,30 +1,18 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Skiff.Engine.Containers;
 
 namespace Skiff.Engine;
 
-public sealed partial class ContainerManager
+/// <summary>Reads a container's json-file log (<see cref="Monitor.JsonFileLog"/> writes it), following it as it grows and rotates.</summary>
+internal static class JsonFileLogReader
 {
-    /// <summary>
-    /// `skiff logs [--tail N] [--since T] [--until T] [-f]`: the json-file entries, rotated files first. With Follow,
-    /// keeps yielding new entries (across rotations) until the container stops or <paramref name="cancel"/> fires.
-    /// </summary>
-    public IEnumerable<LogEntry> Logs(string idOrName, LogsRequest request, CancellationToken cancel = default)
-    {
-        var container = Require(idOrName);
-        return ReadLog(Path.Combine(_options.ContainerDirectory(container.Id), LogFileName), container.Config.Log.MaxFiles, request,
-            () => _store.Get(container.Id) is { } latest && Reconcile(latest).State is var state
-                && (IsActive(state.Status) || (state.Status == ContainerStatus.Created && MonitorAlive(container with { State = state }))),
-            cancel);
-    }
-
     /// <summary>
     /// The entries of the json-file log at <paramref name="path"/> (and its <paramref name="maxFiles"/> - 1 rotated files)
     /// that <paramref name="request"/> selects, streamed: memory holds one line, whatever the log's size. --tail reads
     /// backwards from the end only as far as its entries start. With Follow, new entries follow until
     /// <paramref name="writing"/> says the container stopped.
     /// </summary>
-    internal static IEnumerable<LogEntry> ReadLog(string path, int maxFiles, LogsRequest request, Func<bool> writing, CancellationToken cancel = default)
+    public static async IAsyncEnumerable<LogEntry> Read(string path, int maxFiles, LogsRequest request, Func<bool> writing, [EnumeratorCancellation] CancellationToken cancel = default)
     {
         // Newest first, each opened once: a file renamed by a rotation while they are opened is not read twice.
         var files = new List<LineReader>();
@@ -91,7 +79,7 @@ public sealed partial class ContainerManager
                 // Once it stopped, one more pass: it may have written or rotated since the read above.
                 stopped = !writing();
                 if (!stopped)
-                    cancel.WaitHandle.WaitOne(100);
+                    await Task.WhenAny(Task.Delay(100, cancel)); // cancelled: the loop ends, no exception
             }
         }
         finally
@@ -157,8 +145,4 @@ public sealed partial class ContainerManager
         return new LogEntry(root.GetProperty("stream").GetString() ?? "stdout", root.GetProperty("log").GetString() ?? "",
             DateTimeOffset.Parse(root.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
     }
-
-    /// <summary>A log entry as `logs` prints it: the text, prefixed by its time with -t.</summary>
-    public static string Format(LogEntry entry, bool timestamps)
-        => timestamps ? $"{Monitor.JsonFileLog.FormatTime(entry.Time)} {entry.Text}" : entry.Text;
 }

@@ -1,12 +1,11 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Skiff.Engine.Containers;
-using Skiff.Engine.Monitor;
 using Skiff.Engine.Specs;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
-using UnixSocket = Skiff.Interop.Interop.Socket;
 
 namespace Skiff.Engine;
 
@@ -62,56 +61,77 @@ public sealed class ExecStdio(FileDescriptor stdin, FileDescriptor stdout, FileD
     }
 }
 
-public sealed partial class ContainerManager
+/// <summary>
+/// Runs processes in running containers through the runtime's exec. Safe for concurrent calls: every exec has its
+/// own pipes, terminal and relay.
+/// </summary>
+public sealed class ContainerExec
 {
+    private readonly ContainerContext _context;
+
+    internal ContainerExec(ContainerContext context) => _context = context;
+
     /// <summary>
-    /// `skiff exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER CMD...`: runs a process in a running
-    /// container through the runtime's exec; returns its exit status (0 with -d), 126/127 when it cannot be
-    /// executed or found.
+    /// Runs <see cref="ExecRequest.Command"/> in a running container; returns its exit status (0 when detached).
     /// </summary>
+    /// <exception cref="EngineException">InvalidArgument for a request that is not valid; NotFound; FailedPrecondition
+    /// when it is not running; NotFound/PermissionDenied with <see cref="EngineException.ContainerCommand"/> when the
+    /// command cannot be found or executed.</exception>
     public int Exec(string idOrName, ExecRequest request, ExecStdio stdio)
     {
         if (request.Command.Count == 0)
-            throw new EngineException("exec needs a command to run in the container");
-        var container = Reconcile(Require(idOrName));
+            throw new EngineException(ErrorKind.InvalidArgument, "an exec needs a command to run in the container");
+        var container = _context.Reconcile(_context.Require(idOrName));
         if (container.State.Status == ContainerStatus.Paused)
-            throw new EngineException($"cannot exec in container {container.Name}: it is paused; unpause it first");
+            throw new EngineException(ErrorKind.FailedPrecondition, $"cannot exec in container {container.Name}: it is paused; unpause it first");
         if (container.State.Status != ContainerStatus.Running)
-            throw new EngineException($"cannot exec in container {container.Name}: it is not running; start it first");
+            throw new EngineException(ErrorKind.FailedPrecondition, $"cannot exec in container {container.Name}: it is not running; start it first");
         if (request.WorkingDir is { } cwd && !cwd.StartsWith('/'))
-            throw new EngineException($"invalid working directory \"{cwd}\": it must be an absolute path");
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid working directory \"{cwd}\": it must be an absolute path");
         foreach (var variable in request.Env)
             if (variable.IndexOf('=') <= 0)
-                throw new EngineException($"invalid environment variable \"{variable}\": expected KEY=VALUE");
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid environment variable \"{variable}\": expected KEY=VALUE");
 
         var user = UserResolver.Resolve(container.Config.RootfsPath, request.User ?? (container.Config.User.Length > 0 ? container.Config.User : null));
         var args = new List<string> { "exec", "--user", $"{user.Uid}:{user.Gid}" };
         foreach (var gid in user.AdditionalGids)
-            args.AddRange(["--additional-gids", gid.ToString()]);
+            args.AddRange(["--additional-gids", gid.ToString(CultureInfo.InvariantCulture)]);
         args.AddRange(["--cwd", request.WorkingDir ?? container.Config.WorkingDir]);
         foreach (var variable in request.Env)
             args.AddRange(["--env", variable]);
         if (request.Detach)
             args.Add("--detach");
 
-        // docker's exec events: the action names the command, execID ties them together; a -d process's end is not seen.
+        // docker's exec events: the action names the command, execID ties them together; a detached process's end is not seen.
         var execId = NameGenerator.NewId();
         var commandLine = string.Join(' ', request.Command);
-        RecordEvent(container, $"exec_create: {commandLine}", ("execID", execId));
-        RecordEvent(container, $"exec_start: {commandLine}", ("execID", execId));
-        int status;
+        _context.RecordEvent(container, $"exec_create: {commandLine}", ("execID", execId));
+        _context.RecordEvent(container, $"exec_start: {commandLine}", ("execID", execId));
+        ExecResult result;
         try
         {
-            status = RunExec(container, args, request, stdio);
+            result = RunExec(container, args, request, stdio);
         }
-        catch (EngineException e) when (!request.Detach)
+        catch (EngineException) when (!request.Detach)
         {
-            RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", e.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            RecordExit(container, execId, 125); // the engine's failure: no process ran
             throw;
         }
+        int status = result.Error is null ? result.ExitCode : ProgramFailure.ExitCodeOf(result.Error);
         if (!request.Detach)
-            RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", status.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            RecordExit(container, execId, status);
+        if (result.Error is not null)
+            throw ProgramFailure.Exception(status, $"cannot exec in container {container.Name}: {result.Error}", alreadyShown: result.ErrorShown);
         return status;
+    }
+
+    private void RecordExit(ContainerRecord container, string execId, int status)
+        => _context.RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", status.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>How the runtime's exec ended: the process's status, or the runtime's error (already on the caller's stderr when <c>ErrorShown</c>).</summary>
+    private readonly record struct ExecResult(int ExitCode, string? Error, bool ErrorShown = false)
+    {
+        public static ExecResult Of((int ExitCode, string? Error) result, bool errorShown = false) => new(result.ExitCode, result.Error, errorShown);
     }
 
     /// <summary>
@@ -119,9 +139,9 @@ public sealed partial class ContainerManager
     /// from the caller's descriptors (see <see cref="StdioRelay"/>): no descriptor or controlling terminal of the
     /// caller's reaches the container. Its stdin without -i is a pipe already at end of file.
     /// </summary>
-    private int RunExec(ContainerRecord container, List<string> args, ExecRequest request, ExecStdio stdio)
+    private ExecResult RunExec(ContainerRecord container, List<string> args, ExecRequest request, ExecStdio stdio)
     {
-        var runtime = RuntimeOf(container);
+        var runtime = _context.RuntimeOf(container);
         if (request.Tty)
             return ExecWithTerminal(container, runtime, args, request, stdio);
         args.Add(container.Id);
@@ -130,7 +150,7 @@ public sealed partial class ContainerManager
         {
             // Nobody reads what a detached process writes: /dev/null, which no ioctl or reopening turns into more.
             using var devNull = RuntimeClient.OpenDevNull();
-            return ExecStatus(container, runtime.Spawn(args, devNull, devNull, devNull).Wait());
+            return ExecResult.Of(runtime.Spawn(args, devNull, devNull, devNull).Wait());
         }
         var (stdinRead, stdinWrite) = Libc.Pipe();
         var (stdoutRead, stdoutWrite) = Libc.Pipe();
@@ -163,21 +183,11 @@ public sealed partial class ContainerManager
         using (stdio.ForwardSignals ? new SignalProxy(command.Pid) : null)
             result = command.Wait();
         relay.Stop();
-        return ExecStatus(container, result, runtimeErrorShown: true);
-    }
-
-    private static int ExecStatus(ContainerRecord container, (int ExitCode, string? Error) result, bool runtimeErrorShown = false)
-    {
-        if (result.Error is null)
-            return result.ExitCode;
-        throw new EngineException($"cannot exec in container {container.Name}: {result.Error}", ContainerMonitor.ExitCodeOf(result.Error))
-        {
-            AlreadyShown = runtimeErrorShown,
-        };
+        return ExecResult.Of(result, errorShown: true);
     }
 
     /// <summary>-t: the runtime sends the pty master on a console socket; it is relayed to the caller's stdout, and stdin to it with -i.</summary>
-    private int ExecWithTerminal(ContainerRecord container, RuntimeClient runtime, List<string> args, ExecRequest request, ExecStdio stdio)
+    private static ExecResult ExecWithTerminal(ContainerRecord container, RuntimeClient runtime, List<string> args, ExecRequest request, ExecStdio stdio)
     {
         var directory = Directory.CreateTempSubdirectory("skiff-exec-").FullName;
         try
@@ -192,14 +202,14 @@ public sealed partial class ContainerManager
             using var devNull = RuntimeClient.OpenDevNull();
             var command = runtime.Spawn(args, devNull, devNull, devNull);
             if (request.Detach)
-                return ExecStatus(container, command.Wait());
+                return ExecResult.Of(command.Wait());
             FileDescriptor? master = null;
             try
             {
                 if (accepted.Wait(TimeSpan.FromSeconds(10)))
                 {
                     using var connection = accepted.Result;
-                    master = UnixSocket.ReceiveDescriptor((int)connection.Handle);
+                    master = connection.ReceiveDescriptor();
                 }
                 using var relay = new StdioRelay();
                 if (master is not null)
@@ -211,7 +221,7 @@ public sealed partial class ContainerManager
                 }
                 var result = command.Wait();
                 relay.Stop();
-                return ExecStatus(container, result);
+                return ExecResult.Of(result);
             }
             finally
             {

@@ -37,16 +37,12 @@ public sealed record ContainerStatsSample
             return 0;
         return (double)(CpuNanoseconds - previous.CpuNanoseconds) / (SystemNanoseconds - previous.SystemNanoseconds) * OnlineCpus * 100;
     }
-}
 
-public sealed partial class ContainerManager
-{
     private const ulong NanosecondsPerTick = 10_000_000; // /proc/stat counts USER_HZ ticks, always 100 per second
 
-    /// <summary>`skiff stats`: reads the container's cgroup counters and its network namespace's interfaces.</summary>
-    public ContainerStatsSample SampleStats(string idOrName)
+    /// <summary>Reads the container's cgroup counters and its network namespace's interfaces.</summary>
+    internal static ContainerStatsSample Read(ContainerContext context, ContainerRecord container)
     {
-        var container = Reconcile(Require(idOrName));
         var sample = new ContainerStatsSample
         {
             Id = container.Id,
@@ -59,7 +55,7 @@ public sealed partial class ContainerManager
         CgroupStats stats;
         try
         {
-            stats = CgroupManager.Create(container.Id, _options.CgroupsPathOf(container.Id)).GetStats();
+            stats = CgroupManager.Create(container.Id, context.Options.CgroupsPathOf(container.Id)).GetStats();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CgroupException)
         {

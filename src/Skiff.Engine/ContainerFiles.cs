@@ -4,20 +4,28 @@ using Libc = Skiff.Interop.Interop.Libc;
 
 namespace Skiff.Engine;
 
-public sealed partial class ContainerManager
+/// <summary>
+/// A container's file systems opened for copying in and out (<see cref="ContainerQueries.OpenFiles"/>). Every
+/// path is resolved by the kernel inside the container's root (openat2 RESOLVE_IN_ROOT, <see cref="Resolve"/>):
+/// a symlink in the container to /etc names the container's /etc, never the host's.
+/// </summary>
+public sealed class ContainerFiles : IDisposable
 {
+    /// <summary>How container paths are resolved below <see cref="Locate"/>'s root: confined to it, /proc magic links refused.</summary>
+    public const ulong Resolve = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS;
+
     /// <summary>
     /// Where the engine mounts its own file systems and files in the container (/proc, /dev, /etc/hosts ...,
     /// from its config.json): not the user's volumes, binds and tmpfs mounts. `diff` and `commit` leave these
     /// paths out while they are empty mount points, as docker's init layer hides them.
     /// </summary>
-    public IReadOnlyList<string> EngineMountTargets(ContainerRecord container)
+    internal static IReadOnlyList<string> EngineMountTargets(ContainerContext context, ContainerRecord container)
     {
         var user = container.Config.Mounts.Select(mount => mount.Destination)
             .Concat(container.Config.Options.Mounts.Select(mount => mount.Target))
             .Select(path => path.TrimEnd('/'))
             .ToHashSet(StringComparer.Ordinal);
-        var spec = Skiff.Oci.OciJson.ReadSpec(Path.Combine(_options.ContainerDirectory(container.Id), "config.json"));
+        var spec = Skiff.Oci.OciJson.ReadSpec(context.DirectoryOf(container.Id).Config);
         return [.. (spec.Mounts ?? []).Select(mount => mount.Destination.TrimEnd('/')).Where(destination => !user.Contains(destination))];
     }
 
@@ -25,12 +33,11 @@ public sealed partial class ContainerManager
     /// A container's files for `skiff cp`, running or not. A running container is reached through
     /// /proc/PID/root: its own mount namespace, so volumes, bind mounts and tmpfs mounts are there as the
     /// container sees them. A stopped one through its rootfs (mounted again for the call if a reboot unmounted it,
-    /// with the container locked until <see cref="ContainerFiles.Dispose"/> so no start races the unmount) and its
+    /// with the container locked until <see cref="Dispose"/> so no start races the unmount) and its
     /// volumes' and bind mounts' host directories, matched by path.
     /// </summary>
-    public ContainerFiles OpenFiles(string idOrName)
+    internal static ContainerFiles Open(ContainerContext context, ContainerRecord container)
     {
-        var container = Reconcile(Require(idOrName));
         if (container.State.Pid > 0 && ProcessIdentity.IsAlive(container.State.Pid, container.State.PidStartTime))
         {
             int fd = Libc.Open($"/proc/{container.State.Pid}/root", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
@@ -39,15 +46,15 @@ public sealed partial class ContainerManager
                 return new ContainerFiles(container, new FileDescriptor(fd), rootWritable: true, [], release: null);
             if (fd >= 0)
                 Libc.Close(fd);
-            container = Reconcile(Require(container.Id)); // it exited just now: its rootfs then
+            container = context.Reconcile(context.Require(container.Id)); // it exited just now: its rootfs then
         }
 
-        var containerLock = LockContainer(container.Id);
+        var containerLock = context.DirectoryOf(container.Id).Lock();
         bool mounted = false;
         var volumes = new List<(string, FileDescriptor, bool)>();
         try
         {
-            mounted = _rootfs.Remount(container.Id);
+            mounted = context.Rootfs.Remount(container.Id);
             var root = FileDescriptor.Wrap(Libc.Open(container.Config.RootfsPath, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", container.Config.RootfsPath);
             foreach (var mount in container.Config.Mounts)
             {
@@ -59,7 +66,7 @@ public sealed partial class ContainerManager
             return new ContainerFiles(container, root, !container.Config.Options.ReadOnlyRootfs, volumes, () =>
             {
                 if (mounted)
-                    _rootfs.Unmount(id);
+                    context.Rootfs.Unmount(id);
                 containerLock.Dispose();
             });
         }
@@ -68,22 +75,11 @@ public sealed partial class ContainerManager
             foreach (var (_, volume, _) in volumes)
                 volume.Dispose();
             if (mounted)
-                _rootfs.Unmount(container.Id);
+                context.Rootfs.Unmount(container.Id);
             containerLock.Dispose();
             throw;
         }
     }
-}
-
-/// <summary>
-/// A container's file systems opened for copying in and out (<see cref="ContainerManager.OpenFiles"/>). Every
-/// path is resolved by the kernel inside the container's root (openat2 RESOLVE_IN_ROOT, <see cref="Resolve"/>):
-/// a symlink in the container to /etc names the container's /etc, never the host's.
-/// </summary>
-public sealed class ContainerFiles : IDisposable
-{
-    /// <summary>How container paths are resolved below <see cref="Locate"/>'s root: confined to it, /proc magic links refused.</summary>
-    public const ulong Resolve = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS;
 
     private readonly FileDescriptor _root;
     private readonly bool _rootWritable;

@@ -1,0 +1,229 @@
+using Skiff.Engine.Containers;
+using Skiff.Engine.Monitor;
+using Skiff.Engine.Specs;
+using Skiff.Interop;
+using Skiff.Oci;
+using Libc = Skiff.Interop.Interop.Libc;
+
+namespace Skiff.Engine;
+
+/// <summary>
+/// Creates containers: records the container, prepares its rootfs, volumes and bundle. A creation that fails
+/// leaves nothing behind. Safe for concurrent calls: each creation has a directory and an id of its own, and a name
+/// is claimed by the store's insert.
+/// </summary>
+public sealed class ContainerCreation
+{
+    private readonly ContainerContext _context;
+
+    internal ContainerCreation(ContainerContext context) => _context = context;
+
+    /// <summary>Records the container, prepares its rootfs and bundle. On any failure nothing is left.</summary>
+    /// <exception cref="EngineException">InvalidArgument for a request that is not valid; AlreadyExists when its name is taken.</exception>
+    public ContainerRecord Create(CreateRequest request)
+    {
+        var (name, stopSignal) = Validate(request);
+        var id = NameGenerator.NewId();
+        var directory = _context.DirectoryOf(id);
+        var created = new Rollback(_context, id);
+        Directory.CreateDirectory(directory.Path);
+        try
+        {
+            // Logs, the environment in config.json and the attach socket are the container owner's business only.
+            Errno.Check(Libc.Chmod(directory.Path, 0x1c0 /* 0700 */), "chmod", directory.Path);
+            var options = WithHostname(request.Options);
+            var rootfs = _context.Rootfs.Prepare(id, request.ImageInfo.Id);
+            created.RootfsPrepared = true;
+            var user = UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User);
+            var volumes = new VolumeMounts(_context.Volumes, rootfs, created);
+            var spec = ContainerSpecBuilder.Build(new SpecInput
+            {
+                ContainerId = id,
+                RootfsPath = rootfs,
+                Image = request.ImageInfo.Config,
+                Options = options,
+                User = user,
+                VolumeSource = volumes.Mount,
+                EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options.Network),
+                InitBinary = _context.Options.InitBinary,
+                Host = _context.Options.Host ?? HostFacts.Current(),
+            });
+            spec.Linux!.CgroupsPath = _context.Options.CgroupsPathOf(id);
+            foreach (var bind in options.Mounts.Where(m => m.Kind == MountKind.Bind))
+                volumes.MountPoints.Add(new MountPoint("bind", null, bind.Source!, bind.Target, !bind.ReadOnly));
+            OciJson.WriteSpec(directory.Config, spec);
+            return Insert(Record(request, id, name, stopSignal, options, spec, rootfs, volumes));
+        }
+        catch
+        {
+            created.Undo();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts a monitor before its container exists, so that its process start-up overlaps the container's creation;
+    /// give it to <see cref="ContainerLifecycle.Start"/>. Disposed unused (the container could not be created), it exits.
+    /// </summary>
+    /// <exception cref="EngineException">Unavailable: the monitor's program cannot be started.</exception>
+    public PendingMonitor SpawnMonitor()
+    {
+        var (socket, pid) = MonitorProcess.Spawn(_context.Options, null, output: null);
+        return new PendingMonitor(socket, pid);
+    }
+
+    /// <summary>What can be checked before anything is made: the name (valid, free), the stop signal and timeout, the restart policy.</summary>
+    private (string? Name, string StopSignal) Validate(CreateRequest request)
+    {
+        if (request.AutoRemove && request.RestartPolicy.Name != "no")
+            throw new EngineException(ErrorKind.InvalidArgument, "a container that is removed when it exits cannot have a restart policy");
+        var name = request.Name is null ? null : NameGenerator.Validate(request.Name);
+        if (name is not null && _context.Store.GetByName(name) is { } holder)
+            throw new EngineException(ErrorKind.AlreadyExists, $"the container name \"{name}\" is already in use by container {holder.ShortId}: remove that container or choose another name");
+        var stopSignal = request.StopSignal ?? request.ImageInfo.Config?.StopSignal ?? "SIGTERM";
+        if (LinuxNames.ParseSignal(stopSignal) is null)
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop signal \"{stopSignal}\": give a name such as SIGTERM or a number");
+        if (request.StopTimeout is < 0)
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop timeout {request.StopTimeout}: it must be 0 or more seconds");
+        return (name, stopSignal);
+    }
+
+    /// <summary>docker: a container on the host's network is named as the host is (in its own UTS namespace still).</summary>
+    private static RunOptions WithHostname(RunOptions options)
+        => options.Network == NetworkMode.Host && options.Hostname is null
+            ? options with { Hostname = SmallFile.ReadAllText("/proc/sys/kernel/hostname").Trim() }
+            : options;
+
+    /// <summary>/etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's.</summary>
+    private static List<Mount> WriteEtcFiles(ContainerDirectory directory, string hostname, NetworkMode network)
+    {
+        File.WriteAllText(directory.File("hostname"), hostname + "\n");
+        var hosts = network == NetworkMode.Host && File.Exists("/etc/hosts")
+            ? File.ReadAllText("/etc/hosts")
+            : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t{hostname}\n";
+        File.WriteAllText(directory.File("hosts"), hosts);
+        File.WriteAllText(directory.File("resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
+        return new[] { "hostname", "hosts", "resolv.conf" }.Select(file => new Mount
+        {
+            Destination = "/etc/" + file,
+            Type = "bind",
+            Source = directory.File(file),
+            Options = ["rbind", "rprivate"],
+        }).ToList();
+    }
+
+    private ContainerRecord Record(CreateRequest request, string id, string? name, string stopSignal, RunOptions options, Spec spec, string rootfs, VolumeMounts volumes)
+    {
+        var image = request.ImageInfo.Config;
+        var labels = new Dictionary<string, string>(image?.Labels ?? []);
+        foreach (var (key, value) in options.Labels)
+            labels[key] = value;
+        return new ContainerRecord
+        {
+            Id = id,
+            Name = name ?? "",
+            Image = request.Image,
+            ImageId = request.ImageInfo.Id,
+            Created = DateTimeOffset.UtcNow,
+            Config = new ContainerConfig
+            {
+                Options = options,
+                Entrypoint = options.Entrypoint is null ? image?.Entrypoint ?? [] : options.Entrypoint.Length == 0 ? [] : [options.Entrypoint],
+                Cmd = options.Command.Count > 0 ? options.Command : options.Entrypoint is null ? image?.Cmd ?? [] : [],
+                Env = ContainerSpecBuilder.ConfigEnvironment(image, options),
+                WorkingDir = spec.Process!.Cwd,
+                User = options.User ?? image?.User ?? "",
+                Labels = labels,
+                StopSignal = stopSignal,
+                StopTimeout = request.StopTimeout ?? 10,
+                OpenStdin = request.Interactive,
+                AutoRemove = request.AutoRemove,
+                RestartPolicy = request.RestartPolicy,
+                Log = request.Log,
+                Runtime = request.Runtime ?? _context.Options.Runtime,
+                RootfsPath = rootfs,
+                ExposedPorts = image?.ExposedPorts?.Keys.ToList() ?? [],
+                Mounts = volumes.MountPoints,
+                AnonymousVolumes = volumes.Anonymous,
+            },
+        };
+    }
+
+    /// <summary>Inserts the row; a generated name may clash with a container made meanwhile: drawn again, as docker does.</summary>
+    private ContainerRecord Insert(ContainerRecord record)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var candidate = record.Name.Length > 0 ? record : record with { Name = NameGenerator.Random() };
+            try
+            {
+                _context.Store.Insert(candidate);
+                _context.RecordEvent(candidate, "create");
+                return candidate;
+            }
+            catch (EngineException e) when (record.Name.Length == 0 && e.Kind == ErrorKind.AlreadyExists && attempt < 10)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// The volumes a container's spec names, made as it is built: a named volume is created if missing, an anonymous
+    /// one always; a new volume gets the image's files at its mount point (docker's copy-up).
+    /// </summary>
+    private sealed class VolumeMounts(VolumeManager volumes, string rootfs, Rollback created)
+    {
+        public List<MountPoint> MountPoints { get; } = [];
+        public List<string> Anonymous { get; } = [];
+
+        public string Mount(MountRequest mount)
+        {
+            var (volume, isNew) = mount.Source is null ? (volumes.CreateAnonymous(), true) : volumes.Ensure(mount.Source);
+            if (isNew)
+            {
+                created.Volumes.Add(volume);
+                CopyUp(rootfs, mount.Target, volumes.DataPath(volume));
+            }
+            if (mount.Source is null)
+                Anonymous.Add(volume);
+            MountPoints.Add(new MountPoint("volume", volume, volumes.DataPath(volume), mount.Target, !mount.ReadOnly));
+            return volumes.DataPath(volume);
+        }
+
+        /// <summary>
+        /// docker fills a new volume with what the image has at its mount point (files, owner and mode), so an image's
+        /// VOLUME keeps its initial content. A path through a symlink is left alone: following it could read outside
+        /// the rootfs.
+        /// </summary>
+        private static void CopyUp(string rootfs, string target, string volumeData)
+        {
+            var path = rootfs;
+            foreach (var component in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (component == "..")
+                    return; // an image's VOLUME is not checked like a mount the user asked for
+                path = Path.Combine(path, component);
+                var entry = new DirectoryInfo(path);
+                if (!entry.Exists || entry.LinkTarget is not null)
+                    return;
+            }
+            TreeCopy.Copy(path, volumeData);
+        }
+    }
+
+    /// <summary>What a creation made so far, undone when it fails: the rootfs, the volumes it created, the directory.</summary>
+    private sealed class Rollback(ContainerContext context, string id)
+    {
+        public bool RootfsPrepared { get; set; }
+        public List<string> Volumes { get; } = [];
+
+        public void Undo()
+        {
+            if (RootfsPrepared)
+                context.Rootfs.Release(id);
+            foreach (var volume in Volumes)
+                context.Volumes.RemoveUnchecked(volume);
+            Directory.Delete(context.Options.ContainerDirectory(id), recursive: true);
+        }
+    }
+}
