@@ -35,20 +35,20 @@ public sealed partial class ContainerManager : IDisposable
     private readonly ContainerStore _store;
     private readonly bool _ownsStore;
 
-    public ContainerManager(EngineOptions options, IRootfsProvider rootfs)
-        : this(options, rootfs, OpenStore(options), ownsStore: true)
+    public ContainerManager(EngineOptions options, IRootfsProvider rootfs, EventJournal? events = null)
+        : this(options, rootfs, OpenStore(options), ownsStore: true, events)
     {
     }
 
     /// <summary>A manager on a store its caller keeps open (the monitor's, for its --rm removal).</summary>
-    internal ContainerManager(EngineOptions options, IRootfsProvider rootfs, ContainerStore store, bool ownsStore = false)
+    internal ContainerManager(EngineOptions options, IRootfsProvider rootfs, ContainerStore store, bool ownsStore = false, EventJournal? events = null)
     {
         _options = options;
         _rootfs = rootfs;
         _store = store;
         _ownsStore = ownsStore;
-        Events = new EventJournal(options.EventsDirectory);
-        Volumes = new VolumeManager(options, _store, Events);
+        Events = events ?? new EventJournal(options.EventsDirectory);
+        Volumes = new VolumeService(options, _store, Events);
     }
 
     private static ContainerStore OpenStore(EngineOptions options)
@@ -60,7 +60,7 @@ public sealed partial class ContainerManager : IDisposable
         return ContainerStore.Open(options.DatabasePath);
     }
 
-    public VolumeManager Volumes { get; }
+    public VolumeService Volumes { get; }
 
     /// <summary>Where this manager records what it does (`skiff events` reads it).</summary>
     public EventJournal Events { get; }
@@ -683,7 +683,7 @@ public sealed partial class ContainerManager : IDisposable
     private RuntimeClient RuntimeOf(ContainerRecord container) => new(container.Config.Runtime, _options.RuntimeRoot);
 
     private ContainerRecord Require(string idOrName)
-        => _store.Find(idOrName) ?? throw new EngineException($"no such container: {idOrName}");
+        => _store.Find(idOrName) ?? throw new EngineException(ErrorKind.NotFound, $"no such container: {idOrName}");
 
     private FileDescriptor LockContainer(string id, Action? beforeWaiting = null)
     {

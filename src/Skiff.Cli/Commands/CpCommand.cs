@@ -78,7 +78,7 @@ internal static class CpCommand
                 Copy(hostSource, into, _ => true, unpacker);
             return 0;
         }
-        catch (Exception error) when (Program.IsEngineError(error) || error is InvalidDataException)
+        catch (Exception error) when (ErrorKinds.IsExpected(error) || error is InvalidDataException)
         {
             throw new EngineException(error.Message, CpError);
         }
@@ -187,7 +187,7 @@ internal static class CpCommand
         {
             unpacker.Unpack(input, directory);
         }
-        catch (Exception error) when (Program.IsEngineError(error) || error is InvalidDataException)
+        catch (Exception error) when (ErrorKinds.IsExpected(error) || error is InvalidDataException)
         {
             unpackError = error;
             input.Dispose(); // the writer then fails on its next write instead of blocking

@@ -15,7 +15,7 @@ internal static class VolumeCommands
         (context, args) =>
         {
             var labels = args.Values("label").Select(label => label.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : "");
-            context.Out.WriteLine(context.Containers.Volumes.Create(args.Positionals.FirstOrDefault(), labels).Name);
+            context.Out.WriteLine(context.Engine.Volumes.Create(args.Positionals.FirstOrDefault(), labels).Name);
             return 0;
         },
         MinPositionals: 0, MaxPositionals: 1);
@@ -26,11 +26,11 @@ internal static class VolumeCommands
         (context, args) =>
         {
             var format = Output.ParseRows(args.Value("format") ?? "table", "table {{.Driver}}\\t{{.Name}}");
-            var volumes = context.Containers.Volumes.List();
+            var volumes = context.Engine.Volumes.List();
             if (args.Bool("quiet"))
                 volumes.Select(v => v.Name).ToList().ForEach(context.Out.WriteLine);
             else
-                Output.Rows(context.Out, format, VolumeHeader, volumes.Select(v => VolumeRow(v, context.Containers.Volumes.DataPath(v.Name))));
+                Output.Rows(context.Out, format, VolumeHeader, volumes.Select(v => VolumeRow(v, context.Engine.Volumes.DataPath(v.Name))));
             return 0;
         },
         Aliases: ["volume list"]);
@@ -57,7 +57,7 @@ internal static class VolumeCommands
         (context, args) =>
         {
             var format = Output.ParseDocumentFormat(args.Value("format"));
-            var volumes = args.Positionals.Select(name => context.Containers.Volumes.Inspect(name)).ToList();
+            var volumes = args.Positionals.Select(name => context.Engine.Volumes.Inspect(name)).ToList();
             Output.Documents(context.Out, format, JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeInspect));
             return 0;
         },
@@ -70,7 +70,7 @@ internal static class VolumeCommands
         {
             foreach (var name in args.Positionals)
             {
-                context.Containers.Volumes.Remove(name);
+                context.Engine.Volumes.Remove(name);
                 context.Out.WriteLine(name);
             }
             return 0;
@@ -82,7 +82,7 @@ internal static class VolumeCommands
         [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
         (context, args) =>
         {
-            var report = context.Containers.Volumes.Prune(args.Bool("all"));
+            var report = context.Engine.Volumes.Prune(args.Bool("all"));
             PruneCommand.PrintRemoved(context, "Deleted Volumes", report);
             context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
