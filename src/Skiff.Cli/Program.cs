@@ -15,6 +15,9 @@ public static class Program
     /// <summary>docker's and podman's status for a failure of the engine itself (as opposed to a container's).</summary>
     public const int EngineError = 125;
 
+    /// <summary>docker's CLI's status for a failure of its own (<see cref="CliFailure"/>).</summary>
+    public const int CliFailureStatus = 1;
+
     private static readonly Flag[] GlobalFlags =
     [
         new("root", TakesValue: true, Help: $"the store (default {EngineOptions.DefaultRoot}, or ${EngineOptions.RootVariable})"),
@@ -96,7 +99,7 @@ public static class Program
     {
         if (error is not EngineException { AlreadyShown: true })
             Console.Error.WriteLine($"skiff: {Message(error)}");
-        return ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true });
+        return error is CliFailure ? CliFailureStatus : ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true });
     }
 
     /// <summary>The one line a user reads: the engine's own sentence, or a system exception's message as one.</summary>
