@@ -15,7 +15,7 @@ internal sealed class FilterValues
         {
             var eq = filter.IndexOf('=');
             if (eq <= 0 || !keys.Contains(filter[..eq]))
-                throw new EngineException($"invalid filter \"{filter}\": expected KEY=VALUE with KEY one of {string.Join(", ", keys)}");
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid filter \"{filter}\": expected KEY=VALUE with KEY one of {string.Join(", ", keys)}");
             var (key, value) = (filter[..eq], filter[(eq + 1)..]);
             validate?.Invoke(filter, key, value);
             pairs.Add((key, value));

@@ -61,7 +61,7 @@ public sealed class ContainerMonitor : IDisposable
         _store = store;
         _container = _store.Get(id) ?? throw new EngineException($"no such container: {id}");
         _runtime = new RuntimeClient(_container.Config.Runtime, options.RuntimeRoot);
-        _events = new EventJournal(options.EventsDirectory);
+        _events = new EventJournal(options.EventsDirectory, logger: new Logging.TextWriterLoggerProvider(Console.Error, prefix: $"skiff monitor {id[..12]}").CreateLogger("events"));
         var directory = options.ContainerDirectory(id);
         _directory = FileDescriptor.Wrap(Libc.Open(directory, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", directory);
         _log = new JsonFileLog(Path.Combine(directory, ContainerManager.LogFileName), _container.Config.Log);
