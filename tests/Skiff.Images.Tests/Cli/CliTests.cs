@@ -271,7 +271,7 @@ public sealed class CliTests : IDisposable
         Assert.False(Directory.Exists(Root)); // --help and usage errors never create a store
     }
 
-    private static void Serve(FakeRegistry registry, string repositoryAndTag, TestImage image)
+    internal static void Serve(FakeRegistry registry, string repositoryAndTag, TestImage image)
     {
         registry.Manifests[repositoryAndTag] = (image.MediaType, image.Manifest);
         foreach (byte[] blob in image.Blobs)

@@ -75,6 +75,10 @@ public sealed class ErrorMessageCliTests : IDisposable
 
         AssertOneSentence(await Skiff.RunAsUserAsync(Root, Nobody, "import", tarball, "local/second:1"), tarball, Root, "permission denied");
         AssertOneSentence(await Skiff.RunAsUserAsync(Root, Nobody, "load", "-i", archive), archive, Root, "permission denied");
+        using var registry = new FakeRegistry();
+        CliTests.Serve(registry, "test/small:1", TestImage.Create(layers: 1, randomBytes: 4096));
+        string reference = $"{registry.Host}/test/small:1";
+        AssertOneSentence(await Skiff.RunAsUserAsync(Root, Nobody, "pull", "-q", "--tls-verify=false", reference), reference, Root, "permission denied");
     }
 
     [Fact]
