@@ -24,10 +24,8 @@ public sealed record EventQuery
 /// </summary>
 public sealed class EventService(EventJournal journal)
 {
-    public EventJournal Journal { get; } = journal;
-
     /// <summary>Records <paramref name="e"/>; a failure to write it is logged, never thrown (what it tells of happened all the same).</summary>
-    public void Record(EngineEvent e) => Journal.TryRecord(e);
+    public void Record(EngineEvent e) => journal.TryRecord(e);
 
     /// <summary>An image event as docker's daemon logs it: the actor (an image ID or a reference) and the name attribute.</summary>
     public void RecordImage(string action, string actorId, string name)
@@ -53,7 +51,7 @@ public sealed class EventService(EventJournal journal)
         {
             try
             {
-                foreach (var e in Journal.Read(query.Since, query.Until, query.Follow, stop.Token))
+                foreach (var e in journal.Read(query.Since, query.Until, query.Follow, stop.Token))
                 {
                     if (filter.Matches(e))
                         channel.Writer.WriteAsync(e, stop.Token).AsTask().GetAwaiter().GetResult();

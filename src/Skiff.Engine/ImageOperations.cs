@@ -63,10 +63,6 @@ public sealed class ImageOperations(Func<ImageService> store, EventService event
 
     private static bool IsNamed(string name, string wanted) => name == wanted || ImageNames.Split(name).Repository == wanted;
 
-    public ImageInfo Get(string nameOrId) => Store.Resolve(nameOrId);
-
-    public ImageInfo? Find(string nameOrId) => Store.TryResolve(nameOrId);
-
     /// <summary>`image inspect`: docker's document of the image.</summary>
     public ImageInspect Inspect(string nameOrId)
     {
