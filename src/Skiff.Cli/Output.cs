@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Skiff.Cli.Templates;
-using Skiff.Images.References;
 
 namespace Skiff.Cli;
 
@@ -175,19 +174,6 @@ internal static class Output
         string offset = local.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
         string zone = local.Offset == TimeSpan.Zero ? "UTC" : offset;
         return local.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + $" {offset} {zone}";
-    }
-
-    /// <summary>docker's short form of a stored name: <c>docker.io/library/busybox:latest</c> → <c>busybox:latest</c>.</summary>
-    public static string Familiar(string name) => ImageReference.TryParse(name, out var reference) ? reference.FamiliarString : name;
-
-    /// <summary>A name split as the REPOSITORY and TAG (or DIGEST) columns show it.</summary>
-    public static (string Repository, string TagOrDigest) Split(string familiarName)
-    {
-        int at = familiarName.IndexOf('@');
-        if (at >= 0)
-            return (familiarName[..at], familiarName[(at + 1)..]);
-        int colon = familiarName.LastIndexOf(':');
-        return colon > familiarName.LastIndexOf('/') ? (familiarName[..colon], familiarName[(colon + 1)..]) : (familiarName, "");
     }
 
     /// <summary>A table as docker's formatter prints it: columns aligned by <see cref="TabWriter"/> with docker's settings.</summary>

@@ -1,24 +1,22 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Skiff.Cli.Commands;
 using Skiff.Engine;
-using Skiff.Images.Archive;
-using Skiff.Images.Layers;
-using Skiff.Images.References;
-using Skiff.Images.Registry;
-using Skiff.Images.Service;
+using Skiff.Engine.Logging;
 using Skiff.Interop;
-using Skiff.Storage.Content;
-using Skiff.Storage.Snapshots;
 
 namespace Skiff.Cli;
 
 /// <summary>skiff: the engine's command line, with docker's and podman's command names and flags.</summary>
 public static class Program
 {
-    public const string Version = "0.1.0";
+    public const string Version = EngineHost.Version;
 
     /// <summary>docker's and podman's status for a failure of the engine itself (as opposed to a container's).</summary>
     public const int EngineError = 125;
+
+    /// <summary>docker's CLI's status for a failure of its own (<see cref="CliFailure"/>).</summary>
+    public const int CliFailureStatus = 1;
 
     private static readonly Flag[] GlobalFlags =
     [
@@ -68,7 +66,9 @@ public static class Program
             return EngineError;
         }
         var commandArgs = rest[words..];
-        using var context = new CliContext(new EngineHost(EngineOptions.Resolve(global.Value("root"), global.Value("runroot"))));
+        // What the engine says without failing (an event it could not record) reaches the user as skiff's warnings.
+        var logging = new TextWriterLoggerProvider(Console.Error, LogLevel.Warning).ToFactory();
+        using var context = new CliContext(new EngineHost(EngineOptions.Resolve(global.Value("root"), global.Value("runroot")), logging));
         try
         {
             var parsed = ParsedArguments.Parse(command.Name, command.Flags, commandArgs, command.StopAtFirstPositional, style: FlagStyle.Docker);
@@ -87,21 +87,34 @@ public static class Program
             command.PrintHelp(Console.Error);
             return EngineError;
         }
-        catch (Exception error) when (IsEngineError(error))
+        // Failures meant for the user get a line; anything else is a bug and keeps its stack trace.
+        catch (Exception error) when (ErrorKinds.IsExpected(error))
         {
-            if (error is not EngineException { AlreadyShown: true })
-                Console.Error.WriteLine($"skiff: {OneLine(error.Message)}");
-            // 126/127 when a container's program cannot be run, as docker reports them.
-            return error is EngineException engine ? engine.ExitCode : EngineError;
+            return Report(error);
         }
     }
 
-    /// <summary>Failures with a message meant for the user; anything else is a bug and keeps its stack trace.</summary>
-    internal static bool IsEngineError(Exception error) => error is EngineException or ImageException or RegistryException or ContentException or SnapshotException
-        or LayerException or InvalidReferenceException or SyscallException or IOException or UnauthorizedAccessException
-        or ArchiveException or Templates.TemplateException;
+    /// <summary>Says <paramref name="error"/> on stderr in one line (unless a runtime said it already) and returns its exit status.</summary>
+    internal static int Report(Exception error)
+    {
+        if (error is not EngineException { AlreadyShown: true })
+            Console.Error.WriteLine($"skiff: {Message(error)}");
+        return error is CliFailure ? CliFailureStatus : ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true });
+    }
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+    /// <summary>The one line a user reads: the engine's own sentence, or a system exception's message as one.</summary>
+    internal static string Message(Exception error) => error is SkiffException ? error.Message.ReplaceLineEndings(" ") : SystemErrors.Sentence(error.Message);
+
+    /// <summary>
+    /// The one mapping of error kinds to exit statuses: docker's 127 and 126 when the container's program could not
+    /// be found or executed, else 125, the status of a failure of the engine itself.
+    /// </summary>
+    internal static int ExitCode(ErrorKind kind, bool containerCommand) => (kind, containerCommand) switch
+    {
+        (ErrorKind.NotFound, true) => 127,
+        (ErrorKind.PermissionDenied, true) => 126,
+        _ => EngineError,
+    };
 
     private static void PrintUsage(TextWriter output)
     {

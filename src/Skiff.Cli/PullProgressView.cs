@@ -20,14 +20,10 @@ internal sealed class PullProgressView(TextWriter output, bool terminal) : IProg
     private TimeSpan? _lastDraw;
     private int _drawnLines;
 
-    /// <summary>Whether any layer had to be downloaded (else the image was up to date).</summary>
-    public bool Downloaded { get; private set; }
-
     public void Report(PullProgress value)
     {
         lock (_lock)
         {
-            Downloaded |= value.Phase is PullPhase.Downloading or PullPhase.Extracting or PullPhase.Complete;
             bool known = _layers.TryGetValue(value.Layer, out var previous);
             if (!known)
                 _order.Add(value.Layer);

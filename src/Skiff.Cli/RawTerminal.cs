@@ -40,7 +40,7 @@ internal sealed class RawTerminal : IDisposable
     public static void RequireForInput(bool attachInput, bool tty)
     {
         if (attachInput && tty && Libc.IsATty(Input) != 1)
-            throw new EngineException("the input device is not a TTY", exitCode: 1);
+            throw new CliFailure(ErrorKind.FailedPrecondition, "the input device is not a TTY");
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ internal sealed class ContainerContext : IDisposable
         Store = store;
         Events = events;
         _ownsStore = ownsStore;
-        Volumes = new VolumeManager(options, store, events);
+        Volumes = new VolumeService(options, store, events);
     }
 
     /// <summary>Opens the store at <paramref name="options"/>' root (tightening a store an older skiff made by the umask).</summary>
@@ -41,7 +41,7 @@ internal sealed class ContainerContext : IDisposable
     public IRootfsProvider Rootfs { get; }
     public ContainerStore Store { get; }
     public EventJournal Events { get; }
-    public VolumeManager Volumes { get; }
+    public VolumeService Volumes { get; }
 
     public ContainerDirectory DirectoryOf(string id) => new(Options, id);
 

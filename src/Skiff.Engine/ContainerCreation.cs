@@ -171,7 +171,7 @@ public sealed class ContainerCreation
     /// The volumes a container's spec names, made as it is built: a named volume is created if missing, an anonymous
     /// one always; a new volume gets the image's files at its mount point (docker's copy-up).
     /// </summary>
-    private sealed class VolumeMounts(VolumeManager volumes, string rootfs, Rollback created)
+    private sealed class VolumeMounts(VolumeService volumes, string rootfs, Rollback created)
     {
         public List<MountPoint> MountPoints { get; } = [];
         public List<string> Anonymous { get; } = [];

@@ -191,4 +191,6 @@ public sealed record InspectMount
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(List<ContainerInspect>))]
 [JsonSerializable(typeof(List<VolumeInspect>))]
+[JsonSerializable(typeof(List<ImageInspect>))]
+[JsonSerializable(typeof(List<System.Text.Json.JsonElement>))]
 public sealed partial class InspectJsonContext : JsonSerializerContext;

@@ -12,7 +12,10 @@ namespace Skiff.Engine;
 /// </summary>
 public sealed class EngineHost : IDisposable
 {
-    private readonly Lazy<ImageService> _images;
+    /// <summary>The engine's version, as `version` and `system info` report it.</summary>
+    public const string Version = "0.1.0";
+
+    private readonly Lazy<ImageService> _imageStore;
     private readonly IRootfsProvider? _rootfs;
     private readonly Lazy<ContainerContext> _containerContext;
     private readonly Lazy<ContainerLifecycle> _containers;
@@ -27,14 +30,17 @@ public sealed class EngineHost : IDisposable
         Options = options;
         Logging = logging ?? NullLoggerFactory.Instance;
         var imageOptions = new ImageServiceOptions { Root = options.Root };
-        _images = new(() => ImageService.Open(configureImages is null ? imageOptions : configureImages(imageOptions)), LazyThreadSafetyMode.ExecutionAndPublication);
+        _imageStore = new(() => ImageService.Open(configureImages is null ? imageOptions : configureImages(imageOptions)), LazyThreadSafetyMode.ExecutionAndPublication);
         _rootfs = rootfs;
-        Events = new EventJournal(options.EventsDirectory);
-        _containerContext = new(() => ContainerContext.Open(Options, Rootfs, Events), LazyThreadSafetyMode.ExecutionAndPublication);
+        var journal = new EventJournal(options.EventsDirectory, logger: Logging.CreateLogger<EventJournal>());
+        _containerContext = new(() => ContainerContext.Open(Options, Rootfs, journal), LazyThreadSafetyMode.ExecutionAndPublication);
         _containers = new(() => new ContainerLifecycle(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerCreation = new(() => new ContainerCreation(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerQueries = new(() => new ContainerQueries(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerExec = new(() => new ContainerExec(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+        Events = new EventService(journal);
+        Images = new ImageOperations(() => ImageStore, Events);
+        System = new SystemService(this);
     }
 
     public EngineOptions Options { get; }
@@ -42,14 +48,17 @@ public sealed class EngineHost : IDisposable
     /// <summary>Where the engine's parts log what a user may want to know but is no failure (a front end decides where it goes).</summary>
     public ILoggerFactory Logging { get; }
 
-    /// <summary>The image store, opened on first use.</summary>
-    public ImageService Images => _images.Value;
+    /// <summary>The image store (Skiff.Images, low level: no events), opened on first use.</summary>
+    public ImageService ImageStore => _imageStore.Value;
+
+    /// <summary>The image use cases: pull, push, tag, remove, prune, history, inspect, save, load, import, with their events.</summary>
+    public ImageOperations Images { get; }
 
     /// <summary>Containers' root filesystems: snapshots of the store's images.</summary>
-    public IRootfsProvider Rootfs => _rootfs ?? new ImageRootfsProvider(Images);
+    public IRootfsProvider Rootfs => _rootfs ?? new ImageRootfsProvider(ImageStore);
 
-    /// <summary>The journal every operation and monitor records its events in (`skiff events` reads it).</summary>
-    public EventJournal Events { get; }
+    /// <summary>The engine's events: recorded by every operation and monitor, read and followed by `events`.</summary>
+    public EventService Events { get; }
 
     /// <summary>Containers' lives: start, stop, kill, restart, pause, unpause, rename, remove, prune, wait, attach.</summary>
     public ContainerLifecycle Containers => _containers.Value;
@@ -63,14 +72,17 @@ public sealed class EngineHost : IDisposable
     /// <summary>Processes run in running containers.</summary>
     public ContainerExec ContainerExec => _containerExec.Value;
 
-    /// <summary>The store's volumes (on the containers' database).</summary>
-    public VolumeManager Volumes => _containerContext.Value.Volumes;
+    /// <summary>Named and anonymous volumes (on the containers' database).</summary>
+    public VolumeService Volumes => _containerContext.Value.Volumes;
+
+    /// <summary>The engine as a whole: info, disk usage, prune.</summary>
+    public SystemService System { get; }
 
     public void Dispose()
     {
         if (_containerContext.IsValueCreated)
             _containerContext.Value.Dispose();
-        if (_images.IsValueCreated)
-            _images.Value.Dispose();
+        if (_imageStore.IsValueCreated)
+            _imageStore.Value.Dispose();
     }
 }

@@ -8,4 +8,4 @@ if (args.Length < 3 || args[2] != "monitor")
     Console.Error.WriteLine("usage: Skiff.Engine.TestHost IMAGES_DIR ROOTFS_DIR monitor --root DIR --runtime-root DIR ID");
     return 125;
 }
-return ContainerMonitor.Run(args[3..], _ => new DirectoryRootfsProvider(args[0], args[1]), TextWriterLoggerProvider.Factory(Console.Error));
+return ContainerMonitor.Run(args[3..], _ => new DirectoryRootfsProvider(args[0], args[1]), new TextWriterLoggerProvider(Console.Error, prefix: "skiff monitor").ToFactory());

@@ -47,7 +47,7 @@ public sealed class TestEngine : IDisposable
     public ContainerCreation ContainerCreation => Host.ContainerCreation;
     public ContainerQueries ContainerQueries => Host.ContainerQueries;
     public ContainerExec ContainerExec => Host.ContainerExec;
-    public VolumeManager Volumes => Host.Volumes;
+    public VolumeService Volumes => Host.Volumes;
     public string RootfsDirectory { get; }
     /// <summary>The "image" every container's rootfs is copied from.</summary>
     public string ImageRootfs => Path.Combine(_images, ImageId);

@@ -228,10 +228,9 @@ internal static class ContainerCommands
                 operation(name);
                 context.Out.WriteLine(name);
             }
-            catch (EngineException error) when (args.Positionals.Count > 1)
+            catch (Exception error) when (args.Positionals.Count > 1 && ErrorKinds.IsExpected(error))
             {
-                Console.Error.WriteLine($"skiff: {error.Message}");
-                status = error.ExitCode;
+                status = Program.Report(error);
             }
         }
         return status;

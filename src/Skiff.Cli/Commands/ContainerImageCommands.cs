@@ -19,7 +19,7 @@ internal static class ContainerImageCommands
         {
             var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
             var mountTargets = new MountTargets(context.Engine.ContainerQueries.EngineMountTargets(container));
-            foreach (var change in context.Images.ContainerChanges(container.Id, mountTargets))
+            foreach (var change in context.ImageStore.ContainerChanges(container.Id, mountTargets))
             {
                 string line = change.ToString();
                 if (!FileNames.HasEscapes(line))
@@ -66,12 +66,12 @@ internal static class ContainerImageCommands
     private static int RunCommit(CliContext context, ParsedArguments args)
     {
         var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
-        var parent = context.Images.Resolve(container.ImageId);
+        var parent = context.ImageStore.Resolve(container.ImageId);
         var request = new CommitRequest
         {
             ContainerId = container.Id,
             ImageId = parent.Id,
-            Config = ContainerRunConfig(container, context.Images.Config(parent).Config),
+            Config = ContainerRunConfig(container, context.ImageStore.Config(parent).Config),
             Changes = args.Values("change"),
             Author = args.Value("author"),
             Comment = args.Value("message"),
@@ -85,7 +85,7 @@ internal static class ContainerImageCommands
         Images.Service.ImageInfo image;
         try
         {
-            image = context.Images.Commit(request);
+            image = context.ImageStore.Commit(request);
         }
         finally
         {

@@ -18,8 +18,6 @@ namespace Skiff.Cli.Commands;
 /// </summary>
 internal static class CpCommand
 {
-    private const int CpError = 1;
-
     public static readonly CliCommand Definition = new(
         "cp", "SRC_PATH DEST_PATH (one of them CONTAINER:PATH; \"-\" streams a tar)", "Copy files between a container and the host.",
         [new("archive", 'a', Help: "keep the files' uid and gid (else copied files are owned by the container's root)"),
@@ -44,9 +42,9 @@ internal static class CpCommand
         var (sourceContainer, sourcePath) = Split(args.Positionals[0]);
         var (targetContainer, targetPath) = Split(args.Positionals[1]);
         if (sourceContainer is not null && targetContainer is not null)
-            throw new EngineException("cp: copying between containers is not supported; copy through the host", CpError);
+            throw new CliFailure(ErrorKind.InvalidArgument, "cp: copying between containers is not supported; copy through the host");
         if (sourceContainer is null && targetContainer is null)
-            throw new EngineException("cp: one of the paths must be CONTAINER:PATH", CpError);
+            throw new CliFailure(ErrorKind.InvalidArgument, "cp: one of the paths must be CONTAINER:PATH");
         try
         {
             using var files = context.Engine.ContainerQueries.OpenFiles(sourceContainer ?? targetContainer!);
@@ -64,7 +62,7 @@ internal static class CpCommand
             }
             var into = InContainer(files, targetPath);
             if (!into.Writable)
-                throw new EngineException($"cannot copy into {into.Display}: it is on a read-only volume or rootfs of the container", CpError);
+                throw new CliFailure(ErrorKind.PermissionDenied, $"cannot copy into {into.Display}: it is on a read-only volume or rootfs of the container");
             var unpacker = new LayerUnpacker { Whiteouts = false, ApplyOwnership = true, Owner = args.Bool("archive") ? null : (0, 0) };
             if (sourcePath == "-")
             {
@@ -78,9 +76,9 @@ internal static class CpCommand
                 Copy(hostSource, into, _ => true, unpacker);
             return 0;
         }
-        catch (Exception error) when (Program.IsEngineError(error) || error is InvalidDataException)
+        catch (Exception error) when (ErrorKinds.IsExpected(error) || error is InvalidDataException)
         {
-            throw new EngineException(error.Message, CpError);
+            throw new CliFailure(ErrorKinds.Of(error), error.Message, error);
         }
     }
 
@@ -187,7 +185,7 @@ internal static class CpCommand
         {
             unpacker.Unpack(input, directory);
         }
-        catch (Exception error) when (Program.IsEngineError(error) || error is InvalidDataException)
+        catch (Exception error) when (ErrorKinds.IsExpected(error) || error is InvalidDataException)
         {
             unpackError = error;
             input.Dispose(); // the writer then fails on its next write instead of blocking

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Skiff.Engine;
 using Skiff.Engine.Events;
 
 namespace Skiff.Cli.Commands;
@@ -23,14 +24,27 @@ internal static class EventsCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        var filter = EventFilter.Parse(args.Values("filter"));
-        var since = args.Value("since") is { } s ? ContainerCommands.ParseTime(s, "--since") : (DateTimeOffset?)null;
-        var until = args.Value("until") is { } u ? ContainerCommands.ParseTime(u, "--until") : (DateTimeOffset?)null;
+        var query = new EventQuery
+        {
+            Since = args.Value("since") is { } since ? ContainerCommands.ParseTime(since, "--since") : null,
+            Until = args.Value("until") is { } until ? ContainerCommands.ParseTime(until, "--until") : null,
+            Filters = args.Values("filter"),
+        };
         var format = args.Value("format") is { } f ? Output.ParseTemplate(f == "json" ? "{{json .}}" : f) : null;
-        bool follow = until is null || until > DateTimeOffset.UtcNow;
-        using var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = follow };
-        foreach (var e in context.Events.Read(since, until, follow).Where(filter.Matches))
-            output.WriteLine(format is null ? e.ToString() : format.Execute(JsonSerializer.SerializeToElement(e, EventJsonContext.Default.EngineEvent)));
+        using var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = query.Follow };
+        var events = context.Engine.Events.ReadAsync(query).GetAsyncEnumerator();
+        try
+        {
+            while (events.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+            {
+                var e = events.Current;
+                output.WriteLine(format is null ? e.ToString() : format.Execute(JsonSerializer.SerializeToElement(e, EventJsonContext.Default.EngineEvent)));
+            }
+        }
+        finally
+        {
+            events.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
         return 0;
     }
 }

@@ -1,4 +1,5 @@
 using Skiff.Cli.Templates;
+using Skiff.Images.Service;
 
 namespace Skiff.Cli.Commands;
 
@@ -21,40 +22,27 @@ internal static class HistoryCommand
     private static int Run(CliContext context, ParsedArguments args)
     {
         var format = Output.ParseRows(args.Value("format") ?? "table", "table {{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}");
-        var image = context.Images.Resolve(args.Positionals[0]);
-        var config = context.Images.Config(image);
+        var history = context.Images.History(args.Positionals[0]);
         bool noTrunc = args.Bool("no-trunc");
-        // History entries that made a layer take the layers' sizes in order; the others (ENV, CMD...) are 0 bytes.
-        var history = config.History ?? [.. image.Layers.Select(_ => new Skiff.Oci.Image.ImageHistory())];
-        var rows = new List<Dictionary<string, object?>>();
-        int layer = 0;
-        var now = DateTimeOffset.UtcNow;
-        foreach (var entry in history)
-        {
-            long size = entry.EmptyLayer == true || layer >= image.Layers.Count ? 0 : image.Layers[layer++].Size;
-            string createdBy = entry.CreatedBy ?? "";
-            if (!noTrunc && createdBy.Length > 45)
-                createdBy = createdBy[..44] + "…";
-            rows.Add(new()
-            {
-                ["ID"] = "<missing>",
-                ["CreatedSince"] = entry.Created is { } created ? Output.Ago(created, now) : "",
-                ["CreatedAt"] = entry.Created is { } at ? Output.GoTime(at) : "",
-                ["CreatedBy"] = createdBy,
-                ["Size"] = Output.Size(size),
-                ["Comment"] = entry.Comment ?? "",
-            });
-        }
-        rows.Reverse();
-        if (rows.Count > 0)
-            rows[0]["ID"] = noTrunc ? image.Id : image.ShortId;
         if (args.Bool("quiet"))
         {
-            foreach (var row in rows)
-                context.Out.WriteLine(row["ID"]);
+            foreach (var entry in history)
+                context.Out.WriteLine(Id(entry.Id, noTrunc));
             return 0;
         }
-        Output.Rows(context.Out, format, Header, rows.Select(row => new TemplateRow(RowType, row)));
+        var now = DateTimeOffset.UtcNow;
+        var rows = history.Select(entry => new TemplateRow(RowType, new Dictionary<string, object?>
+        {
+            ["ID"] = Id(entry.Id, noTrunc),
+            ["CreatedSince"] = entry.Created is { } created ? Output.Ago(created, now) : "",
+            ["CreatedAt"] = entry.Created is { } at ? Output.GoTime(at) : "",
+            ["CreatedBy"] = noTrunc || entry.CreatedBy.Length <= 45 ? entry.CreatedBy : entry.CreatedBy[..44] + "…",
+            ["Size"] = Output.Size(entry.Size),
+            ["Comment"] = entry.Comment,
+        }));
+        Output.Rows(context.Out, format, Header, rows);
         return 0;
     }
+
+    private static string Id(string id, bool noTrunc) => noTrunc || id == "<missing>" ? id : ImageInfo.ShortHex(id);
 }

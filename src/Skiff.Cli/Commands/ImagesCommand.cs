@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Skiff.Cli.Templates;
+using Skiff.Engine;
 using Skiff.Images.Service;
 
 namespace Skiff.Cli.Commands;
@@ -23,17 +24,7 @@ internal static class ImagesCommand
         bool digests = args.Bool("digests");
         // null: podman's JSON array
         var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", digests ? DigestsTable : DefaultTable);
-        var images = context.Images.List();
-        if (!args.Bool("all"))
-        {
-            var intermediate = ImageService.IntermediateImages(images);
-            images = [.. images.Where(image => !intermediate.Contains(image.Id))];
-        }
-        if (args.Positionals.Count == 1)
-        {
-            string wanted = args.Positionals[0];
-            images = [.. images.Where(image => image.RepoTags.Any(tag => Matches(Output.Familiar(tag), wanted) || Matches(tag, wanted)))];
-        }
+        var images = context.Images.List(args.Bool("all"), args.Positionals.FirstOrDefault());
         bool noTrunc = args.Bool("no-trunc");
         if (args.Bool("quiet"))
         {
@@ -51,10 +42,10 @@ internal static class ImagesCommand
         foreach (var image in images)
         {
             string digest = image.RepoDigests.Count > 0 ? image.RepoDigests[0][(image.RepoDigests[0].IndexOf('@') + 1)..] : "<none>";
-            var names = image.RepoTags.Count > 0 ? image.RepoTags.Select(Output.Familiar) : ["<none>:<none>"];
+            var names = image.RepoTags.Count > 0 ? image.RepoTags.Select(ImageNames.Familiar) : ["<none>:<none>"];
             foreach (string name in names)
             {
-                var (repository, tag) = name == "<none>:<none>" ? ("<none>", "<none>") : Output.Split(name);
+                var (repository, tag) = name == "<none>:<none>" ? ("<none>", "<none>") : ImageNames.Split(name);
                 rows.Add(new TemplateRow(RowType, new Dictionary<string, object?>
                 {
                     ["ID"] = noTrunc ? image.Id : image.ShortId,
@@ -86,10 +77,6 @@ internal static class ImagesCommand
         ["CreatedAt"] = "CREATED AT", ["Size"] = "SIZE", ["Containers"] = "CONTAINERS", ["VirtualSize"] = "VIRTUAL SIZE",
         ["SharedSize"] = "SHARED SIZE", ["UniqueSize"] = "UNIQUE SIZE",
     });
-
-    /// <summary>docker's filter argument: a repository (any tag) or repository:tag.</summary>
-    private static bool Matches(string name, string wanted)
-        => name == wanted || Output.Split(name).Repository == wanted;
 
     /// <summary>podman's `images --format json` shape: an array of objects, full names, unix-seconds Created.</summary>
     private static void WriteJson(TextWriter output, IReadOnlyList<ImageInfo> images)

@@ -1,4 +1,4 @@
-using Skiff.Images.Archive;
+using Skiff.Engine;
 
 namespace Skiff.Cli.Commands;
 
@@ -15,18 +15,18 @@ internal static class ImportCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        string source = args.Positionals[0];
-        string[] names = args.Positionals.Count > 1 ? [args.Positionals[1]] : [];
-        using var input = source == "-" ? Console.OpenStandardInput() : File.OpenRead(source);
-        using var shared = context.Images.LockShared();
-        var loaded = RootfsImporter.Import(context.Images.Content, input, new ImportOptions
+        var (input, source) = InputFile.Open(args.Positionals[0]);
+        using (input)
         {
-            Changes = args.Values("change"),
-            Message = args.Value("message"),
-        });
-        var image = context.Images.Register(loaded, names, namedHere: true);
-        context.RecordImageEvent("import", image.Id, image.Id);
-        context.Out.WriteLine(image.Id);
+            var image = context.Images.Import(input, new ImportRequest
+            {
+                Source = source,
+                Name = args.Positionals.ElementAtOrDefault(1),
+                Changes = args.Values("change"),
+                Message = args.Value("message"),
+            });
+            context.Out.WriteLine(image.Id);
+        }
         return 0;
     }
 }

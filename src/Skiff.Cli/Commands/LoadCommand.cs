@@ -1,6 +1,3 @@
-using Skiff.Images.Archive;
-using Skiff.Images.Service;
-
 namespace Skiff.Cli.Commands;
 
 internal static class LoadCommand
@@ -16,18 +13,16 @@ internal static class LoadCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        using var input = args.Value("input") is { } path ? File.OpenRead(path) : Console.OpenStandardInput();
-        // Held from before the first blob is stored until the images are recorded: garbage collection deletes
-        // blobs no image names, and these have no image yet.
-        using var shared = context.Images.LockShared();
-        foreach (var loaded in ImageArchiveReader.Read(context.Images.Content, input))
+        var (input, source) = InputFile.Open(args.Value("input"));
+        using (input)
         {
-            var image = context.Images.Register(loaded, loaded.Tags);
-            context.RecordImageEvent("load", image.Id, image.RepoTags.Count > 0 ? Output.Familiar(image.RepoTags[0]) : image.Id);
-            if (image.RepoTags.Count == 0)
-                context.Out.WriteLine($"Loaded image ID: {image.Id}");
-            foreach (var tag in image.RepoTags.Where(tag => loaded.Tags.Any(name => ImageService.NormalizeName(name) == tag)))
-                context.Out.WriteLine($"Loaded image: {Output.Familiar(tag)}");
+            foreach (var loaded in context.Images.Load(input, source))
+            {
+                if (loaded.Image.RepoTags.Count == 0)
+                    context.Out.WriteLine($"Loaded image ID: {loaded.Image.Id}");
+                foreach (var name in loaded.LoadedNames)
+                    context.Out.WriteLine($"Loaded image: {name}");
+            }
         }
         return 0;
     }

@@ -1,3 +1,4 @@
+using Skiff.Engine;
 using Skiff.Images.Registry;
 
 namespace Skiff.Cli.Commands;
@@ -17,10 +18,7 @@ internal static class LogoutCommand
         string registry = args.Positionals[0];
         var store = new CredentialStore(args.Value("authfile"));
         if (!store.Logout(registry))
-        {
-            Console.Error.WriteLine($"skiff: logout: not logged in to {registry} (in {store.WritePath})");
-            return Program.EngineError;
-        }
+            throw new EngineException(ErrorKind.NotFound, $"not logged in to {registry}: {store.WritePath} holds no credentials for it");
         context.Out.WriteLine($"Removed login credentials for {registry}");
         return 0;
     }

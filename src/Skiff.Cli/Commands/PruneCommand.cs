@@ -18,7 +18,8 @@ internal static class PruneCommand
                 ? "WARNING! This will remove all images without at least one container associated to them."
                 : "WARNING! This will remove all dangling images."))
             return 0;
-        var report = PruneImages(context, all, until: null);
+        var report = context.Images.Prune(all);
+        PrintRemovedImages(context, report);
         context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
         return 0;
     }
@@ -36,22 +37,18 @@ internal static class PruneCommand
         return Console.In.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
     }
 
-    /// <summary>Removes the images, records their events and prints docker's "Deleted Images:" section.</summary>
-    public static RemovalReport PruneImages(CliContext context, bool all, DateTimeOffset? until)
+    /// <summary>docker's "Deleted Images:" section, when some were.</summary>
+    public static void PrintRemovedImages(CliContext context, RemovalReport report)
     {
-        var before = context.Images.List();
-        var report = context.Images.Prune(all, until);
-        context.RecordRemovalEvents(report, before);
         if (report.Deleted.Count > 0)
         {
             context.Out.WriteLine("Deleted Images:");
             foreach (string name in report.Untagged)
-                context.Out.WriteLine($"untagged: {Output.Familiar(name)}");
+                context.Out.WriteLine($"untagged: {ImageNames.Familiar(name)}");
             foreach (string id in report.Deleted)
                 context.Out.WriteLine($"deleted: {id}");
             context.Out.WriteLine();
         }
-        return report;
     }
 
     /// <summary>A "Deleted Containers:" or "Deleted Volumes:" section, when something was.</summary>

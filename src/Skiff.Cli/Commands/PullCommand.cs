@@ -1,4 +1,4 @@
-using Skiff.Images.Service;
+using Skiff.Engine;
 using Skiff.Oci.Image;
 
 namespace Skiff.Cli.Commands;
@@ -29,26 +29,22 @@ internal static class PullCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        string name = args.Positionals[0];
-        var options = new PullOptions
+        var request = new PullRequest
         {
+            Reference = args.Positionals[0],
             Platform = args.Value("platform") is { } platform ? ParsePlatform(platform) : null,
             TlsVerify = CliCommand.TlsVerify(args, "pull"),
         };
         bool quiet = args.Bool("quiet");
         using var view = quiet ? null : new PullProgressView(context.Out, context.IsTerminal);
-        var image = context.Images.PullAsync(name, options, view).GetAwaiter().GetResult();
+        var pulled = context.Images.PullAsync(request, view).GetAwaiter().GetResult();
         view?.Finish();
-        // docker's pull event names the reference as given, fully tagged: "busybox:latest", name "busybox".
-        string pulled = image.RepoTags.Count > 0 ? Output.Familiar(image.RepoTags[0]) : name;
-        context.RecordImageEvent("pull", pulled, Output.Split(pulled).Repository);
         if (!quiet)
         {
-            context.Out.WriteLine($"Digest: {image.RepoDigests.FirstOrDefault()?.Split('@')[1] ?? image.ManifestDigest}");
-            string shown = image.RepoTags.Count > 0 ? Output.Familiar(image.RepoTags[0]) : name;
-            context.Out.WriteLine(view!.Downloaded ? $"Status: Downloaded newer image for {shown}" : $"Status: Image is up to date for {shown}");
+            context.Out.WriteLine($"Digest: {pulled.Digest}");
+            context.Out.WriteLine(pulled.Downloaded ? $"Status: Downloaded newer image for {pulled.Name}" : $"Status: Image is up to date for {pulled.Name}");
         }
-        context.Out.WriteLine(image.Id.Split(':')[1]);
+        context.Out.WriteLine(pulled.Image.Id.Split(':')[1]);
         return 0;
     }
 }

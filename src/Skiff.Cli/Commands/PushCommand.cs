@@ -1,3 +1,4 @@
+using Skiff.Engine;
 using Skiff.Images.Registry;
 using Skiff.Images.Service;
 
@@ -21,13 +22,11 @@ internal static class PushCommand
         bool quiet = args.Bool("quiet");
         var view = quiet ? null : new PushProgressView(context.Out);
         var result = context.Images.PushAsync(args.Positionals[0], args.Positionals.ElementAtOrDefault(1), options, view).GetAwaiter().GetResult();
-        string pushed = Output.Familiar(result.Reference);
-        context.RecordImageEvent("push", pushed, Output.Split(pushed).Repository);
         if (!quiet)
         {
             foreach (var blob in result.Blobs)
                 context.Out.WriteLine($"{ImageInfo.ShortHex(blob.Descriptor.Digest.ToString())}: {Describe(blob.Outcome)}");
-            context.Out.WriteLine($"{Output.Familiar(result.Reference)}: digest: {result.ManifestDigest}");
+            context.Out.WriteLine($"{ImageNames.Familiar(result.Reference)}: digest: {result.ManifestDigest}");
         }
         return 0;
     }

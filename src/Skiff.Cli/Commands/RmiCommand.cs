@@ -1,4 +1,4 @@
-using Skiff.Images.Service;
+using Skiff.Engine;
 
 namespace Skiff.Cli.Commands;
 
@@ -17,18 +17,15 @@ internal static class RmiCommand
         {
             try
             {
-                var before = context.Images.List();
                 var report = context.Images.Remove(image, args.Bool("force"));
-                context.RecordRemovalEvents(report, before);
                 foreach (string name in report.Untagged)
-                    context.Out.WriteLine($"Untagged: {Output.Familiar(name)}");
+                    context.Out.WriteLine($"Untagged: {ImageNames.Familiar(name)}");
                 foreach (string id in report.Deleted)
                     context.Out.WriteLine($"Deleted: {id}");
             }
-            catch (ImageException error)
+            catch (Exception error) when (ErrorKinds.IsExpected(error))
             {
-                Console.Error.WriteLine($"skiff: {error.Message}");
-                status = Program.EngineError;
+                status = Program.Report(error);
             }
         }
         return status;

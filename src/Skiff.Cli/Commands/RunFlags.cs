@@ -100,7 +100,7 @@ internal static class RunFlags
         return new CreateRequest
         {
             Image = imageName,
-            ImageInfo = new EngineImage(image.Id, context.Images.Config(image).Config),
+            ImageInfo = new EngineImage(image.Id, context.ImageStore.Config(image).Config),
             Options = options,
             Name = args.Value("name"),
             Interactive = args.Bool("interactive"),
@@ -119,14 +119,14 @@ internal static class RunFlags
         var policy = args.Value("pull") ?? "missing";
         if (policy is not ("missing" or "always" or "never"))
             throw new EngineException($"--pull {policy}: expected always, missing or never");
-        var local = policy == "always" ? null : context.Images.TryResolve(name);
+        var local = policy == "always" ? null : context.ImageStore.TryResolve(name);
         if (local is not null)
             return local;
         if (policy == "never")
             throw new EngineException($"{command}: no such image {name} here, and --pull never forbids pulling it");
         Console.Error.WriteLine($"Unable to find image '{name}' locally");
         using var view = new PullProgressView(Console.Error, !Console.IsErrorRedirected);
-        var pulled = context.Images.PullAsync(name, new PullOptions { TlsVerify = CliCommand.TlsVerify(args, command) }, view).GetAwaiter().GetResult();
+        var pulled = context.ImageStore.PullAsync(name, new PullOptions { TlsVerify = CliCommand.TlsVerify(args, command) }, view).GetAwaiter().GetResult();
         view.Finish();
         return pulled;
     }

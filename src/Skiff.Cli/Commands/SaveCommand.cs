@@ -1,6 +1,4 @@
 using Skiff.Images.Archive;
-using Skiff.Images.Service;
-using Skiff.Oci.Image;
 
 namespace Skiff.Cli.Commands;
 
@@ -23,35 +21,8 @@ internal static class SaveCommand
             "oci-archive" => ArchiveFormat.OciArchive,
             var other => throw new UsageException($"save: --format takes docker-archive or oci-archive, not \"{other}\""),
         };
-        var images = args.Positionals.Select(name => Select(context.Images, name)).ToList();
-        ArchiveOutput.Write("save", args.Value("output"), output => ImageArchiveWriter.Write(context.Images.Content, images, format, output));
-        RecordSaved(context, args.Positionals);
+        var save = context.Images.Save(args.Positionals, format);
+        ArchiveOutput.Write("save", args.Value("output"), save.WriteTo);
         return 0;
-    }
-
-    private static void RecordSaved(CliContext context, IEnumerable<string> names)
-    {
-        foreach (var name in names)
-            context.RecordImageEvent("save", context.Images.Resolve(name).Id, name);
-    }
-
-    /// <summary>The image and the name it was asked by (an ID or digest saves it without names, as docker does).</summary>
-    private static ArchiveImage Select(ImageService images, string name)
-    {
-        var image = images.Resolve(name);
-        var tags = image.RepoTags.Where(tag => IsNamedBy(name, tag)).Take(1).ToList();
-        return new ArchiveImage(Digest.Parse(image.ManifestDigest), tags);
-    }
-
-    private static bool IsNamedBy(string name, string tag)
-    {
-        try
-        {
-            return ImageService.NormalizeName(name) == tag;
-        }
-        catch (ImageException)
-        {
-            return false;
-        }
     }
 }

@@ -8,7 +8,7 @@ internal static class SystemDfCommand
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        var usage = context.Images.DiskUsage();
+        var usage = context.Engine.System.DiskUsage();
         static string Reclaimable(long part, long total) => total == 0 ? "0B" : $"{Output.Size(part)} ({100 * part / total}%)";
         Output.Table(context.Out, ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
         [

@@ -1,4 +1,5 @@
 using System.Text;
+using Skiff.Engine;
 
 namespace Skiff.Cli.Commands;
 
@@ -35,17 +36,12 @@ internal static class SystemPruneCommand
         if (!PruneCommand.Confirmed(context, args, warning.ToString()))
             return 0;
 
-        var containers = context.Containers.Prune(until);
-        PruneCommand.PrintRemoved(context, "Deleted Containers", containers);
-        long reclaimed = containers.ReclaimedBytes;
-        if (volumes)
-        {
-            var removedVolumes = context.Engine.Volumes.Prune();
+        var report = context.Engine.System.Prune(new SystemPruneRequest { AllImages = all, Volumes = volumes, Until = until });
+        PruneCommand.PrintRemoved(context, "Deleted Containers", report.Containers);
+        if (report.Volumes is { } removedVolumes)
             PruneCommand.PrintRemoved(context, "Deleted Volumes", removedVolumes);
-            reclaimed += removedVolumes.ReclaimedBytes;
-        }
-        reclaimed += PruneCommand.PruneImages(context, all, until).ReclaimedBytes;
-        context.Out.WriteLine($"Total reclaimed space: {Output.Size(reclaimed)}");
+        PruneCommand.PrintRemovedImages(context, report.Images);
+        context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
         return 0;
     }
 }

@@ -1,5 +1,3 @@
-using Skiff.Images.Service;
-
 namespace Skiff.Cli.Commands;
 
 internal static class TagCommand
@@ -11,7 +9,6 @@ internal static class TagCommand
     private static int Run(CliContext context, ParsedArguments args)
     {
         context.Images.Tag(args.Positionals[0], args.Positionals[1]);
-        context.RecordImageEvent("tag", context.Images.Resolve(args.Positionals[1]).Id, Output.Familiar(ImageService.NormalizeName(args.Positionals[1])));
         return 0;
     }
 }

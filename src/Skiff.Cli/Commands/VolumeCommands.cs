@@ -93,7 +93,7 @@ internal static class VolumeCommands
     public static readonly CliCommand Monitor = new(
         "monitor", "", "(internal) the per-container monitor process.",
         [new("root", TakesValue: true), new("runtime-root", TakesValue: true), CliCommand.Help],
-        (_, args) => MonitorEntry.Run([.. MonitorArguments(args)], TextWriterLoggerProvider.Factory(Console.Error)),
+        (_, args) => MonitorEntry.Run([.. MonitorArguments(args)], new TextWriterLoggerProvider(Console.Error, prefix: "skiff monitor").ToFactory()),
         MinPositionals: 0, MaxPositionals: 1, Hidden: true);
 
     private static IEnumerable<string> MonitorArguments(ParsedArguments args)

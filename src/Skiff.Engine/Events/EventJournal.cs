@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 using Notify = Skiff.Interop.Interop.Notify;
@@ -19,10 +21,14 @@ public sealed class EventJournal
     private const uint IN_CREATE = 0x100;
     private const uint IN_MOVED_TO = 0x80;
 
-    public EventJournal(string directory, long maximumSize = DefaultMaximumSize)
+    private readonly ILogger _logger;
+
+    /// <param name="logger">where <see cref="TryRecord"/> says why an event could not be written</param>
+    public EventJournal(string directory, long maximumSize = DefaultMaximumSize, ILogger? logger = null)
     {
         Directory = directory;
         MaximumSize = maximumSize;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     public string Directory { get; }
@@ -55,8 +61,8 @@ public sealed class EventJournal
     }
 
     /// <summary>
-    /// Records <paramref name="e"/>, or says on stderr why it could not: what the event is about (a container that
-    /// started, a volume that was made) happened all the same, and a full disk must not undo it.
+    /// Records <paramref name="e"/>, or logs a warning saying why it could not: what the event is about (a container
+    /// that started, a volume that was made) happened all the same, and a full disk must not undo it.
     /// </summary>
     public void TryRecord(EngineEvent e)
     {
@@ -64,9 +70,10 @@ public sealed class EventJournal
         {
             Record(e);
         }
-        catch (Exception error) when (error is IOException or SyscallException or UnauthorizedAccessException)
+        catch (Exception error) when (ErrorKinds.IsExpected(error))
         {
-            Console.Error.WriteLine($"skiff: warning: the {e.Type} {e.Action} event of {e.Actor.Id} was not recorded in {CurrentPath}: {error.Message}");
+            _logger.LogWarning("the {Type} {Action} event of {Actor} was not recorded in {Path}: {Reason}", e.Type, e.Action, e.Actor.Id, CurrentPath,
+                SystemErrors.Reason(error));
         }
     }
 

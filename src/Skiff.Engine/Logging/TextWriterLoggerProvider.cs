@@ -3,55 +3,72 @@ using Microsoft.Extensions.Logging;
 namespace Skiff.Engine.Logging;
 
 /// <summary>
-/// Writes what the engine logs as one line per message, "skiff: warning: ...", to a text writer (a CLI's stderr,
-/// a monitor's monitor.log). Debug and trace messages are left out.
+/// Logs as a command-line program speaks to its user: one line per message, "skiff: warning: ..." (the prefix and
+/// the level's word, then the message), on a writer such as stderr or a monitor's log, from a minimum level up.
 /// </summary>
-public sealed class TextWriterLoggerProvider(TextWriter writer) : ILoggerProvider
+public sealed class TextWriterLoggerProvider(TextWriter output, LogLevel minimumLevel = LogLevel.Warning, string prefix = "skiff") : ILoggerProvider
 {
     private readonly Lock _lock = new();
 
-    /// <summary>A factory with this provider only, for a front end that has no logging of its own.</summary>
-    public static ILoggerFactory Factory(TextWriter writer) => new SingleProviderFactory(new TextWriterLoggerProvider(writer));
+    public ILogger CreateLogger(string categoryName) => new Writer(this);
 
-    public ILogger CreateLogger(string categoryName) => new Logger(this);
+    /// <summary>
+    /// A factory whose every logger writes through this provider: what a front end hands the engine, without the
+    /// options and dependency injection of Microsoft.Extensions.Logging's own factory (start-up time of every command).
+    /// </summary>
+    public ILoggerFactory ToFactory() => new Factory(this);
 
     public void Dispose()
     {
     }
 
-    private void Write(LogLevel level, string message)
+    /// <summary>The line for <paramref name="message"/> at <paramref name="level"/>: a message of several lines is joined into one.</summary>
+    public static string Line(string prefix, LogLevel level, string message, Exception? error = null)
     {
-        var label = level switch
-        {
-            LogLevel.Information => "",
-            LogLevel.Warning => "warning: ",
-            _ => "error: ",
-        };
+        var text = error is null ? message : $"{message}: {error.Message}";
+        return $"{prefix}: {Word(level)}: {text.ReplaceLineEndings(" ")}";
+    }
+
+    private static string Word(LogLevel level) => level switch
+    {
+        LogLevel.Trace or LogLevel.Debug => "debug",
+        LogLevel.Information => "info",
+        LogLevel.Warning => "warning",
+        _ => "error",
+    };
+
+    private bool IsEnabled(LogLevel level) => level != LogLevel.None && level >= minimumLevel;
+
+    private void Write(LogLevel level, string message, Exception? error)
+    {
+        var line = Line(prefix, level, message, error);
+        // One writer for every category and thread: whole lines, never interleaved.
         lock (_lock)
         {
-            writer.WriteLine($"skiff: {label}{message}");
-            writer.Flush();
+            output.WriteLine(line);
+            output.Flush();
         }
     }
 
-    private sealed class Logger(TextWriterLoggerProvider provider) : ILogger
+    private sealed class Writer(TextWriterLoggerProvider provider) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information && logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => provider.IsEnabled(logLevel);
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel))
-                provider.Write(logLevel, formatter(state, exception));
+            if (provider.IsEnabled(logLevel))
+                provider.Write(logLevel, formatter(state, exception), exception);
         }
     }
 
-    private sealed class SingleProviderFactory(ILoggerProvider provider) : ILoggerFactory
+    private sealed class Factory(TextWriterLoggerProvider provider) : ILoggerFactory
     {
         public ILogger CreateLogger(string categoryName) => provider.CreateLogger(categoryName);
 
-        public void AddProvider(ILoggerProvider other) => throw new NotSupportedException("this factory logs to one writer only");
+        public void AddProvider(ILoggerProvider other)
+            => throw new NotSupportedException("this logger factory writes through one provider only; use Microsoft.Extensions.Logging's LoggerFactory for several");
 
         public void Dispose() => provider.Dispose();
     }

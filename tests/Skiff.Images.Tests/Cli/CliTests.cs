@@ -271,7 +271,7 @@ public sealed class CliTests : IDisposable
         Assert.False(Directory.Exists(Root)); // --help and usage errors never create a store
     }
 
-    private static void Serve(FakeRegistry registry, string repositoryAndTag, TestImage image)
+    internal static void Serve(FakeRegistry registry, string repositoryAndTag, TestImage image)
     {
         registry.Manifests[repositoryAndTag] = (image.MediaType, image.Manifest);
         foreach (byte[] blob in image.Blobs)
@@ -305,7 +305,7 @@ public sealed class CliTests : IDisposable
     private int Shell(string script)
         => Process.Start("/bin/sh", ["-c", script, Skiff.Binary, Root])!.WaitForExitCode();
 
-    private static void Mount(string type, string target, string options)
+    internal static void Mount(string type, string target, string options)
     {
         using var mount = Process.Start("mount", ["-t", type, "-o", options, type, target])!;
         mount.WaitForExit();

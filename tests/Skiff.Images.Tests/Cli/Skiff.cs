@@ -26,6 +26,10 @@ internal static class Skiff
     public static Task<Result> RunWithEnvironmentAsync(string root, Dictionary<string, string> environment, params string[] args)
         => RunAsync(root, null, environment, args);
 
+    /// <summary>Runs skiff as the unprivileged user and group <paramref name="id"/> (no supplementary groups, no capabilities).</summary>
+    public static Task<Result> RunAsUserAsync(string root, int id, params string[] args)
+        => RunAsync(root, null, null, args, wrapper: ["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups"]);
+
     /// <summary>Runs skiff under GNU time: its result and its peak resident set in KiB (wait4's ru_maxrss).</summary>
     public static async Task<(Result Result, long PeakKiB)> RunMeasuredAsync(string root, params string[] args)
     {

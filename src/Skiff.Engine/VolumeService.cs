@@ -5,16 +5,16 @@ using Skiff.Interop;
 namespace Skiff.Engine;
 
 /// <summary>
-/// `skiff volume create/ls/inspect/rm/prune`: named volumes are directories under ROOT/volumes/NAME/_data
-/// recorded in the engine database; anonymous ones (image VOLUMEs, `-v /path`) get a 64-digit name.
+/// The engine's volumes (`host.Volumes`: create, list, inspect, remove, prune): named volumes are directories under
+/// ROOT/volumes/NAME/_data recorded in the engine database; anonymous ones (image VOLUMEs, `-v /path`) get a 64-digit name.
 /// </summary>
-public sealed class VolumeManager
+public sealed class VolumeService
 {
     private readonly EngineOptions _options;
     private readonly ContainerStore _store;
     private readonly EventJournal _events;
 
-    internal VolumeManager(EngineOptions options, ContainerStore store, EventJournal events)
+    internal VolumeService(EngineOptions options, ContainerStore store, EventJournal events)
     {
         _options = options;
         _store = store;
@@ -23,7 +23,7 @@ public sealed class VolumeManager
 
     public string DataPath(string name) => Path.Combine(_options.VolumesDirectory, name, "_data");
 
-    /// <summary>`volume create [NAME] [--label K=V]`: an existing volume of that name is returned as it is, as docker does.</summary>
+    /// <summary>A volume named <paramref name="name"/> (a random name when null): an existing volume of that name is returned as it is, as docker does.</summary>
     public VolumeRecord Create(string? name = null, IReadOnlyDictionary<string, string>? labels = null)
     {
         if (name is not null)
@@ -61,21 +61,21 @@ public sealed class VolumeManager
 
     public IReadOnlyList<VolumeRecord> List() => _store.ListVolumes();
 
-    /// <summary>`volume inspect`: docker's document for one volume (serialize a list with <see cref="InspectJsonContext"/>).</summary>
+    /// <summary>docker's document for one volume (serialize a list with <see cref="InspectJsonContext"/>).</summary>
     public VolumeInspect Inspect(string name) => VolumeInspect.From(Require(name), DataPath(name));
 
-    private VolumeRecord Require(string name) => _store.GetVolume(name) ?? throw new EngineException($"no such volume: {name}");
+    private VolumeRecord Require(string name) => _store.GetVolume(name) ?? throw new EngineException(ErrorKind.NotFound, $"no such volume: {name}");
 
-    /// <summary>`volume rm`: refused while a container (running or not) uses it, as docker does.</summary>
+    /// <summary>Removes the volume; refused while a container (running or not) uses it, as docker does.</summary>
     public void Remove(string name)
     {
         Require(name);
         if (UsersOf(name).FirstOrDefault() is { } user)
-            throw new EngineException($"cannot remove volume {name}: it is in use by container {user.Name}; remove that container first");
+            throw new EngineException(ErrorKind.FailedPrecondition, $"cannot remove volume {name}: it is in use by container {user.Name}; remove that container first");
         RemoveUnchecked(name);
     }
 
-    /// <summary>`volume prune [-a]`: unused anonymous volumes, and with <paramref name="all"/> unused named ones; returns their names and the bytes they held.</summary>
+    /// <summary>Removes unused anonymous volumes, and with <paramref name="all"/> unused named ones; returns their names and the bytes they held.</summary>
     public PruneReport Prune(bool all = false)
     {
         var used = _store.List().SelectMany(c => c.Config.Mounts).Where(m => m.Name is not null).Select(m => m.Name!).ToHashSet();
