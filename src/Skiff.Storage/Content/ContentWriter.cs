@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Skiff.Interop;
 using Skiff.Oci.Image;
 
 namespace Skiff.Storage.Content;
@@ -137,10 +138,11 @@ public sealed class ContentWriter : IDisposable
             catch (DirectoryNotFoundException)
             {
             }
-            catch (IOException) when (Directory.Exists(_directory))
+            catch (IOException error) when (error.HResult == Errno.ENOTEMPTY)
             {
-                // "Directory not empty": another writer of the same ingest opened a fresh "data" in it after our
-                // commit; the directory is that writer's now, and it removes it when it finishes.
+                // Another writer of the same ingest wrote its "ref" or opened a fresh "data" in it after our commit;
+                // the directory is that writer's now, and it removes it when it finishes. Not "when the directory
+                // still exists": that writer may have finished and removed it before the filter looks.
             }
         }
     }
