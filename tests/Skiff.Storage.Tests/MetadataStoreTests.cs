@@ -33,6 +33,29 @@ public sealed class MetadataStoreTests : IDisposable
     }
 
     [Fact]
+    public void ManyThreadsOfOneProcessRecordReadAndCollectAtOnce()
+    {
+        // Concurrent pulls, image listings and removals in one process (an API service) share one store.
+        const int Images = 24;
+        Parallel.For(0, Images, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            AddImage($"img{i}", ["shared", $"own{i}"], $"repo/image:{i}");
+            Assert.Contains(_store.ListImages(), image => image.Id == $"img{i}");
+            Assert.Equal(2, _store.LayersOf($"img{i}").Count);
+            if (i % 3 == 0)
+            {
+                Assert.True(_store.DeleteImage($"img{i}"));
+                _store.CollectGarbage();
+            }
+        });
+        Assert.Equal(Images - Images / 3, _store.ListImages().Count);
+        for (int i = 0; i < Images; i++)
+            Assert.Equal(i % 3 == 0 ? null : $"img{i}", _store.ResolveTag($"repo/image:{i}")?.Id);
+        Assert.Contains(_store.ListBlobs(), blob => blob.Digest == "shared");
+        Assert.DoesNotContain(_store.ListBlobs(), blob => blob.Digest == "own0");
+    }
+
+    [Fact]
     public void PutImageThenResolveTagAndLayers()
     {
         var image = AddImage("img1", ["l1", "l2"], "docker.io/library/busybox:latest", "docker.io/library/busybox:1.36");
