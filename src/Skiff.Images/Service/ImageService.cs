@@ -167,7 +167,7 @@ public sealed partial class ImageService : IDisposable
         {
             var matches = Metadata.FindImagesByIdPrefix($"{Digest.Sha256}:{nameOrId}");
             if (matches.Count > 1)
-                throw new ImageException($"short ID {nameOrId} is ambiguous: it starts {matches.Count} image IDs; give more digits");
+                throw new ImageException(ErrorKind.InvalidArgument, $"short ID {nameOrId} is ambiguous: it starts {matches.Count} image IDs; give more digits");
             if (matches.Count == 1)
                 return matches[0];
         }
@@ -207,11 +207,11 @@ public sealed partial class ImageService : IDisposable
         try
         {
             return JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageConfig)
-                ?? throw new ImageException($"image config {digest}: the JSON is null");
+                ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {digest}: the JSON is null");
         }
         catch (JsonException error)
         {
-            throw new ImageException($"image config {digest}: not a valid image config ({error.Message.ReplaceLineEndings(" ")})", error);
+            throw new ImageException(ErrorKind.InvalidArgument, $"image config {digest}: not a valid image config ({error.Message.ReplaceLineEndings(" ")})", error);
         }
     }
 
@@ -224,7 +224,7 @@ public sealed partial class ImageService : IDisposable
         var image = Resolve(source);
         var reference = ParseTarget(target);
         if (reference.Digest is not null)
-            throw new ImageException($"tag {target}: a tag cannot contain a digest");
+            throw new ImageException(ErrorKind.InvalidArgument, $"tag {target}: a tag cannot contain a digest");
         if (!Metadata.Tag(TagName(reference), image.Id, DateTimeOffset.UtcNow))
             throw new ImageNotFoundException(source);
     }
@@ -267,14 +267,14 @@ public sealed partial class ImageService : IDisposable
         }
         bool hasChildren = Metadata.ChildrenOf(image.Id).Count > 0;
         if (!byName && hasChildren)
-            throw new ImageException($"conflict: unable to delete {image.ShortId} (cannot be forced) - image has dependent child images");
+            throw new ImageException(ErrorKind.FailedPrecondition, $"conflict: unable to delete {image.ShortId} (cannot be forced) - image has dependent child images");
         if (!byName && image.RepoTags.Count > 1 && !force)
-            throw new ImageException($"image {image.ShortId} has {image.RepoTags.Count} names ({string.Join(", ", image.RepoTags)}): remove them by name, or use --force");
+            throw new ImageException(ErrorKind.FailedPrecondition, $"image {image.ShortId} has {image.RepoTags.Count} names ({string.Join(", ", image.RepoTags)}): remove them by name, or force the removal");
         var users = Metadata.ContainersUsing(image.Id);
         if (users.Count > 0)
         {
             if (!force)
-                throw new ImageException($"image {image.ShortId} is used by container {users[0]}: remove the container first, or use --force to remove only its names");
+                throw new ImageException(ErrorKind.FailedPrecondition, $"image {image.ShortId} is used by container {users[0]}: remove the container first, or force the removal to remove only its names");
             foreach (string tag in image.RepoTags)
             {
                 Metadata.RemoveTag(tag);

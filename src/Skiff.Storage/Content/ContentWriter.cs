@@ -36,7 +36,7 @@ public sealed class ContentWriter : IDisposable
         {
             // Either the lock is held, or the holder committed between our mkdir and open and removed the ingest
             // directory (DirectoryNotFoundException): both mean "another writer has it", never a caller's bug.
-            throw new ContentException($"ingest {name}: already being written by another writer", error);
+            throw new ContentException(ErrorKind.Conflict, $"ingest {name}: already being written by another writer", error);
         }
         _hash = expected.CreateHash();
         try
@@ -116,10 +116,11 @@ public sealed class ContentWriter : IDisposable
             throw Fail($"blob {Expected}: expected {ExpectedSize} bytes, got more ({Offset + count} so far)");
     }
 
+    /// <summary>Content that is not the blob it was announced as (size or digest): the caller's to fix, never retried as is.</summary>
     private ContentException Fail(string message)
     {
         Finish(removeDirectory: true);
-        return new ContentException(message);
+        return new ContentException(ErrorKind.InvalidArgument, message);
     }
 
     private void Finish(bool removeDirectory)
