@@ -36,10 +36,14 @@ public sealed class MetadataStoreTests : IDisposable
     public void ManyThreadsOfOneProcessRecordReadAndCollectAtOnce()
     {
         // Concurrent pulls, image listings and removals in one process (an API service) share one store.
-        const int Images = 24;
+        const int Images = 240;
         Parallel.For(0, Images, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
         {
-            AddImage($"img{i}", ["shared", $"own{i}"], $"repo/image:{i}");
+            // Blobs recorded with their image, as a pull does: a collection running between the two would free them.
+            var image = new ImageRecord($"img{i}", $"manifest-img{i}", $"config-img{i}", Created);
+            string[] blobs = ["shared", $"own{i}"];
+            _store.PutImage(image, [.. blobs.Select((blob, position) => new LayerRecord(position, blob, 1000, $"diff-{blob}", $"chain-{string.Join("-", blobs[..(position + 1)])}"))],
+                [$"repo/image:{i}"], [new(image.ManifestDigest, 100), new(image.ConfigDigest, 50), .. blobs.Select(blob => new BlobRecord(blob, 1000))]);
             Assert.Contains(_store.ListImages(), image => image.Id == $"img{i}");
             Assert.Equal(2, _store.LayersOf($"img{i}").Count);
             if (i % 3 == 0)
