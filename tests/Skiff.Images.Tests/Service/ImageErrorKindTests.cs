@@ -13,13 +13,7 @@ public sealed class ImageErrorKindTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    private ImageService Open(string registryHost, string? root = null)
-        => ImageService.Open(new ImageServiceOptions
-        {
-            Root = root ?? _root.Path,
-            Registries = new RegistriesConfig { InsecureRegistries = [registryHost] },
-            Credentials = new StaticCredentials(new Dictionary<string, RegistryCredential>()),
-        });
+    private ImageService Open(string registryHost, string? root = null) => ImageServiceTests.Open(root ?? _root.Path, registryHost);
 
     private static FakeRegistry Serve(TestImage image, string repositoryAndTag)
     {

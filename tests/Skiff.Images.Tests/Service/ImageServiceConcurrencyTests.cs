@@ -24,12 +24,7 @@ public sealed class ImageServiceConcurrencyTests : IDisposable
             await pusher.PushImageAsync("test/a", "v1", TestImage.FromLayers([bottom, new LayerBuilder().File("a", "a").Tar()]));
             await pusher.PushImageAsync("test/b", "v1", TestImage.FromLayers([bottom, new LayerBuilder().File("b", "b").Tar()]));
         }
-        using var service = ImageService.Open(new ImageServiceOptions
-        {
-            Root = _root.Path,
-            Registries = new RegistriesConfig { InsecureRegistries = [registry.Host] },
-            Credentials = new StaticCredentials(new Dictionary<string, RegistryCredential>()),
-        });
+        using var service = ImageServiceTests.Open(_root.Path, registry.Host);
 
         using var stop = new CancellationTokenSource();
         var removals = Enumerable.Range(0, 3).Select(remover => Task.Run(() =>
@@ -83,12 +78,7 @@ public sealed class ImageServiceConcurrencyTests : IDisposable
         using (var pusher = new TestPusher(registry.BaseUri))
             await pusher.PushImageAsync("test/a", "v1", TestImage.Create(layers: 2, randomBytes: 1000));
         string reference = $"{registry.Host}/test/a:v1";
-        using var service = ImageService.Open(new ImageServiceOptions
-        {
-            Root = _root.Path,
-            Registries = new RegistriesConfig { InsecureRegistries = [registry.Host] },
-            Credentials = new StaticCredentials(new Dictionary<string, RegistryCredential>()),
-        });
+        using var service = ImageServiceTests.Open(_root.Path, registry.Host);
 
         for (int round = 0; round < 20; round++)
         {
