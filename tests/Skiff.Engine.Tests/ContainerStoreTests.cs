@@ -43,6 +43,27 @@ public sealed class ContainerStoreTests : IDisposable
     };
 
     [Fact]
+    public void State_changes_from_many_threads_of_one_process_are_each_applied_once_while_others_read()
+    {
+        // One store shared by the requests of an API service: each read-modify-write is atomic across threads,
+        // and readers meanwhile neither fail nor see a torn row.
+        var container = NewContainer("shared");
+        _store.Insert(container);
+        const int Threads = 8, Changes = 200;
+        Parallel.For(0, Threads * 2, new ParallelOptions { MaxDegreeOfParallelism = Threads * 2 }, thread =>
+        {
+            for (int i = 0; i < Changes; i++)
+            {
+                if (thread % 2 == 0)
+                    _store.ChangeState(container.Id, s => s with { RestartCount = s.RestartCount + 1 });
+                else
+                    Assert.Equal(container.Name, Assert.Single(_store.List()).Name);
+            }
+        });
+        Assert.Equal(Threads * Changes, _store.Get(container.Id)!.State.RestartCount);
+    }
+
+    [Fact]
     public void A_schema_1_database_gains_the_oom_killed_state()
     {
         string path = Path.Combine(_directory, "old.db");

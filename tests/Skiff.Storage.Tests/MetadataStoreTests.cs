@@ -33,6 +33,33 @@ public sealed class MetadataStoreTests : IDisposable
     }
 
     [Fact]
+    public void ManyThreadsOfOneProcessRecordReadAndCollectAtOnce()
+    {
+        // Concurrent pulls, image listings and removals in one process (an API service) share one store.
+        const int Images = 240;
+        Parallel.For(0, Images, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            // Blobs recorded with their image, as a pull does: a collection running between the two would free them.
+            var image = new ImageRecord($"img{i}", $"manifest-img{i}", $"config-img{i}", Created);
+            string[] blobs = ["shared", $"own{i}"];
+            _store.PutImage(image, [.. blobs.Select((blob, position) => new LayerRecord(position, blob, 1000, $"diff-{blob}", $"chain-{string.Join("-", blobs[..(position + 1)])}"))],
+                [$"repo/image:{i}"], [new(image.ManifestDigest, 100), new(image.ConfigDigest, 50), .. blobs.Select(blob => new BlobRecord(blob, 1000))]);
+            Assert.Contains(_store.ListImages(), image => image.Id == $"img{i}");
+            Assert.Equal(2, _store.LayersOf($"img{i}").Count);
+            if (i % 3 == 0)
+            {
+                Assert.True(_store.DeleteImage($"img{i}"));
+                _store.CollectGarbage();
+            }
+        });
+        Assert.Equal(Images - Images / 3, _store.ListImages().Count);
+        for (int i = 0; i < Images; i++)
+            Assert.Equal(i % 3 == 0 ? null : $"img{i}", _store.ResolveTag($"repo/image:{i}")?.Id);
+        Assert.Contains(_store.ListBlobs(), blob => blob.Digest == "shared");
+        Assert.DoesNotContain(_store.ListBlobs(), blob => blob.Digest == "own0");
+    }
+
+    [Fact]
     public void PutImageThenResolveTagAndLayers()
     {
         var image = AddImage("img1", ["l1", "l2"], "docker.io/library/busybox:latest", "docker.io/library/busybox:1.36");

@@ -10,28 +10,29 @@ public sealed record VolumeRecord(string Name, DateTimeOffset Created, IReadOnly
 /// <summary>
 /// The engine's SQLite database (containers and volumes), separate from the image metadata so the two can be
 /// migrated on their own. Every skiff command and every monitor opens it; WAL lets `ps` read while a monitor
-/// records an exit, busy_timeout makes concurrent writers wait instead of failing.
+/// records an exit, busy_timeout makes concurrent writers wait instead of failing. Safe for concurrent calls from
+/// the threads of one process (<see cref="SqliteDatabase"/>).
 /// </summary>
 public sealed class ContainerStore : IDisposable
 {
     private const int SchemaVersion = 2;
     private const string Columns = "id, name, image, image_id, created, config, status, pid, pid_start, exit_code, started, finished, restart_count, monitor_pid, monitor_start, stopped_by_user, error, oom_killed";
-    private readonly SqliteConnection _connection;
+    private readonly SqliteDatabase _database;
 
-    private ContainerStore(SqliteConnection connection) => _connection = connection;
+    private ContainerStore(SqliteDatabase database) => _database = database;
 
     public static ContainerStore Open(string path)
-        => new(SqliteCommands.OpenShared(path, connection =>
+        => new(SqliteDatabase.Open(path, connection =>
         {
             // No fsync per transaction (a `run` makes six): WAL stays consistent through any crash, and what a power
             // loss may undo is harmless here. States are checked against the processes anyway (a reboot ends them
             // all); a lost insert leaves a container directory nobody lists; a lost delete brings back a row whose
             // directory is gone, which `rm` removes (ContainerLifecycle.Remove).
             connection.Execute("PRAGMA synchronous = NORMAL");
-            new ContainerStore(connection).Migrate();
+            Migrate(connection);
         }));
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _database.Dispose();
 
     /// <summary>
     /// Builds the serializer metadata of a container row (a millisecond or two of System.Text.Json work in a
@@ -39,15 +40,15 @@ public sealed class ContainerStore : IDisposable
     /// </summary>
     public static void PrepareSerializer() => _ = EngineJsonContext.Default.ContainerConfig;
 
-    private void Migrate()
+    private static void Migrate(SqliteConnection connection)
     {
-        using var transaction = _connection.BeginTransaction();
-        long version = (long)Scalar("PRAGMA user_version", transaction)!;
+        using var transaction = connection.BeginTransaction();
+        long version = (long)connection.Scalar("PRAGMA user_version", transaction)!;
         if (version > SchemaVersion)
             throw new EngineException(ErrorKind.FailedPrecondition, $"engine database schema {version} is newer than this skiff understands ({SchemaVersion}); use the newer skiff");
         if (version == 0)
         {
-            Execute("""
+            transaction.Execute("""
                 CREATE TABLE containers (
                     id              TEXT PRIMARY KEY,
                     name            TEXT NOT NULL UNIQUE,
@@ -74,10 +75,10 @@ public sealed class ContainerStore : IDisposable
                     anonymous INTEGER NOT NULL
                 );
                 PRAGMA user_version = 1;
-                """, transaction);
+                """);
         }
         if (version < 2)
-            Execute("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;", transaction);
+            transaction.Execute("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;");
         transaction.Commit();
     }
 
@@ -86,8 +87,8 @@ public sealed class ContainerStore : IDisposable
     {
         try
         {
-            Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error, $oom_killed)",
-                null, [.. Parameters(container.State), ("$id", container.Id), ("$name", container.Name), ("$image", container.Image), ("$image_id", container.ImageId),
+            _database.Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error, $oom_killed)",
+                [.. Parameters(container.State), ("$id", container.Id), ("$name", container.Name), ("$image", container.Image), ("$image_id", container.ImageId),
                     ("$created", container.Created.ToUnixTimeMilliseconds()), ("$config", JsonSerializer.Serialize(container.Config, EngineJsonContext.Default.ContainerConfig))]);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */)
@@ -103,28 +104,28 @@ public sealed class ContainerStore : IDisposable
     }
 
     /// <summary>Reads, changes and writes a container's state in one transaction, so a monitor and a CLI never lose each other's update.</summary>
+    /// <remarks><paramref name="change"/> runs inside the transaction and must not call the store.</remarks>
     public ContainerState? ChangeState(string id, Func<ContainerState, ContainerState> change)
-    {
-        using var transaction = _connection.BeginTransaction(deferred: false);
-        var current = Get(id, transaction);
-        if (current is null)
-            return null;
-        var next = change(current.State);
-        Execute("""
+        => _database.InTransaction(transaction =>
+        {
+            var current = Get(id, transaction);
+            if (current is null)
+                return null;
+            var next = change(current.State);
+            transaction.Execute("""
             UPDATE containers SET status = $status, pid = $pid, pid_start = $pid_start, exit_code = $exit_code, started = $started, finished = $finished,
                 restart_count = $restart_count, monitor_pid = $monitor_pid, monitor_start = $monitor_start, stopped_by_user = $stopped_by_user, error = $error,
                 oom_killed = $oom_killed
             WHERE id = $id
-            """, transaction, [.. Parameters(next), ("$id", id)]);
-        transaction.Commit();
-        return next;
-    }
+            """, [.. Parameters(next), ("$id", id)]);
+            return next;
+        });
 
     public void Rename(string id, string newName)
     {
         try
         {
-            Execute("UPDATE containers SET name = $name WHERE id = $id", null, ("$name", newName), ("$id", id));
+            _database.Execute("UPDATE containers SET name = $name WHERE id = $id", ("$name", newName), ("$id", id));
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19)
         {
@@ -132,34 +133,22 @@ public sealed class ContainerStore : IDisposable
         }
     }
 
-    public bool Delete(string id) => Execute("DELETE FROM containers WHERE id = $id", null, ("$id", id)) > 0;
+    public bool Delete(string id) => _database.Execute("DELETE FROM containers WHERE id = $id", ("$id", id)) > 0;
 
-    public ContainerRecord? Get(string id) => Get(id, null);
+    public ContainerRecord? Get(string id) => _database.Query($"SELECT {Columns} FROM containers WHERE id = $id", Read, ("$id", id)).FirstOrDefault();
 
-    private ContainerRecord? Get(string id, SqliteTransaction? transaction)
-    {
-        using var command = Command($"SELECT {Columns} FROM containers WHERE id = $id", transaction, ("$id", id));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
-    }
+    private static ContainerRecord? Get(string id, SqliteTransaction transaction)
+        => transaction.Query($"SELECT {Columns} FROM containers WHERE id = $id", Read, ("$id", id)).FirstOrDefault();
 
     public ContainerRecord? GetByName(string name)
-    {
-        using var command = Command($"SELECT {Columns} FROM containers WHERE name = $name", null, ("$name", name));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
-    }
+        => _database.Query($"SELECT {Columns} FROM containers WHERE name = $name", Read, ("$name", name)).FirstOrDefault();
 
     /// <summary>docker's lookup order: full id, exact name, then a unique id prefix. Null when nothing matches.</summary>
     public ContainerRecord? Find(string idOrName)
     {
         var bare = idOrName.StartsWith('/') ? idOrName[1..] : idOrName;
-        using (var command = Command($"SELECT {Columns} FROM containers WHERE id = $key OR name = $key ORDER BY id = $key DESC LIMIT 1", null, ("$key", bare)))
-        using (var reader = command.ExecuteReader())
-        {
-            if (reader.Read())
-                return Read(reader);
-        }
+        if (_database.Query($"SELECT {Columns} FROM containers WHERE id = $key OR name = $key ORDER BY id = $key DESC LIMIT 1", Read, ("$key", bare)) is [var exact])
+            return exact;
         if (bare.Length == 0 || !bare.All(char.IsAsciiHexDigitLower))
             return null;
         var matches = List("WHERE id >= $prefix AND id < $end", "LIMIT 2", ("$prefix", bare), ("$end", bare + "g"));
@@ -172,18 +161,11 @@ public sealed class ContainerStore : IDisposable
     public IReadOnlyList<ContainerRecord> List() => List("", "");
 
     private List<ContainerRecord> List(string where, string limit, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command($"SELECT {Columns} FROM containers {where} ORDER BY created DESC, id {limit}", null, parameters);
-        using var reader = command.ExecuteReader();
-        var containers = new List<ContainerRecord>();
-        while (reader.Read())
-            containers.Add(Read(reader));
-        return containers;
-    }
+        => _database.Query($"SELECT {Columns} FROM containers {where} ORDER BY created DESC, id {limit}", Read, parameters);
 
     /// <summary>Records a volume; false when one of that name exists already.</summary>
     public bool InsertVolume(VolumeRecord volume)
-        => Execute("INSERT INTO volumes(name, created, labels, anonymous) VALUES ($name, $created, $labels, $anonymous) ON CONFLICT(name) DO NOTHING", null,
+        => _database.Execute("INSERT INTO volumes(name, created, labels, anonymous) VALUES ($name, $created, $labels, $anonymous) ON CONFLICT(name) DO NOTHING",
             ("$name", volume.Name), ("$created", volume.Created.ToUnixTimeMilliseconds()),
             ("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(volume.Labels), EngineJsonContext.Default.DictionaryStringString)),
             ("$anonymous", volume.Anonymous ? 1 : 0)) > 0;
@@ -192,18 +174,13 @@ public sealed class ContainerStore : IDisposable
 
     public IReadOnlyList<VolumeRecord> ListVolumes() => Volumes("");
 
-    public bool DeleteVolume(string name) => Execute("DELETE FROM volumes WHERE name = $name", null, ("$name", name)) > 0;
+    public bool DeleteVolume(string name) => _database.Execute("DELETE FROM volumes WHERE name = $name", ("$name", name)) > 0;
 
     private List<VolumeRecord> Volumes(string where, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command($"SELECT name, created, labels, anonymous FROM volumes {where} ORDER BY name", null, parameters);
-        using var reader = command.ExecuteReader();
-        var volumes = new List<VolumeRecord>();
-        while (reader.Read())
-            volumes.Add(new VolumeRecord(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                JsonSerializer.Deserialize(reader.GetString(2), EngineJsonContext.Default.DictionaryStringString)!, reader.GetInt64(3) != 0));
-        return volumes;
-    }
+        => _database.Query($"SELECT name, created, labels, anonymous FROM volumes {where} ORDER BY name",
+            reader => new VolumeRecord(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                JsonSerializer.Deserialize(reader.GetString(2), EngineJsonContext.Default.DictionaryStringString)!, reader.GetInt64(3) != 0),
+            parameters);
 
     private static (string, object)[] Parameters(ContainerState state) =>
     [
@@ -242,13 +219,4 @@ public sealed class ContainerStore : IDisposable
             OomKilled = reader.GetInt64(17) != 0,
         },
     };
-
-    private int Execute(string sql, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
-        => _connection.Execute(sql, transaction, parameters);
-
-    private object? Scalar(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-        => _connection.Scalar(sql, transaction, parameters);
-
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-        => _connection.Command(sql, transaction, parameters);
 }

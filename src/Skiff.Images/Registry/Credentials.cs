@@ -170,11 +170,11 @@ public sealed class DockerConfigCredentials : ICredentialSource
         }
         catch (FormatException error)
         {
-            throw new RegistryException($"{Path}: the auth of \"{key}\" is not base64", error);
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{Path}: the auth of \"{key}\" is not base64", error);
         }
         int colon = decoded.IndexOf(':');
         if (colon <= 0)
-            throw new RegistryException($"{Path}: the auth of \"{key}\" is not user:password");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{Path}: the auth of \"{key}\" is not user:password");
         return new RegistryCredential(decoded[..colon], decoded[(colon + 1)..]);
     }
 
@@ -202,7 +202,7 @@ public sealed class DockerConfigCredentials : ICredentialSource
         }
         catch (JsonException error)
         {
-            throw new RegistryException($"{Path}: not a valid credentials file (docker config.json / containers auth.json): {error.Message}", error);
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{Path}: not a valid credentials file (docker config.json / containers auth.json): {error.Message}", error);
         }
     }
 
@@ -333,7 +333,7 @@ public sealed class CredentialStore : ICredentialSource
     {
         string host = DockerConfigCredentials.NormalizeHost(registry.Trim());
         if (host.Length == 0 || host.Contains('/'))
-            throw new RegistryException($"\"{registry}\" is not a registry: give its host, with the port if any (e.g. quay.io, localhost:5000)");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"\"{registry}\" is not a registry: give its host, with the port if any (e.g. quay.io, localhost:5000)");
         return host;
     }
 }
@@ -355,7 +355,7 @@ internal static class CredentialHelper
         }
         catch (JsonException exception)
         {
-            throw new RegistryException($"docker-credential-{helper} get {server}: its answer is not valid JSON", exception);
+            throw new RegistryException(ErrorKind.Internal, $"docker-credential-{helper} get {server}: its answer is not valid JSON", exception);
         }
         return payload is { Username.Length: > 0, Secret: not null } ? new RegistryCredential(payload.Username, payload.Secret) : null;
     }
@@ -385,7 +385,7 @@ internal static class CredentialHelper
     private static RegistryException Failed(string helper, string verb, string server, string output, string error)
     {
         string message = (error.Trim().Length > 0 ? error : output).Trim().ReplaceLineEndings(" ");
-        return new RegistryException($"docker-credential-{helper} {verb} {server} failed: {(message.Length > 0 ? message : "no message")}");
+        return new RegistryException(ErrorKind.Internal, $"docker-credential-{helper} {verb} {server} failed: {(message.Length > 0 ? message : "no message")}");
     }
 
     /// <summary>The helper's program, <c>docker-credential-NAME</c> in <c>PATH</c>; null when there is none.</summary>
@@ -399,7 +399,7 @@ internal static class CredentialHelper
     {
         string name = "docker-credential-" + helper;
         string binary = Locate(helper, environment)
-            ?? throw new RegistryException($"{name}: not found in PATH (the credentials file names the credential helper \"{helper}\"; install it or remove it from the file)");
+            ?? throw new RegistryException(ErrorKind.NotFound, $"{name}: not found in PATH (the credentials file names the credential helper \"{helper}\"; install it or remove it from the file)");
         var start = new ProcessStartInfo(binary)
         {
             RedirectStandardInput = true,
@@ -408,7 +408,7 @@ internal static class CredentialHelper
             UseShellExecute = false,
         };
         start.ArgumentList.Add(verb);
-        using var process = Process.Start(start) ?? throw new RegistryException($"{binary}: could not be started");
+        using var process = Process.Start(start) ?? throw new RegistryException(ErrorKind.Internal, $"{binary}: could not be started");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         try
@@ -423,7 +423,7 @@ internal static class CredentialHelper
         if (!process.WaitForExit(Timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new RegistryException($"{name} {verb}: no answer within {Timeout.TotalSeconds:0} s");
+            throw new RegistryException(ErrorKind.Unavailable, $"{name} {verb}: no answer within {Timeout.TotalSeconds:0} s");
         }
         process.WaitForExit();
         return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());

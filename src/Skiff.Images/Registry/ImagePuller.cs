@@ -62,9 +62,9 @@ public sealed class ImagePuller : IDisposable
             var descriptor = SelectPlatform(index, wanted, reference);
             chosen = await client.GetManifestAsync(reference.Path, descriptor.Digest.ToString(), cancellationToken).ConfigureAwait(false);
             if (chosen.Bytes.Length != descriptor.Size)
-                throw new RegistryException($"manifest {reference.Name}@{descriptor.Digest}: {chosen.Bytes.Length} bytes, the index says {descriptor.Size}");
+                throw new RegistryException(ErrorKind.InvalidArgument, $"manifest {reference.Name}@{descriptor.Digest}: {chosen.Bytes.Length} bytes, the index says {descriptor.Size}");
             if (chosen.Manifest is null)
-                throw new RegistryException($"manifest {reference.Name}@{descriptor.Digest}: an index inside an index is not supported");
+                throw new RegistryException(ErrorKind.InvalidArgument, $"manifest {reference.Name}@{descriptor.Digest}: an index inside an index is not supported");
             await StoreManifestAsync(store, chosen, cancellationToken).ConfigureAwait(false);
         }
         return new ResolvedManifest(top, chosen);
@@ -83,7 +83,7 @@ public sealed class ImagePuller : IDisposable
             .Select(entry => entry.Platform!.ToString())
             .Distinct()
             .ToList();
-        throw new RegistryException($"{reference}: no image for platform {wanted} (available: {(available.Count == 0 ? "none" : string.Join(", ", available))})");
+        throw new RegistryException(ErrorKind.NotFound, $"{reference}: no image for platform {wanted} (available: {(available.Count == 0 ? "none" : string.Join(", ", available))})");
     }
 
     private static async Task StoreManifestAsync(ContentStore store, ManifestResult manifest, CancellationToken cancellationToken)

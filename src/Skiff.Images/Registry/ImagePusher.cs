@@ -38,7 +38,7 @@ public sealed class ImagePusher : IDisposable
         CancellationToken cancellationToken = default, IProgress<BlobProgress>? progress = null)
     {
         if (target.Tag is null && target.Digest is { } named && named != manifestDigest)
-            throw new RegistryException($"push {target}: the reference names digest {named}, but the manifest pushed is {manifestDigest}");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"push {target}: the reference names digest {named}, but the manifest pushed is {manifestDigest}");
 
         var manifests = new List<ManifestResult>();
         var blobs = new List<Descriptor>();
@@ -75,10 +75,10 @@ public sealed class ImagePusher : IDisposable
     {
         string what = $"{name}@{digest}";
         if (!store.Exists(digest))
-            throw new RegistryException($"push {what}: the manifest is not in the content store {store.Root}");
+            throw new RegistryException(ErrorKind.NotFound, $"push {what}: the manifest is not in the content store {store.Root}");
         var size = store.Info(digest).Size;
         if (size > RegistryClient.MaxManifestSize)
-            throw new RegistryException($"push {what}: {size} bytes, larger than the {RegistryClient.MaxManifestSize / (1 << 20)} MiB limit for manifests");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"push {what}: {size} bytes, larger than the {RegistryClient.MaxManifestSize / (1 << 20)} MiB limit for manifests");
         byte[] bytes;
         using (var stream = store.Open(digest))
         {
@@ -91,7 +91,7 @@ public sealed class ImagePusher : IDisposable
         {
             var missing = index.Manifests.Where(child => !store.Exists(child.Digest)).ToList();
             if (missing.Count > 0)
-                throw new RegistryException($"push {what}: the index lists manifests that are not in the content store "
+                throw new RegistryException(ErrorKind.NotFound, $"push {what}: the index lists manifests that are not in the content store "
                     + $"({string.Join(", ", missing.Select(child => child.Platform is { } platform ? $"{platform} {child.Digest}" : child.Digest.ToString()))}); "
                     + "push one platform's manifest by its digest instead, or pull every platform first");
             foreach (var child in index.Manifests)

@@ -106,7 +106,7 @@ public sealed partial class RegistryClient
     {
         string what = $"manifest {Registry}/{repository}{(tagOrDigest.Contains(':') ? "@" : ":")}{tagOrDigest}";
         if (bytes.Length > MaxManifestSize)
-            throw new RegistryException($"{what}: {bytes.Length} bytes, larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: {bytes.Length} bytes, larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
         var digest = Digest.Compute(bytes);
         var url = new Uri(Endpoint, $"v2/{repository}/manifests/{tagOrDigest}");
         using var response = await SendAsync(() =>
@@ -119,7 +119,7 @@ public sealed partial class RegistryClient
         if (response.Headers.TryGetValues("Docker-Content-Digest", out var values)
             && Digest.TryParse(values.FirstOrDefault(), out var stored)
             && stored.Algorithm == Digest.Sha256 && stored != digest)
-            throw new RegistryException($"{what}: the registry stored it as {stored}, but its content has digest {digest}");
+            throw new RegistryException(ErrorKind.Internal, $"{what}: the registry stored it as {stored}, but its content has digest {digest}");
         return digest;
     }
 
@@ -161,10 +161,10 @@ public sealed partial class RegistryClient
     internal static long StoredSize(ContentStore store, Descriptor descriptor, string what)
     {
         if (!store.Exists(descriptor.Digest))
-            throw new RegistryException($"{what}: not in the content store {store.Root}");
+            throw new RegistryException(ErrorKind.NotFound, $"{what}: not in the content store {store.Root}");
         long size = store.Info(descriptor.Digest).Size;
         if (size != descriptor.Size)
-            throw new RegistryException($"{what}: {size} bytes in the content store, the descriptor says {descriptor.Size}");
+            throw new RegistryException(ErrorKind.Internal, $"{what}: {size} bytes in the content store, the descriptor says {descriptor.Size}");
         return size;
     }
 
@@ -172,7 +172,7 @@ public sealed partial class RegistryClient
     private Uri UploadLocation(HttpResponseMessage response, string what)
     {
         var location = response.Headers.Location
-            ?? throw new RegistryException($"{what}: the registry answered {(int)response.StatusCode} without the Location of the upload session");
+            ?? throw new RegistryException(ErrorKind.Internal, $"{what}: the registry answered {(int)response.StatusCode} without the Location of the upload session");
         return location.IsAbsoluteUri ? location : new Uri(response.RequestMessage?.RequestUri ?? Endpoint, location);
     }
 
@@ -227,7 +227,7 @@ public sealed partial class RegistryClient
                 {
                     int read = await blob.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, _length - sent)), cancellationToken).ConfigureAwait(false);
                     if (read == 0)
-                        throw new RegistryException($"blob {_descriptor.Digest}: the content store's copy ended after {_offset + sent} bytes");
+                        throw new RegistryException(ErrorKind.Internal, $"blob {_descriptor.Digest}: the content store's copy ended after {_offset + sent} bytes");
                     await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                     sent += read;
                     _progress?.Report(new BlobProgress(_descriptor, _offset + sent, Done: false));

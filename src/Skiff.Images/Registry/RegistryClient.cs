@@ -104,7 +104,7 @@ public sealed partial class RegistryClient : IDisposable
         if (tagOrDigest.Contains(':'))
             expected = Digest.TryParse(tagOrDigest, out var parsed, out var digestError)
                 ? parsed
-                : throw new RegistryException($"{what}: {digestError}");
+                : throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: {digestError}");
 
         var url = new Uri(Endpoint, $"v2/{repository}/manifests/{tagOrDigest}");
         using var response = await SendAsync(() =>
@@ -117,16 +117,16 @@ public sealed partial class RegistryClient : IDisposable
         await EnsureSuccessAsync(response, what, cancellationToken).ConfigureAwait(false);
 
         if (response.Content.Headers.ContentLength is long declared && declared > MaxManifestSize)
-            throw new RegistryException($"{what}: {declared} bytes, larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: {declared} bytes, larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
         byte[] bytes = await ReadLimitedAsync(response.Content, MaxManifestSize, cancellationToken).ConfigureAwait(false)
-            ?? throw new RegistryException($"{what}: larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
+            ?? throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: larger than the {MaxManifestSize / (1 << 20)} MiB limit for manifests");
 
         Digest digest;
         if (expected is { } wanted)
         {
             digest = Digest.Compute(bytes, wanted.Algorithm);
             if (digest != wanted)
-                throw new RegistryException($"{what}: the registry sent content with digest {digest}");
+                throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: the registry sent content with digest {digest}");
         }
         else
         {
@@ -134,7 +134,7 @@ public sealed partial class RegistryClient : IDisposable
             if (response.Headers.TryGetValues("Docker-Content-Digest", out var values)
                 && Digest.TryParse(values.FirstOrDefault(), out var announced)
                 && announced.Algorithm == Digest.Sha256 && announced != digest)
-                throw new RegistryException($"{what}: the registry announced digest {announced} but sent content with digest {digest}");
+                throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: the registry announced digest {announced} but sent content with digest {digest}");
         }
 
         return ParseManifest(what, digest, bytes, response.Content.Headers.ContentType?.MediaType);
@@ -152,11 +152,11 @@ public sealed partial class RegistryClient : IDisposable
         try
         {
             probe = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.ManifestProbe)
-                ?? throw new RegistryException($"{what}: the body is JSON null, not a manifest");
+                ?? throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: the body is JSON null, not a manifest");
         }
         catch (JsonException error)
         {
-            throw new RegistryException($"{what}: not valid JSON ({OneLine(error.Message)})", error);
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: not valid JSON ({OneLine(error.Message)})", error);
         }
 
         string? mediaType = contentType;
@@ -169,27 +169,27 @@ public sealed partial class RegistryClient : IDisposable
                     : null);
         }
         if (MediaTypes.IsSchema1(mediaType) || probe.SchemaVersion == 1)
-            throw new RegistryException($"{what}: Docker schema 1 manifests are not supported (push the image again with a current docker, podman or skopeo)");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: Docker schema 1 manifests are not supported (push the image again with a current docker, podman or skopeo)");
         if (!MediaTypes.IsImageManifest(mediaType) && !MediaTypes.IsIndex(mediaType))
-            throw new RegistryException($"{what}: unsupported media type \"{mediaType ?? "(none)"}\" (expected an OCI or Docker schema2 manifest or index)");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: unsupported media type \"{mediaType ?? "(none)"}\" (expected an OCI or Docker schema2 manifest or index)");
 
         try
         {
             if (MediaTypes.IsIndex(mediaType!))
             {
                 var index = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.ImageIndex)
-                    ?? throw new RegistryException($"{what}: the body is JSON null");
+                    ?? throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: the body is JSON null");
                 return new ManifestResult(digest, mediaType!, bytes, null, index);
             }
             var manifest = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.ImageManifest)
-                ?? throw new RegistryException($"{what}: the body is JSON null");
+                ?? throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: the body is JSON null");
             if (manifest.SchemaVersion != 2)
-                throw new RegistryException($"{what}: schemaVersion {manifest.SchemaVersion}, expected 2");
+                throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: schemaVersion {manifest.SchemaVersion}, expected 2");
             return new ManifestResult(digest, mediaType!, bytes, manifest, null);
         }
         catch (JsonException error)
         {
-            throw new RegistryException($"{what}: invalid {mediaType}: {OneLine(error.Message)}", error);
+            throw new RegistryException(ErrorKind.InvalidArgument, $"{what}: invalid {mediaType}: {OneLine(error.Message)}", error);
         }
     }
 
@@ -220,7 +220,7 @@ public sealed partial class RegistryClient : IDisposable
             return store.Info(digest);
         }
         if (descriptor.Size < 0)
-            throw new RegistryException($"blob {digest}: negative size {descriptor.Size} in its descriptor");
+            throw new RegistryException(ErrorKind.InvalidArgument, $"blob {digest}: negative size {descriptor.Size} in its descriptor");
         string what = $"blob {Registry}/{repository}@{digest}";
         string ingest = $"pull {digest}";
         var url = new Uri(Endpoint, $"v2/{repository}/blobs/{digest}");
@@ -454,7 +454,7 @@ public sealed partial class RegistryClient : IDisposable
             _basic = header;
             return;
         }
-        throw new RegistryException(challenges.Count == 0
+        throw new RegistryException(ErrorKind.PermissionDenied, challenges.Count == 0
             ? $"{Registry}: 401 Unauthorized without a WWW-Authenticate challenge"
             : $"{Registry}: unsupported authentication scheme \"{challenges[0].Scheme}\"");
     }
@@ -462,11 +462,11 @@ public sealed partial class RegistryClient : IDisposable
     /// <summary>The docker token flow: <c>GET realm?service=..&amp;scope=..</c>, anonymous or with Basic credentials.</summary>
     private async Task<CachedToken> FetchTokenAsync(AuthChallenge challenge, string? scope, RegistryCredential? credential, CancellationToken cancellationToken)
     {
-        string realm = challenge["realm"] ?? throw new RegistryException($"{Registry}: Bearer challenge without a realm");
+        string realm = challenge["realm"] ?? throw new RegistryException(ErrorKind.Internal, $"{Registry}: Bearer challenge without a realm");
         if (!Uri.TryCreate(realm, UriKind.Absolute, out var realmUri) || realmUri.Scheme is not ("https" or "http"))
-            throw new RegistryException($"{Registry}: Bearer realm \"{realm}\" is not an http(s) URL");
+            throw new RegistryException(ErrorKind.Internal, $"{Registry}: Bearer realm \"{realm}\" is not an http(s) URL");
         if (realmUri.Scheme == "http" && credential is not null && !_options.IsInsecure(Registry))
-            throw new RegistryException($"{Registry}: refusing to send credentials to the plain-HTTP token endpoint {realm}");
+            throw new RegistryException(ErrorKind.PermissionDenied, $"{Registry}: refusing to send credentials to the plain-HTTP token endpoint {realm}");
 
         var query = new List<string>();
         if (challenge["service"] is { } service)
@@ -500,7 +500,7 @@ public sealed partial class RegistryClient : IDisposable
                     response.StatusCode);
             await EnsureSuccessAsync(response, $"{Registry}: token endpoint {realmUri.GetLeftPart(UriPartial.Path)}", cancellationToken).ConfigureAwait(false);
             byte[] body = await ReadLimitedAsync(response.Content, 1 << 20, cancellationToken).ConfigureAwait(false)
-                ?? throw new RegistryException($"{Registry}: the token endpoint's answer is larger than 1 MiB");
+                ?? throw new RegistryException(ErrorKind.Internal, $"{Registry}: the token endpoint's answer is larger than 1 MiB");
             TokenResponse? parsed;
             try
             {
@@ -508,11 +508,11 @@ public sealed partial class RegistryClient : IDisposable
             }
             catch (JsonException error)
             {
-                throw new RegistryException($"{Registry}: the token endpoint's answer is not valid JSON", error);
+                throw new RegistryException(ErrorKind.Internal, $"{Registry}: the token endpoint's answer is not valid JSON", error);
             }
             string token = parsed?.Token is { Length: > 0 } t ? t
                 : parsed?.AccessToken is { Length: > 0 } a ? a
-                : throw new RegistryException($"{Registry}: the token endpoint's answer has no token");
+                : throw new RegistryException(ErrorKind.Internal, $"{Registry}: the token endpoint's answer has no token");
             // The token spec's default lifetime is 60 s; keep a margin so a token does not expire in flight.
             int lifetime = parsed.ExpiresIn is int seconds && seconds > 0 ? seconds : 60;
             return new CachedToken(token, DateTimeOffset.UtcNow.AddSeconds(Math.Max(lifetime - 10, 1)));

@@ -80,7 +80,7 @@ public sealed partial class ImageService
         ImageManifest parentManifest;
         using (var stream = Content.Open(Digest.Parse(parent.ManifestDigest)))
             parentManifest = JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageManifest)
-                ?? throw new ImageException($"image {parent.ShortId}: its manifest is null");
+                ?? throw new ImageException(ErrorKind.Internal, $"image {parent.ShortId}: its manifest is null");
 
         var staged = new StagedBlobs(Content);
         Digest? newSnapshot = null;
@@ -150,7 +150,7 @@ public sealed partial class ImageService
     {
         JsonObject document;
         using (var stream = Content.Open(Digest.Parse(parent.ConfigDigest)))
-            document = JsonNode.Parse(stream) as JsonObject ?? throw new ImageException($"image config {parent.ConfigDigest}: not a JSON object");
+            document = JsonNode.Parse(stream) as JsonObject ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {parent.ConfigDigest}: not a JSON object");
         string time = created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFK", System.Globalization.CultureInfo.InvariantCulture);
         document["created"] = time;
         if (request.Author is { Length: > 0 } author)
@@ -169,7 +169,7 @@ public sealed partial class ImageService
                 execution.Remove(property.Name);
         }
 
-        var rootfs = document["rootfs"] as JsonObject ?? throw new ImageException($"image config {parent.ConfigDigest}: it has no rootfs");
+        var rootfs = document["rootfs"] as JsonObject ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {parent.ConfigDigest}: it has no rootfs");
         if (rootfs["diff_ids"] is not JsonArray diffIds)
             rootfs["diff_ids"] = diffIds = [];
         diffIds.Add((JsonNode)JsonValue.Create(diffId.ToString()));

@@ -99,7 +99,7 @@ public sealed partial class ImageService
         }
         catch (InvalidReferenceException error)
         {
-            throw new ImageException(error.Message);
+            throw new ImageException(ErrorKind.InvalidArgument, error.Message, error);
         }
     }
 
@@ -118,7 +118,7 @@ public sealed partial class ImageService
         }
         return unpacked.DiffId == diffId
             ? unpacked
-            : throw new ImageException($"layer {layer.Digest}: its uncompressed content has digest {unpacked.DiffId}, but the image config says {diffId}");
+            : throw new ImageException(ErrorKind.InvalidArgument, $"layer {layer.Digest}: its uncompressed content has digest {unpacked.DiffId}, but the image config says {diffId}");
     }
 }
 

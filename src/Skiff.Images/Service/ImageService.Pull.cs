@@ -63,7 +63,7 @@ public sealed partial class ImageService
         catch (Exception error) when (IsDiskFull(error))
         {
             // ENOSPC arrives from many places (blob writes, unpacking, SQLite) wrapped in their own messages.
-            throw new ImageException($"pull {reference}: no space left on the device holding {Root}; free some space or pull into another --root", error);
+            throw new ImageException(ErrorKind.ResourceExhausted, $"pull {reference}: no space left on the device holding {Root}; free some space or pull into another store", error);
         }
     }
 
@@ -128,13 +128,13 @@ public sealed partial class ImageService
     private static List<Digest> ParseDiffIds(ImageConfig config, ImageManifest manifest, ImageReference reference)
     {
         if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
-            throw new ImageException($"{reference}: the manifest has {manifest.Layers.Count} layers but the image config lists {config.RootFs.DiffIds.Count} diff IDs");
+            throw new ImageException(ErrorKind.InvalidArgument, $"{reference}: the manifest has {manifest.Layers.Count} layers but the image config lists {config.RootFs.DiffIds.Count} diff IDs");
         var diffIds = new List<Digest>(config.RootFs.DiffIds.Count);
         foreach (string value in config.RootFs.DiffIds)
         {
             diffIds.Add(Digest.TryParse(value, out var diffId, out string error)
                 ? diffId
-                : throw new ImageException($"{reference}: image config diff ID \"{value}\": {error}"));
+                : throw new ImageException(ErrorKind.InvalidArgument, $"{reference}: image config diff ID \"{value}\": {error}"));
         }
         return diffIds;
     }

@@ -167,7 +167,7 @@ public sealed partial class ImageService : IDisposable
         {
             var matches = Metadata.FindImagesByIdPrefix($"{Digest.Sha256}:{nameOrId}");
             if (matches.Count > 1)
-                throw new ImageException($"short ID {nameOrId} is ambiguous: it starts {matches.Count} image IDs; give more digits");
+                throw new ImageException(ErrorKind.InvalidArgument, $"short ID {nameOrId} is ambiguous: it starts {matches.Count} image IDs; give more digits");
             if (matches.Count == 1)
                 return matches[0];
         }
@@ -207,11 +207,11 @@ public sealed partial class ImageService : IDisposable
         try
         {
             return JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageConfig)
-                ?? throw new ImageException($"image config {digest}: the JSON is null");
+                ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {digest}: the JSON is null");
         }
         catch (JsonException error)
         {
-            throw new ImageException($"image config {digest}: not a valid image config ({error.Message.ReplaceLineEndings(" ")})", error);
+            throw new ImageException(ErrorKind.InvalidArgument, $"image config {digest}: not a valid image config ({error.Message.ReplaceLineEndings(" ")})", error);
         }
     }
 
@@ -224,7 +224,7 @@ public sealed partial class ImageService : IDisposable
         var image = Resolve(source);
         var reference = ParseTarget(target);
         if (reference.Digest is not null)
-            throw new ImageException($"tag {target}: a tag cannot contain a digest");
+            throw new ImageException(ErrorKind.InvalidArgument, $"tag {target}: a tag cannot contain a digest");
         if (!Metadata.Tag(TagName(reference), image.Id, DateTimeOffset.UtcNow))
             throw new ImageNotFoundException(source);
     }
@@ -248,10 +248,13 @@ public sealed partial class ImageService : IDisposable
     /// images were made from (their <see cref="ImageInfo.Parent"/>) stays too: by ID that is an error even with
     /// <paramref name="force"/>, by its last name only the name goes. A deleted image takes its untagged parents
     /// along while nothing else holds them, as docker's rmi does. Then every blob and layer no remaining image
-    /// needs is freed.
+    /// needs is freed. Under the exclusive store lock from the first check to the last row: a pull recording the
+    /// image or a container's rootfs being made from it meanwhile (both hold the lock shared) comes wholly before or
+    /// after, so neither is undone half-way nor finds its image gone between recording and reading it back.
     /// </summary>
     public RemovalReport Remove(string nameOrId, bool force = false)
     {
+        using var exclusive = LockExclusive();
         var image = Resolve(nameOrId);
         var untagged = new List<string>();
         var deleted = new List<string>();
@@ -264,14 +267,14 @@ public sealed partial class ImageService : IDisposable
         }
         bool hasChildren = Metadata.ChildrenOf(image.Id).Count > 0;
         if (!byName && hasChildren)
-            throw new ImageException($"conflict: unable to delete {image.ShortId} (cannot be forced) - image has dependent child images");
+            throw new ImageException(ErrorKind.FailedPrecondition, $"conflict: unable to delete {image.ShortId} (cannot be forced) - image has dependent child images");
         if (!byName && image.RepoTags.Count > 1 && !force)
-            throw new ImageException($"image {image.ShortId} has {image.RepoTags.Count} names ({string.Join(", ", image.RepoTags)}): remove them by name, or use --force");
+            throw new ImageException(ErrorKind.FailedPrecondition, $"image {image.ShortId} has {image.RepoTags.Count} names ({string.Join(", ", image.RepoTags)}): remove them by name, or force the removal");
         var users = Metadata.ContainersUsing(image.Id);
         if (users.Count > 0)
         {
             if (!force)
-                throw new ImageException($"image {image.ShortId} is used by container {users[0]}: remove the container first, or use --force to remove only its names");
+                throw new ImageException(ErrorKind.FailedPrecondition, $"image {image.ShortId} is used by container {users[0]}: remove the container first, or force the removal to remove only its names");
             foreach (string tag in image.RepoTags)
             {
                 Metadata.RemoveTag(tag);
@@ -289,7 +292,7 @@ public sealed partial class ImageService : IDisposable
         Metadata.DeleteImage(image.Id);
         deleted.Add(image.Id);
         DeleteReleasedParents(image.Parent, untagged, deleted);
-        return new RemovalReport(untagged, deleted, CollectGarbage());
+        return new RemovalReport(untagged, deleted, CollectGarbageLocked());
     }
 
     /// <summary>
@@ -314,9 +317,11 @@ public sealed partial class ImageService : IDisposable
     /// <c>image prune</c>: removes dangling images (no name), or with <paramref name="all"/> every image no container
     /// uses, created before <paramref name="until"/> if given, then collects garbage. An image that remaining images
     /// were made from stays (docker: dangling is no name and no child). Returns the removed image IDs and the bytes freed.
+    /// Under the exclusive store lock, as <see cref="Remove"/>.
     /// </summary>
     public RemovalReport Prune(bool all, DateTimeOffset? until = null)
     {
+        using var exclusive = LockExclusive();
         var deleted = new List<string>();
         var untagged = new List<string>();
         // Until nothing more goes: removing a child can release its parent.
@@ -334,7 +339,7 @@ public sealed partial class ImageService : IDisposable
                 removed = true;
             }
         }
-        return new RemovalReport(untagged, deleted, CollectGarbage());
+        return new RemovalReport(untagged, deleted, CollectGarbageLocked());
     }
 
     /// <summary>
@@ -343,7 +348,18 @@ public sealed partial class ImageService : IDisposable
     /// </summary>
     public long CollectGarbage()
     {
-        using var exclusive = StoreLock.Exclusive(_lockPath, _options.LockTimeout);
+        using var exclusive = LockExclusive();
+        return CollectGarbageLocked();
+    }
+
+    private StoreLock LockExclusive() => StoreLock.Exclusive(_lockPath, _options.LockTimeout);
+
+    /// <summary>
+    /// <see cref="CollectGarbage"/> for a caller that holds the exclusive lock already (<see cref="Remove"/>,
+    /// <see cref="Prune"/>): a second flock of the same file would conflict with the first even in one process.
+    /// </summary>
+    private long CollectGarbageLocked()
+    {
         var snapshotSizes = Metadata.ListSnapshots().ToDictionary(s => s.ChainId, s => s.Size);
         var collected = Metadata.CollectGarbage();
         long freed = 0;

@@ -39,7 +39,7 @@ internal sealed class StoreLock : IDisposable
             }
             catch (IOException error)
             {
-                throw new ImageException(exclusive
+                throw new ImageException(ErrorKind.Conflict, exclusive
                     ? $"{path}: pulls still running after {timeout.TotalSeconds:0} s; try again when they are done"
                     : $"{path}: an image removal is still running after {timeout.TotalSeconds:0} s; try again", error);
             }

@@ -52,7 +52,7 @@ public sealed class ContentStore
         if (fd < 0)
         {
             int errno = Errno.Last;
-            throw errno == Errno.ENOENT ? NotFound(digest) : new ContentException($"blob {digest}: {new SyscallException("open", path, errno).Message}");
+            throw errno == Errno.ENOENT ? NotFound(digest) : new ContentException(ErrorKinds.OfErrno(errno), $"blob {digest}: {new SyscallException("open", path, errno).Message}");
         }
         return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, bufferSize: 1);
     }
@@ -204,7 +204,7 @@ public sealed class ContentStore
         catch (IOException error)
         {
             // The writer holding this ingest committed and removed its directory between our mkdir and write.
-            throw new ContentException($"ingest {reference ?? key}: already being written by another writer", error);
+            throw new ContentException(ErrorKind.Conflict, $"ingest {reference ?? key}: already being written by another writer", error);
         }
         try
         {
@@ -237,5 +237,5 @@ public sealed class ContentStore
     private static string IngestKey(string reference)
         => "ref-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(reference)));
 
-    private static ContentException NotFound(Digest digest) => new($"blob {digest}: not found in the content store");
+    private static ContentException NotFound(Digest digest) => new(ErrorKind.NotFound, $"blob {digest}: not found in the content store");
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Skiff.Interop;
 using Skiff.Oci.Image;
 
 namespace Skiff.Storage.Content;
@@ -35,7 +36,7 @@ public sealed class ContentWriter : IDisposable
         {
             // Either the lock is held, or the holder committed between our mkdir and open and removed the ingest
             // directory (DirectoryNotFoundException): both mean "another writer has it", never a caller's bug.
-            throw new ContentException($"ingest {name}: already being written by another writer", error);
+            throw new ContentException(ErrorKind.Conflict, $"ingest {name}: already being written by another writer", error);
         }
         _hash = expected.CreateHash();
         try
@@ -115,10 +116,11 @@ public sealed class ContentWriter : IDisposable
             throw Fail($"blob {Expected}: expected {ExpectedSize} bytes, got more ({Offset + count} so far)");
     }
 
+    /// <summary>Content that is not the blob it was announced as (size or digest): the caller's to fix, never retried as is.</summary>
     private ContentException Fail(string message)
     {
         Finish(removeDirectory: true);
-        return new ContentException(message);
+        return new ContentException(ErrorKind.InvalidArgument, message);
     }
 
     private void Finish(bool removeDirectory)
@@ -137,10 +139,11 @@ public sealed class ContentWriter : IDisposable
             catch (DirectoryNotFoundException)
             {
             }
-            catch (IOException) when (Directory.Exists(_directory))
+            catch (IOException error) when (error.HResult == Errno.ENOTEMPTY)
             {
-                // "Directory not empty": another writer of the same ingest opened a fresh "data" in it after our
-                // commit; the directory is that writer's now, and it removes it when it finishes.
+                // Another writer of the same ingest wrote its "ref" or opened a fresh "data" in it after our commit;
+                // the directory is that writer's now, and it removes it when it finishes. Not "when the directory
+                // still exists": that writer may have finished and removed it before the filter looks.
             }
         }
     }

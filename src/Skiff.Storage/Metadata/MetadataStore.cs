@@ -29,29 +29,29 @@ public sealed record CollectedGarbage(IReadOnlyList<string> Blobs, IReadOnlyList
 /// One SQLite database for all image metadata (blobs, images, tags, layers, snapshots), so that every change
 /// that touches several of them is one transaction. containers/storage kept these in separate JSON files
 /// with separate lock files and spent years on the deadlocks and "storage corrupted" reports that followed.
+/// Safe for concurrent calls from the threads of one process (<see cref="SqliteDatabase"/>).
 /// </summary>
 public sealed class MetadataStore : IDisposable
 {
     private const int SchemaVersion = 3;
-    private readonly SqliteConnection _connection;
+    private readonly SqliteDatabase _database;
 
-    private MetadataStore(SqliteConnection connection) => _connection = connection;
+    private MetadataStore(SqliteDatabase database) => _database = database;
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
-    public static MetadataStore Open(string path)
-        => new(SqliteCommands.OpenShared(path, connection => new MetadataStore(connection).Migrate()));
+    public static MetadataStore Open(string path) => new(SqliteDatabase.Open(path, Migrate));
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _database.Dispose();
 
-    private void Migrate()
+    private static void Migrate(SqliteConnection connection)
     {
-        using var transaction = _connection.BeginTransaction();
-        long version = (long)Scalar("PRAGMA user_version", transaction)!;
+        using var transaction = connection.BeginTransaction();
+        long version = (long)connection.Scalar("PRAGMA user_version", transaction)!;
         if (version > SchemaVersion)
-            throw new InvalidOperationException($"metadata database schema {version} is newer than this skiff understands ({SchemaVersion})");
+            throw new MetadataException(ErrorKind.FailedPrecondition, $"metadata database schema {version} is newer than this skiff understands ({SchemaVersion}); use the newer skiff");
         if (version == 0)
         {
-            Execute("""
+            transaction.Execute("""
                 CREATE TABLE blobs (
                     digest     TEXT PRIMARY KEY,
                     size       INTEGER NOT NULL,
@@ -84,13 +84,13 @@ public sealed class MetadataStore : IDisposable
                 );
                 CREATE INDEX layers_by_blob ON image_layers(blob_digest);
                 PRAGMA user_version = 1;
-                """, transaction);
+                """);
         }
         if (version < 2)
         {
             // repo_digests keep the index blob of a multi-platform pull alive and answer "RepoDigests";
             // rootfs rows say which image a container's snapshot was made from, so that image is not removed under it.
-            Execute("""
+            transaction.Execute("""
                 CREATE TABLE repo_digests (
                     name     TEXT PRIMARY KEY,
                     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
@@ -102,29 +102,31 @@ public sealed class MetadataStore : IDisposable
                     image_id     TEXT NOT NULL REFERENCES images(id)
                 );
                 PRAGMA user_version = 2;
-                """, transaction);
+                """);
         }
         if (version < 3)
         {
             // The parent link decides what rmi and prune may delete (an image other images were made from stays);
             // SET NULL rather than a refusal, so a removal path that forgets the rule cannot wedge the store.
             // last_tagged is unix nanoseconds, docker's precision for LastTagTime.
-            Execute("""
+            transaction.Execute("""
                 ALTER TABLE images ADD COLUMN parent TEXT REFERENCES images(id) ON DELETE SET NULL;
                 ALTER TABLE images ADD COLUMN last_tagged INTEGER;
                 CREATE INDEX images_by_parent ON images(parent);
                 PRAGMA user_version = 3;
-                """, transaction);
+                """);
         }
         transaction.Commit();
     }
 
     /// <summary>Records that a blob is in the content store (idempotent).</summary>
-    public void PutBlob(string digest, long size, string? mediaType = null) => InsertBlob(new BlobRecord(digest, size, mediaType), null);
+    public void PutBlob(string digest, long size, string? mediaType = null)
+        => _database.Execute(InsertBlobSql, BlobParameters(new BlobRecord(digest, size, mediaType)));
 
-    private void InsertBlob(BlobRecord blob, SqliteTransaction? transaction)
-        => Execute("INSERT INTO blobs(digest, size, media_type) VALUES ($digest, $size, $media) ON CONFLICT(digest) DO NOTHING",
-            transaction, ("$digest", blob.Digest), ("$size", blob.Size), ("$media", (object?)blob.MediaType ?? DBNull.Value));
+    private const string InsertBlobSql = "INSERT INTO blobs(digest, size, media_type) VALUES ($digest, $size, $media) ON CONFLICT(digest) DO NOTHING";
+
+    private static (string, object)[] BlobParameters(BlobRecord blob)
+        => [("$digest", blob.Digest), ("$size", blob.Size), ("$media", (object?)blob.MediaType ?? DBNull.Value)];
 
     /// <summary>
     /// Records an image, its layers and its tags in one transaction: afterwards the image is there with all of
@@ -138,38 +140,40 @@ public sealed class MetadataStore : IDisposable
     public void PutImage(ImageRecord image, IReadOnlyList<LayerRecord> layers, IEnumerable<string> tags,
         IEnumerable<BlobRecord>? blobs = null, IEnumerable<RepoDigestRecord>? repoDigests = null)
     {
-        using var transaction = _connection.BeginTransaction();
-        foreach (var blob in blobs ?? [])
-            InsertBlob(blob, transaction);
-        Execute("""
-            INSERT INTO images(id, manifest_digest, config_digest, created, parent, last_tagged)
-            VALUES ($id, $manifest, $config, $created, $parent, $tagged)
-            ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest,
-                parent = coalesce(parent, excluded.parent), last_tagged = coalesce(excluded.last_tagged, last_tagged)
-            """, transaction, ("$id", image.Id), ("$manifest", image.ManifestDigest), ("$config", image.ConfigDigest),
-            ("$created", image.Created.ToUnixTimeMilliseconds()), ("$parent", (object?)image.Parent ?? DBNull.Value),
-            ("$tagged", image.LastTagged is { } tagged ? UnixNanoseconds(tagged) : DBNull.Value));
-        Execute("DELETE FROM image_layers WHERE image_id = $id", transaction, ("$id", image.Id));
-        string? parent = null;
-        foreach (var layer in layers.OrderBy(l => l.Position))
+        _database.InTransaction(transaction =>
         {
-            Execute("""
-                INSERT INTO snapshots(chain_id, parent, diff_id, size) VALUES ($chain, $parent, $diff, $size)
-                ON CONFLICT(chain_id) DO UPDATE SET size = coalesce(excluded.size, size)
-                """, transaction, ("$chain", layer.ChainId), ("$parent", (object?)parent ?? DBNull.Value), ("$diff", layer.DiffId),
-                ("$size", layer.Size > 0 ? layer.Size : DBNull.Value));
-            Execute("INSERT INTO image_layers(image_id, position, blob_digest, diff_id, chain_id) VALUES ($id, $position, $blob, $diff, $chain)",
-                transaction, ("$id", image.Id), ("$position", layer.Position), ("$blob", layer.BlobDigest), ("$diff", layer.DiffId), ("$chain", layer.ChainId));
-            parent = layer.ChainId;
-        }
-        foreach (string tag in tags)
-            SetTag(tag, image.Id, transaction);
-        foreach (var repoDigest in repoDigests ?? [])
-        {
-            Execute("INSERT INTO repo_digests(name, image_id, digest) VALUES ($name, $id, $digest) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, digest = excluded.digest",
-                transaction, ("$name", repoDigest.Name), ("$id", image.Id), ("$digest", repoDigest.Digest));
-        }
-        transaction.Commit();
+            foreach (var blob in blobs ?? [])
+                transaction.Execute(InsertBlobSql, BlobParameters(blob));
+            transaction.Execute("""
+                INSERT INTO images(id, manifest_digest, config_digest, created, parent, last_tagged)
+                VALUES ($id, $manifest, $config, $created, $parent, $tagged)
+                ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest,
+                    parent = coalesce(parent, excluded.parent), last_tagged = coalesce(excluded.last_tagged, last_tagged)
+                """, ("$id", image.Id), ("$manifest", image.ManifestDigest), ("$config", image.ConfigDigest),
+                ("$created", image.Created.ToUnixTimeMilliseconds()), ("$parent", (object?)image.Parent ?? DBNull.Value),
+                ("$tagged", image.LastTagged is { } tagged ? UnixNanoseconds(tagged) : DBNull.Value));
+            transaction.Execute("DELETE FROM image_layers WHERE image_id = $id", ("$id", image.Id));
+            string? parent = null;
+            foreach (var layer in layers.OrderBy(l => l.Position))
+            {
+                transaction.Execute("""
+                    INSERT INTO snapshots(chain_id, parent, diff_id, size) VALUES ($chain, $parent, $diff, $size)
+                    ON CONFLICT(chain_id) DO UPDATE SET size = coalesce(excluded.size, size)
+                    """, ("$chain", layer.ChainId), ("$parent", (object?)parent ?? DBNull.Value), ("$diff", layer.DiffId),
+                    ("$size", layer.Size > 0 ? layer.Size : DBNull.Value));
+                transaction.Execute("INSERT INTO image_layers(image_id, position, blob_digest, diff_id, chain_id) VALUES ($id, $position, $blob, $diff, $chain)",
+                    ("$id", image.Id), ("$position", layer.Position), ("$blob", layer.BlobDigest), ("$diff", layer.DiffId), ("$chain", layer.ChainId));
+                parent = layer.ChainId;
+            }
+            foreach (string tag in tags)
+                SetTag(transaction, tag, image.Id);
+            foreach (var repoDigest in repoDigests ?? [])
+            {
+                transaction.Execute("INSERT INTO repo_digests(name, image_id, digest) VALUES ($name, $id, $digest) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, digest = excluded.digest",
+                    ("$name", repoDigest.Name), ("$id", image.Id), ("$digest", repoDigest.Digest));
+            }
+            return true;
+        });
     }
 
     /// <summary>
@@ -177,61 +181,40 @@ public sealed class MetadataStore : IDisposable
     /// <paramref name="taggedAt"/> as the image's last tag time; false when the image is not there.
     /// </summary>
     public bool Tag(string name, string imageId, DateTimeOffset taggedAt)
-    {
-        using var transaction = _connection.BeginTransaction();
-        if (Execute("UPDATE images SET last_tagged = $tagged WHERE id = $id", transaction, ("$id", imageId), ("$tagged", UnixNanoseconds(taggedAt))) == 0)
-            return false;
-        SetTag(name, imageId, transaction);
-        transaction.Commit();
-        return true;
-    }
+        => _database.InTransaction(transaction =>
+        {
+            if (transaction.Execute("UPDATE images SET last_tagged = $tagged WHERE id = $id", ("$id", imageId), ("$tagged", UnixNanoseconds(taggedAt))) == 0)
+                return false;
+            SetTag(transaction, name, imageId);
+            return true;
+        });
 
-    private void SetTag(string name, string imageId, SqliteTransaction transaction)
-        => Execute("INSERT INTO tags(name, image_id) VALUES ($name, $id) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
-            transaction, ("$name", name), ("$id", imageId));
+    private static void SetTag(SqliteTransaction transaction, string name, string imageId)
+        => transaction.Execute("INSERT INTO tags(name, image_id) VALUES ($name, $id) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+            ("$name", name), ("$id", imageId));
 
     /// <summary>The image with this exact ID, or null.</summary>
     public ImageRecord? FindImage(string imageId)
-    {
-        using var command = Command("SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images WHERE id = $id", null, ("$id", imageId));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadImage(reader) : null;
-    }
+        => _database.Query($"{SelectImages} WHERE id = $id", ReadImage, ("$id", imageId)).FirstOrDefault();
 
     /// <summary>Images whose ID (<c>sha256:hex</c>) starts with <paramref name="prefix"/>: what a short ID may mean.</summary>
     public IReadOnlyList<ImageRecord> FindImagesByIdPrefix(string prefix)
     {
         // Prefix match without LIKE, whose '_' and '%' would be wildcards: an ID range [prefix, prefix + U+FFFF).
-        using var command = Command("SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images WHERE id >= $low AND id < $high ORDER BY id",
-            null, ("$low", prefix), ("$high", prefix + "\uffff"));
-        using var reader = command.ExecuteReader();
-        var images = new List<ImageRecord>();
-        while (reader.Read())
-            images.Add(ReadImage(reader));
-        return images;
+        return _database.Query($"{SelectImages} WHERE id >= $low AND id < $high ORDER BY id", ReadImage, ("$low", prefix), ("$high", prefix + "\uffff"));
     }
 
     /// <summary>The image a <c>repository@digest</c> name or a manifest digest designates, or null.</summary>
     public ImageRecord? ResolveDigest(string repoDigestOrManifestDigest)
-    {
-        using var command = Command("""
-            SELECT i.id, i.manifest_digest, i.config_digest, i.created, i.parent, i.last_tagged FROM images i
-            WHERE i.manifest_digest = $value OR i.id IN (SELECT image_id FROM repo_digests WHERE name = $value)
-            ORDER BY i.created DESC LIMIT 1
-            """, null, ("$value", repoDigestOrManifestDigest));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadImage(reader) : null;
-    }
+        => _database.Query($"""
+            {SelectImages}
+            WHERE manifest_digest = $value OR id IN (SELECT image_id FROM repo_digests WHERE name = $value)
+            ORDER BY created DESC LIMIT 1
+            """, ReadImage, ("$value", repoDigestOrManifestDigest)).FirstOrDefault();
 
     public IReadOnlyList<RepoDigestRecord> RepoDigestsOf(string imageId)
-    {
-        using var command = Command("SELECT name, digest FROM repo_digests WHERE image_id = $id ORDER BY name", null, ("$id", imageId));
-        using var reader = command.ExecuteReader();
-        var names = new List<RepoDigestRecord>();
-        while (reader.Read())
-            names.Add(new RepoDigestRecord(reader.GetString(0), reader.GetString(1)));
-        return names;
-    }
+        => _database.Query("SELECT name, digest FROM repo_digests WHERE image_id = $id ORDER BY name",
+            reader => new RepoDigestRecord(reader.GetString(0), reader.GetString(1)), ("$id", imageId));
 
     /// <summary>The images recorded as made from <paramref name="imageId"/> (docker's child images).</summary>
     public IReadOnlyList<string> ChildrenOf(string imageId)
@@ -239,9 +222,9 @@ public sealed class MetadataStore : IDisposable
 
     /// <summary>Records that container <paramref name="containerId"/>'s rootfs is made from <paramref name="imageId"/>.</summary>
     public void PutRootfs(string containerId, string imageId)
-        => Execute("INSERT INTO rootfs(container_id, image_id) VALUES ($container, $image)", null, ("$container", containerId), ("$image", imageId));
+        => _database.Execute("INSERT INTO rootfs(container_id, image_id) VALUES ($container, $image)", ("$container", containerId), ("$image", imageId));
 
-    public bool RemoveRootfs(string containerId) => Execute("DELETE FROM rootfs WHERE container_id = $container", null, ("$container", containerId)) > 0;
+    public bool RemoveRootfs(string containerId) => _database.Execute("DELETE FROM rootfs WHERE container_id = $container", ("$container", containerId)) > 0;
 
     /// <summary>Containers whose rootfs was made from <paramref name="imageId"/>.</summary>
     public IReadOnlyList<string> ContainersUsing(string imageId)
@@ -249,25 +232,12 @@ public sealed class MetadataStore : IDisposable
 
     /// <summary>Every recorded blob.</summary>
     public IReadOnlyList<BlobRecord> ListBlobs()
-    {
-        using var command = Command("SELECT digest, size, media_type FROM blobs ORDER BY digest", null);
-        using var reader = command.ExecuteReader();
-        var blobs = new List<BlobRecord>();
-        while (reader.Read())
-            blobs.Add(new BlobRecord(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
-        return blobs;
-    }
+        => _database.Query("SELECT digest, size, media_type FROM blobs ORDER BY digest",
+            reader => new BlobRecord(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
 
     /// <summary>Every recorded snapshot with its size (0 when unknown).</summary>
     public IReadOnlyList<(string ChainId, long Size)> ListSnapshots()
-    {
-        using var command = Command("SELECT chain_id, coalesce(size, 0) FROM snapshots ORDER BY chain_id", null);
-        using var reader = command.ExecuteReader();
-        var snapshots = new List<(string, long)>();
-        while (reader.Read())
-            snapshots.Add((reader.GetString(0), reader.GetInt64(1)));
-        return snapshots;
-    }
+        => _database.Query("SELECT chain_id, coalesce(size, 0) FROM snapshots ORDER BY chain_id", reader => (reader.GetString(0), reader.GetInt64(1)));
 
     /// <summary>
     /// Deletes, in one transaction, the rows of every blob and snapshot no image reaches any more: snapshots no image
@@ -276,67 +246,46 @@ public sealed class MetadataStore : IDisposable
     /// files without rows, which the next collection finds, never rows without files.
     /// </summary>
     public CollectedGarbage CollectGarbage()
-    {
-        using var transaction = _connection.BeginTransaction();
-        var snapshots = new List<string>();
-        while (true)
+        => _database.InTransaction(transaction =>
         {
-            var free = Strings(UnreferencedSnapshotsSql, transaction);
-            if (free.Count == 0)
-                break;
-            foreach (string chainId in free)
-                Execute("DELETE FROM snapshots WHERE chain_id = $chain", transaction, ("$chain", chainId));
-            snapshots.AddRange(free);
-        }
-        var blobs = Strings(UnreferencedBlobsSql, transaction);
-        foreach (string digest in blobs)
-            Execute("DELETE FROM blobs WHERE digest = $digest", transaction, ("$digest", digest));
-        transaction.Commit();
-        return new CollectedGarbage(blobs, snapshots);
-    }
+            var snapshots = new List<string>();
+            while (true)
+            {
+                var free = transaction.Query(UnreferencedSnapshotsSql, ReadString);
+                if (free.Count == 0)
+                    break;
+                foreach (string chainId in free)
+                    transaction.Execute("DELETE FROM snapshots WHERE chain_id = $chain", ("$chain", chainId));
+                snapshots.AddRange(free);
+            }
+            var blobs = transaction.Query(UnreferencedBlobsSql, ReadString);
+            foreach (string digest in blobs)
+                transaction.Execute("DELETE FROM blobs WHERE digest = $digest", ("$digest", digest));
+            return new CollectedGarbage(blobs, snapshots);
+        });
 
     /// <summary>The image a tag names, or null.</summary>
     public ImageRecord? ResolveTag(string name)
-    {
-        using var command = Command("""
-            SELECT i.id, i.manifest_digest, i.config_digest, i.created, i.parent, i.last_tagged FROM tags t JOIN images i ON i.id = t.image_id WHERE t.name = $name
-            """, null, ("$name", name));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadImage(reader) : null;
-    }
+        => _database.Query($"{SelectImages} WHERE id = (SELECT image_id FROM tags WHERE name = $name)", ReadImage, ("$name", name)).FirstOrDefault();
 
-    public IReadOnlyList<ImageRecord> ListImages()
-    {
-        using var command = Command("SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images ORDER BY created DESC, id", null);
-        using var reader = command.ExecuteReader();
-        var images = new List<ImageRecord>();
-        while (reader.Read())
-            images.Add(ReadImage(reader));
-        return images;
-    }
+    public IReadOnlyList<ImageRecord> ListImages() => _database.Query($"{SelectImages} ORDER BY created DESC, id", ReadImage);
 
     public IReadOnlyList<string> TagsOf(string imageId)
         => Strings("SELECT name FROM tags WHERE image_id = $id ORDER BY name", ("$id", imageId));
 
     public IReadOnlyList<LayerRecord> LayersOf(string imageId)
-    {
-        using var command = Command("""
+        => _database.Query("""
             SELECT position, l.blob_digest, b.size, l.diff_id, l.chain_id, coalesce(s.size, 0) FROM image_layers l
             JOIN blobs b ON b.digest = l.blob_digest LEFT JOIN snapshots s ON s.chain_id = l.chain_id
             WHERE image_id = $id ORDER BY position
-            """, null, ("$id", imageId));
-        using var reader = command.ExecuteReader();
-        var layers = new List<LayerRecord>();
-        while (reader.Read())
-            layers.Add(new LayerRecord(reader.GetInt32(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5)));
-        return layers;
-    }
+            """, reader => new LayerRecord(reader.GetInt32(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5)),
+            ("$id", imageId));
 
     /// <summary>Removes a tag; true when it existed. The image stays (it may have other tags, or none, like a dangling image).</summary>
-    public bool RemoveTag(string name) => Execute("DELETE FROM tags WHERE name = $name", null, ("$name", name)) > 0;
+    public bool RemoveTag(string name) => _database.Execute("DELETE FROM tags WHERE name = $name", ("$name", name)) > 0;
 
     /// <summary>Removes an image with its tags and layer list; blobs and snapshots stay until garbage collection.</summary>
-    public bool DeleteImage(string imageId) => Execute("DELETE FROM images WHERE id = $id", null, ("$id", imageId)) > 0;
+    public bool DeleteImage(string imageId) => _database.Execute("DELETE FROM images WHERE id = $id", ("$id", imageId)) > 0;
 
     /// <summary>Blobs no image refers to (as manifest, config, layer or repo digest): what garbage collection may delete.</summary>
     public IReadOnlyList<string> UnreferencedBlobs() => Strings(UnreferencedBlobsSql);
@@ -359,6 +308,8 @@ public sealed class MetadataStore : IDisposable
         ORDER BY chain_id
         """;
 
+    private const string SelectImages = "SELECT id, manifest_digest, config_digest, created, parent, last_tagged FROM images";
+
     private static ImageRecord ReadImage(SqliteDataReader reader)
         => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
             reader.IsDBNull(4) ? null : reader.GetString(4),
@@ -368,24 +319,7 @@ public sealed class MetadataStore : IDisposable
 
     private static long UnixNanoseconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * NanosecondsPerTick;
 
-    private List<string> Strings(string sql, params (string Name, object Value)[] parameters) => Strings(sql, null, parameters);
+    private List<string> Strings(string sql, params (string Name, object Value)[] parameters) => _database.Query(sql, ReadString, parameters);
 
-    private List<string> Strings(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command(sql, transaction, parameters);
-        using var reader = command.ExecuteReader();
-        var values = new List<string>();
-        while (reader.Read())
-            values.Add(reader.GetString(0));
-        return values;
-    }
-
-    private int Execute(string sql, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
-        => _connection.Execute(sql, transaction, parameters);
-
-    private object? Scalar(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-        => _connection.Scalar(sql, transaction, parameters);
-
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
-        => _connection.Command(sql, transaction, parameters);
+    private static string ReadString(SqliteDataReader reader) => reader.GetString(0);
 }

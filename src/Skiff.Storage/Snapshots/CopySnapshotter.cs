@@ -36,7 +36,7 @@ internal static class LayerApplier
     {
         // Hard links only ever join names inside one layer, so the inode map is per layer.
         var links = new Dictionary<(uint, uint, ulong), string>();
-        var status = Stat(layer) ?? throw new SnapshotException($"layer directory {layer} does not exist");
+        var status = Stat(layer) ?? throw new SnapshotException(ErrorKind.NotFound, $"layer directory {layer} does not exist");
         ApplyDirectory(layer, target, links);
         CopyMetadata(layer, target, status);
     }
@@ -48,7 +48,7 @@ internal static class LayerApplier
         {
             string entry = Path.Combine(source, name);
             string destination = Path.Combine(target, name);
-            var status = Stat(entry) ?? throw new SnapshotException($"{entry} vanished while it was copied");
+            var status = Stat(entry) ?? throw new SnapshotException(ErrorKind.Conflict, $"{entry} vanished while it was copied");
             uint type = status.Mode & Libc.S_IFMT;
             var existing = Stat(destination);
 

@@ -29,7 +29,7 @@ public sealed class OverlaySnapshotter(string root) : SnapshotterBase(root)
         if (readOnly)
         {
             if (lowers.Count == 0)
-                throw new SnapshotException("a read-only snapshot needs at least one layer");
+                throw new SnapshotException(ErrorKind.InvalidArgument, "a read-only snapshot needs at least one layer");
             // overlayfs refuses a single lower dir without an upper dir; a read-only bind mount is the same view.
             if (lowers.Count == 1)
                 return new SnapshotMount { Type = "bind", Source = LayerPath(lowers[0]), ReadOnly = true };

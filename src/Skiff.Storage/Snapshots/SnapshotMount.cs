@@ -105,7 +105,7 @@ public sealed record SnapshotMount
                 return;
             case OverlayMountMethod.FsConfig:
                 if (!TryMountWithFsConfig(target))
-                    throw new SnapshotException($"overlay mount on {target}: this kernel has no fsopen or no \"lowerdir+\" (Linux 6.8+)");
+                    throw new SnapshotException(ErrorKind.FailedPrecondition, $"overlay mount on {target}: this kernel has no fsopen or no \"lowerdir+\" (Linux 6.8+)");
                 return;
             case OverlayMountMethod.ShortLinks:
                 MountClassic(target, ShortLinkData());
@@ -121,7 +121,7 @@ public sealed record SnapshotMount
     {
         var links = LowerLinks();
         if (links.Count != LowerDirs.Count)
-            throw new SnapshotException("overlay mount: no short links for the lower dirs");
+            throw new SnapshotException(ErrorKind.Internal, "overlay mount: no short links for the lower dirs");
         return string.Join(',', OverlayOptions(links));
     }
 
@@ -137,7 +137,7 @@ public sealed record SnapshotMount
     private void MountClassic(string target, string data)
     {
         if (data.Length > MountOptionsLimit)
-            throw new SnapshotException(
+            throw new SnapshotException(ErrorKind.ResourceExhausted,
                 $"overlay mount on {target}: the options for {LowerDirs.Count} lower dirs are {data.Length} bytes, over the " +
                 $"{MountOptionsLimit}-byte mount(2) limit, and this kernel cannot take them one by one (fsconfig \"lowerdir+\", Linux 6.8+)");
         Mounts.Mount("overlay", target, "overlay", ReadOnly ? Mounts.MS_RDONLY : 0, data);

@@ -104,7 +104,7 @@ public abstract class SnapshotterBase : ISnapshotter
         foreach (string key in Keys())
         {
             if (ReadLower(SnapshotDirectory(key)).Contains(chainId))
-                throw new SnapshotException($"layer {chainId} is used by snapshot \"{key}\"");
+                throw new SnapshotException(ErrorKind.FailedPrecondition, $"layer {chainId} is used by snapshot \"{key}\"");
         }
         // Rename out of sight first, so the layer vanishes at once, then delete at leisure.
         string doomed = Path.Combine(TempDirectory, $"{Environment.ProcessId}-removed-{Guid.NewGuid():N}");
@@ -125,11 +125,11 @@ public abstract class SnapshotterBase : ISnapshotter
         foreach (var chainId in chainIds)
         {
             if (!HasLayer(chainId))
-                throw new SnapshotException($"snapshot \"{key}\": layer {chainId} is not committed");
+                throw new SnapshotException(ErrorKind.NotFound, $"snapshot \"{key}\": layer {chainId} is not committed");
         }
         string final = SnapshotDirectory(key);
         if (Directory.Exists(final))
-            throw new SnapshotException($"snapshot \"{key}\" already exists");
+            throw new SnapshotException(ErrorKind.AlreadyExists, $"snapshot \"{key}\" already exists");
         string staging = CreateStaging("snapshot");
         try
         {
@@ -137,7 +137,7 @@ public abstract class SnapshotterBase : ISnapshotter
             File.WriteAllText(Path.Combine(staging, "mode"), readOnly ? "ro" : "rw");
             Populate(staging, chainIds, readOnly);
             if (!TryRename(staging, final))
-                throw new SnapshotException($"snapshot \"{key}\" already exists");
+                throw new SnapshotException(ErrorKind.AlreadyExists, $"snapshot \"{key}\" already exists");
         }
         catch
         {
@@ -152,7 +152,7 @@ public abstract class SnapshotterBase : ISnapshotter
         ValidateKey(key);
         string directory = SnapshotDirectory(key);
         if (!Directory.Exists(directory))
-            throw new SnapshotException($"snapshot \"{key}\" does not exist");
+            throw new SnapshotException(ErrorKind.NotFound, $"snapshot \"{key}\" does not exist");
         bool readOnly = File.ReadAllText(Path.Combine(directory, "mode")).Trim() == "ro";
         return Describe(directory, ReadLower(directory), readOnly);
     }

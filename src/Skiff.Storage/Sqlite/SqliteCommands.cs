@@ -45,6 +45,24 @@ public static class SqliteCommands
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>Every row of a query, each turned into a value by <paramref name="read"/>.</summary>
+    public static List<T> Query<T>(this SqliteConnection connection, string sql, SqliteTransaction? transaction, Func<SqliteDataReader, T> read,
+        params (string Name, object Value)[] parameters)
+    {
+        using var command = connection.Command(sql, transaction, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+            rows.Add(read(reader));
+        return rows;
+    }
+
+    public static int Execute(this SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+        => transaction.Connection!.Execute(sql, transaction, parameters);
+
+    public static List<T> Query<T>(this SqliteTransaction transaction, string sql, Func<SqliteDataReader, T> read, params (string Name, object Value)[] parameters)
+        => transaction.Connection!.Query(sql, transaction, read, parameters);
+
     public static object? Scalar(this SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string Name, object Value)[] parameters)
     {
         using var command = connection.Command(sql, transaction, parameters);

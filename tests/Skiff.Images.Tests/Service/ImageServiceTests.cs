@@ -16,10 +16,13 @@ public sealed class ImageServiceTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    private ImageService Open(string registryHost, SnapshotterKind kind = SnapshotterKind.Overlay)
+    private ImageService Open(string registryHost, SnapshotterKind kind = SnapshotterKind.Overlay) => Open(_root.Path, registryHost, kind);
+
+    /// <summary>A store at <paramref name="root"/> that pulls from the plain-HTTP test registry at <paramref name="registryHost"/>, without credentials.</summary>
+    internal static ImageService Open(string root, string registryHost, SnapshotterKind? kind = null)
         => ImageService.Open(new ImageServiceOptions
         {
-            Root = _root.Path,
+            Root = root,
             Registries = new RegistriesConfig { InsecureRegistries = [registryHost] },
             Credentials = new StaticCredentials(new Dictionary<string, RegistryCredential>()),
             Snapshotter = kind,
