@@ -7,8 +7,8 @@ namespace Skiff.Engine;
 
 /// <summary>
 /// One reading of a container's counters for `skiff stats`. CPU % needs two readings: the container's CPU time
-/// and the host's, both in nanoseconds, compared over the same interval (<see cref="CpuPercent"/>). A container
-/// that is not running reads as zeros, as in docker.
+/// and the host's, both in nanoseconds, compared over the same interval (<see cref="ContainerStatsService"/>). A
+/// container that is not running reads as zeros, as in docker.
 /// </summary>
 public sealed record ContainerStatsSample
 {
@@ -27,16 +27,6 @@ public sealed record ContainerStatsSample
     public ulong BlockRead { get; init; }
     public ulong BlockWritten { get; init; }
     public ulong Pids { get; init; }
-
-    public double MemoryPercent => MemoryLimit == 0 ? 0 : 100.0 * MemoryUsage / MemoryLimit;
-
-    /// <summary>docker's formula: the container's share of all CPU time since <paramref name="previous"/>, times the CPU count.</summary>
-    public double CpuPercent(ContainerStatsSample? previous)
-    {
-        if (previous is null || CpuNanoseconds < previous.CpuNanoseconds || SystemNanoseconds <= previous.SystemNanoseconds)
-            return 0;
-        return (double)(CpuNanoseconds - previous.CpuNanoseconds) / (SystemNanoseconds - previous.SystemNanoseconds) * OnlineCpus * 100;
-    }
 
     private const ulong NanosecondsPerTick = 10_000_000; // /proc/stat counts USER_HZ ticks, always 100 per second
 

@@ -11,19 +11,11 @@ public sealed class EngineException : SkiffException
     {
     }
 
-    /// <summary>Transitional: exit statuses become kinds (127 NotFound, 126 PermissionDenied, of the container's program).</summary>
-    public EngineException(string message, int exitCode = 125)
-        : base(exitCode switch { 127 => ErrorKind.NotFound, 126 => ErrorKind.PermissionDenied, _ => ErrorKind.FailedPrecondition }, message)
-        => ContainerCommand = exitCode is 126 or 127;
-
     /// <summary>
     /// The failure is the container's program's, not the engine's: it could not be found (NotFound) or executed
     /// (PermissionDenied). docker's CLI tells these apart by exit status (127 and 126, where the engine's own is 125).
     /// </summary>
     public bool ContainerCommand { get; init; }
-
-    /// <summary>Transitional, until exec's events and the CLI read <see cref="SkiffException.Kind"/> and <see cref="ContainerCommand"/>.</summary>
-    public int ExitCode => ContainerCommand ? (Kind == ErrorKind.NotFound ? 127 : 126) : 125;
 
     /// <summary>
     /// The failure is already on the user's stderr: a runtime (runc and skiff-runtime alike) prints its error there

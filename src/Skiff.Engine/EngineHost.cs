@@ -78,6 +78,18 @@ public sealed class EngineHost : IDisposable
     /// <summary>The engine as a whole: info, disk usage, prune.</summary>
     public SystemService System { get; }
 
+    /// <summary>What creating a container decides: its image (pulled per policy), seccomp filter and security options.</summary>
+    public ContainerRunPolicy RunPolicy => new(ImageStore);
+
+    /// <summary>Images made from containers: commit (pausing a running one) and a container's changes.</summary>
+    public ContainerCommit Commits => new(ContainerQueries, Containers, ImageStore, Events);
+
+    /// <summary>Files in and out of containers as tar streams, with docker cp's path rules; export.</summary>
+    public ContainerArchives ContainerFiles => new(ContainerQueries);
+
+    /// <summary>Streams of containers' statistics with CPU % and the other docker stats columns.</summary>
+    public ContainerStatsService ContainerStats => new(ContainerQueries);
+
     public void Dispose()
     {
         if (_containerContext.IsValueCreated)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
 
 namespace Skiff.Engine;
@@ -26,6 +27,10 @@ public sealed class EventService(EventJournal journal)
 {
     /// <summary>Records <paramref name="e"/>; a failure to write it is logged, never thrown (what it tells of happened all the same).</summary>
     public void Record(EngineEvent e) => journal.TryRecord(e);
+
+    /// <summary>A container event with docker's attributes: the container's labels, its image and name, then <paramref name="extra"/>.</summary>
+    public void RecordContainer(ContainerRecord container, string action, params (string Key, string Value)[] extra)
+        => ContainerEvents.Record(journal, container, action, extra);
 
     /// <summary>An image event as docker's daemon logs it: the actor (an image ID or a reference) and the name attribute.</summary>
     public void RecordImage(string action, string actorId, string name)

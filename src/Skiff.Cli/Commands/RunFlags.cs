@@ -3,14 +3,10 @@ using Skiff.Engine;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Specs;
 using Skiff.Images.Service;
-using Skiff.Interop;
-using Skiff.Oci;
-using Skiff.Seccomp;
-using EngineImage = Skiff.Engine.ContainerImage;
 
 namespace Skiff.Cli.Commands;
 
-/// <summary>The flags `run` and `create` share (docker's names), and how they become an engine <see cref="CreateRequest"/>.</summary>
+/// <summary>The flags `run` and `create` share (docker's names), and the engine <see cref="CreateContainerRequest"/> they make.</summary>
 internal static class RunFlags
 {
     public static readonly Flag[] Create =
@@ -55,53 +51,75 @@ internal static class RunFlags
         CliCommand.Help,
     ];
 
+    /// <summary>The flags as a neutral request, resolved by the engine (image pulled per --pull, seccomp and security options decided).</summary>
     public static CreateRequest Parse(CliContext context, ParsedArguments args, string command)
     {
-        var imageName = args.Positionals[0];
-        var image = ResolveImage(context, args, imageName, command);
-        var security = args.Values("security-opt");
-        var options = new RunOptions
+        var request = Request(args, command);
+        PullProgressView? view = null;
+        try
         {
-            Command = args.Positionals.Skip(1).ToList(),
-            Entrypoint = args.Has("entrypoint") ? args.Value("entrypoint") : null,
-            Env = Environment(args),
-            WorkingDir = args.Value("workdir"),
-            User = args.Value("user"),
-            Hostname = args.Value("hostname"),
-            Tty = args.Bool("tty"),
-            ReadOnlyRootfs = args.Bool("read-only"),
-            Init = args.Bool("init"),
-            Privileged = args.Bool("privileged"),
-            CapAdd = args.Values("cap-add"),
-            CapDrop = args.Values("cap-drop"),
-            NoNewPrivileges = security.Any(s => s is "no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true"),
-            Sysctls = Pairs(args.Values("sysctl"), "--sysctl"),
-            Devices = args.Values("device").Select(DeviceRequest.Parse).ToList(),
-            Mounts = [.. args.Values("volume").Select(MountRequest.ParseVolume), .. args.Values("mount").Select(MountRequest.ParseMount), .. args.Values("tmpfs").Select(MountRequest.ParseTmpfs)],
-            Ulimits = args.Values("ulimit").Select(UlimitRequest.Parse).ToList(),
-            Memory = args.Value("memory") is { } memory ? ByteSize.Parse(memory, "memory limit") : null,
-            MemorySwap = args.Value("memory-swap") is { } swap ? (swap == "-1" ? -1 : ByteSize.Parse(swap, "memory and swap limit")) : null,
-            Cpus = args.Value("cpus") is { } cpus ? ParseDecimal(cpus, "--cpus") : null,
-            PidsLimit = args.Value("pids-limit") is { } pids ? ParseLong(pids, "--pids-limit") : null,
-            ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "shared memory size") : null,
-            Network = (args.Value("network") ?? args.Value("net")) switch
+            // docker run's pull shows on stderr: stdout belongs to the container (or its ID).
+            var resolved = context.Engine.RunPolicy.ResolveAsync(request, image =>
             {
-                null or "none" or "default" => NetworkMode.None,
-                "host" => NetworkMode.Host,
-                var other => throw new EngineException($"--network {other}: only none and host are supported (bridge networks are not there yet)"),
+                Console.Error.WriteLine($"Unable to find image '{image}' locally");
+                return view = new PullProgressView(Console.Error, !Console.IsErrorRedirected);
+            }).GetAwaiter().GetResult();
+            view?.Finish();
+            return resolved;
+        }
+        finally
+        {
+            view?.Dispose();
+        }
+    }
+
+    private static CreateContainerRequest Request(ParsedArguments args, string command)
+    {
+        var (seccomp, security) = SecurityOptions(args.Values("security-opt"));
+        return new CreateContainerRequest
+        {
+            Image = args.Positionals[0],
+            Pull = args.Value("pull") switch
+            {
+                null or "missing" => PullPolicy.Missing,
+                "always" => PullPolicy.Always,
+                "never" => PullPolicy.Never,
+                var other => throw new EngineException(ErrorKind.InvalidArgument, $"--pull {other}: expected always, missing or never"),
             },
-            Labels = Pairs(args.Values("label"), "--label"),
-        };
-        options = options with
-        {
-            Seccomp = Seccomp(options, security),
-            SecurityLabels = SecurityLabels.FromOptions(security, options.Privileged, SecurityModules.Host),
-        };
-        return new CreateRequest
-        {
-            Image = imageName,
-            ImageInfo = new EngineImage(image.Id, context.ImageStore.Config(image).Config),
-            Options = options,
+            PullOptions = new PullOptions { TlsVerify = CliCommand.TlsVerify(args, command) },
+            Seccomp = seccomp,
+            SecurityOptions = security,
+            Options = new RunOptions
+            {
+                Command = args.Positionals.Skip(1).ToList(),
+                Entrypoint = args.Has("entrypoint") ? args.Value("entrypoint") : null,
+                Env = Environment(args),
+                WorkingDir = args.Value("workdir"),
+                User = args.Value("user"),
+                Hostname = args.Value("hostname"),
+                Tty = args.Bool("tty"),
+                ReadOnlyRootfs = args.Bool("read-only"),
+                Init = args.Bool("init"),
+                Privileged = args.Bool("privileged"),
+                CapAdd = args.Values("cap-add"),
+                CapDrop = args.Values("cap-drop"),
+                Sysctls = Pairs(args.Values("sysctl"), "--sysctl"),
+                Devices = args.Values("device").Select(DeviceRequest.Parse).ToList(),
+                Mounts = [.. args.Values("volume").Select(MountRequest.ParseVolume), .. args.Values("mount").Select(MountRequest.ParseMount), .. args.Values("tmpfs").Select(MountRequest.ParseTmpfs)],
+                Ulimits = args.Values("ulimit").Select(UlimitRequest.Parse).ToList(),
+                Memory = args.Value("memory") is { } memory ? ByteSize.Parse(memory, "--memory") : null,
+                MemorySwap = args.Value("memory-swap") is { } swap ? (swap == "-1" ? -1 : ByteSize.Parse(swap, "--memory-swap")) : null,
+                Cpus = args.Value("cpus") is { } cpus ? ParseDecimal(cpus, "--cpus") : null,
+                PidsLimit = args.Value("pids-limit") is { } pids ? ParseLong(pids, "--pids-limit") : null,
+                ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
+                Network = (args.Value("network") ?? args.Value("net")) switch
+                {
+                    null or "none" or "default" => NetworkMode.None,
+                    "host" => NetworkMode.Host,
+                    var other => throw new EngineException(ErrorKind.InvalidArgument, $"--network {other}: only none and host are supported (bridge networks are not there yet)"),
+                },
+                Labels = Pairs(args.Values("label"), "--label"),
+            },
             Name = args.Value("name"),
             Interactive = args.Bool("interactive"),
             AutoRemove = args.Bool("rm"),
@@ -113,22 +131,37 @@ internal static class RunFlags
         };
     }
 
-    /// <summary>--pull missing (docker's default), always or never; a pull prints its progress on stderr as docker run does.</summary>
-    private static Images.Service.ImageInfo ResolveImage(CliContext context, ParsedArguments args, string name, string command)
+    /// <summary>
+    /// --security-opt seccomp=unconfined or seccomp=FILE (read here, as docker's CLI sends the profile's content),
+    /// and the other options as given, for the engine to check.
+    /// </summary>
+    private static (SeccompChoice Seccomp, List<string> Others) SecurityOptions(IReadOnlyList<string> options)
     {
-        var policy = args.Value("pull") ?? "missing";
-        if (policy is not ("missing" or "always" or "never"))
-            throw new EngineException($"--pull {policy}: expected always, missing or never");
-        var local = policy == "always" ? null : context.ImageStore.TryResolve(name);
-        if (local is not null)
-            return local;
-        if (policy == "never")
-            throw new EngineException($"{command}: no such image {name} here, and --pull never forbids pulling it");
-        Console.Error.WriteLine($"Unable to find image '{name}' locally");
-        using var view = new PullProgressView(Console.Error, !Console.IsErrorRedirected);
-        var pulled = context.ImageStore.PullAsync(name, new PullOptions { TlsVerify = CliCommand.TlsVerify(args, command) }, view).GetAwaiter().GetResult();
-        view.Finish();
-        return pulled;
+        var seccomp = SeccompChoice.Default;
+        var others = new List<string>();
+        foreach (var option in options)
+        {
+            if (!(option.StartsWith("seccomp=", StringComparison.Ordinal) || option.StartsWith("seccomp:", StringComparison.Ordinal)))
+            {
+                others.Add(option);
+                continue;
+            }
+            string value = option[8..];
+            if (value == "unconfined")
+            {
+                seccomp = SeccompChoice.Unconfined;
+                continue;
+            }
+            try
+            {
+                seccomp = SeccompChoice.FromProfile(File.ReadAllBytes(value), value);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                throw new EngineException(ErrorKind.InvalidArgument, $"--security-opt {option}: {error.Message}", error);
+            }
+        }
+        return (seccomp, others);
     }
 
     /// <summary>--env-file lines, then -e values; KEY alone copies the variable from skiff's environment (skipped if unset).</summary>
@@ -144,7 +177,7 @@ internal static class RunFlags
             }
             catch (IOException error)
             {
-                throw new EngineException($"--env-file {file}: {error.Message}");
+                throw new EngineException(ErrorKind.InvalidArgument, $"--env-file {file}: {error.Message}", error);
             }
             entries.AddRange(lines.Select(line => line.Trim()).Where(line => line.Length > 0 && !line.StartsWith('#')));
         }
@@ -160,34 +193,6 @@ internal static class RunFlags
         return result;
     }
 
-    /// <summary>Docker's default seccomp profile for the container's capabilities, unless unconfined or a file is named.</summary>
-    private static LinuxSeccomp? Seccomp(RunOptions options, IReadOnlyList<string> security)
-    {
-        string? choice = null;
-        foreach (var option in security)
-        {
-            if (option.StartsWith("seccomp=", StringComparison.Ordinal) || option.StartsWith("seccomp:", StringComparison.Ordinal))
-                choice = option[8..];
-            else if (!SecurityLabels.Handles(option) && option is not ("no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true" or "no-new-privileges:false"))
-                throw new EngineException($"--security-opt {option}: supported are no-new-privileges, seccomp=FILE|unconfined, apparmor=PROFILE|unconfined and label=user:|role:|type:|level:|disable");
-        }
-        if (options.Privileged || choice == "unconfined")
-            return null;
-        var capabilities = ContainerSpecBuilder.Capabilities(options, HostFacts.Current());
-        if (choice is null)
-            return DockerDefaultProfile.For(capabilities);
-        byte[] json;
-        try
-        {
-            json = File.ReadAllBytes(choice);
-        }
-        catch (IOException error)
-        {
-            throw new EngineException($"--security-opt seccomp={choice}: {error.Message}");
-        }
-        return DockerSeccompProfile.Parse(json, choice).Resolve(capabilities, DockerSeccompProfile.NativeArch, System.Environment.OSVersion.Version);
-    }
-
     private static Dictionary<string, string> Pairs(IReadOnlyList<string> values, string flag)
     {
         var pairs = new Dictionary<string, string>();
@@ -195,7 +200,7 @@ internal static class RunFlags
         {
             var eq = value.IndexOf('=');
             if (eq <= 0)
-                throw new EngineException($"invalid {flag} \"{value}\": expected KEY=VALUE");
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{value}\": expected KEY=VALUE");
             pairs[value[..eq]] = value[(eq + 1)..];
         }
         return pairs;
@@ -204,10 +209,10 @@ internal static class RunFlags
     private static decimal ParseDecimal(string text, string flag)
         => decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new EngineException($"invalid {flag} \"{text}\": expected a number such as 0.5");
+            : throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected a number such as 0.5");
 
     public static long ParseLong(string text, string flag)
         => long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new EngineException($"invalid {flag} \"{text}\": expected a whole number");
+            : throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected a whole number");
 }

@@ -6,14 +6,12 @@ using Skiff.Engine;
 namespace Skiff.Cli.Commands;
 
 /// <summary>
-/// `skiff stats`: docker's columns from each container's cgroup and network namespace, read every second. CPU %
-/// compares two readings, so even --no-stream reads twice, a second apart, as docker does. On a terminal the
-/// table is redrawn in place; otherwise a new table is printed each second until interrupted.
+/// `skiff stats`: docker's columns, from the engine's rounds of <see cref="ContainerStats"/> a second apart. On a
+/// terminal the table is redrawn in place; otherwise a new table is printed each second until interrupted.
 /// </summary>
 internal static class StatsCommand
 {
     private const string DefaultFormat = "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}";
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     /// <summary>The --format fields' column titles, as docker names them.</summary>
     private static readonly TemplateRow Header = new("*formatter.statsContext", new Dictionary<string, object?>
@@ -33,51 +31,21 @@ internal static class StatsCommand
     {
         // null: JSON lines
         var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", DefaultFormat);
-        bool stream = !args.Bool("no-stream");
-        bool redraw = stream && context.IsTerminal;
-        // Named containers are followed even once stopped; without names, the list is taken anew each time.
-        var named = args.Positionals.Select(name => context.Engine.ContainerQueries.Get(name).Id).ToList();
-        var previous = new Dictionary<string, ContainerStatsSample>();
-        Sample(context, named, args.Bool("all"), previous);
-        while (true)
+        var request = new ContainerStatsRequest { Containers = args.Positionals, All = args.Bool("all"), Stream = !args.Bool("no-stream") };
+        bool redraw = request.Stream && context.IsTerminal;
+        foreach (var round in context.Engine.ContainerStats.ReadAsync(request).ToBlockingEnumerable())
         {
-            Thread.Sleep(Interval);
-            var current = new Dictionary<string, ContainerStatsSample>();
-            var samples = Sample(context, named, args.Bool("all"), current);
             if (redraw)
                 context.Out.Write("\x1b[2J\x1b[H");
-            Print(context.Out, format, samples, previous, args.Bool("no-trunc"), named.Count > 0 ? args.Positionals : null);
+            Print(context.Out, format, round, args.Bool("no-trunc"), request.Containers.Count > 0 ? request.Containers : null);
             context.Out.Flush();
-            if (!stream)
-                return 0;
-            previous = current;
         }
+        return 0;
     }
 
-    private static List<ContainerStatsSample> Sample(CliContext context, List<string> named, bool all, Dictionary<string, ContainerStatsSample> into)
+    private static void Print(TextWriter output, ListFormat? format, IReadOnlyList<ContainerStats> round, bool noTrunc, IReadOnlyList<string>? givenNames)
     {
-        var ids = named.Count > 0 ? named : context.Engine.ContainerQueries.List(all).Select(c => c.Id).ToList();
-        var samples = new List<ContainerStatsSample>();
-        foreach (var id in ids)
-        {
-            try
-            {
-                var sample = context.Engine.ContainerQueries.SampleStats(id);
-                samples.Add(sample);
-                into[id] = sample;
-            }
-            catch (EngineException) when (named.Count == 0)
-            {
-                // removed since it was listed
-            }
-        }
-        return samples;
-    }
-
-    private static void Print(TextWriter output, ListFormat? format, List<ContainerStatsSample> samples, Dictionary<string, ContainerStatsSample> previous,
-        bool noTrunc, IReadOnlyList<string>? givenNames)
-    {
-        var rows = samples.Select((sample, index) => Row(sample, previous.GetValueOrDefault(sample.Id), noTrunc, givenNames?[index])).ToList();
+        var rows = round.Select((stats, index) => Row(stats, noTrunc, givenNames?[index])).ToList();
         if (format is null)
         {
             foreach (var row in rows)
@@ -87,20 +55,20 @@ internal static class StatsCommand
         Output.Rows(output, format, Header, rows.Select(row => row.ToRow()));
     }
 
-    private static StatsEntry Row(ContainerStatsSample sample, ContainerStatsSample? previous, bool noTrunc, string? givenName)
+    private static StatsEntry Row(ContainerStats stats, bool noTrunc, string? givenName)
     {
         string Percent(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "%";
-        var id = noTrunc ? sample.Id : sample.Id[..12];
+        var id = noTrunc ? stats.Id : stats.Id[..12];
         return new StatsEntry(
-            BlockIO: $"{Output.Size(sample.BlockRead)} / {Output.Size(sample.BlockWritten)}",
-            CPUPerc: Percent(sample.CpuPercent(previous)),
+            BlockIO: $"{Output.Size(stats.BlockRead)} / {Output.Size(stats.BlockWritten)}",
+            CPUPerc: Percent(stats.CpuPercent),
             Container: givenName ?? id,
             ID: id,
-            MemPerc: Percent(sample.MemoryPercent),
-            MemUsage: $"{Output.BinarySize(sample.MemoryUsage)} / {Output.BinarySize(sample.MemoryLimit)}",
-            Name: sample.Name,
-            NetIO: $"{Output.Size(sample.NetworkReceived)} / {Output.Size(sample.NetworkSent)}",
-            PIDs: sample.Pids.ToString(CultureInfo.InvariantCulture));
+            MemPerc: Percent(stats.MemoryPercent),
+            MemUsage: $"{Output.BinarySize(stats.MemoryUsage)} / {Output.BinarySize(stats.MemoryLimit)}",
+            Name: stats.Name,
+            NetIO: $"{Output.Size(stats.NetworkReceived)} / {Output.Size(stats.NetworkSent)}",
+            PIDs: stats.Pids.ToString(CultureInfo.InvariantCulture));
     }
 }
 

@@ -101,6 +101,41 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task CreatePullsPerItsPullPolicy()
+    {
+        using var registry = await RegistryProcess.StartAsync();
+        using (var pusher = new TestPusher(registry.BaseUri))
+            await pusher.PushImageAsync("test/run", "1", ImageServiceTests.LayeredImage());
+        string name = $"{registry.Host}/test/run:1";
+        try
+        {
+            var never = await Skiff.RunAsync(Root, "create", "--pull", "never", name, "true");
+            Assert.Equal(125, never.ExitCode);
+            Assert.Equal($"skiff: no such image {name} here, and its pull policy forbids pulling it: pull it first\n", never.Stderr);
+
+            // A pull shows on stderr, as docker run's does: stdout is the container's ID.
+            var missing = await Skiff.RunAsync(Root, "create", "--tls-verify=false", name, "true");
+            Assert.True(missing.ExitCode == 0, missing.Stderr);
+            Assert.StartsWith($"Unable to find image '{name}' locally\n", missing.Stderr);
+            Assert.Equal(3, missing.Stderr.Split('\n').Count(line => line.EndsWith(": Pull complete")));
+            Assert.Matches("^[0-9a-f]{64}\n$", missing.Stdout);
+
+            var present = await Skiff.RunAsync(Root, "create", "--pull", "missing", name, "true");
+            Assert.True(present.ExitCode == 0, present.Stderr);
+            Assert.Equal("", present.Stderr);
+
+            var always = await Skiff.RunAsync(Root, "create", "--pull", "always", "--tls-verify=false", name, "true");
+            Assert.True(always.ExitCode == 0, always.Stderr);
+            Assert.Equal(3, always.Stderr.Split('\n').Count(line => line.EndsWith(": Already exists")));
+        }
+        finally
+        {
+            foreach (var id in (await Skiff.RunAsync(Root, "ps", "-aq")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                await Skiff.RunAsync(Root, "rm", "-f", id);
+        }
+    }
+
+    [Fact]
     public async Task AKilledPullLeavesNothingVisibleAndTheNextPullSucceeds()
     {
         using var registry = new FakeRegistry();

@@ -1,0 +1,103 @@
+using Skiff.Engine.Specs;
+using Skiff.Images.Service;
+using Skiff.Interop;
+using Skiff.Oci;
+using Skiff.Seccomp;
+
+namespace Skiff.Engine;
+
+/// <summary>
+/// What the engine decides before a container is created (<c>host.RunPolicy</c>): which image it runs, pulled or
+/// not per the <see cref="PullPolicy"/>, which seccomp filter it gets, and what its security options mean. Turns a
+/// front end's <see cref="CreateContainerRequest"/> into the <see cref="CreateRequest"/> the creation takes.
+/// Holds no state of its own: safe for concurrent calls.
+/// </summary>
+public sealed class ContainerRunPolicy(ImageService images)
+{
+    private const string SupportedSecurityOptions = "no-new-privileges, seccomp=PROFILE|unconfined, apparmor=PROFILE|unconfined and label=user:|role:|type:|level:|disable";
+
+    /// <summary>
+    /// Resolves <paramref name="request"/>. When the image must be pulled, <paramref name="pulling"/> is called first
+    /// with its reference and returns where the pull reports its progress (docker run says it could not find the
+    /// image, then shows the pull); null pulls silently.
+    /// </summary>
+    public async Task<CreateRequest> ResolveAsync(CreateContainerRequest request, Func<string, IProgress<PullProgress>?>? pulling = null,
+        CancellationToken cancellationToken = default)
+    {
+        var image = await ImageAsync(request, pulling, cancellationToken).ConfigureAwait(false);
+        var options = request.Options with { NoNewPrivileges = NoNewPrivileges(request.SecurityOptions) };
+        options = options with
+        {
+            Seccomp = SeccompProfile(options, request.Seccomp, HostFacts.Current()),
+            SecurityLabels = SecurityLabels.FromOptions(request.SecurityOptions, options.Privileged, SecurityModules.Host),
+        };
+        return new CreateRequest
+        {
+            Image = request.Image,
+            ImageInfo = new ContainerImage(image.Id, images.Config(image).Config),
+            Options = options,
+            Name = request.Name,
+            Interactive = request.Interactive,
+            AutoRemove = request.AutoRemove,
+            RestartPolicy = request.RestartPolicy,
+            Log = request.Log,
+            StopSignal = request.StopSignal,
+            StopTimeout = request.StopTimeout,
+            Runtime = request.Runtime,
+        };
+    }
+
+    private async Task<ImageInfo> ImageAsync(CreateContainerRequest request, Func<string, IProgress<PullProgress>?>? pulling, CancellationToken cancellationToken)
+    {
+        var local = request.Pull == PullPolicy.Always ? null : images.TryResolve(request.Image);
+        if (!MustPull(request.Pull, local is not null, request.Image))
+            return local!;
+        var progress = pulling?.Invoke(request.Image);
+        return await images.PullAsync(request.Image, request.PullOptions, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether <paramref name="image"/> is pulled: always for <see cref="PullPolicy.Always"/>, else only when it is not here, which <see cref="PullPolicy.Never"/> refuses.</summary>
+    internal static bool MustPull(PullPolicy policy, bool present, string image) => policy switch
+    {
+        PullPolicy.Always => true,
+        _ when present => false,
+        PullPolicy.Never => throw new EngineException(ErrorKind.NotFound, $"no such image {image} here, and its pull policy forbids pulling it: pull it first"),
+        _ => true,
+    };
+
+    /// <summary>no-new-privileges in any of docker's spellings; every option that is not a security label is refused.</summary>
+    internal static bool NoNewPrivileges(IReadOnlyList<string> securityOptions)
+    {
+        bool noNewPrivileges = false;
+        foreach (var option in securityOptions)
+        {
+            if (option is "no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true")
+                noNewPrivileges = true;
+            else if (option is "no-new-privileges:false" or "no-new-privileges=false")
+                noNewPrivileges = false;
+            else if (!SecurityLabels.Handles(option))
+                throw new EngineException(ErrorKind.InvalidArgument, $"security option {option} is not supported: supported are {SupportedSecurityOptions}");
+        }
+        return noNewPrivileges;
+    }
+
+    /// <summary>docker's choice: no filter for a privileged container or when unconfined; else the given profile or docker's default, for the container's capabilities.</summary>
+    internal static LinuxSeccomp? SeccompProfile(RunOptions options, SeccompChoice choice, HostFacts host)
+    {
+        if (options.Privileged || choice.Mode == SeccompMode.Unconfined)
+            return null;
+        var capabilities = ContainerSpecBuilder.Capabilities(options, host);
+        if (choice.Mode == SeccompMode.Default)
+            return DockerDefaultProfile.For(capabilities);
+        try
+        {
+            return DockerSeccompProfile.Parse(choice.Profile.Span, choice.Source ?? "seccomp profile")
+                .Resolve(capabilities, DockerSeccompProfile.NativeArch, Environment.OSVersion.Version);
+        }
+        catch (SeccompException error)
+        {
+            // An engine error like any other of the request, for every front end to report as such.
+            throw new EngineException(ErrorKind.InvalidArgument, error.Message, error);
+        }
+    }
+}

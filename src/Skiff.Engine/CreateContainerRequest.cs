@@ -1,0 +1,66 @@
+using Skiff.Engine.Containers;
+using Skiff.Engine.Specs;
+using Skiff.Images.Service;
+
+namespace Skiff.Engine;
+
+/// <summary>
+/// A container as a front end asks for it (docker's create), before the engine decides anything: the image by
+/// reference and whether it may or must be pulled, the seccomp choice and the other security options as given.
+/// <see cref="ContainerRunPolicy"/> resolves it into a <see cref="CreateRequest"/>.
+/// </summary>
+public sealed record CreateContainerRequest
+{
+    /// <summary>The image as the user named it (a reference or an ID).</summary>
+    public required string Image { get; init; }
+    public PullPolicy Pull { get; init; } = PullPolicy.Missing;
+    /// <summary>How a pull reaches the registry (TLS verification, platform).</summary>
+    public PullOptions PullOptions { get; init; } = new();
+    public SeccompChoice Seccomp { get; init; } = SeccompChoice.Default;
+    /// <summary>docker's other security options: no-new-privileges[:true|:false], apparmor=PROFILE|unconfined, label=...</summary>
+    public IReadOnlyList<string> SecurityOptions { get; init; } = [];
+    /// <summary>The run options as given; the policy fills in <see cref="RunOptions.Seccomp"/>, <see cref="RunOptions.SecurityLabels"/> and <see cref="RunOptions.NoNewPrivileges"/>.</summary>
+    public required RunOptions Options { get; init; }
+    public string? Name { get; init; }
+    public bool Interactive { get; init; }
+    public bool AutoRemove { get; init; }
+    public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.No;
+    public LogOptions Log { get; init; } = LogOptions.Default;
+    public string? StopSignal { get; init; }
+    public int? StopTimeout { get; init; }
+    public string? Runtime { get; init; }
+}
+
+/// <summary>When creating a container pulls its image: docker's --pull.</summary>
+public enum PullPolicy
+{
+    /// <summary>Only when no image of that name is here (docker's default).</summary>
+    Missing,
+    /// <summary>Every time, so a moved tag is followed.</summary>
+    Always,
+    /// <summary>Never: an image that is not here is an error.</summary>
+    Never,
+}
+
+/// <summary>Which seccomp filter a container gets.</summary>
+public enum SeccompMode
+{
+    /// <summary>docker's default profile for the container's capabilities (none for a privileged container).</summary>
+    Default,
+    /// <summary>No filter.</summary>
+    Unconfined,
+    /// <summary>A docker-format profile the front end supplies (<see cref="SeccompChoice.Profile"/>).</summary>
+    Profile,
+}
+
+/// <summary>
+/// The seccomp filter asked for. A profile comes as its JSON, not as a path: the front end reads it where the
+/// user is (docker's CLI sends the file's content too), and <see cref="Source"/> names it in errors.
+/// </summary>
+public sealed record SeccompChoice(SeccompMode Mode, ReadOnlyMemory<byte> Profile = default, string? Source = null)
+{
+    public static readonly SeccompChoice Default = new(SeccompMode.Default);
+    public static readonly SeccompChoice Unconfined = new(SeccompMode.Unconfined);
+
+    public static SeccompChoice FromProfile(ReadOnlyMemory<byte> json, string source) => new(SeccompMode.Profile, json, source);
+}
