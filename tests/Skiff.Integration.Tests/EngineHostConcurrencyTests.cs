@@ -53,13 +53,13 @@ public sealed class EngineHostConcurrencyTests
                 await Task.WhenAll(Enumerable.Range(0, Flows).Select(flow => Task.Run(async () =>
                 {
                     var reference = references[flow % references.Length];
-                    var image = await host.Images.PullAsync(reference);
+                    var image = (await host.Images.PullAsync(new PullRequest { Reference = reference })).Image;
                     Assert.Contains(reference, image.RepoTags);
 
-                    var container = host.Containers.Create(new CreateRequest
+                    var container = host.ContainerCreation.Create(new CreateRequest
                     {
                         Image = reference,
-                        ImageInfo = new ContainerImage(image.Id, host.Images.Config(image).Config),
+                        ImageInfo = new ContainerImage(image.Id, host.ImageStore.Config(image).Config),
                         // Runs until the exec below says it may end, so the exec finds it running.
                         Options = new RunOptions { Command = ["sh", "-c", "while [ ! -e /tmp/done ]; do sleep 0.05; done; exit $(cat /image)"] },
                         Name = $"flow-{flow}-{Guid.NewGuid():N}"[..20],
@@ -71,7 +71,7 @@ public sealed class EngineHostConcurrencyTests
                     using (var stdout = OpenForWriting(output))
                     using (var devNull = RuntimeClient.OpenDevNull())
                     {
-                        int code = host.Containers.Exec(container.Id,
+                        int code = host.ContainerExec.Exec(container.Id,
                             new ExecRequest { Command = ["sh", "-c", $"echo flow {flow} on $(cat /image); touch /tmp/done"] },
                             new ExecStdio(devNull, stdout, devNull));
                         Assert.Equal(0, code);
@@ -79,20 +79,20 @@ public sealed class EngineHostConcurrencyTests
                     int exitCode = 11 + flow % references.Length;
                     Assert.Equal($"flow {flow} on {exitCode}\n", File.ReadAllText(output));
 
-                    Assert.Equal(exitCode, host.Containers.Wait(container.Id));
+                    Assert.Equal(exitCode, await host.Containers.WaitAsync(container.Id));
                     host.Containers.Remove(container.Id);
                 })));
 
                 Assert.Equal(Flows, ids.Count);
-                Assert.Empty(host.Containers.List(all: true));
+                Assert.Empty(host.ContainerQueries.List(all: true));
                 foreach (var id in ids)
                     AssertGone(host, id);
                 foreach (var image in host.Images.List())
-                    Assert.Empty(host.Images.Metadata.ContainersUsing(image.Id));
+                    Assert.Empty(host.ImageStore.Metadata.ContainersUsing(image.Id));
             }
             finally
             {
-                foreach (var container in host.Containers.List(all: true))
+                foreach (var container in host.ContainerQueries.List(all: true))
                 {
                     try
                     {
@@ -132,9 +132,9 @@ public sealed class EngineHostConcurrencyTests
     private static void AssertGone(EngineHost host, string id)
     {
         Assert.False(Directory.Exists(host.Options.ContainerDirectory(id)), "container directory left behind");
-        Assert.False(Directory.Exists(Path.Combine(host.Images.Root, "rootfs", id)), "rootfs mount point left behind");
+        Assert.False(Directory.Exists(Path.Combine(host.ImageStore.Root, "rootfs", id)), "rootfs mount point left behind");
         Assert.False(Directory.Exists(Path.Combine(host.Options.RuntimeRoot, id)), "runtime state left behind");
-        Assert.Throws<Skiff.Storage.Snapshots.SnapshotException>(() => host.Images.Snapshotter.GetMount(id));
+        Assert.Throws<Skiff.Storage.Snapshots.SnapshotException>(() => host.ImageStore.Snapshotter.GetMount(id));
         Assert.Empty(Leftovers.CgroupDirs(id));
         Assert.Empty(Leftovers.ProcessesOf(id));
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), line => line.Contains(id));
