@@ -41,6 +41,36 @@ internal sealed class TestImage
         return FromLayers(tars, architecture, docker);
     }
 
+    /// <summary>Three layers exercising what unpacking must get right: whiteouts, an opaque dir, hard links, symlinks, long names.</summary>
+    public static TestImage Layered(string marker = "one")
+    {
+        string longName = new('n', 200);
+        var bottom = new LayerBuilder()
+            .Directory("bin/")
+            .File("bin/busybox", "#!busybox " + marker, mode: (UnixFileMode)0x1ed)
+            .Symlink("bin/sh", "/bin/busybox")
+            .HardLink("bin/ls", "bin/busybox")
+            .Directory("etc/")
+            .File("etc/gone", "deleted above")
+            .Directory("opaque/")
+            .File("opaque/old-a", "a")
+            .File("opaque/old-b", "b")
+            .Tar();
+        var middle = new LayerBuilder()
+            .File("etc/.wh.gone", "")
+            .Directory("opaque/")
+            .File("opaque/.wh..wh..opq", "")
+            .File("opaque/new", "new")
+            .File("etc/hostname", "box\n", uid: 1000, gid: 1000)
+            .Tar();
+        var top = new LayerBuilder()
+            .Directory("deep/")
+            .File($"deep/{longName}", "long")
+            .Symlink("deep/rel", "../etc/hostname")
+            .Tar();
+        return FromLayers([bottom, middle, top], created: new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero));
+    }
+
     /// <summary>An image of the given uncompressed layer tars (bottom first), gzip-compressed.</summary>
     public static TestImage FromLayers(IReadOnlyList<byte[]> tars, string architecture = "amd64", bool docker = false, DateTimeOffset? created = null)
     {

@@ -28,41 +28,11 @@ public sealed class ImageServiceTests : IDisposable
             Snapshotter = kind,
         });
 
-    /// <summary>Three layers exercising what unpacking must get right: whiteouts, an opaque dir, hard links, symlinks, long names.</summary>
-    internal static TestImage LayeredImage(string marker = "one")
-    {
-        string longName = new('n', 200);
-        var bottom = new LayerBuilder()
-            .Directory("bin/")
-            .File("bin/busybox", "#!busybox " + marker, mode: (UnixFileMode)0x1ed)
-            .Symlink("bin/sh", "/bin/busybox")
-            .HardLink("bin/ls", "bin/busybox")
-            .Directory("etc/")
-            .File("etc/gone", "deleted above")
-            .Directory("opaque/")
-            .File("opaque/old-a", "a")
-            .File("opaque/old-b", "b")
-            .Tar();
-        var middle = new LayerBuilder()
-            .File("etc/.wh.gone", "")
-            .Directory("opaque/")
-            .File("opaque/.wh..wh..opq", "")
-            .File("opaque/new", "new")
-            .File("etc/hostname", "box\n", uid: 1000, gid: 1000)
-            .Tar();
-        var top = new LayerBuilder()
-            .Directory("deep/")
-            .File($"deep/{longName}", "long")
-            .Symlink("deep/rel", "../etc/hostname")
-            .Tar();
-        return TestImage.FromLayers([bottom, middle, top], created: new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero));
-    }
-
     [Fact]
     public async Task PullUnpacksEachLayerIntoItsChainIdSnapshotAndRecordsTheImage()
     {
         using var registry = await RegistryProcess.StartAsync();
-        var image = LayeredImage();
+        var image = TestImage.Layered();
         using (var pusher = new TestPusher(registry.BaseUri))
             await pusher.PushImageAsync("test/layered", "v1", image);
         using var service = Open(registry.Host);
@@ -120,7 +90,7 @@ public sealed class ImageServiceTests : IDisposable
     public async Task ASecondPullFindsEverythingPresentAndAShortNameResolvesThroughTheSearchRegistries()
     {
         using var registry = await RegistryProcess.StartAsync();
-        var image = LayeredImage();
+        var image = TestImage.Layered();
         using (var pusher = new TestPusher(registry.BaseUri))
             await pusher.PushImageAsync("library/app", "latest", image);
         using var service = ImageService.Open(new ImageServiceOptions
@@ -217,7 +187,7 @@ public sealed class ImageServiceTests : IDisposable
     public async Task ABlobWithTheWrongDigestFailsThePullAndLeavesNothing()
     {
         using var registry = new FakeRegistry();
-        var image = LayeredImage();
+        var image = TestImage.Layered();
         registry.Manifests["test/bad:1"] = (image.MediaType, image.Manifest);
         foreach (byte[] blob in image.Blobs)
             registry.Blobs[Digest.Compute(blob).ToString()] = blob;

@@ -3,11 +3,10 @@ using System.Net;
 using System.Text.Json;
 using Skiff.Images.Service;
 using Skiff.Images.Tests.Registry;
-using Skiff.Images.Tests.Service;
 using Skiff.Oci.Image;
 using Skiff.Storage.Metadata;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>bin/skiff as a user runs it: output shapes, exit codes, and what a killed or failing pull leaves behind.</summary>
 public sealed class CliTests : IDisposable
@@ -22,7 +21,7 @@ public sealed class CliTests : IDisposable
     public async Task PullListInspectTagHistoryAndRemove()
     {
         using var registry = await RegistryProcess.StartAsync();
-        var image = ImageServiceTests.LayeredImage();
+        var image = TestImage.Layered();
         using (var pusher = new TestPusher(registry.BaseUri))
             await pusher.PushImageAsync("test/app", "1", image);
         string name = $"{registry.Host}/test/app:1";
@@ -105,7 +104,7 @@ public sealed class CliTests : IDisposable
     {
         using var registry = await RegistryProcess.StartAsync();
         using (var pusher = new TestPusher(registry.BaseUri))
-            await pusher.PushImageAsync("test/run", "1", ImageServiceTests.LayeredImage());
+            await pusher.PushImageAsync("test/run", "1", TestImage.Layered());
         string name = $"{registry.Host}/test/run:1";
         try
         {

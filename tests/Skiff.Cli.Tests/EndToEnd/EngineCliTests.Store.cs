@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// The store is its owner's only (CVE-2021-41091's class: a setuid file a container planted must not be reachable by

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Skiff.Images.Tests.Registry;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// Failures of the system under the engine (a store the user may not write, a missing file, a full disk) reach the

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Skiff.Images.Tests.Registry;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// Containers through bin/skiff as a user drives it: an image imported from the host's busybox-static, then run,

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>skiff stats on a running container with a memory limit and a stopped one.</summary>
 public sealed partial class EngineCliTests

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// Crash recovery through bin/skiff (the engine issue's acceptance): a killed CLI leaves its container to the monitor;

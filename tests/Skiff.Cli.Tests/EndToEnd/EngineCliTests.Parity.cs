@@ -1,4 +1,4 @@
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// Where skiff must behave as docker does for a docker user (issue 12): --privileged on a host whose bounding set

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// A real terminal for skiff, as a user at a terminal emulator has one: a tmux pane on a server of the test's own

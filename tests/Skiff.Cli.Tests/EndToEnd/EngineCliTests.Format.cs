@@ -1,4 +1,4 @@
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// --format with Go templates, as docker takes it: inspect (-f) over the inspect documents, ps/images/volume ls/history

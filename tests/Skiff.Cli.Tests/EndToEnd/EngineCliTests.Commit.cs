@@ -1,4 +1,4 @@
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 public sealed partial class EngineCliTests
 {

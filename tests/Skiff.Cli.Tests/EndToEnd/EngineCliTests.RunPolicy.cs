@@ -1,4 +1,4 @@
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>What the engine decides when it creates a container: the seccomp filter and the security options.</summary>
 public sealed partial class EngineCliTests

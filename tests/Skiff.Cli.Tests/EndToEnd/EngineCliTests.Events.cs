@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Skiff.Interop;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>`skiff events`: a follower sees what other commands and the monitors record; --since/--until replay; filters; JSON.</summary>
 public sealed partial class EngineCliTests

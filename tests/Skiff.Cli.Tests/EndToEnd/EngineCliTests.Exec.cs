@@ -1,4 +1,4 @@
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>exec failures said once; a host-network container named as the host.</summary>
 public sealed partial class EngineCliTests

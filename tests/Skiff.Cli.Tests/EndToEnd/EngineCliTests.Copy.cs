@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.Text;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>skiff cp on real containers: both directions, tar streams, symlinks that point out, stopped containers, failures.</summary>
 public sealed partial class EngineCliTests

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// Files whose size a container decides, larger than memory should ever hold (issue 18): `skiff logs` streams the

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Skiff.Images.Service;
 using Skiff.Images.Tests.Registry;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>Images in and out of a store through bin/skiff: import, save, load, login, push, logout.</summary>
 public sealed class TransferCliTests : IDisposable

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// skiff at a real terminal (a tmux pane, see <see cref="TerminalSession"/>): what a container process can reach of

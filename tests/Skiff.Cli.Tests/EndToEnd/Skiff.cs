@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Skiff.Images.Tests.Cli;
+namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>Runs the published bin/skiff (built by `make build`) against a store root of the test's own.</summary>
 internal static class Skiff
