@@ -15,7 +15,7 @@ namespace Skiff.Cgroups.Systemd;
 public sealed class SystemdCgroupManager : ICgroupManager
 {
     public const string NotRunningMessage =
-        "systemd cgroup driver: systemd is not running (pid 1 is not systemd); run without --systemd-cgroup";
+        "systemd cgroup driver: systemd is not running (pid 1 is not systemd); use the cgroupfs driver instead";
 
     private readonly CgroupManager _fs;
     private readonly SystemdUnit? _unit;

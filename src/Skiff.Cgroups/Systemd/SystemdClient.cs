@@ -35,12 +35,12 @@ public sealed class SystemdClient : IDisposable
         }
         catch (Exception e) when (e is DBusException or System.Net.Sockets.SocketException or IOException)
         {
-            throw new CgroupException(ErrorKind.Unavailable, $"systemd cgroup driver: cannot connect to the system bus at {address}: {e.Message}; start dbus or run without --systemd-cgroup", e);
+            throw new CgroupException(ErrorKind.Unavailable, $"systemd cgroup driver: cannot connect to the system bus at {address}: {e.Message}; start dbus, or use the cgroupfs driver", e);
         }
         try
         {
             if (!bus.NameHasOwner(Service))
-                throw new CgroupException(ErrorKind.Unavailable, $"systemd cgroup driver: systemd is not on the system bus at {address} ({Service} has no owner); run without --systemd-cgroup");
+                throw new CgroupException(ErrorKind.Unavailable, $"systemd cgroup driver: systemd is not on the system bus at {address} ({Service} has no owner); use the cgroupfs driver instead");
             bus.AddMatch($"type='signal',sender='{Service}',path='{ObjectPath}',interface='{ManagerInterface}',member='JobRemoved'");
             return new SystemdClient(bus, address);
         }
@@ -48,7 +48,7 @@ public sealed class SystemdClient : IDisposable
         {
             bus.Dispose();
             if (e is DBusException or System.Net.Sockets.SocketException or IOException)
-                throw new CgroupException(ErrorKind.Unavailable, $"systemd cgroup driver: the system bus at {address} failed: {e.Message}; run without --systemd-cgroup", e);
+                throw new CgroupException(ErrorKind.Unavailable, $"systemd cgroup driver: the system bus at {address} failed: {e.Message}; use the cgroupfs driver instead", e);
             throw;
         }
     }

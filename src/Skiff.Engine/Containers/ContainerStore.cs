@@ -100,7 +100,9 @@ public sealed class ContainerStore : IDisposable
     private EngineException NameInUse(string name)
     {
         var holder = GetByName(name);
-        return new EngineException(ErrorKind.AlreadyExists, $"the container name \"{name}\" is already in use by container {holder?.ShortId ?? "(just removed)"}: remove that container or choose another --name");
+        return new EngineException(ErrorKind.AlreadyExists, holder is null
+            ? $"the container name \"{name}\" is held by a container being removed: try again, or choose another name"
+            : $"the container name \"{name}\" is already in use by container {holder.ShortId}: remove or rename that container, or choose another name");
     }
 
     /// <summary>Reads, changes and writes a container's state in one transaction, so a monitor and a CLI never lose each other's update.</summary>

@@ -236,5 +236,5 @@ public static class ImageChanges
         return words;
     }
 
-    private static ArchiveException Invalid(string change, string reason) => new($"--change \"{change}\": {reason}");
+    private static ArchiveException Invalid(string change, string reason) => new($"the change \"{change}\": {reason}");
 }

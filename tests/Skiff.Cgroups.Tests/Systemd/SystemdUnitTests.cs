@@ -83,7 +83,7 @@ public sealed class SystemdUnitTests
     {
         using var tree = new FakeCgroupTree(CgroupMode.V2);
         var e = Assert.Throws<CgroupException>(() => SystemdCgroupManager.Create(tree, "x", "system.slice:skiff:x", busAddress: null));
-        Assert.Equal("systemd cgroup driver: systemd is not running (pid 1 is not systemd); run without --systemd-cgroup", e.Message);
+        Assert.Equal("systemd cgroup driver: systemd is not running (pid 1 is not systemd); use the cgroupfs driver instead", e.Message);
         Assert.Equal(ErrorKind.Unavailable, e.Kind);
     }
 

@@ -117,7 +117,7 @@ public sealed class RootfsImporterTests : IDisposable
         var error = Assert.Throws<ArchiveException>(() =>
             RootfsImporter.Import(_store, new MemoryStream(Rootfs().Tar()), new ImportOptions { Changes = [change] }));
 
-        Assert.StartsWith($"--change \"{change}\":", error.Message);
+        Assert.StartsWith($"the change \"{change}\":", error.Message);
         Assert.Contains(reason, error.Message);
         AssertStoreEmpty();
     }

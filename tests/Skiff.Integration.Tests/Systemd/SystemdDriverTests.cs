@@ -19,7 +19,7 @@ public sealed class SystemdDriverTests : IDisposable
     public void A_bus_without_systemd_is_a_clear_error()
     {
         var e = Assert.Throws<CgroupException>(() => SystemdClient.Connect(_bus.Address));
-        Assert.Equal($"systemd cgroup driver: systemd is not on the system bus at {_bus.Address} (org.freedesktop.systemd1 has no owner); run without --systemd-cgroup", e.Message);
+        Assert.Equal($"systemd cgroup driver: systemd is not on the system bus at {_bus.Address} (org.freedesktop.systemd1 has no owner); use the cgroupfs driver instead", e.Message);
     }
 
     [ContainerFact]
