@@ -34,7 +34,7 @@ internal static class CommandList
         VolumeCommands.Inspect,
         VolumeCommands.Remove,
         VolumeCommands.Prune,
-        VolumeCommands.Monitor,
+        MonitorCommand.Definition,
         PullCommand.Definition,
         PushCommand.Definition,
         ImagesCommand.Definition,

@@ -22,7 +22,7 @@ internal static class ContainerCommands
             if (args.Bool("attach") || args.Bool("interactive"))
             {
                 if (args.Positionals.Count > 1)
-                    throw new EngineException(ErrorKind.InvalidArgument, "start: you cannot attach to several containers at once");
+                    throw new CliFailure(ErrorKind.InvalidArgument, "start: you cannot attach to several containers at once");
                 var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
                 RawTerminal.RequireForInput(args.Bool("interactive"), container.Config.Options.Tty);
                 var size = container.Config.Options.Tty ? RawTerminal.WindowSize() : null;

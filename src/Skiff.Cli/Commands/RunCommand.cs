@@ -88,8 +88,9 @@ internal static class Attached
                 {
                     containers.Kill(id, signalContext.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? "INT" : "TERM");
                 }
-                catch (EngineException)
+                catch (Exception error) when (ErrorKinds.IsExpected(error))
                 {
+                    // gone or stopped meanwhile: the wait that follows reports how it ended
                 }
             }));
         }

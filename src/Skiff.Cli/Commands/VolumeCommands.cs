@@ -1,13 +1,11 @@
 using System.Text.Json;
 using Skiff.Cli.Templates;
 using Skiff.Engine;
-using Skiff.Engine.Logging;
-using Skiff.Engine.Monitor;
 using Skiff.Images.Service;
 
 namespace Skiff.Cli.Commands;
 
-/// <summary>`skiff volume ...` and the hidden `skiff monitor` the engine starts per container.</summary>
+/// <summary>`skiff volume ...`: named and anonymous volumes.</summary>
 internal static class VolumeCommands
 {
     public static readonly CliCommand Create = new(
@@ -88,25 +86,4 @@ internal static class VolumeCommands
             context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
         });
-
-    /// <summary>The per-container monitor (docs/engine.md): started by the engine, never by hand.</summary>
-    public static readonly CliCommand Monitor = new(
-        "monitor", "", "(internal) the per-container monitor process.",
-        [new("root", TakesValue: true), new("runtime-root", TakesValue: true), CliCommand.Help],
-        (_, args) => MonitorEntry.Run([.. MonitorArguments(args)], new TextWriterLoggerProvider(Console.Error, prefix: "skiff monitor").ToFactory()),
-        MinPositionals: 0, MaxPositionals: 1, Hidden: true);
-
-    private static IEnumerable<string> MonitorArguments(ParsedArguments args)
-    {
-        foreach (var flag in new[] { "root", "runtime-root" })
-        {
-            if (args.Value(flag) is { } value)
-            {
-                yield return "--" + flag;
-                yield return value;
-            }
-        }
-        foreach (var id in args.Positionals)
-            yield return id;
-    }
 }
