@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Text;
+using Skiff.Images.Tests.Archive;
 
 namespace Skiff.Cli.Tests.EndToEnd;
 
@@ -76,7 +77,7 @@ public sealed partial class EngineCliTests
         string link = global::Skiff.Interop.FileNames.Decode([.. "link"u8, 0xfe]);
 
         // diff prints the name's own bytes ("caf" 0xe9), as docker does.
-        string diff = Archive.ExternalTool.Run("sh", "-c", $"{Skiff.Binary} --root {Root} diff cpnames | od -An -tx1 | tr -d ' \\n'");
+        string diff = ExternalTool.Run("sh", "-c", $"{Skiff.Binary} --root {Root} diff cpnames | od -An -tx1 | tr -d ' \\n'");
         Assert.Contains("41202f746d702f6e2f636166e90a", diff); // "A /tmp/n/caf" 0xe9 "\n"
 
         string back = Path.Combine(_temp.Path, "names");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Skiff.Images.Tests.Archive;
 using Skiff.Images.Tests.Registry;
 
 namespace Skiff.Cli.Tests.EndToEnd;
@@ -199,7 +200,7 @@ public sealed partial class EngineCliTests : IDisposable
         // A peer reads it: podman load unpacks every layer and checks it against the config's diff IDs.
         string archive = Path.Combine(_temp.Path, "committed.tar");
         await Ok("save", "-o", archive, "local/committed:two");
-        using (var podman = new Archive.PrivatePodman())
+        using (var podman = new PrivatePodman())
         {
             podman.Run("load", "-i", archive);
             using var inspected = JsonDocument.Parse(podman.Run("image", "inspect", "local/committed:two"));
