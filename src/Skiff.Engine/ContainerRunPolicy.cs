@@ -31,20 +31,7 @@ public sealed class ContainerRunPolicy(ImageService images)
             Seccomp = SeccompProfile(options, request.Seccomp, HostFacts.Current()),
             SecurityLabels = SecurityLabels.FromOptions(request.SecurityOptions, options.Privileged, SecurityModules.Host),
         };
-        return new CreateRequest
-        {
-            Image = request.Image,
-            ImageInfo = new ContainerImage(image.Id, images.Config(image).Config),
-            Options = options,
-            Name = request.Name,
-            Interactive = request.Interactive,
-            AutoRemove = request.AutoRemove,
-            RestartPolicy = request.RestartPolicy,
-            Log = request.Log,
-            StopSignal = request.StopSignal,
-            StopTimeout = request.StopTimeout,
-            Runtime = request.Runtime,
-        };
+        return new CreateRequest(request, new ContainerImage(image.Id, images.Config(image).Config)) { Options = options };
     }
 
     private async Task<ImageInfo> ImageAsync(CreateContainerRequest request, Func<string, IProgress<PullProgress>?>? pulling, CancellationToken cancellationToken)

@@ -6,29 +6,19 @@ namespace Skiff.Engine;
 
 /// <summary>
 /// A container as a front end asks for it (docker's create), before the engine decides anything: the image by
-/// reference and whether it may or must be pulled, the seccomp choice and the other security options as given.
+/// reference and whether it may or must be pulled, the seccomp choice and the other security options as given;
+/// the run options as given, in which the policy fills in <see cref="RunOptions.Seccomp"/>, <see cref="RunOptions.SecurityLabels"/>
+/// and <see cref="RunOptions.NoNewPrivileges"/>.
 /// <see cref="ContainerRunPolicy"/> resolves it into a <see cref="CreateRequest"/>.
 /// </summary>
-public sealed record CreateContainerRequest
+public sealed record CreateContainerRequest : ContainerSettings
 {
-    /// <summary>The image as the user named it (a reference or an ID).</summary>
-    public required string Image { get; init; }
     public PullPolicy Pull { get; init; } = PullPolicy.Missing;
     /// <summary>How a pull reaches the registry (TLS verification, platform).</summary>
     public PullOptions PullOptions { get; init; } = new();
     public SeccompChoice Seccomp { get; init; } = SeccompChoice.Default;
     /// <summary>docker's other security options: no-new-privileges[:true|:false], apparmor=PROFILE|unconfined, label=...</summary>
     public IReadOnlyList<string> SecurityOptions { get; init; } = [];
-    /// <summary>The run options as given; the policy fills in <see cref="RunOptions.Seccomp"/>, <see cref="RunOptions.SecurityLabels"/> and <see cref="RunOptions.NoNewPrivileges"/>.</summary>
-    public required RunOptions Options { get; init; }
-    public string? Name { get; init; }
-    public bool Interactive { get; init; }
-    public bool AutoRemove { get; init; }
-    public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.No;
-    public LogOptions Log { get; init; } = LogOptions.Default;
-    public string? StopSignal { get; init; }
-    public int? StopTimeout { get; init; }
-    public string? Runtime { get; init; }
 }
 
 /// <summary>When creating a container pulls its image: docker's --pull.</summary>

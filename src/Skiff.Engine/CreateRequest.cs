@@ -1,29 +1,47 @@
+using System.Diagnostics.CodeAnalysis;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Specs;
 
 namespace Skiff.Engine;
 
-/// <summary>`skiff create`/`run`: the flags beyond <see cref="RunOptions"/> and the image the CLI resolved (and pulled per --pull).</summary>
-public sealed record CreateRequest
+/// <summary>
+/// What every request to create a container says, as a front end asks and as the engine creates it: the image as
+/// the user named it, the run options and the container's own settings.
+/// </summary>
+public abstract record ContainerSettings
 {
-    /// <summary>The image as the user named it (shown by ps and inspect).</summary>
+    /// <summary>The image as the user named it (a reference or an ID; shown by ps and inspect).</summary>
     public required string Image { get; init; }
-    public required ContainerImage ImageInfo { get; init; }
     public required RunOptions Options { get; init; }
-    /// <summary>--name; null for a generated adjective_surname.</summary>
+    /// <summary>null for a generated adjective_surname.</summary>
     public string? Name { get; init; }
-    /// <summary>-i: keep the container's stdin open for attach clients.</summary>
+    /// <summary>Keep the container's stdin open for attach clients (docker's -i).</summary>
     public bool Interactive { get; init; }
-    /// <summary>--rm.</summary>
+    /// <summary>Remove the container when it exits (docker's --rm).</summary>
     public bool AutoRemove { get; init; }
     public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.No;
     public LogOptions Log { get; init; } = LogOptions.Default;
-    /// <summary>--stop-signal; the image's StopSignal, else SIGTERM.</summary>
+    /// <summary>The image's StopSignal, else SIGTERM, when null.</summary>
     public string? StopSignal { get; init; }
-    /// <summary>--stop-timeout in seconds; 10 by default.</summary>
+    /// <summary>Seconds between the stop signal and SIGKILL; 10 when null.</summary>
     public int? StopTimeout { get; init; }
-    /// <summary>--runtime PATH; the engine's default runtime otherwise.</summary>
+    /// <summary>The path of a runc-compatible runtime; the engine's default runtime when null.</summary>
     public string? Runtime { get; init; }
+}
+
+/// <summary>A container the engine creates: the settings with the image resolved (<see cref="ContainerRunPolicy"/> makes one).</summary>
+public sealed record CreateRequest : ContainerSettings
+{
+    public CreateRequest()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public CreateRequest(ContainerSettings settings, ContainerImage image)
+        : base(settings)
+        => ImageInfo = image;
+
+    public required ContainerImage ImageInfo { get; init; }
 }
 
 /// <summary>`skiff exec` flags.</summary>
