@@ -8,12 +8,15 @@ using Skiff.Storage.Snapshots;
 
 namespace Skiff.Engine;
 
-/// <summary>`system prune`: containers that are not running, images (dangling, or every unused one with <see cref="AllImages"/>), volumes if asked, created before <see cref="Until"/>.</summary>
+/// <summary>
+/// `system prune`: containers that are not running, images (dangling, or every unused one with <see cref="AllImages"/>),
+/// volumes if asked, that docker's prune <see cref="Filters"/> select (until, label, label!; until does not apply to volumes).
+/// </summary>
 public sealed record SystemPruneRequest
 {
     public bool AllImages { get; init; }
     public bool Volumes { get; init; }
-    public DateTimeOffset? Until { get; init; }
+    public IReadOnlyList<string> Filters { get; init; } = [];
 }
 
 /// <summary>What a system prune removed, in the order docker removes it; <see cref="Volumes"/> is null when volumes were not asked for.</summary>
@@ -29,11 +32,15 @@ public sealed class SystemService(EngineHost host)
     public DiskUsage DiskUsage() => host.ImageStore.DiskUsage();
 
     /// <summary>Container prune, then volume prune (if asked), then image prune, as docker does; each records its events.</summary>
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses, checked before anything is removed.</exception>
     public SystemPruneReport Prune(SystemPruneRequest request)
     {
-        var removedContainers = host.Containers.Prune(request.Until);
-        var removedVolumes = request.Volumes ? host.Volumes.Prune() : null;
-        var removedImages = host.Images.Prune(request.AllImages, request.Until);
+        // Checked once for all three prunes, so that a bad filter removes nothing.
+        if (PruneFilter.Parse(request.Filters, PruneFilter.ContainerKeys, DateTimeOffset.UtcNow).HasUntil && request.Volumes)
+            throw new EngineException(ErrorKind.InvalidArgument, "the until filter does not apply to volumes: volumes are pruned by label only");
+        var removedContainers = host.Containers.Prune(request.Filters);
+        var removedVolumes = request.Volumes ? host.Volumes.Prune(filters: request.Filters) : null;
+        var removedImages = host.Images.Prune(request.AllImages, request.Filters);
         return new SystemPruneReport(removedContainers, removedVolumes, removedImages);
     }
 

@@ -240,19 +240,8 @@ internal static class ContainerCommands
 
     /// <summary>docker's time arguments (--since, --until, until=): RFC 3339, unix seconds (with a fraction), or a duration ago (10m, 1.5h).</summary>
     internal static DateTimeOffset ParseTime(string text, string flag)
-    {
-        if (decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var unixSeconds))
-            return DateTimeOffset.UnixEpoch.AddTicks((long)(unixSeconds * TimeSpan.TicksPerSecond));
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-            return time;
-        if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
-        {
-            var ago = text[^1] switch { 's' => TimeSpan.FromSeconds(amount), 'm' => TimeSpan.FromMinutes(amount), 'h' => TimeSpan.FromHours(amount), _ => (TimeSpan?)null };
-            if (ago is { } span)
-                return DateTimeOffset.UtcNow - span;
-        }
-        throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
-    }
+        => DockerTime.TryParse(text, DateTimeOffset.UtcNow)
+           ?? throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
 
     private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Names}}";
 
