@@ -179,10 +179,10 @@ internal static class ContainerCommands
 
     public static readonly CliCommand Prune = new(
         "container prune", "", "Remove every stopped container.",
-        [new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
+        [new("force", 'f', Help: "do not ask (skiff never asks)"), PruneCommand.FilterFlag("until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]"), CliCommand.Help],
         (context, args) =>
         {
-            var report = context.Containers.Prune();
+            var report = context.Containers.Prune(args.Values("filter"));
             PruneCommand.PrintRemoved(context, "Deleted Containers", report);
             context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
@@ -191,7 +191,7 @@ internal static class ContainerCommands
     public static readonly CliCommand List = new(
         "ps", "", "List containers (running ones unless -a).",
         [new("all", 'a', Help: "show stopped containers too"), new("quiet", 'q', Help: "print only IDs"),
-         new("filter", TakesValue: true, Repeatable: true, Help: "id=, name=, status=, label=KEY[=VALUE], exited=CODE"),
+         new("filter", 'f', TakesValue: true, Repeatable: true, Help: "docker's: id, name, label, exited, status, ancestor, before, since, volume, network, publish, expose, is-task"),
          new("format", TakesValue: true, Help: "table (default), json, or a Go template such as 'table {{.ID}}\\t{{.Names}}'"),
          new("no-trunc", Help: "full IDs and commands"), CliCommand.Help],
         (context, args) =>

@@ -78,10 +78,11 @@ internal static class VolumeCommands
 
     public static readonly CliCommand Prune = new(
         "volume prune", "", "Remove volumes no container uses (anonymous ones unless -a).",
-        [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
+        [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"),
+         PruneCommand.FilterFlag("label=KEY[=VALUE], label!=KEY[=VALUE], all=true"), CliCommand.Help],
         (context, args) =>
         {
-            var report = context.Engine.Volumes.Prune(args.Bool("all"));
+            var report = context.Engine.Volumes.Prune(args.Bool("all"), args.Values("filter"));
             PruneCommand.PrintRemoved(context, "Deleted Volumes", report);
             context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
