@@ -25,9 +25,46 @@ public sealed record SystemPruneReport(PruneReport Containers, PruneReport? Volu
     public long ReclaimedBytes => Containers.ReclaimedBytes + (Volumes?.ReclaimedBytes ?? 0) + Images.ReclaimedBytes;
 }
 
-/// <summary>The engine as a whole (`host.System`): docker info's data, the store's disk usage, and system prune.</summary>
+/// <summary>The kinds of object `inspect` looks among, in docker's order (networks come between images and volumes once there are any).</summary>
+public enum ObjectType
+{
+    Container,
+    Image,
+    Volume,
+}
+
+/// <summary>One object's docker document: the one of its <see cref="Type"/> is set.</summary>
+public sealed record ObjectInspect(ObjectType Type, ContainerInspect? Container = null, ImageInspect? Image = null, VolumeInspect? Volume = null);
+
+/// <summary>The engine as a whole (`host.System`): docker info's data, the store's disk usage, system prune, and which object a name is.</summary>
 public sealed class SystemService(EngineHost host)
 {
+    /// <summary>
+    /// docker inspect: the container <paramref name="nameOrId"/> names, else the image, else the volume; among one
+    /// <paramref name="type"/> only when given. A name that is no image reference is no image, as for docker.
+    /// </summary>
+    /// <exception cref="EngineException">NotFound: "no such object" when none matches; with a type, that type's own failure.</exception>
+    public ObjectInspect Inspect(string nameOrId, ObjectType? type = null)
+    {
+        foreach (var candidate in Enum.GetValues<ObjectType>().Where(t => type is null || t == type))
+        {
+            try
+            {
+                return candidate switch
+                {
+                    ObjectType.Container => new ObjectInspect(candidate, Container: host.ContainerQueries.Inspect(nameOrId)),
+                    ObjectType.Image => new ObjectInspect(candidate, Image: host.Images.Inspect(nameOrId)),
+                    _ => new ObjectInspect(candidate, Volume: host.Volumes.Inspect(nameOrId)),
+                };
+            }
+            catch (Exception error) when (type is null && ErrorKinds.Of(error) is ErrorKind.NotFound or ErrorKind.InvalidArgument)
+            {
+                // not of this kind: the next one
+            }
+        }
+        throw new EngineException(ErrorKind.NotFound, $"no such object: {nameOrId}");
+    }
+
     /// <summary>`system df`: the image store's images and blobs and what pruning unused images would free.</summary>
     public DiskUsage DiskUsage() => host.ImageStore.DiskUsage();
 

@@ -152,7 +152,7 @@ internal static class ContainerCommands
             using var resize = request.Tty ? RawTerminal.OnResize(stdio.Resize) : null;
             return context.Engine.ContainerExec.Exec(args.Positionals[0], request, stdio);
         },
-        MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true);
+        MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true, Statuses: ExitStatuses.Exec);
 
     public static readonly CliCommand Top = new(
         "top", "CONTAINER", "List a container's processes.",
@@ -168,13 +168,8 @@ internal static class ContainerCommands
     public static readonly CliCommand Inspect = new(
         "container inspect", "CONTAINER [CONTAINER...]", "Show containers as docker inspect does (JSON).",
         [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.State.ExitCode}}'"), CliCommand.Help],
-        (context, args) =>
-        {
-            var format = Output.ParseDocumentFormat(args.Value("format"));
-            var documents = args.Positionals.Select(name => context.Engine.ContainerQueries.Inspect(name)).ToList();
-            Output.Documents(context.Out, format, JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListContainerInspect));
-            return 0;
-        },
+        (context, args) => InspectCommand.Print(context, args,
+            name => JsonSerializer.SerializeToElement(context.Engine.ContainerQueries.Inspect(name), InspectJsonContext.Default.ContainerInspect)),
         MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Prune = new(

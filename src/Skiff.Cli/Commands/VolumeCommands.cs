@@ -53,13 +53,8 @@ internal static class VolumeCommands
     public static readonly CliCommand Inspect = new(
         "volume inspect", "NAME [NAME...]", "Show volumes (JSON).",
         [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.Name}}'"), CliCommand.Help],
-        (context, args) =>
-        {
-            var format = Output.ParseDocumentFormat(args.Value("format"));
-            var volumes = args.Positionals.Select(name => context.Engine.Volumes.Inspect(name)).ToList();
-            Output.Documents(context.Out, format, JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeInspect));
-            return 0;
-        },
+        (context, args) => InspectCommand.Print(context, args,
+            name => JsonSerializer.SerializeToElement(context.Engine.Volumes.Inspect(name), InspectJsonContext.Default.VolumeInspect)),
         MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Remove = new(
