@@ -27,7 +27,7 @@ internal static class InspectCommand
             "container" => ObjectType.Container,
             "image" => ObjectType.Image,
             "volume" => ObjectType.Volume,
-            var other => throw new UsageException($"unknown type: \"{other}\": must be one of \"container\", \"image\", \"volume\""),
+            var other => throw new CliFailure(ErrorKind.InvalidArgument, $"unknown type: \"{other}\": must be one of \"container\", \"image\", \"volume\""),
         };
         return Print(context, args, name => context.Engine.System.Inspect(name, type) switch
         {
