@@ -111,6 +111,8 @@ public sealed class FilterTests
         Assert.Empty(Names("publish=53/udp"));
         Assert.Equal(["web-1", "db", "fresh"], Names("is-task=false"));
         Assert.Empty(Names("is-task=true"));
+        Assert.Equal(["web-1", "db", "fresh"], Names("isolation=default"));
+        Assert.Empty(Names("isolation=hyperv"));
     }
 
     [Theory]
@@ -118,6 +120,7 @@ public sealed class FilterTests
     [InlineData("label!=tier", "invalid filter 'label!'")]
     [InlineData("status=sleeping", "invalid filter 'status=sleeping'")]
     [InlineData("is-task=maybe", "invalid filter 'is-task=maybe'")]
+    [InlineData("isolation=vm", "invalid filter 'isolation=vm'")]
     [InlineData("publish=http", "invalid filter 'publish=http'")]
     [InlineData("expose=80/ipx", "invalid filter 'expose=80/ipx'")]
     [InlineData("publish=90-80", "invalid filter 'publish=90-80'")]

@@ -186,7 +186,7 @@ internal static class ContainerCommands
     public static readonly CliCommand List = new(
         "ps", "", "List containers (running ones unless -a).",
         [new("all", 'a', Help: "show stopped containers too"), new("quiet", 'q', Help: "print only IDs"),
-         new("filter", 'f', TakesValue: true, Repeatable: true, Help: "docker's: id, name, label, exited, status, ancestor, before, since, volume, network, publish, expose, is-task"),
+         new("filter", 'f', TakesValue: true, Repeatable: true, Help: "docker's: id, name, label, exited, status, ancestor, before, since, volume, network, publish, expose, is-task, isolation"),
          new("format", TakesValue: true, Help: "table (default), json, or a Go template such as 'table {{.ID}}\\t{{.Names}}'"),
          new("no-trunc", Help: "full IDs and commands"), CliCommand.Help],
         (context, args) =>
