@@ -231,7 +231,10 @@ internal static class ContainerCommands
         return status;
     }
 
-    private static int? Seconds(ParsedArguments args) => args.Value("time") is { } time ? (int)RunFlags.ParseLong(time, "--time") : null;
+    /// <summary>--time, an integer flag in docker's CLI: a value that is none is a flag that does not parse.</summary>
+    private static int? Seconds(ParsedArguments args) => args.Value("time") is not { } time ? null
+        : int.TryParse(time, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) ? seconds
+        : throw new UsageException($"invalid argument \"{time}\" for --time: expected a whole number of seconds", badFlag: true);
 
     /// <summary>docker's time arguments (--since, --until, until=): RFC 3339, unix seconds (with a fraction), or a duration ago (10m, 1.5h).</summary>
     internal static DateTimeOffset ParseTime(string text, string flag)

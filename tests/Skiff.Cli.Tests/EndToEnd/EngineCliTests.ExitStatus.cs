@@ -38,6 +38,7 @@ public sealed partial class EngineCliTests
         await Exits(1, "logs", "st-nothing");
         // A flag that does not parse is 125 whatever the command (docker's FlagErrorFunc), a missing argument 1.
         await Exits(125, "stop", "--bogus", "st-web");
+        await Exits(125, "stop", "-t", "soon", "st-web");
         await Exits(1, "stop");
     }
 
