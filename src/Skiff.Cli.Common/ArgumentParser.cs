@@ -66,13 +66,13 @@ public sealed class ParsedArguments
                     name = name[..equals];
                 }
             }
-            var flag = Find(flags, name) ?? throw new UsageException($"{command}: unknown flag {arg}");
+            var flag = Find(flags, name) ?? throw new UsageException($"{command}: unknown flag {arg}", badFlag: true);
             if (flag.TakesValue)
             {
                 if (inlineValue is null)
                 {
                     if (i + 1 >= args.Length)
-                        throw new UsageException($"{command}: flag --{flag.Name} needs a value");
+                        throw new UsageException($"{command}: flag --{flag.Name} needs a value", badFlag: true);
                     inlineValue = args[++i];
                 }
             }
@@ -80,7 +80,7 @@ public sealed class ParsedArguments
             {
                 inlineValue ??= "true";
                 if (inlineValue is not ("true" or "false"))
-                    throw new UsageException($"{command}: flag --{flag.Name} takes true or false, not \"{inlineValue}\"");
+                    throw new UsageException($"{command}: flag --{flag.Name} takes true or false, not \"{inlineValue}\"", badFlag: true);
             }
             result.Add(flag, inlineValue);
         }
@@ -93,7 +93,7 @@ public sealed class ParsedArguments
         string arg = args[index];
         for (int c = 1; c < arg.Length; c++)
         {
-            var flag = Find(flags, arg[c].ToString()) ?? throw new UsageException($"{command}: unknown shorthand flag '{arg[c]}' in {arg}");
+            var flag = Find(flags, arg[c].ToString()) ?? throw new UsageException($"{command}: unknown shorthand flag '{arg[c]}' in {arg}", badFlag: true);
             if (!flag.TakesValue)
             {
                 Add(flag, "true");
@@ -106,7 +106,7 @@ public sealed class ParsedArguments
                 return index;
             }
             if (index + 1 >= args.Length)
-                throw new UsageException($"{command}: flag -{flag.Short} needs a value");
+                throw new UsageException($"{command}: flag -{flag.Short} needs a value", badFlag: true);
             Add(flag, args[index + 1]);
             return index + 1;
         }
@@ -145,7 +145,7 @@ public sealed class ParsedArguments
             return fallback;
         return int.TryParse(value, out var number) && number >= 0
             ? number
-            : throw new UsageException($"--{name} must be a non-negative number, not \"{value}\"");
+            : throw new UsageException($"--{name} must be a non-negative number, not \"{value}\"", badFlag: true);
     }
 }
 
@@ -170,5 +170,12 @@ public static class FlagHelp
     }
 }
 
-/// <summary>Wrong use of the command line: printed with the command's usage, exit status 1 (runc's behaviour).</summary>
-public sealed class UsageException(string message) : Exception(message);
+/// <summary>
+/// Wrong use of the command line: printed with the command's usage, exit status 1 (runc's behaviour). docker's CLI
+/// tells a flag it cannot parse (<see cref="BadFlag"/>: unknown, without its value, a value of the wrong type), status
+/// 125, from any other misuse, status 1.
+/// </summary>
+public sealed class UsageException(string message, bool badFlag = false) : Exception(message)
+{
+    public bool BadFlag { get; } = badFlag;
+}

@@ -79,7 +79,8 @@ internal static class Output
         var text = new StringBuilder();
         foreach (var document in documents.RootElement.EnumerateArray())
             text.Append(format.Execute(document)).Append('\n');
-        output.Write(text.ToString());
+        // docker prints an empty line when no object was found.
+        output.Write(text.Length > 0 ? text.ToString() : "\n");
     }
 
     public static GoTemplate? ParseDocumentFormat(string? format) => format is null ? null : ParseTemplate(format == "json" ? "{{json .}}" : format);

@@ -12,11 +12,17 @@ public static class Program
 {
     public const string Version = EngineHost.Version;
 
-    /// <summary>docker's and podman's status for a failure of the engine itself (as opposed to a container's).</summary>
+    /// <summary>
+    /// docker's status for a failure of the engine before `run`'s container started, for `create`'s invalid options,
+    /// and for a flag that does not parse, whatever the command (cobra's FlagErrorFunc in docker's CLI).
+    /// </summary>
     public const int EngineError = 125;
 
-    /// <summary>docker's CLI's status for a failure of its own (<see cref="CliFailure"/>).</summary>
-    public const int CliFailureStatus = 1;
+    /// <summary>docker's CLI's status for an inspect template that does not parse (cli/command/inspect's StatusError).</summary>
+    public const int InspectTemplateError = 64;
+
+    /// <summary>docker's CLI's status for any other error: of every other command, and of the command line itself (<see cref="CliFailure"/>).</summary>
+    public const int Failure = 1;
 
     private static readonly Flag[] GlobalFlags =
     [
@@ -45,7 +51,7 @@ public static class Program
         {
             Console.Error.WriteLine($"skiff: {error.Message}");
             PrintUsage(Console.Error);
-            return EngineError;
+            return error.BadFlag ? EngineError : Failure;
         }
         if (global.Bool("version"))
         {
@@ -55,15 +61,16 @@ public static class Program
         var rest = args.AsSpan(Math.Min(commandIndex, args.Length));
         if (rest.Length == 0 || global.Bool("help") || rest[0] == "help")
         {
+            // As docker: the usage, on stderr when not asked for, and no failure either way.
             bool asked = global.Bool("help") || (rest.Length > 0 && rest[0] == "help");
             PrintUsage(asked ? Console.Out : Console.Error);
-            return asked ? 0 : EngineError;
+            return 0;
         }
         var (command, words) = CommandList.Find(rest);
         if (command is null)
         {
             Console.Error.WriteLine($"skiff: unknown command \"{string.Join(' ', rest[..Math.Min(2, rest.Length)].ToArray())}\"; see skiff --help");
-            return EngineError;
+            return Failure;
         }
         var commandArgs = rest[words..];
         // What the engine says without failing (an event it could not record) reaches the user as skiff's warnings.
@@ -85,35 +92,40 @@ public static class Program
         {
             Console.Error.WriteLine($"skiff: {error.Message}");
             command.PrintHelp(Console.Error);
-            return EngineError;
+            return error.BadFlag ? EngineError : Failure;
         }
         // Failures meant for the user get a line; anything else is a bug and keeps its stack trace.
         catch (Exception error) when (ErrorKinds.IsExpected(error))
         {
-            return Report(error);
+            return Report(error, command.Statuses);
         }
     }
 
-    /// <summary>Says <paramref name="error"/> on stderr in one line (unless a runtime said it already) and returns its exit status.</summary>
-    internal static int Report(Exception error)
+    /// <summary>Says <paramref name="error"/> on stderr in one line (unless a runtime said it already) and returns its exit status under the command's <paramref name="statuses"/>.</summary>
+    internal static int Report(Exception error, ExitStatuses statuses = ExitStatuses.Plain)
     {
         if (error is not EngineException { AlreadyShown: true })
             Console.Error.WriteLine($"skiff: {Message(error)}");
-        return error is CliFailure ? CliFailureStatus : ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true });
+        return error is CliFailure ? Failure : ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true }, statuses);
     }
 
     /// <summary>The one line a user reads: the engine's own sentence, or a system exception's message as one.</summary>
     internal static string Message(Exception error) => error is SkiffException ? error.Message.ReplaceLineEndings(" ") : SystemErrors.Sentence(error.Message);
 
     /// <summary>
-    /// The one mapping of error kinds to exit statuses: docker's 127 and 126 when the container's program could not
-    /// be found or executed, else 125, the status of a failure of the engine itself.
+    /// The one mapping of errors to exit statuses, docker's CLI's: `run` exits 127 or 126 when the container's program
+    /// could not be found or executed and 125 for any other failure before the container ran (run.go's
+    /// runStartContainerErr); `exec` exits 127 or 126 for its program likewise (the exec's own status in docker);
+    /// `create` exits 125 for options it cannot take (docker parses them before calling the engine); every other
+    /// error of every command is 1.
     /// </summary>
-    internal static int ExitCode(ErrorKind kind, bool containerCommand) => (kind, containerCommand) switch
+    internal static int ExitCode(ErrorKind kind, bool containerCommand, ExitStatuses statuses) => (statuses, kind, containerCommand) switch
     {
-        (ErrorKind.NotFound, true) => 127,
-        (ErrorKind.PermissionDenied, true) => 126,
-        _ => EngineError,
+        (ExitStatuses.Run or ExitStatuses.Exec, ErrorKind.NotFound, true) => 127,
+        (ExitStatuses.Run or ExitStatuses.Exec, ErrorKind.PermissionDenied, true) => 126,
+        (ExitStatuses.Run, _, _) => EngineError,
+        (ExitStatuses.Create, ErrorKind.InvalidArgument, _) => EngineError,
+        _ => Failure,
     };
 
     private static void PrintUsage(TextWriter output)
@@ -133,4 +145,17 @@ public static class Program
         output.WriteLine();
         output.WriteLine("Run 'skiff COMMAND --help' for a command's options.");
     }
+}
+
+/// <summary>Which of docker's CLI's exit status rules a command's errors follow (<see cref="Program.ExitCode"/>).</summary>
+public enum ExitStatuses
+{
+    /// <summary>1 for any error.</summary>
+    Plain,
+    /// <summary>`run`: 125 for the engine's failures, 126 and 127 for the container's program.</summary>
+    Run,
+    /// <summary>`create`: 125 for options it cannot take, else 1.</summary>
+    Create,
+    /// <summary>`exec`: 126 and 127 for the program, else 1.</summary>
+    Exec,
 }

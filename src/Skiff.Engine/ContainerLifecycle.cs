@@ -208,18 +208,20 @@ public sealed class ContainerLifecycle
     }
 
     /// <summary>
-    /// Removes every stopped container (created before <paramref name="until"/>); returns their ids and the bytes
-    /// their writable layers held.
+    /// Removes every stopped container that docker's <paramref name="filters"/> select (<see cref="PruneFilter"/>:
+    /// until, label, label!); returns their ids and the bytes their writable layers held.
     /// </summary>
-    public PruneReport Prune(DateTimeOffset? until = null)
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses.</exception>
+    public PruneReport Prune(IReadOnlyList<string>? filters = null)
     {
+        var filter = PruneFilter.Parse(filters ?? [], PruneFilter.ContainerKeys, DateTimeOffset.UtcNow);
         var removed = new List<string>();
         long reclaimed = 0;
         // A created container with a live monitor is being started.
         foreach (var container in _context.Store.List().Select(_context.Reconcile)
             .Where(c => c.State.Status == ContainerStatus.Exited || (c.State.Status == ContainerStatus.Created && !ContainerContext.MonitorAlive(c))))
         {
-            if (until is { } limit && container.Created >= limit)
+            if (!filter.Matches(container.Created, container.Config.Labels))
                 continue;
             try
             {

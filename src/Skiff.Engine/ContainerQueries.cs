@@ -12,14 +12,20 @@ namespace Skiff.Engine;
 public sealed class ContainerQueries
 {
     private readonly ContainerContext _context;
+    private readonly FilterLookups _lookups;
 
-    internal ContainerQueries(ContainerContext context) => _context = context;
+    /// <param name="imageAndDescendants">For the ancestor filter: an image's ID and those of the images made from it.</param>
+    internal ContainerQueries(ContainerContext context, Func<string, IReadOnlySet<string>> imageAndDescendants)
+    {
+        _context = context;
+        _lookups = new FilterLookups(context.Require, imageAndDescendants);
+    }
 
-    /// <summary>Newest first: the active containers, or every one with <paramref name="all"/> (or a filter that implies it).</summary>
-    /// <exception cref="EngineException">InvalidArgument for a filter that is not one.</exception>
+    /// <summary>Newest first: the active containers, or every one with <paramref name="all"/> (or a filter that implies it), that docker's <paramref name="filters"/> select (<see cref="ContainerFilter"/>).</summary>
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses; NotFound for a before or since container that does not exist.</exception>
     public IReadOnlyList<ContainerRecord> List(bool all = false, IReadOnlyList<string>? filters = null)
     {
-        var filter = ContainerFilter.Parse(filters ?? []);
+        var filter = ContainerFilter.Parse(filters ?? [], _lookups);
         return _context.Store.List().Select(_context.Reconcile)
             .Where(c => all || ContainerContext.IsActive(c.State.Status) || filter.ImpliesAll)
             .Where(filter.Matches)

@@ -33,13 +33,13 @@ public sealed class EngineHost : IDisposable
         _imageStore = new(() => ImageService.Open(configureImages is null ? imageOptions : configureImages(imageOptions)), LazyThreadSafetyMode.ExecutionAndPublication);
         _rootfs = rootfs;
         var journal = new EventJournal(options.EventsDirectory, logger: Logging.CreateLogger<EventJournal>());
+        Events = new EventService(journal);
+        Images = new ImageOperations(() => ImageStore, Events);
         _containerContext = new(() => ContainerContext.Open(Options, Rootfs, journal), LazyThreadSafetyMode.ExecutionAndPublication);
         _containers = new(() => new ContainerLifecycle(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerCreation = new(() => new ContainerCreation(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
-        _containerQueries = new(() => new ContainerQueries(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+        _containerQueries = new(() => new ContainerQueries(_containerContext.Value, Images.AndDescendants), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerExec = new(() => new ContainerExec(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
-        Events = new EventService(journal);
-        Images = new ImageOperations(() => ImageStore, Events);
         System = new SystemService(this);
     }
 

@@ -45,23 +45,43 @@ public sealed class ImageOperations(Func<ImageService> store, EventService event
     private ImageService Store => store();
 
     /// <summary>
-    /// `images`: every image, or (unless <paramref name="all"/>) the ones other than intermediate images; with
-    /// <paramref name="reference"/>, those with a name of that repository, or repository:tag.
+    /// `images`: every image, or (unless <paramref name="all"/>) the ones other than intermediate images, that docker's
+    /// <paramref name="filters"/> select (<see cref="ImageFilter"/>; `images NAME` is the filter reference=NAME).
     /// </summary>
-    public IReadOnlyList<ImageInfo> List(bool all = true, string? reference = null)
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses; NotFound for a before or since image that does not exist.</exception>
+    public IReadOnlyList<ImageInfo> List(bool all = true, IReadOnlyList<string>? filters = null)
     {
+        var filter = ImageFilter.Parse(filters ?? [], Store.Resolve, DateTimeOffset.UtcNow);
         var images = Store.List();
-        if (!all)
-        {
-            var intermediate = ImageService.IntermediateImages(images);
-            images = [.. images.Where(image => !intermediate.Contains(image.Id))];
-        }
-        if (reference is not null)
-            images = [.. images.Where(image => image.RepoTags.Any(tag => IsNamed(ImageNames.Familiar(tag), reference) || IsNamed(tag, reference)))];
-        return images;
+        var intermediate = all ? new HashSet<string>() : ImageService.IntermediateImages(images);
+        return [.. images.Where(image => !intermediate.Contains(image.Id)).Select(image => filter.Select(image, () => Labels(image))).OfType<ImageInfo>()];
     }
 
-    private static bool IsNamed(string name, string wanted) => name == wanted || ImageNames.Split(name).Repository == wanted;
+    private IReadOnlyDictionary<string, string> Labels(ImageInfo image) => Store.Config(image).Config?.Labels ?? new Dictionary<string, string>();
+
+    /// <summary>
+    /// docker's ancestor filter: the ID of the image <paramref name="nameOrId"/> names and those of the images made
+    /// from it (whose layers extend its own); empty when it names none.
+    /// </summary>
+    public IReadOnlySet<string> AndDescendants(string nameOrId)
+    {
+        ImageInfo? image;
+        try
+        {
+            image = Store.TryResolve(nameOrId);
+        }
+        catch (SkiffException)
+        {
+            image = null; // an ambiguous ID prefix: docker names no image either
+        }
+        if (image is null)
+            return new HashSet<string>();
+        int depth = image.Layers.Count;
+        var found = new HashSet<string>(StringComparer.Ordinal) { image.Id };
+        if (depth > 0)
+            found.UnionWith(Store.List().Where(other => other.Layers.Count > depth && other.Layers[depth - 1].ChainId == image.Layers[^1].ChainId).Select(other => other.Id));
+        return found;
+    }
 
     /// <summary>`image inspect`: docker's document of the image.</summary>
     public ImageInspect Inspect(string nameOrId)
@@ -111,8 +131,13 @@ public sealed class ImageOperations(Func<ImageService> store, EventService event
     /// <summary>`rmi`: the name (or, by ID or with <paramref name="force"/>, the image), with docker's untag and delete events.</summary>
     public RemovalReport Remove(string nameOrId, bool force = false) => RecordingRemovals(() => Store.Remove(nameOrId, force));
 
-    /// <summary>`image prune`: dangling images (every one no container uses with <paramref name="all"/>), created before <paramref name="until"/>.</summary>
-    public RemovalReport Prune(bool all, DateTimeOffset? until = null) => RecordingRemovals(() => Store.Prune(all, until));
+    /// <summary>`image prune`: dangling images (every one no container uses with <paramref name="all"/>) that docker's <paramref name="filters"/> select (<see cref="PruneFilter"/>: until, label, label!).</summary>
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses.</exception>
+    public RemovalReport Prune(bool all, IReadOnlyList<string>? filters = null)
+    {
+        var filter = PruneFilter.Parse(filters ?? [], PruneFilter.ImageKeys, DateTimeOffset.UtcNow);
+        return RecordingRemovals(() => Store.Prune(all, image => filter.Matches(image.Created, filter.UsesLabels ? Labels(image) : null)));
+    }
 
     private RemovalReport RecordingRemovals(Func<RemovalReport> remove)
     {

@@ -8,12 +8,15 @@ using Skiff.Storage.Snapshots;
 
 namespace Skiff.Engine;
 
-/// <summary>`system prune`: containers that are not running, images (dangling, or every unused one with <see cref="AllImages"/>), volumes if asked, created before <see cref="Until"/>.</summary>
+/// <summary>
+/// `system prune`: containers that are not running, images (dangling, or every unused one with <see cref="AllImages"/>),
+/// volumes if asked, that docker's prune <see cref="Filters"/> select (until, label, label!; until does not apply to volumes).
+/// </summary>
 public sealed record SystemPruneRequest
 {
     public bool AllImages { get; init; }
     public bool Volumes { get; init; }
-    public DateTimeOffset? Until { get; init; }
+    public IReadOnlyList<string> Filters { get; init; } = [];
 }
 
 /// <summary>What a system prune removed, in the order docker removes it; <see cref="Volumes"/> is null when volumes were not asked for.</summary>
@@ -22,18 +25,59 @@ public sealed record SystemPruneReport(PruneReport Containers, PruneReport? Volu
     public long ReclaimedBytes => Containers.ReclaimedBytes + (Volumes?.ReclaimedBytes ?? 0) + Images.ReclaimedBytes;
 }
 
-/// <summary>The engine as a whole (`host.System`): docker info's data, the store's disk usage, and system prune.</summary>
+/// <summary>The kinds of object `inspect` looks among, in docker's order (networks come between images and volumes once there are any).</summary>
+public enum ObjectType
+{
+    Container,
+    Image,
+    Volume,
+}
+
+/// <summary>One object's docker document: the one of its <see cref="Type"/> is set.</summary>
+public sealed record ObjectInspect(ObjectType Type, ContainerInspect? Container = null, ImageInspect? Image = null, VolumeInspect? Volume = null);
+
+/// <summary>The engine as a whole (`host.System`): docker info's data, the store's disk usage, system prune, and which object a name is.</summary>
 public sealed class SystemService(EngineHost host)
 {
+    /// <summary>
+    /// docker inspect: the container <paramref name="nameOrId"/> names, else the image, else the volume; among one
+    /// <paramref name="type"/> only when given. A name that is no image reference is no image, as for docker.
+    /// </summary>
+    /// <exception cref="EngineException">NotFound: "no such object" when none matches; with a type, that type's own failure.</exception>
+    public ObjectInspect Inspect(string nameOrId, ObjectType? type = null)
+    {
+        foreach (var candidate in Enum.GetValues<ObjectType>().Where(t => type is null || t == type))
+        {
+            try
+            {
+                return candidate switch
+                {
+                    ObjectType.Container => new ObjectInspect(candidate, Container: host.ContainerQueries.Inspect(nameOrId)),
+                    ObjectType.Image => new ObjectInspect(candidate, Image: host.Images.Inspect(nameOrId)),
+                    _ => new ObjectInspect(candidate, Volume: host.Volumes.Inspect(nameOrId)),
+                };
+            }
+            catch (Exception error) when (type is null && ErrorKinds.Of(error) is ErrorKind.NotFound or ErrorKind.InvalidArgument)
+            {
+                // not of this kind: the next one
+            }
+        }
+        throw new EngineException(ErrorKind.NotFound, $"no such object: {nameOrId}");
+    }
+
     /// <summary>`system df`: the image store's images and blobs and what pruning unused images would free.</summary>
     public DiskUsage DiskUsage() => host.ImageStore.DiskUsage();
 
     /// <summary>Container prune, then volume prune (if asked), then image prune, as docker does; each records its events.</summary>
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses, checked before anything is removed.</exception>
     public SystemPruneReport Prune(SystemPruneRequest request)
     {
-        var removedContainers = host.Containers.Prune(request.Until);
-        var removedVolumes = request.Volumes ? host.Volumes.Prune() : null;
-        var removedImages = host.Images.Prune(request.AllImages, request.Until);
+        // Checked once for all three prunes, so that a bad filter removes nothing.
+        if (PruneFilter.Parse(request.Filters, PruneFilter.ContainerKeys, DateTimeOffset.UtcNow).HasUntil && request.Volumes)
+            throw new EngineException(ErrorKind.InvalidArgument, "the until filter does not apply to volumes: volumes are pruned by label only");
+        var removedContainers = host.Containers.Prune(request.Filters);
+        var removedVolumes = request.Volumes ? host.Volumes.Prune(filters: request.Filters) : null;
+        var removedImages = host.Images.Prune(request.AllImages, request.Filters);
         return new SystemPruneReport(removedContainers, removedVolumes, removedImages);
     }
 

@@ -75,13 +75,19 @@ public sealed class VolumeService
         RemoveUnchecked(name);
     }
 
-    /// <summary>Removes unused anonymous volumes, and with <paramref name="all"/> unused named ones; returns their names and the bytes they held.</summary>
-    public PruneReport Prune(bool all = false)
+    /// <summary>
+    /// Removes unused anonymous volumes, and with <paramref name="all"/> (or the filter all=true) unused named ones, that
+    /// docker's <paramref name="filters"/> select (<see cref="PruneFilter"/>: label, label!); returns their names and the bytes they held.
+    /// </summary>
+    /// <exception cref="EngineException">InvalidArgument for a filter docker refuses (until among them).</exception>
+    public PruneReport Prune(bool all = false, IReadOnlyList<string>? filters = null)
     {
+        var filter = PruneFilter.Parse(filters ?? [], PruneFilter.VolumeKeys, DateTimeOffset.UtcNow);
+        all |= filter.All;
         var used = _store.List().SelectMany(c => c.Config.Mounts).Where(m => m.Name is not null).Select(m => m.Name!).ToHashSet();
         var removed = new List<string>();
         long reclaimed = 0;
-        foreach (var volume in List().Where(v => (all || v.Anonymous) && !used.Contains(v.Name)))
+        foreach (var volume in List().Where(v => (all || v.Anonymous) && !used.Contains(v.Name) && filter.Matches(v.Created, v.Labels)))
         {
             reclaimed += Skiff.Storage.DirectoryUsage.Bytes(DataPath(volume.Name));
             RemoveUnchecked(volume.Name);

@@ -7,27 +7,39 @@ namespace Skiff.Cli.Tests;
 public sealed class ExitCodeTests
 {
     [Theory]
-    [InlineData(ErrorKind.NotFound, true, 127)]
-    [InlineData(ErrorKind.PermissionDenied, true, 126)]
-    [InlineData(ErrorKind.NotFound, false, 125)]
-    [InlineData(ErrorKind.PermissionDenied, false, 125)]
-    [InlineData(ErrorKind.InvalidArgument, false, 125)]
-    [InlineData(ErrorKind.AlreadyExists, false, 125)]
-    [InlineData(ErrorKind.Conflict, false, 125)]
-    [InlineData(ErrorKind.FailedPrecondition, false, 125)]
-    [InlineData(ErrorKind.ResourceExhausted, false, 125)]
-    [InlineData(ErrorKind.Unavailable, false, 125)]
-    [InlineData(ErrorKind.Canceled, false, 125)]
-    [InlineData(ErrorKind.Internal, false, 125)]
-    public void Kinds_map_to_dockers_statuses(ErrorKind kind, bool containerCommand, int status)
-        => Assert.Equal(status, Program.ExitCode(kind, containerCommand));
+    [InlineData(ExitStatuses.Run, ErrorKind.NotFound, true, 127)]
+    [InlineData(ExitStatuses.Run, ErrorKind.PermissionDenied, true, 126)]
+    [InlineData(ExitStatuses.Run, ErrorKind.NotFound, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.PermissionDenied, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.InvalidArgument, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.AlreadyExists, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.Conflict, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.FailedPrecondition, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.ResourceExhausted, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.Unavailable, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.Canceled, false, 125)]
+    [InlineData(ExitStatuses.Run, ErrorKind.Internal, false, 125)]
+    [InlineData(ExitStatuses.Create, ErrorKind.InvalidArgument, false, 125)]
+    [InlineData(ExitStatuses.Create, ErrorKind.NotFound, false, 1)]
+    [InlineData(ExitStatuses.Create, ErrorKind.AlreadyExists, false, 1)]
+    [InlineData(ExitStatuses.Exec, ErrorKind.NotFound, true, 127)]
+    [InlineData(ExitStatuses.Exec, ErrorKind.PermissionDenied, true, 126)]
+    [InlineData(ExitStatuses.Exec, ErrorKind.FailedPrecondition, false, 1)]
+    [InlineData(ExitStatuses.Plain, ErrorKind.NotFound, true, 1)]
+    [InlineData(ExitStatuses.Plain, ErrorKind.NotFound, false, 1)]
+    [InlineData(ExitStatuses.Plain, ErrorKind.FailedPrecondition, false, 1)]
+    [InlineData(ExitStatuses.Plain, ErrorKind.InvalidArgument, false, 1)]
+    [InlineData(ExitStatuses.Plain, ErrorKind.Internal, false, 1)]
+    public void Kinds_map_to_dockers_statuses_per_command(ExitStatuses statuses, ErrorKind kind, bool containerCommand, int status)
+        => Assert.Equal(status, Program.ExitCode(kind, containerCommand, statuses));
 
     [Fact]
     public void A_failure_of_the_command_line_itself_exits_1_as_dockers_cli_whatever_its_kind()
     {
-        Assert.Equal(1, Program.Report(new CliFailure(ErrorKind.FailedPrecondition, "the input device is not a TTY")));
+        Assert.Equal(1, Program.Report(new CliFailure(ErrorKind.FailedPrecondition, "the input device is not a TTY"), ExitStatuses.Run));
         Assert.Equal(1, Program.Report(new CliFailure(ErrorKind.NotFound, "no such file in the container")));
-        Assert.Equal(125, Program.Report(new EngineException(ErrorKind.NotFound, "no such volume: data")));
+        Assert.Equal(125, Program.Report(new EngineException(ErrorKind.NotFound, "no such image: x"), ExitStatuses.Run));
+        Assert.Equal(1, Program.Report(new EngineException(ErrorKind.NotFound, "no such volume: data")));
     }
 
     [Fact]
@@ -38,7 +50,7 @@ public sealed class ExitCodeTests
         Assert.Equal(ErrorKind.ResourceExhausted, ErrorKinds.Of(diskFull));
         Assert.True(ErrorKinds.IsExpected(diskFull));
         Assert.Equal("no space left on device : '/var/lib/skiff/content/ingest/tmp-1/data'", Program.Message(diskFull));
-        Assert.Equal(127, Program.ExitCode(ErrorKinds.Of(new EngineException(ErrorKind.NotFound, "x") { ContainerCommand = true }), containerCommand: true));
+        Assert.Equal(127, Program.ExitCode(ErrorKinds.Of(new EngineException(ErrorKind.NotFound, "x") { ContainerCommand = true }), containerCommand: true, ExitStatuses.Run));
     }
 
     [Fact]

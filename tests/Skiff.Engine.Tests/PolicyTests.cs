@@ -50,34 +50,6 @@ public sealed class PolicyTests
     [InlineData("exec /bin/x: permission denied", 126)]
     [InlineData("mount /data: invalid argument", 125)]
     public void Start_failures_map_to_docker_exit_codes(string error, int code) => Assert.Equal(code, ProgramFailure.ExitCodeOf(error));
-
-    private static ContainerRecord Container(string name, ContainerStatus status, int exitCode = 0, Dictionary<string, string>? labels = null) => new()
-    {
-        Id = NameGenerator.NewId(), Name = name, Image = "busybox", ImageId = "x", Created = DateTimeOffset.UtcNow,
-        Config = new ContainerConfig { Options = new(), Runtime = "runc", RootfsPath = "/", Labels = labels ?? [] },
-        State = new ContainerState { Status = status, ExitCode = exitCode },
-    };
-
-    [Fact]
-    public void Filters_combine_keys_with_and_and_values_with_or()
-    {
-        var web = Container("web-1", ContainerStatus.Running, labels: new() { ["tier"] = "front" });
-        var db = Container("db", ContainerStatus.Exited, 3, new() { ["tier"] = "back" });
-        var all = new[] { web, db };
-        List<string> Names(params string[] filters) => all.Where(ContainerFilter.Parse(filters).Matches).Select(c => c.Name).ToList();
-
-        Assert.Equal(["web-1"], Names("name=web"));
-        Assert.Equal(["db"], Names("status=exited"));
-        Assert.Equal(["web-1", "db"], Names("status=exited", "status=running"));
-        Assert.Equal(["db"], Names("label=tier=back"));
-        Assert.Equal(["web-1", "db"], Names("label=tier"));
-        Assert.Empty(Names("label=tier=back", "name=web"));
-        Assert.Equal(["db"], Names("exited=3"));
-        Assert.Equal(["db"], Names($"id={db.Id[..10]}"));
-        Assert.True(ContainerFilter.Parse(["status=exited"]).ImpliesAll);
-        Assert.Contains("invalid filter", Assert.Throws<EngineException>(() => ContainerFilter.Parse(["color=red"])).Message);
-        Assert.Contains("status is one of", Assert.Throws<EngineException>(() => ContainerFilter.Parse(["status=sleeping"])).Message);
-    }
 }
 
 public sealed class DetachKeysTests

@@ -15,7 +15,8 @@ internal sealed record CliCommand(
     int MaxPositionals = 0,
     string[]? Aliases = null,
     bool StopAtFirstPositional = false,
-    bool Hidden = false)
+    bool Hidden = false,
+    ExitStatuses Statuses = ExitStatuses.Plain)
 {
     public static readonly Flag Help = new("help", 'h', Help: "show help");
 

@@ -152,7 +152,7 @@ internal static class ContainerCommands
             using var resize = request.Tty ? RawTerminal.OnResize(stdio.Resize) : null;
             return context.Engine.ContainerExec.Exec(args.Positionals[0], request, stdio);
         },
-        MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true);
+        MinPositionals: 2, MaxPositionals: -1, Aliases: ["container exec"], StopAtFirstPositional: true, Statuses: ExitStatuses.Exec);
 
     public static readonly CliCommand Top = new(
         "top", "CONTAINER", "List a container's processes.",
@@ -168,21 +168,16 @@ internal static class ContainerCommands
     public static readonly CliCommand Inspect = new(
         "container inspect", "CONTAINER [CONTAINER...]", "Show containers as docker inspect does (JSON).",
         [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.State.ExitCode}}'"), CliCommand.Help],
-        (context, args) =>
-        {
-            var format = Output.ParseDocumentFormat(args.Value("format"));
-            var documents = args.Positionals.Select(name => context.Engine.ContainerQueries.Inspect(name)).ToList();
-            Output.Documents(context.Out, format, JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListContainerInspect));
-            return 0;
-        },
+        (context, args) => InspectCommand.Print(context, args,
+            name => JsonSerializer.SerializeToElement(context.Engine.ContainerQueries.Inspect(name), InspectJsonContext.Default.ContainerInspect)),
         MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Prune = new(
         "container prune", "", "Remove every stopped container.",
-        [new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
+        [new("force", 'f', Help: "do not ask (skiff never asks)"), PruneCommand.FilterFlag("until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]"), CliCommand.Help],
         (context, args) =>
         {
-            var report = context.Containers.Prune();
+            var report = context.Containers.Prune(args.Values("filter"));
             PruneCommand.PrintRemoved(context, "Deleted Containers", report);
             context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;
@@ -191,7 +186,7 @@ internal static class ContainerCommands
     public static readonly CliCommand List = new(
         "ps", "", "List containers (running ones unless -a).",
         [new("all", 'a', Help: "show stopped containers too"), new("quiet", 'q', Help: "print only IDs"),
-         new("filter", TakesValue: true, Repeatable: true, Help: "id=, name=, status=, label=KEY[=VALUE], exited=CODE"),
+         new("filter", 'f', TakesValue: true, Repeatable: true, Help: "docker's: id, name, label, exited, status, ancestor, before, since, volume, network, publish, expose, is-task, isolation"),
          new("format", TakesValue: true, Help: "table (default), json, or a Go template such as 'table {{.ID}}\\t{{.Names}}'"),
          new("no-trunc", Help: "full IDs and commands"), CliCommand.Help],
         (context, args) =>
@@ -236,23 +231,15 @@ internal static class ContainerCommands
         return status;
     }
 
-    private static int? Seconds(ParsedArguments args) => args.Value("time") is { } time ? (int)RunFlags.ParseLong(time, "--time") : null;
+    /// <summary>--time, an integer flag in docker's CLI: a value that is none is a flag that does not parse.</summary>
+    private static int? Seconds(ParsedArguments args) => args.Value("time") is not { } time ? null
+        : int.TryParse(time, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) ? seconds
+        : throw new UsageException($"invalid argument \"{time}\" for --time: expected a whole number of seconds", badFlag: true);
 
     /// <summary>docker's time arguments (--since, --until, until=): RFC 3339, unix seconds (with a fraction), or a duration ago (10m, 1.5h).</summary>
     internal static DateTimeOffset ParseTime(string text, string flag)
-    {
-        if (decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var unixSeconds))
-            return DateTimeOffset.UnixEpoch.AddTicks((long)(unixSeconds * TimeSpan.TicksPerSecond));
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-            return time;
-        if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
-        {
-            var ago = text[^1] switch { 's' => TimeSpan.FromSeconds(amount), 'm' => TimeSpan.FromMinutes(amount), 'h' => TimeSpan.FromHours(amount), _ => (TimeSpan?)null };
-            if (ago is { } span)
-                return DateTimeOffset.UtcNow - span;
-        }
-        throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
-    }
+        => DockerTime.TryParse(text, DateTimeOffset.UtcNow)
+           ?? throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
 
     private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Names}}";
 

@@ -14,6 +14,7 @@ internal static class ImagesCommand
             new("quiet", 'q', Help: "print only image IDs"),
             new("digests", Help: "show digests"),
             new("no-trunc", Help: "full image IDs"),
+            new("filter", 'f', TakesValue: true, Repeatable: true, Help: "dangling=true|false, label=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME, reference=GLOB"),
             new("format", TakesValue: true, Help: "table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}}'"),
             CliCommand.Help,
         ],
@@ -24,7 +25,9 @@ internal static class ImagesCommand
         bool digests = args.Bool("digests");
         // null: podman's JSON array
         var format = args.Value("format") is "json" ? null : Output.ParseRows(args.Value("format") ?? "table", digests ? DigestsTable : DefaultTable);
-        var images = context.Images.List(args.Bool("all"), args.Positionals.FirstOrDefault());
+        // As docker's client: `images NAME` is the filter reference=NAME.
+        var filters = args.Positionals.Count > 0 ? [.. args.Values("filter"), "reference=" + args.Positionals[0]] : args.Values("filter");
+        var images = context.Images.List(args.Bool("all"), filters);
         bool noTrunc = args.Bool("no-trunc");
         if (args.Bool("quiet"))
         {

@@ -6,54 +6,83 @@ namespace Skiff.Cli.Commands;
 internal static class InspectCommand
 {
     // Before the commands that use it: static fields are initialized in order.
-    private static readonly Flag FormatFlag = new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.Config.Labels}}'");
+    internal static readonly Flag FormatFlag = new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.Config.Labels}}'");
 
     public static readonly CliCommand Definition = new(
         "image inspect", "IMAGE [IMAGE...]", "Show images' details as JSON, in docker's shape.",
-        [FormatFlag, CliCommand.Help], Run, MinPositionals: 1, MaxPositionals: -1);
+        [FormatFlag, CliCommand.Help],
+        (context, args) => Print(context, args, name => JsonSerializer.SerializeToElement(context.Images.Inspect(name), InspectJsonContext.Default.ImageInspect)),
+        MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Any = new(
-        "inspect", "NAME [NAME...]", "Show containers or images as JSON (a container when one has the name or ID, else an image).",
-        [new("type", TakesValue: true, Help: "container or image: look only there"), FormatFlag, CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
+        "inspect", "NAME [NAME...]", "Show containers, images or volumes as JSON (looked for in that order).",
+        [new("type", TakesValue: true, Help: "container, image or volume: look only there"), FormatFlag, CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
 
-    /// <summary>docker inspect: one array, each element a container's or an image's document.</summary>
+    /// <summary>docker inspect: one array, each element a container's, an image's or a volume's document.</summary>
     private static int RunAny(CliContext context, ParsedArguments args)
     {
-        string? type = args.Value("type");
-        if (type is not (null or "container" or "image"))
-            throw new UsageException($"inspect: --type takes container or image, not \"{type}\"");
-        var format = Output.ParseDocumentFormat(args.Value("format"));
-        var documents = new List<JsonElement>();
-        foreach (var name in args.Positionals)
+        ObjectType? type = args.Value("type") switch
         {
-            if (type != "image" && TryContainer(context, name) is { } container)
-                documents.Add(JsonSerializer.SerializeToElement(container, InspectJsonContext.Default.ContainerInspect));
-            else if (type == "container")
-                throw new EngineException(ErrorKind.NotFound, $"no such container: {name}");
-            else
-                documents.Add(JsonSerializer.SerializeToElement(context.Images.Inspect(name), InspectJsonContext.Default.ImageInspect));
-        }
-        Output.Documents(context.Out, format, JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListJsonElement));
-        return 0;
+            null => null,
+            "container" => ObjectType.Container,
+            "image" => ObjectType.Image,
+            "volume" => ObjectType.Volume,
+            var other => throw new CliFailure(ErrorKind.InvalidArgument, $"unknown type: \"{other}\": must be one of \"container\", \"image\", \"volume\""),
+        };
+        return Print(context, args, name => context.Engine.System.Inspect(name, type) switch
+        {
+            { Container: { } container } => JsonSerializer.SerializeToElement(container, InspectJsonContext.Default.ContainerInspect),
+            { Image: { } image } => JsonSerializer.SerializeToElement(image, InspectJsonContext.Default.ImageInspect),
+            { Volume: { } volume } => JsonSerializer.SerializeToElement(volume, InspectJsonContext.Default.VolumeInspect),
+            _ => throw new InvalidOperationException("an inspect result without its document"),
+        }, notFound: type is null ? name => $"Error: No such object: {name}" : null);
     }
 
-    private static ContainerInspect? TryContainer(CliContext context, string name)
+    /// <summary>
+    /// docker's inspect commands: the documents of the names that were found (`[]` when none was), then a line on
+    /// stderr for each that was not, and status 1 if any was not; a template that does not parse is status 64. Without a type, a missing object is said as docker
+    /// says it (<paramref name="notFound"/>).
+    /// </summary>
+    internal static int Print(CliContext context, ParsedArguments args, Func<string, JsonElement> inspect, Func<string, string>? notFound = null)
     {
+        Templates.GoTemplate? format;
         try
         {
-            return context.Engine.ContainerQueries.Inspect(name);
+            format = Output.ParseDocumentFormat(args.Value("format"));
         }
-        catch (Exception error) when (ErrorKinds.Of(error) == ErrorKind.NotFound)
+        catch (Templates.TemplateException error)
         {
-            return null;
+            Program.Report(error);
+            return Program.InspectTemplateError;
         }
-    }
-
-    private static int Run(CliContext context, ParsedArguments args)
-    {
-        var format = Output.ParseDocumentFormat(args.Value("format"));
-        var images = args.Positionals.Select(context.Images.Inspect).ToList();
-        Output.Documents(context.Out, format, JsonSerializer.Serialize(images, InspectJsonContext.Default.ListImageInspect));
-        return 0;
+        var documents = new List<JsonElement>();
+        var failures = new List<(string Name, Exception Error)>();
+        foreach (var name in args.Positionals)
+        {
+            try
+            {
+                documents.Add(inspect(name));
+            }
+            catch (Exception error) when (ErrorKinds.IsExpected(error))
+            {
+                failures.Add((name, error));
+            }
+        }
+        Output.Documents(context.Out, format, JsonSerializer.Serialize(documents, InspectJsonContext.Default.ListJsonElement));
+        context.Out.Flush();
+        int status = 0;
+        foreach (var (name, error) in failures)
+        {
+            if (notFound is not null && ErrorKinds.Of(error) == ErrorKind.NotFound)
+            {
+                Console.Error.WriteLine(notFound(name));
+                status = Program.ExitCode(ErrorKind.NotFound, containerCommand: false, ExitStatuses.Plain);
+            }
+            else
+            {
+                status = Program.Report(error);
+            }
+        }
+        return status;
     }
 }

@@ -8,7 +8,8 @@ internal static class PruneCommand
 {
     public static readonly CliCommand Definition = new(
         "image prune", "", "Remove dangling images (with --all: every image no container uses) and free what they held.",
-        [new("all", 'a', Help: "remove every image no container uses"), new("force", 'f', Help: "do not ask for confirmation"), CliCommand.Help],
+        [new("all", 'a', Help: "remove every image no container uses"), new("force", 'f', Help: "do not ask for confirmation"),
+         FilterFlag("until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]"), CliCommand.Help],
         Run);
 
     private static int Run(CliContext context, ParsedArguments args)
@@ -18,11 +19,14 @@ internal static class PruneCommand
                 ? "WARNING! This will remove all images without at least one container associated to them."
                 : "WARNING! This will remove all dangling images."))
             return 0;
-        var report = context.Images.Prune(all);
+        var report = context.Images.Prune(all, args.Values("filter"));
         PrintRemovedImages(context, report);
         context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
         return 0;
     }
+
+    /// <summary>A prune's --filter: docker's KEY=VALUE filters, checked by the engine.</summary>
+    public static Flag FilterFlag(string keys) => new("filter", TakesValue: true, Repeatable: true, Help: keys + " (TIME: RFC 3339, unix seconds or a duration such as 24h)");
 
     /// <summary>
     /// docker's question before a prune, unless --force. The answer is read from stdin even when it is not a

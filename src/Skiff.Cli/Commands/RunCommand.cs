@@ -14,12 +14,12 @@ internal static class RunCommand
     public static readonly CliCommand Run = new(
         "run", "IMAGE [COMMAND [ARG...]]", "Create and start a container, and attach to it unless -d.",
         [Detach, DetachKeysFlag, SigProxy, .. RunFlags.Create],
-        Execute, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container run"], StopAtFirstPositional: true);
+        Execute, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container run"], StopAtFirstPositional: true, Statuses: ExitStatuses.Run);
 
     public static readonly CliCommand Create = new(
         "create", "IMAGE [COMMAND [ARG...]]", "Create a container without starting it.",
         RunFlags.Create,
-        CreateOnly, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container create"], StopAtFirstPositional: true);
+        CreateOnly, MinPositionals: 1, MaxPositionals: -1, Aliases: ["container create"], StopAtFirstPositional: true, Statuses: ExitStatuses.Create);
 
     private static int CreateOnly(CliContext context, ParsedArguments args)
     {

@@ -12,31 +12,26 @@ internal static class SystemPruneCommand
             new("all", 'a', Help: "remove every image no container uses, not only dangling ones"),
             new("force", 'f', Help: "do not ask for confirmation"),
             new("volumes", Help: "also remove anonymous volumes no container uses"),
-            new("filter", TakesValue: true, Repeatable: true, Help: "until=TIME: only what was created before (RFC 3339, unix seconds or a duration such as 24h)"),
+            PruneCommand.FilterFlag("until=TIME (not with --volumes), label=KEY[=VALUE], label!=KEY[=VALUE]"),
             CliCommand.Help,
         ],
         Run);
 
     private static int Run(CliContext context, ParsedArguments args)
     {
-        DateTimeOffset? until = null;
-        foreach (var filter in args.Values("filter"))
-        {
-            if (!filter.StartsWith("until=", StringComparison.Ordinal))
-                throw new UsageException($"system prune: invalid filter \"{filter}\": only until=TIME is supported");
-            until = ContainerCommands.ParseTime(filter["until=".Length..], "until");
-        }
         bool all = args.Bool("all"), volumes = args.Bool("volumes");
         var warning = new StringBuilder("WARNING! This will remove:\n  - all stopped containers\n");
         if (volumes)
             warning.Append("  - all anonymous volumes not used by at least one container\n");
         warning.Append(all ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n");
+        if (args.Values("filter").Count > 0)
+            warning.Append("\n  Items to be pruned will be filtered with:\n");
         foreach (var filter in args.Values("filter"))
-            warning.Append($"\n  Items to be pruned will be filtered with:\n  - {filter}\n");
+            warning.Append($"  - {filter}\n");
         if (!PruneCommand.Confirmed(context, args, warning.ToString()))
             return 0;
 
-        var report = context.Engine.System.Prune(new SystemPruneRequest { AllImages = all, Volumes = volumes, Until = until });
+        var report = context.Engine.System.Prune(new SystemPruneRequest { AllImages = all, Volumes = volumes, Filters = args.Values("filter") });
         PruneCommand.PrintRemoved(context, "Deleted Containers", report.Containers);
         if (report.Volumes is { } removedVolumes)
             PruneCommand.PrintRemoved(context, "Deleted Volumes", removedVolumes);

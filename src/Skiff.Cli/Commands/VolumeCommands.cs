@@ -53,13 +53,8 @@ internal static class VolumeCommands
     public static readonly CliCommand Inspect = new(
         "volume inspect", "NAME [NAME...]", "Show volumes (JSON).",
         [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.Name}}'"), CliCommand.Help],
-        (context, args) =>
-        {
-            var format = Output.ParseDocumentFormat(args.Value("format"));
-            var volumes = args.Positionals.Select(name => context.Engine.Volumes.Inspect(name)).ToList();
-            Output.Documents(context.Out, format, JsonSerializer.Serialize(volumes, InspectJsonContext.Default.ListVolumeInspect));
-            return 0;
-        },
+        (context, args) => InspectCommand.Print(context, args,
+            name => JsonSerializer.SerializeToElement(context.Engine.Volumes.Inspect(name), InspectJsonContext.Default.VolumeInspect)),
         MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Remove = new(
@@ -78,10 +73,11 @@ internal static class VolumeCommands
 
     public static readonly CliCommand Prune = new(
         "volume prune", "", "Remove volumes no container uses (anonymous ones unless -a).",
-        [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"), CliCommand.Help],
+        [new("all", 'a', Help: "named volumes too"), new("force", 'f', Help: "do not ask (skiff never asks)"),
+         PruneCommand.FilterFlag("label=KEY[=VALUE], label!=KEY[=VALUE], all=true"), CliCommand.Help],
         (context, args) =>
         {
-            var report = context.Engine.Volumes.Prune(args.Bool("all"));
+            var report = context.Engine.Volumes.Prune(args.Bool("all"), args.Values("filter"));
             PruneCommand.PrintRemoved(context, "Deleted Volumes", report);
             context.Out.WriteLine($"Total reclaimed space: {Output.Size(report.ReclaimedBytes)}");
             return 0;

@@ -315,11 +315,11 @@ public sealed partial class ImageService : IDisposable
 
     /// <summary>
     /// <c>image prune</c>: removes dangling images (no name), or with <paramref name="all"/> every image no container
-    /// uses, created before <paramref name="until"/> if given, then collects garbage. An image that remaining images
+    /// uses, among those <paramref name="selected"/> accepts if given (docker's prune filters), then collects garbage. An image that remaining images
     /// were made from stays (docker: dangling is no name and no child). Returns the removed image IDs and the bytes freed.
     /// Under the exclusive store lock, as <see cref="Remove"/>.
     /// </summary>
-    public RemovalReport Prune(bool all, DateTimeOffset? until = null)
+    public RemovalReport Prune(bool all, Func<ImageInfo, bool>? selected = null)
     {
         using var exclusive = LockExclusive();
         var deleted = new List<string>();
@@ -330,8 +330,8 @@ public sealed partial class ImageService : IDisposable
             removed = false;
             foreach (var image in List())
             {
-                if ((!all && image.RepoTags.Count > 0) || Metadata.ContainersUsing(image.Id).Count > 0 || (until is { } limit && image.Created >= limit)
-                    || Metadata.ChildrenOf(image.Id).Count > 0)
+                if ((!all && image.RepoTags.Count > 0) || Metadata.ContainersUsing(image.Id).Count > 0 || Metadata.ChildrenOf(image.Id).Count > 0
+                    || (selected is not null && !selected(image)))
                     continue;
                 Metadata.DeleteImage(image.Id);
                 untagged.AddRange(image.RepoTags);

@@ -79,7 +79,7 @@ public sealed class CliTests : IDisposable
             EngineCliTests.AssertRecentTagTime(json.RootElement[0]);
         Assert.Matches($@"\nlocal/copy\s+2\s+{id[..12]}\s", (await Skiff.RunAsync(Root, "images")).Stdout);
         var ambiguous = await Skiff.RunAsync(Root, "rmi", id[..12]);
-        Assert.Equal(125, ambiguous.ExitCode);
+        Assert.Equal(1, ambiguous.ExitCode);
         Assert.Single(ambiguous.Stderr.TrimEnd().Split('\n'));
         Assert.Equal("Untagged: local/copy:2\n", (await Skiff.RunAsync(Root, "rmi", "local/copy:2")).Stdout);
 
@@ -91,7 +91,7 @@ public sealed class CliTests : IDisposable
         Assert.Matches(@"^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+1\s+0\s+", (await Skiff.RunAsync(Root, "system", "df")).Stdout);
 
         var missing = await Skiff.RunAsync(Root, "image", "inspect", "nothing:here");
-        Assert.Equal(125, missing.ExitCode);
+        Assert.Equal(1, missing.ExitCode);
         Assert.Equal("skiff: no such image: nothing:here\n", missing.Stderr);
 
         var removal = await Skiff.RunAsync(Root, "rmi", name);
@@ -109,7 +109,7 @@ public sealed class CliTests : IDisposable
         try
         {
             var never = await Skiff.RunAsync(Root, "create", "--pull", "never", name, "true");
-            Assert.Equal(125, never.ExitCode);
+            Assert.Equal(1, never.ExitCode);
             Assert.Equal($"skiff: no such image {name} here, and its pull policy forbids pulling it: pull it first\n", never.Stderr);
 
             // A pull shows on stderr, as docker run's does: stdout is the container's ID.
@@ -193,7 +193,7 @@ public sealed class CliTests : IDisposable
         try
         {
             var full = await Skiff.RunAsync(small, "pull", "--tls-verify=false", $"{registry.Host}/test/big:1");
-            Assert.Equal(125, full.ExitCode);
+            Assert.Equal(1, full.ExitCode);
             Assert.Matches(@"^skiff: pull .*test/big:1: no space left on the device holding .*small.*\n$", full.Stderr);
             using var service = ImageService.Open(new ImageServiceOptions { Root = small });
             Assert.Empty(service.List());
@@ -243,7 +243,7 @@ public sealed class CliTests : IDisposable
 
         var pull = await Skiff.RunAsync(Root, "pull", "--tls-verify=false", $"{registry.Host}/test/bad:1");
 
-        Assert.Equal(125, pull.ExitCode);
+        Assert.Equal(1, pull.ExitCode);
         Assert.Matches($@"^skiff: blob {Regex(registry.Host)}/test/bad@{Digest.Compute(image.Layers[0])}: .*\n$", pull.Stderr);
         AssertStoreEmpty(ignoreGarbage: true);
     }
@@ -295,6 +295,16 @@ public sealed class CliTests : IDisposable
         var unknown = await Skiff.RunAsync(Root, "images", "--bogus");
         Assert.Equal(125, unknown.ExitCode);
         Assert.StartsWith("skiff: images: unknown flag --bogus\nusage: skiff images", unknown.Stderr);
+        // docker's CLI: a flag that does not parse is 125 for every command (cobra's FlagErrorFunc), a missing
+        // argument or an unknown command is 1, and docker alone prints its usage without failing.
+        Assert.Equal(125, (await Skiff.RunAsync(Root, "rmi", "--force=maybe", "x")).ExitCode);
+        var noArgument = await Skiff.RunAsync(Root, "rmi");
+        Assert.Equal(1, noArgument.ExitCode);
+        Assert.StartsWith("skiff: rmi: expected IMAGE [IMAGE...]\n", noArgument.Stderr);
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "frobnicate")).ExitCode);
+        var bare = await Skiff.RunAsync(Root);
+        Assert.Equal(0, bare.ExitCode);
+        Assert.StartsWith("usage: skiff", bare.Stderr);
         string[][] commands = [["pull"], ["images"], ["rmi"], ["tag"], ["image", "inspect"], ["history"], ["image", "prune"], ["system", "df"], ["image", "ls"]];
         foreach (string[] command in commands)
         {
@@ -332,7 +342,7 @@ public sealed class CliTests : IDisposable
     public void AnUnwritableStderrKeepsTheExitStatus(string redirection)
     {
         // The error line cannot be written: skiff still ends with its own status, not an abort (134).
-        Assert.Equal(125, Shell($"\"$0\" --root \"$1\" inspect no-such-object >/dev/null {redirection}"));
+        Assert.Equal(1, Shell($"\"$0\" --root \"$1\" inspect no-such-object >/dev/null {redirection}"));
         Assert.Equal(0, Shell("\"$0\" --root \"$1\" images >/dev/full"));
     }
 

@@ -2,7 +2,8 @@ namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// --format with Go templates, as docker takes it: inspect (-f) over the inspect documents, ps/images/volume ls/history
-/// over docker's row fields, "table" with docker's column titles and alignment, and a bad template as one line, exit 125.
+/// over docker's row fields, "table" with docker's column titles and alignment, and a bad template as one line, exit 1
+/// (64 for inspect's template that does not parse, as docker's).
 /// </summary>
 public sealed partial class EngineCliTests
 {
@@ -23,11 +24,11 @@ public sealed partial class EngineCliTests
         Assert.Equal("fmtvol db\n", (await Ok("volume", "inspect", "-f", "{{.Name}} {{.Labels.tier}}", "fmtvol")).Stdout);
 
         var bad = await Skiff.RunAsync(Root, "inspect", "-f", "{{.State.ExitCode}", "fmtexit");
-        Assert.Equal(125, bad.ExitCode);
+        Assert.Equal(64, bad.ExitCode);
         Assert.Equal("skiff: template parsing error: template: :1: unexpected \"}\" in operand\n", bad.Stderr);
         Assert.Empty(bad.Stdout);
         var failing = await Skiff.RunAsync(Root, "inspect", "-f", "{{.State.Pid.Value}}", "fmtexit");
-        Assert.Equal(125, failing.ExitCode);
+        Assert.Equal(1, failing.ExitCode);
         Assert.Equal("skiff: template: :1:8: executing \"\" at <.State.Pid.Value>: can't evaluate field Value in type int\n", failing.Stderr);
     }
 
@@ -43,7 +44,7 @@ public sealed partial class EngineCliTests
         Assert.Equal("CONTAINER ID   IMAGE", table[0]);
         Assert.Matches("^[0-9a-f]{12}   local/busybox:test$", table[1]);
         Assert.Equal("", table[2]);
-        Assert.Equal(125, (await Skiff.RunAsync(Root, "ps", "--format", "{{.Nope}}")).ExitCode);
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "ps", "--format", "{{.Nope}}")).ExitCode);
 
         Assert.Equal("local/busybox:test\n", (await Ok("images", "--format", "{{.Repository}}:{{.Tag}}")).Stdout);
         Assert.Equal("REPOSITORY      TAG\nlocal/busybox   test\n", (await Ok("images", "--format", "table {{.Repository}}\\t{{.Tag}}")).Stdout);

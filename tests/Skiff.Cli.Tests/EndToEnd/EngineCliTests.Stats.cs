@@ -24,6 +24,6 @@ public sealed partial class EngineCliTests
         var all = (await Ok("stats", "--no-stream", "-a", "--format", "{{.Name}}={{.PIDs}} {{.MemUsage}}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("statstopped=0 0B / 0B", all);
         Assert.Contains(all, row => row.StartsWith("statbox=1 ", StringComparison.Ordinal));
-        Assert.Equal(125, (await Skiff.RunAsync(Root, "stats", "--no-stream", "--format", "{{.Nope}}", "statbox")).ExitCode);
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "stats", "--no-stream", "--format", "{{.Nope}}", "statbox")).ExitCode);
     }
 }

@@ -86,7 +86,7 @@ public sealed partial class EngineCliTests
         Assert.DoesNotContain("busybox", all.Stdout);
         Assert.Equal(running + "\n", (await Ok("ps", "-aq", "--no-trunc")).Stdout);
         await Ok("image", "inspect", Image);
-        Assert.Equal(125, (await Skiff.RunAsync(Root, "image", "inspect", "local/unused:1")).ExitCode);
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "image", "inspect", "local/unused:1")).ExitCode);
     }
 
     [Fact]
@@ -102,8 +102,8 @@ public sealed partial class EngineCliTests
         var pruned = await Ok("system", "prune", "-f", "--filter", $"until={between:yyyy-MM-ddTHH:mm:ss.fffZ}");
         Assert.Contains(old, pruned.Stdout);
         Assert.Equal(recent + "\n", (await Ok("ps", "-aq", "--no-trunc")).Stdout);
-        var bad = await Skiff.RunAsync(Root, "system", "prune", "-f", "--filter", "label=x");
-        Assert.Equal(125, bad.ExitCode);
+        var bad = await Skiff.RunAsync(Root, "system", "prune", "-f", "--filter", "colour=red");
+        Assert.Equal((1, "skiff: invalid filter 'colour'\n"), (bad.ExitCode, bad.Stderr));
     }
 
     private static void NextMillisecond()

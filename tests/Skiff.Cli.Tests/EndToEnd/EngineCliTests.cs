@@ -84,8 +84,12 @@ public sealed partial class EngineCliTests : IDisposable
         var taken = await Skiff.RunAsync(Root, "run", "-d", "--name", "web", Image, "true");
         Assert.Equal(125, taken.ExitCode);
         Assert.Contains("web", taken.Stderr);
+        // docker exits 125 only for run's (and create's) own failures: every other command's error is 1.
+        var takenByCreate = await Skiff.RunAsync(Root, "create", "--name", "web", Image, "true");
+        Assert.Equal(1, takenByCreate.ExitCode);
         var running = await Skiff.RunAsync(Root, "rm", "web");
-        Assert.Equal(125, running.ExitCode);
+        Assert.Equal(1, running.ExitCode);
+        Assert.StartsWith("skiff: ", running.Stderr);
 
         await Ok("stop", "-t", "1", "web");
         using (var json = JsonDocument.Parse((await Ok("container", "inspect", "web")).Stdout))
@@ -99,9 +103,9 @@ public sealed partial class EngineCliTests : IDisposable
             Assert.Equal(id, json.RootElement[0].GetProperty("Id").GetString());
             Assert.Equal([Image], json.RootElement[1].GetProperty("RepoTags").EnumerateArray().Select(t => t.GetString()));
         }
-        Assert.Equal(125, (await Skiff.RunAsync(Root, "inspect", "--type", "container", Image)).ExitCode);
+        Assert.Equal(1, (await Skiff.RunAsync(Root, "inspect", "--type", "container", Image)).ExitCode);
         var exec = await Skiff.RunAsync(Root, "exec", "web", "true");
-        Assert.Equal(125, exec.ExitCode);
+        Assert.Equal(1, exec.ExitCode);
         await Ok("rm", "web");
         Assert.Empty((await Ok("ps", "-aq")).Stdout);
     }
@@ -215,7 +219,7 @@ public sealed partial class EngineCliTests : IDisposable
         Assert.DoesNotContain(first, (await Ok("images", "-q", "--no-trunc")).Stdout);
         Assert.Contains(first, (await Ok("images", "-a", "-q", "--no-trunc")).Stdout);
         var parentById = await Skiff.RunAsync(Root, "rmi", "-f", first);
-        Assert.Equal((125, $"skiff: conflict: unable to delete {first[7..19]} (cannot be forced) - image has dependent child images\n"),
+        Assert.Equal((1, $"skiff: conflict: unable to delete {first[7..19]} (cannot be forced) - image has dependent child images\n"),
             (parentById.ExitCode, parentById.Stderr));
         Assert.Contains(first, (await Ok("images", "-a", "-q", "--no-trunc")).Stdout);
         string exported = Path.Combine(_temp.Path, "exported.tar");
@@ -276,11 +280,14 @@ public sealed partial class EngineCliTests : IDisposable
         Assert.Empty((await Ok("volume", "ls", "-q")).Stdout);
     }
 
-    /// <summary>skiff with <paramref name="args"/> exits 125 with one line on stderr.</summary>
-    private async Task<Skiff.Result> FailsOnOneLine(params string[] args)
+    /// <summary>skiff with <paramref name="args"/> exits 125 (docker's status for run's failures and create's invalid options) with one line on stderr.</summary>
+    private Task<Skiff.Result> FailsOnOneLine(params string[] args) => FailsOnOneLine(125, args);
+
+    /// <summary>skiff with <paramref name="args"/> exits <paramref name="status"/> with one line on stderr.</summary>
+    private async Task<Skiff.Result> FailsOnOneLine(int status, params string[] args)
     {
         var result = await Skiff.RunAsync(Root, args);
-        Assert.True(result.ExitCode == 125, $"skiff {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}");
+        Assert.True(result.ExitCode == status, $"skiff {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}");
         Assert.Single(result.Stderr.TrimEnd().Split('\n'));
         return result;
     }

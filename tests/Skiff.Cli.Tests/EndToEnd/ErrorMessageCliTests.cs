@@ -8,11 +8,11 @@ namespace Skiff.Cli.Tests.EndToEnd;
 /// <summary>
 /// Failures of the system under the engine (a store the user may not write, a missing file, a full disk) reach the
 /// user as one lower-case sentence naming what they asked about, never a .NET sentence about a temporary file or a
-/// resource key, with the exit status the CLI maps the error's kind to (125: a failure of the engine, not of a container).
+/// resource key, with docker's exit status for an error of a command other than run (1).
 /// </summary>
 public sealed class ErrorMessageCliTests : IDisposable
 {
-    private const int EngineFailure = 125;
+    private const int CommandFailure = 1;
     private const int Nobody = 65534;
     private readonly TempDir _temp = new();
 
@@ -35,7 +35,7 @@ public sealed class ErrorMessageCliTests : IDisposable
 
     private static void AssertOneSentence(Skiff.Result result, params string[] naming)
     {
-        Assert.True(result.ExitCode == EngineFailure, $"exit {result.ExitCode}: {result.Stderr}");
+        Assert.True(result.ExitCode == CommandFailure, $"exit {result.ExitCode}: {result.Stderr}");
         Assert.Matches(@"^skiff: [a-z][^\n]*\n$", result.Stderr);
         foreach (var name in naming)
             Assert.Contains(name, result.Stderr);

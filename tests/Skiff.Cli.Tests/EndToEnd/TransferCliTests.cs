@@ -77,7 +77,7 @@ public sealed class TransferCliTests : IDisposable
         foreach (var args in new[] { new[] { "load", "-i", garbage }, ["import", garbage, "x:1"], ["import", "--change", "FROM busybox", RootfsTarball(), "x:1"] })
         {
             var result = await Skiff.RunAsync(root, args);
-            Assert.Equal(125, result.ExitCode);
+            Assert.Equal(1, result.ExitCode);
             Assert.Single(result.Stderr.TrimEnd().Split('\n'));
             Assert.StartsWith("skiff: ", result.Stderr);
         }
@@ -96,10 +96,10 @@ public sealed class TransferCliTests : IDisposable
         string target = $"{registry.Host}/team/app:1";
 
         var refused = await Skiff.RunAsync(root, "push", "--tls-verify=false", "--authfile", authFile, "local/app:1", target);
-        Assert.Equal(125, refused.ExitCode);
+        Assert.Equal(1, refused.ExitCode);
 
         var wrong = await Skiff.RunWithInputAsync(root, "not-it\n", "login", "--tls-verify=false", "--authfile", authFile, "-u", "alice", "--password-stdin", registry.Host);
-        Assert.Equal(125, wrong.ExitCode);
+        Assert.Equal(1, wrong.ExitCode);
         Assert.False(File.Exists(authFile));
 
         var login = await Skiff.RunWithInputAsync(root, "wonderland\n", "login", "--tls-verify=false", "--authfile", authFile, "-u", "alice", "--password-stdin", registry.Host);
@@ -115,7 +115,7 @@ public sealed class TransferCliTests : IDisposable
             string id = service.Resolve("local/app:1").Id;
             var other = PathOf("other");
             var pull = await Skiff.RunAsync(other, "pull", "-q", "--tls-verify=false", target);
-            Assert.Equal(125, pull.ExitCode); // this process has no credentials: REGISTRY_AUTH_FILE points nowhere
+            Assert.Equal(1, pull.ExitCode); // this process has no credentials: REGISTRY_AUTH_FILE points nowhere
             using var copy = new StreamReader(File.OpenRead(authFile));
             Assert.Contains(registry.Host, copy.ReadToEnd());
             var pulled = await Skiff.RunWithEnvironmentAsync(other, new() { ["REGISTRY_AUTH_FILE"] = authFile }, "pull", "-q", "--tls-verify=false", target);
@@ -125,7 +125,7 @@ public sealed class TransferCliTests : IDisposable
 
         Assert.Equal($"Removed login credentials for {registry.Host}\n", (await Ok(root, "logout", "--authfile", authFile, registry.Host)).Stdout);
         var again = await Skiff.RunAsync(root, "logout", "--authfile", authFile, registry.Host);
-        Assert.Equal(125, again.ExitCode);
+        Assert.Equal(1, again.ExitCode);
         Assert.Contains("not logged in", again.Stderr);
     }
 }
