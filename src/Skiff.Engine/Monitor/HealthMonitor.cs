@@ -70,7 +70,8 @@ internal sealed class HealthMonitor
             if (_context.Store.Get(_container.Id) is not { State.Status: ContainerStatus.Running } current)
                 continue;
             var result = Check(current);
-            if (_stop.IsSet)
+            // A check the container's exit cut short says nothing of its health (docker drops it too).
+            if (_stop.IsSet || !ProcessIdentity.IsAlive(current.State.Pid, current.State.PidStartTime))
                 return;
             HealthStatus? before = null;
             var state = _context.Store.ChangeState(_container.Id, s =>

@@ -43,14 +43,14 @@ public sealed partial class EngineCliTests
         Assert.Equal("ok\n", first.GetProperty("Output").GetString());
         Assert.True(DateTimeOffset.Parse(first.GetProperty("End").GetString()!) >= DateTimeOffset.Parse(first.GetProperty("Start").GetString()!));
         // docker's Config.Healthcheck: what was given, zeros left out.
-        Assert.Equal("""{"Test":["CMD-SHELL","echo ok"],"Interval":200000000}""", inspect.GetProperty("Config").GetProperty("Healthcheck").GetRawText());
+        Assert.Equal("""{"Test":["CMD-SHELL","echo ok"],"Interval":200000000}""", inspect.GetProperty("Config").GetProperty("Healthcheck").Compact());
 
         var waiting = await WaitForHealth("waiting", "starting");
         Assert.Empty(waiting.GetProperty("State").GetProperty("Health").GetProperty("Log").EnumerateArray());
-        using (var unchecked = JsonDocument.Parse((await Ok("inspect", "unchecked")).Stdout))
+        using (var plain = JsonDocument.Parse((await Ok("inspect", "unchecked")).Stdout))
         {
-            Assert.False(unchecked.RootElement[0].GetProperty("State").TryGetProperty("Health", out _));
-            Assert.False(unchecked.RootElement[0].GetProperty("Config").TryGetProperty("Healthcheck", out _));
+            Assert.False(plain.RootElement[0].GetProperty("State").TryGetProperty("Health", out _));
+            Assert.False(plain.RootElement[0].GetProperty("Config").TryGetProperty("Healthcheck", out _));
         }
 
         var table = (await Ok("ps", "--format", "{{.Names}} {{.Status}}")).Stdout;
@@ -125,16 +125,16 @@ public sealed partial class EngineCliTests
         await Ok("create", "--name", "template", "--health-cmd", "exit 0", "--health-retries", "4", Image, "true");
         await Ok("commit", "template", "local/checked:1");
         using (var image = JsonDocument.Parse((await Ok("image", "inspect", "local/checked:1")).Stdout))
-            Assert.Equal("""{"Test":["CMD-SHELL","exit 0"],"Retries":4}""", image.RootElement[0].GetProperty("Config").GetProperty("Healthcheck").GetRawText());
+            Assert.Equal("""{"Test":["CMD-SHELL","exit 0"],"Retries":4}""", image.RootElement[0].GetProperty("Config").GetProperty("Healthcheck").Compact());
 
         await Ok("run", "-d", "--name", "inherits", "--health-interval", "200ms", "local/checked:1", "sleep", "60");
         var inherited = await WaitForHealth("inherits", "healthy");
-        Assert.Equal("""{"Test":["CMD-SHELL","exit 0"],"Interval":200000000,"Retries":4}""", inherited.GetProperty("Config").GetProperty("Healthcheck").GetRawText());
+        Assert.Equal("""{"Test":["CMD-SHELL","exit 0"],"Interval":200000000,"Retries":4}""", inherited.GetProperty("Config").GetProperty("Healthcheck").Compact());
 
         await Ok("run", "-d", "--name", "disabled", "--no-healthcheck", "local/checked:1", "sleep", "60");
         using (var disabled = JsonDocument.Parse((await Ok("inspect", "disabled")).Stdout))
         {
-            Assert.Equal("""{"Test":["NONE"],"Retries":4}""", disabled.RootElement[0].GetProperty("Config").GetProperty("Healthcheck").GetRawText());
+            Assert.Equal("""{"Test":["NONE"],"Retries":4}""", disabled.RootElement[0].GetProperty("Config").GetProperty("Healthcheck").Compact());
             Assert.False(disabled.RootElement[0].GetProperty("State").TryGetProperty("Health", out _));
         }
         Assert.Equal("disabled\n", await PsNames("health=none"));
@@ -155,5 +155,17 @@ public sealed partial class EngineCliTests
         Assert.Equal(125, conflict.ExitCode);
         Assert.Contains("both disabled and configured", conflict.Stderr);
         Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+}
+
+internal static class JsonElementText
+{
+    /// <summary>The element as one line of JSON: inspect prints it indented.</summary>
+    public static string Compact(this JsonElement element)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+            element.WriteTo(writer);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }
