@@ -42,6 +42,7 @@ public sealed partial class EngineCliTests
         Assert.Equal(0, first.GetProperty("ExitCode").GetInt32());
         Assert.Equal("ok\n", first.GetProperty("Output").GetString());
         Assert.True(DateTimeOffset.Parse(first.GetProperty("End").GetString()!) >= DateTimeOffset.Parse(first.GetProperty("Start").GetString()!));
+        Assert.Equal("healthy 0\n", (await Ok("inspect", "--format", "{{.State.Health.Status}} {{.State.Health.FailingStreak}}", "fine")).Stdout);
         // docker's Config.Healthcheck: what was given, zeros left out.
         Assert.Equal("""{"Test":["CMD-SHELL","echo ok"],"Interval":200000000}""", inspect.GetProperty("Config").GetProperty("Healthcheck").Compact());
 
@@ -103,6 +104,25 @@ public sealed partial class EngineCliTests
         Assert.Contains("health_status: unhealthy\n", actions);
         Assert.DoesNotContain("health_status: healthy", actions);
         Assert.Contains("exec_die\n", actions);
+    }
+
+    [Fact]
+    public async Task HealthIsStartingAgainWhenTheContainerStartsAgain()
+    {
+        await Ok("run", "-d", "--name", "again", "--health-cmd", "exit 1", "--health-interval", "2s", "--health-retries", "1", Image, "sleep", "60");
+        await WaitForHealth("again", "unhealthy");
+        await Ok("stop", "-t", "0", "again");
+        // Stopped, the last health stays (docker keeps it too), and ps's STATUS no longer shows it.
+        Assert.Equal("unhealthy\n", (await Ok("inspect", "--format", "{{.State.Health.Status}}", "again")).Stdout);
+        Assert.Matches(@"^Exited \(137\) ", (await Ok("ps", "-a", "--format", "{{.Status}}")).Stdout);
+
+        await Ok("start", "again");
+        var restarted = (await WaitForHealth("again", "starting")).GetProperty("State").GetProperty("Health");
+        Assert.Equal(0, restarted.GetProperty("FailingStreak").GetInt32());
+        var kept = restarted.GetProperty("Log").GetArrayLength();
+        Assert.True(kept >= 1, "the log of the earlier run is kept");
+        var again = (await WaitForHealth("again", "unhealthy")).GetProperty("State").GetProperty("Health");
+        Assert.True(again.GetProperty("Log").GetArrayLength() > kept || kept == 5);
     }
 
     [Fact]
