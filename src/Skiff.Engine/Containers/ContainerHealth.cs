@@ -23,6 +23,7 @@ public sealed record ContainerHealth
     /// <summary>The last <see cref="Healthchecks.MaximumLogEntries"/> results, oldest first.</summary>
     public IReadOnlyList<HealthResult> Log { get; init; } = [];
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public string StatusName => Healthchecks.Name(Status);
 
     /// <summary>docker's Health.String(), which ps adds to "Up 3 seconds": "health: starting", "healthy", "unhealthy".</summary>

@@ -67,26 +67,45 @@ internal sealed class HealthMonitor
         var status = HealthStatus.Starting;
         while (!_stop.Wait(Healthchecks.NextDelay(_config, DateTimeOffset.UtcNow - _startedAt, status)))
         {
-            if (_context.Store.Get(_container.Id) is not { State.Status: ContainerStatus.Running } current)
-                continue;
-            var result = Check(current);
-            // A check the container's exit cut short says nothing of its health (docker drops it too).
-            if (_stop.IsSet || !ProcessIdentity.IsAlive(current.State.Pid, current.State.PidStartTime))
-                return;
-            HealthStatus? before = null;
-            var state = _context.Store.ChangeState(_container.Id, s =>
+            try
             {
-                if (s.Status != ContainerStatus.Running || s.Health is not { } health)
-                    return s;
-                before = health.Status;
-                return s with { Health = Healthchecks.Record(health, result, _config, s.StartedAt ?? _startedAt) };
-            });
-            if (state?.Health is not { } after || before is null)
-                continue;
-            status = after.Status;
-            if (before != status)
-                _context.RecordEvent(_context.Store.Get(_container.Id) ?? current, $"health_status: {after.StatusName}");
+                if (CheckAndRecord() is not { } next)
+                    return;
+                status = next;
+            }
+            catch (Exception e)
+            {
+                // Whatever fails here (the store busy past its timeout, say) must not take the monitor down with this
+                // thread: the monitor owns the container's stdio. The next check tries again.
+                _logger.LogWarning("container {Id}: health check not recorded: {Error}", _container.ShortId, e.Message);
+            }
         }
+    }
+
+    /// <summary>Runs a check unless the container is paused and records its result: the status now, or null when the container's run is over.</summary>
+    private HealthStatus? CheckAndRecord()
+    {
+        if (_context.Store.Get(_container.Id) is not { } current)
+            return null;
+        if (current.State.Status != ContainerStatus.Running)
+            return current.State.Health?.Status ?? HealthStatus.Starting;
+        var result = Check(current);
+        // A check the container's exit cut short says nothing of its health (docker drops it too).
+        if (_stop.IsSet || !ProcessIdentity.IsAlive(current.State.Pid, current.State.PidStartTime))
+            return null;
+        HealthStatus? before = null;
+        var state = _context.Store.ChangeState(_container.Id, s =>
+        {
+            if (s.Status != ContainerStatus.Running || s.Health is not { } health)
+                return s;
+            before = health.Status;
+            return s with { Health = Healthchecks.Record(health, result, _config, s.StartedAt ?? _startedAt) };
+        });
+        if (state?.Health is not { } after || before is null)
+            return state?.Health?.Status;
+        if (before != after.Status)
+            _context.RecordEvent(_context.Store.Get(_container.Id) ?? current, $"health_status: {after.StatusName}");
+        return after.Status;
     }
 
     /// <summary>One check, recorded as docker's exec events; a check that cannot be run is a failure with its reason as output.</summary>
