@@ -160,6 +160,17 @@ public sealed partial class EngineCliTests
         Assert.Equal("disabled\n", await PsNames("health=none"));
     }
 
+    [Fact]
+    public async Task AChecksOutputIsKeptToItsFirst4096Bytes()
+    {
+        // 100 lines of 50 bytes: 5000 bytes of output.
+        await Ok("run", "-d", "--name", "chatty", "--health-cmd", "i=0; while [ $i -lt 100 ]; do echo 0123456789012345678901234567890123456789012345678; i=$((i+1)); done",
+            "--health-interval", "200ms", Image, "sleep", "60");
+        var output = (await WaitForHealth("chatty", "healthy")).GetProperty("State").GetProperty("Health").GetProperty("Log")[0].GetProperty("Output").GetString()!;
+        Assert.Equal(4096 + 3, output.Length);
+        Assert.EndsWith("0123456789012345...", output);
+    }
+
     [Theory]
     [InlineData("--health-interval=-1s", "cannot be negative")]
     [InlineData("--health-timeout=500us", "at least 1ms")]
