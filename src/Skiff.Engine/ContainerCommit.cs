@@ -80,7 +80,7 @@ public sealed class ContainerCommit(ContainerQueries containers, ContainerLifecy
     /// <summary>
     /// The run configuration the container was created with, in image terms, as docker commits it: its command,
     /// the image's environment with the container's values, its user, working dir and labels; ports and volumes of
-    /// the image, and the stop signal in effect.
+    /// the image, and the stop signal and health check in effect.
     /// </summary>
     internal static ImageExecutionConfig RunConfig(ContainerRecord container, ImageExecutionConfig? image)
     {
@@ -94,6 +94,7 @@ public sealed class ContainerCommit(ContainerQueries containers, ContainerLifecy
             WorkingDir = config.Options.WorkingDir ?? image?.WorkingDir,
             Labels = config.Labels.Count > 0 ? new Dictionary<string, string>(config.Labels) : null,
             StopSignal = config.StopSignal == "SIGTERM" && image?.StopSignal is null ? null : config.StopSignal,
+            Healthcheck = config.Healthcheck,
         };
     }
 }

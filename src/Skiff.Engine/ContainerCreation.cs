@@ -72,7 +72,7 @@ public sealed class ContainerCreation
         return new PendingMonitor(socket, pid);
     }
 
-    /// <summary>What can be checked before anything is made: the name (valid, free), the stop signal and timeout, the restart policy.</summary>
+    /// <summary>What can be checked before anything is made: the name (valid, free), the stop signal and timeout, the restart policy, the health check.</summary>
     private (string? Name, string StopSignal) Validate(CreateRequest request)
     {
         if (request.AutoRemove && request.RestartPolicy.Name != "no")
@@ -85,6 +85,7 @@ public sealed class ContainerCreation
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop signal \"{stopSignal}\": give a name such as SIGTERM or a number");
         if (request.StopTimeout is < 0)
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop timeout {request.StopTimeout}: it must be 0 or more seconds");
+        Healthchecks.Validate(request.Options);
         return (name, stopSignal);
     }
 
@@ -145,6 +146,7 @@ public sealed class ContainerCreation
                 ExposedPorts = image?.ExposedPorts?.Keys.ToList() ?? [],
                 Mounts = volumes.MountPoints,
                 AnonymousVolumes = volumes.Anonymous,
+                Healthcheck = Healthchecks.Merge(options, image?.Healthcheck),
             },
         };
     }

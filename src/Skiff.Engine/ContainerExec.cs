@@ -92,21 +92,11 @@ public sealed class ContainerExec
             if (variable.IndexOf('=') <= 0)
                 throw new EngineException(ErrorKind.InvalidArgument, $"invalid environment variable \"{variable}\": expected KEY=VALUE");
 
-        var user = UserResolver.Resolve(container.Config.RootfsPath, request.User ?? (container.Config.User.Length > 0 ? container.Config.User : null));
-        var args = new List<string> { "exec", "--user", $"{user.Uid}:{user.Gid}" };
-        foreach (var gid in user.AdditionalGids)
-            args.AddRange(["--additional-gids", gid.ToString(CultureInfo.InvariantCulture)]);
-        args.AddRange(["--cwd", request.WorkingDir ?? container.Config.WorkingDir]);
-        foreach (var variable in request.Env)
-            args.AddRange(["--env", variable]);
+        var args = RuntimeArguments(container, request.User, request.WorkingDir, request.Env);
         if (request.Detach)
             args.Add("--detach");
 
-        // docker's exec events: the action names the command, execID ties them together; a detached process's end is not seen.
-        var execId = NameGenerator.NewId();
-        var commandLine = string.Join(' ', request.Command);
-        _context.RecordEvent(container, $"exec_create: {commandLine}", ("execID", execId));
-        _context.RecordEvent(container, $"exec_start: {commandLine}", ("execID", execId));
+        var execId = RecordStart(_context, container, request.Command);
         ExecResult result;
         try
         {
@@ -114,19 +104,46 @@ public sealed class ContainerExec
         }
         catch (EngineException) when (!request.Detach)
         {
-            RecordExit(container, execId, 125); // the engine's failure: no process ran
+            RecordExit(_context, container, execId, 125); // the engine's failure: no process ran
             throw;
         }
         int status = result.Error is null ? result.ExitCode : ProgramFailure.ExitCodeOf(result.Error);
         if (!request.Detach)
-            RecordExit(container, execId, status);
+            RecordExit(_context, container, execId, status);
         if (result.Error is not null)
             throw ProgramFailure.Exception(status, $"cannot exec in container {container.Name}: {result.Error}", alreadyShown: result.ErrorShown);
         return status;
     }
 
-    private void RecordExit(ContainerRecord container, string execId, int status)
-        => _context.RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", status.ToString(CultureInfo.InvariantCulture)));
+    /// <summary>
+    /// `RUNTIME exec` up to its own options: the user (the container's unless given, resolved in its rootfs), the
+    /// working directory (the container's unless given) and extra variables. What docker's exec and health checks share.
+    /// </summary>
+    internal static List<string> RuntimeArguments(ContainerRecord container, string? user, string? workingDir, IReadOnlyList<string> env)
+    {
+        var resolved = UserResolver.Resolve(container.Config.RootfsPath, user ?? (container.Config.User.Length > 0 ? container.Config.User : null));
+        var args = new List<string> { "exec", "--user", $"{resolved.Uid}:{resolved.Gid}" };
+        foreach (var gid in resolved.AdditionalGids)
+            args.AddRange(["--additional-gids", gid.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(["--cwd", workingDir ?? container.Config.WorkingDir]);
+        foreach (var variable in env)
+            args.AddRange(["--env", variable]);
+        return args;
+    }
+
+    /// <summary>docker's exec_create and exec_start events: the action names the command, the returned execID ties them to exec_die.</summary>
+    internal static string RecordStart(ContainerContext context, ContainerRecord container, IReadOnlyList<string> command)
+    {
+        var execId = NameGenerator.NewId();
+        var commandLine = string.Join(' ', command);
+        context.RecordEvent(container, $"exec_create: {commandLine}", ("execID", execId));
+        context.RecordEvent(container, $"exec_start: {commandLine}", ("execID", execId));
+        return execId;
+    }
+
+    /// <summary>docker's exec_die, with the status the process ended with (a detached process's end is not seen).</summary>
+    internal static void RecordExit(ContainerContext context, ContainerRecord container, string execId, int status)
+        => context.RecordEvent(container, "exec_die", ("execID", execId), ("exitCode", status.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>How the runtime's exec ended: the process's status, or the runtime's error (already on the caller's stderr when <c>ErrorShown</c>).</summary>
     private readonly record struct ExecResult(int ExitCode, string? Error, bool ErrorShown = false)

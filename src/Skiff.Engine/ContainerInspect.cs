@@ -48,6 +48,12 @@ public sealed record ContainerInspect
                 Error = container.State.Error,
                 StartedAt = Time(container.State.StartedAt),
                 FinishedAt = Time(container.State.FinishedAt),
+                Health = container.State.Health is { } health ? new InspectHealth
+                {
+                    Status = health.StatusName,
+                    FailingStreak = health.FailingStreak,
+                    Log = health.Log.Select(r => new InspectHealthResult { Start = JsonFileLog.FormatTime(r.Start), End = JsonFileLog.FormatTime(r.End), ExitCode = r.ExitCode, Output = r.Output }).ToList(),
+                } : null,
             },
             Image = container.ImageId,
             LogPath = logPath,
@@ -68,6 +74,7 @@ public sealed record ContainerInspect
                 StopSignal = config.StopSignal,
                 StopTimeout = config.StopTimeout,
                 ExposedPorts = config.ExposedPorts.ToDictionary(p => p, _ => new EmptyObject()),
+                Healthcheck = config.Healthcheck,
             },
             HostConfig = new InspectHostConfig
             {
@@ -120,6 +127,24 @@ public sealed record InspectState
     public string Error { get; init; } = "";
     public required string StartedAt { get; init; }
     public required string FinishedAt { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public InspectHealth? Health { get; init; }
+}
+
+/// <summary>docker's State.Health.</summary>
+public sealed record InspectHealth
+{
+    public required string Status { get; init; }
+    public int FailingStreak { get; init; }
+    public required IReadOnlyList<InspectHealthResult> Log { get; init; }
+}
+
+public sealed record InspectHealthResult
+{
+    public required string Start { get; init; }
+    public required string End { get; init; }
+    public int ExitCode { get; init; }
+    public required string Output { get; init; }
 }
 
 public sealed record InspectConfig
@@ -137,6 +162,8 @@ public sealed record InspectConfig
     public required string StopSignal { get; init; }
     public int StopTimeout { get; init; }
     public required Dictionary<string, EmptyObject> ExposedPorts { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Skiff.Oci.Image.HealthConfig? Healthcheck { get; init; }
 }
 
 /// <summary>docker writes exposed ports as {"80/tcp": {}}.</summary>

@@ -57,6 +57,7 @@ public sealed record ImageInspect
                 WorkingDir = execution?.WorkingDir ?? "",
                 Labels = execution?.Labels ?? new Dictionary<string, string>(),
                 StopSignal = execution?.StopSignal,
+                Healthcheck = execution?.Healthcheck,
             },
             GraphDriver = GraphDriverOf(image, snapshotter),
             RootFS = new ImageRootFsInspect { Type = config.RootFs.Type, Layers = config.RootFs.DiffIds },
@@ -101,6 +102,8 @@ public sealed record ImageInspectConfig
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? StopSignal { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Skiff.Oci.Image.HealthConfig? Healthcheck { get; init; }
 }
 
 public sealed record ImageGraphDriver

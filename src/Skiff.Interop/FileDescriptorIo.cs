@@ -69,15 +69,15 @@ public static unsafe class FileDescriptorIo
     }
 
     /// <summary>
-    /// Waits without a timeout until <paramref name="fd"/> is ready for <paramref name="events"/> (or hung up) or
-    /// <paramref name="other"/> is readable; says which.
+    /// Waits until <paramref name="fd"/> is ready for <paramref name="events"/> (or hung up) or <paramref name="other"/>
+    /// is readable, or <paramref name="timeoutMs"/> passed (-1: no timeout, the default); says which (neither: the timeout).
     /// </summary>
-    public static (bool Ready, bool OtherReadable) PollEither(this FileDescriptor fd, short events, FileDescriptor other, string target)
+    public static (bool Ready, bool OtherReadable) PollEither(this FileDescriptor fd, short events, FileDescriptor other, string target, int timeoutMs = -1)
     {
         var polls = stackalloc Interop.Libc.PollFd[2];
         polls[0] = new Interop.Libc.PollFd { Fd = fd.Fd, Events = events };
         polls[1] = new Interop.Libc.PollFd { Fd = other.Fd, Events = Interop.Libc.POLLIN };
-        while (Interop.Libc.Poll(polls, 2, -1) < 0)
+        while (Interop.Libc.Poll(polls, 2, timeoutMs) < 0)
         {
             if (Errno.Last != Errno.EINTR)
                 throw new SyscallException("poll", target, Errno.Last);

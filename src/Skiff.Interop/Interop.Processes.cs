@@ -75,19 +75,38 @@ public static unsafe partial class Interop
             return DecodeWaitStatus(status);
         }
 
-        /// <summary>Reaps any child, blocking; returns its pid and shell-style status, or pid -1 when there is no child left.</summary>
-        public static (int Pid, int Status) WaitAnyChild()
+        /// <summary>
+        /// Blocks until a child has exited and returns its pid, leaving it unreaped (waitid WNOWAIT), or -1 when there
+        /// is no child left: the caller decides whether it reaps that child or leaves it to whoever waits for it.
+        /// </summary>
+        public static int WaitExitedChild()
         {
+            const int P_ALL = 0, WEXITED = 4, WNOWAIT = 0x01000000;
+            SigInfo info = default;
+            while (WaitId(P_ALL, 0, &info, WEXITED | WNOWAIT) == -1)
+            {
+                if (Errno.Last == Errno.ECHILD)
+                    return -1;
+                if (Errno.Last != Errno.EINTR)
+                    throw new SyscallException("waitid", "P_ALL", Errno.Last);
+            }
+            return info.Pid;
+        }
+
+        /// <summary>Reaps a child that has exited: its shell-style status, or null when it has not exited or is no child (reaped already).</summary>
+        public static int? TryReapChild(int pid)
+        {
+            const int WNOHANG = 1;
             int status;
             while (true)
             {
-                int pid = WaitPid(-1, &status, 0);
-                if (pid > 0)
-                    return (pid, DecodeWaitStatus(status));
-                if (Errno.Last == Errno.ECHILD)
-                    return (-1, 0);
+                int result = WaitPid(pid, &status, WNOHANG);
+                if (result > 0)
+                    return DecodeWaitStatus(status);
+                if (result == 0 || Errno.Last == Errno.ECHILD)
+                    return null;
                 if (Errno.Last != Errno.EINTR)
-                    throw new SyscallException("waitpid", "-1", Errno.Last);
+                    throw new SyscallException("waitpid", pid.ToString(), Errno.Last);
             }
         }
 

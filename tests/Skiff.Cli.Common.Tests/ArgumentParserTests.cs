@@ -65,4 +65,30 @@ public sealed class ArgumentParserTests
         var parsed = ParsedArguments.Parse("run", [new Flag("preserve-fds", TakesValue: true)], ["--preserve-fds", "-1"]);
         Assert.Throws<UsageException>(() => parsed.Int("preserve-fds", 0));
     }
+
+    [Theory]
+    [InlineData("5s", 5_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("1m30s", 90_000)]
+    [InlineData("1.5s", 1_500)]
+    [InlineData("250000us", 250)]
+    [InlineData("-2s", -2_000)]
+    [InlineData("0", 0)]
+    public void DurationsAreGoDurations(string text, int milliseconds)
+        => Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), Parse(["--interval", text]).Duration("interval"));
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("s")]
+    [InlineData("5 s")]
+    [InlineData("")]
+    [InlineData("-")]
+    [InlineData("3d")]
+    public void ADurationWithoutAKnownUnitIsAUsageError(string text)
+        => Assert.Contains("--interval must be a duration", Assert.Throws<UsageException>(() => Parse(["--interval", text]).Duration("interval")).Message);
+
+    [Fact]
+    public void AnAbsentDurationIsNull() => Assert.Null(Parse([]).Duration("interval"));
+
+    private static ParsedArguments Parse(string[] args) => ParsedArguments.Parse("events", [new("interval", TakesValue: true)], args);
 }

@@ -115,6 +115,23 @@ public sealed class ContainerStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_containers_health_round_trips_and_stays_null_when_not_checked()
+    {
+        var container = NewContainer("checked") with { Config = NewContainer("checked").Config with { Healthcheck = new Skiff.Oci.Image.HealthConfig { Test = ["CMD", "true"], Interval = 1_000_000 } } };
+        _store.Insert(container);
+        Assert.Null(_store.Get(container.Id)!.State.Health);
+        var result = new HealthResult(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_250), 1, "bad\n");
+        _store.ChangeState(container.Id, s => s with { Health = new ContainerHealth { Status = HealthStatus.Unhealthy, FailingStreak = 3, Log = [result] } });
+
+        var read = _store.Get(container.Id)!;
+        Assert.Equal(HealthStatus.Unhealthy, read.State.Health!.Status);
+        Assert.Equal(3, read.State.Health.FailingStreak);
+        Assert.Equal(result, Assert.Single(read.State.Health.Log));
+        Assert.Equal(["CMD", "true"], read.Config.Healthcheck!.Test);
+        Assert.Equal(1_000_000, read.Config.Healthcheck.Interval);
+    }
+
+    [Fact]
     public void The_database_is_readable_by_root_only()
         => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, new FileInfo(Path.Combine(_directory, "engine.db")).UnixFileMode);
 

@@ -36,22 +36,4 @@ public class ContainerEventTests
     public void Oom_event_has_no_data()
         => Assert.Equal("""{"type":"oom","id":"c1"}""",
             JsonSerializer.Serialize(new ContainerEvent("oom", "c1"), ContainerEventJsonContext.Default.ContainerEvent));
-
-    [Theory]
-    [InlineData("5s", 5_000)]
-    [InlineData("500ms", 500)]
-    [InlineData("1m30s", 90_000)]
-    [InlineData("1.5s", 1_500)]
-    [InlineData("250000us", 250)]
-    public void Interval_is_a_go_duration(string text, int milliseconds)
-        => Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), Commands.Duration("interval", text));
-
-    [Theory]
-    [InlineData("5")]
-    [InlineData("s")]
-    [InlineData("5 s")]
-    [InlineData("")]
-    [InlineData("3d")]
-    public void Interval_without_a_known_unit_is_a_usage_error(string text)
-        => Assert.Contains("--interval must be a duration", Assert.Throws<UsageException>(() => Commands.Duration("interval", text)).Message);
 }

@@ -278,7 +278,7 @@ internal static class ContainerCommands
 
     private static string Status(ContainerRecord container, DateTimeOffset now) => container.State.Status switch
     {
-        ContainerStatus.Running => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")}",
+        ContainerStatus.Running => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")}{(container.State.Health is { } health ? $" ({health.Describe()})" : "")}",
         ContainerStatus.Paused => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")} (Paused)",
         ContainerStatus.Exited => $"Exited ({container.State.ExitCode}) {Output.Ago(container.State.FinishedAt ?? container.Created, now)}",
         ContainerStatus.Restarting => "Restarting",

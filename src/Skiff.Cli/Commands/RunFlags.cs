@@ -3,6 +3,7 @@ using Skiff.Engine;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Specs;
 using Skiff.Images.Service;
+using Skiff.Oci.Image;
 
 namespace Skiff.Cli.Commands;
 
@@ -48,6 +49,13 @@ internal static class RunFlags
         new("log-opt", TakesValue: true, Repeatable: true, Help: "max-size=SIZE, max-file=N"),
         new("runtime", TakesValue: true, Help: "path of a runc-compatible runtime (default skiff-runtime)"),
         new("tls-verify", TakesValue: true, Help: "false: pull over plain HTTP"),
+        new("health-cmd", TakesValue: true, Help: "command run in the container to check its health"),
+        new("health-interval", TakesValue: true, Help: "time between health checks (ms|s|m|h; default 30s)"),
+        new("health-timeout", TakesValue: true, Help: "longest a health check may run (default 30s)"),
+        new("health-retries", TakesValue: true, Help: "failures in a row that make the container unhealthy (default 3)"),
+        new("health-start-period", TakesValue: true, Help: "time after start when failed checks do not count (default 0s)"),
+        new("health-start-interval", TakesValue: true, Help: "time between health checks during the start period (default 5s)"),
+        new("no-healthcheck", Help: "disable the image's HEALTHCHECK"),
         CliCommand.Help,
     ];
 
@@ -119,6 +127,8 @@ internal static class RunFlags
                     var other => throw new EngineException(ErrorKind.InvalidArgument, $"--network {other}: only none and host are supported (bridge networks are not there yet)"),
                 },
                 Labels = Pairs(args.Values("label"), "--label"),
+                Healthcheck = Healthcheck(args),
+                NoHealthcheck = args.Bool("no-healthcheck"),
             },
             Name = args.Value("name"),
             Interactive = args.Bool("interactive"),
@@ -129,6 +139,25 @@ internal static class RunFlags
             StopTimeout = args.Value("stop-timeout") is { } timeout ? (int)ParseLong(timeout, "--stop-timeout") : null,
             Runtime = args.Value("runtime"),
         };
+    }
+
+    /// <summary>The --health-* flags given (null when none is): --health-cmd runs through the shell, as docker's CLI sends it.</summary>
+    private static HealthConfig? Healthcheck(ParsedArguments args)
+    {
+        if (!args.Has("health-cmd") && !args.Has("health-interval") && !args.Has("health-timeout") && !args.Has("health-retries")
+            && !args.Has("health-start-period") && !args.Has("health-start-interval"))
+            return null;
+        return new HealthConfig
+        {
+            Test = args.Value("health-cmd") is { Length: > 0 } command ? ["CMD-SHELL", command] : null,
+            Interval = Nanoseconds(args.Duration("health-interval")),
+            Timeout = Nanoseconds(args.Duration("health-timeout")),
+            StartPeriod = Nanoseconds(args.Duration("health-start-period")),
+            StartInterval = Nanoseconds(args.Duration("health-start-interval")),
+            Retries = args.Value("health-retries") is { } retries ? (int)ParseLong(retries, "--health-retries") : 0,
+        };
+
+        static long Nanoseconds(TimeSpan? duration) => (duration?.Ticks ?? 0) * 100;
     }
 
     /// <summary>

@@ -14,6 +14,8 @@ public sealed class ContainerDirectory(EngineOptions options, string id)
     public const string AttachSocketName = "attach.sock";
     public const string ConsoleSocketName = "console.sock";
     public const string PidFileName = "pid";
+    /// <summary>The pid of the health check's process while it runs: the monitor kills it when it runs out of time.</summary>
+    public const string HealthPidFileName = "health.pid";
     private const string LockFileName = "lock";
     private const string MonitorLogName = "monitor.log";
 

@@ -19,13 +19,13 @@ internal sealed record FilterLookups(Func<string, ContainerRecord> Container, Fu
 /// with or without the leading slash), label (KEY or KEY=VALUE), exited (code of a container that ran), status,
 /// ancestor (the image or one made from it), before and since (a container), volume (name or mount destination),
 /// network (none or host), publish and expose (ports: none are published here, so they match nothing), is-task
-/// (no container is a swarm task), isolation (every container has Linux's only one, default). ANDed across keys, ORed
-/// within one.
+/// (no container is a swarm task), isolation (every container has Linux's only one, default), health (starting,
+/// healthy, unhealthy, or none without a check). ANDed across keys, ORed within one.
 /// </summary>
 public sealed class ContainerFilter
 {
     private static readonly string[] Keys =
-        ["id", "name", "status", "label", "exited", "ancestor", "before", "since", "volume", "network", "publish", "expose", "is-task", "isolation"];
+        ["id", "name", "status", "label", "exited", "ancestor", "before", "since", "volume", "network", "publish", "expose", "is-task", "isolation", "health"];
 
     /// <summary>docker's states; removing and dead are states skiff never puts a container in.</summary>
     private static readonly string[] States = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
@@ -60,6 +60,7 @@ public sealed class ContainerFilter
             "exited" => int.TryParse(value, out _),
             "is-task" => value is "true" or "false",
             "isolation" => value is "default" or "process" or "hyperv",
+            "health" => value is "starting" or "healthy" or "unhealthy" or "none",
             "publish" or "expose" => IsPortFilter(value),
             _ => true,
         };
@@ -83,7 +84,8 @@ public sealed class ContainerFilter
         && _values.Match("network", v => v == NetworkName(container.Config.Options.Network))
         && !_values.Has("publish") && !_values.Has("expose")
         && _values.Match("is-task", v => v == "false")
-        && _values.Match("isolation", v => v == "default");
+        && _values.Match("isolation", v => v == "default")
+        && _values.Match("health", v => Healthchecks.FilterName(container.State.Health) == v);
 
     /// <summary>docker's network name for the container's mode (NetworkSettings.Networks has one entry of that name).</summary>
     public static string NetworkName(NetworkMode mode) => mode == NetworkMode.Host ? "host" : "none";

@@ -117,6 +117,8 @@ public sealed record ContainerConfig
     public IReadOnlyList<MountPoint> Mounts { get; init; } = [];
     /// <summary>Anonymous volumes created for this container: `rm -v` removes them.</summary>
     public IReadOnlyList<string> AnonymousVolumes { get; init; } = [];
+    /// <summary>The health check in effect (the container's settings over the image's), as docker's Config.Healthcheck.</summary>
+    public Skiff.Oci.Image.HealthConfig? Healthcheck { get; init; }
 }
 
 /// <summary>The live part of a container's row: changed by start/stop and by its monitor.</summary>
@@ -138,6 +140,8 @@ public sealed record ContainerState
     public string Error { get; init; } = "";
     /// <summary>The last run ended by the OOM killer (docker's State.OOMKilled); cleared when the container starts again.</summary>
     public bool OomKilled { get; init; }
+    /// <summary>docker's State.Health: null while the container's health is not checked (no check, or never started).</summary>
+    public ContainerHealth? Health { get; init; }
 }
 
 public sealed record ContainerRecord

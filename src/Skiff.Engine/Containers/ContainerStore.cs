@@ -15,8 +15,8 @@ public sealed record VolumeRecord(string Name, DateTimeOffset Created, IReadOnly
 /// </summary>
 public sealed class ContainerStore : IDisposable
 {
-    private const int SchemaVersion = 2;
-    private const string Columns = "id, name, image, image_id, created, config, status, pid, pid_start, exit_code, started, finished, restart_count, monitor_pid, monitor_start, stopped_by_user, error, oom_killed";
+    private const int SchemaVersion = 3;
+    private const string Columns = "id, name, image, image_id, created, config, status, pid, pid_start, exit_code, started, finished, restart_count, monitor_pid, monitor_start, stopped_by_user, error, oom_killed, health";
     private readonly SqliteDatabase _database;
 
     private ContainerStore(SqliteDatabase database) => _database = database;
@@ -79,6 +79,8 @@ public sealed class ContainerStore : IDisposable
         }
         if (version < 2)
             transaction.Execute("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;");
+        if (version < 3)
+            transaction.Execute("ALTER TABLE containers ADD COLUMN health TEXT; PRAGMA user_version = 3;"); // State.Health as JSON, NULL when not checked
         transaction.Commit();
     }
 
@@ -87,7 +89,7 @@ public sealed class ContainerStore : IDisposable
     {
         try
         {
-            _database.Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error, $oom_killed)",
+            _database.Execute($"INSERT INTO containers({Columns}) VALUES ($id, $name, $image, $image_id, $created, $config, $status, $pid, $pid_start, $exit_code, $started, $finished, $restart_count, $monitor_pid, $monitor_start, $stopped_by_user, $error, $oom_killed, $health)",
                 [.. Parameters(container.State), ("$id", container.Id), ("$name", container.Name), ("$image", container.Image), ("$image_id", container.ImageId),
                     ("$created", container.Created.ToUnixTimeMilliseconds()), ("$config", JsonSerializer.Serialize(container.Config, EngineJsonContext.Default.ContainerConfig))]);
         }
@@ -117,7 +119,7 @@ public sealed class ContainerStore : IDisposable
             transaction.Execute("""
             UPDATE containers SET status = $status, pid = $pid, pid_start = $pid_start, exit_code = $exit_code, started = $started, finished = $finished,
                 restart_count = $restart_count, monitor_pid = $monitor_pid, monitor_start = $monitor_start, stopped_by_user = $stopped_by_user, error = $error,
-                oom_killed = $oom_killed
+                oom_killed = $oom_killed, health = $health
             WHERE id = $id
             """, [.. Parameters(next), ("$id", id)]);
             return next;
@@ -190,6 +192,7 @@ public sealed class ContainerStore : IDisposable
         ("$exit_code", state.ExitCode), ("$started", Time(state.StartedAt)), ("$finished", Time(state.FinishedAt)),
         ("$restart_count", state.RestartCount), ("$monitor_pid", state.MonitorPid), ("$monitor_start", (long)state.MonitorStartTime),
         ("$stopped_by_user", state.StoppedByUser ? 1 : 0), ("$error", state.Error), ("$oom_killed", state.OomKilled ? 1 : 0),
+        ("$health", state.Health is { } health ? JsonSerializer.Serialize(health, EngineJsonContext.Default.ContainerHealth) : DBNull.Value),
     ];
 
     private static object Time(DateTimeOffset? time) => time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value;
@@ -219,6 +222,7 @@ public sealed class ContainerStore : IDisposable
             StoppedByUser = reader.GetInt64(15) != 0,
             Error = reader.GetString(16),
             OomKilled = reader.GetInt64(17) != 0,
+            Health = reader.IsDBNull(18) ? null : JsonSerializer.Deserialize(reader.GetString(18), EngineJsonContext.Default.ContainerHealth),
         },
     };
 }

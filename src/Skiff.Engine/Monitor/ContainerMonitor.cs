@@ -13,7 +13,7 @@ namespace Skiff.Engine.Monitor;
 /// <summary>
 /// The per-container monitor (what conmon is to podman): started detached by `skiff start`/`run`, it outlives
 /// the CLI, owns the container's stdio (pipes, or the pty master from the runtime's console socket), writes the
-/// json-file log, serves the attach socket, reaps the container (it is the child subreaper the container's
+/// json-file log, serves the attach socket, checks the container's health (<see cref="HealthMonitor"/>), reaps the container (it is the child subreaper the container's
 /// process is reparented to when `runtime create` exits), records the exit, deletes the runtime state and
 /// applies the restart policy. It updates the store without the per-container lock: a CLI holding that lock
 /// may be waiting for it (stop), and each of its updates is one transaction.
@@ -48,6 +48,7 @@ public sealed class ContainerMonitor : IDisposable
     private readonly List<Socket> _clients = [];
     private readonly Lock _clientsLock = new();
     private readonly JsonFileLog _log;
+    private readonly ChildReaper _children = new();
     private FileDescriptor? _sync;
     /// <summary>Where attach clients' stdin goes: the stdin pipe or the pty master of the current run.</summary>
     private FileDescriptor? _input;
@@ -164,7 +165,9 @@ public sealed class ContainerMonitor : IDisposable
                 return 1;
             }
             var started = DateTimeOffset.UtcNow;
+            var health = HealthMonitor.Start(_context, _container, _runtime, _children, _logger, started);
             var exitCode = Reap(run.Value.Pid);
+            health?.Stop();
             Thread? earlyRelease = null;
             if (_container.Config.AutoRemove)
             {
@@ -358,6 +361,7 @@ public sealed class ContainerMonitor : IDisposable
         {
             Status = ContainerStatus.Running, Pid = pid, PidStartTime = ProcessIdentity.StartTime(pid) ?? 0, StartedAt = DateTimeOffset.UtcNow,
             FinishedAt = null, ExitCode = 0, Error = "", OomKilled = false,
+            Health = Healthchecks.Command(config.Healthcheck) is null ? s.Health : Healthchecks.Started(s.Health),
         });
         RecordEvent("start");
         if (_sync is not null)
@@ -411,16 +415,10 @@ public sealed class ContainerMonitor : IDisposable
     /// reparented here too). Should the container not have become our child, waits for it through a pidfd;
     /// its status is then unknown and recorded as 255.
     /// </summary>
-    private static int Reap(int containerPid)
+    private int Reap(int containerPid)
     {
-        while (true)
-        {
-            var (pid, status) = Libc.WaitAnyChild();
-            if (pid == containerPid)
-                return status;
-            if (pid == -1)
-                break;
-        }
+        if (_children.ReapUntil(containerPid) is { } status)
+            return status;
         if (Pidfd.TryOpen(containerPid, out var pidfd))
         {
             using (pidfd)

@@ -114,4 +114,8 @@ public sealed record RunOptions
     public long? ShmSize { get; init; }
     public NetworkMode Network { get; init; } = NetworkMode.None;
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    /// <summary>Health check settings given for the container: a null Test or a zero keeps the image's (<see cref="Containers.Healthchecks.Merge"/>).</summary>
+    public Oci.Image.HealthConfig? Healthcheck { get; init; }
+    /// <summary>Disables the image's health check (docker's --no-healthcheck).</summary>
+    public bool NoHealthcheck { get; init; }
 }

@@ -43,6 +43,22 @@ public sealed record ImageExecutionConfig
     [JsonPropertyName("WorkingDir")] public string? WorkingDir { get; init; }
     [JsonPropertyName("Labels")] public Dictionary<string, string>? Labels { get; init; }
     [JsonPropertyName("StopSignal")] public string? StopSignal { get; init; }
+    [JsonPropertyName("Healthcheck")] public HealthConfig? Healthcheck { get; init; }
+}
+
+/// <summary>
+/// docker's HEALTHCHECK, which its image config adds to OCI's: Test is ["NONE"], ["CMD", ARG...] or
+/// ["CMD-SHELL", COMMAND]; durations are nanoseconds. A zero means "not set": the image's value (for a container's
+/// settings), then docker's default. Zeros are left out of the JSON, as docker's omitempty does.
+/// </summary>
+public sealed record HealthConfig
+{
+    [JsonPropertyName("Test")] public List<string>? Test { get; init; }
+    [JsonPropertyName("Interval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long Interval { get; init; }
+    [JsonPropertyName("Timeout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long Timeout { get; init; }
+    [JsonPropertyName("StartPeriod"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long StartPeriod { get; init; }
+    [JsonPropertyName("StartInterval"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long StartInterval { get; init; }
+    [JsonPropertyName("Retries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Retries { get; init; }
 }
 
 public sealed record ImageRootFs
