@@ -92,7 +92,8 @@ public sealed class ContainerExec
             if (variable.IndexOf('=') <= 0)
                 throw new EngineException(ErrorKind.InvalidArgument, $"invalid environment variable \"{variable}\": expected KEY=VALUE");
 
-        var user = UserResolver.Resolve(container.Config.RootfsPath, request.User ?? (container.Config.User.Length > 0 ? container.Config.User : null));
+        // docker: an exec'd process has the container's added groups too.
+        var user = UserResolver.Resolve(container.Config.RootfsPath, request.User ?? (container.Config.User.Length > 0 ? container.Config.User : null), container.Config.Options.GroupAdd);
         var args = new List<string> { "exec", "--user", $"{user.Uid}:{user.Gid}" };
         foreach (var gid in user.AdditionalGids)
             args.AddRange(["--additional-gids", gid.ToString(CultureInfo.InvariantCulture)]);

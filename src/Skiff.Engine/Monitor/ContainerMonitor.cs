@@ -47,7 +47,8 @@ public sealed class ContainerMonitor : IDisposable
     private readonly ManualResetEventSlim _firstClientAccepted = new();
     private readonly List<Socket> _clients = [];
     private readonly Lock _clientsLock = new();
-    private readonly JsonFileLog _log;
+    /// <summary>Null with the none log driver: the output goes to attach clients only.</summary>
+    private readonly JsonFileLog? _log;
     private FileDescriptor? _sync;
     /// <summary>Where attach clients' stdin goes: the stdin pipe or the pty master of the current run.</summary>
     private FileDescriptor? _input;
@@ -64,7 +65,7 @@ public sealed class ContainerMonitor : IDisposable
         _runtime = context.RuntimeOf(_container);
         _directory = context.DirectoryOf(id);
         _directoryHandle = _directory.Open();
-        _log = new JsonFileLog(_directory.Log, _container.Config.Log);
+        _log = _container.Config.Log.Driver == LogOptions.None ? null : new JsonFileLog(_directory.Log, _container.Config.Log);
         File.Delete(_directory.File(ContainerDirectory.AttachSocketName));
         _attachListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _attachListener.Bind(AttachProtocol.EndPoint(_directoryHandle, ContainerDirectory.AttachSocketName));
@@ -468,7 +469,8 @@ public sealed class ContainerMonitor : IDisposable
     {
         try
         {
-            write(_log);
+            if (_log is not null)
+                write(_log);
         }
         catch (IOException e)
         {

@@ -25,15 +25,36 @@ public static class UserResolver
     /// Resolves <paramref name="spec"/> against the files under <paramref name="rootfs"/> (a directory). The container
     /// or image wrote them, at whatever size: they are read line by line, keeping only the entries that match.
     /// </summary>
-    public static ResolvedUser Resolve(string rootfs, string? spec)
+    public static ResolvedUser Resolve(string rootfs, string? spec, IReadOnlyList<string>? groupAdd = null)
     {
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
-        return Resolve(ReadLines(root, "/etc/passwd"), ReadLines(root, "/etc/group"), spec);
+        var user = Resolve(ReadLines(root, "/etc/passwd"), ReadLines(root, "/etc/group"), spec);
+        return groupAdd is { Count: > 0 } ? WithGroups(user, ReadLines(root, "/etc/group"), groupAdd) : user;
     }
 
     /// <summary>Resolves <paramref name="spec"/> against passwd and group file contents (null: the file is absent).</summary>
-    public static ResolvedUser Resolve(string? passwd, string? group, string? spec)
-        => Resolve(passwd?.Split('\n') ?? [], group?.Split('\n') ?? [], spec);
+    public static ResolvedUser Resolve(string? passwd, string? group, string? spec, IReadOnlyList<string>? groupAdd = null)
+    {
+        var user = Resolve(passwd?.Split('\n') ?? [], group?.Split('\n') ?? [], spec);
+        return groupAdd is { Count: > 0 } ? WithGroups(user, group?.Split('\n') ?? [], groupAdd) : user;
+    }
+
+    /// <summary>docker's --group-add: more supplementary groups, by number (need not exist) or by name (must, in the container's /etc/group).</summary>
+    private static ResolvedUser WithGroups(ResolvedUser user, IEnumerable<string> group, IReadOnlyList<string> groupAdd)
+    {
+        var named = groupAdd.Where(g => !uint.TryParse(g, out _)).ToHashSet(StringComparer.Ordinal);
+        var byName = named.Count == 0 ? [] : ParseGroup(group).Where(g => named.Contains(g.Name)).DistinctBy(g => g.Name).ToDictionary(g => g.Name, g => g.Gid);
+        var gids = user.AdditionalGids.ToList();
+        foreach (var name in groupAdd)
+        {
+            var gid = uint.TryParse(name, out var number) ? number
+                : byName.TryGetValue(name, out var found) ? found
+                : throw new EngineException(ErrorKind.InvalidArgument, $"unable to find group {name}: no matching entries in the container's /etc/group");
+            if (!gids.Contains(gid))
+                gids.Add(gid);
+        }
+        return user with { AdditionalGids = gids };
+    }
 
     private static ResolvedUser Resolve(IEnumerable<string> passwd, IEnumerable<string> group, string? spec)
     {
