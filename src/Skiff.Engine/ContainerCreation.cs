@@ -34,7 +34,7 @@ public sealed class ContainerCreation
             var options = WithHostname(request.Options);
             var rootfs = _context.Rootfs.Prepare(id, request.ImageInfo.Id);
             created.RootfsPrepared = true;
-            var user = UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User, options.GroupAdd);
+            var user = UserResolver.AddGroups(UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User), rootfs, options.GroupAdd);
             var volumes = new VolumeMounts(_context.Volumes, rootfs, created);
             var spec = ContainerSpecBuilder.Build(new SpecInput
             {

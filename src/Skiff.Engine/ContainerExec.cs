@@ -93,7 +93,9 @@ public sealed class ContainerExec
                 throw new EngineException(ErrorKind.InvalidArgument, $"invalid environment variable \"{variable}\": expected KEY=VALUE");
 
         // docker: an exec'd process has the container's added groups too.
-        var user = UserResolver.Resolve(container.Config.RootfsPath, request.User ?? (container.Config.User.Length > 0 ? container.Config.User : null), container.Config.Options.GroupAdd);
+        var user = UserResolver.AddGroups(
+            UserResolver.Resolve(container.Config.RootfsPath, request.User ?? (container.Config.User.Length > 0 ? container.Config.User : null)),
+            container.Config.RootfsPath, container.Config.Options.GroupAdd);
         var args = new List<string> { "exec", "--user", $"{user.Uid}:{user.Gid}" };
         foreach (var gid in user.AdditionalGids)
             args.AddRange(["--additional-gids", gid.ToString(CultureInfo.InvariantCulture)]);

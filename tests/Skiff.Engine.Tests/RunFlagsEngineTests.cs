@@ -83,10 +83,10 @@ public class RunFlagsEngineTests
     [Fact]
     public void Namespace_modes_leave_out_join_or_keep_namespaces()
     {
-        string?[] Of(Spec spec, string type) => spec.Linux!.Namespaces!.Where(n => n.Type == type).Select(n => n.Path).ToArray();
+        string[] Of(Spec spec, string type) => spec.Linux!.Namespaces!.Where(n => n.Type == type).Select(n => n.Path ?? "(new)").ToArray();
         var own = Build(new RunOptions());
-        Assert.Equal([null], Of(own, LinuxNamespaceType.Pid));
-        Assert.Equal([null], Of(own, LinuxNamespaceType.Ipc));
+        Assert.Equal(["(new)"], Of(own, LinuxNamespaceType.Pid));
+        Assert.Equal(["(new)"], Of(own, LinuxNamespaceType.Ipc));
         var host = Build(new RunOptions { PidMode = "host", IpcMode = "host", UtsMode = "host" });
         Assert.Empty(Of(host, LinuxNamespaceType.Pid));
         Assert.Empty(Of(host, LinuxNamespaceType.Ipc));
@@ -180,10 +180,19 @@ public class RunFlagsEngineTests
     [Fact]
     public void Group_add_takes_numbers_and_names_of_the_container()
     {
-        const string passwd = "root:x:0:0:root:/root:/bin/sh\n";
-        const string group = "root:x:0:\naudio:x:29:\nvideo:x:44:\n";
-        Assert.Equal([29u, 1234u], UserResolver.Resolve(passwd, group, null, ["audio", "1234", "29"]).AdditionalGids);
-        Assert.Contains("unable to find group nosuch", Refused(() => UserResolver.Resolve(passwd, group, null, ["nosuch"])).Message);
+        var rootfs = Directory.CreateTempSubdirectory("skiff-groups-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(rootfs.FullName, "etc"));
+            File.WriteAllText(Path.Combine(rootfs.FullName, "etc", "group"), "root:x:0:\naudio:x:29:\nvideo:x:44:\n");
+            var root = new ResolvedUser(0, 0, [44], "/root");
+            Assert.Equal([44u, 29u, 1234u], UserResolver.AddGroups(root, rootfs.FullName, ["audio", "1234", "29", "video"]).AdditionalGids);
+            Assert.Contains("unable to find group nosuch", Refused(() => UserResolver.AddGroups(root, rootfs.FullName, ["nosuch"])).Message);
+        }
+        finally
+        {
+            rootfs.Delete(recursive: true);
+        }
     }
 
     [Fact]

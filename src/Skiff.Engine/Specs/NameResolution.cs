@@ -55,7 +55,7 @@ public static partial class NameResolution
     private static void Validate(IReadOnlyList<string> servers, IReadOnlyList<string> search, IReadOnlyList<string> options)
     {
         foreach (var server in servers)
-            if (!IPAddress.TryParse(server, out _))
+            if (!IsAddress(server))
                 throw new EngineException(ErrorKind.InvalidArgument, $"invalid DNS server \"{server}\": it must be an IP address");
         foreach (var domain in search)
             if (!(domain == "." && search.Count == 1) && (domain.Length > 255 || !DomainPattern().IsMatch(domain)))
@@ -77,10 +77,16 @@ public static partial class NameResolution
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid extra host \"{entry}\": host-gateway is the gateway of a bridge network, and skiff has none yet; give the host's address instead");
         if (address.StartsWith('[') && address.EndsWith(']'))
             address = address[1..^1];
-        if (!IPAddress.TryParse(address, out _))
+        if (!IsAddress(address))
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid extra host \"{entry}\": \"{address}\" is not an IP address");
         return (host, address);
     }
+
+    /// <summary>An IPv6 address, or an IPv4 one in its four-number form only (Go's net.ParseIP, unlike inet_aton, refuses "8.8.8").</summary>
+    private static bool IsAddress(string text)
+        => text.Contains(':')
+            ? IPAddress.TryParse(text, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            : text.Split('.') is { Length: 4 } parts && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p) <= 255);
 
     private static void Replace(List<string> lines, string keyword, IEnumerable<string> replacement)
     {

@@ -25,25 +25,31 @@ public static class UserResolver
     /// Resolves <paramref name="spec"/> against the files under <paramref name="rootfs"/> (a directory). The container
     /// or image wrote them, at whatever size: they are read line by line, keeping only the entries that match.
     /// </summary>
-    public static ResolvedUser Resolve(string rootfs, string? spec, IReadOnlyList<string>? groupAdd = null)
+    public static ResolvedUser Resolve(string rootfs, string? spec)
     {
-        using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
-        var user = Resolve(ReadLines(root, "/etc/passwd"), ReadLines(root, "/etc/group"), spec);
-        return groupAdd is { Count: > 0 } ? WithGroups(user, ReadLines(root, "/etc/group"), groupAdd) : user;
+        using var root = OpenRoot(rootfs);
+        return Resolve(ReadLines(root, "/etc/passwd"), ReadLines(root, "/etc/group"), spec);
     }
 
     /// <summary>Resolves <paramref name="spec"/> against passwd and group file contents (null: the file is absent).</summary>
-    public static ResolvedUser Resolve(string? passwd, string? group, string? spec, IReadOnlyList<string>? groupAdd = null)
-    {
-        var user = Resolve(passwd?.Split('\n') ?? [], group?.Split('\n') ?? [], spec);
-        return groupAdd is { Count: > 0 } ? WithGroups(user, group?.Split('\n') ?? [], groupAdd) : user;
-    }
+    public static ResolvedUser Resolve(string? passwd, string? group, string? spec)
+        => Resolve(passwd?.Split('\n') ?? [], group?.Split('\n') ?? [], spec);
 
-    /// <summary>docker's --group-add: more supplementary groups, by number (need not exist) or by name (must, in the container's /etc/group).</summary>
-    private static ResolvedUser WithGroups(ResolvedUser user, IEnumerable<string> group, IReadOnlyList<string> groupAdd)
+    /// <summary>
+    /// docker's --group-add: more supplementary groups, by number (need not exist) or by name (must, in the
+    /// /etc/group under <paramref name="rootfs"/>).
+    /// </summary>
+    public static ResolvedUser AddGroups(ResolvedUser user, string rootfs, IReadOnlyList<string> groupAdd)
     {
+        if (groupAdd.Count == 0)
+            return user;
         var named = groupAdd.Where(g => !uint.TryParse(g, out _)).ToHashSet(StringComparer.Ordinal);
-        var byName = named.Count == 0 ? [] : ParseGroup(group).Where(g => named.Contains(g.Name)).DistinctBy(g => g.Name).ToDictionary(g => g.Name, g => g.Gid);
+        Dictionary<string, uint> byName = [];
+        if (named.Count > 0)
+        {
+            using var root = OpenRoot(rootfs);
+            byName = ParseGroup(ReadLines(root, "/etc/group")).Where(g => named.Contains(g.Name)).DistinctBy(g => g.Name).ToDictionary(g => g.Name, g => g.Gid);
+        }
         var gids = user.AdditionalGids.ToList();
         foreach (var name in groupAdd)
         {
@@ -55,6 +61,9 @@ public static class UserResolver
         }
         return user with { AdditionalGids = gids };
     }
+
+    private static FileDescriptor OpenRoot(string rootfs)
+        => FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
 
     private static ResolvedUser Resolve(IEnumerable<string> passwd, IEnumerable<string> group, string? spec)
     {
