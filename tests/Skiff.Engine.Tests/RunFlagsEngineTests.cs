@@ -8,15 +8,7 @@ namespace Skiff.Engine.Tests;
 /// <summary>docker's run flags of issue 12 as the engine takes them: name resolution files, namespace modes, resources.</summary>
 public class RunFlagsEngineTests
 {
-    private static readonly HostFacts Host = new()
-    {
-        CpuCount = 2,
-        Capabilities = Capabilities.Names.Take(41).ToList(),
-        BoundingSet = Capabilities.Names.Take(41).Where(name => name != "CAP_SYS_RESOURCE").ToList(),
-        RlimitHardMaximum = _ => ulong.MaxValue,
-        LookupDevice = _ => null,
-        OomScoreAdj = 0,
-    };
+    private static HostFacts Host => ContainerSpecBuilderTests.Host;
 
     private static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null)
         => ContainerSpecBuilder.Build(new SpecInput
