@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Skiff.Images.Tests.Registry;
 
 namespace Skiff.Cli.Tests.EndToEnd;
 
@@ -147,5 +148,42 @@ public sealed partial class EngineCliTests
         }
         Assert.StartsWith(message, (await FailsOnOneLine("run", "--rm", flag, Image, "true")).Stderr);
         Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+
+    [Fact]
+    public async Task VersionHasDockersSectionsAndTakesATemplate()
+    {
+        var text = (await Ok("version")).Stdout;
+        Assert.StartsWith("Client:\n Version:           ", text);
+        Assert.Contains("\nServer: Skiff Engine\n Engine:\n  Version:          ", text);
+        var kernel = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        Assert.Equal($"{kernel} linux\n", (await Ok("version", "--format", "{{.Server.KernelVersion}} {{.Client.Os}}")).Stdout);
+        var json = JsonDocument.Parse((await Ok("version", "-f", "json")).Stdout).RootElement;
+        Assert.Equal("Engine", json.GetProperty("Server").GetProperty("Components")[0].GetProperty("Name").GetString());
+        Assert.Equal(json.GetProperty("Client").GetProperty("Version").GetString(), json.GetProperty("Server").GetProperty("Version").GetString());
+        Assert.StartsWith("skiff: template parsing error", (await FailsOnOneLine("version", "--format", "{{.Client.Version")).Stderr);
+    }
+
+    [Fact]
+    public async Task LogLevelsAreDockersNames()
+    {
+        foreach (var level in new[] { "debug", "info", "warn", "error", "fatal" })
+            await Ok("--log-level", level, "ps");
+        await Ok("-D", "ps");
+        var bad = await Skiff.RunAsync(Root, "--log-level", "loud", "ps");
+        Assert.Equal(125, bad.ExitCode);
+        Assert.StartsWith("skiff: unable to parse logging level: loud", bad.Stderr);
+    }
+
+    [Fact]
+    public async Task ConfigDirectoryHoldsTheLoginCredentials()
+    {
+        using var registry = await RegistryProcess.StartAsync("alice", "wonderland");
+        var config = Path.Combine(_temp.Path, "docker-config");
+        var login = await Skiff.RunWithInputAsync(Root, "wonderland\n", "--config", config, "login", "--tls-verify=false", "-u", "alice", "--password-stdin", registry.Host);
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        Assert.Contains(registry.Host, File.ReadAllText(Path.Combine(config, "config.json")));
+        Assert.Equal($"Removed login credentials for {registry.Host}\n", (await Ok("--config", config, "logout", registry.Host)).Stdout);
+        Assert.DoesNotContain(registry.Host, File.ReadAllText(Path.Combine(config, "config.json")));
     }
 }
