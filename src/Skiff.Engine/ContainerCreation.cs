@@ -47,7 +47,7 @@ public sealed class ContainerCreation
                 EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options),
                 InitBinary = _context.Options.InitBinary,
                 Host = _context.Options.Host ?? HostFacts.Current(),
-                JoinedNamespaces = JoinedNamespaces(options),
+                JoinedNamespaces = JoinedNamespaces(_context, options),
             });
             spec.Linux!.CgroupsPath = _context.Options.CgroupsPathOf(id);
             foreach (var bind in options.Mounts.Where(m => m.Kind == MountKind.Bind))
@@ -95,14 +95,14 @@ public sealed class ContainerCreation
     /// The pid of each running container whose namespace this one joins (docker's container:NAME modes); docker's
     /// rules: it must be running, and its IPC namespace shareable.
     /// </summary>
-    private Dictionary<string, int> JoinedNamespaces(RunOptions options)
+    private static Dictionary<string, int> JoinedNamespaces(ContainerContext context, RunOptions options)
     {
         var joined = new Dictionary<string, int>();
         foreach (var (type, kind, mode) in new[] { (LinuxNamespaceType.Pid, "PID", options.PidMode), (LinuxNamespaceType.Ipc, "IPC", options.IpcMode), (LinuxNamespaceType.Uts, "UTS", options.UtsMode) })
         {
             if (ContainerSpecBuilder.ContainerOf(mode) is not { } target)
                 continue;
-            var container = _context.Reconcile(_context.Require(target));
+            var container = context.Reconcile(context.Require(target));
             if (container.State.Status != ContainerStatus.Running)
                 throw new EngineException(ErrorKind.FailedPrecondition, $"cannot join the {kind} namespace of container {container.Name}: it is not running");
             if (type == LinuxNamespaceType.Ipc && container.Config.Options.IpcMode is not ("shareable" or "host"))
@@ -110,6 +110,24 @@ public sealed class ContainerCreation
             joined[type] = container.State.Pid;
         }
         return joined;
+    }
+
+    /// <summary>
+    /// Points the container's config.json at the current processes of the containers whose namespaces it joins:
+    /// they may have been restarted since it was created (and their old pids reused by anything).
+    /// </summary>
+    /// <exception cref="EngineException">NotFound or FailedPrecondition when one of them is gone or not running.</exception>
+    internal static void RejoinNamespaces(ContainerContext context, ContainerRecord container)
+    {
+        var joined = JoinedNamespaces(context, container.Config.Options);
+        if (joined.Count == 0)
+            return;
+        var config = context.DirectoryOf(container.Id).Config;
+        var spec = OciJson.ReadSpec(config);
+        foreach (var ns in spec.Linux?.Namespaces ?? [])
+            if (joined.TryGetValue(ns.Type, out var pid))
+                ns.Path = ContainerSpecBuilder.NamespacePath(ns.Type, pid);
+        OciJson.WriteSpec(config, spec);
     }
 
     /// <summary>docker: a container on the host's network or UTS namespace is named as the host is.</summary>

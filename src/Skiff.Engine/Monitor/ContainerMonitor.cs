@@ -286,6 +286,7 @@ public sealed class ContainerMonitor : IDisposable
         string verb = config.Options.Tty ? "create" : "run";
         try
         {
+            ContainerCreation.RejoinNamespaces(_context, _container);
             var args = new List<string> { verb };
             if (!config.Options.Tty)
             {

@@ -262,6 +262,9 @@ public static class ContainerSpecBuilder
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid {kind} namespace mode \"{mode}\": expected {string.Join(", ", modes.Skip(1))} or container:NAME");
     }
 
+    /// <summary>Where the namespace of <paramref name="type"/> (pid, ipc, uts) of process <paramref name="pid"/> is.</summary>
+    public static string NamespacePath(string type, int pid) => $"/proc/{pid}/ns/{type}";
+
     /// <summary>The container named by a container:NAME mode, else null.</summary>
     public static string? ContainerOf(string mode) => mode.StartsWith("container:", StringComparison.Ordinal) ? mode["container:".Length..] : null;
 
@@ -273,7 +276,7 @@ public static class ContainerSpecBuilder
             if (mode == "host")
                 continue;
             namespaces.Add(ContainerOf(mode) is null ? new LinuxNamespace { Type = type }
-                : new LinuxNamespace { Type = type, Path = $"/proc/{joined[type]}/ns/{type}" });
+                : new LinuxNamespace { Type = type, Path = NamespacePath(type, joined[type]) });
         }
         namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Mount });
         if (options.Network != NetworkMode.Host)

@@ -79,6 +79,15 @@ public sealed partial class EngineCliTests
         var host = await HostConfig((await Ok("create", "--pid", "container:donor", "--ipc", "host", "--uts", "host", Image)).Stdout.Trim());
         Assert.Equal(("container:donor", "host", "host"), (host.GetProperty("PidMode").GetString(), host.GetProperty("IpcMode").GetString(), host.GetProperty("UTSMode").GetString()));
 
+        // The donor's namespaces are looked up at each start: gone, the start fails; restarted, its new process is joined.
+        var joiner = (await Ok("create", "--pid", "container:donor", Image, "cat", "/proc/1/comm")).Stdout.Trim();
+        await Ok("stop", "-t", "0", "donor");
+        var refused = await Skiff.RunAsync(Root, "start", "-a", joiner);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("cannot join the PID namespace of container donor: it is not running", refused.Stderr);
+        await Ok("start", "donor");
+        Assert.Equal("sleep\n", (await Ok("start", "-a", joiner)).Stdout);
+
         await Ok("run", "-d", "--name", "private", Image, "sleep", "60");
         Assert.Contains("it is private; create it with the shareable IPC mode", (await FailsOnOneLine("run", "--rm", "--ipc", "container:private", Image, "true")).Stderr);
     }
