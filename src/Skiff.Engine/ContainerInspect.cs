@@ -50,7 +50,8 @@ public sealed record ContainerInspect
                 FinishedAt = Time(container.State.FinishedAt),
             },
             Image = container.ImageId,
-            LogPath = logPath,
+            // docker: no log file without a driver that writes one.
+            LogPath = config.Log.Driver == LogOptions.None ? "" : logPath,
             RestartCount = container.State.RestartCount,
             Driver = "overlay",
             Config = new InspectConfig

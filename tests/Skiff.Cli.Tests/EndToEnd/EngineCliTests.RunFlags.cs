@@ -102,6 +102,7 @@ public sealed partial class EngineCliTests
         Assert.Equal(["nogroup", "1234"], Strings(host.GetProperty("GroupAdd")));
         Assert.Equal("1", host.GetProperty("Annotations").GetProperty("org.example/a").GetString());
         Assert.Equal("none", host.GetProperty("LogConfig").GetProperty("Type").GetString());
+        Assert.Equal("", JsonDocument.Parse((await Ok("inspect", id)).Stdout).RootElement[0].GetProperty("LogPath").GetString());
         var logs = await Skiff.RunAsync(Root, "logs", id);
         Assert.NotEqual(0, logs.ExitCode);
         Assert.Contains("its log driver is none", logs.Stderr);
