@@ -29,8 +29,22 @@ public static class Program
         new("root", TakesValue: true, Help: $"the store (default {EngineOptions.DefaultRoot}, or ${EngineOptions.RootVariable})"),
         new("runroot", TakesValue: true, Help: $"the store's state that a reboot clears, on tmpfs (default {EngineOptions.DefaultRunRoot} for the default store, else {EngineOptions.DefaultRunRoot}/store-HASH; or ${EngineOptions.RunRootVariable})"),
         new("version", 'v', Help: "print the version"),
+        new("log-level", 'l', TakesValue: true, Help: "what skiff itself says: debug, info, warn (default), error or fatal"),
+        new("debug", 'D', Help: "same as --log-level debug"),
+        new("config", TakesValue: true, Help: "docker's client configuration directory: login and pulls use DIR/config.json only"),
         CliCommand.Help,
     ];
+
+    /// <summary>docker's --log-level names (and -D) as the level of skiff's own messages.</summary>
+    private static LogLevel LogLevelOf(ParsedArguments global) => global.Bool("debug") ? LogLevel.Debug : global.Value("log-level") switch
+    {
+        null or "warn" or "warning" => LogLevel.Warning,
+        "debug" => LogLevel.Debug,
+        "info" => LogLevel.Information,
+        "error" => LogLevel.Error,
+        "fatal" or "panic" => LogLevel.Critical,
+        var other => throw new UsageException($"unable to parse logging level: {other} (expected debug, info, warn, error or fatal)"),
+    };
 
     public static int Main(string[] args)
     {
@@ -43,9 +57,11 @@ public static class Program
             commandIndex += flag is { TakesValue: true } && !args[commandIndex].Contains('=') ? 2 : 1;
         }
         ParsedArguments global;
+        LogLevel logLevel;
         try
         {
             global = ParsedArguments.Parse("skiff", GlobalFlags, args.AsSpan(0, Math.Min(commandIndex, args.Length)), style: FlagStyle.Docker);
+            logLevel = LogLevelOf(global);
         }
         catch (UsageException error)
         {
@@ -74,7 +90,11 @@ public static class Program
         }
         var commandArgs = rest[words..];
         // What the engine says without failing (an event it could not record) reaches the user as skiff's warnings.
-        var logging = new TextWriterLoggerProvider(Console.Error, LogLevel.Warning).ToFactory();
+        var logging = new TextWriterLoggerProvider(Console.Error, logLevel).ToFactory();
+        // docker's --config names the directory of the client's config.json, the one credentials file it then reads
+        // and writes: what REGISTRY_AUTH_FILE means to every credential store of this process (login, logout, pulls, pushes).
+        if (global.Value("config") is { } config)
+            Environment.SetEnvironmentVariable("REGISTRY_AUTH_FILE", Path.Combine(Path.GetFullPath(config), "config.json"));
         using var context = new CliContext(new EngineHost(EngineOptions.Resolve(global.Value("root"), global.Value("runroot")), logging));
         try
         {

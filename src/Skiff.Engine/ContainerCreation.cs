@@ -34,7 +34,7 @@ public sealed class ContainerCreation
             var options = WithHostname(request.Options);
             var rootfs = _context.Rootfs.Prepare(id, request.ImageInfo.Id);
             created.RootfsPrepared = true;
-            var user = UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User);
+            var user = UserResolver.AddGroups(UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User), rootfs, options.GroupAdd);
             var volumes = new VolumeMounts(_context.Volumes, rootfs, created);
             var spec = ContainerSpecBuilder.Build(new SpecInput
             {
@@ -44,9 +44,10 @@ public sealed class ContainerCreation
                 Options = options,
                 User = user,
                 VolumeSource = volumes.Mount,
-                EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options.Network),
+                EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options),
                 InitBinary = _context.Options.InitBinary,
                 Host = _context.Options.Host ?? HostFacts.Current(),
+                JoinedNamespaces = JoinedNamespaces(_context, options),
             });
             spec.Linux!.CgroupsPath = _context.Options.CgroupsPathOf(id);
             foreach (var bind in options.Mounts.Where(m => m.Kind == MountKind.Bind))
@@ -86,24 +87,64 @@ public sealed class ContainerCreation
         if (request.StopTimeout is < 0)
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop timeout {request.StopTimeout}: it must be 0 or more seconds");
         Healthchecks.Validate(request.Options);
+        NameResolution.Validate(request.Options);
+        ContainerSpecBuilder.ValidateNamespaceModes(request.Options);
         return (name, stopSignal);
     }
 
-    /// <summary>docker: a container on the host's network is named as the host is (in its own UTS namespace still).</summary>
+    /// <summary>
+    /// The pid of each running container whose namespace this one joins (docker's container:NAME modes); docker's
+    /// rules: it must be running, and its IPC namespace shareable.
+    /// </summary>
+    private static Dictionary<string, int> JoinedNamespaces(ContainerContext context, RunOptions options)
+    {
+        var joined = new Dictionary<string, int>();
+        foreach (var (type, kind, mode) in new[] { (LinuxNamespaceType.Pid, "PID", options.PidMode), (LinuxNamespaceType.Ipc, "IPC", options.IpcMode), (LinuxNamespaceType.Uts, "UTS", options.UtsMode) })
+        {
+            if (ContainerSpecBuilder.ContainerOf(mode) is not { } target)
+                continue;
+            var container = context.Reconcile(context.Require(target));
+            if (container.State.Status != ContainerStatus.Running)
+                throw new EngineException(ErrorKind.FailedPrecondition, $"cannot join the {kind} namespace of container {container.Name}: it is not running");
+            if (type == LinuxNamespaceType.Ipc && container.Config.Options.IpcMode is not ("shareable" or "host"))
+                throw new EngineException(ErrorKind.FailedPrecondition, $"cannot join the IPC namespace of container {container.Name}: it is private; create it with the shareable IPC mode");
+            joined[type] = container.State.Pid;
+        }
+        return joined;
+    }
+
+    /// <summary>
+    /// Points the container's config.json at the current processes of the containers whose namespaces it joins:
+    /// they may have been restarted since it was created (and their old pids reused by anything).
+    /// </summary>
+    /// <exception cref="EngineException">NotFound or FailedPrecondition when one of them is gone or not running.</exception>
+    internal static void RejoinNamespaces(ContainerContext context, ContainerRecord container)
+    {
+        var joined = JoinedNamespaces(context, container.Config.Options);
+        if (joined.Count == 0)
+            return;
+        var config = context.DirectoryOf(container.Id).Config;
+        var spec = OciJson.ReadSpec(config);
+        foreach (var ns in spec.Linux?.Namespaces ?? [])
+            if (joined.TryGetValue(ns.Type, out var pid))
+                ns.Path = ContainerSpecBuilder.NamespacePath(ns.Type, pid);
+        OciJson.WriteSpec(config, spec);
+    }
+
+    /// <summary>docker: a container on the host's network or UTS namespace is named as the host is.</summary>
     private static RunOptions WithHostname(RunOptions options)
-        => options.Network == NetworkMode.Host && options.Hostname is null
+        => (options.Network == NetworkMode.Host || options.UtsMode == "host") && options.Hostname is null
             ? options with { Hostname = SmallFile.ReadAllText("/proc/sys/kernel/hostname").Trim() }
             : options;
 
     /// <summary>/etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's.</summary>
-    private static List<Mount> WriteEtcFiles(ContainerDirectory directory, string hostname, NetworkMode network)
+    private static List<Mount> WriteEtcFiles(ContainerDirectory directory, string hostname, RunOptions options)
     {
         File.WriteAllText(directory.File("hostname"), hostname + "\n");
-        var hosts = network == NetworkMode.Host && File.Exists("/etc/hosts")
-            ? File.ReadAllText("/etc/hosts")
-            : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t{hostname}\n";
-        File.WriteAllText(directory.File("hosts"), hosts);
-        File.WriteAllText(directory.File("resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
+        var hostHosts = options.Network == NetworkMode.Host && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : null;
+        File.WriteAllText(directory.File("hosts"), NameResolution.Hosts(hostname, hostHosts, options.ExtraHosts));
+        var hostResolvConf = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
+        File.WriteAllText(directory.File("resolv.conf"), NameResolution.ResolvConf(hostResolvConf, options.Dns, options.DnsSearch, options.DnsOptions));
         return new[] { "hostname", "hosts", "resolv.conf" }.Select(file => new Mount
         {
             Destination = "/etc/" + file,

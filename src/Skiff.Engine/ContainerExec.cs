@@ -121,7 +121,10 @@ public sealed class ContainerExec
     /// </summary>
     internal static List<string> RuntimeArguments(ContainerRecord container, string? user, string? workingDir, IReadOnlyList<string> env)
     {
-        var resolved = UserResolver.Resolve(container.Config.RootfsPath, user ?? (container.Config.User.Length > 0 ? container.Config.User : null));
+        // docker: an exec'd process (a health check's too) has the container's added groups.
+        var resolved = UserResolver.AddGroups(
+            UserResolver.Resolve(container.Config.RootfsPath, user ?? (container.Config.User.Length > 0 ? container.Config.User : null)),
+            container.Config.RootfsPath, container.Config.Options.GroupAdd);
         var args = new List<string> { "exec", "--user", $"{resolved.Uid}:{resolved.Gid}" };
         foreach (var gid in resolved.AdditionalGids)
             args.AddRange(["--additional-gids", gid.ToString(CultureInfo.InvariantCulture)]);

@@ -56,7 +56,8 @@ public sealed record ContainerInspect
                 } : null,
             },
             Image = container.ImageId,
-            LogPath = logPath,
+            // docker: no log file without a driver that writes one.
+            LogPath = config.Log.Driver == LogOptions.None ? "" : logPath,
             RestartCount = container.State.RestartCount,
             Driver = "overlay",
             Config = new InspectConfig
@@ -82,7 +83,7 @@ public sealed record ContainerInspect
                     .Select(m => $"{m.Source}:{m.Target}{(m.ReadOnly ? ":ro" : "")}").ToList(),
                 LogConfig = new InspectLogConfig
                 {
-                    Type = "json-file",
+                    Type = config.Log.Driver,
                     Config = new Dictionary<string, string>(
                         (config.Log.MaxSize is { } size ? [new("max-size", size.ToString()), new("max-file", config.Log.MaxFiles.ToString())] : Array.Empty<KeyValuePair<string, string>>())),
                 },
@@ -91,16 +92,36 @@ public sealed record ContainerInspect
                 AutoRemove = config.AutoRemove,
                 CapAdd = options.CapAdd,
                 CapDrop = options.CapDrop,
+                Dns = options.Dns,
+                DnsOptions = options.DnsOptions,
+                DnsSearch = options.DnsSearch,
+                ExtraHosts = options.ExtraHosts.Count > 0 ? options.ExtraHosts : null,
+                GroupAdd = options.GroupAdd.Count > 0 ? options.GroupAdd : null,
+                // docker 20.10's daemon default is private, and inspect says so.
+                IpcMode = options.IpcMode.Length > 0 ? options.IpcMode : "private",
+                OomScoreAdj = options.OomScoreAdj ?? 0,
+                PidMode = options.PidMode,
                 Privileged = options.Privileged,
                 ReadonlyRootfs = options.ReadOnlyRootfs,
                 SecurityOpt = options.NoNewPrivileges ? ["no-new-privileges"] : [],
+                UTSMode = options.UtsMode,
+                UsernsMode = options.UsernsMode,
+                Isolation = "",
+                CpuShares = options.CpuShares ?? 0,
                 Memory = options.Memory ?? 0,
                 MemorySwap = options.MemorySwap ?? 0,
                 NanoCpus = options.Cpus is { } cpus ? (long)(cpus * 1_000_000_000m) : 0,
+                BlkioWeight = options.BlkioWeight ?? 0,
+                CpusetCpus = options.CpusetCpus ?? "",
+                CpusetMems = options.CpusetMems ?? "",
+                DeviceCgroupRules = options.DeviceCgroupRules.Count > 0 ? options.DeviceCgroupRules : null,
+                MemoryReservation = options.MemoryReservation ?? 0,
+                OomKillDisable = options.OomKillDisable,
                 PidsLimit = options.PidsLimit,
                 ShmSize = options.ShmSize ?? Specs.ContainerSpecBuilder.DefaultShmSize,
                 Runtime = config.Runtime,
                 Init = options.Init,
+                Annotations = options.Annotations.Count > 0 ? options.Annotations : null,
             },
             Mounts = config.Mounts.Select(m => new InspectMount
             {
@@ -178,16 +199,36 @@ public sealed record InspectHostConfig
     public bool AutoRemove { get; init; }
     public required IReadOnlyList<string> CapAdd { get; init; }
     public required IReadOnlyList<string> CapDrop { get; init; }
+    public required IReadOnlyList<string> Dns { get; init; }
+    public required IReadOnlyList<string> DnsOptions { get; init; }
+    public required IReadOnlyList<string> DnsSearch { get; init; }
+    public IReadOnlyList<string>? ExtraHosts { get; init; }
+    public IReadOnlyList<string>? GroupAdd { get; init; }
+    public required string IpcMode { get; init; }
+    public int OomScoreAdj { get; init; }
+    public required string PidMode { get; init; }
     public bool Privileged { get; init; }
     public bool ReadonlyRootfs { get; init; }
     public required IReadOnlyList<string> SecurityOpt { get; init; }
+    public required string UTSMode { get; init; }
+    public required string UsernsMode { get; init; }
+    public required string Isolation { get; init; }
+    public long CpuShares { get; init; }
     public long Memory { get; init; }
     public long MemorySwap { get; init; }
     public long NanoCpus { get; init; }
+    public int BlkioWeight { get; init; }
+    public required string CpusetCpus { get; init; }
+    public required string CpusetMems { get; init; }
+    public IReadOnlyList<string>? DeviceCgroupRules { get; init; }
+    public long MemoryReservation { get; init; }
+    public bool OomKillDisable { get; init; }
     public long? PidsLimit { get; init; }
     public long ShmSize { get; init; }
     public required string Runtime { get; init; }
     public bool Init { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Annotations { get; init; }
 }
 
 public sealed record InspectLogConfig

@@ -83,6 +83,8 @@ public sealed class ContainerQueries
     public async IAsyncEnumerable<LogEntry> Logs(string idOrName, LogsRequest request, [EnumeratorCancellation] CancellationToken cancel = default)
     {
         var container = _context.Require(idOrName);
+        if (container.Config.Log.Driver == LogOptions.None)
+            throw new EngineException(ErrorKind.FailedPrecondition, $"container {container.Name} keeps no logs: its log driver is none");
         var entries = JsonFileLogReader.Read(_context.DirectoryOf(container.Id).Log, container.Config.Log.MaxFiles, request,
             () => _context.Store.Get(container.Id) is { } latest && _context.Reconcile(latest).State is var state
                 && (ContainerContext.IsActive(state.Status) || (state.Status == ContainerStatus.Created && ContainerContext.MonitorAlive(container with { State = state }))),

@@ -2,6 +2,7 @@ using Skiff.Engine.Specs;
 using Skiff.Images.Service;
 using Skiff.Interop;
 using Skiff.Oci;
+using Skiff.Oci.Image;
 using Skiff.Seccomp;
 
 namespace Skiff.Engine;
@@ -24,6 +25,7 @@ public sealed class ContainerRunPolicy(ImageService images)
     public async Task<CreateRequest> ResolveAsync(CreateContainerRequest request, Func<string, IProgress<PullProgress>?>? pulling = null,
         CancellationToken cancellationToken = default)
     {
+        Refuse(request);
         var image = await ImageAsync(request, pulling, cancellationToken).ConfigureAwait(false);
         var options = request.Options with { NoNewPrivileges = NoNewPrivileges(request.SecurityOptions) };
         options = options with
@@ -34,9 +36,24 @@ public sealed class ContainerRunPolicy(ImageService images)
         return new CreateRequest(request, new ContainerImage(image.Id, images.Config(image).Config)) { Options = options };
     }
 
+    /// <summary>What no container here can have: GPUs, another isolation technology, another platform's programs.</summary>
+    internal static void Refuse(CreateContainerRequest request)
+    {
+        if (request.Gpus is not null)
+            throw new EngineException(ErrorKind.InvalidArgument, $"GPU request \"{request.Gpus}\" cannot be met: skiff has no GPU support");
+        if (request.Isolation is not (null or "" or "default"))
+            throw new EngineException(ErrorKind.InvalidArgument, $"isolation \"{request.Isolation}\" is not supported: Linux containers have only the default isolation");
+        if (request.PullOptions.Platform is { } platform && !platform.Matches(Platform.Host))
+            throw new EngineException(ErrorKind.InvalidArgument, $"platform {platform} cannot run on this host ({Platform.Host}): skiff does not emulate other architectures");
+    }
+
     private async Task<ImageInfo> ImageAsync(CreateContainerRequest request, Func<string, IProgress<PullProgress>?>? pulling, CancellationToken cancellationToken)
     {
         var local = request.Pull == PullPolicy.Always ? null : images.TryResolve(request.Image);
+        // An image of another platform under that name is not the one asked for: docker pulls the right one.
+        if (local is not null && request.PullOptions.Platform is { } platform && images.Config(local) is var config
+            && !platform.Matches(new Platform { OS = config.OS, Architecture = config.Architecture, Variant = config.Variant }))
+            local = null;
         if (!MustPull(request.Pull, local is not null, request.Image))
             return local!;
         var progress = pulling?.Invoke(request.Image);

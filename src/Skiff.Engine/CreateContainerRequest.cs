@@ -19,6 +19,10 @@ public sealed record CreateContainerRequest : ContainerSettings
     public SeccompChoice Seccomp { get; init; } = SeccompChoice.Default;
     /// <summary>docker's other security options: no-new-privileges[:true|:false], apparmor=PROFILE|unconfined, label=...</summary>
     public IReadOnlyList<string> SecurityOptions { get; init; } = [];
+    /// <summary>docker's GPU request as given: refused, skiff has no GPU support.</summary>
+    public string? Gpus { get; init; }
+    /// <summary>docker's isolation technology: only "default" (or none given) on Linux.</summary>
+    public string? Isolation { get; init; }
 }
 
 /// <summary>When creating a container pulls its image: docker's --pull.</summary>

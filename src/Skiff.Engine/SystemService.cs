@@ -81,6 +81,15 @@ public sealed class SystemService(EngineHost host)
         return new SystemPruneReport(removedContainers, removedVolumes, removedImages);
     }
 
+    /// <summary>The engine's part of `version` (docker's Server section): its version and the host it runs on, in Go's platform names.</summary>
+    public static EngineVersion Version() => new()
+    {
+        Version = EngineHost.Version,
+        Os = Oci.Image.Platform.Host.OS,
+        Arch = Oci.Image.Platform.Host.Architecture,
+        KernelVersion = SmallFileOrEmpty("/proc/sys/kernel/osrelease").Trim(),
+    };
+
     /// <summary>`system info`: what of docker info's content applies to a daemonless engine, with its field names.</summary>
     public SystemInfo Info()
     {
@@ -246,6 +255,15 @@ public sealed record SystemInfo
 }
 
 public sealed record RuntimePath([property: JsonPropertyName("path")] string Path);
+
+/// <summary>docker version's Server fields that a daemonless engine has.</summary>
+public sealed record EngineVersion
+{
+    public required string Version { get; init; }
+    public required string Os { get; init; }
+    public required string Arch { get; init; }
+    public required string KernelVersion { get; init; }
+}
 
 [JsonSerializable(typeof(SystemInfo))]
 public sealed partial class SystemInfoJsonContext : JsonSerializerContext;

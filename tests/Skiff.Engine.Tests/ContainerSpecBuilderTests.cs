@@ -7,7 +7,7 @@ namespace Skiff.Engine.Tests;
 
 public class ContainerSpecBuilderTests
 {
-    private static readonly HostFacts Host = new()
+    internal static readonly HostFacts Host = new()
     {
         CpuCount = 2,
         Capabilities = Capabilities.Names.Take(41).ToList(),

@@ -38,7 +38,7 @@ public sealed class ContainerStoreTests : IDisposable
             Runtime = "/usr/sbin/runc",
             RootfsPath = "/tmp/rootfs",
             RestartPolicy = RestartPolicy.Parse("on-failure:3"),
-            Log = LogOptions.Parse(["max-size=1k", "max-file=2"]),
+            Log = LogOptions.Parse(null, ["max-size=1k", "max-file=2"]),
         },
     };
 

@@ -38,11 +38,11 @@ public sealed class PolicyTests
     [Fact]
     public void Log_options_parse_and_check()
     {
-        Assert.Equal(LogOptions.Default, LogOptions.Parse([]));
-        Assert.Equal(new LogOptions(10 << 20, 3), LogOptions.Parse(["max-size=10m", "max-file=3"]));
-        Assert.Contains("max-file", Assert.Throws<EngineException>(() => LogOptions.Parse(["max-file=0"])).Message);
-        Assert.Contains("needs max-size", Assert.Throws<EngineException>(() => LogOptions.Parse(["max-file=2"])).Message);
-        Assert.Contains("unknown log option", Assert.Throws<EngineException>(() => LogOptions.Parse(["compress=true"])).Message);
+        Assert.Equal(LogOptions.Default, LogOptions.Parse(null, []));
+        Assert.Equal(new LogOptions(10 << 20, 3), LogOptions.Parse(null, ["max-size=10m", "max-file=3"]));
+        Assert.Contains("max-file", Assert.Throws<EngineException>(() => LogOptions.Parse(null, ["max-file=0"])).Message);
+        Assert.Contains("needs max-size", Assert.Throws<EngineException>(() => LogOptions.Parse(null, ["max-file=2"])).Message);
+        Assert.Contains("unknown log option", Assert.Throws<EngineException>(() => LogOptions.Parse(null, ["compress=true"])).Message);
     }
 
     [Theory]

@@ -378,7 +378,7 @@ public sealed class EngineTerminalAndLogTests
         Assert.Equal(["1\n", "2\n", "3\n"], followed);
 
         var chatty = engine.Create(["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done"],
-            r => r with { Log = LogOptions.Parse(["max-size=1k", "max-file=3"]) });
+            r => r with { Log = LogOptions.Parse(null, ["max-size=1k", "max-file=3"]) });
         engine.Containers.Start(chatty.Id);
         Assert.Equal(0, engine.Wait(chatty.Id));
         var log = Path.Combine(engine.Options.ContainerDirectory(chatty.Id), ContainerDirectory.LogFileName);

@@ -28,6 +28,21 @@ internal sealed record CliCommand(
         var other => throw new UsageException($"{command}: --tls-verify takes true or false, not \"{other}\""),
     };
 
+    /// <summary>--platform os/arch[/variant] of `pull`, `run` and `create`; one that does not parse is a bad flag.</summary>
+    public static Skiff.Oci.Image.Platform? Platform(ParsedArguments args, string command)
+    {
+        if (args.Value("platform") is not { } value)
+            return null;
+        try
+        {
+            return Skiff.Oci.Image.Platform.Parse(value);
+        }
+        catch (FormatException error)
+        {
+            throw new UsageException($"{command}: {error.Message}", badFlag: true);
+        }
+    }
+
     public IEnumerable<string> Names => Aliases is null ? [Name] : [Name, .. Aliases];
 
     public void PrintHelp(TextWriter output)

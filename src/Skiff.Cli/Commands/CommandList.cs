@@ -52,6 +52,7 @@ internal static class CommandList
         EventsCommand.Definition,
         SystemPruneCommand.Definition,
         SystemInfoCommand.Definition,
+        VersionCommand.Definition,
     ];
 
     /// <summary>The command named by the first one or two arguments (two-word names first); how many arguments the name took.</summary>

@@ -15,24 +15,12 @@ internal static class PullCommand
         ],
         Run, MinPositionals: 1, MaxPositionals: 1, Aliases: ["image pull"]);
 
-    private static Platform ParsePlatform(string value)
-    {
-        try
-        {
-            return Platform.Parse(value);
-        }
-        catch (FormatException error)
-        {
-            throw new UsageException($"pull: {error.Message}");
-        }
-    }
-
     private static int Run(CliContext context, ParsedArguments args)
     {
         var request = new PullRequest
         {
             Reference = args.Positionals[0],
-            Platform = args.Value("platform") is { } platform ? ParsePlatform(platform) : null,
+            Platform = CliCommand.Platform(args, "pull"),
             TlsVerify = CliCommand.TlsVerify(args, "pull"),
         };
         bool quiet = args.Bool("quiet");

@@ -23,7 +23,7 @@ internal static class RunCommand
 
     private static int CreateOnly(CliContext context, ParsedArguments args)
     {
-        var container = context.Engine.ContainerCreation.Create(RunFlags.Parse(context, args, "create"));
+        var (_, container) = RunFlags.CreateContainer(context, args, "create");
         context.Out.WriteLine(container.Id);
         return 0;
     }
@@ -34,8 +34,7 @@ internal static class RunCommand
         var containers = context.Containers;
         // Its process start-up runs while the image is resolved and the container created.
         using var monitor = context.Engine.ContainerCreation.SpawnMonitor();
-        var request = RunFlags.Parse(context, args, "run");
-        var container = context.Engine.ContainerCreation.Create(request);
+        var (request, container) = RunFlags.CreateContainer(context, args, "run");
         if (args.Bool("detach"))
         {
             containers.Start(container.Id, monitor: monitor);

@@ -56,11 +56,73 @@ internal static class RunFlags
         new("health-start-period", TakesValue: true, Help: "time after start when failed checks do not count (default 0s)"),
         new("health-start-interval", TakesValue: true, Help: "time between health checks during the start period (default 5s)"),
         new("no-healthcheck", Help: "disable the image's HEALTHCHECK"),
+        new("add-host", TakesValue: true, Repeatable: true, Help: "HOST:IP line added to /etc/hosts"),
+        new("dns", TakesValue: true, Repeatable: true, Help: "nameserver for /etc/resolv.conf"),
+        new("dns-search", TakesValue: true, Repeatable: true, Help: "search domain for /etc/resolv.conf (\".\": none)"),
+        new("dns-option", TakesValue: true, Repeatable: true, Help: "resolver option for /etc/resolv.conf"),
+        new("cidfile", TakesValue: true, Help: "write the container ID to this file (which must not exist)"),
+        new("pid", TakesValue: true, Help: "PID namespace: host or container:NAME"),
+        new("ipc", TakesValue: true, Help: "IPC namespace: private, shareable, host, none or container:NAME"),
+        new("uts", TakesValue: true, Help: "UTS namespace: host"),
+        new("userns", TakesValue: true, Help: "user namespace: host (the only one)"),
+        new("group-add", TakesValue: true, Repeatable: true, Help: "additional group (name or number)"),
+        new("oom-kill-disable", Help: "disable the OOM killer"),
+        new("oom-score-adj", TakesValue: true, Help: "OOM score adjustment (-1000 to 1000)"),
+        new("cpu-shares", 'c', TakesValue: true, Help: "relative CPU weight"),
+        new("cpuset-cpus", TakesValue: true, Help: "CPUs allowed (0-3, 0,1)"),
+        new("cpuset-mems", TakesValue: true, Help: "memory nodes allowed (0-3, 0,1)"),
+        new("memory-reservation", TakesValue: true, Help: "memory soft limit"),
+        new("blkio-weight", TakesValue: true, Help: "relative block IO weight (10 to 1000)"),
+        new("device-cgroup-rule", TakesValue: true, Repeatable: true, Help: "device cgroup rule, e.g. \"c 1:3 rwm\""),
+        new("gpus", TakesValue: true, Help: "GPU devices (not supported: refused)"),
+        new("platform", TakesValue: true, Help: "os/arch[/variant] of the image (this host's only)"),
+        new("annotation", TakesValue: true, Repeatable: true, Help: "OCI annotation KEY=VALUE"),
+        new("log-driver", TakesValue: true, Help: "json-file (default) or none"),
+        new("isolation", TakesValue: true, Help: "isolation technology: default only"),
+        new("quiet", 'q', Help: "do not show the pull's progress"),
         CliCommand.Help,
     ];
 
+    /// <summary>
+    /// Creates the container the flags describe. docker's --cidfile: a file that exists is refused before anything
+    /// is pulled or made, and it is removed again if the creation fails.
+    /// </summary>
+    public static (CreateRequest Request, ContainerRecord Container) CreateContainer(CliContext context, ParsedArguments args, string command)
+    {
+        var cidfile = args.Value("cidfile");
+        FileStream? file;
+        try
+        {
+            file = cidfile is null ? null : new FileStream(cidfile, FileMode.CreateNew, FileAccess.Write);
+        }
+        catch (IOException) when (File.Exists(cidfile))
+        {
+            throw new EngineException(ErrorKind.AlreadyExists, $"container ID file found, make sure the other container isn't running or delete {cidfile}");
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new EngineException(ErrorKind.InvalidArgument, $"cannot create the container ID file {cidfile}: {error.Message}", error);
+        }
+        using (file)
+        {
+            try
+            {
+                var request = Parse(context, args, command);
+                var container = context.Engine.ContainerCreation.Create(request);
+                file?.Write(System.Text.Encoding.UTF8.GetBytes(container.Id));
+                return (request, container);
+            }
+            catch
+            {
+                if (cidfile is not null)
+                    File.Delete(cidfile);
+                throw;
+            }
+        }
+    }
+
     /// <summary>The flags as a neutral request, resolved by the engine (image pulled per --pull, seccomp and security options decided).</summary>
-    public static CreateRequest Parse(CliContext context, ParsedArguments args, string command)
+    private static CreateRequest Parse(CliContext context, ParsedArguments args, string command)
     {
         var request = Request(args, command);
         PullProgressView? view = null;
@@ -70,7 +132,7 @@ internal static class RunFlags
             var resolved = context.Engine.RunPolicy.ResolveAsync(request, image =>
             {
                 Console.Error.WriteLine($"Unable to find image '{image}' locally");
-                return view = new PullProgressView(Console.Error, !Console.IsErrorRedirected);
+                return args.Bool("quiet") ? null : view = new PullProgressView(Console.Error, !Console.IsErrorRedirected);
             }).GetAwaiter().GetResult();
             view?.Finish();
             return resolved;
@@ -94,7 +156,7 @@ internal static class RunFlags
                 "never" => PullPolicy.Never,
                 var other => throw new EngineException(ErrorKind.InvalidArgument, $"--pull {other}: expected always, missing or never"),
             },
-            PullOptions = new PullOptions { TlsVerify = CliCommand.TlsVerify(args, command) },
+            PullOptions = new PullOptions { TlsVerify = CliCommand.TlsVerify(args, command), Platform = CliCommand.Platform(args, command) },
             Seccomp = seccomp,
             SecurityOptions = security,
             Options = new RunOptions
@@ -129,15 +191,35 @@ internal static class RunFlags
                 Labels = Pairs(args.Values("label"), "--label"),
                 Healthcheck = Healthcheck(args),
                 NoHealthcheck = args.Bool("no-healthcheck"),
+                ExtraHosts = args.Values("add-host"),
+                Dns = args.Values("dns"),
+                DnsSearch = args.Values("dns-search"),
+                DnsOptions = args.Values("dns-option"),
+                PidMode = args.Value("pid") ?? "",
+                IpcMode = args.Value("ipc") ?? "",
+                UtsMode = args.Value("uts") ?? "",
+                UsernsMode = args.Value("userns") ?? "",
+                GroupAdd = args.Values("group-add"),
+                OomKillDisable = args.Bool("oom-kill-disable"),
+                OomScoreAdj = args.Value("oom-score-adj") is { } score ? (int)Math.Clamp(ParseLong(score, "--oom-score-adj"), int.MinValue, int.MaxValue) : null,
+                CpuShares = args.Value("cpu-shares") is { } shares ? ParseLong(shares, "--cpu-shares") : null,
+                CpusetCpus = args.Value("cpuset-cpus"),
+                CpusetMems = args.Value("cpuset-mems"),
+                MemoryReservation = args.Value("memory-reservation") is { } reservation ? ByteSize.Parse(reservation, "--memory-reservation") : null,
+                BlkioWeight = args.Value("blkio-weight") is { } weight ? (int)Math.Clamp(ParseLong(weight, "--blkio-weight"), int.MinValue, int.MaxValue) : null,
+                DeviceCgroupRules = args.Values("device-cgroup-rule"),
+                Annotations = Pairs(args.Values("annotation"), "--annotation"),
             },
             Name = args.Value("name"),
             Interactive = args.Bool("interactive"),
             AutoRemove = args.Bool("rm"),
             RestartPolicy = args.Value("restart") is { } restart ? RestartPolicy.Parse(restart) : RestartPolicy.No,
-            Log = LogOptions.Parse(args.Values("log-opt")),
+            Log = LogOptions.Parse(args.Value("log-driver"), args.Values("log-opt")),
             StopSignal = args.Value("stop-signal"),
             StopTimeout = args.Value("stop-timeout") is { } timeout ? (int)ParseLong(timeout, "--stop-timeout") : null,
             Runtime = args.Value("runtime"),
+            Gpus = args.Value("gpus"),
+            Isolation = args.Value("isolation"),
         };
     }
 

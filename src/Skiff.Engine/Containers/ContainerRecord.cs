@@ -50,13 +50,31 @@ public sealed record RestartPolicy(string Name, int MaximumRetryCount)
     };
 }
 
-/// <summary>json-file log driver options (`--log-opt max-size=10m --log-opt max-file=3`).</summary>
-public sealed record LogOptions(long? MaxSize, int MaxFiles)
+/// <summary>
+/// The log driver, json-file or none (docker's --log-driver), and the json-file driver's options
+/// (`--log-opt max-size=10m --log-opt max-file=3`).
+/// </summary>
+public sealed record LogOptions(long? MaxSize, int MaxFiles, string Driver = LogOptions.JsonFile)
 {
+    public const string JsonFile = "json-file";
+    public const string None = "none";
+
     public static readonly LogOptions Default = new(null, 1);
 
-    public static LogOptions Parse(IEnumerable<string> options)
+    /// <summary>docker's driver names; null for the default, json-file.</summary>
+    public static LogOptions Parse(string? driver, IReadOnlyCollection<string> options)
     {
+        switch (driver ?? JsonFile)
+        {
+            case JsonFile:
+                break;
+            case None when options.Count == 0:
+                return new LogOptions(null, 1, None);
+            case None:
+                throw new EngineException(ErrorKind.InvalidArgument, $"log option \"{options.First()}\" is not one of the none log driver, which takes none");
+            default:
+                throw new EngineException(ErrorKind.InvalidArgument, $"log driver \"{driver}\" is not supported: skiff's are json-file and none");
+        }
         long? maxSize = null;
         int maxFiles = 1;
         foreach (var option in options)

@@ -47,7 +47,8 @@ public sealed class ContainerMonitor : IDisposable
     private readonly ManualResetEventSlim _firstClientAccepted = new();
     private readonly List<Socket> _clients = [];
     private readonly Lock _clientsLock = new();
-    private readonly JsonFileLog _log;
+    /// <summary>Null with the none log driver: the output goes to attach clients only.</summary>
+    private readonly JsonFileLog? _log;
     private readonly ChildReaper _children = new();
     private FileDescriptor? _sync;
     /// <summary>Where attach clients' stdin goes: the stdin pipe or the pty master of the current run.</summary>
@@ -65,7 +66,7 @@ public sealed class ContainerMonitor : IDisposable
         _runtime = context.RuntimeOf(_container);
         _directory = context.DirectoryOf(id);
         _directoryHandle = _directory.Open();
-        _log = new JsonFileLog(_directory.Log, _container.Config.Log);
+        _log = _container.Config.Log.Driver == LogOptions.None ? null : new JsonFileLog(_directory.Log, _container.Config.Log);
         File.Delete(_directory.File(ContainerDirectory.AttachSocketName));
         _attachListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _attachListener.Bind(AttachProtocol.EndPoint(_directoryHandle, ContainerDirectory.AttachSocketName));
@@ -288,6 +289,7 @@ public sealed class ContainerMonitor : IDisposable
         string verb = config.Options.Tty ? "create" : "run";
         try
         {
+            ContainerCreation.RejoinNamespaces(_context, _container);
             var args = new List<string> { verb };
             if (!config.Options.Tty)
             {
@@ -466,7 +468,8 @@ public sealed class ContainerMonitor : IDisposable
     {
         try
         {
-            write(_log);
+            if (_log is not null)
+                write(_log);
         }
         catch (IOException e)
         {

@@ -19,6 +19,8 @@ public sealed record SpecInput
     public required HostFacts Host { get; init; }
     /// <summary>Host path of skiff-init, bind-mounted at <see cref="ContainerSpecBuilder.InitPath"/> for --init.</summary>
     public string? InitBinary { get; init; }
+    /// <summary>Namespace type → pid of the running container whose namespace this one joins (docker's container:NAME modes).</summary>
+    public IReadOnlyDictionary<string, int> JoinedNamespaces { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>
@@ -69,7 +71,8 @@ public static class ContainerSpecBuilder
         {
             Version = DefaultSpec.OciVersion,
             Root = new Root { Path = input.RootfsPath, Readonly = options.ReadOnlyRootfs },
-            Hostname = hostname,
+            // The host's UTS namespace keeps the host's name: setting one there would rename the host.
+            Hostname = options.UtsMode == "host" ? null : hostname,
             Process = new Process
             {
                 Terminal = options.Tty,
@@ -91,6 +94,7 @@ public static class ContainerSpecBuilder
                     Permitted = input.User.Uid == 0 ? [.. capabilities] : [],
                 },
                 Rlimits = Rlimits(options, input.Host),
+                OOMScoreAdj = OomScoreAdj(options, input.Host),
                 NoNewPrivileges = options.NoNewPrivileges && !options.Privileged,
                 ApparmorProfile = options.SecurityLabels.ApparmorProfile,
                 SelinuxLabel = options.SecurityLabels.SelinuxLabel,
@@ -98,7 +102,7 @@ public static class ContainerSpecBuilder
             Mounts = Mounts(input),
             Linux = new Linux
             {
-                Namespaces = Namespaces(options, input.Host),
+                Namespaces = Namespaces(options, input.Host, input.JoinedNamespaces),
                 Resources = Resources(options, input.Host),
                 Devices = Devices(options, input.Host),
                 Sysctl = Sysctls(options),
@@ -108,8 +112,8 @@ public static class ContainerSpecBuilder
                 MountLabel = options.SecurityLabels.MountLabel,
             },
         };
-        if (options.Labels.Count > 0)
-            spec.Annotations = new Dictionary<string, string>(options.Labels);
+        if (options.Labels.Count > 0 || options.Annotations.Count > 0)
+            spec.Annotations = new Dictionary<string, string>(options.Labels.Concat(options.Annotations).DistinctBy(pair => pair.Key));
         return spec;
     }
 
@@ -238,15 +242,43 @@ public static class ContainerSpecBuilder
 
     private static string Describe(ulong limit) => limit == ulong.MaxValue ? "unlimited" : limit.ToString();
 
-    private static List<LinuxNamespace> Namespaces(RunOptions options, HostFacts host)
+    /// <summary>docker's PID, IPC, UTS and user namespace modes, checked before anything is made.</summary>
+    /// <exception cref="EngineException">InvalidArgument for a mode docker does not have or skiff cannot give.</exception>
+    public static void ValidateNamespaceModes(RunOptions options)
     {
-        var namespaces = new List<LinuxNamespace>
+        CheckMode("PID", options.PidMode, ["", "host"]);
+        CheckMode("IPC", options.IpcMode, ["", "private", "shareable", "host", "none"]);
+        if (options.UtsMode is not ("" or "host"))
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid UTS namespace mode \"{options.UtsMode}\": expected host");
+        if (options.UsernsMode is not ("" or "host"))
+            throw new EngineException(ErrorKind.InvalidArgument, $"user namespace mode \"{options.UsernsMode}\" is not supported: skiff does not remap users, so containers run in the host's user namespace (\"host\")");
+        if (options.UtsMode == "host" && options.Hostname is not null)
+            throw new EngineException(ErrorKind.InvalidArgument, "a container in the host's UTS namespace cannot have a host name of its own");
+    }
+
+    private static void CheckMode(string kind, string mode, string[] modes)
+    {
+        if (!modes.Contains(mode) && ContainerOf(mode) is not { Length: > 0 })
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid {kind} namespace mode \"{mode}\": expected {string.Join(", ", modes.Skip(1))} or container:NAME");
+    }
+
+    /// <summary>Where the namespace of <paramref name="type"/> (pid, ipc, uts) of process <paramref name="pid"/> is.</summary>
+    public static string NamespacePath(string type, int pid) => $"/proc/{pid}/ns/{type}";
+
+    /// <summary>The container named by a container:NAME mode, else null.</summary>
+    public static string? ContainerOf(string mode) => mode.StartsWith("container:", StringComparison.Ordinal) ? mode["container:".Length..] : null;
+
+    private static List<LinuxNamespace> Namespaces(RunOptions options, HostFacts host, IReadOnlyDictionary<string, int> joined)
+    {
+        var namespaces = new List<LinuxNamespace>();
+        foreach (var (type, mode) in new[] { (LinuxNamespaceType.Pid, options.PidMode), (LinuxNamespaceType.Ipc, options.IpcMode), (LinuxNamespaceType.Uts, options.UtsMode) })
         {
-            new() { Type = LinuxNamespaceType.Pid },
-            new() { Type = LinuxNamespaceType.Ipc },
-            new() { Type = LinuxNamespaceType.Uts },
-            new() { Type = LinuxNamespaceType.Mount },
-        };
+            if (mode == "host")
+                continue;
+            namespaces.Add(ContainerOf(mode) is null ? new LinuxNamespace { Type = type }
+                : new LinuxNamespace { Type = type, Path = NamespacePath(type, joined[type]) });
+        }
+        namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Mount });
         if (options.Network != NetworkMode.Host)
             namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network });
         if (host.CgroupNamespace)
@@ -295,7 +327,86 @@ public static class ContainerSpecBuilder
         }
         if (options.PidsLimit is { } pids)
             resources.Pids = new LinuxPids { Limit = pids <= 0 ? -1 : pids };
+        if (options.CpuShares is { } shares and not 0)
+        {
+            if (shares is < 2 or > 262144)
+                throw new EngineException(ErrorKind.InvalidArgument, $"CPU shares {shares}: the range is 2 to 262144");
+            (resources.CPU ??= new LinuxCPU()).Shares = (ulong)shares;
+        }
+        if (options.CpusetCpus is { } cpuList)
+            (resources.CPU ??= new LinuxCPU()).Cpus = CpuList(cpuList, "CPUs", host.CpuCount);
+        if (options.CpusetMems is { } mems)
+            (resources.CPU ??= new LinuxCPU()).Mems = CpuList(mems, "memory nodes", host.MemoryNodeCount);
+        if (options.MemoryReservation is { } reservation)
+        {
+            if (reservation < MinimumMemory)
+                throw new EngineException(ErrorKind.InvalidArgument, $"memory reservation {reservation}: the minimum is 6m");
+            if (options.Memory is { } limit && limit < reservation)
+                throw new EngineException(ErrorKind.InvalidArgument, $"memory reservation {reservation} is above the memory limit {limit}: a reservation is a soft limit below it");
+            (resources.Memory ??= new LinuxMemory()).Reservation = reservation;
+        }
+        if (options.OomKillDisable)
+            (resources.Memory ??= new LinuxMemory()).DisableOOMKiller = true;
+        if (options.BlkioWeight is { } weight and not 0)
+        {
+            if (weight is < 10 or > 1000)
+                throw new EngineException(ErrorKind.InvalidArgument, $"block IO weight {weight}: the range is 10 to 1000");
+            if (!host.BlockIOWeight)
+                throw new EngineException(ErrorKind.FailedPrecondition, $"block IO weight {weight}: this host's blkio controller has no weight file (its disks' IO scheduler is neither CFQ nor BFQ), so the weight would have no effect");
+            resources.BlockIO = new LinuxBlockIO { Weight = (ushort)weight };
+        }
+        foreach (var rule in options.DeviceCgroupRules)
+            resources.Devices.Add(DeviceRule(rule));
         return resources;
+    }
+
+    /// <summary>A cpuset list (0-3,5) whose every number is below <paramref name="count"/>.</summary>
+    private static string CpuList(string list, string what, int count)
+    {
+        foreach (var range in list.Split(','))
+        {
+            var bounds = range.Split('-');
+            if (bounds.Length > 2 || !bounds.All(b => b.Length > 0 && b.All(char.IsAsciiDigit)) || !int.TryParse(bounds[0], out var low)
+                || !int.TryParse(bounds[^1], out var high) || low > high)
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid {what} list \"{list}\": expected numbers and ranges such as 0-2,4");
+            if (high >= count)
+                throw new EngineException(ErrorKind.InvalidArgument, $"{what} {list} are not available: this host has {what} 0-{count - 1}");
+        }
+        return list;
+    }
+
+    /// <summary>docker's device cgroup rule, "TYPE MAJOR:MINOR ACCESS" with a, b or c and * for any number.</summary>
+    public static LinuxDeviceCgroup DeviceRule(string rule)
+    {
+        var fields = rule.Split(' ');
+        var numbers = fields.Length == 3 ? fields[1].Split(':') : [];
+        if (fields.Length != 3 || fields[0] is not ("a" or "b" or "c") || numbers.Length != 2
+            || !numbers.All(n => n == "*" || (n.Length > 0 && n.All(char.IsAsciiDigit) && long.TryParse(n, out _)))
+            || fields[2].Length is 0 or > 3 || !fields[2].All(c => c is 'r' or 'w' or 'm') || fields[2].Distinct().Count() != fields[2].Length)
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid device cgroup rule \"{rule}\": expected TYPE MAJOR:MINOR ACCESS, such as \"c 1:3 rwm\" or \"b 8:* r\"");
+        return new LinuxDeviceCgroup
+        {
+            Allow = true,
+            Type = fields[0],
+            Major = numbers[0] == "*" ? null : long.Parse(numbers[0]),
+            Minor = numbers[1] == "*" ? null : long.Parse(numbers[1]),
+            Access = fields[2],
+        };
+    }
+
+    /// <summary>
+    /// -1000 to 1000. Below this process's own score needs CAP_SYS_RESOURCE: without it in the host's bounding set
+    /// the runtime's write would fail, so it is refused here with the reason.
+    /// </summary>
+    private static int? OomScoreAdj(RunOptions options, HostFacts host)
+    {
+        if (options.OomScoreAdj is not { } score)
+            return null;
+        if (score is < -1000 or > 1000)
+            throw new EngineException(ErrorKind.InvalidArgument, $"OOM score adjustment {score}: the range is -1000 to 1000");
+        if (score < host.OomScoreAdj && !host.BoundingSet.Contains("CAP_SYS_RESOURCE"))
+            throw new EngineException(ErrorKind.FailedPrecondition, $"OOM score adjustment {score}: lowering it below skiff's own ({host.OomScoreAdj}) needs CAP_SYS_RESOURCE, which this host's bounding set lacks");
+        return score;
     }
 
     private static List<LinuxDevice>? Devices(RunOptions options, HostFacts host)
@@ -335,6 +446,8 @@ public static class ContainerSpecBuilder
                 throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: net.* sysctls cannot be set on a container that uses the host's network");
             if (!isNet && !NamespacedSysctls.Contains(key) && !key.StartsWith("fs.mqueue.", StringComparison.Ordinal))
                 throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: not a namespaced sysctl, so it would change the host (allowed: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)");
+            if (!isNet && (options.IpcMode == "host" || ContainerOf(options.IpcMode) is not null))
+                throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: the container shares another IPC namespace ({options.IpcMode}), so it would change that one");
         }
         return new Dictionary<string, string>(options.Sysctls);
     }
@@ -355,8 +468,14 @@ public static class ContainerSpecBuilder
             new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = sysOptions },
             new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = options.Privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"] },
             new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
-            new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={options.ShmSize ?? DefaultShmSize}"] },
         };
+        // docker: no /dev/shm with IPC mode none, the host's with the host's namespace. Joining another container's
+        // namespace shares its System V and POSIX message queue objects but not its /dev/shm: that is a mount of
+        // the other container's mount namespace, which the kernel does not let a bind mount take (EINVAL).
+        if (options.IpcMode == "host")
+            mounts.Add(new Mount { Destination = "/dev/shm", Type = "bind", Source = "/dev/shm", Options = ["rbind", "rprivate"] });
+        else if (options.IpcMode != "none")
+            mounts.Add(new Mount { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={options.ShmSize ?? DefaultShmSize}"] });
         foreach (var mount in input.EngineMounts)
             AddReplacing(mounts, mount);
         if (options.Init)

@@ -24,6 +24,12 @@ public sealed record HostFacts
     public bool CgroupNamespace { get; init; }
     /// <summary>The device node at a host path (type, major, minor, mode), or null when there is none.</summary>
     public required Func<string, LinuxDevice?> LookupDevice { get; init; }
+    /// <summary>NUMA memory nodes, numbered from 0 (cpuset.mems).</summary>
+    public int MemoryNodeCount { get; init; } = 1;
+    /// <summary>Whether block IO weights take effect: the blkio controller has a weight file (CFQ or BFQ), or cgroup v2's io controller.</summary>
+    public bool BlockIOWeight { get; init; } = true;
+    /// <summary>This process's oom_score_adj: lower ones need CAP_SYS_RESOURCE.</summary>
+    public int OomScoreAdj { get; init; }
 
     /// <summary>The host this process runs on.</summary>
     public static HostFacts Current() => new()
@@ -34,7 +40,20 @@ public sealed record HostFacts
         RlimitHardMaximum = CurrentHardLimit,
         CgroupNamespace = File.Exists("/sys/fs/cgroup/cgroup.controllers"),
         LookupDevice = LookupHostDevice,
+        MemoryNodeCount = MemoryNodes(),
+        BlockIOWeight = File.Exists("/sys/fs/cgroup/cgroup.controllers") || File.Exists("/sys/fs/cgroup/blkio/blkio.weight") || File.Exists("/sys/fs/cgroup/blkio/blkio.bfq.weight"),
+        OomScoreAdj = int.Parse(SmallFile.ReadAllText("/proc/self/oom_score_adj").Trim(), System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    /// <summary>The highest node of /sys/devices/system/node/online ("0" or "0-1") plus one; 1 without NUMA support.</summary>
+    private static int MemoryNodes()
+    {
+        const string online = "/sys/devices/system/node/online";
+        if (!File.Exists(online))
+            return 1;
+        var last = SmallFile.ReadAllText(online).Trim().Split(',', '-')[^1];
+        return int.TryParse(last, out var node) ? node + 1 : 1;
+    }
 
     /// <summary>
     /// Without CAP_SYS_RESOURCE no process can raise a hard limit above its own, and the container's limits

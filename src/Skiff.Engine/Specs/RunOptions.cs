@@ -118,4 +118,36 @@ public sealed record RunOptions
     public Oci.Image.HealthConfig? Healthcheck { get; init; }
     /// <summary>Disables the image's health check (docker's --no-healthcheck).</summary>
     public bool NoHealthcheck { get; init; }
+    /// <summary>HOST:IP entries appended to the container's /etc/hosts (docker's ExtraHosts).</summary>
+    public IReadOnlyList<string> ExtraHosts { get; init; } = [];
+    /// <summary>Nameservers, search domains and resolver options that replace the host's in the container's /etc/resolv.conf.</summary>
+    public IReadOnlyList<string> Dns { get; init; } = [];
+    public IReadOnlyList<string> DnsSearch { get; init; } = [];
+    public IReadOnlyList<string> DnsOptions { get; init; } = [];
+    /// <summary>docker's PidMode: "" (a namespace of its own), "host" or "container:NAME".</summary>
+    public string PidMode { get; init; } = "";
+    /// <summary>docker's IpcMode: "" or "private", "shareable" (others may join it), "host", "none" (no /dev/shm) or "container:NAME".</summary>
+    public string IpcMode { get; init; } = "";
+    /// <summary>docker's UTSMode: "" or "host".</summary>
+    public string UtsMode { get; init; } = "";
+    /// <summary>docker's UsernsMode: "" or "host" (skiff has no user namespace remapping, so both mean the host's).</summary>
+    public string UsernsMode { get; init; } = "";
+    /// <summary>Supplementary groups, names (looked up in the container's /etc/group) or numbers.</summary>
+    public IReadOnlyList<string> GroupAdd { get; init; } = [];
+    public bool OomKillDisable { get; init; }
+    /// <summary>The container's oom_score_adj, -1000 to 1000.</summary>
+    public int? OomScoreAdj { get; init; }
+    /// <summary>Relative CPU weight (cgroup v1 cpu.shares), 2 to 262144.</summary>
+    public long? CpuShares { get; init; }
+    /// <summary>CPUs and memory nodes the container may use, in the kernel's list syntax (0-3,5).</summary>
+    public string? CpusetCpus { get; init; }
+    public string? CpusetMems { get; init; }
+    /// <summary>Soft memory limit, reclaimed towards under memory pressure.</summary>
+    public long? MemoryReservation { get; init; }
+    /// <summary>Relative block IO weight, 10 to 1000.</summary>
+    public int? BlkioWeight { get; init; }
+    /// <summary>Device cgroup rules "TYPE MAJOR:MINOR ACCESS" (e.g. "c 1:3 rwm", "*" for any number).</summary>
+    public IReadOnlyList<string> DeviceCgroupRules { get; init; } = [];
+    /// <summary>OCI annotations of the container's config.</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
 }

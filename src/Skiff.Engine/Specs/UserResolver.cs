@@ -27,13 +27,43 @@ public static class UserResolver
     /// </summary>
     public static ResolvedUser Resolve(string rootfs, string? spec)
     {
-        using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
+        using var root = OpenRoot(rootfs);
         return Resolve(ReadLines(root, "/etc/passwd"), ReadLines(root, "/etc/group"), spec);
     }
 
     /// <summary>Resolves <paramref name="spec"/> against passwd and group file contents (null: the file is absent).</summary>
     public static ResolvedUser Resolve(string? passwd, string? group, string? spec)
         => Resolve(passwd?.Split('\n') ?? [], group?.Split('\n') ?? [], spec);
+
+    /// <summary>
+    /// docker's --group-add: more supplementary groups, by number (need not exist) or by name (must, in the
+    /// /etc/group under <paramref name="rootfs"/>).
+    /// </summary>
+    public static ResolvedUser AddGroups(ResolvedUser user, string rootfs, IReadOnlyList<string> groupAdd)
+    {
+        if (groupAdd.Count == 0)
+            return user;
+        var named = groupAdd.Where(g => !uint.TryParse(g, out _)).ToHashSet(StringComparer.Ordinal);
+        Dictionary<string, uint> byName = [];
+        if (named.Count > 0)
+        {
+            using var root = OpenRoot(rootfs);
+            byName = ParseGroup(ReadLines(root, "/etc/group")).Where(g => named.Contains(g.Name)).DistinctBy(g => g.Name).ToDictionary(g => g.Name, g => g.Gid);
+        }
+        var gids = user.AdditionalGids.ToList();
+        foreach (var name in groupAdd)
+        {
+            var gid = uint.TryParse(name, out var number) ? number
+                : byName.TryGetValue(name, out var found) ? found
+                : throw new EngineException(ErrorKind.InvalidArgument, $"unable to find group {name}: no matching entries in the container's /etc/group");
+            if (!gids.Contains(gid))
+                gids.Add(gid);
+        }
+        return user with { AdditionalGids = gids };
+    }
+
+    private static FileDescriptor OpenRoot(string rootfs)
+        => FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
 
     private static ResolvedUser Resolve(IEnumerable<string> passwd, IEnumerable<string> group, string? spec)
     {

@@ -126,6 +126,11 @@ public sealed class CliTests : IDisposable
             var always = await Skiff.RunAsync(Root, "create", "--pull", "always", "--tls-verify=false", name, "true");
             Assert.True(always.ExitCode == 0, always.Stderr);
             Assert.Equal(3, always.Stderr.Split('\n').Count(line => line.EndsWith(": Already exists")));
+
+            // -q: the pull shows nothing (docker's CLI still says the image was not found locally).
+            var quiet = await Skiff.RunAsync(Root, "create", "--pull", "always", "-q", "--tls-verify=false", name, "true");
+            Assert.True(quiet.ExitCode == 0, quiet.Stderr);
+            Assert.Equal($"Unable to find image '{name}' locally\n", quiet.Stderr);
         }
         finally
         {
