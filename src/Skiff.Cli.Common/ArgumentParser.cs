@@ -144,7 +144,7 @@ public sealed class ParsedArguments
         var value = Value(name);
         if (value is null)
             return null;
-        return GoDurationParser.Parse(value) ?? throw new UsageException($"--{name} must be a duration such as 5s, 500ms or 1m30s, not \"{value}\"");
+        return GoDurationParser.Parse(value) ?? throw new UsageException($"--{name} must be a duration such as 5s, 500ms or 1m30s, not \"{value}\"", badFlag: true);
     }
 
     public int Int(string name, int fallback)

@@ -83,7 +83,18 @@ internal static class Output
         output.Write(text.Length > 0 ? text.ToString() : "\n");
     }
 
-    public static GoTemplate? ParseDocumentFormat(string? format) => format is null ? null : ParseTemplate(format == "json" ? "{{json .}}" : format);
+    /// <summary>The --format of `inspect` and `version`: "json" or a template, one that does not parse failing as docker's (status 64).</summary>
+    public static GoTemplate? ParseDocumentFormat(string? format)
+    {
+        try
+        {
+            return format is null ? null : ParseTemplate(format == "json" ? "{{json .}}" : format);
+        }
+        catch (TemplateException error)
+        {
+            throw new CliFailure(ErrorKind.InvalidArgument, error.Message, error, Program.TemplateParseError);
+        }
+    }
 
     /// <summary>A --format template, its errors worded as docker's ("template parsing error: template: :1: ...").</summary>
     public static GoTemplate ParseTemplate(string format)

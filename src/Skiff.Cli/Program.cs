@@ -18,8 +18,8 @@ public static class Program
     /// </summary>
     public const int EngineError = 125;
 
-    /// <summary>docker's CLI's status for an inspect template that does not parse (cli/command/inspect's StatusError).</summary>
-    public const int InspectTemplateError = 64;
+    /// <summary>docker's CLI's status for an inspect or version template that does not parse (their StatusError{StatusCode: 64}).</summary>
+    public const int TemplateParseError = 64;
 
     /// <summary>docker's CLI's status for any other error: of every other command, and of the command line itself (<see cref="CliFailure"/>).</summary>
     public const int Failure = 1;
@@ -126,7 +126,7 @@ public static class Program
     {
         if (error is not EngineException { AlreadyShown: true })
             Console.Error.WriteLine($"skiff: {Message(error)}");
-        return error is CliFailure ? Failure : ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true }, statuses);
+        return error is CliFailure failure ? failure.Status : ExitCode(ErrorKinds.Of(error), error is EngineException { ContainerCommand: true }, statuses);
     }
 
     /// <summary>The one line a user reads: the engine's own sentence, or a system exception's message as one.</summary>

@@ -45,16 +45,7 @@ internal static class InspectCommand
     /// </summary>
     internal static int Print(CliContext context, ParsedArguments args, Func<string, JsonElement> inspect, Func<string, string>? notFound = null)
     {
-        Templates.GoTemplate? format;
-        try
-        {
-            format = Output.ParseDocumentFormat(args.Value("format"));
-        }
-        catch (Templates.TemplateException error)
-        {
-            Program.Report(error);
-            return Program.InspectTemplateError;
-        }
+        var format = Output.ParseDocumentFormat(args.Value("format"));
         var documents = new List<JsonElement>();
         var failures = new List<(string Name, Exception Error)>();
         foreach (var name in args.Positionals)
