@@ -43,7 +43,7 @@ public static class Program
         "info" => LogLevel.Information,
         "error" => LogLevel.Error,
         "fatal" or "panic" => LogLevel.Critical,
-        var other => throw new UsageException($"unable to parse logging level: {other} (expected debug, info, warn, error or fatal)"),
+        var other => throw new UsageException($"skiff: unable to parse logging level: {other} (expected debug, info, warn, error or fatal)"),
     };
 
     public static int Main(string[] args)
@@ -65,7 +65,8 @@ public static class Program
         }
         catch (UsageException error)
         {
-            Console.Error.WriteLine($"skiff: {error.Message}");
+            // The global options' errors name their command, skiff, as a command's name theirs.
+            Console.Error.WriteLine(error.Message);
             PrintUsage(Console.Error);
             return error.BadFlag ? EngineError : Failure;
         }

@@ -20,6 +20,9 @@ internal sealed record CliCommand(
 {
     public static readonly Flag Help = new("help", 'h', Help: "show help");
 
+    /// <summary>--help without -h, for `run` and `create`, where -h is docker's --hostname.</summary>
+    public static readonly Flag LongHelp = new("help", Help: "show help");
+
     /// <summary>--tls-verify as podman takes it: true (the default) or false.</summary>
     public static bool TlsVerify(ParsedArguments args, string command) => args.Value("tls-verify") switch
     {

@@ -80,7 +80,7 @@ internal static class RunFlags
         new("log-driver", TakesValue: true, Help: "json-file (default) or none"),
         new("isolation", TakesValue: true, Help: "isolation technology: default only"),
         new("quiet", 'q', Help: "do not show the pull's progress"),
-        CliCommand.Help,
+        CliCommand.LongHelp,
     ];
 
     /// <summary>
@@ -131,7 +131,9 @@ internal static class RunFlags
             // docker run's pull shows on stderr: stdout belongs to the container (or its ID).
             var resolved = context.Engine.RunPolicy.ResolveAsync(request, image =>
             {
-                Console.Error.WriteLine($"Unable to find image '{image}' locally");
+                // docker says so when the image is missing, not when --pull always pulls it anyway.
+                if (request.Pull != PullPolicy.Always)
+                    Console.Error.WriteLine($"Unable to find image '{image}' locally");
                 return args.Bool("quiet") ? null : view = new PullProgressView(Console.Error, !Console.IsErrorRedirected);
             }).GetAwaiter().GetResult();
             view?.Finish();
