@@ -73,22 +73,35 @@ public sealed class ContainerCreation
         return new PendingMonitor(socket, pid);
     }
 
-    /// <summary>What can be checked before anything is made: the name (valid, free), the stop signal and timeout, the restart policy, the health check.</summary>
+    /// <summary>
+    /// What can be checked of a container's settings before its image is even resolved (so a `run` with bad options
+    /// pulls nothing, as docker's CLI): the name's form, a restart policy with auto-removal, the stop timeout, the
+    /// health check, name resolution and namespace modes.
+    /// </summary>
+    /// <exception cref="EngineException">InvalidArgument for settings that are not valid.</exception>
+    public static void ValidateSettings(ContainerSettings settings)
+    {
+        if (settings.AutoRemove && settings.RestartPolicy.Name != "no")
+            throw new EngineException(ErrorKind.InvalidArgument, "a container that is removed when it exits cannot have a restart policy");
+        if (settings.Name is not null)
+            NameGenerator.Validate(settings.Name);
+        if (settings.StopTimeout is < 0)
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop timeout {settings.StopTimeout}: it must be 0 or more seconds");
+        Healthchecks.Validate(settings.Options);
+        NameResolution.Validate(settings.Options);
+        ContainerSpecBuilder.ValidateNamespaceModes(settings.Options);
+    }
+
+    /// <summary>What can be checked before anything is made: the settings, the name free, the stop signal with the image's.</summary>
     private (string? Name, string StopSignal) Validate(CreateRequest request)
     {
-        if (request.AutoRemove && request.RestartPolicy.Name != "no")
-            throw new EngineException(ErrorKind.InvalidArgument, "a container that is removed when it exits cannot have a restart policy");
+        ValidateSettings(request);
         var name = request.Name is null ? null : NameGenerator.Validate(request.Name);
         if (name is not null && _context.Store.GetByName(name) is { } holder)
-            throw new EngineException(ErrorKind.AlreadyExists, $"the container name \"{name}\" is already in use by container {holder.ShortId}: remove that container or choose another name");
+            throw new EngineException(ErrorKind.AlreadyExists, $"the container name \"{name}\" is already in use by container {holder.ShortId}: remove or rename that container, or choose another name");
         var stopSignal = request.StopSignal ?? request.ImageInfo.Config?.StopSignal ?? "SIGTERM";
         if (LinuxNames.ParseSignal(stopSignal) is null)
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop signal \"{stopSignal}\": give a name such as SIGTERM or a number");
-        if (request.StopTimeout is < 0)
-            throw new EngineException(ErrorKind.InvalidArgument, $"invalid stop timeout {request.StopTimeout}: it must be 0 or more seconds");
-        Healthchecks.Validate(request.Options);
-        NameResolution.Validate(request.Options);
-        ContainerSpecBuilder.ValidateNamespaceModes(request.Options);
         return (name, stopSignal);
     }
 

@@ -26,6 +26,7 @@ public sealed class ContainerRunPolicy(ImageService images)
         CancellationToken cancellationToken = default)
     {
         Refuse(request);
+        ContainerCreation.ValidateSettings(request);
         var image = await ImageAsync(request, pulling, cancellationToken).ConfigureAwait(false);
         var options = request.Options with { NoNewPrivileges = NoNewPrivileges(request.SecurityOptions) };
         options = options with

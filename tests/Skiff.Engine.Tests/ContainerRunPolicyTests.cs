@@ -33,6 +33,33 @@ public sealed class ContainerRunPolicyTests
         Assert.DoesNotContain("--", error.Message);
     }
 
+    [Fact]
+    public async Task Invalid_settings_are_refused_before_the_image_is_pulled()
+    {
+        string root = Directory.CreateTempSubdirectory("skiff-policy-").FullName;
+        try
+        {
+            using var images = Images.Service.ImageService.Open(new Images.Service.ImageServiceOptions { Root = root });
+            bool pulled = false;
+            var request = new CreateContainerRequest
+            {
+                // Nothing listens on port 1: had the policy pulled first, the error would be the registry's.
+                Image = "127.0.0.1:1/nothing:here",
+                Pull = PullPolicy.Always,
+                Options = new RunOptions { Healthcheck = new Oci.Image.HealthConfig { Test = ["CMD", "true"], Retries = -1 } },
+            };
+            var error = await Assert.ThrowsAsync<EngineException>(() =>
+                new ContainerRunPolicy(images).ResolveAsync(request, _ => { pulled = true; return null; }));
+            Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
+            Assert.Contains("retry count", error.Message);
+            Assert.False(pulled);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(new string[0], false)]
     [InlineData(new[] { "no-new-privileges" }, true)]
