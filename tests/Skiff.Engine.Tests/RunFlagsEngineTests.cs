@@ -10,6 +10,24 @@ public class RunFlagsEngineTests
 {
     private static HostFacts Host => ContainerSpecBuilderTests.Host;
 
+    [Theory]
+    [InlineData(null, NetworkMode.None)]
+    [InlineData("none", NetworkMode.None)]
+    [InlineData("default", NetworkMode.None)]
+    [InlineData("host", NetworkMode.Host)]
+    public void Network_modes_by_dockers_names(string? name, NetworkMode expected) => Assert.Equal(expected, NetworkModes.Parse(name));
+
+    [Theory]
+    [InlineData("bridge")]
+    [InlineData("container:web")]
+    public void Other_networks_are_refused_naming_the_network_and_no_flag(string name)
+    {
+        var error = Assert.Throws<EngineException>(() => NetworkModes.Parse(name));
+        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
+        Assert.StartsWith($"network \"{name}\" is not available", error.Message);
+        Assert.DoesNotContain("--", error.Message);
+    }
+
     private static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null)
         => ContainerSpecBuilder.Build(new SpecInput
         {

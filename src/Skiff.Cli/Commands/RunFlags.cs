@@ -184,12 +184,7 @@ internal static class RunFlags
                 Cpus = args.Value("cpus") is { } cpus ? ParseDecimal(cpus, "--cpus") : null,
                 PidsLimit = args.Value("pids-limit") is { } pids ? ParseLong(pids, "--pids-limit") : null,
                 ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
-                Network = (args.Value("network") ?? args.Value("net")) switch
-                {
-                    null or "none" or "default" => NetworkMode.None,
-                    "host" => NetworkMode.Host,
-                    var other => throw new EngineException(ErrorKind.InvalidArgument, $"--network {other}: only none and host are supported (bridge networks are not there yet)"),
-                },
+                Network = NetworkModes.Parse(args.Value("network") ?? args.Value("net")),
                 Labels = Pairs(args.Values("label"), "--label"),
                 Healthcheck = Healthcheck(args),
                 NoHealthcheck = args.Bool("no-healthcheck"),

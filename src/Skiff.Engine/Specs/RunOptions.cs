@@ -10,6 +10,19 @@ public enum NetworkMode
     Host,
 }
 
+/// <summary>The network a container asks for by name, as docker's --network and the API's NetworkMode name it.</summary>
+public static class NetworkModes
+{
+    /// <summary>none, or "default" (docker's name for the default network: none until bridge networks exist), and host.</summary>
+    /// <exception cref="EngineException">InvalidArgument for any other network.</exception>
+    public static NetworkMode Parse(string? name) => name switch
+    {
+        null or "none" or "default" => NetworkMode.None,
+        "host" => NetworkMode.Host,
+        _ => throw new EngineException(ErrorKind.InvalidArgument, $"network \"{name}\" is not available: only none and host exist until bridge networks do"),
+    };
+}
+
 /// <summary>A `--device HOST[:CONTAINER[:PERMISSIONS]]` request.</summary>
 public sealed record DeviceRequest(string HostPath, string ContainerPath, string Permissions)
 {
