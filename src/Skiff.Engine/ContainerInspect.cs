@@ -57,7 +57,8 @@ public sealed record ContainerInspect
             },
             Image = container.ImageId,
             // docker: no log file without a driver that writes one.
-            LogPath = config.Log.Driver == LogOptions.None ? "" : logPath,
+            // docker shows the path of json-file logs only: local's storage is internal, none has none.
+            LogPath = config.Log.Driver == LogOptions.JsonFile ? logPath : "",
             RestartCount = container.State.RestartCount,
             Driver = "overlay",
             Config = new InspectConfig

@@ -224,11 +224,22 @@ public class RunFlagsEngineTests
     }
 
     [Fact]
-    public void Log_drivers_are_json_file_and_none()
+    public void Log_drivers_are_json_file_local_and_none()
     {
         Assert.Equal(LogOptions.JsonFile, LogOptions.Parse(null, []).Driver);
         Assert.Equal(LogOptions.None, LogOptions.Parse("none", []).Driver);
-        Assert.Contains("log driver \"local\" is not supported", Refused(() => LogOptions.Parse("local", [])).Message);
+        Assert.Contains("log driver \"syslog\" is not supported", Refused(() => LogOptions.Parse("syslog", [])).Message);
         Assert.Contains("takes none", Refused(() => LogOptions.Parse("none", ["max-size=1m"])).Message);
+    }
+
+    [Fact]
+    public void The_local_driver_has_dockers_defaults_and_refuses_compression_it_would_not_do()
+    {
+        Assert.Equal(new LogOptions(20L << 20, 5, LogOptions.Local), LogOptions.Parse("local", []));
+        Assert.Equal(new LogOptions(1L << 20, 2, LogOptions.Local), LogOptions.Parse("local", ["max-size=1m", "max-file=2", "compress=false"]));
+        Assert.Contains("compress=true is not supported", Refused(() => LogOptions.Parse("local", ["compress=true"])).Message);
+        Assert.Contains("compress takes true or false", Refused(() => LogOptions.Parse("local", ["compress=yes"])).Message);
+        // compress is the local driver's option here, not json-file's.
+        Assert.Contains("the json-file driver takes max-size and max-file", Refused(() => LogOptions.Parse(null, ["compress=false"])).Message);
     }
 }

@@ -77,7 +77,7 @@ internal static class RunFlags
         new("gpus", TakesValue: true, Help: "GPU devices (not supported: refused)"),
         new("platform", TakesValue: true, Help: "os/arch[/variant] of the image (this host's only)"),
         new("annotation", TakesValue: true, Repeatable: true, Help: "OCI annotation KEY=VALUE"),
-        new("log-driver", TakesValue: true, Help: "json-file (default) or none"),
+        new("log-driver", TakesValue: true, Help: "json-file (default), local or none"),
         new("isolation", TakesValue: true, Help: "isolation technology: default only"),
         new("quiet", 'q', Help: "do not show the pull's progress"),
         CliCommand.LongHelp,

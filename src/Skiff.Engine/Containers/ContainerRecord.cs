@@ -51,12 +51,18 @@ public sealed record RestartPolicy(string Name, int MaximumRetryCount)
 }
 
 /// <summary>
-/// The log driver, json-file or none (docker's --log-driver), and the json-file driver's options
+/// The log driver, json-file, local or none (docker's --log-driver), and the file drivers' options
 /// (`--log-opt max-size=10m --log-opt max-file=3`).
 /// </summary>
+/// <remarks>
+/// local is docker's driver whose storage is internal (docker does not show its path, so its format is no API):
+/// here it is the same line-per-entry files as json-file, with local's defaults of 20 MB × 5 files. docker's local
+/// also compresses rotated files by default; skiff's does not, and refuses compress=true rather than ignore it.
+/// </remarks>
 public sealed record LogOptions(long? MaxSize, int MaxFiles, string Driver = LogOptions.JsonFile)
 {
     public const string JsonFile = "json-file";
+    public const string Local = "local";
     public const string None = "none";
 
     public static readonly LogOptions Default = new(null, 1);
@@ -64,19 +70,21 @@ public sealed record LogOptions(long? MaxSize, int MaxFiles, string Driver = Log
     /// <summary>docker's driver names; null for the default, json-file.</summary>
     public static LogOptions Parse(string? driver, IReadOnlyCollection<string> options)
     {
-        switch (driver ?? JsonFile)
+        var name = driver ?? JsonFile;
+        switch (name)
         {
-            case JsonFile:
+            case JsonFile or Local:
                 break;
             case None when options.Count == 0:
                 return new LogOptions(null, 1, None);
             case None:
                 throw new EngineException(ErrorKind.InvalidArgument, $"log option \"{options.First()}\" is not one of the none log driver, which takes none");
             default:
-                throw new EngineException(ErrorKind.InvalidArgument, $"log driver \"{driver}\" is not supported: skiff's are json-file and none");
+                throw new EngineException(ErrorKind.InvalidArgument, $"log driver \"{driver}\" is not supported: skiff's are json-file, local and none");
         }
-        long? maxSize = null;
-        int maxFiles = 1;
+        bool local = name == Local;
+        long? maxSize = local ? 20L << 20 : null;
+        int maxFiles = local ? 5 : 1;
         foreach (var option in options)
         {
             var eq = option.IndexOf('=');
@@ -92,13 +100,21 @@ public sealed record LogOptions(long? MaxSize, int MaxFiles, string Driver = Log
                     if (!int.TryParse(value, out maxFiles) || maxFiles < 1)
                         throw new EngineException(ErrorKind.InvalidArgument, $"invalid log option \"{option}\": max-file must be a number of 1 or more");
                     break;
+                case "compress" when local && value == "false":
+                    break;
+                case "compress" when local && value == "true":
+                    throw new EngineException(ErrorKind.InvalidArgument, "the log option compress=true is not supported: skiff's local driver keeps rotated files uncompressed");
+                case "compress" when local:
+                    throw new EngineException(ErrorKind.InvalidArgument, $"invalid log option \"{option}\": compress takes true or false");
                 default:
-                    throw new EngineException(ErrorKind.InvalidArgument, $"unknown log option \"{option}\": the json-file driver takes max-size and max-file");
+                    throw new EngineException(ErrorKind.InvalidArgument, local
+                        ? $"unknown log option \"{option}\": the local driver takes max-size, max-file and compress=false"
+                        : $"unknown log option \"{option}\": the json-file driver takes max-size and max-file");
             }
         }
         if (maxFiles > 1 && maxSize is null)
             throw new EngineException(ErrorKind.InvalidArgument, "the log option max-file needs max-size as well: files rotate when they reach it");
-        return new LogOptions(maxSize, maxFiles);
+        return new LogOptions(maxSize, maxFiles, name);
     }
 }
 

@@ -109,6 +109,24 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task TheLocalLogDriverKeepsLogsBehindNoPath()
+    {
+        var id = (await Ok("run", "-d", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", Image,
+            "sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done")).Stdout.Trim();
+        Assert.Equal("0\n", (await Ok("wait", id)).Stdout);
+        var inspect = JsonDocument.Parse((await Ok("inspect", id)).Stdout).RootElement[0];
+        Assert.Equal("local", inspect.GetProperty("HostConfig").GetProperty("LogConfig").GetProperty("Type").GetString());
+        // docker keeps the local driver's storage out of the API.
+        Assert.Equal("", inspect.GetProperty("LogPath").GetString());
+        // Rotated at 1 KiB into 2 files: the newest lines are there, the oldest gone, as docker's local driver keeps them.
+        var lines = (await Ok("logs", id)).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("line 199", lines[^1]);
+        Assert.DoesNotContain("line 0", lines);
+        Assert.Equal("skiff: the log option compress=true is not supported: skiff's local driver keeps rotated files uncompressed\n",
+            (await FailsOnOneLine("run", "--log-driver", "local", "--log-opt", "compress=true", Image, "true")).Stderr);
+    }
+
+    [Fact]
     public async Task CidfileIsWrittenAndAnExistingOneIsRefused()
     {
         var cidfile = Path.Combine(_temp.Path, "cid");
@@ -140,7 +158,7 @@ public sealed partial class EngineCliTests
     [InlineData("--device-cgroup-rule=c 1:3 rwx", "skiff: invalid device cgroup rule \"c 1:3 rwx\"")]
     [InlineData("--gpus=all", "skiff: GPU request \"all\" cannot be met: skiff has no GPU support")]
     [InlineData("--platform=linux/s390x", "skiff: platform linux/s390x cannot run on this host")]
-    [InlineData("--log-driver=syslog", "skiff: log driver \"syslog\" is not supported: skiff's are json-file and none")]
+    [InlineData("--log-driver=syslog", "skiff: log driver \"syslog\" is not supported: skiff's are json-file, local and none")]
     [InlineData("--isolation=hyperv", "skiff: isolation \"hyperv\" is not supported")]
     public async Task UnsupportedOrInvalidFlagsAreRefusedWithAReason(string flag, string message)
     {
