@@ -201,6 +201,7 @@ public sealed class ContainerCreation
                 Mounts = volumes.MountPoints,
                 AnonymousVolumes = volumes.Anonymous,
                 Healthcheck = Healthchecks.Merge(options, image?.Healthcheck),
+                Shell = image?.Shell ?? [],
             },
         };
     }

@@ -77,6 +77,7 @@ public sealed record ContainerInspect
                 StopTimeout = config.StopTimeout,
                 ExposedPorts = config.ExposedPorts.ToDictionary(p => p, _ => new EmptyObject()),
                 Healthcheck = config.Healthcheck,
+                Shell = config.Shell.Count > 0 ? config.Shell : null,
             },
             HostConfig = new InspectHostConfig
             {
@@ -186,6 +187,8 @@ public sealed record InspectConfig
     public required Dictionary<string, EmptyObject> ExposedPorts { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Skiff.Oci.Image.HealthConfig? Healthcheck { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Shell { get; init; }
 }
 
 /// <summary>docker writes exposed ports as {"80/tcp": {}}.</summary>

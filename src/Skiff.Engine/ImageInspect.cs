@@ -58,6 +58,7 @@ public sealed record ImageInspect
                 Labels = execution?.Labels ?? new Dictionary<string, string>(),
                 StopSignal = execution?.StopSignal,
                 Healthcheck = execution?.Healthcheck,
+                Shell = execution?.Shell,
             },
             GraphDriver = GraphDriverOf(image, snapshotter),
             RootFS = new ImageRootFsInspect { Type = config.RootFs.Type, Layers = config.RootFs.DiffIds },
@@ -104,6 +105,8 @@ public sealed record ImageInspectConfig
     public string? StopSignal { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Skiff.Oci.Image.HealthConfig? Healthcheck { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Shell { get; init; }
 }
 
 public sealed record ImageGraphDriver

@@ -53,6 +53,11 @@ public sealed class HealthcheckTests
     {
         Assert.Equal(["/healthy", "-v"], Healthchecks.Command(new HealthConfig { Test = ["CMD", "/healthy", "-v"] }));
         Assert.Equal(["/bin/sh", "-c", "curl -f localhost || exit 1"], Healthchecks.Command(new HealthConfig { Test = ["CMD-SHELL", "curl -f localhost || exit 1"] }));
+        // The image's SHELL, as docker's getShell: CMD-SHELL runs through it, CMD does not.
+        Assert.Equal(["/bin/bash", "-o", "pipefail", "-c", "true | false"],
+            Healthchecks.Command(new HealthConfig { Test = ["CMD-SHELL", "true | false"] }, ["/bin/bash", "-o", "pipefail", "-c"]));
+        Assert.Equal(["/healthy"], Healthchecks.Command(new HealthConfig { Test = ["CMD", "/healthy"] }, ["/bin/bash", "-c"]));
+        Assert.Equal(["/bin/sh", "-c", "true"], Healthchecks.Command(new HealthConfig { Test = ["CMD-SHELL", "true"] }, []));
         Assert.Null(Healthchecks.Command(new HealthConfig { Test = ["CMD"] }));
         Assert.Null(Healthchecks.Command(new HealthConfig { Test = ["PING", "x"] }));
         Assert.Null(Healthchecks.Command(new HealthConfig { Interval = Second }));

@@ -99,13 +99,14 @@ public static class Healthchecks
     }
 
     /// <summary>
-    /// What a check runs in the container: CMD's arguments, or CMD-SHELL's command through /bin/sh -c. Null when the
-    /// container's health is not checked (no test, NONE, or a type docker does not know, which it ignores too).
+    /// What a check runs in the container: CMD's arguments, or CMD-SHELL's command through the image's
+    /// <paramref name="shell"/> (its SHELL), /bin/sh -c without one, as moby's getShell. Null when the container's
+    /// health is not checked (no test, NONE, or a type docker does not know, which it ignores too).
     /// </summary>
-    public static IReadOnlyList<string>? Command(HealthConfig? config) => config?.Test switch
+    public static IReadOnlyList<string>? Command(HealthConfig? config, IReadOnlyList<string>? shell = null) => config?.Test switch
     {
         ["CMD", .. var arguments] when arguments.Count > 0 => arguments,
-        ["CMD-SHELL", .. var command] => ["/bin/sh", "-c", .. command],
+        ["CMD-SHELL", .. var command] => [.. shell is { Count: > 0 } ? shell : ["/bin/sh", "-c"], .. command],
         _ => null,
     };
 

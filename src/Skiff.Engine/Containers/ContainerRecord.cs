@@ -153,6 +153,8 @@ public sealed record ContainerConfig
     public IReadOnlyList<string> AnonymousVolumes { get; init; } = [];
     /// <summary>The health check in effect (the container's settings over the image's), as docker's Config.Healthcheck.</summary>
     public Skiff.Oci.Image.HealthConfig? Healthcheck { get; init; }
+    /// <summary>The image's SHELL, through which CMD-SHELL health checks run (docker's Config.Shell); empty: /bin/sh -c.</summary>
+    public IReadOnlyList<string> Shell { get; init; } = [];
 }
 
 /// <summary>The live part of a container's row: changed by start/stop and by its monitor.</summary>

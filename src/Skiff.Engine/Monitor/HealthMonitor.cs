@@ -44,7 +44,7 @@ internal sealed class HealthMonitor
     /// <summary>Starts checking the container that just started; null when its health is not checked.</summary>
     public static HealthMonitor? Start(ContainerContext context, ContainerRecord container, RuntimeClient runtime, ChildReaper children, ILogger logger, DateTimeOffset startedAt)
     {
-        if (container.Config.Healthcheck is not { } config || Healthchecks.Command(config) is not { } command)
+        if (container.Config.Healthcheck is not { } config || Healthchecks.Command(config, container.Config.Shell) is not { } command)
             return null;
         var monitor = new HealthMonitor(context, container, config, command, runtime, children, logger, startedAt);
         monitor._thread.Start();

@@ -44,6 +44,8 @@ public sealed record ImageExecutionConfig
     [JsonPropertyName("Labels")] public Dictionary<string, string>? Labels { get; init; }
     [JsonPropertyName("StopSignal")] public string? StopSignal { get; init; }
     [JsonPropertyName("Healthcheck")] public HealthConfig? Healthcheck { get; init; }
+    /// <summary>docker's SHELL: what shell-form commands (a health check's CMD-SHELL) run through; /bin/sh -c when unset.</summary>
+    [JsonPropertyName("Shell")] public List<string>? Shell { get; init; }
 }
 
 /// <summary>
