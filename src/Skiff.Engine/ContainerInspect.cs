@@ -118,6 +118,9 @@ public sealed record ContainerInspect
                 CpusetMems = options.CpusetMems ?? "",
                 DeviceCgroupRules = options.DeviceCgroupRules.Count > 0 ? options.DeviceCgroupRules : null,
                 MemoryReservation = options.MemoryReservation ?? 0,
+                CpuPeriod = options.CpuPeriod ?? 0,
+                CpuQuota = options.CpuQuota ?? 0,
+                MemorySwappiness = options.MemorySwappiness is null or -1 ? null : options.MemorySwappiness,
                 OomKillDisable = options.OomKillDisable,
                 PidsLimit = options.PidsLimit,
                 ShmSize = options.ShmSize ?? Specs.ContainerSpecBuilder.DefaultShmSize,
@@ -226,6 +229,10 @@ public sealed record InspectHostConfig
     public required string CpusetMems { get; init; }
     public IReadOnlyList<string>? DeviceCgroupRules { get; init; }
     public long MemoryReservation { get; init; }
+    public long CpuPeriod { get; init; }
+    public long CpuQuota { get; init; }
+    /// <summary>null when the host's applies, as docker shows it.</summary>
+    public long? MemorySwappiness { get; init; }
     public bool OomKillDisable { get; init; }
     public long? PidsLimit { get; init; }
     public long ShmSize { get; init; }

@@ -140,11 +140,13 @@ public class RunFlagsEngineTests
         {
             CpuShares = 512, CpusetCpus = "0-1", CpusetMems = "0", MemoryReservation = 32L << 20, OomKillDisable = true,
             BlkioWeight = 300, DeviceCgroupRules = ["c 1:3 rwm", "b 8:* r"], OomScoreAdj = 500,
+            CpuPeriod = 50_000, CpuQuota = 25_000, MemorySwappiness = 10,
             Annotations = new Dictionary<string, string> { ["org.example/a"] = "1" },
         });
         var resources = spec.Linux!.Resources!;
         Assert.Equal((512UL, "0-1", "0"), (resources.CPU!.Shares, resources.CPU.Cpus, resources.CPU.Mems));
         Assert.Equal((32L << 20, true), (resources.Memory!.Reservation, resources.Memory.DisableOOMKiller));
+        Assert.Equal((50_000UL, 25_000L, 10UL), (resources.CPU.Period, resources.CPU.Quota, resources.Memory.Swappiness));
         Assert.Equal((ushort)300, resources.BlockIO!.Weight);
         Assert.Contains(resources.Devices!, d => d is { Allow: true, Type: "c", Major: 1, Minor: 3, Access: "rwm" });
         Assert.Contains(resources.Devices!, d => d is { Allow: true, Type: "b", Major: 8, Minor: null, Access: "r" });
@@ -162,6 +164,10 @@ public class RunFlagsEngineTests
     [InlineData("blkio", "block IO weight 5: the range is 10 to 1000")]
     [InlineData("rule", "invalid device cgroup rule \"x 1:3 rwm\"")]
     [InlineData("oom", "OOM score adjustment 1001: the range is -1000 to 1000")]
+    [InlineData("cpu-period", "CPU CFS period 999: the range is 1000 to 1000000 microseconds")]
+    [InlineData("cpu-quota", "CPU CFS quota 10: it is at least 1000 microseconds, or -1 for none")]
+    [InlineData("cpus-and-quota", "a CPU limit and a CFS period or quota cannot both be set")]
+    [InlineData("swappiness", "memory swappiness -2: the range is 0 to 100")]
     public void Resource_values_out_of_range_are_refused(string what, string message)
     {
         RunOptions options = what switch
@@ -174,6 +180,10 @@ public class RunFlagsEngineTests
             "reservation-above" => new() { Memory = 32L << 20, MemoryReservation = 64L << 20 },
             "blkio" => new() { BlkioWeight = 5 },
             "rule" => new() { DeviceCgroupRules = ["x 1:3 rwm"] },
+            "cpu-period" => new() { CpuPeriod = 999 },
+            "cpu-quota" => new() { CpuQuota = 10 },
+            "cpus-and-quota" => new() { Cpus = 1, CpuQuota = 50_000 },
+            "swappiness" => new() { MemorySwappiness = -2 },
             _ => new() { OomScoreAdj = 1001 },
         };
         Assert.StartsWith(message, Refused(() => Build(options)).Message);

@@ -325,6 +325,26 @@ public static class ContainerSpecBuilder
             const ulong period = 100_000;
             resources.CPU = new LinuxCPU { Period = period, Quota = (long)Math.Round(cpus * period) };
         }
+        if ((options.CpuPeriod is not (null or 0) || options.CpuQuota is not (null or 0)) && options.Cpus is not null)
+            throw new EngineException(ErrorKind.InvalidArgument, "a CPU limit and a CFS period or quota cannot both be set: the limit is a quota per period already");
+        if (options.CpuPeriod is { } cpuPeriod and not 0)
+        {
+            if (cpuPeriod is < 1000 or > 1_000_000)
+                throw new EngineException(ErrorKind.InvalidArgument, $"CPU CFS period {cpuPeriod}: the range is 1000 to 1000000 microseconds");
+            (resources.CPU ??= new LinuxCPU()).Period = (ulong)cpuPeriod;
+        }
+        if (options.CpuQuota is { } cpuQuota and not 0)
+        {
+            if (cpuQuota is < 1000 and not -1)
+                throw new EngineException(ErrorKind.InvalidArgument, $"CPU CFS quota {cpuQuota}: it is at least 1000 microseconds, or -1 for none");
+            (resources.CPU ??= new LinuxCPU()).Quota = cpuQuota;
+        }
+        if (options.MemorySwappiness is { } swappiness and not -1)
+        {
+            if (swappiness is < 0 or > 100)
+                throw new EngineException(ErrorKind.InvalidArgument, $"memory swappiness {swappiness}: the range is 0 to 100 (-1: the host's)");
+            (resources.Memory ??= new LinuxMemory()).Swappiness = (ulong)swappiness;
+        }
         if (options.PidsLimit is { } pids)
             resources.Pids = new LinuxPids { Limit = pids <= 0 ? -1 : pids };
         if (options.CpuShares is { } shares and not 0)

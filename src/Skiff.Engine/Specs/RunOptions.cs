@@ -157,6 +157,12 @@ public sealed record RunOptions
     public string? CpusetMems { get; init; }
     /// <summary>Soft memory limit, reclaimed towards under memory pressure.</summary>
     public long? MemoryReservation { get; init; }
+    /// <summary>CFS period in microseconds (1000 to 1000000); with <see cref="CpuQuota"/>, what --cpus sets in one value.</summary>
+    public long? CpuPeriod { get; init; }
+    /// <summary>CFS quota in microseconds per period (at least 1000; -1: unlimited).</summary>
+    public long? CpuQuota { get; init; }
+    /// <summary>How readily the kernel swaps the container's anonymous memory out, 0 to 100; -1 or null: the host's.</summary>
+    public long? MemorySwappiness { get; init; }
     /// <summary>Relative block IO weight, 10 to 1000.</summary>
     public int? BlkioWeight { get; init; }
     /// <summary>Device cgroup rules "TYPE MAJOR:MINOR ACCESS" (e.g. "c 1:3 rwm", "*" for any number).</summary>

@@ -40,7 +40,10 @@ public sealed partial class EngineCliTests
     public async Task CgroupResourcesAreAppliedAndShownByInspect()
     {
         var id = (await Ok("run", "-d", "--cpu-shares", "512", "--cpuset-cpus", "0", "--cpuset-mems", "0", "-m", "64m", "--memory-reservation", "32m",
-            "--oom-kill-disable", "--oom-score-adj", "500", "--device-cgroup-rule", "c 1:3 rwm", Image, "sleep", "60")).Stdout.Trim();
+            "--oom-kill-disable", "--oom-score-adj", "500", "--device-cgroup-rule", "c 1:3 rwm",
+            "--cpu-period", "50000", "--cpu-quota", "25000", "--memory-swappiness", "10", Image, "sleep", "60")).Stdout.Trim();
+        Assert.Equal("50000\n25000\n10\n", (await Ok("exec", id, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_period_us", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+            "/sys/fs/cgroup/memory/memory.swappiness")).Stdout);
         // Inside: the container's own cgroup files (cgroup v1 here: the hierarchies are mounted at the container's cgroup).
         var inside = (await Ok("exec", id, "cat", "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpuset/cpuset.cpus",
             "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes", "/sys/fs/cgroup/memory/memory.oom_control", "/proc/1/oom_score_adj")).Stdout.Split('\n');
@@ -58,6 +61,9 @@ public sealed partial class EngineCliTests
         Assert.Equal("0", host.GetProperty("CpusetCpus").GetString());
         Assert.Equal("0", host.GetProperty("CpusetMems").GetString());
         Assert.Equal(32L << 20, host.GetProperty("MemoryReservation").GetInt64());
+        Assert.Equal(50000, host.GetProperty("CpuPeriod").GetInt64());
+        Assert.Equal(25000, host.GetProperty("CpuQuota").GetInt64());
+        Assert.Equal(10, host.GetProperty("MemorySwappiness").GetInt64());
         Assert.True(host.GetProperty("OomKillDisable").GetBoolean());
         Assert.Equal(500, host.GetProperty("OomScoreAdj").GetInt32());
         Assert.Equal(["c 1:3 rwm"], Strings(host.GetProperty("DeviceCgroupRules")));
@@ -153,6 +159,8 @@ public sealed partial class EngineCliTests
     [InlineData("--group-add=nosuch", "skiff: unable to find group nosuch")]
     [InlineData("--oom-score-adj=-10", "skiff: OOM score adjustment -10: lowering it below skiff's own (0) needs CAP_SYS_RESOURCE")]
     [InlineData("--cpu-shares=1", "skiff: CPU shares 1: the range is 2 to 262144")]
+    [InlineData("--cpu-quota=999", "skiff: CPU CFS quota 999: it is at least 1000 microseconds, or -1 for none")]
+    [InlineData("--memory-swappiness=101", "skiff: memory swappiness 101: the range is 0 to 100 (-1: the host's)")]
     [InlineData("--cpuset-cpus=64", "skiff: CPUs 64 are not available")]
     [InlineData("--blkio-weight=500", "skiff: block IO weight 500: this host's blkio controller has no weight file")]
     [InlineData("--device-cgroup-rule=c 1:3 rwx", "skiff: invalid device cgroup rule \"c 1:3 rwx\"")]
