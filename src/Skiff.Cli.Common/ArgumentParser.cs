@@ -138,13 +138,13 @@ public sealed class ParsedArguments
 
     public bool Bool(string name) => Value(name) == "true";
 
-    /// <summary>A Go duration flag (<see cref="GoDurationParser"/>); null when not given.</summary>
+    /// <summary>A Go duration flag (<see cref="Skiff.Oci.GoDuration.Parse"/>); null when not given.</summary>
     public TimeSpan? Duration(string name)
     {
         var value = Value(name);
         if (value is null)
             return null;
-        return GoDurationParser.Parse(value) ?? throw new UsageException($"--{name} must be a duration such as 5s, 500ms or 1m30s, not \"{value}\"", badFlag: true);
+        return Skiff.Oci.GoDuration.Parse(value) ?? throw new UsageException($"--{name} must be a duration such as 5s, 500ms or 1m30s, not \"{value}\"", badFlag: true);
     }
 
     public int Int(string name, int fallback)
@@ -155,51 +155,6 @@ public sealed class ParsedArguments
         return int.TryParse(value, out var number) && number >= 0
             ? number
             : throw new UsageException($"--{name} must be a non-negative number, not \"{value}\"", badFlag: true);
-    }
-}
-
-/// <summary>Go's time.ParseDuration, which docker's and runc's duration flags take: "1m30s", "1.5s", "500ms", "-2h", "0".</summary>
-public static class GoDurationParser
-{
-    /// <summary>The duration, or null when <paramref name="text"/> is not one.</summary>
-    public static TimeSpan? Parse(string text)
-    {
-        var rest = text.AsSpan();
-        var negative = rest.StartsWith("-");
-        if (negative || rest.StartsWith("+"))
-            rest = rest[1..];
-        if (rest is "0")
-            return TimeSpan.Zero;
-        if (rest.IsEmpty)
-            return null;
-        var total = 0.0;
-        while (!rest.IsEmpty)
-        {
-            var numberLength = 0;
-            while (numberLength < rest.Length && (char.IsAsciiDigit(rest[numberLength]) || rest[numberLength] == '.'))
-                numberLength++;
-            var unitLength = 0;
-            while (numberLength + unitLength < rest.Length && !char.IsAsciiDigit(rest[numberLength + unitLength]) && rest[numberLength + unitLength] != '.')
-                unitLength++;
-            if (numberLength == 0 || !double.TryParse(rest[..numberLength], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var value))
-                return null;
-            double? nanoseconds = rest.Slice(numberLength, unitLength) switch
-            {
-                "ns" => 1,
-                "us" or "µs" => 1e3,
-                "ms" => 1e6,
-                "s" => 1e9,
-                "m" => 60e9,
-                "h" => 3600e9,
-                _ => null,
-            };
-            if (nanoseconds is null)
-                return null;
-            total += value * nanoseconds.Value;
-            rest = rest[(numberLength + unitLength)..];
-        }
-        var ticks = (long)(total / 100);
-        return TimeSpan.FromTicks(negative ? -ticks : ticks);
     }
 }
 

@@ -186,5 +186,5 @@ public sealed class HealthcheckTests
     [InlineData(90 * Second, "1m30s")]
     [InlineData(3600 * Second, "1h0m0s")]
     [InlineData(-2 * Second, "-2s")]
-    public void Durations_print_as_Go_prints_them(long nanoseconds, string text) => Assert.Equal(text, GoDuration.Format(nanoseconds));
+    public void Durations_print_as_Go_prints_them(long nanoseconds, string text) => Assert.Equal(text, Skiff.Oci.GoDuration.Format(nanoseconds));
 }

@@ -1,4 +1,5 @@
 using Skiff.Engine.Specs;
+using Skiff.Oci;
 using Skiff.Oci.Image;
 
 namespace Skiff.Engine.Containers;

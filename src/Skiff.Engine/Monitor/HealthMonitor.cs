@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Skiff.Engine.Containers;
 using Skiff.Interop;
+using Skiff.Oci;
 using Skiff.Oci.Image;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
