@@ -4,7 +4,7 @@ namespace Skiff.Interop;
 
 public static unsafe partial class Interop
 {
-    /// <summary>eventfd and inotify: the two ways the kernel tells a watcher about cgroup OOM kills (v1 and v2).</summary>
+    /// <summary>eventfd and inotify: how the kernel tells a watcher about cgroup OOM kills (v1 and v2) and changed files.</summary>
     public static partial class Notify
     {
         private const string LibC = "libc.so.6";
@@ -13,6 +13,8 @@ public static unsafe partial class Interop
         public const int IN_NONBLOCK = 0x800;
         public const int IN_CLOEXEC = 0x80000;
         public const uint IN_MODIFY = 0x2;
+        public const uint IN_MOVED_TO = 0x80;
+        public const uint IN_DELETE = 0x200;
 
         [LibraryImport(LibC, EntryPoint = "eventfd", SetLastError = true)]
         private static partial int EventFdCreate(uint initial, int flags);

@@ -29,6 +29,44 @@ public static unsafe partial class Interop
         public static partial nint Receive(int fd, byte* buffer, nint length, int flags);
 
         public const int MSG_NOSIGNAL = 0x4000;
+        public const int MSG_PEEK = 0x2;
+        public const int MSG_TRUNC = 0x20;
+
+        private const int AF_NETLINK = 16;
+        private const int SOCK_RAW = 3;
+        private const int SOL_SOCKET = 1;
+        // asm-generic/socket.h's SO_RCVTIMEO_OLD, whose struct timeval is two longs on both 64-bit targets
+        private const int SO_RCVTIMEO = 20;
+        private const int SOL_NETLINK = 270;
+        private const int NETLINK_CAP_ACK = 10;
+        private const int NETLINK_EXT_ACK = 11;
+
+        [LibraryImport(LibC, EntryPoint = "setsockopt", SetLastError = true)]
+        private static partial int SetSocketOption(int fd, int level, int name, void* value, uint length);
+
+        /// <summary>
+        /// A netlink socket of <paramref name="protocol"/> in the calling thread's network namespace. Errors come back
+        /// with the kernel's text (NETLINK_EXT_ACK) and without a copy of the request (NETLINK_CAP_ACK), and a receive
+        /// gives up after <paramref name="receiveTimeout"/> (EAGAIN) rather than hanging on a kernel that never answers.
+        /// </summary>
+        public static FileDescriptor OpenNetlink(int protocol, TimeSpan receiveTimeout)
+        {
+            var fd = FileDescriptor.Wrap(CreateSocket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "socket AF_NETLINK");
+            try
+            {
+                int on = 1;
+                Errno.Check(SetSocketOption(fd.Fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof(int)), "setsockopt NETLINK_CAP_ACK");
+                Errno.Check(SetSocketOption(fd.Fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof(int)), "setsockopt NETLINK_EXT_ACK");
+                long* timeout = stackalloc long[2] { (long)receiveTimeout.TotalSeconds, receiveTimeout.Microseconds + receiveTimeout.Milliseconds * 1000L };
+                Errno.Check(SetSocketOption(fd.Fd, SOL_SOCKET, SO_RCVTIMEO, timeout, 2 * sizeof(long)), "setsockopt SO_RCVTIMEO");
+                return fd;
+            }
+            catch
+            {
+                fd.Dispose();
+                throw;
+            }
+        }
 
         public static (FileDescriptor Ours, FileDescriptor Theirs) SeqPacketPair()
         {
@@ -67,7 +105,6 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "recvmsg", SetLastError = true)]
         private static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
 
-        private const int SOL_SOCKET = 1;
         private const int SCM_RIGHTS = 1;
         private const int MSG_CMSG_CLOEXEC = 0x40000000;
 

@@ -35,6 +35,7 @@ internal static class CommandList
         VolumeCommands.Remove,
         VolumeCommands.Prune,
         MonitorCommand.Definition,
+        DnsResolverCommand.Definition,
         PullCommand.Definition,
         PushCommand.Definition,
         ImagesCommand.Definition,
