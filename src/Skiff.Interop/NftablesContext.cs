@@ -47,22 +47,11 @@ public sealed unsafe class NftablesContext : IDisposable
 
     private static string Utf8(byte* text) => text is null ? "" : Marshal.PtrToStringUTF8((nint)text) ?? "";
 
-    private static readonly Lock LibraryCheck = new();
-    private static bool _libraryFound;
-
     /// <summary>Turns a missing library into a sentence that says what to install instead of a DllNotFoundException.</summary>
     internal static void EnsureLibrary(string library)
     {
-        lock (LibraryCheck)
-        {
-            if (_libraryFound && library == Interop.Nftables.Lib)
-                return;
-            if (!NativeLibrary.TryLoad(library, typeof(NftablesContext).Assembly, null, out var loaded))
-                throw new NftablesException(ErrorKind.FailedPrecondition, $"{library} is missing: install Debian's libnftables1.", "");
-            NativeLibrary.Free(loaded);
-            if (library == Interop.Nftables.Lib)
-                _libraryFound = true;
-        }
+        if (!NativeLibraries.IsPresent(library))
+            throw new NftablesException(ErrorKind.FailedPrecondition, $"{library} is missing: install Debian's libnftables1.", "");
     }
 }
 

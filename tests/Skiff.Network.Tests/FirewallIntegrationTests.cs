@@ -99,7 +99,9 @@ public sealed class FirewallIntegrationTests
         Assert.Null(lab.Fetch(client, "10.231.2.2", 80)); // only published ports come in
         Assert.Equal(["ep1"], firewall.ListEndpointIds());
 
+        Assert.True(FirewallLab.TrackedTo(port, "10.231.2.2") > 0);
         firewall.RemovePortMappings("ep1");
+        Assert.Equal(0, FirewallLab.TrackedTo(port, "10.231.2.2"));
         Assert.Null(lab.Fetch(client, "10.231.22.1", port));
         Assert.Null(lab.Fetch(null, "127.0.0.1", port));
         Assert.Empty(firewall.ListEndpointIds());

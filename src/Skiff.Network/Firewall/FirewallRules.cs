@@ -91,7 +91,7 @@ internal static class FirewallRules
         var subnets = state.SubnetsOf(id).ToList();
         var b = new StringBuilder();
         foreach (var element in state.Elements.Where(e => DnatMaps.Contains(e.Set)
-                     ? subnets.Any(s => s.Contains(e.Target!))
+                     ? subnets.Any(s => s.Contains(e.Target!.Value.ContainerIp))
                      : e.Comment == id))
             b.Append($"delete element {t} {element.Set} {{ {element.Key} }}\n");
         b.Append($"delete chain {t} {NetworkChain(id)}\n");
