@@ -128,6 +128,29 @@ public sealed class FirewallIntegrationTests
     }
 
     [FirewallFact]
+    public void AnIPv6PortIsPublishedToTheContainersIPv6Address()
+    {
+        // Host-originated only: the host's IPv6 forwarding is off and is not the tests' to turn on.
+        using var lab = new FirewallLab();
+        var firewall = new NetworkFirewall(lab.Table);
+        var b1 = lab.Bridge(1, "10.231.2.1", 26, "fd31:2::1");
+        var c1 = lab.Container("c1", b1, "10.231.2.2", 26, "10.231.2.1", "fd31:2::2");
+        lab.Httpd(c1, 80);
+        firewall.AddNetwork(new("n1", b1, [IPNetwork.Parse("10.231.2.0/26"), IPNetwork.Parse("fd31:2::/64")], Internal: false));
+        var port = RandomPort();
+        Assert.Null(lab.Fetch(null, "fd31:2::1", port));
+
+        firewall.AddPortMappings("ep1", [new("tcp", null, port, IPAddress.Parse("10.231.2.2"), 80, b1), new("tcp", null, port, IPAddress.Parse("fd31:2::2"), 80, b1)]);
+        Assert.Equal("fd31:2::1", lab.Fetch(null, "fd31:2::1", port));
+        Assert.Equal("10.231.2.1", lab.Fetch(null, "10.231.2.1", port));
+
+        firewall.RemovePortMappings("ep1");
+        Assert.Null(lab.Fetch(null, "fd31:2::1", port));
+        firewall.RemoveNetwork("n1");
+        Assert.Null(lab.ListTable());
+    }
+
+    [FirewallFact]
     public void RemovingNetworksLeavesNothingOfThemAndTheLastTakesTheTable()
     {
         using var lab = new FirewallLab();

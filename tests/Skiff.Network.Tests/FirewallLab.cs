@@ -29,17 +29,18 @@ public sealed class FirewallLab : IDisposable
     public string Suffix { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2));
     public string Table => $"skiff_t_{Suffix}";
 
-    /// <summary>A bridge with <paramref name="gateway"/>/<paramref name="prefix"/> on it.</summary>
-    public string Bridge(int n, string gateway, int prefix)
+    /// <summary>A bridge with <paramref name="gateway"/>/<paramref name="prefix"/> on it, and an IPv6 gateway/64 when given.</summary>
+    public string Bridge(int n, string gateway, int prefix, string? gateway6 = null)
     {
         var name = $"sknftb{n}{Suffix}";
         _links.Add(name);
-        Sh($"ip link add {name} type bridge && ip addr add {gateway}/{prefix} dev {name} && ip link set {name} up");
+        Sh($"ip link add {name} type bridge && ip addr add {gateway}/{prefix} dev {name} && ip link set {name} up" +
+           (gateway6 is null ? "" : $" && ip addr add {gateway6}/64 dev {name} nodad"));
         return name;
     }
 
     /// <summary>A container's namespace on <paramref name="bridge"/>: eth0 with <paramref name="address"/>, default route via the gateway, as the bridge driver makes it.</summary>
-    public string Container(string name, string bridge, string address, int prefix, string gateway)
+    public string Container(string name, string bridge, string address, int prefix, string gateway, string? address6 = null)
     {
         var ns = Namespace(name);
         var host = $"sknftv{name}{Suffix}";
@@ -48,7 +49,8 @@ public sealed class FirewallLab : IDisposable
         // out of the port it came in by, which a bridge refuses otherwise.
         Sh($"ip link add {host} type veth peer name eth0 netns {ns} && ip link set {host} master {bridge} up && " +
            $"ip link set {host} type bridge_slave hairpin on && " +
-           $"ip -n {ns} addr add {address}/{prefix} dev eth0 && ip -n {ns} link set eth0 up && ip -n {ns} route add default via {gateway}");
+           $"ip -n {ns} addr add {address}/{prefix} dev eth0 && ip -n {ns} link set eth0 up && ip -n {ns} route add default via {gateway}" +
+           (address6 is null ? "" : $" && ip -n {ns} addr add {address6}/64 dev eth0 nodad"));
         return ns;
     }
 
@@ -89,7 +91,7 @@ public sealed class FirewallLab : IDisposable
         var (code, output) = Run(client);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         // httpd listens on both families and writes an IPv4 client as [::ffff:a.b.c.d].
-        return code == 0 && lines.Length > 0 && lines[0].Contains("200") ? lines[^1].Replace("[::ffff:", "").TrimEnd(']') : null;
+        return code == 0 && lines.Length > 0 && lines[0].Contains("200") ? lines[^1].Trim('[', ']').Replace("::ffff:", "") : null;
     }
 
     public bool Ping(string ns, string address) => Run($"ip netns exec {ns} /bin/busybox ping -c 1 -W 1 {address}").Code == 0;
