@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using static Skiff.Interop.Interop.NetfilterConntrack;
 
@@ -32,14 +31,13 @@ public static unsafe class Conntrack
         {
             if (CallbackRegister(dump, NFCT_T_ALL, &OnEntry, GCHandle.ToIntPtr(gc)) < 0)
                 throw new SyscallException("nfct_callback_register", null, Marshal.GetLastPInvokeError());
-            foreach (var family in targets.Select(t => t.ContainerIp.AddressFamily).Distinct())
-            {
-                uint af = family == AddressFamily.InterNetwork ? 2u : 10u;
-                if (Query(dump, NFCT_Q_DUMP, &af) < 0)
-                    throw new SyscallException("nfct_query", $"conntrack dump of family {af}", Marshal.GetLastPInvokeError());
-                if (state.Error is { } error)
-                    throw error;
-            }
+            // AF_UNSPEC: both families in one dump, since each dump walks every bucket of the kernel's hash table
+            // (net.netfilter.nf_conntrack_buckets), however few entries there are.
+            uint family = 0;
+            if (Query(dump, NFCT_Q_DUMP, &family) < 0)
+                throw new SyscallException("nfct_query", "conntrack dump", Marshal.GetLastPInvokeError());
+            if (state.Error is { } error)
+                throw error;
             return state.Deleted;
         }
         finally
