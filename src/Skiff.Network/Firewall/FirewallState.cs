@@ -33,14 +33,22 @@ internal sealed class FirewallState
         .Where(e => e.Set is FirewallRules.Subnets4 or FirewallRules.Subnets6 && e.Comment == networkId)
         .Select(e => IPNetwork.Parse(e.Key.Contains('/') ? e.Key : e.Key + (e.Set == FirewallRules.Subnets4 ? "/32" : "/128")));
 
-    /// <exception cref="FirewallException">The text is not the JSON libnftables writes for a table.</exception>
-    public static FirewallState Parse(string json)
+    /// <summary>The state in one or more listings (of the table, or of some of its maps).</summary>
+    /// <exception cref="FirewallException">A text is not the JSON libnftables writes for a listing.</exception>
+    public static FirewallState Parse(params string[] listings)
+    {
+        var networks = new List<string>();
+        var elements = new List<FirewallElement>();
+        foreach (var json in listings)
+            Parse(json, networks, elements);
+        return new FirewallState(networks, elements);
+    }
+
+    private static void Parse(string json, List<string> networks, List<FirewallElement> elements)
     {
         try
         {
             using var document = JsonDocument.Parse(json);
-            var networks = new List<string>();
-            var elements = new List<FirewallElement>();
             foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
             {
                 if (item.TryGetProperty("chain", out var chain))
@@ -54,7 +62,6 @@ internal sealed class FirewallState
                     ReadElements(set, elements);
                 }
             }
-            return new FirewallState(networks, elements);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
