@@ -39,7 +39,7 @@ public sealed unsafe class NftablesContext : IDisposable
         var output = Utf8(Interop.Nftables.CtxGetOutputBuffer(_handle));
         var error = Utf8(Interop.Nftables.CtxGetErrorBuffer(_handle));
         if (result != 0)
-            throw NftablesException.FromLibrary(error);
+            throw NftablesException.FromLibrary(error, commands);
         return output;
     }
 
@@ -47,22 +47,11 @@ public sealed unsafe class NftablesContext : IDisposable
 
     private static string Utf8(byte* text) => text is null ? "" : Marshal.PtrToStringUTF8((nint)text) ?? "";
 
-    private static readonly Lock LibraryCheck = new();
-    private static bool _libraryFound;
-
     /// <summary>Turns a missing library into a sentence that says what to install instead of a DllNotFoundException.</summary>
     internal static void EnsureLibrary(string library)
     {
-        lock (LibraryCheck)
-        {
-            if (_libraryFound && library == Interop.Nftables.Lib)
-                return;
-            if (!NativeLibrary.TryLoad(library, typeof(NftablesContext).Assembly, null, out var loaded))
-                throw new NftablesException(ErrorKind.FailedPrecondition, $"{library} is missing: install Debian's libnftables1.", "");
-            NativeLibrary.Free(loaded);
-            if (library == Interop.Nftables.Lib)
-                _libraryFound = true;
-        }
+        if (!NativeLibraries.IsPresent(library))
+            throw new NftablesException(ErrorKind.FailedPrecondition, $"{library} is missing: install Debian's libnftables1.", "");
     }
 }
 
@@ -79,21 +68,17 @@ public sealed class NftablesException : SkiffException
     /// <summary>The same error with <paramref name="context"/> (what Skiff was doing, naming the object) put first.</summary>
     public NftablesException WithContext(string context) => new(Kind, $"{context}: {Message}", LibraryText, this);
 
-    internal static NftablesException FromLibrary(string text)
+    internal static NftablesException FromLibrary(string text, string commands)
     {
-        // libnftables writes "Error: REASON" then the offending command and a line of carets; the first error and its
-        // command say what went wrong, the carets say nothing once the text is on one line.
+        // libnftables writes "Error: REASON", a line of the input and a line of carets under the culprit. For input
+        // from a buffer, 1.0.6 shows the buffer's first line whatever line failed, so the command is named only when
+        // the batch is that one line.
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var first = Array.FindIndex(lines, l => l.StartsWith("Error:", StringComparison.Ordinal));
-        string reason;
-        if (first < 0)
-            reason = lines.Length > 0 ? lines[0] : "the library gave no reason";
-        else
-        {
-            reason = lines[first]["Error:".Length..].Trim();
-            if (first + 1 < lines.Length && !lines[first + 1].StartsWith('^') && !lines[first + 1].StartsWith("Error:", StringComparison.Ordinal))
-                reason += $" (in `{lines[first + 1]}`)";
-        }
+        var reason = first >= 0 ? lines[first]["Error:".Length..].Trim() : lines.Length > 0 ? lines[0] : "the library gave no reason";
+        var batch = commands.Split(['\n', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (first >= 0 && batch.Length == 1)
+            reason += $" (in `{batch[0]}`)";
         return new NftablesException(KindOf(reason), $"nftables refused the change: {reason.TrimEnd('.')}.", text);
     }
 

@@ -120,6 +120,9 @@ public sealed class FirewallRulesTests
             "delete element inet sk dnat4 { 127.0.0.1 . tcp . 8080 }\ndelete element inet sk dnat6_any { sctp . 53 }\n",
             FirewallRules.RemovePortMappings("sk", state, "ep1"));
         Assert.Equal("", FirewallRules.RemovePortMappings("sk", state, "ep9"));
+        Assert.Equal(
+            [new Skiff.Interop.DnatTarget(6, 8080, IPAddress.Parse("10.231.2.5"), 80), new Skiff.Interop.DnatTarget(132, 53, IPAddress.Parse("fd31:2::6"), 5353)],
+            state.Elements.Where(e => e.Comment == "ep1").Select(e => e.Target!.Value));
     }
 
     [Fact]

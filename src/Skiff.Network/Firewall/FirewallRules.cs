@@ -40,15 +40,16 @@ internal static class FirewallRules
         BaseChain(b, t, "forward", "type filter hook forward priority filter; policy accept;",
             $"oifname vmap @{ForwardIn}",
             $"iifname vmap @{ForwardOut}");
-        BaseChain(b, t, "prerouting", "type nat hook prerouting priority dstnat; policy accept;",
-            "fib daddr type local jump published");
-        BaseChain(b, t, "output", "type nat hook output priority -100; policy accept;",
-            "fib daddr type local jump published");
+        // Before the chains that jump to it: a jump must name a chain that exists at that point of the batch.
         BaseChain(b, t, "published", null,
             $"dnat ip to ip daddr . meta l4proto . th dport map @{Dnat4}",
             $"meta nfproto ipv4 dnat ip to meta l4proto . th dport map @{Dnat4Any}",
             $"dnat ip6 to ip6 daddr . meta l4proto . th dport map @{Dnat6}",
             $"meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @{Dnat6Any}");
+        BaseChain(b, t, "prerouting", "type nat hook prerouting priority dstnat; policy accept;",
+            "fib daddr type local jump published");
+        BaseChain(b, t, "output", "type nat hook output priority -100; policy accept;",
+            "fib daddr type local jump published");
         BaseChain(b, t, "postrouting", "type nat hook postrouting priority srcnat; policy accept;",
             $"oifname @{Bridges} ct status dnat ip saddr @{Subnets4} masquerade",
             $"oifname @{Bridges} ct status dnat ip6 saddr @{Subnets6} masquerade",
@@ -90,7 +91,7 @@ internal static class FirewallRules
         var subnets = state.SubnetsOf(id).ToList();
         var b = new StringBuilder();
         foreach (var element in state.Elements.Where(e => DnatMaps.Contains(e.Set)
-                     ? subnets.Any(s => s.Contains(e.Target!))
+                     ? subnets.Any(s => s.Contains(e.Target!.Value.ContainerIp))
                      : e.Comment == id))
             b.Append($"delete element {t} {element.Set} {{ {element.Key} }}\n");
         b.Append($"delete chain {t} {NetworkChain(id)}\n");

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Skiff.Interop;
 
 namespace Skiff.Network.Firewall;
 
-/// <summary>One element of a set or map of the table: its key in nft syntax, its mark, and for DNAT maps the container address.</summary>
-internal sealed record FirewallElement(string Set, string Key, string? Comment, IPAddress? Target);
+/// <summary>One element of a set or map of the table: its key in nft syntax, its mark, and for DNAT maps where it leads.</summary>
+internal sealed record FirewallElement(string Set, string Key, string? Comment, DnatTarget? Target = null);
 
 /// <summary>
 /// What Skiff's table holds, read back from libnftables' JSON (`list table`): the state is the table itself, so a
@@ -32,14 +33,22 @@ internal sealed class FirewallState
         .Where(e => e.Set is FirewallRules.Subnets4 or FirewallRules.Subnets6 && e.Comment == networkId)
         .Select(e => IPNetwork.Parse(e.Key.Contains('/') ? e.Key : e.Key + (e.Set == FirewallRules.Subnets4 ? "/32" : "/128")));
 
-    /// <exception cref="FirewallException">The text is not the JSON libnftables writes for a table.</exception>
-    public static FirewallState Parse(string json)
+    /// <summary>The state in one or more listings (of the table, or of some of its maps).</summary>
+    /// <exception cref="FirewallException">A text is not the JSON libnftables writes for a listing.</exception>
+    public static FirewallState Parse(params string[] listings)
+    {
+        var networks = new List<string>();
+        var elements = new List<FirewallElement>();
+        foreach (var json in listings)
+            Parse(json, networks, elements);
+        return new FirewallState(networks, elements);
+    }
+
+    private static void Parse(string json, List<string> networks, List<FirewallElement> elements)
     {
         try
         {
             using var document = JsonDocument.Parse(json);
-            var networks = new List<string>();
-            var elements = new List<FirewallElement>();
             foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
             {
                 if (item.TryGetProperty("chain", out var chain))
@@ -53,7 +62,6 @@ internal sealed class FirewallState
                     ReadElements(set, elements);
                 }
             }
-            return new FirewallState(networks, elements);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -77,9 +85,17 @@ internal sealed class FirewallState
                 comment = wrapped.TryGetProperty("comment", out var c) ? c.GetString() : null;
                 key = wrapped.GetProperty("val");
             }
-            IPAddress? target = null;
-            if (data.ValueKind == JsonValueKind.Object && data.TryGetProperty("concat", out var parts))
-                target = IPAddress.Parse(parts[0].GetString()!);
+            DnatTarget? target = null;
+            if (data.ValueKind == JsonValueKind.Object && data.TryGetProperty("concat", out var to)
+                && key.ValueKind == JsonValueKind.Object && key.TryGetProperty("concat", out var from))
+            {
+                // [host address,] protocol, host port : container address, container port
+                var protocol = from[from.GetArrayLength() - 2].GetString() switch
+                {
+                    "tcp" => 6, "udp" => 17, "sctp" => 132, var other => throw new FormatException($"unexpected protocol {other}"),
+                };
+                target = new DnatTarget((byte)protocol, from[from.GetArrayLength() - 1].GetInt32(), IPAddress.Parse(to[0].GetString()!), to[1].GetInt32());
+            }
             into.Add(new FirewallElement(name, Render(key, ifnames), comment, target));
         }
     }
