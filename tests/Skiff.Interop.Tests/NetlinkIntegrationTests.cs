@@ -242,7 +242,9 @@ public sealed class NetlinkIntegrationTests : IDisposable
         Assert.Equal(mine, current.Run(() => Interop.Libc.ReadLink("/proc/thread-self/ns/net")));
         using var ofProcess = NetworkNamespace.OfProcess(Environment.ProcessId);
         Assert.Equal(mine, ofProcess.Run(() => Interop.Libc.ReadLink("/proc/thread-self/ns/net")));
-        Assert.Throws<SyscallException>(() => NetworkNamespace.Open("/proc/self/ns/uts"));
+        var uts = Assert.Throws<SyscallException>(() => NetworkNamespace.Open("/proc/self/ns/uts"));
+        Assert.Equal((ErrorKind.InvalidArgument, "not a network namespace: open /proc/self/ns/uts: Invalid argument"), (uts.Kind, uts.Message));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<SyscallException>(() => NetworkNamespace.Open("/proc/self/status")).Kind);
     }
 
     [RootFact]

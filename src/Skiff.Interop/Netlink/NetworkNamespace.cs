@@ -57,7 +57,7 @@ public sealed class NetworkNamespace : IDisposable
         try
         {
             if (Libc.NamespaceType(handle, path) != Libc.CLONE_NEWNET)
-                throw new SyscallException("setns", path, Errno.EINVAL, "not a network namespace");
+                throw new SyscallException("open", path, Errno.EINVAL, "not a network namespace");
             return new NetworkNamespace(handle, path);
         }
         catch
