@@ -45,7 +45,14 @@ public sealed class NetworkNamespace : IDisposable
         }
         catch
         {
-            Delete(bindPath);
+            try
+            {
+                Delete(bindPath);
+            }
+            catch (SyscallException)
+            {
+                // The first failure is the one that says what went wrong; this one would hide it.
+            }
             throw;
         }
     }
