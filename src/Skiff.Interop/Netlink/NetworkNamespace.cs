@@ -168,7 +168,7 @@ public sealed class NetworkNamespace : IDisposable
             {
                 failure = ExceptionDispatchInfo.Capture(e);
             }
-        }, maxStackSize: 256 * 1024) { IsBackground = true, Name = "netns" };
+        }) { IsBackground = true, Name = "netns" };
         thread.Start();
         thread.Join();
         failure?.Throw();
