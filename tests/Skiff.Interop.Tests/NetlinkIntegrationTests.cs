@@ -261,6 +261,46 @@ public sealed class NetlinkIntegrationTests : IDisposable
         Assert.Equal(ErrorKind.NotFound, Assert.Throws<SyscallException>(() => ns.ReadSysctl("net.ipv4.no_such_key")).Kind);
     }
 
+    [RootFact]
+    public void ReadsADumpThatSpansManyDatagrams()
+    {
+        using var ns = NetworkNamespace.Create(NamespacePath());
+        using var inside = RtNetlink.OpenIn(ns);
+        for (int i = 0; i < 100; i++)
+            inside.CreateVethPair($"sknla{i}", $"sknlb{i}");
+        var links = inside.ListLinks();
+        Assert.Equal(201, links.Count);
+        Assert.Equal(201, links.Select(l => l.Index).Distinct().Count());
+        Assert.Equal(100, links.Count(l => l.Name.StartsWith("sknlb", StringComparison.Ordinal) && l.Kind == "veth"));
+    }
+
+    [Fact]
+    public void TakesTurnsBetweenThreadsOnOneSocket()
+    {
+        var lo = _host.GetLink("lo")!;
+        using var start = new Barrier(4);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            try
+            {
+                start.SignalAndWait();
+                for (int i = 0; i < 100; i++)
+                {
+                    Assert.Equal(lo, _host.GetLink("lo"));
+                    Assert.Contains(lo, _host.ListLinks());
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        Assert.All(threads, t => Assert.True(t.Join(TimeSpan.FromSeconds(60))));
+        Assert.Empty(failures);
+    }
+
     /// <summary>A TCP connection to <paramref name="address"/>, listened for inside the namespace or on the host and made from the other side.</summary>
     private static void Connect(NetworkNamespace ns, bool listenInside, IPAddress address)
     {
