@@ -50,6 +50,7 @@ public static class Errno
     public const int EINVAL = 22;
     public const int ENFILE = 23;
     public const int EMFILE = 24;
+    public const int ENOTTY = 25;
     public const int ETXTBSY = 26;
     public const int EFBIG = 27;
     public const int ENOSPC = 28;

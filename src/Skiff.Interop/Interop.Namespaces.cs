@@ -17,8 +17,13 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "setns", SetLastError = true)]
         public static partial int SetNs(int fd, int namespaceType);
 
-        /// <summary>The CLONE_NEW* type of the namespace file <paramref name="fd"/>; throws naming <paramref name="path"/> when it is no namespace (ENOTTY).</summary>
-        public static int NamespaceType(FileDescriptor fd, string path)
-            => Errno.Check(Ioctl(fd.Fd, NS_GET_NSTYPE, null), "ioctl NS_GET_NSTYPE", path);
+        /// <summary>The CLONE_NEW* type of the namespace file <paramref name="fd"/>; null when it is no namespace file (ENOTTY).</summary>
+        public static int? NamespaceType(FileDescriptor fd, string path)
+        {
+            int type = Ioctl(fd.Fd, NS_GET_NSTYPE, null);
+            if (type >= 0)
+                return type;
+            return Errno.Last == Errno.ENOTTY ? null : throw new SyscallException("ioctl NS_GET_NSTYPE", path, Errno.Last);
+        }
     }
 }

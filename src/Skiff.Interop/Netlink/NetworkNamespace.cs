@@ -45,7 +45,14 @@ public sealed class NetworkNamespace : IDisposable
         }
         catch
         {
-            Delete(bindPath);
+            try
+            {
+                Delete(bindPath);
+            }
+            catch (SyscallException)
+            {
+                // The first failure is the one that says what went wrong; this one would hide it.
+            }
             throw;
         }
     }
@@ -57,7 +64,7 @@ public sealed class NetworkNamespace : IDisposable
         try
         {
             if (Libc.NamespaceType(handle, path) != Libc.CLONE_NEWNET)
-                throw new SyscallException("setns", path, Errno.EINVAL, "not a network namespace");
+                throw new SyscallException("open", path, Errno.EINVAL, "not a network namespace");
             return new NetworkNamespace(handle, path);
         }
         catch
@@ -161,7 +168,7 @@ public sealed class NetworkNamespace : IDisposable
             {
                 failure = ExceptionDispatchInfo.Capture(e);
             }
-        }, maxStackSize: 256 * 1024) { IsBackground = true, Name = "netns" };
+        }) { IsBackground = true, Name = "netns" };
         thread.Start();
         thread.Join();
         failure?.Throw();

@@ -39,7 +39,12 @@ public sealed class RtNetlink : IDisposable
     /// <summary>A socket in <paramref name="ns"/>, usable from any thread afterwards.</summary>
     public static RtNetlink OpenIn(NetworkNamespace ns) => ns.Run(Open);
 
-    public void Dispose() => _socket.Dispose();
+    /// <summary>Closes the socket; under the lock, so that a request under way never finds its descriptor reused.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+            _socket.Dispose();
+    }
 
     // ---- links ----
 
@@ -410,7 +415,12 @@ public sealed class RtNetlink : IDisposable
             if (length > _receive.Length)
             {
                 if (length > MaxDatagram)
+                {
+                    // Read (and so drop) it truncated, or every later request would peek at it again.
+                    fixed (byte* start = _receive)
+                        Socket.Receive(_socket.Fd, start, _receive.Length, 0);
                     throw new NetlinkFormatException($"a datagram of {length} bytes");
+                }
                 _receive = new byte[NetlinkConstants.Align((int)length)];
             }
             fixed (byte* start = _receive)

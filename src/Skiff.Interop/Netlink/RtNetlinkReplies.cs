@@ -126,14 +126,15 @@ internal static class RtNetlinkReplies
     {
         var payload = Fixed(message.Payload, 4 + NetlinkMessageBuilder.HeaderLength, "nlmsgerr");
         int errno = -BinaryPrimitives.ReadInt32LittleEndian(payload);
+        if (errno < 0)
+            throw new NetlinkFormatException($"an error code of {-errno}");
         if (errno == 0 || (message.Flags & NLM_F_ACK_TLVS) == 0)
             return (errno, null);
-        int echoed = (message.Flags & NLM_F_CAPPED) != 0
-            ? NetlinkMessageBuilder.HeaderLength
-            : NetlinkConstants.Align((int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(payload[4..]), int.MaxValue - 3));
-        if (echoed < NetlinkMessageBuilder.HeaderLength || 4 + echoed > payload.Length)
+        uint echoed = (message.Flags & NLM_F_CAPPED) != 0 ? NetlinkMessageBuilder.HeaderLength : BinaryPrimitives.ReadUInt32LittleEndian(payload[4..]);
+        if (echoed < NetlinkMessageBuilder.HeaderLength || echoed > payload.Length - 4)
             throw new NetlinkFormatException("an error reply shorter than the request it echoes");
-        var attributes = new AttributeReader(payload[(4 + echoed)..]);
+        int attributesStart = Math.Min(4 + NetlinkConstants.Align((int)echoed), payload.Length);
+        var attributes = new AttributeReader(payload[attributesStart..]);
         while (attributes.TryRead(out ushort type, out var value))
             if (type == NLMSGERR_ATTR_MSG)
                 return (errno, AttributeReader.String(value));
