@@ -121,9 +121,42 @@ public sealed class DnsResolverProcessTests : IDisposable
                 Assert.Equal(0, await ExitOf(pid, 10));
             await Task.Delay(graceMs * 3);
             Assert.Equal(now, DnsResolverProcess.RunningPid(_runRoot));
-            Assert.Null(Libc.TryReapChild(now));
+            if (Libc.TryReapChild(now) is not null)
+            {
+                _started.Remove(now);
+                Assert.Fail("the resolver exited with a container in the records");
+            }
             foreach (var other in _started.Where(p => p != now).ToList())
                 Assert.Equal(0, await ExitOf(other, 10));
         }
+    }
+
+    /// <summary>
+    /// The race made certain: the test holds the lifecycle lock as an EnsureRunning would, while the resolver's grace
+    /// period ends (so it waits for that lock to exit), writes a container's records and sees the resolver running,
+    /// as that EnsureRunning would, then lets go. The resolver must see the records and stay.
+    /// </summary>
+    [Fact]
+    public async Task AResolverDecidingToExitSeesRecordsWrittenBeforeAnEnsureRunningThatFoundItRunning()
+    {
+        const int graceMs = 100;
+        WriteRecords(withContainer: false);
+        int pid = Ensure(graceMs);
+        await DnsResolverHostTests.Eventually(() => Task.FromResult(DnsResolverProcess.RunningPid(_runRoot) == pid), "resolver running");
+        var paths = new DnsResolverPaths(_runRoot);
+        using (Libc.LockFile(paths.LifecycleLock))
+        {
+            await Task.Delay(graceMs * 5);
+            WriteRecords(withContainer: true);
+            using var pidFile = Libc.TryLockFile(paths.PidFile);
+            Assert.Null(pidFile);
+        }
+        await Task.Delay(graceMs * 5);
+        if (Libc.TryReapChild(pid) is { } status)
+        {
+            _started.Remove(pid);
+            Assert.Fail($"the resolver exited ({status}) although a container's records were written before it looked");
+        }
+        Assert.Equal(pid, DnsResolverProcess.RunningPid(_runRoot));
     }
 }
