@@ -52,6 +52,11 @@ public sealed class DnsMessage
     /// <summary>RFC 1035 2.3.4: a name is at most 255 octets on the wire, a label at most 63.</summary>
     public const int MaxNameLength = 255;
     public const int MaxLabelLength = 63;
+    /// <summary>
+    /// Pointers followed in one name: a name has at most 127 labels, so a sender never needs more. Without a bound, a
+    /// 64 KiB message of names that are long chains of backward pointers would cost millions of steps to read.
+    /// </summary>
+    public const int MaxPointers = 127;
 
     public ushort Id { get; init; }
     public bool IsResponse { get; init; }
@@ -78,7 +83,7 @@ public sealed class DnsMessage
     /// <summary>
     /// Reads a whole message. Compression pointers must point strictly before every position of the name read so
     /// far (so no loop and at most 255 octets of name) and past the header; counts in the header are checked
-    /// against the bytes there, never used to size anything. Bytes after the last section are ignored.
+    /// against the bytes there, never used to size anything; at most 127 pointers per name. Bytes after the last section are ignored.
     /// </summary>
     /// <exception cref="DnsFormatException">The bytes are not such a message.</exception>
     public static DnsMessage Parse(ReadOnlySpan<byte> message)
@@ -163,6 +168,7 @@ public sealed class DnsMessage
         int lowest = position;
         int wireLength = 1;
         bool jumped = false;
+        int pointers = 0;
         while (true)
         {
             Need(message, cursor, 1, "name");
@@ -180,6 +186,8 @@ public sealed class DnsMessage
                     int target = ((length & 0x3F) << 8) | message[cursor + 1];
                     if (target >= lowest || target < HeaderSize)
                         throw new DnsFormatException($"a compression pointer at byte {cursor} points to byte {target}, not strictly back into the message");
+                    if (++pointers > MaxPointers)
+                        throw new DnsFormatException($"a name at byte {position} follows more than {MaxPointers} compression pointers");
                     if (!jumped)
                         position = cursor + 2;
                     jumped = true;

@@ -7,13 +7,14 @@ namespace Skiff.Network.Dns;
 /// <summary>
 /// What the resolver serves, as the engine writes it (<see cref="DnsRecordsFile"/>): each user network with the
 /// addresses the resolver listens on (the network's gateways) and its containers, and the host's upstream resolvers
-/// for every other name.
+/// for every other name. Settable rather than init-only: System.Text.Json's source generator sets every init-only
+/// property, those missing from the JSON to null, instead of keeping their initial values.
 /// </summary>
 public sealed record DnsRecords
 {
-    public IReadOnlyList<DnsNetworkRecords> Networks { get; init; } = [];
+    public IReadOnlyList<DnsNetworkRecords> Networks { get; set; } = [];
     /// <summary>"ip" (port 53) or "ip:port" ("[ip6]:port" for IPv6).</summary>
-    public IReadOnlyList<string> Upstreams { get; init; } = [];
+    public IReadOnlyList<string> Upstreams { get; set; } = [];
 
     [JsonIgnore]
     public int ContainerCount => Networks.Sum(n => n.Containers.Count);
@@ -86,18 +87,18 @@ public sealed record DnsRecords
 /// <summary>One user network: <see cref="Listen"/> its gateway addresses (IPv4 and IPv6).</summary>
 public sealed record DnsNetworkRecords
 {
-    public string Id { get; init; } = "";
-    public string Name { get; init; } = "";
-    public IReadOnlyList<string> Listen { get; init; } = [];
-    public IReadOnlyList<DnsContainerRecords> Containers { get; init; } = [];
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public IReadOnlyList<string> Listen { get; set; } = [];
+    public IReadOnlyList<DnsContainerRecords> Containers { get; set; } = [];
 }
 
 /// <summary>One container on a network: its name, its aliases on that network and its short id, and its addresses there.</summary>
 public sealed record DnsContainerRecords
 {
-    public IReadOnlyList<string> Names { get; init; } = [];
-    public IReadOnlyList<string> IPv4 { get; init; } = [];
-    public IReadOnlyList<string> IPv6 { get; init; } = [];
+    public IReadOnlyList<string> Names { get; set; } = [];
+    public IReadOnlyList<string> IPv4 { get; set; } = [];
+    public IReadOnlyList<string> IPv6 { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(RespectNullableAnnotations = true)]
