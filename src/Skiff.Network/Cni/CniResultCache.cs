@@ -94,5 +94,9 @@ internal sealed class CniResultCache(string directory)
         }
     }
 
-    public void Delete(CniAttachment attachment) => File.Delete(PathOf(attachment));
+    public void Delete(CniAttachment attachment)
+    {
+        if (System.IO.Directory.Exists(Results))
+            File.Delete(PathOf(attachment));
+    }
 }
