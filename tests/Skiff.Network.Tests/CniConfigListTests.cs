@@ -61,6 +61,7 @@ public sealed class CniConfigListTests : IDisposable
     [Theory]
     [InlineData("{", "not valid JSON")]
     [InlineData("[]", "not a JSON object")]
+    [InlineData("""{ "cniVersion": "1.0.0", "cniVersion": "0.4.0", "name": "n", "plugins": [{ "type": "a" }] }""", "Duplicate property 'cniVersion'")]
     [InlineData("""{ "cniVersion": "1.0.0", "name": "n" }""", "neither \"plugins\"")]
     [InlineData("""{ "name": "n", "plugins": [{ "type": "a" }] }""", "no \"cniVersion\"")]
     [InlineData("""{ "cniVersion": 1, "name": "n", "plugins": [{ "type": "a" }] }""", "\"cniVersion\" is not a string")]

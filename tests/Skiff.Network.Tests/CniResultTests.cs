@@ -90,11 +90,37 @@ public sealed class CniResultTests
     [InlineData("""{ "ips": [] }""", "no cniVersion")]
     [InlineData("""[1]""", "not a JSON object")]
     [InlineData("""{""", "The CNI result is invalid")]
+    [InlineData("""{ "cniVersion": "1.0.0", "ips": [], "ips": [] }""", "Duplicate property 'ips'")]
     public void Invalid_results_are_refused_saying_what_is_wrong(string json, string what)
     {
         var error = Assert.Throws<CniException>(() => CniResult.Parse(json));
         Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
         Assert.Contains(what, error.Message);
         Assert.EndsWith(".", error.Message);
+    }
+
+    [Fact]
+    public void Mutated_results_and_configurations_fail_only_with_a_CniException()
+    {
+        const string result = """{"cniVersion":"0.4.0","interfaces":[{"name":"eth0","mac":"aa:bb:cc:dd:ee:ff","mtu":1500,"sandbox":"/x"}],"ips":[{"version":"4","address":"10.1.0.5/16","gateway":"10.1.0.1","interface":0}],"routes":[{"dst":"0.0.0.0/0","gw":"10.1.0.1"}],"dns":{"nameservers":["10.1.0.1"],"search":["a"]}}""";
+        const string conflist = """{"cniVersion":"1.0.0","name":"n","disableCheck":false,"plugins":[{"type":"bridge","capabilities":{"portMappings":true},"ipam":{"type":"host-local"}}]}""";
+        var random = new Random(13);
+        const string alphabet = "{}[]\":,0123456789.-/aetrnu \\";
+        for (int round = 0; round < 20000; round++)
+        {
+            char[] text = (round % 2 == 0 ? result : conflist).ToCharArray();
+            for (int edits = random.Next(1, 4); edits > 0; edits--)
+                text[random.Next(text.Length)] = alphabet[random.Next(alphabet.Length)];
+            try
+            {
+                if (round % 2 == 0)
+                    CniResult.Parse(new string(text));
+                else
+                    CniConfigList.Parse(new string(text));
+            }
+            catch (CniException)
+            {
+            }
+        }
     }
 }

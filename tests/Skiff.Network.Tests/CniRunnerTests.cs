@@ -303,6 +303,29 @@ public sealed class CniRunnerTests : IDisposable
         Assert.Contains("is not installed", missing.Problem!.Message);
     }
 
+    [Fact]
+    public async Task A_result_that_cannot_be_cached_undoes_the_Add()
+    {
+        Succeeding("one", Result1);
+        var runner = Runner();
+        File.WriteAllText(Path.Combine(Cache, "results"), "a file where the results directory goes");
+
+        var error = await Assert.ThrowsAsync<CniException>(() => runner.AddAsync(Attach(Network("1.0.0", """{ "type": "one" }""")), CancellationToken.None));
+
+        Assert.StartsWith($"The CNI result of container c0ffee on network testnet cannot be cached in {CacheFile}: ", error.Message);
+        Assert.Equal(["ADD one", "DEL one"], Order());
+    }
+
+    [Fact]
+    public async Task A_plugin_that_cannot_be_executed_is_a_clear_error()
+    {
+        Succeeding("one", Result1);
+        File.SetUnixFileMode(Path.Combine(Plugins, "one"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var error = await Assert.ThrowsAsync<CniException>(() => Runner().AddAsync(Attach(Network("1.0.0", """{ "type": "one" }""")), CancellationToken.None));
+        Assert.StartsWith($"CNI plugin {Path.Combine(Plugins, "one")} could not be started for ADD on network testnet: ", error.Message);
+        Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
+    }
+
     [Theory]
     [InlineData("../x", "eth0")]
     [InlineData("", "eth0")]

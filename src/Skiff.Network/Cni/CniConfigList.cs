@@ -55,7 +55,7 @@ public sealed partial class CniConfigList
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            root = CniJson.Parse(json);
         }
         catch (JsonException error)
         {

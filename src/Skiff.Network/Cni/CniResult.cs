@@ -23,7 +23,7 @@ public sealed record CniResult(
     {
         try
         {
-            return From(JsonNode.Parse(json) ?? throw new FormatException("it is null"));
+            return From(CniJson.Parse(json) ?? throw new FormatException("it is null"));
         }
         catch (Exception error) when (error is FormatException or JsonException)
         {

@@ -38,12 +38,12 @@ internal sealed class CniResultCache(string directory)
             entry["capabilityArgs"] = capabilities;
         entry["result"] = result.DeepClone();
 
-        System.IO.Directory.CreateDirectory(Directory, DirectoryMode);
-        System.IO.Directory.CreateDirectory(Results, DirectoryMode);
         string path = PathOf(attachment);
         string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
+            System.IO.Directory.CreateDirectory(Directory, DirectoryMode);
+            System.IO.Directory.CreateDirectory(Results, DirectoryMode);
             using (var stream = new FileStream(temporary, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
@@ -56,10 +56,13 @@ internal sealed class CniResultCache(string directory)
             }
             File.Move(temporary, path, overwrite: true);
         }
-        catch
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            File.Delete(temporary);
-            throw;
+            if (File.Exists(temporary))
+                File.Delete(temporary);
+            throw new CniException(ErrorKinds.Of(error),
+                $"The CNI result of container {attachment.ContainerId} on network {attachment.Network.Name} cannot be cached in {path}: {error.Message.TrimEnd('.')}.",
+                error);
         }
     }
 
@@ -84,7 +87,7 @@ internal sealed class CniResultCache(string directory)
         }
         try
         {
-            return JsonNode.Parse(bytes) is JsonObject { } entry && entry["result"] is JsonObject result && result["cniVersion"] is JsonValue
+            return CniJson.Parse(bytes) is JsonObject { } entry && entry["result"] is JsonObject result && result["cniVersion"] is JsonValue
                 ? (JsonObject)result.DeepClone()
                 : null;
         }

@@ -35,7 +35,14 @@ public sealed class CniRunner
         if (PluginDirectories.Count == 0)
             throw new CniException(ErrorKind.InvalidArgument, "No directory was given to look for CNI plugins in; give at least one.");
         _timeout = timeout ?? DefaultTimeout;
-        Directory.CreateDirectory(cacheDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            Directory.CreateDirectory(cacheDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new CniException(ErrorKinds.Of(error), $"The CNI result cache {cacheDirectory} cannot be made: {error.Message.TrimEnd('.')}.", error);
+        }
         _cache = new CniResultCache(cacheDirectory);
     }
 
@@ -67,7 +74,7 @@ public sealed class CniRunner
             _cache.Save(attachment, result!);
             return parsed;
         }
-        catch (Exception error) when (error is CniException or OperationCanceledException or IOException or UnauthorizedAccessException)
+        catch (Exception error) when (error is CniException or OperationCanceledException)
         {
             // Undo whatever the plugins that ran made, even when the caller gave up: a cancelled ADD must not leave a
             // veth or an address behind. Each DEL is still bounded by the timeout.
@@ -78,10 +85,10 @@ public sealed class CniRunner
                 throw;
             if (undo is null)
                 throw;
-            var failure = error as CniException;
-            throw new CniException(failure?.Kind ?? ErrorKinds.Of(error),
-                $"{Sentence(error.Message)} Undoing the ADD failed too, so some of it may remain: {undo.Message}",
-                error, failure?.Plugin, failure?.Code);
+            var failure = (CniException)error;
+            throw new CniException(failure.Kind,
+                $"{failure.Message} Undoing the ADD failed too, so some of it may remain: {undo.Message}",
+                failure, failure.Plugin, failure.Code);
         }
     }
 
@@ -251,7 +258,7 @@ public sealed class CniRunner
             return null;
         try
         {
-            var result = JsonNode.Parse(output.Output) as JsonObject ?? throw new FormatException("it is not a JSON object");
+            var result = CniJson.Parse(output.Output) as JsonObject ?? throw new FormatException("it is not a JSON object");
             CniResult.From(result);
             return result;
         }
@@ -270,7 +277,7 @@ public sealed class CniRunner
         string? what = null;
         try
         {
-            if (output.Output.Length > 0 && JsonNode.Parse(output.Output) is JsonObject error)
+            if (output.Output.Length > 0 && CniJson.Parse(output.Output) is JsonObject error)
             {
                 code = error["code"] is JsonValue value && value.TryGetValue(out int number) ? number : null;
                 string? message = error["msg"] is JsonValue msg && msg.TryGetValue(out string? text) ? text : null;
@@ -300,6 +307,4 @@ public sealed class CniRunner
             line = line[..400] + "...";
         return line.TrimEnd('.', ' ');
     }
-
-    private static string Sentence(string text) => text.EndsWith('.') ? text : text + ".";
 }
