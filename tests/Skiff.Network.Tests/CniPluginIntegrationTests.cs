@@ -40,19 +40,22 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
         Directory.Delete(_dir, recursive: true);
     }
 
-    private CniConfigList Network() => CniConfigList.Parse($$"""
+    /// <summary>The test's network: bridge skcni0 with host-local on 10.231.3.0/24, then <paramref name="chained"/>.</summary>
+    private CniConfigList Network(params string[] chained) => CniConfigList.Parse($$"""
         {
           "cniVersion": "1.0.0",
           "name": "skcni-test",
           "plugins": [
             { "type": "bridge", "bridge": "{{Bridge}}", "isGateway": true, "ipMasq": false,
-              "ipam": { "type": "host-local", "ranges": [[{ "subnet": "{{Subnet}}0/24" }]], "dataDir": "{{_dir}}/ipam" } },
-            { "type": "tuning", "mtu": 1400 },
-            { "type": "portmap", "capabilities": { "portMappings": true } },
-            { "type": "firewall", "backend": "iptables" }
+              "ipam": { "type": "host-local", "ranges": [[{ "subnet": "{{Subnet}}0/24" }]], "dataDir": "{{_dir}}/ipam" } }
+            {{string.Concat(chained.Select(plugin => ", " + plugin))}}
           ]
         }
         """);
+
+    private const string Tuning = """{ "type": "tuning", "mtu": 1400 }""";
+    private const string Portmap = """{ "type": "portmap", "capabilities": { "portMappings": true } }""";
+    private const string Firewall = """{ "type": "firewall", "backend": "iptables" }""";
 
     [CniPluginsFact]
     public async Task Add_Check_and_Delete_with_Debians_plugins_leave_nothing_behind()
@@ -65,7 +68,7 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
         // Several cycles: each must release what the last made, or the next would find its address or chain taken.
         for (int cycle = 0; cycle < 5; cycle++)
         {
-            var attachment = new CniAttachment($"skcni{cycle}", $"/run/netns/{_netns}", "eth0", Network(), capabilities);
+            var attachment = new CniAttachment($"skcni{cycle}", $"/run/netns/{_netns}", "eth0", Network(Tuning, Portmap, Firewall), capabilities);
             var clock = Stopwatch.StartNew();
             var result = await runner.AddAsync(attachment, CancellationToken.None);
             adds.Add(clock.Elapsed.TotalMilliseconds);
@@ -117,18 +120,7 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
     public async Task Check_passes_and_fails_once_the_interface_is_gone()
     {
         Assert.Equal(0, Run("ip", "netns", "add", _netns).Exit);
-        var network = CniConfigList.Parse($$"""
-            {
-              "cniVersion": "1.0.0",
-              "name": "skcni-test",
-              "plugins": [
-                { "type": "bridge", "bridge": "{{Bridge}}", "isGateway": true,
-                  "ipam": { "type": "host-local", "ranges": [[{ "subnet": "{{Subnet}}0/24" }]], "dataDir": "{{_dir}}/ipam" } },
-                { "type": "tuning", "mtu": 1400 },
-                { "type": "firewall", "backend": "iptables" }
-              ]
-            }
-            """);
+        var network = Network(Tuning, Firewall);
         var attachment = new CniAttachment("skcnicheck", $"/run/netns/{_netns}", "eth0", network, null);
         var runner = new CniRunner(Path.Combine(_dir, "cache"));
         await runner.AddAsync(attachment, CancellationToken.None);
@@ -153,18 +145,7 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
     {
         Assert.Equal(0, Run("ip", "netns", "add", _netns).Exit);
         // tuning refuses a sysctl that does not exist, after bridge and host-local have done their part.
-        var network = CniConfigList.Parse($$"""
-            {
-              "cniVersion": "1.0.0",
-              "name": "skcni-test",
-              "plugins": [
-                { "type": "bridge", "bridge": "{{Bridge}}", "isGateway": true,
-                  "ipam": { "type": "host-local", "ranges": [[{ "subnet": "{{Subnet}}0/24" }]], "dataDir": "{{_dir}}/ipam" } },
-                { "type": "portmap", "capabilities": { "portMappings": true } },
-                { "type": "tuning", "sysctl": { "net.skcni.nonexistent": "1" } }
-              ]
-            }
-            """);
+        var network = Network(Portmap, """{ "type": "tuning", "sysctl": { "net.skcni.nonexistent": "1" } }""");
         var attachment = new CniAttachment("skcnifail", $"/run/netns/{_netns}", "eth0", network, new CniCapabilities { PortMappings = [new(18232, 80)] });
         var runner = new CniRunner(Path.Combine(_dir, "cache"));
 
