@@ -101,7 +101,7 @@ public sealed class CniRunner
     {
         attachment.Validate();
         var network = attachment.Network;
-        if (!CniVersions.HasCheck(network.CniVersion))
+        if (!CniVersions.UsesCachedResult(network.CniVersion))
             throw new CniException(ErrorKind.FailedPrecondition, $"Network {network.Name} has cniVersion {network.CniVersion}, which has no CHECK; CHECK needs cniVersion 0.4.0 or later.");
         if (network.DisableCheck)
             return;
@@ -120,7 +120,7 @@ public sealed class CniRunner
     public async Task DeleteAsync(CniAttachment attachment, CancellationToken cancellationToken = default)
     {
         attachment.Validate();
-        var cached = CniVersions.HasCheck(attachment.Network.CniVersion) ? _cache.Load(attachment) : null;
+        var cached = CniVersions.UsesCachedResult(attachment.Network.CniVersion) ? _cache.Load(attachment) : null;
         if (await DeleteAllAsync(attachment, cached, cancellationToken) is { } error)
             throw error;
         _cache.Delete(attachment);

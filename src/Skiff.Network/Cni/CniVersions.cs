@@ -10,8 +10,11 @@ internal static class CniVersions
     /// <summary>Whether <paramref name="version"/> (a known one) is at least <paramref name="minimum"/>.</summary>
     public static bool AtLeast(string version, string minimum) => Version.Parse(version) >= Version.Parse(minimum);
 
-    /// <summary>CHECK and a cached prevResult on DEL came with 0.4.0; older plugins would reject them.</summary>
-    public static bool HasCheck(string version) => AtLeast(version, "0.4.0");
+    /// <summary>
+    /// Whether the version has CHECK and gives DEL the cached result as prevResult: both came with 0.4.0, and older
+    /// plugins reject them.
+    /// </summary>
+    public static bool UsesCachedResult(string version) => AtLeast(version, "0.4.0");
 
     /// <summary>STATUS came with 1.1.0; for older configurations the spec (and libcni) treat the network as ready.</summary>
     public static bool HasStatus(string version) => AtLeast(version, "1.1.0");
