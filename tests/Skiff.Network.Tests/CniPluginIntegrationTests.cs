@@ -90,7 +90,8 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
             Assert.True(ping.Exit == 0, ping.Out + ping.Err);
             Assert.True(File.Exists(Path.Combine(_dir, "ipam", "skcni-test", address)), "host-local recorded no allocation");
             // portmap and firewall made rules for this container: what DEL must take away again.
-            Assert.Contains(IptablesLines(), line => line.Contains(address + "/32") || line.Contains(address + ":80"));
+            Assert.Contains(IptablesLines(), line => line.Contains("--dport 18231") && line.Contains($"--to-destination {address}:80"));
+            Assert.Contains(IptablesLines(), line => line.StartsWith("*filter -A CNI-FORWARD") && line.Contains($"-d {address}/32"));
 
             // Debian's portmap 1.1.1 checks ip6tables rules it never made for a container without IPv6
             // (containernetworking/plugins#819, fixed in 1.2.0); every other plugin's CHECK must pass, and

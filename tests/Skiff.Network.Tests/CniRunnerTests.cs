@@ -326,6 +326,19 @@ public sealed class CniRunnerTests : IDisposable
         Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
     }
 
+    [Fact]
+    public async Task Add_needs_a_netns_and_Delete_does_without_one()
+    {
+        Succeeding("one", Result1);
+        var network = Network("1.0.0", """{ "type": "one" }""");
+        var error = await Assert.ThrowsAsync<CniException>(() => Runner().AddAsync(new CniAttachment("c0ffee", "", "eth0", network, null), CancellationToken.None));
+        Assert.Equal("Container c0ffee has no network namespace path to give CNI plugins; ADD and CHECK need one.", error.Message);
+        Assert.Empty(Order());
+
+        await Runner().DeleteAsync(new CniAttachment("c0ffee", "", "eth0", network, null), CancellationToken.None);
+        Assert.False(Env("DEL", "one").ContainsKey("CNI_NETNS"));
+    }
+
     [Theory]
     [InlineData("../x", "eth0")]
     [InlineData("", "eth0")]

@@ -14,9 +14,14 @@ public sealed record CniAttachment(
     CniCapabilities? Capabilities,
     IReadOnlyList<KeyValuePair<string, string>>? Args = null)
 {
-    /// <summary>Refuses values the spec forbids, and those that would escape the result cache's file names.</summary>
-    internal void Validate()
+    /// <summary>
+    /// Refuses values the spec forbids, and those that would escape the result cache's file names; ADD and CHECK also
+    /// need the netns, which DEL may do without (the container's namespace may be gone by then).
+    /// </summary>
+    internal void Validate(bool needsNetns)
     {
+        if (needsNetns && NetnsPath.Length == 0)
+            throw new CniException(ErrorKind.InvalidArgument, $"Container {ContainerId} has no network namespace path to give CNI plugins; ADD and CHECK need one.");
         if (!CniConfigList.NamePattern().IsMatch(ContainerId))
             throw new CniException(ErrorKind.InvalidArgument, $"The container id \"{ContainerId}\" cannot be given to CNI plugins; it must be a letter or digit followed by letters, digits, '_', '.' or '-'.");
         // The kernel's rule for a link name (dev_valid_name): at most 15 bytes, no '/', ':' or white space, not "." or "..".

@@ -58,7 +58,7 @@ public sealed class CniRunner
     /// <exception cref="CniException">A plugin is missing (Unavailable), failed, timed out, or returned an invalid result.</exception>
     public async Task<CniResult> AddAsync(CniAttachment attachment, CancellationToken cancellationToken = default)
     {
-        attachment.Validate();
+        attachment.Validate(needsNetns: true);
         var network = attachment.Network;
         string[] programs = network.Plugins.Select(plugin => Find(plugin, network, "ADD")).ToArray();
         JsonObject? result = null;
@@ -99,7 +99,7 @@ public sealed class CniRunner
     /// </summary>
     public async Task CheckAsync(CniAttachment attachment, CancellationToken cancellationToken = default)
     {
-        attachment.Validate();
+        attachment.Validate(needsNetns: true);
         var network = attachment.Network;
         if (!CniVersions.UsesCachedResult(network.CniVersion))
             throw new CniException(ErrorKind.FailedPrecondition, $"Network {network.Name} has cniVersion {network.CniVersion}, which has no CHECK; CHECK needs cniVersion 0.4.0 or later.");
@@ -119,7 +119,7 @@ public sealed class CniRunner
     /// </summary>
     public async Task DeleteAsync(CniAttachment attachment, CancellationToken cancellationToken = default)
     {
-        attachment.Validate();
+        attachment.Validate(needsNetns: false);
         var cached = CniVersions.UsesCachedResult(attachment.Network.CniVersion) ? _cache.Load(attachment) : null;
         if (await DeleteAllAsync(attachment, cached, cancellationToken) is { } error)
             throw error;
@@ -151,7 +151,7 @@ public sealed class CniRunner
     /// <summary>The cached result of the attachment's last ADD, or null: what the container got, also after a restart.</summary>
     public CniResult? GetCachedResult(CniAttachment attachment)
     {
-        attachment.Validate();
+        attachment.Validate(needsNetns: false);
         try
         {
             return _cache.Load(attachment) is { } cached ? CniResult.From(cached) : null;
