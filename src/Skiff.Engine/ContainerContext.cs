@@ -1,6 +1,8 @@
 using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
+using Skiff.Engine.Specs;
 using Skiff.Interop;
+using Skiff.Network;
 
 namespace Skiff.Engine;
 
@@ -26,6 +28,37 @@ internal sealed class ContainerContext : IDisposable
         Events = events;
         _ownsStore = ownsStore;
         Volumes = new VolumeService(options, store, events);
+        _networks = new(() => OpenNetworks(options), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    private readonly Lazy<NetworkService> _networks;
+
+    /// <summary>The store's networks (networks.db, the host's links and rules), opened on first use.</summary>
+    public NetworkService Networks => _networks.Value;
+
+    private static NetworkService OpenNetworks(EngineOptions options)
+    {
+        var config = EngineConfig.Load(options.ConfigFile);
+        return NetworkService.Open(new NetworkServiceOptions
+        {
+            DatabasePath = options.NetworkDatabasePath,
+            RunRoot = options.RunRoot,
+            DefaultBridgeName = options.DefaultBridgeName,
+            AddressPools = config.AddressPools(options.ConfigFile),
+            DefaultBridgeAddress = config.Bip,
+            HostLockPath = Path.Combine(EngineOptions.DefaultRunRoot, "network.lock"),
+            DnsResolverCommand = options.DnsResolverCommand,
+        });
+    }
+
+    /// <summary>
+    /// Frees what a container that is not running holds on its networks (interfaces, addresses, published ports, its
+    /// namespace): after its monitor stopped it, or when a crash (a killed `run` or monitor, a reboot) left them.
+    /// </summary>
+    public void ReleaseNetwork(ContainerRecord container)
+    {
+        if (container.Config.Options.Network == NetworkMode.Bridge)
+            Networks.Detach(container.Id);
     }
 
     /// <summary>Opens the store at <paramref name="options"/>' root (tightening a store an older skiff made by the umask).</summary>
@@ -81,7 +114,10 @@ internal sealed class ContainerContext : IDisposable
             return !died ? s : s with { Status = ContainerStatus.Exited, ExitCode = 255, FinishedAt = DateTimeOffset.UtcNow, Pid = 0, PidStartTime = 0 };
         });
         if (died)
+        {
+            ReleaseNetwork(container);
             RecordEvent(container, "die", ("exitCode", "255"));
+        }
         return state is null ? container : container with { State = state };
     }
 
@@ -97,6 +133,7 @@ internal sealed class ContainerContext : IDisposable
             if (delete.ExitCode != 0 && Directory.Exists(Path.Combine(Options.RuntimeRoot, container.Id)))
                 throw new EngineException(ErrorKind.Internal, $"cannot remove container {container.Name}: the runtime could not delete it: {delete.Error}");
         }
+        ReleaseNetwork(container);
         Rootfs.Release(container.Id);
         if (volumes)
             foreach (var volume in container.Config.AnonymousVolumes)
@@ -108,6 +145,8 @@ internal sealed class ContainerContext : IDisposable
 
     public void Dispose()
     {
+        if (_networks.IsValueCreated)
+            _networks.Value.Dispose();
         if (_ownsStore)
             Store.Dispose();
     }

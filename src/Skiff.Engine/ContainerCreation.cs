@@ -31,7 +31,8 @@ public sealed class ContainerCreation
         {
             // Logs, the environment in config.json and the attach socket are the container owner's business only.
             Errno.Check(Libc.Chmod(directory.Path, 0x1c0 /* 0700 */), "chmod", directory.Path);
-            var options = WithHostname(request.Options);
+            var imageExposed = request.ImageInfo.Config?.ExposedPorts?.Keys.ToList() ?? [];
+            var options = WithHostname(ContainerNetworks.Resolve(request.Options, () => _context.Networks, imageExposed));
             var rootfs = _context.Rootfs.Prepare(id, request.ImageInfo.Id);
             created.RootfsPrepared = true;
             var user = UserResolver.AddGroups(UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User), rootfs, options.GroupAdd);
@@ -45,6 +46,7 @@ public sealed class ContainerCreation
                 User = user,
                 VolumeSource = volumes.Mount,
                 EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options),
+                NetworkNamespacePath = options.Network == NetworkMode.Bridge ? _context.Networks.NamespacePath(id) : null,
                 InitBinary = _context.Options.InitBinary,
                 Host = _context.Options.Host ?? HostFacts.Current(),
                 JoinedNamespaces = JoinedNamespaces(_context, options),
@@ -90,6 +92,7 @@ public sealed class ContainerCreation
         Healthchecks.Validate(settings.Options);
         NameResolution.Validate(settings.Options);
         ContainerSpecBuilder.ValidateNamespaceModes(settings.Options);
+        ContainerNetworks.Validate(settings.Options);
     }
 
     /// <summary>What can be checked before anything is made: the settings, the name free, the stop signal with the image's.</summary>
@@ -112,7 +115,8 @@ public sealed class ContainerCreation
     private static Dictionary<string, int> JoinedNamespaces(ContainerContext context, RunOptions options)
     {
         var joined = new Dictionary<string, int>();
-        foreach (var (type, kind, mode) in new[] { (LinuxNamespaceType.Pid, "PID", options.PidMode), (LinuxNamespaceType.Ipc, "IPC", options.IpcMode), (LinuxNamespaceType.Uts, "UTS", options.UtsMode) })
+        var networkMode = options.Network == NetworkMode.Container ? "container:" + options.NetworkContainer : "";
+        foreach (var (type, kind, mode) in new[] { (LinuxNamespaceType.Pid, "PID", options.PidMode), (LinuxNamespaceType.Ipc, "IPC", options.IpcMode), (LinuxNamespaceType.Uts, "UTS", options.UtsMode), (LinuxNamespaceType.Network, "network", networkMode) })
         {
             if (ContainerSpecBuilder.ContainerOf(mode) is not { } target)
                 continue;
@@ -150,21 +154,51 @@ public sealed class ContainerCreation
             ? options with { Hostname = SmallFile.ReadAllText("/proc/sys/kernel/hostname").Trim() }
             : options;
 
-    /// <summary>/etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's.</summary>
-    private static List<Mount> WriteEtcFiles(ContainerDirectory directory, string hostname, RunOptions options)
+    /// <summary>
+    /// /etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's; a container in
+    /// another's network namespace gets that one's, as docker shares them. The hosts file of a container on networks
+    /// of its own gets its addresses when it starts (<see cref="ContainerLifecycle"/>).
+    /// </summary>
+    private List<Mount> WriteEtcFiles(ContainerDirectory directory, string hostname, RunOptions options)
     {
-        File.WriteAllText(directory.File("hostname"), hostname + "\n");
-        var hostHosts = options.Network == NetworkMode.Host && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : null;
-        File.WriteAllText(directory.File("hosts"), NameResolution.Hosts(hostname, hostHosts, options.ExtraHosts));
-        var hostResolvConf = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
-        File.WriteAllText(directory.File("resolv.conf"), NameResolution.ResolvConf(hostResolvConf, options.Dns, options.DnsSearch, options.DnsOptions));
-        return new[] { "hostname", "hosts", "resolv.conf" }.Select(file => new Mount
+        var sources = new[] { "hostname", "hosts", "resolv.conf" }.ToDictionary(file => file, directory.File);
+        if (options.Network == NetworkMode.Container)
         {
-            Destination = "/etc/" + file,
+            var donor = _context.DirectoryOf(_context.Require(options.NetworkContainer!).Id);
+            sources["hosts"] = donor.File("hosts");
+            sources["resolv.conf"] = donor.File("resolv.conf");
+            File.WriteAllText(directory.File("hostname"), SmallFile.ReadAllText(donor.File("hostname")));
+        }
+        else
+        {
+            File.WriteAllText(directory.File("hostname"), hostname + "\n");
+            var hostHosts = options.Network == NetworkMode.Host && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : null;
+            File.WriteAllText(directory.File("hosts"), NameResolution.Hosts(hostname, hostHosts, options.ExtraHosts, []));
+            var hostResolvConf = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
+            File.WriteAllText(directory.File("resolv.conf"), NameResolution.ResolvConf(ContainerResolvConf(hostResolvConf, options), options.Dns, options.DnsSearch, options.DnsOptions));
+        }
+        return sources.Select(source => new Mount
+        {
+            Destination = "/etc/" + source.Key,
             Type = "bind",
-            Source = directory.File(file),
+            Source = source.Value,
             Options = ["rbind", "rprivate"],
         }).ToList();
+    }
+
+    /// <summary>
+    /// docker's resolv.conf before --dns and the like: the host's on the host's network or none; on the default
+    /// network the host's without its loopback nameservers, which the container cannot reach; on a user network
+    /// the network's resolver at its gateway, which answers for its containers and forwards the rest.
+    /// </summary>
+    private string ContainerResolvConf(string hostFile, RunOptions options)
+    {
+        if (options.Network != NetworkMode.Bridge)
+            return hostFile;
+        var first = _context.Networks.Get(options.Attachments[0].NetworkId);
+        if (first.Predefined || first.Ipam.Count == 0)
+            return NameResolution.WithoutLoopbackServers(hostFile);
+        return NameResolution.ResolvConf(hostFile, [first.Ipam[0].Gateway.ToString()], [], []);
     }
 
     private ContainerRecord Record(CreateRequest request, string id, string? name, string stopSignal, RunOptions options, Spec spec, string rootfs, VolumeMounts volumes)
@@ -197,7 +231,7 @@ public sealed class ContainerCreation
                 Log = request.Log,
                 Runtime = request.Runtime ?? _context.Options.Runtime,
                 RootfsPath = rootfs,
-                ExposedPorts = image?.ExposedPorts?.Keys.ToList() ?? [],
+                ExposedPorts = ContainerNetworks.ExposedPorts(options, image?.ExposedPorts?.Keys.ToList() ?? []),
                 Mounts = volumes.MountPoints,
                 AnonymousVolumes = volumes.Anonymous,
                 Healthcheck = Healthchecks.Merge(options, image?.Healthcheck),

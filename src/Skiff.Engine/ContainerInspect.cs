@@ -22,8 +22,9 @@ public sealed record ContainerInspect
     public required InspectConfig Config { get; init; }
     public required InspectHostConfig HostConfig { get; init; }
     public required IReadOnlyList<InspectMount> Mounts { get; init; }
+    public required InspectNetworkSettings NetworkSettings { get; init; }
 
-    public static ContainerInspect From(ContainerRecord container, string logPath)
+    public static ContainerInspect From(ContainerRecord container, string logPath, InspectNetworkSettings networkSettings)
     {
         var config = container.Config;
         var options = config.Options;
@@ -89,7 +90,13 @@ public sealed record ContainerInspect
                     Config = new Dictionary<string, string>(
                         (config.Log.MaxSize is { } size ? [new("max-size", size.ToString()), new("max-file", config.Log.MaxFiles.ToString())] : Array.Empty<KeyValuePair<string, string>>())),
                 },
-                NetworkMode = options.Network.ToString().ToLowerInvariant(),
+                NetworkMode = NetworkModeName(options),
+                PortBindings = options.Ports.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Select(p => new InspectPortBinding
+                {
+                    HostIp = p.HostIp,
+                    HostPort = p.HostPortFirst == 0 ? "" : p.HostPortFirst == p.HostPortLast ? $"{p.HostPortFirst}" : $"{p.HostPortFirst}-{p.HostPortLast}",
+                }).ToList()),
+                PublishAllPorts = options.PublishAll,
                 RestartPolicy = new InspectRestartPolicy { Name = config.RestartPolicy.Name, MaximumRetryCount = config.RestartPolicy.MaximumRetryCount },
                 AutoRemove = config.AutoRemove,
                 CapAdd = options.CapAdd,
@@ -128,6 +135,7 @@ public sealed record ContainerInspect
                 Init = options.Init,
                 Annotations = options.Annotations.Count > 0 ? options.Annotations : null,
             },
+            NetworkSettings = networkSettings,
             Mounts = config.Mounts.Select(m => new InspectMount
             {
                 Type = m.Type, Name = m.Name, Source = m.Source, Destination = m.Destination, RW = m.RW, Mode = m.RW ? "" : "ro",
@@ -135,6 +143,15 @@ public sealed record ContainerInspect
             }).ToList(),
         };
     }
+
+    /// <summary>docker's HostConfig.NetworkMode: bridge, none, host, container:ID or the first network's name.</summary>
+    public static string NetworkModeName(Specs.RunOptions options) => options.Network switch
+    {
+        Specs.NetworkMode.Host => "host",
+        Specs.NetworkMode.None => "none",
+        Specs.NetworkMode.Container => "container:" + options.NetworkContainer,
+        _ => options.Attachments.Count > 0 ? options.Attachments[0].NetworkName : "bridge",
+    };
 
     /// <summary>docker's zero time for "never".</summary>
     private static string Time(DateTimeOffset? time) => time is { } t ? JsonFileLog.FormatTime(t) : "0001-01-01T00:00:00Z";
@@ -202,6 +219,8 @@ public sealed record InspectHostConfig
     public required IReadOnlyList<string> Binds { get; init; }
     public required InspectLogConfig LogConfig { get; init; }
     public required string NetworkMode { get; init; }
+    public required Dictionary<string, List<InspectPortBinding>> PortBindings { get; init; }
+    public bool PublishAllPorts { get; init; }
     public required InspectRestartPolicy RestartPolicy { get; init; }
     public bool AutoRemove { get; init; }
     public required IReadOnlyList<string> CapAdd { get; init; }
@@ -271,5 +290,6 @@ public sealed record InspectMount
 [JsonSerializable(typeof(List<ContainerInspect>))]
 [JsonSerializable(typeof(List<VolumeInspect>))]
 [JsonSerializable(typeof(List<ImageInspect>))]
+[JsonSerializable(typeof(List<NetworkInspect>))]
 [JsonSerializable(typeof(List<System.Text.Json.JsonElement>))]
 public sealed partial class InspectJsonContext : JsonSerializerContext;

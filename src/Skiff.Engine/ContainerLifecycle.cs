@@ -1,8 +1,11 @@
 using System.Globalization;
+using System.Net;
 using Skiff.Engine.Containers;
-using Skiff.Oci;
 using Skiff.Engine.Monitor;
+using Skiff.Engine.Specs;
 using Skiff.Interop;
+using Skiff.Network;
+using Skiff.Oci;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
 
 namespace Skiff.Engine;
@@ -42,9 +45,50 @@ public sealed class ContainerLifecycle
                 return null;
             }
             _context.Store.ChangeState(container.Id, s => s with { StoppedByUser = false, Error = "" });
-            var session = StartMonitor(container, attach, terminalSize, monitor);
-            session?.EndOn(cancel);
-            return session;
+            AttachNetworks(container);
+            try
+            {
+                var session = StartMonitor(container, attach, terminalSize, monitor);
+                session?.EndOn(cancel);
+                return session;
+            }
+            catch
+            {
+                _context.ReleaseNetwork(container);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives a container on networks of its own its namespace, interfaces, addresses and published ports, and its
+    /// hosts file the addresses (docker writes them at start too: they are not known before).
+    /// </summary>
+    private void AttachNetworks(ContainerRecord container)
+    {
+        var options = container.Config.Options;
+        if (options.Network != NetworkMode.Bridge)
+            return;
+        var joins = options.Attachments.Select(a => new NetworkJoin(
+            _context.Networks.Store.Find(a.NetworkId) ?? throw new EngineException(ErrorKind.NotFound,
+                $"network {a.NetworkName} of container {container.Name} was removed: connect the container to another network, or create it again"),
+            a.Aliases,
+            a.IPv4Address is null ? null : IPAddress.Parse(a.IPv4Address),
+            a.IPv6Address is null ? null : IPAddress.Parse(a.IPv6Address),
+            a.MacAddress)).ToList();
+        var endpoints = _context.Networks.Attach(new SandboxRequest { ContainerId = container.Id, ContainerName = container.Name, Networks = joins, Ports = options.Ports });
+        try
+        {
+            var directory = _context.DirectoryOf(container.Id);
+            var hostname = SmallFile.ReadAllText(directory.File("hostname")).Trim();
+            var addresses = endpoints.SelectMany(e => new[] { e.IPv4, e.IPv6 }).OfType<IPAddress>().ToList();
+            var gateway = _context.Networks.Store.Find(endpoints[0].NetworkId)?.Ipam.FirstOrDefault()?.Gateway;
+            File.WriteAllText(directory.File("hosts"), NameResolution.Hosts(hostname, null, options.ExtraHosts, addresses, gateway));
+        }
+        catch
+        {
+            _context.ReleaseNetwork(container);
+            throw;
         }
     }
 
@@ -203,7 +247,11 @@ public sealed class ContainerLifecycle
         var name = NameGenerator.Validate(newName);
         var container = _context.Require(idOrName);
         using (_context.DirectoryOf(container.Id).Lock())
+        {
             _context.Store.Rename(container.Id, name);
+            if (container.Config.Options.Network == NetworkMode.Bridge)
+                _context.Networks.RenameContainer(container.Id, name);
+        }
         _context.RecordEvent(container with { Name = name }, "rename", ("oldName", container.Name));
     }
 

@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Skiff.Engine.Containers;
+using Skiff.Engine.Specs;
 using Skiff.Interop;
+using Skiff.Network;
 
 namespace Skiff.Engine;
 
@@ -41,7 +43,26 @@ public sealed class ContainerQueries
     public ContainerInspect Inspect(string idOrName)
     {
         var container = Get(idOrName);
-        return ContainerInspect.From(container, _context.DirectoryOf(container.Id).Log);
+        var networks = _context.Networks;
+        var endpoints = container.Config.Options.Network == NetworkMode.Bridge ? networks.Store.EndpointsOf(container.Id) : [];
+        var settings = InspectNetworkSettings.From(container, endpoints, networks.Store.Find, networks.NamespacePath(container.Id));
+        return ContainerInspect.From(container, _context.DirectoryOf(container.Id).Log, settings);
+    }
+
+    /// <summary>
+    /// The published ports of each running container given, as `port` and ps's PORTS show them (empty for the
+    /// others); the network store is opened only when one of them has ports of its own.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<PortBinding>> PublishedPorts(IEnumerable<ContainerRecord> containers)
+    {
+        var result = new Dictionary<string, IReadOnlyList<PortBinding>>();
+        foreach (var container in containers)
+        {
+            if (container.Config.Options.Network != NetworkMode.Bridge || !ContainerContext.IsActive(container.State.Status))
+                continue;
+            result[container.Id] = [.. _context.Networks.Store.EndpointsOf(container.Id).SelectMany(e => e.Ports)];
+        }
+        return result;
     }
 
     /// <summary>The container's processes (from the runtime's ps), with their parent, uid and command line.</summary>

@@ -22,6 +22,7 @@ public sealed class EngineHost : IDisposable
     private readonly Lazy<ContainerCreation> _containerCreation;
     private readonly Lazy<ContainerQueries> _containerQueries;
     private readonly Lazy<ContainerExec> _containerExec;
+    private readonly Lazy<NetworkOperations> _networks;
 
     /// <param name="rootfs">Where containers' root filesystems come from: snapshots of the image store unless given (tests give directories).</param>
     public EngineHost(EngineOptions options, ILoggerFactory? logging = null, Func<ImageServiceOptions, ImageServiceOptions>? configureImages = null,
@@ -40,6 +41,7 @@ public sealed class EngineHost : IDisposable
         _containerCreation = new(() => new ContainerCreation(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerQueries = new(() => new ContainerQueries(_containerContext.Value, Images.AndDescendants), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerExec = new(() => new ContainerExec(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+        _networks = new(() => new NetworkOperations(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         System = new SystemService(this);
     }
 
@@ -74,6 +76,9 @@ public sealed class EngineHost : IDisposable
 
     /// <summary>Named and anonymous volumes (on the containers' database).</summary>
     public VolumeService Volumes => _containerContext.Value.Volumes;
+
+    /// <summary>Networks: create, list, inspect, remove, prune, connect, disconnect.</summary>
+    public NetworkOperations Networks => _networks.Value;
 
     /// <summary>The engine as a whole: info, disk usage, prune.</summary>
     public SystemService System { get; }

@@ -77,6 +77,8 @@ public sealed record EngineOptions
     /// which calls <see cref="Monitor.ContainerMonitor.Run"/>.
     /// </summary>
     public IReadOnlyList<string> MonitorCommand { get; init; } = [Environment.ProcessPath ?? "skiff", "monitor"];
+    /// <summary>argv of the store's DNS resolver for user networks (the running `skiff` in its hidden mode); null runs none.</summary>
+    public IReadOnlyList<string>? DnsResolverCommand { get; init; } = [Environment.ProcessPath ?? "skiff", "dns-resolver"];
     /// <summary>skiff-init, the pid 1 of `run --init`: $SKIFF_INIT, else next to the running binary; null when missing.</summary>
     public string? InitBinary { get; init; } = DefaultInit();
     /// <summary>Parent of every container's cgroup.</summary>
@@ -93,6 +95,24 @@ public sealed record EngineOptions
     public HostFacts? Host { get; init; }
 
     public string DatabasePath => Path.Combine(Root, "engine.db");
+    /// <summary>networks.db: networks, and the endpoints of running containers with their addresses.</summary>
+    public string NetworkDatabasePath => Path.Combine(Root, "networks.db");
+    /// <summary>The engine's settings (docker's daemon.json keys that apply): $SKIFF_CONFIG, else /etc/skiff/engine.json; missing means defaults.</summary>
+    public string ConfigFile { get; init; } = Environment.GetEnvironmentVariable("SKIFF_CONFIG") is { Length: > 0 } file ? file : Path.Combine(DefaultConfigDirectory, "engine.json");
+
+    /// <summary>
+    /// The default network's bridge: skiff0 for the default store, skiff-HASH8 for another (HASH8 from its run root's
+    /// name), so that two stores on one host never share a bridge.
+    /// </summary>
+    public string DefaultBridgeName
+    {
+        get
+        {
+            var runRoot = Path.GetFileName(Path.TrimEndingDirectorySeparator(RunRoot));
+            return RunRoot == DefaultRunRoot ? "skiff0" : runRoot.StartsWith("store-", StringComparison.Ordinal) ? "skiff-" + runRoot[6..14]
+                : "skiff-" + System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(RunRoot)).ToString("x16")[..8];
+        }
+    }
     public string ContainersDirectory => Path.Combine(Root, "containers");
     public string VolumesDirectory => Path.Combine(Root, "volumes");
     /// <summary>The event journal every command and monitor appends to (see <see cref="Events.EventJournal"/>).</summary>

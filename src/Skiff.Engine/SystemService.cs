@@ -31,16 +31,17 @@ public enum ObjectType
     Container,
     Image,
     Volume,
+    Network,
 }
 
 /// <summary>One object's docker document: the one of its <see cref="Type"/> is set.</summary>
-public sealed record ObjectInspect(ObjectType Type, ContainerInspect? Container = null, ImageInspect? Image = null, VolumeInspect? Volume = null);
+public sealed record ObjectInspect(ObjectType Type, ContainerInspect? Container = null, ImageInspect? Image = null, VolumeInspect? Volume = null, NetworkInspect? Network = null);
 
 /// <summary>The engine as a whole (`host.System`): docker info's data, the store's disk usage, system prune, and which object a name is.</summary>
 public sealed class SystemService(EngineHost host)
 {
     /// <summary>
-    /// docker inspect: the container <paramref name="nameOrId"/> names, else the image, else the volume; among one
+    /// docker inspect: the container <paramref name="nameOrId"/> names, else the image, else the volume, else the network; among one
     /// <paramref name="type"/> only when given. A name that is no image reference is no image, as for docker.
     /// </summary>
     /// <exception cref="EngineException">NotFound: "no such object" when none matches; with a type, that type's own failure.</exception>
@@ -54,7 +55,8 @@ public sealed class SystemService(EngineHost host)
                 {
                     ObjectType.Container => new ObjectInspect(candidate, Container: host.ContainerQueries.Inspect(nameOrId)),
                     ObjectType.Image => new ObjectInspect(candidate, Image: host.Images.Inspect(nameOrId)),
-                    _ => new ObjectInspect(candidate, Volume: host.Volumes.Inspect(nameOrId)),
+                    ObjectType.Volume => new ObjectInspect(candidate, Volume: host.Volumes.Inspect(nameOrId)),
+                    _ => new ObjectInspect(candidate, Network: host.Networks.Inspect(nameOrId)),
                 };
             }
             catch (Exception error) when (type is null && ErrorKinds.Of(error) is ErrorKind.NotFound or ErrorKind.InvalidArgument)

@@ -51,6 +51,7 @@ public sealed record NetworkDefinition
 public sealed record Endpoint
 {
     public required string ContainerId { get; init; }
+    public required string ContainerName { get; init; }
     public required string NetworkId { get; init; }
     /// <summary>64 hex digits, as docker's EndpointID.</summary>
     public required string EndpointId { get; init; }

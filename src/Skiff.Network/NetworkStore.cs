@@ -10,6 +10,7 @@ namespace Skiff.Network;
 public sealed record EndpointRequest
 {
     public required string ContainerId { get; init; }
+    public required string ContainerName { get; init; }
     public required string InterfaceName { get; init; }
     public required string HostInterface { get; init; }
     public IPAddress? IPv4 { get; init; }
@@ -28,7 +29,7 @@ public sealed class NetworkStore : IDisposable
 {
     private const int SchemaVersion = 1;
     private const string NetworkColumns = "id, name, driver, bridge, ipam, internal, ipv6, mtu, options, labels, created, predefined, cni_config";
-    private const string EndpointColumns = "container_id, network_id, endpoint_id, ifname, host_ifname, mac, ipv4, ipv6, aliases, ports";
+    private const string EndpointColumns = "container_id, container_name, network_id, endpoint_id, ifname, host_ifname, mac, ipv4, ipv6, aliases, ports";
     private readonly SqliteDatabase _database;
 
     private NetworkStore(SqliteDatabase database) => _database = database;
@@ -72,6 +73,7 @@ public sealed class NetworkStore : IDisposable
                 );
                 CREATE TABLE endpoints (
                     container_id TEXT NOT NULL,
+                    container_name TEXT NOT NULL,
                     network_id   TEXT NOT NULL REFERENCES networks(id),
                     endpoint_id  TEXT NOT NULL,
                     ifname       TEXT NOT NULL,
@@ -165,6 +167,7 @@ public sealed class NetworkStore : IDisposable
             var endpoint = new Endpoint
             {
                 ContainerId = request.ContainerId,
+                ContainerName = request.ContainerName,
                 NetworkId = network.Id,
                 EndpointId = Convert.ToHexStringLower(Skiff.Interop.SecureRandom.Bytes(32)),
                 InterfaceName = request.InterfaceName,
@@ -175,8 +178,8 @@ public sealed class NetworkStore : IDisposable
                 Aliases = request.Aliases,
                 Ports = request.Ports,
             };
-            transaction.Execute($"INSERT INTO endpoints({EndpointColumns}) VALUES ($c, $n, $e, $if, $hif, $mac, $v4, $v6, $aliases, $ports)",
-                ("$c", endpoint.ContainerId), ("$n", network.Id), ("$e", endpoint.EndpointId), ("$if", endpoint.InterfaceName), ("$hif", endpoint.HostInterface),
+            transaction.Execute($"INSERT INTO endpoints({EndpointColumns}) VALUES ($c, $cn, $n, $e, $if, $hif, $mac, $v4, $v6, $aliases, $ports)",
+                ("$c", endpoint.ContainerId), ("$cn", endpoint.ContainerName), ("$n", network.Id), ("$e", endpoint.EndpointId), ("$if", endpoint.InterfaceName), ("$hif", endpoint.HostInterface),
                 ("$mac", endpoint.MacAddress), ("$v4", (object?)v4?.ToString() ?? DBNull.Value), ("$v6", (object?)v6?.ToString() ?? DBNull.Value),
                 ("$aliases", JsonSerializer.Serialize(endpoint.Aliases.ToList(), NetworkJsonContext.Default.ListString)),
                 ("$ports", JsonSerializer.Serialize(endpoint.Ports.ToList(), NetworkJsonContext.Default.ListPortBinding)));
@@ -261,14 +264,19 @@ public sealed class NetworkStore : IDisposable
     private static Endpoint ReadEndpoint(SqliteDataReader r) => new()
     {
         ContainerId = r.GetString(0),
-        NetworkId = r.GetString(1),
-        EndpointId = r.GetString(2),
-        InterfaceName = r.GetString(3),
-        HostInterface = r.GetString(4),
-        MacAddress = r.GetString(5),
-        IPv4 = r.IsDBNull(6) ? null : IPAddress.Parse(r.GetString(6)),
-        IPv6 = r.IsDBNull(7) ? null : IPAddress.Parse(r.GetString(7)),
-        Aliases = JsonSerializer.Deserialize(r.GetString(8), NetworkJsonContext.Default.ListString) ?? [],
-        Ports = JsonSerializer.Deserialize(r.GetString(9), NetworkJsonContext.Default.ListPortBinding) ?? [],
+        ContainerName = r.GetString(1),
+        NetworkId = r.GetString(2),
+        EndpointId = r.GetString(3),
+        InterfaceName = r.GetString(4),
+        HostInterface = r.GetString(5),
+        MacAddress = r.GetString(6),
+        IPv4 = r.IsDBNull(7) ? null : IPAddress.Parse(r.GetString(7)),
+        IPv6 = r.IsDBNull(8) ? null : IPAddress.Parse(r.GetString(8)),
+        Aliases = JsonSerializer.Deserialize(r.GetString(9), NetworkJsonContext.Default.ListString) ?? [],
+        Ports = JsonSerializer.Deserialize(r.GetString(10), NetworkJsonContext.Default.ListPortBinding) ?? [],
     };
+
+    /// <summary>Follows a container's rename (its name is what the network's resolver answers for).</summary>
+    public void RenameContainer(string containerId, string name)
+        => _database.Execute("UPDATE endpoints SET container_name = $name WHERE container_id = $c", ("$name", name), ("$c", containerId));
 }

@@ -10,24 +10,6 @@ public class RunFlagsEngineTests
 {
     private static HostFacts Host => ContainerSpecBuilderTests.Host;
 
-    [Theory]
-    [InlineData(null, NetworkMode.None)]
-    [InlineData("none", NetworkMode.None)]
-    [InlineData("default", NetworkMode.None)]
-    [InlineData("host", NetworkMode.Host)]
-    public void Network_modes_by_dockers_names(string? name, NetworkMode expected) => Assert.Equal(expected, NetworkModes.Parse(name));
-
-    [Theory]
-    [InlineData("bridge")]
-    [InlineData("container:web")]
-    public void Other_networks_are_refused_naming_the_network_and_no_flag(string name)
-    {
-        var error = Assert.Throws<EngineException>(() => NetworkModes.Parse(name));
-        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
-        Assert.StartsWith($"network \"{name}\" is not available", error.Message);
-        Assert.DoesNotContain("--", error.Message);
-    }
-
     private static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null)
         => ContainerSpecBuilder.Build(new SpecInput
         {
@@ -51,9 +33,9 @@ public class RunFlagsEngineTests
     [Fact]
     public void Extra_hosts_follow_the_container_entries()
     {
-        var hosts = NameResolution.Hosts("box", null, ["db:10.0.0.5", "v6:::1", "brackets:[fe80::1]"]);
+        var hosts = NameResolution.Hosts("box", null, ["db:10.0.0.5", "v6:::1", "brackets:[fe80::1]"], []);
         Assert.Equal("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\tbox\n10.0.0.5\tdb\n::1\tv6\nfe80::1\tbrackets\n", hosts);
-        Assert.Equal("127.0.0.1 host\n1.2.3.4\tx\n", NameResolution.Hosts("box", "127.0.0.1 host", ["x:1.2.3.4"]));
+        Assert.Equal("127.0.0.1 host\n1.2.3.4\tx\n", NameResolution.Hosts("box", "127.0.0.1 host", ["x:1.2.3.4"], []));
     }
 
     [Theory]

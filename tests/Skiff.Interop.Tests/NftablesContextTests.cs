@@ -64,11 +64,3 @@ public sealed class NftablesContextTests
         Assert.StartsWith("nftables refused the change: syntax error", error.Message);
     }
 }
-
-public sealed class RootFactAttribute : FactAttribute
-{
-    public RootFactAttribute()
-    {
-        if (Environment.UserName != "root") Skip = "needs root";
-    }
-}

@@ -22,7 +22,7 @@ public sealed class NetworkStoreTests : IDisposable
     };
 
     private static EndpointRequest For(string container, IPAddress? ip = null)
-        => new() { ContainerId = container.PadRight(64, '0'), InterfaceName = "eth0", HostInterface = "vsk" + container, IPv4 = ip };
+        => new() { ContainerId = container.PadRight(64, '0'), ContainerName = container, InterfaceName = "eth0", HostInterface = "vsk" + container, IPv4 = ip };
 
     [Fact]
     public void NetworksRoundTripAndAreFoundByNameIdAndPrefix()

@@ -5,6 +5,7 @@ using Skiff.Engine;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Monitor;
 using Skiff.Interop;
+using Skiff.Network;
 
 namespace Skiff.Cli.Commands;
 
@@ -165,6 +166,33 @@ internal static class ContainerCommands
         },
         MinPositionals: 1, MaxPositionals: 1, Aliases: ["container top"]);
 
+    public static readonly CliCommand Port = new(
+        "port", "CONTAINER [PRIVATE_PORT[/PROTO]]", "List a container's published ports, or the host addresses of one.",
+        [CliCommand.Help],
+        (context, args) =>
+        {
+            var container = context.Engine.ContainerQueries.Get(args.Positionals[0]);
+            var ports = context.Engine.ContainerQueries.PublishedPorts([container]).GetValueOrDefault(container.Id) ?? [];
+            static IEnumerable<string> Addresses(PortBinding port) => port.HostIp.Length == 0
+                ? [$"0.0.0.0:{port.HostPort}", $"[::]:{port.HostPort}"]
+                : [$"{(port.HostIp.Contains(':') ? $"[{port.HostIp}]" : port.HostIp)}:{port.HostPort}"];
+            if (args.Positionals.Count == 1)
+            {
+                foreach (var port in ports)
+                    foreach (var address in Addresses(port))
+                        context.Out.WriteLine($"{port.Key} -> {address}");
+                return 0;
+            }
+            var key = args.Positionals[1].Contains('/') ? args.Positionals[1] : args.Positionals[1] + "/tcp";
+            var matching = ports.Where(p => p.Key == key).ToList();
+            if (matching.Count == 0)
+                throw new CliFailure(ErrorKind.NotFound, $"No public port '{key}' published for {args.Positionals[0]}");
+            foreach (var address in matching.SelectMany(Addresses))
+                context.Out.WriteLine(address);
+            return 0;
+        },
+        MinPositionals: 1, MaxPositionals: 2, Aliases: ["container port"]);
+
     public static readonly CliCommand Inspect = new(
         "container inspect", "CONTAINER [CONTAINER...]", "Show containers as docker inspect does (JSON).",
         [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.State.ExitCode}}'"), CliCommand.Help],
@@ -207,7 +235,8 @@ internal static class ContainerCommands
                 return 0;
             }
             var now = DateTimeOffset.UtcNow;
-            Output.Rows(context.Out, format, PsHeader, containers.Select(c => PsRow(c, full, now)));
+            var ports = context.Engine.ContainerQueries.PublishedPorts(containers);
+            Output.Rows(context.Out, format, PsHeader, containers.Select(c => PsRow(c, full, now, ports.GetValueOrDefault(c.Id))));
             return 0;
         },
         Aliases: ["container ls", "container list"]);
@@ -241,7 +270,7 @@ internal static class ContainerCommands
         => DockerTime.TryParse(text, DateTimeOffset.UtcNow)
            ?? throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected an RFC 3339 time, unix seconds or a duration such as 10m");
 
-    private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Names}}";
+    private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}";
 
     /// <summary>The column titles of docker's container formatter.</summary>
     private static TemplateRow PsHeader => new("*formatter.ContainerContext", new Dictionary<string, object?>
@@ -252,14 +281,14 @@ internal static class ContainerCommands
     }, new Dictionary<string, string>());
 
     /// <summary>A container as docker's ps templates see it (the fields of docker's ContainerContext, as strings).</summary>
-    private static TemplateRow PsRow(ContainerRecord c, bool full, DateTimeOffset now) => new("*formatter.ContainerContext", new Dictionary<string, object?>
+    private static TemplateRow PsRow(ContainerRecord c, bool full, DateTimeOffset now, IReadOnlyList<PortBinding>? ports) => new("*formatter.ContainerContext", new Dictionary<string, object?>
     {
         ["ID"] = full ? c.Id : c.ShortId,
         ["Image"] = c.Image,
         ["Command"] = Command(c, full),
         ["CreatedAt"] = Output.GoTime(c.Created),
         ["RunningFor"] = Output.Ago(c.Created, now),
-        ["Ports"] = "",
+        ["Ports"] = ports is null ? "" : DisplayPorts(ports, c.Config.ExposedPorts),
         ["State"] = c.State.Status.ToString().ToLowerInvariant(),
         ["Status"] = Status(c, now),
         ["Size"] = "0B",
@@ -267,8 +296,28 @@ internal static class ContainerCommands
         ["Labels"] = string.Join(',', c.Config.Labels.Select(label => $"{label.Key}={label.Value}")),
         ["Mounts"] = string.Join(',', c.Config.Mounts.Select(mount => mount.Name ?? mount.Source)),
         ["LocalVolumes"] = c.Config.Mounts.Count(mount => mount.Type == "volume").ToString(CultureInfo.InvariantCulture),
-        ["Networks"] = c.Config.Options.Network.ToString().ToLowerInvariant(),
+        ["Networks"] = c.Config.Options.Attachments.Count > 0 ? string.Join(',', c.Config.Options.Attachments.Select(a => a.NetworkName)) : ContainerInspect.NetworkModeName(c.Config.Options),
     }, c.Config.Labels);
+
+    /// <summary>docker's PORTS: each published port as HOSTIP:PORT->PORT/PROTO (both families for one published on every address), then the exposed ones not published.</summary>
+    internal static string DisplayPorts(IReadOnlyList<PortBinding> ports, IReadOnlyList<string> exposed)
+    {
+        var shown = new List<string>();
+        foreach (var port in ports)
+        {
+            if (port.HostIp.Length == 0)
+            {
+                shown.Add($"0.0.0.0:{port.HostPort}->{port.Key}");
+                shown.Add($":::{port.HostPort}->{port.Key}");
+            }
+            else
+            {
+                shown.Add($"{(port.HostIp.Contains(':') ? $"[{port.HostIp}]" : port.HostIp)}:{port.HostPort}->{port.Key}");
+            }
+        }
+        shown.AddRange(exposed.Where(key => !ports.Any(p => p.Key == key)));
+        return string.Join(", ", shown);
+    }
 
     private static string Command(ContainerRecord container, bool full)
     {

@@ -15,8 +15,8 @@ internal static class InspectCommand
         MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Any = new(
-        "inspect", "NAME [NAME...]", "Show containers, images or volumes as JSON (looked for in that order).",
-        [new("type", TakesValue: true, Help: "container, image or volume: look only there"), FormatFlag, CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
+        "inspect", "NAME [NAME...]", "Show containers, images, volumes or networks as JSON (looked for in that order).",
+        [new("type", TakesValue: true, Help: "container, image, volume or network: look only there"), FormatFlag, CliCommand.Help], RunAny, MinPositionals: 1, MaxPositionals: -1);
 
     /// <summary>docker inspect: one array, each element a container's, an image's or a volume's document.</summary>
     private static int RunAny(CliContext context, ParsedArguments args)
@@ -27,13 +27,15 @@ internal static class InspectCommand
             "container" => ObjectType.Container,
             "image" => ObjectType.Image,
             "volume" => ObjectType.Volume,
-            var other => throw new CliFailure(ErrorKind.InvalidArgument, $"unknown type: \"{other}\": must be one of \"container\", \"image\", \"volume\""),
+            "network" => ObjectType.Network,
+            var other => throw new CliFailure(ErrorKind.InvalidArgument, $"unknown type: \"{other}\": must be one of \"container\", \"image\", \"volume\", \"network\""),
         };
         return Print(context, args, name => context.Engine.System.Inspect(name, type) switch
         {
             { Container: { } container } => JsonSerializer.SerializeToElement(container, InspectJsonContext.Default.ContainerInspect),
             { Image: { } image } => JsonSerializer.SerializeToElement(image, InspectJsonContext.Default.ImageInspect),
             { Volume: { } volume } => JsonSerializer.SerializeToElement(volume, InspectJsonContext.Default.VolumeInspect),
+            { Network: { } network } => JsonSerializer.SerializeToElement(network, InspectJsonContext.Default.NetworkInspect),
             _ => throw new InvalidOperationException("an inspect result without its document"),
         }, notFound: type is null ? name => $"Error: No such object: {name}" : null);
     }

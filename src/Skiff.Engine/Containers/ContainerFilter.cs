@@ -81,14 +81,23 @@ public sealed class ContainerFilter
         && (_before is null || Older(container, _before))
         && (_since is null || Older(_since, container))
         && _values.Match("volume", v => container.Config.Mounts.Any(m => m.Destination == v || (m.Name ?? m.Source) == v))
-        && _values.Match("network", v => v == NetworkName(container.Config.Options.Network))
-        && !_values.Has("publish") && !_values.Has("expose")
+        && _values.Match("network", v => NetworkNames(container.Config.Options).Contains(v))
+        && _values.Match("publish", v => PortMatches(v, container.Config.Options.Ports.Select(p => p.Key)))
+        && _values.Match("expose", v => PortMatches(v, container.Config.ExposedPorts))
         && _values.Match("is-task", v => v == "false")
         && _values.Match("isolation", v => v == "default")
         && _values.Match("health", v => Healthchecks.FilterName(container.State.Health) == v);
 
-    /// <summary>docker's network name for the container's mode (NetworkSettings.Networks has one entry of that name).</summary>
-    public static string NetworkName(NetworkMode mode) => mode == NetworkMode.Host ? "host" : "none";
+    /// <summary>The names and ids a network filter matches a container by: its networks', or its mode's name.</summary>
+    private static IEnumerable<string> NetworkNames(RunOptions options)
+        => options.Attachments.Count > 0 ? options.Attachments.SelectMany(a => new[] { a.NetworkName, a.NetworkId }) : [ContainerInspect.NetworkModeName(options)];
+
+    /// <summary>docker's publish/expose filter value (80, 80/udp, 8000-8080/tcp) against ports keyed as 80/tcp.</summary>
+    private static bool PortMatches(string filter, IEnumerable<string> keys)
+    {
+        var requested = Skiff.Network.PortSpecs.ParseExpose(filter);
+        return keys.Any(key => requested.Any(r => key == $"{r.Port}/{r.Protocol}"));
+    }
 
     /// <summary>In the list's order (created, newest first, then ID): <paramref name="a"/> was created before <paramref name="b"/>.</summary>
     private static bool Older(ContainerRecord a, ContainerRecord b)

@@ -125,6 +125,17 @@ public sealed class ContainerStore : IDisposable
             return next;
         });
 
+    /// <summary>Changes a container's run options (its networks, as `network connect` does) in one transaction.</summary>
+    public void UpdateOptions(string id, Func<Specs.RunOptions, Specs.RunOptions> change)
+        => _database.InTransaction(transaction =>
+        {
+            if (Get(id, transaction) is not { } current)
+                return 0;
+            var config = current.Config with { Options = change(current.Config.Options) };
+            return transaction.Execute("UPDATE containers SET config = $config WHERE id = $id",
+                ("$config", JsonSerializer.Serialize(config, EngineJsonContext.Default.ContainerConfig)), ("$id", id));
+        });
+
     public void Rename(string id, string newName)
     {
         try

@@ -18,6 +18,7 @@ public sealed record EngineEvent
     public const string Container = "container";
     public const string Image = "image";
     public const string Volume = "volume";
+    public const string Network = "network";
 
     [JsonPropertyName("status")]
     public string? Status { get; init; }

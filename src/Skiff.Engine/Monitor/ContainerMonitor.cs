@@ -151,7 +151,32 @@ public sealed class ContainerMonitor : IDisposable
         _context.Dispose();
     }
 
+    /// <summary>Runs the container until it exited for good; then nothing of its networks stays (see <see cref="ContainerContext.ReleaseNetwork"/>).</summary>
     private int Supervise()
+    {
+        try
+        {
+            return SuperviseRuns();
+        }
+        finally
+        {
+            ReleaseNetwork();
+        }
+    }
+
+    private void ReleaseNetwork()
+    {
+        try
+        {
+            _context.ReleaseNetwork(_container);
+        }
+        catch (Exception e) when (ErrorKinds.IsExpected(e))
+        {
+            _logger.LogError("cannot release the networks of container {Id}: {Message}", _id, e.Message);
+        }
+    }
+
+    private int SuperviseRuns()
     {
         Libc.BecomeChildSubreaper();
         _store.ChangeState(_id, s => s with { MonitorPid = Libc.GetPid(), MonitorStartTime = ProcessIdentity.StartTime(Libc.GetPid()) ?? 0 });
@@ -198,6 +223,8 @@ public sealed class ContainerMonitor : IDisposable
             }
             if (!_container.Config.RestartPolicy.ShouldRestart(exitCode, state.RestartCount, state.StoppedByUser))
             {
+                // Before the exit is reported: a script's next `network rm` must not find the container still on it.
+                ReleaseNetwork();
                 // Removed before the exit is reported: `run --rm` returns when it gets the exit status, and a script's
                 // next command (or the same --name) must not find the container still there, as with docker. Should
                 // another command hold the container (rm -f, which may end this monitor), clients get the status first.

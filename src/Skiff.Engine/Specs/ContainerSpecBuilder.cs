@@ -21,6 +21,8 @@ public sealed record SpecInput
     public string? InitBinary { get; init; }
     /// <summary>Namespace type → pid of the running container whose namespace this one joins (docker's container:NAME modes).</summary>
     public IReadOnlyDictionary<string, int> JoinedNamespaces { get; init; } = new Dictionary<string, int>();
+    /// <summary>Where the engine binds the network namespace it makes for a container on networks of its own.</summary>
+    public string? NetworkNamespacePath { get; init; }
 }
 
 /// <summary>
@@ -102,7 +104,7 @@ public static class ContainerSpecBuilder
             Mounts = Mounts(input),
             Linux = new Linux
             {
-                Namespaces = Namespaces(options, input.Host, input.JoinedNamespaces),
+                Namespaces = Namespaces(options, input.Host, input.JoinedNamespaces, input.NetworkNamespacePath),
                 Resources = Resources(options, input.Host),
                 Devices = Devices(options, input.Host),
                 Sysctl = Sysctls(options),
@@ -268,7 +270,7 @@ public static class ContainerSpecBuilder
     /// <summary>The container named by a container:NAME mode, else null.</summary>
     public static string? ContainerOf(string mode) => mode.StartsWith("container:", StringComparison.Ordinal) ? mode["container:".Length..] : null;
 
-    private static List<LinuxNamespace> Namespaces(RunOptions options, HostFacts host, IReadOnlyDictionary<string, int> joined)
+    private static List<LinuxNamespace> Namespaces(RunOptions options, HostFacts host, IReadOnlyDictionary<string, int> joined, string? networkNamespace)
     {
         var namespaces = new List<LinuxNamespace>();
         foreach (var (type, mode) in new[] { (LinuxNamespaceType.Pid, options.PidMode), (LinuxNamespaceType.Ipc, options.IpcMode), (LinuxNamespaceType.Uts, options.UtsMode) })
@@ -279,8 +281,19 @@ public static class ContainerSpecBuilder
                 : new LinuxNamespace { Type = type, Path = NamespacePath(type, joined[type]) });
         }
         namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Mount });
-        if (options.Network != NetworkMode.Host)
-            namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network });
+        switch (options.Network)
+        {
+            case NetworkMode.None:
+                namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network });
+                break;
+            case NetworkMode.Bridge:
+                // Made and bound by the engine before the runtime runs (docker's and podman's way), so any runtime can join it.
+                namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network, Path = networkNamespace });
+                break;
+            case NetworkMode.Container:
+                namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network, Path = NamespacePath(LinuxNamespaceType.Network, joined[LinuxNamespaceType.Network]) });
+                break;
+        }
         if (host.CgroupNamespace)
             namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Cgroup });
         return namespaces;
@@ -462,8 +475,8 @@ public static class ContainerSpecBuilder
         foreach (var key in options.Sysctls.Keys)
         {
             bool isNet = key.StartsWith("net.", StringComparison.Ordinal);
-            if (isNet && options.Network == NetworkMode.Host)
-                throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: net.* sysctls cannot be set on a container that uses the host's network");
+            if (isNet && options.Network is NetworkMode.Host or NetworkMode.Container)
+                throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: net.* sysctls cannot be set on a container that shares the host's or another container's network");
             if (!isNet && !NamespacedSysctls.Contains(key) && !key.StartsWith("fs.mqueue.", StringComparison.Ordinal))
                 throw new EngineException(ErrorKind.InvalidArgument, $"sysctl {key}: not a namespaced sysctl, so it would change the host (allowed: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)");
             if (!isNet && (options.IpcMode == "host" || ContainerOf(options.IpcMode) is not null))

@@ -11,15 +11,26 @@ namespace Skiff.Engine.Specs;
 /// </summary>
 public static partial class NameResolution
 {
-    /// <summary>The hosts file: the host's own on its network, else loopback names and the container's host name; then the extra hosts.</summary>
-    public static string Hosts(string hostname, string? hostFile, IReadOnlyList<string> extraHosts)
+    /// <summary>
+    /// The hosts file: the host's own on its network; else loopback names, then the container's addresses with its
+    /// host name (docker's lines) or, without any, its host name on loopback; then the extra hosts.
+    /// </summary>
+    /// <param name="hostGateway">What host-gateway stands for; entries naming it are left out while it is unknown (before the container starts).</param>
+    public static string Hosts(string hostname, string? hostFile, IReadOnlyList<string> extraHosts, IReadOnlyList<IPAddress> addresses, IPAddress? hostGateway = null)
     {
-        var text = new StringBuilder(hostFile ?? $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t{hostname}\n");
+        var own = addresses.Count == 0 ? $"127.0.0.1\t{hostname}\n" : string.Concat(addresses.Select(a => $"{a}\t{hostname}\n"));
+        var text = new StringBuilder(hostFile ?? $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{own}");
         if (text.Length > 0 && text[^1] != '\n')
             text.Append('\n');
         foreach (var entry in extraHosts)
         {
             var (host, address) = ParseExtraHost(entry);
+            if (address == HostGateway)
+            {
+                if (hostGateway is null)
+                    continue;
+                address = hostGateway.ToString();
+            }
             text.Append(address).Append('\t').Append(host).Append('\n');
         }
         return text.ToString();
@@ -41,6 +52,26 @@ public static partial class NameResolution
         if (options.Count > 0)
             Replace(lines, "options", ["options " + string.Join(' ', options)]);
         return lines.Count == 0 ? "" : string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>
+    /// The host's resolv.conf without nameservers on loopback (the container's loopback is its own); Google's public
+    /// resolvers when none is left, as docker does.
+    /// </summary>
+    public static string WithoutLoopbackServers(string hostFile)
+    {
+        var lines = hostFile.Split('\n').Where(line => line.Length > 0).ToList();
+        bool IsLoopbackServer(string line)
+        {
+            var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length >= 2 && fields[0] == "nameserver" && IPAddress.TryParse(fields[1].Split('%')[0], out var address) && IPAddress.IsLoopback(address);
+        }
+        if (!lines.Any(IsLoopbackServer))
+            return hostFile;
+        lines.RemoveAll(IsLoopbackServer);
+        if (!lines.Any(line => line.StartsWith("nameserver", StringComparison.Ordinal)))
+            lines.AddRange(["nameserver 8.8.8.8", "nameserver 8.8.4.4"]);
+        return string.Join('\n', lines) + "\n";
     }
 
     /// <summary>Checks a container's name resolution settings before anything is made.</summary>
@@ -73,14 +104,17 @@ public static partial class NameResolution
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid extra host \"{entry}\": expected HOST:IP");
         var host = entry[..colon];
         var address = entry[(colon + 1)..];
-        if (address == "host-gateway")
-            throw new EngineException(ErrorKind.InvalidArgument, $"invalid extra host \"{entry}\": host-gateway is the gateway of a bridge network, and skiff has none yet; give the host's address instead");
+        if (address == HostGateway)
+            return (host, address);
         if (address.StartsWith('[') && address.EndsWith(']'))
             address = address[1..^1];
         if (!IsAddress(address))
             throw new EngineException(ErrorKind.InvalidArgument, $"invalid extra host \"{entry}\": \"{address}\" is not an IP address");
         return (host, address);
     }
+
+    /// <summary>docker's name, in an extra host, for the address the host has on the container's network (its gateway).</summary>
+    public const string HostGateway = "host-gateway";
 
     /// <summary>An IPv6 address, or an IPv4 one in its four-number form only (Go's net.ParseIP, unlike inet_aton, refuses "8.8.8").</summary>
     private static bool IsAddress(string text)

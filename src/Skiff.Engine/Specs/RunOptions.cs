@@ -8,19 +8,21 @@ public enum NetworkMode
     None,
     /// <summary>The host's network namespace (`--network host`).</summary>
     Host,
+    /// <summary>A namespace of its own made by the engine, with an interface on each network of <see cref="RunOptions.Attachments"/>.</summary>
+    Bridge,
+    /// <summary>Another container's namespace (`--network container:NAME`).</summary>
+    Container,
 }
 
-/// <summary>The network a container asks for by name, as docker's --network and the API's NetworkMode name it.</summary>
-public static class NetworkModes
+/// <summary>One network a container is on, by id (its name as it was when connected) and what it asked of it.</summary>
+public sealed record NetworkAttachment
 {
-    /// <summary>none, or "default" (docker's name for the default network: none until bridge networks exist), and host.</summary>
-    /// <exception cref="EngineException">InvalidArgument for any other network.</exception>
-    public static NetworkMode Parse(string? name) => name switch
-    {
-        null or "none" or "default" => NetworkMode.None,
-        "host" => NetworkMode.Host,
-        _ => throw new EngineException(ErrorKind.InvalidArgument, $"network \"{name}\" is not available: only none and host exist until bridge networks do"),
-    };
+    public required string NetworkId { get; init; }
+    public required string NetworkName { get; init; }
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+    public string? IPv4Address { get; init; }
+    public string? IPv6Address { get; init; }
+    public string? MacAddress { get; init; }
 }
 
 /// <summary>A `--device HOST[:CONTAINER[:PERMISSIONS]]` request.</summary>
@@ -125,7 +127,32 @@ public sealed record RunOptions
     public decimal? Cpus { get; init; }
     public long? PidsLimit { get; init; }
     public long? ShmSize { get; init; }
+    /// <summary>
+    /// docker's --network values, in order: none, host, bridge (or default), container:NAME, a network's name, or
+    /// docker's long form name=NAME,alias=A,ip=X,ip6=Y,mac-address=M. None given: the default network, bridge.
+    /// The engine turns them into <see cref="Network"/> and <see cref="Attachments"/> at create.
+    /// </summary>
+    public IReadOnlyList<string> Networks { get; init; } = [];
+    /// <summary>--network-alias, --ip, --ip6, --mac-address: for the first network.</summary>
+    public IReadOnlyList<string> NetworkAliases { get; init; } = [];
+    public string? IPv4Address { get; init; }
+    public string? IPv6Address { get; init; }
+    public string? MacAddress { get; init; }
+    /// <summary>-p values as given (docker's [ip:][hostPort:]containerPort[/protocol]); <see cref="Ports"/> once created.</summary>
+    public IReadOnlyList<string> Publish { get; init; } = [];
+    /// <summary>-P: every exposed port on a free host port.</summary>
+    public bool PublishAll { get; init; }
+    /// <summary>--expose values as given (80, 80/udp, 8000-8010).</summary>
+    public IReadOnlyList<string> Expose { get; init; } = [];
+
+    /// <summary>What the container's network is, decided at create from <see cref="Networks"/> (None when made by a caller that gave no networks before create).</summary>
     public NetworkMode Network { get; init; } = NetworkMode.None;
+    /// <summary>The networks of a <see cref="NetworkMode.Bridge"/> container, the first one with the default route and published ports.</summary>
+    public IReadOnlyList<NetworkAttachment> Attachments { get; init; } = [];
+    /// <summary>The container whose namespace a <see cref="NetworkMode.Container"/> container joins, as given.</summary>
+    public string? NetworkContainer { get; init; }
+    /// <summary>The ports to publish, parsed from <see cref="Publish"/> and <see cref="PublishAll"/> at create.</summary>
+    public IReadOnlyList<Skiff.Network.PortRequest> Ports { get; init; } = [];
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     /// <summary>Health check settings given for the container: a null Test or a zero keeps the image's (<see cref="Containers.Healthchecks.Merge"/>).</summary>
     public Oci.Image.HealthConfig? Healthcheck { get; init; }

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Skiff.Interop.Netlink;
+
+namespace Skiff.Network;
+
+/// <summary>
+/// The links of docker's bridge driver, through rtnetlink: a network's bridge with its gateway addresses, and per
+/// container a veth pair whose container end is made inside the container's namespace (never visible on the host).
+/// </summary>
+internal static class BridgeDriver
+{
+    /// <summary>Makes the bridge of <paramref name="network"/> with its gateways, up; an existing one is left as it is.</summary>
+    /// <returns>Whether it made the bridge.</returns>
+    public static bool EnsureBridge(RtNetlink host, NetworkDefinition network)
+    {
+        if (host.GetLink(network.BridgeName) is { } existing)
+        {
+            if (existing.Kind != "bridge")
+                throw new NetworkException(ErrorKind.AlreadyExists,
+                    $"the host has an interface named {network.BridgeName} that is not a bridge, which network {network.Name} needs: remove it, or give the network another bridge name");
+            return false;
+        }
+        host.CreateBridge(network.BridgeName, network.Mtu > 0 ? network.Mtu : null);
+        try
+        {
+            foreach (var config in network.Ipam)
+                host.AddAddress(network.BridgeName, config.Gateway, config.Subnet.PrefixLength);
+            host.SetLinkUp(network.BridgeName);
+        }
+        catch
+        {
+            host.DeleteLink(network.BridgeName);
+            throw;
+        }
+        if (!network.Internal)
+            EnableForwarding(network);
+        return true;
+    }
+
+    /// <summary>
+    /// Containers' traffic is routed through the host, which needs forwarding on (docker turns it on as well). Only
+    /// ever turned on: another program's containers may depend on it.
+    /// </summary>
+    private static void EnableForwarding(NetworkDefinition network)
+    {
+        WriteIfDifferent("/proc/sys/net/ipv4/ip_forward", "1");
+        if (network.Ipam.Any(c => c.Subnet.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6))
+            WriteIfDifferent("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+    }
+
+    private static void WriteIfDifferent(string path, string value)
+    {
+        if (File.Exists(path) && File.ReadAllText(path).Trim() != value)
+            File.WriteAllText(path, value);
+    }
+
+    /// <summary>
+    /// A veth pair: <paramref name="endpoint"/>'s host end on the bridge, its container end (its interface name, MAC
+    /// and addresses) inside <paramref name="sandbox"/>; with <paramref name="defaultRoute"/> the container's default
+    /// routes go through the network's gateways.
+    /// </summary>
+    public static void AddEndpoint(RtNetlink host, RtNetlink inside, NetworkNamespace sandbox, NetworkDefinition network, Endpoint endpoint, bool defaultRoute)
+    {
+        int? mtu = network.Mtu > 0 ? network.Mtu : null;
+        host.CreateVethPair(endpoint.HostInterface, endpoint.InterfaceName, sandbox, mtu, PhysicalAddress.Parse(endpoint.MacAddress.Replace(':', '-').ToUpperInvariant()));
+        try
+        {
+            host.SetMaster(endpoint.HostInterface, network.BridgeName);
+            host.SetLinkUp(endpoint.HostInterface);
+            foreach (var (address, config) in Addresses(network, endpoint))
+                inside.AddAddress(endpoint.InterfaceName, address, config.Subnet.PrefixLength);
+            inside.SetLinkUp(endpoint.InterfaceName);
+            if (defaultRoute && !network.Internal)
+                foreach (var (_, config) in Addresses(network, endpoint))
+                {
+                    var any = config.Subnet.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
+                    inside.AddRoute(new IPNetwork(any, 0), config.Gateway, endpoint.InterfaceName);
+                }
+        }
+        catch
+        {
+            host.DeleteLink(endpoint.HostInterface);
+            throw;
+        }
+    }
+
+    private static IEnumerable<(IPAddress Address, IpamConfig Config)> Addresses(NetworkDefinition network, Endpoint endpoint)
+    {
+        foreach (var address in new[] { endpoint.IPv4, endpoint.IPv6 })
+            if (address is not null && network.Ipam.FirstOrDefault(c => c.Subnet.Contains(address)) is { } config)
+                yield return (address, config);
+    }
+}

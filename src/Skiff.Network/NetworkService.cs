@@ -1,0 +1,432 @@
+using System.Net;
+using System.Net.Sockets;
+using Skiff.Interop;
+using Skiff.Interop.Netlink;
+using Skiff.Network.Dns;
+using Skiff.Network.Firewall;
+
+namespace Skiff.Network;
+
+/// <summary>How a container joins one network: the network and what the container asks of it.</summary>
+public sealed record NetworkJoin(NetworkDefinition Network, IReadOnlyList<string> Aliases, IPAddress? IPv4 = null, IPAddress? IPv6 = null, string? MacAddress = null);
+
+/// <summary>A container's networks as its start asks for them: the first one has the default route and the published ports.</summary>
+public sealed record SandboxRequest
+{
+    public required string ContainerId { get; init; }
+    public required string ContainerName { get; init; }
+    public required IReadOnlyList<NetworkJoin> Networks { get; init; }
+    public IReadOnlyList<PortRequest> Ports { get; init; } = [];
+}
+
+/// <summary>
+/// A store's networks (`network create/ls/inspect/rm/prune`) and its containers' places on them: each running
+/// container on a bridge network has a network namespace of its own, bound to NAMESPACEDIR/ID, with one veth pair
+/// per network, its addresses recorded in the store, its published ports and isolation in the firewall table.
+/// Everything made for a container is undone by <see cref="Detach"/>, which also frees what a crashed start or a
+/// killed monitor left behind. Safe for concurrent calls, from threads and processes.
+/// </summary>
+public sealed class NetworkService : IDisposable
+{
+    private readonly NetworkServiceOptions _options;
+    private readonly NetworkFirewall _firewall;
+
+    private NetworkService(NetworkServiceOptions options, NetworkStore store)
+    {
+        _options = options;
+        Store = store;
+        _firewall = new NetworkFirewall(options.FirewallTable);
+    }
+
+    public NetworkStore Store { get; }
+
+    public static NetworkService Open(NetworkServiceOptions options)
+    {
+        var store = NetworkStore.Open(options.DatabasePath);
+        try
+        {
+            EnsurePredefined(store, options);
+            return new NetworkService(options, store);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => Store.Dispose();
+
+    /// <summary>bridge, host and none, as docker has them from its start; bridge's subnet is chosen by its first container.</summary>
+    private static void EnsurePredefined(NetworkStore store, NetworkServiceOptions options)
+    {
+        foreach (var (name, driver) in new[] { ("bridge", NetworkDrivers.Bridge), ("host", NetworkDrivers.Host), ("none", NetworkDrivers.Null) })
+        {
+            if (store.Find(name) is not null)
+                continue;
+            var network = new NetworkDefinition
+            {
+                Id = NewId(),
+                Name = name,
+                Driver = driver,
+                BridgeName = driver == NetworkDrivers.Bridge ? options.DefaultBridgeName : "",
+                Created = DateTimeOffset.UtcNow,
+                Predefined = true,
+                Options = driver == NetworkDrivers.Bridge
+                    ? new Dictionary<string, string> { ["com.docker.network.bridge.default_bridge"] = "true", [NetworkPlanner.BridgeNameOption] = options.DefaultBridgeName }
+                    : new Dictionary<string, string>(),
+            };
+            try
+            {
+                store.Create(network);
+            }
+            catch (NetworkException e) when (e.Kind == ErrorKind.AlreadyExists)
+            {
+                // another process made it meanwhile
+            }
+        }
+    }
+
+    private static string NewId() => Convert.ToHexStringLower(SecureRandom.Bytes(32));
+
+    public IReadOnlyList<NetworkDefinition> List() => Store.List();
+
+    /// <summary>A network by id, name or unique id prefix.</summary>
+    /// <exception cref="NetworkException">NotFound.</exception>
+    public NetworkDefinition Get(string idOrName)
+        => Store.Find(idOrName) ?? throw new NetworkException(ErrorKind.NotFound, $"network {idOrName} not found: see the networks that exist with `network ls`");
+
+    private FileDescriptor HostLock()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_options.HostLockPath)!);
+        return Interop.Interop.Libc.LockFile(_options.HostLockPath);
+    }
+
+    /// <summary>Subnets a new network must not overlap: this store's networks and the host's routes (its default routes aside).</summary>
+    private List<IPNetwork> TakenSubnets(RtNetlink host)
+    {
+        var taken = Store.List().SelectMany(n => n.Ipam.Select(c => c.Subnet)).ToList();
+        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+            taken.AddRange(host.ListRoutes(family).Select(r => r.Destination).Where(AddressPools.Blocks));
+        return taken;
+    }
+
+    /// <summary>Makes a network: its bridge (up, with its gateways) and its firewall rules, then its row; nothing of it remains on failure.</summary>
+    public NetworkDefinition Create(NetworkCreateRequest request)
+    {
+        NetworkPlanner.CheckName(request.Name);
+        if (Store.Find(request.Name) is { } existing && existing.Name == request.Name)
+            throw new NetworkException(ErrorKind.AlreadyExists, $"a network named {request.Name} already exists: choose another name, or remove that network");
+        using var hostLock = HostLock();
+        using var host = RtNetlink.Open();
+        var network = NetworkPlanner.Plan(request, NewId(), TakenSubnets(host), _options.AddressPools, name => host.GetLink(name) is not null, DateTimeOffset.UtcNow);
+        if (network.Driver != NetworkDrivers.Bridge)
+        {
+            Store.Create(network);
+            return network;
+        }
+        BridgeDriver.EnsureBridge(host, network);
+        try
+        {
+            _firewall.AddNetwork(FirewallNetworkOf(network));
+            Store.Create(network);
+            return network;
+        }
+        catch
+        {
+            _firewall.RemoveNetwork(network.Id);
+            host.DeleteLink(network.BridgeName);
+            throw;
+        }
+    }
+
+    private static FirewallNetwork FirewallNetworkOf(NetworkDefinition network)
+        => new(network.Id, network.BridgeName, [.. network.Ipam.Select(c => c.Subnet)], network.Internal);
+
+    /// <summary>Removes a network no running container uses: its row, bridge and rules (the table with the last one).</summary>
+    /// <exception cref="NetworkException">FailedPrecondition for bridge, host and none, or while containers are on it.</exception>
+    public void Remove(NetworkDefinition network)
+    {
+        if (network.Predefined)
+            throw new NetworkException(ErrorKind.FailedPrecondition, $"{network.Name} is a pre-defined network and cannot be removed");
+        using var hostLock = HostLock();
+        if (!Store.Delete(network.Id))
+        {
+            if (Store.Find(network.Id) is null)
+                return;
+            var containers = Store.EndpointsIn(network.Id).Select(e => e.ContainerName);
+            throw new NetworkException(ErrorKind.FailedPrecondition,
+                $"network {network.Name} has active endpoints ({string.Join(", ", containers)}): stop or disconnect those containers first");
+        }
+        RemoveLinksAndRules(network);
+    }
+
+    private void RemoveLinksAndRules(NetworkDefinition network)
+    {
+        if (network.Driver != NetworkDrivers.Bridge)
+            return;
+        _firewall.RemoveNetwork(network.Id);
+        using var host = RtNetlink.Open();
+        host.DeleteLink(network.BridgeName);
+    }
+
+    /// <summary>Where a container's network namespace is bound while it has one.</summary>
+    public string NamespacePath(string containerId) => Path.Combine(_options.NamespaceDirectory, containerId);
+
+    /// <summary>
+    /// Gives a starting container its network namespace with an interface on each of its networks, in order, and its
+    /// published ports. On failure everything made is undone.
+    /// </summary>
+    public IReadOnlyList<Endpoint> Attach(SandboxRequest request)
+    {
+        Directory.CreateDirectory(_options.NamespaceDirectory);
+        var path = NamespacePath(request.ContainerId);
+        NetworkNamespace.Delete(path); // a crashed start's
+        using var sandbox = NetworkNamespace.Create(path);
+        var endpoints = new List<Endpoint>();
+        try
+        {
+            using var host = RtNetlink.Open();
+            using var inside = RtNetlink.OpenIn(sandbox);
+            inside.SetLinkUp("lo");
+            for (int i = 0; i < request.Networks.Count; i++)
+                endpoints.Add(Join(host, inside, sandbox, request, request.Networks[i], i, primary: i == 0));
+            if (request.Networks.Any(j => Resolves(j.Network)))
+                UpdateDns();
+            return endpoints;
+        }
+        catch
+        {
+            Detach(request.ContainerId);
+            throw;
+        }
+    }
+
+    /// <summary>Connects a running container (its namespace exists) to one more network.</summary>
+    public Endpoint Connect(string containerId, string containerName, NetworkJoin join)
+    {
+        using var sandbox = NetworkNamespace.Open(NamespacePath(containerId));
+        using var host = RtNetlink.Open();
+        using var inside = RtNetlink.OpenIn(sandbox);
+        int index = Store.EndpointsOf(containerId).Count;
+        var request = new SandboxRequest { ContainerId = containerId, ContainerName = containerName, Networks = [join] };
+        var endpoint = Join(host, inside, sandbox, request, join, index, primary: index == 0);
+        if (Resolves(join.Network))
+            UpdateDns();
+        return endpoint;
+    }
+
+    private Endpoint Join(RtNetlink host, RtNetlink inside, NetworkNamespace sandbox, SandboxRequest request, NetworkJoin join, int index, bool primary)
+    {
+        var network = join.Network;
+        string ifname = FreeInterfaceName(inside);
+        Endpoint endpoint;
+        using (HostLock())
+        {
+            network = EnsureReady(host, network);
+            var ports = primary ? ReservePorts(request.Ports) : [];
+            endpoint = Store.Allocate(network, new EndpointRequest
+            {
+                ContainerId = request.ContainerId,
+                ContainerName = request.ContainerName,
+                InterfaceName = ifname,
+                HostInterface = HostInterfaceName(request.ContainerId, network.Id),
+                IPv4 = join.IPv4,
+                IPv6 = join.IPv6,
+                MacAddress = join.MacAddress,
+                Aliases = join.Aliases,
+                Ports = ports,
+            });
+        }
+        try
+        {
+            BridgeDriver.AddEndpoint(host, inside, sandbox, network, endpoint, defaultRoute: primary);
+            if (endpoint.Ports.Count > 0)
+                _firewall.AddPortMappings(endpoint.EndpointId, [.. PortMappings(network, endpoint)]);
+            return endpoint;
+        }
+        catch
+        {
+            Release(endpoint, deleteLink: true);
+            throw;
+        }
+    }
+
+    /// <summary>The network as it can take containers now: the default network gets its subnet and bridge on first use.</summary>
+    private NetworkDefinition EnsureReady(RtNetlink host, NetworkDefinition network)
+    {
+        network = Store.Find(network.Id) ?? throw new NetworkException(ErrorKind.NotFound, $"network {network.Name} was removed: connect the container to another network");
+        if (network.Driver != NetworkDrivers.Bridge)
+            throw new NetworkException(ErrorKind.InvalidArgument, $"network {network.Name} uses the {network.Driver} driver, which gives containers no interface of their own");
+        if (network.Ipam.Count == 0 || (network.Predefined && host.GetLink(network.BridgeName) is null && Collides(host, network)))
+        {
+            network = network with { Ipam = [DefaultIpam(host, network)] };
+            Store.SetIpam(network.Id, network.Ipam);
+        }
+        if (BridgeDriver.EnsureBridge(host, network))
+        {
+            try
+            {
+                _firewall.AddNetwork(FirewallNetworkOf(network));
+            }
+            catch
+            {
+                host.DeleteLink(network.BridgeName);
+                throw;
+            }
+        }
+        return network;
+    }
+
+    /// <summary>
+    /// Whether the default network's subnet, chosen while its bridge was down, is now another link's (another store's
+    /// bridge, a VPN): it is then chosen again, as nothing of the network is in use.
+    /// </summary>
+    private bool Collides(RtNetlink host, NetworkDefinition network)
+        => host.ListRoutes(network.Ipam[0].Subnet.BaseAddress.AddressFamily)
+            .Any(r => AddressPools.Blocks(r.Destination) && Addresses.Overlap(r.Destination, network.Ipam[0].Subnet));
+
+    private IpamConfig DefaultIpam(RtNetlink host, NetworkDefinition network)
+    {
+        if (_options.DefaultBridgeAddress is { } bip)
+        {
+            int slash = bip.IndexOf('/');
+            if (slash < 0 || !IPAddress.TryParse(bip[..slash], out var gateway) || !int.TryParse(bip[(slash + 1)..], out int prefix))
+                throw new NetworkException(ErrorKind.InvalidArgument, $"the default network's address \"{bip}\" in the engine's configuration is not an address with a prefix length, such as 172.17.0.1/16");
+            var subnet = new IPNetwork(gateway, prefix);
+            var masked = Addresses.FromNumber(Addresses.Bounds(subnet).First, gateway.AddressFamily);
+            return new IpamConfig(new IPNetwork(masked, prefix), gateway);
+        }
+        var taken = TakenSubnets(host).Where(s => !network.Ipam.Any(c => c.Subnet == s)).ToList();
+        var chosen = AddressPools.Choose(_options.AddressPools, taken);
+        return new IpamConfig(chosen, AddressPools.FirstHost(chosen));
+    }
+
+    private static List<PortBinding> ReservePorts(IReadOnlyList<PortRequest> requests)
+    {
+        var taken = new HashSet<(string, int)>();
+        return [.. requests.Select(r => PortSpecs.Reserve(r, taken))];
+    }
+
+    private static IEnumerable<PortMapping> PortMappings(NetworkDefinition network, Endpoint endpoint)
+    {
+        foreach (var port in endpoint.Ports)
+        {
+            IPAddress? hostIp = port.HostIp.Length == 0 ? null : IPAddress.Parse(port.HostIp);
+            foreach (var containerIp in new[] { endpoint.IPv4, endpoint.IPv6 })
+                if (containerIp is not null && (hostIp is null || hostIp.AddressFamily == containerIp.AddressFamily))
+                    yield return new PortMapping(port.Protocol, hostIp, port.HostPort, containerIp, port.ContainerPort, network.BridgeName);
+        }
+    }
+
+    /// <summary>eth0, eth1...: the first the namespace has no link of (a disconnect may have freed a lower one).</summary>
+    private static string FreeInterfaceName(RtNetlink inside)
+    {
+        for (int i = 0; ; i++)
+            if (inside.GetLink($"eth{i}") is null)
+                return $"eth{i}";
+    }
+
+    /// <summary>"vsk" and 12 hex digits of the container and network ids: unique on the host, and found again from the ids alone.</summary>
+    private static string HostInterfaceName(string containerId, string networkId) => $"vsk{containerId[..6]}{networkId[..6]}";
+
+    /// <summary>Takes a running container off one network: its interface, ports and address.</summary>
+    public void Disconnect(string containerId, string networkId)
+    {
+        var endpoint = Store.EndpointsOf(containerId).FirstOrDefault(e => e.NetworkId == networkId);
+        if (endpoint is null)
+            return;
+        Release(endpoint, deleteLink: true);
+        if (Store.Find(networkId) is { } network && Resolves(network))
+            UpdateDns();
+    }
+
+    /// <summary>
+    /// Undoes everything <see cref="Attach"/> made for a container, whatever state a crash left it in: rules, veths,
+    /// addresses, the namespace; the default network's bridge goes with its last container. Idempotent.
+    /// </summary>
+    public void Detach(string containerId)
+    {
+        // The namespace first: the kernel then removes its veth pairs itself, after the caller moved on, where deleting
+        // each host end waits some 20 ms of RCU grace periods (measured, docs/networking.md).
+        NetworkNamespace.Delete(NamespacePath(containerId));
+        var endpoints = Store.EndpointsOf(containerId);
+        foreach (var endpoint in endpoints)
+            Release(endpoint, deleteLink: false);
+        if (endpoints.Any(e => Store.Find(e.NetworkId) is not { } n || Resolves(n)))
+            UpdateDns();
+    }
+
+    /// <summary>Follows a container's rename: its name is what its networks' resolver answers for.</summary>
+    public void RenameContainer(string containerId, string name)
+    {
+        Store.RenameContainer(containerId, name);
+        if (Store.EndpointsOf(containerId).Any(e => Store.Find(e.NetworkId) is { } n && Resolves(n)))
+            UpdateDns();
+    }
+
+    /// <summary>Whether containers on <paramref name="network"/> find each other by name: user networks, as docker's.</summary>
+    private static bool Resolves(NetworkDefinition network) => network.Driver == NetworkDrivers.Bridge && !network.Predefined;
+
+    /// <summary>
+    /// Writes the records of every user network with containers (their names, aliases and short ids, listened for
+    /// on each network's gateways) for the store's resolver, and starts it when containers need it. Under a lock,
+    /// so that two commands never write what they read before the other's change.
+    /// </summary>
+    private void UpdateDns()
+    {
+        var directory = DnsRecordsFile.DirectoryIn(_options.RunRoot);
+        PrivateStore.EnsureDirectory(directory);
+        using var recordsLock = Interop.Interop.Libc.LockFile(Path.Combine(directory, "records.lock"));
+        var endpoints = Store.AllEndpoints().ToLookup(e => e.NetworkId);
+        var networks = Store.List().Where(n => Resolves(n) && endpoints[n.Id].Any()).Select(n => new DnsNetworkRecords
+        {
+            Id = n.Id,
+            Name = n.Name,
+            Listen = [.. n.Ipam.Select(c => c.Gateway.ToString())],
+            Containers = [.. endpoints[n.Id].Select(e => new DnsContainerRecords
+            {
+                Names = [e.ContainerName, .. e.Aliases, e.ContainerId[..12]],
+                IPv4 = e.IPv4 is null ? [] : [e.IPv4.ToString()],
+                IPv6 = e.IPv6 is null ? [] : [e.IPv6.ToString()],
+            })],
+        }).ToList();
+        var records = new DnsRecords { Networks = networks, Upstreams = HostResolvers() };
+        DnsRecordsFile.Write(DnsRecordsFile.PathIn(_options.RunRoot), records);
+        if (records.ContainerCount > 0 && _options.DnsResolverCommand is { } command)
+            DnsResolverProcess.EnsureRunning(_options.RunRoot, command);
+    }
+
+    /// <summary>The host's nameservers: the resolver runs in the host's namespace, so loopback ones serve too.</summary>
+    private IReadOnlyList<string> HostResolvers()
+    {
+        if (!File.Exists(_options.HostResolvConf))
+            return [];
+        return [.. File.ReadLines(_options.HostResolvConf)
+            .Select(line => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 2 && fields[0] == "nameserver" && IPAddress.TryParse(fields[1], out _))
+            .Select(fields => fields[1])];
+    }
+
+    private void Release(Endpoint endpoint, bool deleteLink)
+    {
+        if (endpoint.Ports.Count > 0)
+            _firewall.RemovePortMappings(endpoint.EndpointId);
+        if (deleteLink)
+        {
+            using var host = RtNetlink.Open();
+            host.DeleteLink(endpoint.HostInterface);
+        }
+        using (HostLock())
+        {
+            Store.Release(endpoint.ContainerId, endpoint.NetworkId);
+            // netavark's way for the one network nobody made: its bridge lives while containers use it, so an idle
+            // store leaves no bridge, route or rule on the host.
+            if (Store.Find(endpoint.NetworkId) is { Predefined: true, Driver: NetworkDrivers.Bridge } network && Store.EndpointsIn(network.Id).Count == 0)
+                RemoveLinksAndRules(network);
+        }
+    }
+
+    /// <summary>Containers that have endpoints recorded: the engine checks them against the living ones after a crash.</summary>
+    public IReadOnlyCollection<string> ContainersWithEndpoints() => [.. Store.AllEndpoints().Select(e => e.ContainerId).Distinct()];
+}
