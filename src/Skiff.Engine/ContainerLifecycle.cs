@@ -2,6 +2,7 @@ using System.Globalization;
 using Skiff.Engine.Containers;
 using Skiff.Oci;
 using Skiff.Engine.Monitor;
+using Skiff.Engine.Specs;
 using Skiff.Interop;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
 
@@ -24,12 +25,14 @@ public sealed class ContainerLifecycle
     /// the program runs (so no output is missed). Starting a running container does nothing, as in docker.
     /// <paramref name="terminalSize"/> (rows, columns) sizes a terminal container's terminal before its program runs.
     /// <paramref name="monitor"/>: one started ahead with <see cref="ContainerCreation.SpawnMonitor"/>, else a new one
-    /// is started here. <paramref name="cancel"/> ends the returned session (its copies return).
+    /// is started here. <paramref name="cancel"/> ends the returned session (its copies return). <paramref name="streams"/>:
+    /// the output streams the session passes on (docker run's -a, the container's <see cref="RunOptions.Attach"/>);
+    /// the others still go to the log.
     /// </summary>
     /// <exception cref="EngineException">NotFound; FailedPrecondition when paused; NotFound/PermissionDenied with
     /// <see cref="EngineException.ContainerCommand"/> when its program cannot be found or executed.</exception>
     public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null, PendingMonitor? monitor = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, AttachStreams streams = AttachStreams.Default)
     {
         var container = _context.Require(idOrName);
         using (_context.DirectoryOf(container.Id).Lock())
@@ -44,6 +47,7 @@ public sealed class ContainerLifecycle
             _context.Store.ChangeState(container.Id, s => s with { StoppedByUser = false, Error = "" });
             var session = StartMonitor(container, attach, terminalSize, monitor);
             session?.EndOn(cancel);
+            session?.Streams = streams;
             return session;
         }
     }

@@ -89,7 +89,9 @@ public sealed record EngineOptions
     /// at create ("slice:prefix:name" expected), so a container never runs with its counters where the engine does
     /// not look. Supporting a systemd driver means reading stats through the runtime (`events --stats`) instead.
     /// </summary>
-    public string CgroupsPathOf(string containerId) => $"{CgroupParent}/{containerId}";
+    /// <param name="cgroupParent">The container's own parent (docker's --cgroup-parent, <see cref="CgroupParents.Normalize"/>d), else <see cref="CgroupParent"/>.</param>
+    public string CgroupsPathOf(string containerId, string? cgroupParent = null)
+        => cgroupParent is null ? $"{CgroupParent}/{containerId}" : $"{CgroupParents.Normalize(cgroupParent).TrimEnd('/')}/{containerId}";
     public HostFacts? Host { get; init; }
 
     public string DatabasePath => Path.Combine(Root, "engine.db");
