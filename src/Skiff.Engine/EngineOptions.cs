@@ -79,7 +79,7 @@ public sealed record EngineOptions
     public IReadOnlyList<string> MonitorCommand { get; init; } = [Environment.ProcessPath ?? "skiff", "monitor"];
     /// <summary>skiff-init, the pid 1 of `run --init`: $SKIFF_INIT, else next to the running binary; null when missing.</summary>
     public string? InitBinary { get; init; } = DefaultInit();
-    /// <summary>Parent of every container's cgroup.</summary>
+    /// <summary>Parent of the cgroup of every container that does not name its own (docker's --cgroup-parent).</summary>
     public string CgroupParent { get; init; } = "/skiff";
 
     /// <summary>

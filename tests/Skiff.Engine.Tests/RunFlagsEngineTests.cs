@@ -28,7 +28,8 @@ public class RunFlagsEngineTests
         Assert.DoesNotContain("--", error.Message);
     }
 
-    private static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null)
+    internal static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null, string? cgroupsPath = null,
+        IReadOnlyList<MountRequest>? inherited = null)
         => ContainerSpecBuilder.Build(new SpecInput
         {
             ContainerId = "0123456789abcdef0123",
@@ -39,6 +40,8 @@ public class RunFlagsEngineTests
             VolumeSource = _ => "/volume",
             Host = host ?? Host,
             JoinedNamespaces = joined ?? new Dictionary<string, int>(),
+            CgroupsPath = cgroupsPath,
+            InheritedMounts = inherited ?? [],
         });
 
     private static EngineException Refused(Action action, ErrorKind kind = ErrorKind.InvalidArgument)

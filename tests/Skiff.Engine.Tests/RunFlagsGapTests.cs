@@ -1,5 +1,4 @@
 using Skiff.Engine.Specs;
-using Skiff.Images.Service;
 using Skiff.Oci;
 using Skiff.Oci.Image;
 
@@ -23,18 +22,7 @@ public class RunFlagsGapTests
     };
 
     private static Spec Build(RunOptions options, HostFacts? host = null, string? cgroupsPath = null, IReadOnlyList<MountRequest>? inherited = null)
-        => ContainerSpecBuilder.Build(new SpecInput
-        {
-            ContainerId = "0123456789abcdef0123",
-            RootfsPath = "/rootfs",
-            Image = new ImageExecutionConfig { Cmd = ["sh"] },
-            Options = options,
-            User = new ResolvedUser(0, 0, [], "/root"),
-            VolumeSource = request => "/volumes/" + request.Source,
-            Host = host ?? Host,
-            CgroupsPath = cgroupsPath,
-            InheritedMounts = inherited ?? [],
-        });
+        => RunFlagsEngineTests.Build(options, host ?? Host, cgroupsPath: cgroupsPath, inherited: inherited);
 
     private static EngineException Refused(Action action, ErrorKind kind = ErrorKind.InvalidArgument)
     {
@@ -90,7 +78,7 @@ public class RunFlagsGapTests
         var spec = Build(new RunOptions { Mounts = [new MountRequest(MountKind.Bind, "/tmp", "/data", false, [])] },
             inherited: [new MountRequest(MountKind.Volume, "shared", "/shared", true, []), new MountRequest(MountKind.Volume, "other", "/data", false, [])]);
         var shared = Assert.Single(spec.Mounts!, m => m.Destination == "/shared");
-        Assert.Equal("/volumes/shared", shared.Source);
+        Assert.Equal("/volume", shared.Source);
         Assert.Contains("ro", shared.Options!);
         Assert.Equal("/tmp", Assert.Single(spec.Mounts!, m => m.Destination == "/data").Source);
     }

@@ -108,20 +108,7 @@ public static class CgroupParents
         if (parent.EndsWith(".slice", StringComparison.Ordinal) || parent.Contains(':'))
             throw new EngineException(ErrorKind.InvalidArgument,
                 $"cgroup parent \"{parent}\" is a systemd slice: skiff places cgroups itself (the cgroupfs layout), so give a cgroup path such as /mygroup");
-        var components = new List<string>();
-        foreach (var component in parent.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (component == "..")
-            {
-                if (components.Count > 0)
-                    components.RemoveAt(components.Count - 1);
-            }
-            else if (component != ".")
-            {
-                components.Add(component);
-            }
-        }
-        return "/" + string.Join('/', components);
+        return ContainerFiles.Clean(parent);
     }
 }
 

@@ -92,8 +92,11 @@ public sealed partial class EngineCliTests
     /// <summary>A cgroup parent of this test's own, removed from every v1 hierarchy (and v2) afterwards.</summary>
     private static string TestCgroupParent(string purpose) => $"/skiff-flags-{purpose}-{Guid.NewGuid():N}"[..40];
 
-    private static void RemoveCgroup(string path)
+    /// <summary>The containers first: a cgroup with children cannot be removed.</summary>
+    private async Task RemoveContainersAndCgroup(string path)
     {
+        foreach (var id in (await Skiff.RunAsync(Root, "ps", "-aq", "--no-trunc")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            await Skiff.RunAsync(Root, "rm", "-f", id);
         foreach (var hierarchy in Directory.GetDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup"))
         {
             var directory = hierarchy + path;
@@ -137,9 +140,7 @@ public sealed partial class EngineCliTests
         }
         finally
         {
-            foreach (var id in (await Skiff.RunAsync(Root, "ps", "-aq", "--no-trunc")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                await Skiff.RunAsync(Root, "rm", "-f", id);
-            RemoveCgroup(parent);
+            await RemoveContainersAndCgroup(parent);
         }
     }
 
@@ -173,9 +174,7 @@ public sealed partial class EngineCliTests
         }
         finally
         {
-            foreach (var id in (await Skiff.RunAsync(Root, "ps", "-aq", "--no-trunc")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                await Skiff.RunAsync(Root, "rm", "-f", id);
-            RemoveCgroup(parent);
+            await RemoveContainersAndCgroup(parent);
         }
     }
 
