@@ -31,7 +31,8 @@ public sealed class ContainerCreation
         {
             // Logs, the environment in config.json and the attach socket are the container owner's business only.
             Errno.Check(Libc.Chmod(directory.Path, 0x1c0 /* 0700 */), "chmod", directory.Path);
-            var options = WithHostname(request.Options);
+            var host = _context.Options.Host ?? HostFacts.Current();
+            var options = WithCgroupns(WithHostname(request.Options), host);
             var rootfs = _context.Rootfs.Prepare(id, request.ImageInfo.Id);
             created.RootfsPrepared = true;
             var user = UserResolver.AddGroups(UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User), rootfs, options.GroupAdd);
@@ -47,7 +48,7 @@ public sealed class ContainerCreation
                 VolumeSource = volumes.Mount,
                 EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options),
                 InitBinary = _context.Options.InitBinary,
-                Host = _context.Options.Host ?? HostFacts.Current(),
+                Host = host,
                 JoinedNamespaces = JoinedNamespaces(_context, options),
                 InheritedMounts = inherited,
                 CgroupsPath = _context.Options.CgroupsPathOf(id, options.CgroupParent),
@@ -181,6 +182,10 @@ public sealed class ContainerCreation
         => (options.Network == NetworkMode.Host || options.UtsMode == "host") && options.Hostname is null
             ? options with { Hostname = SmallFile.ReadAllText("/proc/sys/kernel/hostname").Trim() }
             : options;
+
+    /// <summary>docker records its default cgroup namespace mode for the host (private on cgroup v2, host on v1), and inspect shows it.</summary>
+    private static RunOptions WithCgroupns(RunOptions options, HostFacts host)
+        => options.CgroupnsMode.Length > 0 ? options : options with { CgroupnsMode = host.CgroupNamespace ? "private" : "host" };
 
     /// <summary>/etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's.</summary>
     private static List<Mount> WriteEtcFiles(ContainerDirectory directory, string hostname, RunOptions options)

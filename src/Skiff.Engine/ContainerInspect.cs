@@ -101,8 +101,8 @@ public sealed record ContainerInspect
                 VolumesFrom = options.VolumesFrom.Count > 0 ? options.VolumesFrom : null,
                 CapAdd = options.CapAdd,
                 CapDrop = options.CapDrop,
-                // docker fills in its default for the host: private on cgroup v2, host on v1.
-                CgroupnsMode = options.CgroupnsMode.Length > 0 ? options.CgroupnsMode : File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "private" : "host",
+                // Recorded at creation with the host's default filled in; "" only for containers made before that.
+                CgroupnsMode = options.CgroupnsMode,
                 Dns = options.Dns,
                 DnsOptions = options.DnsOptions,
                 DnsSearch = options.DnsSearch,

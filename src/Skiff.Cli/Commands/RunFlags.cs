@@ -242,7 +242,8 @@ internal static class RunFlags
                 DeviceReadIops = args.Values("device-read-iops").Select(BlockDeviceRate.ParseIops).ToList(),
                 DeviceWriteIops = args.Values("device-write-iops").Select(BlockDeviceRate.ParseIops).ToList(),
                 VolumeDriver = args.Value("volume-driver") is { Length: > 0 } driver ? driver : null,
-                Attach = AttachStreamNames.Parse(args.Values("attach"), args.Bool("interactive")),
+                // docker's client attaches nothing with -d (run -d -a is refused before this).
+                Attach = args.Bool("detach") ? AttachStreams.None : AttachStreamNames.Parse(args.Values("attach"), args.Bool("interactive")),
                 ContainerIdFile = args.Value("cidfile") ?? "",
             },
             Name = args.Value("name"),
@@ -257,8 +258,7 @@ internal static class RunFlags
             Isolation = args.Value("isolation"),
             StorageOptions = Pairs(args.Values("storage-opt"), "--storage-opt"),
             KernelMemory = args.Value("kernel-memory") is { } kernelMemory ? ByteSize.Parse(kernelMemory, "--kernel-memory") : null,
-            // docker's flag is true by default (content trust off unless DOCKER_CONTENT_TRUST asks for it).
-            ContentTrust = args.Value("disable-content-trust") == "false",
+            ContentTrust = ContentTrust(args),
         };
     }
 
@@ -342,6 +342,15 @@ internal static class RunFlags
         }
         return result;
     }
+
+    /// <summary>
+    /// docker's client: --disable-content-trust defaults to true unless DOCKER_CONTENT_TRUST is true (Go's
+    /// ParseBool), so the variable asks for content trust as the flag's false does.
+    /// </summary>
+    private static bool ContentTrust(ParsedArguments args)
+        => args.Value("disable-content-trust") is { } disable
+            ? disable == "false"
+            : System.Environment.GetEnvironmentVariable("DOCKER_CONTENT_TRUST") is "1" or "t" or "T" or "true" or "TRUE" or "True";
 
     /// <summary>docker's order: the --label-file lines, then --label values, a later KEY winning; "KEY" alone is an empty label.</summary>
     private static Dictionary<string, string> Labels(ParsedArguments args)

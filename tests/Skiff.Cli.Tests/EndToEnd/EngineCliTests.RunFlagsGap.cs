@@ -87,6 +87,9 @@ public sealed partial class EngineCliTests
         Assert.StartsWith("skiff: invalid stream \"stdio\" to attach to: valid streams are STDIN, STDOUT and STDERR",
             (await FailsOnOneLine("run", "--rm", "-a", "stdio", Image, "true")).Stderr);
         Assert.Equal(2, (await Ok("ps", "-aq")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        // docker's client attaches nothing to a detached container, and says so in its config.
+        var detached = (await Inspected((await Ok("run", "-d", "-i", Image, "echo")).Stdout.Trim())).GetProperty("Config");
+        Assert.Equal((false, false, false), (detached.GetProperty("AttachStdin").GetBoolean(), detached.GetProperty("AttachStdout").GetBoolean(), detached.GetProperty("AttachStderr").GetBoolean()));
     }
 
     /// <summary>A cgroup parent of this test's own, removed from every v1 hierarchy (and v2) afterwards.</summary>
@@ -245,5 +248,12 @@ public sealed partial class EngineCliTests
         var id = (await Ok("create", "--volume-driver", "local", Image)).Stdout.Trim();
         Assert.Equal("local", (await HostConfig(id)).GetProperty("VolumeDriver").GetString());
         Assert.Equal("", (await HostConfig(await Created())).GetProperty("VolumeDriver").GetString());
+
+        // DOCKER_CONTENT_TRUST=1 asks for content trust as docker's client reads it; the flag still wins.
+        var trust = new Dictionary<string, string> { ["DOCKER_CONTENT_TRUST"] = "1" };
+        var refused = await Skiff.RunWithEnvironmentAsync(Root, trust, "run", "--rm", Image, "echo");
+        Assert.Equal(125, refused.ExitCode);
+        Assert.StartsWith("skiff: content trust cannot be enforced", refused.Stderr);
+        Assert.Equal(0, (await Skiff.RunWithEnvironmentAsync(Root, trust, "run", "--rm", "--disable-content-trust", Image, "echo")).ExitCode);
     }
 }
