@@ -32,11 +32,13 @@ public sealed class ContainerCreation
             // Logs, the environment in config.json and the attach socket are the container owner's business only.
             Errno.Check(Libc.Chmod(directory.Path, 0x1c0 /* 0700 */), "chmod", directory.Path);
             var imageExposed = request.ImageInfo.Config?.ExposedPorts?.Keys.ToList() ?? [];
-            var options = WithHostname(ContainerNetworks.Resolve(request.Options, () => _context.Networks, imageExposed));
+            var host = _context.Options.Host ?? HostFacts.Current();
+            var options = WithCgroupns(WithHostname(ContainerNetworks.Resolve(request.Options, () => _context.Networks, imageExposed)), host);
             var rootfs = _context.Rootfs.Prepare(id, request.ImageInfo.Id);
             created.RootfsPrepared = true;
             var user = UserResolver.AddGroups(UserResolver.Resolve(rootfs, options.User ?? request.ImageInfo.Config?.User), rootfs, options.GroupAdd);
             var volumes = new VolumeMounts(_context.Volumes, rootfs, created);
+            var inherited = InheritedMounts(_context, options);
             var spec = ContainerSpecBuilder.Build(new SpecInput
             {
                 ContainerId = id,
@@ -48,11 +50,13 @@ public sealed class ContainerCreation
                 EngineMounts = WriteEtcFiles(directory, options.Hostname ?? id[..12], options),
                 NetworkNamespacePath = options.Network == NetworkMode.Bridge ? _context.Networks.NamespacePath(id) : null,
                 InitBinary = _context.Options.InitBinary,
-                Host = _context.Options.Host ?? HostFacts.Current(),
+                Host = host,
                 JoinedNamespaces = JoinedNamespaces(_context, options),
+                InheritedMounts = inherited,
+                CgroupsPath = _context.Options.CgroupsPathOf(id, options.CgroupParent),
             });
-            spec.Linux!.CgroupsPath = _context.Options.CgroupsPathOf(id);
-            foreach (var bind in options.Mounts.Where(m => m.Kind == MountKind.Bind))
+            var own = options.Mounts.Select(m => m.Target.TrimEnd('/')).ToHashSet();
+            foreach (var bind in options.Mounts.Concat(inherited.Where(m => !own.Contains(m.Target.TrimEnd('/')))).Where(m => m.Kind == MountKind.Bind))
                 volumes.MountPoints.Add(new MountPoint("bind", null, bind.Source!, bind.Target, !bind.ReadOnly));
             OciJson.WriteSpec(directory.Config, spec);
             return Insert(Record(request, id, name, stopSignal, options, spec, rootfs, volumes));
@@ -93,6 +97,35 @@ public sealed class ContainerCreation
         NameResolution.Validate(settings.Options);
         ContainerSpecBuilder.ValidateNamespaceModes(settings.Options);
         ContainerNetworks.Validate(settings.Options);
+        if (settings.Options.VolumeDriver is not (null or "" or "local"))
+            throw new EngineException(ErrorKind.InvalidArgument,
+                $"volume driver \"{settings.Options.VolumeDriver}\" is not available: skiff has only the local driver (it has no volume plugins)");
+        foreach (var source in settings.Options.VolumesFrom)
+            VolumesFromRequest.Parse(source);
+        if (settings.Options.CgroupParent is { } parent)
+            CgroupParents.Normalize(parent);
+    }
+
+    /// <summary>
+    /// docker's --volumes-from: the volumes and bind mounts of each container named, at the same places, read-only
+    /// or not as there unless ro or rw is given. The first container to mount a place wins it.
+    /// </summary>
+    /// <exception cref="EngineException">NotFound naming a container that does not exist.</exception>
+    private static List<MountRequest> InheritedMounts(ContainerContext context, RunOptions options)
+    {
+        var mounts = new List<MountRequest>();
+        foreach (var source in options.VolumesFrom.Select(VolumesFromRequest.Parse))
+        {
+            var donor = context.Require(source.Container);
+            foreach (var point in donor.Config.Mounts)
+            {
+                if (mounts.Any(m => m.Target == point.Destination))
+                    continue;
+                var kind = point.Type == "volume" ? MountKind.Volume : MountKind.Bind;
+                mounts.Add(new MountRequest(kind, kind == MountKind.Volume ? point.Name : point.Source, point.Destination, source.ReadOnly ?? !point.RW, []));
+            }
+        }
+        return mounts;
     }
 
     /// <summary>What can be checked before anything is made: the settings, the name free, the stop signal with the image's.</summary>
@@ -153,6 +186,10 @@ public sealed class ContainerCreation
         => (options.Network == NetworkMode.Host || options.UtsMode == "host") && options.Hostname is null
             ? options with { Hostname = SmallFile.ReadAllText("/proc/sys/kernel/hostname").Trim() }
             : options;
+
+    /// <summary>docker records its default cgroup namespace mode for the host (private on cgroup v2, host on v1), and inspect shows it.</summary>
+    private static RunOptions WithCgroupns(RunOptions options, HostFacts host)
+        => options.CgroupnsMode.Length > 0 ? options : options with { CgroupnsMode = host.CgroupNamespace ? "private" : "host" };
 
     /// <summary>
     /// /etc/hostname, /etc/hosts and /etc/resolv.conf of the container, bind-mounted over the image's; a container in

@@ -65,7 +65,11 @@ public sealed record ContainerInspect
             Config = new InspectConfig
             {
                 Hostname = options.Hostname ?? container.Id[..12],
+                Domainname = options.Domainname ?? "",
                 User = config.User,
+                AttachStdin = options.Attach.HasFlag(Specs.AttachStreams.Stdin),
+                AttachStdout = options.Attach.HasFlag(Specs.AttachStreams.Stdout),
+                AttachStderr = options.Attach.HasFlag(Specs.AttachStreams.Stderr),
                 Tty = options.Tty,
                 OpenStdin = config.OpenStdin,
                 Env = config.Env,
@@ -84,6 +88,7 @@ public sealed record ContainerInspect
             {
                 Binds = options.Mounts.Where(m => m.Source is not null && m.Kind != Specs.MountKind.Tmpfs)
                     .Select(m => $"{m.Source}:{m.Target}{(m.ReadOnly ? ":ro" : "")}").ToList(),
+                ContainerIDFile = options.ContainerIdFile,
                 LogConfig = new InspectLogConfig
                 {
                     Type = config.Log.Driver,
@@ -99,8 +104,12 @@ public sealed record ContainerInspect
                 PublishAllPorts = options.PublishAll,
                 RestartPolicy = new InspectRestartPolicy { Name = config.RestartPolicy.Name, MaximumRetryCount = config.RestartPolicy.MaximumRetryCount },
                 AutoRemove = config.AutoRemove,
+                VolumeDriver = options.VolumeDriver ?? "",
+                VolumesFrom = options.VolumesFrom.Count > 0 ? options.VolumesFrom : null,
                 CapAdd = options.CapAdd,
                 CapDrop = options.CapDrop,
+                // Recorded at creation with the host's default filled in; "" only for containers made before that.
+                CgroupnsMode = options.CgroupnsMode,
                 Dns = options.Dns,
                 DnsOptions = options.DnsOptions,
                 DnsSearch = options.DnsSearch,
@@ -121,6 +130,14 @@ public sealed record ContainerInspect
                 MemorySwap = options.MemorySwap ?? 0,
                 NanoCpus = options.Cpus is { } cpus ? (long)(cpus * 1_000_000_000m) : 0,
                 BlkioWeight = options.BlkioWeight ?? 0,
+                CgroupParent = options.CgroupParent ?? "",
+                BlkioWeightDevice = options.BlkioWeightDevice.Select(d => new InspectWeightDevice { Path = d.Path, Weight = (ushort)d.Rate }).ToList(),
+                BlkioDeviceReadBps = Throttles(options.DeviceReadBps),
+                BlkioDeviceWriteBps = Throttles(options.DeviceWriteBps),
+                BlkioDeviceReadIOps = Throttles(options.DeviceReadIops),
+                BlkioDeviceWriteIOps = Throttles(options.DeviceWriteIops),
+                CpuRealtimePeriod = options.CpuRealtimePeriod ?? 0,
+                CpuRealtimeRuntime = options.CpuRealtimeRuntime ?? 0,
                 CpusetCpus = options.CpusetCpus ?? "",
                 CpusetMems = options.CpusetMems ?? "",
                 DeviceCgroupRules = options.DeviceCgroupRules.Count > 0 ? options.DeviceCgroupRules : null,
@@ -152,6 +169,10 @@ public sealed record ContainerInspect
         Specs.NetworkMode.Container => "container:" + options.NetworkContainer,
         _ => options.Attachments.Count > 0 ? options.Attachments[0].NetworkName : "bridge",
     };
+
+    /// <summary>docker's CLI leaves the throttles it was not given null (and the weights an empty list).</summary>
+    private static List<InspectThrottleDevice>? Throttles(IReadOnlyList<Specs.BlockDeviceRate> rates)
+        => rates.Count > 0 ? rates.Select(r => new InspectThrottleDevice { Path = r.Path, Rate = r.Rate }).ToList() : null;
 
     /// <summary>docker's zero time for "never".</summary>
     private static string Time(DateTimeOffset? time) => time is { } t ? JsonFileLog.FormatTime(t) : "0001-01-01T00:00:00Z";
@@ -193,7 +214,11 @@ public sealed record InspectHealthResult
 public sealed record InspectConfig
 {
     public required string Hostname { get; init; }
+    public required string Domainname { get; init; }
     public required string User { get; init; }
+    public bool AttachStdin { get; init; }
+    public bool AttachStdout { get; init; }
+    public bool AttachStderr { get; init; }
     public bool Tty { get; init; }
     public bool OpenStdin { get; init; }
     public required IReadOnlyList<string> Env { get; init; }
@@ -217,14 +242,18 @@ public sealed record EmptyObject;
 public sealed record InspectHostConfig
 {
     public required IReadOnlyList<string> Binds { get; init; }
+    public required string ContainerIDFile { get; init; }
     public required InspectLogConfig LogConfig { get; init; }
     public required string NetworkMode { get; init; }
     public required Dictionary<string, List<InspectPortBinding>> PortBindings { get; init; }
     public bool PublishAllPorts { get; init; }
     public required InspectRestartPolicy RestartPolicy { get; init; }
     public bool AutoRemove { get; init; }
+    public required string VolumeDriver { get; init; }
+    public IReadOnlyList<string>? VolumesFrom { get; init; }
     public required IReadOnlyList<string> CapAdd { get; init; }
     public required IReadOnlyList<string> CapDrop { get; init; }
+    public required string CgroupnsMode { get; init; }
     public required IReadOnlyList<string> Dns { get; init; }
     public required IReadOnlyList<string> DnsOptions { get; init; }
     public required IReadOnlyList<string> DnsSearch { get; init; }
@@ -244,6 +273,14 @@ public sealed record InspectHostConfig
     public long MemorySwap { get; init; }
     public long NanoCpus { get; init; }
     public int BlkioWeight { get; init; }
+    public required string CgroupParent { get; init; }
+    public required IReadOnlyList<InspectWeightDevice> BlkioWeightDevice { get; init; }
+    public IReadOnlyList<InspectThrottleDevice>? BlkioDeviceReadBps { get; init; }
+    public IReadOnlyList<InspectThrottleDevice>? BlkioDeviceWriteBps { get; init; }
+    public IReadOnlyList<InspectThrottleDevice>? BlkioDeviceReadIOps { get; init; }
+    public IReadOnlyList<InspectThrottleDevice>? BlkioDeviceWriteIOps { get; init; }
+    public long CpuRealtimePeriod { get; init; }
+    public long CpuRealtimeRuntime { get; init; }
     public required string CpusetCpus { get; init; }
     public required string CpusetMems { get; init; }
     public IReadOnlyList<string>? DeviceCgroupRules { get; init; }
@@ -259,6 +296,20 @@ public sealed record InspectHostConfig
     public bool Init { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+}
+
+/// <summary>docker's WeightDevice: a host device path and its weight.</summary>
+public sealed record InspectWeightDevice
+{
+    public required string Path { get; init; }
+    public ushort Weight { get; init; }
+}
+
+/// <summary>docker's ThrottleDevice: a host device path and its rate (bytes or operations per second).</summary>
+public sealed record InspectThrottleDevice
+{
+    public required string Path { get; init; }
+    public long Rate { get; init; }
 }
 
 public sealed record InspectLogConfig

@@ -27,12 +27,14 @@ public sealed class ContainerLifecycle
     /// the program runs (so no output is missed). Starting a running container does nothing, as in docker.
     /// <paramref name="terminalSize"/> (rows, columns) sizes a terminal container's terminal before its program runs.
     /// <paramref name="monitor"/>: one started ahead with <see cref="ContainerCreation.SpawnMonitor"/>, else a new one
-    /// is started here. <paramref name="cancel"/> ends the returned session (its copies return).
+    /// is started here. <paramref name="cancel"/> ends the returned session (its copies return). <paramref name="streams"/>:
+    /// the output streams the session passes on (docker run's -a, the container's <see cref="RunOptions.Attach"/>);
+    /// the others still go to the log.
     /// </summary>
     /// <exception cref="EngineException">NotFound; FailedPrecondition when paused; NotFound/PermissionDenied with
     /// <see cref="EngineException.ContainerCommand"/> when its program cannot be found or executed.</exception>
     public AttachSession? Start(string idOrName, bool attach = false, (ushort Rows, ushort Columns)? terminalSize = null, PendingMonitor? monitor = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, AttachStreams streams = AttachStreams.Default)
     {
         var container = _context.Require(idOrName);
         using (_context.DirectoryOf(container.Id).Lock())
@@ -50,6 +52,7 @@ public sealed class ContainerLifecycle
             {
                 var session = StartMonitor(container, attach, terminalSize, monitor);
                 session?.EndOn(cancel);
+                session?.Streams = streams;
                 return session;
             }
             catch

@@ -37,9 +37,24 @@ public sealed class ContainerRunPolicy(ImageService images)
         return new CreateRequest(request, new ContainerImage(image.Id, images.Config(image).Config)) { Options = options };
     }
 
-    /// <summary>What no container here can have: GPUs, another isolation technology, another platform's programs.</summary>
+    /// <summary>
+    /// What no container here can have: GPUs, another isolation technology, another platform's programs, storage
+    /// quotas, kernel memory limits, signature verification.
+    /// </summary>
     internal static void Refuse(CreateContainerRequest request)
     {
+        // docker's own reason: its overlay driver has quotas only on xfs mounted with pquota; skiff's has none at all.
+        if (request.StorageOptions.Count > 0)
+            throw new EngineException(ErrorKind.InvalidArgument,
+                $"storage option {request.StorageOptions.Keys.First()} is not supported: per-container storage options are supported only for overlay over xfs with 'pquota' mount option, and skiff's overlay store has no quotas");
+        // Linux 5.4 deprecated kmem limits and 6.1 removed them; docker ignores the field since API 1.42.
+        // Refused rather than ignored: skiff ignores nothing silently.
+        if (request.KernelMemory is not null)
+            throw new EngineException(ErrorKind.InvalidArgument,
+                "kernel memory limits are not supported: the kernel deprecated them (Linux 5.4) and then removed them, and docker ignores them since API 1.42; use a memory limit instead");
+        if (request.ContentTrust)
+            throw new EngineException(ErrorKind.InvalidArgument,
+                "content trust cannot be enforced: skiff does not verify image signatures (Docker Content Trust, Notary); run without it, or verify the image another way first");
         if (request.Gpus is not null)
             throw new EngineException(ErrorKind.InvalidArgument, $"GPU request \"{request.Gpus}\" cannot be met: skiff has no GPU support");
         if (request.Isolation is not (null or "" or "default"))

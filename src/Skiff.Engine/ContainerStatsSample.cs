@@ -45,7 +45,7 @@ public sealed record ContainerStatsSample
         CgroupStats stats;
         try
         {
-            stats = CgroupManager.Create(container.Id, context.Options.CgroupsPathOf(container.Id)).GetStats();
+            stats = CgroupManager.Create(container.Id, context.Options.CgroupsPathOf(container.Id, container.Config.Options.CgroupParent)).GetStats();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CgroupException)
         {

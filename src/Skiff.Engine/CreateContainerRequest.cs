@@ -23,6 +23,12 @@ public sealed record CreateContainerRequest : ContainerSettings
     public string? Gpus { get; init; }
     /// <summary>docker's isolation technology: only "default" (or none given) on Linux.</summary>
     public string? Isolation { get; init; }
+    /// <summary>docker's per-container storage driver options (size=...): refused, skiff's overlay store has no quotas.</summary>
+    public IReadOnlyDictionary<string, string> StorageOptions { get; init; } = new Dictionary<string, string>();
+    /// <summary>docker's kernel memory limit in bytes as given: refused, the kernel no longer has such limits.</summary>
+    public long? KernelMemory { get; init; }
+    /// <summary>Whether image signatures must be verified first (docker's content trust): refused, skiff verifies none.</summary>
+    public bool ContentTrust { get; init; }
 }
 
 /// <summary>When creating a container pulls its image: docker's --pull.</summary>

@@ -81,7 +81,7 @@ public sealed record EngineOptions
     public IReadOnlyList<string>? DnsResolverCommand { get; init; } = [Environment.ProcessPath ?? "skiff", "dns-resolver"];
     /// <summary>skiff-init, the pid 1 of `run --init`: $SKIFF_INIT, else next to the running binary; null when missing.</summary>
     public string? InitBinary { get; init; } = DefaultInit();
-    /// <summary>Parent of every container's cgroup.</summary>
+    /// <summary>Parent of the cgroup of every container that does not name its own (docker's --cgroup-parent).</summary>
     public string CgroupParent { get; init; } = "/skiff";
 
     /// <summary>
@@ -91,7 +91,9 @@ public sealed record EngineOptions
     /// at create ("slice:prefix:name" expected), so a container never runs with its counters where the engine does
     /// not look. Supporting a systemd driver means reading stats through the runtime (`events --stats`) instead.
     /// </summary>
-    public string CgroupsPathOf(string containerId) => $"{CgroupParent}/{containerId}";
+    /// <param name="cgroupParent">The container's own parent (docker's --cgroup-parent, <see cref="CgroupParents.Normalize"/>d), else <see cref="CgroupParent"/>.</param>
+    public string CgroupsPathOf(string containerId, string? cgroupParent = null)
+        => cgroupParent is null ? $"{CgroupParent}/{containerId}" : $"{CgroupParents.Normalize(cgroupParent).TrimEnd('/')}/{containerId}";
     public HostFacts? Host { get; init; }
 
     public string DatabasePath => Path.Combine(Root, "engine.db");

@@ -10,7 +10,8 @@ public class RunFlagsEngineTests
 {
     private static HostFacts Host => ContainerSpecBuilderTests.Host;
 
-    private static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null)
+    internal static Spec Build(RunOptions options, HostFacts? host = null, IReadOnlyDictionary<string, int>? joined = null, string? cgroupsPath = null,
+        IReadOnlyList<MountRequest>? inherited = null)
         => ContainerSpecBuilder.Build(new SpecInput
         {
             ContainerId = "0123456789abcdef0123",
@@ -21,6 +22,8 @@ public class RunFlagsEngineTests
             VolumeSource = _ => "/volume",
             Host = host ?? Host,
             JoinedNamespaces = joined ?? new Dictionary<string, int>(),
+            CgroupsPath = cgroupsPath,
+            InheritedMounts = inherited ?? [],
         });
 
     private static EngineException Refused(Action action, ErrorKind kind = ErrorKind.InvalidArgument)

@@ -28,7 +28,7 @@ internal sealed record CliCommand(
     {
         null or "true" => true,
         "false" => false,
-        var other => throw new UsageException($"{command}: --tls-verify takes true or false, not \"{other}\""),
+        var other => throw new UsageException($"{command}: --tls-verify takes true or false, not \"{other}\"", badFlag: true),
     };
 
     /// <summary>--platform os/arch[/variant] of `pull`, `run` and `create`; one that does not parse is a bad flag.</summary>

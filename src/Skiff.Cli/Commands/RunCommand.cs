@@ -1,6 +1,7 @@
 using Skiff.Engine;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Monitor;
+using Skiff.Engine.Specs;
 
 namespace Skiff.Cli.Commands;
 
@@ -30,7 +31,17 @@ internal static class RunCommand
 
     private static int Execute(CliContext context, ParsedArguments args)
     {
-        RawTerminal.RequireForInput(args.Bool("interactive") && !args.Bool("detach"), args.Bool("tty"));
+        // docker's client refuses these before it asks the daemon anything, with status 1 (a stream it does not know: 125).
+        AttachStreamNames.Parse(args.Values("attach"), interactive: false);
+        if (args.Bool("detach") && args.Has("attach"))
+            throw new CliFailure(ErrorKind.InvalidArgument, "Conflicting options: -a and -d");
+        var sigProxy = args.Value("sig-proxy") switch
+        {
+            null or "true" => true,
+            "false" => false,
+            var other => throw new UsageException($"run: flag --sig-proxy takes true or false, not \"{other}\"", badFlag: true),
+        };
+        RawTerminal.RequireForInput((args.Bool("interactive") || args.Values("attach").Any(a => a.Equals("stdin", StringComparison.OrdinalIgnoreCase))) && !args.Bool("detach"), args.Bool("tty"));
         var containers = context.Containers;
         // Its process start-up runs while the image is resolved and the container created.
         using var monitor = context.Engine.ContainerCreation.SpawnMonitor();
@@ -44,8 +55,8 @@ internal static class RunCommand
         bool tty = request.Options.Tty;
         var size = tty ? RawTerminal.WindowSize() : null;
         int status;
-        using (var session = containers.Start(container.Id, attach: true, terminalSize: size, monitor: monitor)!)
-            status = Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), args.Value("sig-proxy") != "false");
+        using (var session = containers.Start(container.Id, attach: true, terminalSize: size, monitor: monitor, streams: request.Options.Attach)!)
+            status = Attached.Follow(context, container.Id, session, request.Interactive, args.Value("detach-keys"), sigProxy);
         if (request.AutoRemove)
             containers.AwaitAutoRemoval(container.Id);
         return status;

@@ -91,6 +91,23 @@ internal static class RunFlags
         new("log-driver", TakesValue: true, Help: "json-file (default), local or none"),
         new("isolation", TakesValue: true, Help: "isolation technology: default only"),
         new("quiet", 'q', Help: "do not show the pull's progress"),
+        new("label-file", TakesValue: true, Repeatable: true, Help: "read labels from a file of KEY=VALUE lines"),
+        new("domainname", TakesValue: true, Help: "container NIS domain name"),
+        new("volumes-from", TakesValue: true, Repeatable: true, Help: "mount the volumes and binds of a container: NAME[:ro|:rw]"),
+        new("attach", 'a', TakesValue: true, Repeatable: true, Help: "attach to stdin, stdout or stderr (default: stdout and stderr)"),
+        new("cgroup-parent", TakesValue: true, Help: "parent cgroup of the container's cgroup"),
+        new("cgroupns", TakesValue: true, Help: "cgroup namespace: host or private"),
+        new("cpu-rt-period", TakesValue: true, Help: "real-time CPU period in microseconds"),
+        new("cpu-rt-runtime", TakesValue: true, Help: "real-time CPU runtime in microseconds"),
+        new("blkio-weight-device", TakesValue: true, Repeatable: true, Help: "block IO weight of a device: /dev/sda:200"),
+        new("device-read-bps", TakesValue: true, Repeatable: true, Help: "read rate limit of a device: /dev/sda:10mb"),
+        new("device-write-bps", TakesValue: true, Repeatable: true, Help: "write rate limit of a device: /dev/sda:10mb"),
+        new("device-read-iops", TakesValue: true, Repeatable: true, Help: "read operations per second of a device: /dev/sda:1000"),
+        new("device-write-iops", TakesValue: true, Repeatable: true, Help: "write operations per second of a device: /dev/sda:1000"),
+        new("storage-opt", TakesValue: true, Repeatable: true, Help: "storage driver option (not supported: refused)"),
+        new("volume-driver", TakesValue: true, Help: "volume driver: local only"),
+        new("kernel-memory", TakesValue: true, Help: "kernel memory limit (not supported: refused)"),
+        new("disable-content-trust", Help: "skip image verification (default true: skiff verifies no signatures)"),
         CliCommand.LongHelp,
     ];
 
@@ -100,6 +117,8 @@ internal static class RunFlags
     /// </summary>
     public static (CreateRequest Request, ContainerRecord Container) CreateContainer(CliContext context, ParsedArguments args, string command)
     {
+        // Parsed before the file is made: a bad flag leaves no file behind.
+        var request = Request(args, command);
         var cidfile = args.Value("cidfile");
         FileStream? file;
         try
@@ -118,10 +137,10 @@ internal static class RunFlags
         {
             try
             {
-                var request = Parse(context, args, command);
-                var container = context.Engine.ContainerCreation.Create(request);
+                var resolved = Resolve(context, args, request);
+                var container = context.Engine.ContainerCreation.Create(resolved);
                 file?.Write(System.Text.Encoding.UTF8.GetBytes(container.Id));
-                return (request, container);
+                return (resolved, container);
             }
             catch
             {
@@ -133,9 +152,8 @@ internal static class RunFlags
     }
 
     /// <summary>The flags as a neutral request, resolved by the engine (image pulled per --pull, seccomp and security options decided).</summary>
-    private static CreateRequest Parse(CliContext context, ParsedArguments args, string command)
+    private static CreateRequest Resolve(CliContext context, ParsedArguments args, CreateContainerRequest request)
     {
-        var request = Request(args, command);
         PullProgressView? view = null;
         try
         {
@@ -203,7 +221,7 @@ internal static class RunFlags
                 Publish = args.Values("publish"),
                 PublishAll = args.Bool("publish-all"),
                 Expose = args.Values("expose"),
-                Labels = Pairs(args.Values("label"), "--label"),
+                Labels = Labels(args),
                 Healthcheck = Healthcheck(args),
                 NoHealthcheck = args.Bool("no-healthcheck"),
                 ExtraHosts = args.Values("add-host"),
@@ -227,6 +245,21 @@ internal static class RunFlags
                 BlkioWeight = args.Value("blkio-weight") is { } weight ? (int)Math.Clamp(ParseLong(weight, "--blkio-weight"), int.MinValue, int.MaxValue) : null,
                 DeviceCgroupRules = args.Values("device-cgroup-rule"),
                 Annotations = Pairs(args.Values("annotation"), "--annotation"),
+                Domainname = args.Value("domainname"),
+                VolumesFrom = args.Values("volumes-from"),
+                CgroupParent = args.Value("cgroup-parent") is { Length: > 0 } parent ? parent : null,
+                CgroupnsMode = args.Value("cgroupns") ?? "",
+                CpuRealtimePeriod = args.Value("cpu-rt-period") is { } rtPeriod ? ParseLong(rtPeriod, "--cpu-rt-period") : null,
+                CpuRealtimeRuntime = args.Value("cpu-rt-runtime") is { } rtRuntime ? ParseLong(rtRuntime, "--cpu-rt-runtime") : null,
+                BlkioWeightDevice = args.Values("blkio-weight-device").Select(BlockDeviceRate.ParseWeight).ToList(),
+                DeviceReadBps = args.Values("device-read-bps").Select(BlockDeviceRate.ParseBytesPerSecond).ToList(),
+                DeviceWriteBps = args.Values("device-write-bps").Select(BlockDeviceRate.ParseBytesPerSecond).ToList(),
+                DeviceReadIops = args.Values("device-read-iops").Select(BlockDeviceRate.ParseIops).ToList(),
+                DeviceWriteIops = args.Values("device-write-iops").Select(BlockDeviceRate.ParseIops).ToList(),
+                VolumeDriver = args.Value("volume-driver") is { Length: > 0 } driver ? driver : null,
+                // docker's client attaches nothing with -d (run -d -a is refused before this).
+                Attach = args.Bool("detach") ? AttachStreams.None : AttachStreamNames.Parse(args.Values("attach"), args.Bool("interactive")),
+                ContainerIdFile = args.Value("cidfile") ?? "",
             },
             Name = args.Value("name"),
             Interactive = args.Bool("interactive"),
@@ -234,10 +267,13 @@ internal static class RunFlags
             RestartPolicy = args.Value("restart") is { } restart ? RestartPolicy.Parse(restart) : RestartPolicy.No,
             Log = LogOptions.Parse(args.Value("log-driver"), args.Values("log-opt")),
             StopSignal = args.Value("stop-signal"),
-            StopTimeout = args.Value("stop-timeout") is { } timeout ? (int)ParseLong(timeout, "--stop-timeout") : null,
+            StopTimeout = args.Value("stop-timeout") is { } timeout ? ParseInt(timeout, "--stop-timeout") : null,
             Runtime = args.Value("runtime"),
             Gpus = args.Value("gpus"),
             Isolation = args.Value("isolation"),
+            StorageOptions = Pairs(args.Values("storage-opt"), "--storage-opt"),
+            KernelMemory = args.Value("kernel-memory") is { } kernelMemory ? ByteSize.Parse(kernelMemory, "--kernel-memory") : null,
+            ContentTrust = ContentTrust(args),
         };
     }
 
@@ -254,7 +290,7 @@ internal static class RunFlags
             Timeout = Nanoseconds(args.Duration("health-timeout")),
             StartPeriod = Nanoseconds(args.Duration("health-start-period")),
             StartInterval = Nanoseconds(args.Duration("health-start-interval")),
-            Retries = args.Value("health-retries") is { } retries ? (int)ParseLong(retries, "--health-retries") : 0,
+            Retries = args.Value("health-retries") is { } retries ? ParseInt(retries, "--health-retries") : 0,
         };
 
         static long Nanoseconds(TimeSpan? duration) => (duration?.Ticks ?? 0) * 100;
@@ -322,6 +358,43 @@ internal static class RunFlags
         return result;
     }
 
+    /// <summary>
+    /// docker's client: --disable-content-trust defaults to true unless DOCKER_CONTENT_TRUST is true (Go's
+    /// ParseBool), so the variable asks for content trust as the flag's false does.
+    /// </summary>
+    private static bool ContentTrust(ParsedArguments args)
+        => args.Value("disable-content-trust") is { } disable
+            ? disable == "false"
+            : System.Environment.GetEnvironmentVariable("DOCKER_CONTENT_TRUST") is "1" or "t" or "T" or "true" or "TRUE" or "True";
+
+    /// <summary>docker's order: the --label-file lines, then --label values, a later KEY winning; "KEY" alone is an empty label.</summary>
+    private static Dictionary<string, string> Labels(ParsedArguments args)
+    {
+        var labels = new Dictionary<string, string>();
+        foreach (var file in args.Values("label-file"))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                throw new EngineException(ErrorKind.InvalidArgument, $"--label-file {file}: {error.Message}", error);
+            }
+            foreach (var (key, value) in LabelFile.Parse(text, file))
+                labels[key] = value;
+        }
+        foreach (var label in args.Values("label"))
+        {
+            var eq = label.IndexOf('=');
+            if (eq == 0)
+                throw new EngineException(ErrorKind.InvalidArgument, $"invalid --label \"{label}\": expected KEY=VALUE");
+            labels[eq < 0 ? label : label[..eq]] = eq < 0 ? "" : label[(eq + 1)..];
+        }
+        return labels;
+    }
+
     private static Dictionary<string, string> Pairs(IReadOnlyList<string> values, string flag)
     {
         var pairs = new Dictionary<string, string>();
@@ -339,6 +412,12 @@ internal static class RunFlags
         => decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected a number such as 0.5");
+
+    /// <summary>A flag docker declares as a Go int: a number outside 32 bits is a bad value, not a wrapped one.</summary>
+    private static int ParseInt(string text, string flag)
+        => int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new EngineException(ErrorKind.InvalidArgument, $"invalid {flag} \"{text}\": expected a whole number from {int.MinValue} to {int.MaxValue}");
 
     public static long ParseLong(string text, string flag)
         => long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)

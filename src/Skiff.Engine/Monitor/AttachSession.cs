@@ -58,6 +58,9 @@ public sealed class AttachSession : IDisposable
             AttachProtocol.WriteResize(_socket, rows, columns);
     }
 
+    /// <summary>The output streams <see cref="CopyOutput"/> passes on; the others' output is read and dropped (it is in the log).</summary>
+    public Specs.AttachStreams Streams { get; internal set; } = Specs.AttachStreams.Default;
+
     /// <summary>True once the user typed the detach keys: the container runs on, the session is over.</summary>
     public bool Detached { get; private set; }
 
@@ -108,11 +111,11 @@ public sealed class AttachSession : IDisposable
             {
                 switch (kind)
                 {
-                    case AttachProtocol.Stdout:
+                    case AttachProtocol.Stdout when Streams.HasFlag(Specs.AttachStreams.Stdout):
                         stdout.Write(payload);
                         stdout.Flush();
                         break;
-                    case AttachProtocol.Stderr:
+                    case AttachProtocol.Stderr when Streams.HasFlag(Specs.AttachStreams.Stderr):
                         stderr.Write(payload);
                         stderr.Flush();
                         break;

@@ -429,7 +429,7 @@ public sealed class ContainerMonitor : IDisposable
         {
             // The path the engine gave the container, not config.json read back: parsing the whole spec
             // would cost every exit more than the counter read itself.
-            var inner = CgroupPathResolver.ResolveInner(_id, _context.Options.CgroupsPathOf(_id));
+            var inner = CgroupPathResolver.ResolveInner(_id, _context.Options.CgroupsPathOf(_id, _container.Config.Options.CgroupParent));
             return OomNotifier.CountKills(CgroupSystem.Detect(), inner, CgroupFileSystem.Host);
         }
         catch (Exception e) when (e is IOException or SyscallException or CgroupException or UnauthorizedAccessException)

@@ -23,6 +23,10 @@ public sealed record SpecInput
     public IReadOnlyDictionary<string, int> JoinedNamespaces { get; init; } = new Dictionary<string, int>();
     /// <summary>Where the engine binds the network namespace it makes for a container on networks of its own.</summary>
     public string? NetworkNamespacePath { get; init; }
+    /// <summary>The mounts of the containers named by --volumes-from, each with its mode; the container's own mounts win at the same place.</summary>
+    public IReadOnlyList<MountRequest> InheritedMounts { get; init; } = [];
+    /// <summary>linux.cgroupsPath: the container's cgroup, absolute in each hierarchy.</summary>
+    public string? CgroupsPath { get; init; }
 }
 
 /// <summary>
@@ -75,6 +79,7 @@ public static class ContainerSpecBuilder
             Root = new Root { Path = input.RootfsPath, Readonly = options.ReadOnlyRootfs },
             // The host's UTS namespace keeps the host's name: setting one there would rename the host.
             Hostname = options.UtsMode == "host" ? null : hostname,
+            Domainname = string.IsNullOrEmpty(options.Domainname) ? null : options.Domainname,
             Process = new Process
             {
                 Terminal = options.Tty,
@@ -105,13 +110,14 @@ public static class ContainerSpecBuilder
             Linux = new Linux
             {
                 Namespaces = Namespaces(options, input.Host, input.JoinedNamespaces, input.NetworkNamespacePath),
-                Resources = Resources(options, input.Host),
+                Resources = Resources(options, input.Host, input.CgroupsPath),
                 Devices = Devices(options, input.Host),
                 Sysctl = Sysctls(options),
                 MaskedPaths = options.Privileged ? null : [.. MaskedPaths],
                 ReadonlyPaths = options.Privileged ? null : [.. ReadonlyPaths],
                 Seccomp = options.Privileged ? null : options.Seccomp,
                 MountLabel = options.SecurityLabels.MountLabel,
+                CgroupsPath = input.CgroupsPath,
             },
         };
         if (options.Labels.Count > 0 || options.Annotations.Count > 0)
@@ -256,6 +262,13 @@ public static class ContainerSpecBuilder
             throw new EngineException(ErrorKind.InvalidArgument, $"user namespace mode \"{options.UsernsMode}\" is not supported: skiff does not remap users, so containers run in the host's user namespace (\"host\")");
         if (options.UtsMode == "host" && options.Hostname is not null)
             throw new EngineException(ErrorKind.InvalidArgument, "a container in the host's UTS namespace cannot have a host name of its own");
+        if (options.UtsMode == "host" && !string.IsNullOrEmpty(options.Domainname))
+            throw new EngineException(ErrorKind.InvalidArgument, "a container in the host's UTS namespace cannot have a domain name of its own");
+        // The kernel's limit (__NEW_UTS_LEN): setdomainname would fail in the runtime with EINVAL.
+        if (options.Domainname is { Length: > 64 } domain)
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid domain name \"{domain}\": it must be at most 64 characters");
+        if (options.CgroupnsMode is not ("" or "host" or "private"))
+            throw new EngineException(ErrorKind.InvalidArgument, $"invalid cgroup namespace mode \"{options.CgroupnsMode}\": expected host or private");
     }
 
     private static void CheckMode(string kind, string mode, string[] modes)
@@ -294,12 +307,13 @@ public static class ContainerSpecBuilder
                 namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Network, Path = NamespacePath(LinuxNamespaceType.Network, joined[LinuxNamespaceType.Network]) });
                 break;
         }
-        if (host.CgroupNamespace)
+        // docker's default: private on a cgroup v2 host, the host's on v1.
+        if (options.CgroupnsMode == "private" || (options.CgroupnsMode == "" && host.CgroupNamespace))
             namespaces.Add(new LinuxNamespace { Type = LinuxNamespaceType.Cgroup });
         return namespaces;
     }
 
-    private static LinuxResources Resources(RunOptions options, HostFacts host)
+    private static LinuxResources Resources(RunOptions options, HostFacts host, string? cgroupsPath)
     {
         var resources = new LinuxResources
         {
@@ -390,7 +404,91 @@ public static class ContainerSpecBuilder
         }
         foreach (var rule in options.DeviceCgroupRules)
             resources.Devices.Add(DeviceRule(rule));
+        Realtime(options, host, cgroupsPath, resources);
+        BlockDevices(options, host, resources);
         return resources;
+    }
+
+    /// <summary>
+    /// Real-time CPU bandwidth: refused where the kernel has none (docker discards it with "Your kernel does not
+    /// support cgroup cpu real-time runtime"; skiff refuses what it cannot honour). The container's runtime must fit
+    /// in its cgroup parent's (the kernel refuses a child more than its parent has, and a new cgroup has none):
+    /// docker's daemon gives its parent a budget from its own --cpu-rt-runtime; skiff, having no daemon, asks for
+    /// one in the parent, checked here so the failure names the file rather than the runtime's EINVAL at start.
+    /// </summary>
+    private static void Realtime(RunOptions options, HostFacts host, string? cgroupsPath, LinuxResources resources)
+    {
+        long period = options.CpuRealtimePeriod ?? 0, runtime = options.CpuRealtimeRuntime ?? 0;
+        if (period == 0 && runtime == 0)
+            return;
+        if (period < 0 || runtime < 0)
+            throw new EngineException(ErrorKind.InvalidArgument, "a CPU real-time period or runtime cannot be negative");
+        if (period != 0 && !host.CpuRealtime)
+            throw new EngineException(ErrorKind.FailedPrecondition, "Your kernel does not support cgroup cpu real-time period: it was built without real-time group scheduling (CONFIG_RT_GROUP_SCHED), or this host uses cgroup v2");
+        if (runtime != 0 && !host.CpuRealtime)
+            throw new EngineException(ErrorKind.FailedPrecondition, "Your kernel does not support cgroup cpu real-time runtime: it was built without real-time group scheduling (CONFIG_RT_GROUP_SCHED), or this host uses cgroup v2");
+        if (period != 0 && runtime > period)
+            throw new EngineException(ErrorKind.InvalidArgument, $"cpu real-time runtime {runtime} cannot be higher than cpu real-time period {period}");
+        var cpu = resources.CPU ??= new LinuxCPU();
+        if (period != 0)
+            cpu.RealtimePeriod = (ulong)period;
+        if (runtime == 0)
+            return;
+        cpu.RealtimeRuntime = runtime;
+        var parent = cgroupsPath is null ? "/" : CgroupParentOf(cgroupsPath);
+        var (parentRuntime, parentPeriod) = host.RealtimeBudget(parent) ?? (0, 1_000_000);
+        // The kernel compares bandwidths (runtime per period); the container's period is the kernel's default unless given.
+        if (parentRuntime >= 0 && (decimal)runtime / (period != 0 ? period : 1_000_000) > (decimal)parentRuntime / parentPeriod)
+            throw new EngineException(ErrorKind.FailedPrecondition,
+                $"cpu real-time runtime {runtime} does not fit in the cgroup parent {parent}: it has a real-time runtime of {parentRuntime} per {parentPeriod} µs; raise its cpu.rt_runtime_us first, or create the container under a parent that has enough");
+    }
+
+    private static string CgroupParentOf(string cgroupsPath)
+    {
+        var slash = cgroupsPath.TrimEnd('/').LastIndexOf('/');
+        return slash <= 0 ? "/" : cgroupsPath[..slash];
+    }
+
+    /// <summary>Per-device weights and throttles, by the devices' numbers; refused where the host's blkio controller would ignore them.</summary>
+    private static void BlockDevices(RunOptions options, HostFacts host, LinuxResources resources)
+    {
+        if (options.BlkioWeightDevice.Count > 0)
+        {
+            if (!host.BlockIOWeight)
+                throw new EngineException(ErrorKind.FailedPrecondition, "block IO weights per device: this host's blkio controller has no weight file (its disks' IO scheduler is neither CFQ nor BFQ), so the weights would have no effect");
+            var blockIO = resources.BlockIO ??= new LinuxBlockIO();
+            blockIO.WeightDevice = options.BlkioWeightDevice.Select(d =>
+            {
+                var node = BlockDevice(d.Path, host);
+                return new LinuxWeightDevice { Major = node.Major, Minor = node.Minor, Weight = (ushort)d.Rate };
+            }).ToList();
+        }
+        var throttles = new (IReadOnlyList<BlockDeviceRate> Rates, Action<LinuxBlockIO, List<LinuxThrottleDevice>> Set)[]
+        {
+            (options.DeviceReadBps, (b, l) => b.ThrottleReadBpsDevice = l),
+            (options.DeviceWriteBps, (b, l) => b.ThrottleWriteBpsDevice = l),
+            (options.DeviceReadIops, (b, l) => b.ThrottleReadIOPSDevice = l),
+            (options.DeviceWriteIops, (b, l) => b.ThrottleWriteIOPSDevice = l),
+        };
+        foreach (var (rates, set) in throttles)
+        {
+            if (rates.Count == 0)
+                continue;
+            if (!host.BlockIOThrottle)
+                throw new EngineException(ErrorKind.FailedPrecondition, "block IO throttles: this host's blkio controller has no throttle files (a kernel without CONFIG_BLK_DEV_THROTTLING), so the limits would have no effect");
+            set(resources.BlockIO ??= new LinuxBlockIO(), rates.Select(r =>
+            {
+                var node = BlockDevice(r.Path, host);
+                return new LinuxThrottleDevice { Major = node.Major, Minor = node.Minor, Rate = (ulong)r.Rate };
+            }).ToList());
+        }
+    }
+
+    /// <summary>The block device at a host path: the kernel's blkio files take only a block device's numbers.</summary>
+    private static LinuxDevice BlockDevice(string path, HostFacts host)
+    {
+        var node = host.LookupDevice(path) ?? throw new EngineException(ErrorKind.InvalidArgument, $"device {path}: no such device on this host");
+        return node.Type == "b" ? node : throw new EngineException(ErrorKind.InvalidArgument, $"device {path} is not a block device: block IO weights and limits apply to disks");
     }
 
     /// <summary>A cpuset list (0-3,5) whose every number is below <paramref name="count"/>.</summary>
@@ -517,7 +615,9 @@ public static class ContainerSpecBuilder
             AddReplacing(mounts, new Mount { Destination = InitPath, Type = "bind", Source = init, Options = ["bind", "ro", "nosuid", "nodev"] });
         }
 
-        var requested = options.Mounts.Select(request => ToOciMount(request, input.VolumeSource)).ToList();
+        var own = options.Mounts.Select(m => m.Target.TrimEnd('/')).ToHashSet();
+        var requested = options.Mounts.Concat(input.InheritedMounts.Where(m => !own.Contains(m.Target.TrimEnd('/'))))
+            .Select(request => ToOciMount(request, input.VolumeSource)).ToList();
         var duplicate = requested.GroupBy(m => m.Destination).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new EngineException(ErrorKind.InvalidArgument, $"duplicate mount point {duplicate.Key}: each container path may be mounted once");

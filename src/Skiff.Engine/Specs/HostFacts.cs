@@ -30,6 +30,12 @@ public sealed record HostFacts
     public bool BlockIOWeight { get; init; } = true;
     /// <summary>This process's oom_score_adj: lower ones need CAP_SYS_RESOURCE.</summary>
     public int OomScoreAdj { get; init; }
+    /// <summary>Whether cgroups have real-time CPU bandwidth (cgroup v1 cpu.rt_runtime_us: a kernel built with CONFIG_RT_GROUP_SCHED).</summary>
+    public bool CpuRealtime { get; init; }
+    /// <summary>The real-time runtime and period (µs) of a cgroup of the cpu hierarchy by its path, or null when it does not exist.</summary>
+    public Func<string, (long Runtime, long Period)?> RealtimeBudget { get; init; } = _ => null;
+    /// <summary>Whether per-device block IO throttles take effect: the blkio controller's throttle files, or cgroup v2's io controller.</summary>
+    public bool BlockIOThrottle { get; init; } = true;
 
     /// <summary>The host this process runs on.</summary>
     public static HostFacts Current() => new()
@@ -42,8 +48,22 @@ public sealed record HostFacts
         LookupDevice = LookupHostDevice,
         MemoryNodeCount = MemoryNodes(),
         BlockIOWeight = File.Exists("/sys/fs/cgroup/cgroup.controllers") || File.Exists("/sys/fs/cgroup/blkio/blkio.weight") || File.Exists("/sys/fs/cgroup/blkio/blkio.bfq.weight"),
+        CpuRealtime = File.Exists(CpuHierarchy + "/cpu.rt_runtime_us"),
+        RealtimeBudget = RealtimeBudgetOf,
+        BlockIOThrottle = File.Exists("/sys/fs/cgroup/cgroup.controllers") || File.Exists("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device"),
         OomScoreAdj = int.Parse(SmallFile.ReadAllText("/proc/self/oom_score_adj").Trim(), System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    private const string CpuHierarchy = "/sys/fs/cgroup/cpu";
+
+    private static (long Runtime, long Period)? RealtimeBudgetOf(string cgroup)
+    {
+        var directory = CpuHierarchy + (cgroup == "/" ? "" : cgroup);
+        if (!File.Exists(directory + "/cpu.rt_runtime_us"))
+            return null;
+        return (long.Parse(SmallFile.ReadAllText(directory + "/cpu.rt_runtime_us").Trim(), System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(SmallFile.ReadAllText(directory + "/cpu.rt_period_us").Trim(), System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     /// <summary>The highest node of /sys/devices/system/node/online ("0" or "0-1") plus one; 1 without NUMA support.</summary>
     private static int MemoryNodes()

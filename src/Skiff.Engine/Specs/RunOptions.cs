@@ -196,4 +196,30 @@ public sealed record RunOptions
     public IReadOnlyList<string> DeviceCgroupRules { get; init; } = [];
     /// <summary>OCI annotations of the container's config.</summary>
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
+    /// <summary>The NIS domain name of the container's UTS namespace (docker's Config.Domainname).</summary>
+    public string? Domainname { get; init; }
+    /// <summary>Containers whose volumes and bind mounts this one mounts too, as docker's VolumesFrom: NAME[:ro|:rw].</summary>
+    public IReadOnlyList<string> VolumesFrom { get; init; } = [];
+    /// <summary>
+    /// The cgroup under which the container's own goes, absolute in each hierarchy (<see cref="CgroupParents.Normalize"/>);
+    /// null for the engine's default.
+    /// </summary>
+    public string? CgroupParent { get; init; }
+    /// <summary>docker's CgroupnsMode: "" (the host's default: private on cgroup v2, host on v1), "host" or "private".</summary>
+    public string CgroupnsMode { get; init; } = "";
+    /// <summary>Real-time scheduling period and runtime in microseconds (cgroup v1 cpu.rt_period_us, cpu.rt_runtime_us).</summary>
+    public long? CpuRealtimePeriod { get; init; }
+    public long? CpuRealtimeRuntime { get; init; }
+    /// <summary>Per-device block IO weights and throttles, by host device path.</summary>
+    public IReadOnlyList<BlockDeviceRate> BlkioWeightDevice { get; init; } = [];
+    public IReadOnlyList<BlockDeviceRate> DeviceReadBps { get; init; } = [];
+    public IReadOnlyList<BlockDeviceRate> DeviceWriteBps { get; init; } = [];
+    public IReadOnlyList<BlockDeviceRate> DeviceReadIops { get; init; } = [];
+    public IReadOnlyList<BlockDeviceRate> DeviceWriteIops { get; init; } = [];
+    /// <summary>The volume driver of the container's volumes: "local", the only one, or null for the default (also local).</summary>
+    public string? VolumeDriver { get; init; }
+    /// <summary>Which of the container's streams a foreground run shows and feeds (docker's Config.Attach*).</summary>
+    public AttachStreams Attach { get; init; } = AttachStreams.Default;
+    /// <summary>The file the front end wrote the container's ID to (docker's HostConfig.ContainerIDFile), "" for none.</summary>
+    public string ContainerIdFile { get; init; } = "";
 }
