@@ -145,6 +145,31 @@ public sealed class FirewallRulesTests
         Assert.Equal("delete table inet sk\n", FirewallRules.RemoveNetwork("sk", FirewallState.Parse(json), "n1"));
     }
 
+    private const string Alphabet = "{}[]\":,0123456789abcdefx. -/";
+
+    [Fact]
+    public void AMangledListingIsReadOrRefusedNeverCrashes()
+    {
+        // Listings are libnftables' and root's to change; a surprise in them must still end as the documented error.
+        var random = new Random(13);
+        var original = System.Text.Encoding.UTF8.GetBytes(Listing);
+        for (var i = 0; i < 2000; i++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (var flips = random.Next(1, 4); flips > 0; flips--)
+                bytes[random.Next(bytes.Length)] = (byte)Alphabet[random.Next(Alphabet.Length)];
+            var text = System.Text.Encoding.UTF8.GetString(bytes, 0, random.Next(2) == 0 ? bytes.Length : random.Next(bytes.Length));
+            try
+            {
+                var state = FirewallState.Parse(text);
+                _ = FirewallRules.RemovePortMappings("sk", state, "ep1") + string.Join(",", state.EndpointIds);
+            }
+            catch (FirewallException)
+            {
+            }
+        }
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{}")]
