@@ -93,6 +93,7 @@ public sealed class FirewallRulesTests
         Assert.Contains("network id", Assert.Throws<FirewallException>(() => FirewallRules.AddNetwork("sk", Net with { Id = new string('a', 65) })).Message);
         Assert.Contains("no subnet", Assert.Throws<FirewallException>(() => FirewallRules.AddNetwork("sk", Net with { Subnets = [] })).Message);
         Assert.Throws<FirewallException>(() => new NetworkFirewall("bad-name"));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<FirewallException>(() => NetworkFirewall.EnableLocalhostForwarding("../all")).Kind);
     }
 
     // What libnftables 1.0.6 prints for `list table inet sk` (-j) holding two networks and two endpoints.
