@@ -87,10 +87,12 @@ public sealed class FirewallIntegrationTests
         var port = RandomPort();
 
         Assert.Null(lab.Fetch(client, "10.231.22.1", port));
-        NetworkFirewall.EnableLocalhostForwarding(b1);
         firewall.AddPortMappings("ep1", [new("tcp", null, port, IPAddress.Parse("10.231.2.2"), 80, b1)]);
+        Assert.Null(lab.Fetch(null, "127.0.0.1", port)); // the kernel drops a loopback source on the bridge...
+        NetworkFirewall.EnableLocalhostForwarding(b1);
+        Assert.Equal("1", File.ReadAllText($"/proc/sys/net/ipv4/conf/{b1}/route_localnet").Trim());
 
-        Assert.Equal("10.231.2.1", lab.Fetch(null, "127.0.0.1", port));
+        Assert.Equal("10.231.2.1", lab.Fetch(null, "127.0.0.1", port)); // ...until route_localnet lets it out
         Assert.Equal("10.231.2.1", lab.Fetch(null, "10.231.2.1", port));
         Assert.Equal("10.231.22.2", lab.Fetch(client, "10.231.22.1", port));
         Assert.Equal("10.231.2.1", lab.Fetch(c2, "10.231.22.1", port)); // another container of its network, through the host's address
@@ -107,6 +109,28 @@ public sealed class FirewallIntegrationTests
         Assert.Empty(firewall.ListEndpointIds());
         Assert.Equal(withoutPorts, lab.ListTable());
         firewall.RemovePortMappings("ep1"); // again: nothing left to do
+    }
+
+    [FirewallFact]
+    public void AUdpFlowIsForgottenWhenItsPortIsUnpublished()
+    {
+        // Without this, a client that keeps sending keeps its conntrack entry, and with it the old DNAT, forever.
+        using var lab = new FirewallLab();
+        var firewall = new NetworkFirewall(lab.Table);
+        var b1 = lab.Bridge(1, "10.231.2.1", 26);
+        lab.Container("c1", b1, "10.231.2.2", 26, "10.231.2.1");
+        var client = lab.Routed("cli", "10.231.22");
+        firewall.AddNetwork(Network("n1", b1, "10.231.2.0/26"));
+        var port = RandomPort();
+        firewall.AddPortMappings("ep1", [new("udp", null, port, IPAddress.Parse("10.231.2.2"), 5353, b1)]);
+
+        FirewallLab.Sh($"ip netns exec {client} bash -c 'echo x > /dev/udp/10.231.22.1/{port}'");
+        // The datagram crosses the veth in a softirq that may run after the sender returns.
+        for (var i = 0; i < 50 && FirewallLab.TrackedTo(port, "10.231.2.2", 5353) == 0; i++)
+            Thread.Sleep(20);
+        Assert.Equal(1, FirewallLab.TrackedTo(port, "10.231.2.2", 5353));
+        firewall.RemovePortMappings("ep1");
+        Assert.Equal(0, FirewallLab.TrackedTo(port, "10.231.2.2", 5353));
     }
 
     [FirewallFact]

@@ -96,9 +96,9 @@ public sealed class FirewallLab : IDisposable
 
     public bool Ping(string ns, string address) => Run($"ip netns exec {ns} /bin/busybox ping -c 1 -W 1 {address}").Code == 0;
 
-    /// <summary>Tracked connections of the host DNAT'd from <paramref name="hostPort"/> to <paramref name="container"/>:80, read from /proc as an independent witness.</summary>
-    public static int TrackedTo(int hostPort, string container) => File.ReadAllLines("/proc/net/nf_conntrack")
-        .Count(l => l.Contains($" dport={hostPort} ") && l.Contains($" src={container} ") && l.Contains(" sport=80 "));
+    /// <summary>Tracked connections of the host DNAT'd from <paramref name="hostPort"/> to <paramref name="container"/>:<paramref name="containerPort"/>, read from /proc as an independent witness.</summary>
+    public static int TrackedTo(int hostPort, string container, int containerPort = 80) => File.ReadAllLines("/proc/net/nf_conntrack")
+        .Count(l => l.Contains($" dport={hostPort} ") && l.Contains($" src={container} ") && l.Contains($" sport={containerPort} "));
 
     /// <summary>The table as nft lists it, or null when it does not exist.</summary>
     public string? ListTable()

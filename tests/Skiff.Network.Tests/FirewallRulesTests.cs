@@ -93,6 +93,7 @@ public sealed class FirewallRulesTests
         Assert.Contains("network id", Assert.Throws<FirewallException>(() => FirewallRules.AddNetwork("sk", Net with { Id = new string('a', 65) })).Message);
         Assert.Contains("no subnet", Assert.Throws<FirewallException>(() => FirewallRules.AddNetwork("sk", Net with { Subnets = [] })).Message);
         Assert.Throws<FirewallException>(() => new NetworkFirewall("bad-name"));
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<FirewallException>(() => NetworkFirewall.EnableLocalhostForwarding("../all")).Kind);
     }
 
     // What libnftables 1.0.6 prints for `list table inet sk` (-j) holding two networks and two endpoints.
@@ -143,6 +144,31 @@ public sealed class FirewallRulesTests
     {
         var json = Listing.Replace("net-n2", "forward2");
         Assert.Equal("delete table inet sk\n", FirewallRules.RemoveNetwork("sk", FirewallState.Parse(json), "n1"));
+    }
+
+    private const string Alphabet = "{}[]\":,0123456789abcdefx. -/";
+
+    [Fact]
+    public void AMangledListingIsReadOrRefusedNeverCrashes()
+    {
+        // Listings are libnftables' and root's to change; a surprise in them must still end as the documented error.
+        var random = new Random(13);
+        var original = System.Text.Encoding.UTF8.GetBytes(Listing);
+        for (var i = 0; i < 2000; i++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (var flips = random.Next(1, 4); flips > 0; flips--)
+                bytes[random.Next(bytes.Length)] = (byte)Alphabet[random.Next(Alphabet.Length)];
+            var text = System.Text.Encoding.UTF8.GetString(bytes, 0, random.Next(2) == 0 ? bytes.Length : random.Next(bytes.Length));
+            try
+            {
+                var state = FirewallState.Parse(text);
+                _ = FirewallRules.RemovePortMappings("sk", state, "ep1") + string.Join(",", state.EndpointIds);
+            }
+            catch (FirewallException)
+            {
+            }
+        }
     }
 
     [Theory]

@@ -63,7 +63,9 @@ internal sealed class FirewallState
                 }
             }
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        // Whatever a listing of an unexpected shape makes JsonDocument or the address parsers throw.
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException
+                                      or ArgumentException or IndexOutOfRangeException or NullReferenceException)
         {
             throw new FirewallException(ErrorKind.Internal, $"Cannot read back the firewall table from libnftables: {e.Message}", e);
         }
