@@ -91,10 +91,15 @@ public sealed class NetworkOperations
         Record(network, "destroy");
     }
 
-    /// <summary>Removes every user network no container is attached to (filters: until, label, label!); returns their names.</summary>
+    /// <summary>
+    /// Removes every user network no container is attached to (filters: until, label, label!); returns their names.
+    /// The default network's bridge and rules go too while no container runs on it (made again when one starts).
+    /// </summary>
     public IReadOnlyList<string> Prune(IReadOnlyList<string>? filters = null)
     {
         var filter = PruneFilter.Parse(filters ?? [], PruneKeys, DateTimeOffset.UtcNow);
+        FreeStaleEndpoints(Networks.Get("bridge"));
+        Networks.ReleaseIdleDefault();
         var used = UsedNetworks();
         var removed = new List<string>();
         foreach (var network in Networks.List().Where(n => !n.Predefined && !used.Contains(n.Id) && filter.Matches(n.Created, n.Labels)))

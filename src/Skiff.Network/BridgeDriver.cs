@@ -36,6 +36,7 @@ internal static class BridgeDriver
         }
         if (!network.Internal)
             EnableForwarding(network);
+        Firewall.NetworkFirewall.EnableLocalhostForwarding(network.BridgeName);
         return true;
     }
 
@@ -68,6 +69,9 @@ internal static class BridgeDriver
         try
         {
             host.SetMaster(endpoint.HostInterface, network.BridgeName);
+            // A container reaching its own published port through the host's address comes back on the port it left
+            // by; the bridge drops that unless the port is in hairpin mode (docker sets it too).
+            File.WriteAllText($"/sys/class/net/{endpoint.HostInterface}/brport/hairpin_mode", "1");
             host.SetLinkUp(endpoint.HostInterface);
             foreach (var (address, config) in Addresses(network, endpoint))
                 inside.AddAddress(endpoint.InterfaceName, address, config.Subnet.PrefixLength);

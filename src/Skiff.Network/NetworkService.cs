@@ -417,14 +417,25 @@ public sealed class NetworkService : IDisposable
             using var host = RtNetlink.Open();
             host.DeleteLink(endpoint.HostInterface);
         }
-        using (HostLock())
-        {
-            Store.Release(endpoint.ContainerId, endpoint.NetworkId);
-            // netavark's way for the one network nobody made: its bridge lives while containers use it, so an idle
-            // store leaves no bridge, route or rule on the host.
-            if (Store.Find(endpoint.NetworkId) is { Predefined: true, Driver: NetworkDrivers.Bridge } network && Store.EndpointsIn(network.Id).Count == 0)
-                RemoveLinksAndRules(network);
-        }
+        Store.Release(endpoint.ContainerId, endpoint.NetworkId);
+    }
+
+    /// <summary>
+    /// Takes the default network's bridge and rules off the host while no container uses it (`network prune`): made
+    /// again by its next container. Kept otherwise, as docker keeps docker0: making them costs a container's start
+    /// tens of milliseconds (the firewall's batch above all).
+    /// </summary>
+    /// <returns>Whether there was something to take away.</returns>
+    public bool ReleaseIdleDefault()
+    {
+        using var hostLock = HostLock();
+        if (Store.Find("bridge") is not { Predefined: true, Driver: NetworkDrivers.Bridge } network || Store.EndpointsIn(network.Id).Count > 0)
+            return false;
+        using var host = RtNetlink.Open();
+        if (host.GetLink(network.BridgeName) is null && !_firewall.ListNetworkIds().Contains(network.Id))
+            return false;
+        RemoveLinksAndRules(network);
+        return true;
     }
 
     /// <summary>Containers that have endpoints recorded: the engine checks them against the living ones after a crash.</summary>
