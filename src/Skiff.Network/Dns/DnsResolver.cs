@@ -64,7 +64,7 @@ public sealed class DnsResolver : IDisposable
     /// Serves <paramref name="records"/> from now on: answers change at once; listeners are opened for new addresses
     /// and closed for addresses gone. An address that cannot be bound is logged and tried again at the next call.
     /// </summary>
-    /// <exception cref="DnsRecordsException">InvalidArgument: the records are not valid; the previous ones stay.</exception>
+    /// <exception cref="DnsException">InvalidArgument: the records are not valid; the previous ones stay.</exception>
     public void Apply(DnsRecords records)
     {
         records.Validate();
