@@ -146,6 +146,12 @@ public sealed class DnsResolverTests : IDisposable
         var failed = await DnsTestClient.QueryAsync(On(First), "fail.skdns.test", DnsType.A);
         Assert.Equal(DnsResponseCode.ServerFailure, failed.ResponseCode);
         Assert.Equal(2, _upstream.Received.Count);
+        // A REFUSED moves on too, and the next upstream's answer is relayed.
+        using var refusing = new FakeUpstream(refuseAll: true);
+        _resolver.Apply(TwoNetworks(refusing.Endpoint.ToString(), _upstream.Endpoint.ToString()));
+        var next = await DnsTestClient.QueryAsync(On(First), "example.skdns.test", DnsType.A);
+        Assert.Equal(FakeUpstream.Answer, Assert.Single(next.Answers).Address);
+        Assert.Single(refusing.Received);
         // No upstream at all: SERVFAIL too, but container names still resolve.
         _resolver.Apply(TwoNetworks() with { Upstreams = [] });
         Assert.Equal(DnsResponseCode.ServerFailure, (await DnsTestClient.QueryAsync(On(First), "example.skdns.test", DnsType.A)).ResponseCode);

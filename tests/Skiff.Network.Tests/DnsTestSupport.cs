@@ -71,8 +71,12 @@ internal sealed class FakeUpstream : IDisposable
     private readonly Socket _tcp = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly CancellationTokenSource _stop = new();
 
-    public FakeUpstream(bool silent = false)
+    private readonly bool _refuseAll;
+
+    /// <summary><paramref name="silent"/>: never answers; <paramref name="refuseAll"/>: answers REFUSED to everything.</summary>
+    public FakeUpstream(bool silent = false, bool refuseAll = false)
     {
+        _refuseAll = refuseAll;
         _udp.Bind(new IPEndPoint(Address, 0));
         Endpoint = (IPEndPoint)_udp.LocalEndPoint!;
         _tcp.Bind(Endpoint);
@@ -92,6 +96,8 @@ internal sealed class FakeUpstream : IDisposable
         Received.Enqueue((query, tcp));
         var parsed = DnsMessage.Parse(query);
         var name = parsed.Questions[0].Name;
+        if (_refuseAll)
+            return DnsMessageWriter.Response(query, parsed, DnsResponseCode.Refused, [], false, 65535);
         if (name.StartsWith("fail.", StringComparison.Ordinal))
             return DnsMessageWriter.Response(query, parsed, DnsResponseCode.ServerFailure, [], false, 65535);
         if (name.StartsWith("big.", StringComparison.Ordinal))

@@ -159,12 +159,11 @@ public sealed class DnsResolver : IDisposable
     /// <summary>
     /// Asks each upstream in turn, each within the timeout: over UDP for a UDP client, again over TCP when the
     /// answer is truncated (relayed when it fits the client's UDP size, else the truncated one is, and the client
-    /// retries over TCP), over TCP for a TCP client. An upstream's SERVFAIL moves on to the next, as docker's resolver
-    /// does; when none answers, SERVFAIL.
+    /// retries over TCP), over TCP for a TCP client. An upstream's SERVFAIL or REFUSED moves on to the next, as
+    /// docker's resolver does; when none answers otherwise, SERVFAIL.
     /// </summary>
     private async Task<byte[]> ForwardAsync(byte[] query, DnsMessage parsed, bool overTcp, IReadOnlyList<IPEndPoint> upstreams, CancellationToken cancellationToken)
     {
-        byte[]? failed = null;
         foreach (var upstream in upstreams)
         {
             try
@@ -183,9 +182,9 @@ public sealed class DnsResolver : IDisposable
                         _logger.LogDebug("upstream {Upstream} over TCP: {Error}", upstream, e.Message);
                     }
                 }
-                if ((DnsResponseCode)(answer[3] & 0xF) == DnsResponseCode.ServerFailure)
+                if ((DnsResponseCode)(answer[3] & 0xF) is DnsResponseCode.ServerFailure or DnsResponseCode.Refused)
                 {
-                    failed = answer;
+                    _logger.LogDebug("upstream {Upstream} answered {Code}", upstream, (DnsResponseCode)(answer[3] & 0xF));
                     continue;
                 }
                 return answer;
@@ -195,7 +194,7 @@ public sealed class DnsResolver : IDisposable
                 _logger.LogDebug("upstream {Upstream} did not answer: {Error}", upstream, e.Message);
             }
         }
-        return failed ?? DnsMessageWriter.Response(query, parsed, DnsResponseCode.ServerFailure, [], authoritative: false, overTcp ? DnsMessage.MaxSize : 512);
+        return DnsMessageWriter.Response(query, parsed, DnsResponseCode.ServerFailure, [], authoritative: false, overTcp ? DnsMessage.MaxSize : 512);
     }
 
     /// <summary>One UDP exchange from a fresh socket (a random source port per query); answers with another id are ignored.</summary>
