@@ -5,9 +5,10 @@ using Skiff.Network.Dns;
 namespace Skiff.Network.Tests;
 
 /// <summary>
-/// The resolver as a container sees it: a bridge skdns0 (10.231.4.1/24), a network namespace the test makes with
-/// 10.231.4.2 on a veth into it, and busybox's nslookup in that namespace asking 10.231.4.1 port 53. The test makes
-/// the links with `ip` (the product never does) and removes them in every case. Needs root.
+/// The resolver as a container sees it: a bridge skdns0 (10.231.4.1/24, fd31:4::1/64), a network namespace the test
+/// makes with 10.231.4.2 and fd31:4::2 on a veth into it, and busybox's nslookup in that namespace asking the gateway
+/// addresses on port 53. The test makes the links with `ip` (the product never does) and removes them in every case.
+/// Needs root.
 /// </summary>
 public sealed class DnsNamespaceTests : IDisposable
 {
@@ -23,10 +24,13 @@ public sealed class DnsNamespaceTests : IDisposable
             Ip($"netns add {_netns}");
             Ip($"link add {Bridge} type bridge");
             Ip($"addr add 10.231.4.1/24 dev {Bridge}");
+            // With duplicate address detection, as the engine's bridges have it: the resolver binds it while tentative.
+            Ip($"addr add fd31:4::1/64 dev {Bridge}");
             Ip($"link set {Bridge} up");
             Ip($"link add skdnsh{Environment.ProcessId % 10000} type veth peer name skdnsc netns {_netns}");
             Ip($"link set skdnsh{Environment.ProcessId % 10000} master {Bridge} up");
             Ip($"-n {_netns} addr add 10.231.4.2/24 dev skdnsc");
+            Ip($"-n {_netns} addr add fd31:4::2/64 dev skdnsc nodad");
             Ip($"-n {_netns} link set skdnsc up");
             Ip($"-n {_netns} link set lo up");
         }
@@ -71,8 +75,8 @@ public sealed class DnsNamespaceTests : IDisposable
             [
                 new DnsNetworkRecords
                 {
-                    Id = "n1", Name = "skdnsnet", Listen = ["10.231.4.1"],
-                    Containers = [new DnsContainerRecords { Names = ["web", "www", "0123456789ab"], IPv4 = ["10.231.4.2"] }],
+                    Id = "n1", Name = "skdnsnet", Listen = ["10.231.4.1", "fd31:4::1"],
+                    Containers = [new DnsContainerRecords { Names = ["web", "www", "0123456789ab"], IPv4 = ["10.231.4.2"], IPv6 = ["fd31:4::2"] }],
                 },
             ],
             Upstreams = [_upstream.Endpoint.ToString()],
@@ -89,6 +93,8 @@ public sealed class DnsNamespaceTests : IDisposable
                 var output = Run("nsenter", $"--net=/run/netns/{_netns} /bin/busybox nslookup {name} 10.231.4.1");
                 Assert.Contains("Address: 10.231.4.2", output);
             }
+            // Over IPv6 to the gateway's IPv6 address (once its duplicate address detection is over).
+            await DnsResolverHostTests.Eventually(() => Task.FromResult(Run("nsenter", $"--net=/run/netns/{_netns} /bin/busybox nslookup web fd31:4::1", check: false).Contains("Address: fd31:4::2")), "web's AAAA over IPv6");
             var reverse = Run("nsenter", $"--net=/run/netns/{_netns} /bin/busybox nslookup 10.231.4.2 10.231.4.1");
             Assert.Contains("web.skdnsnet", reverse);
             var forwarded = Run("nsenter", $"--net=/run/netns/{_netns} /bin/busybox nslookup example.skdns.test 10.231.4.1");

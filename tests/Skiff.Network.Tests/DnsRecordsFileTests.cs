@@ -54,7 +54,7 @@ public sealed class DnsRecordsFileTests : IDisposable
     {
         var path = Path.Combine(_root, "records.json");
         File.WriteAllText(path, json);
-        var error = Assert.Throws<DnsRecordsException>(() => DnsRecordsFile.Read(path));
+        var error = Assert.Throws<DnsException>(() => DnsRecordsFile.Read(path));
         Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
         Assert.Contains(path, error.Message);
     }
@@ -64,10 +64,10 @@ public sealed class DnsRecordsFileTests : IDisposable
     {
         var path = DnsRecordsFile.PathIn(_root);
         var bad = Sample() with { Networks = [Sample().Networks[0] with { Listen = ["0.0.0.0.0"] }] };
-        Assert.Throws<DnsRecordsException>(() => DnsRecordsFile.Write(path, bad));
+        Assert.Throws<DnsException>(() => DnsRecordsFile.Write(path, bad));
         Assert.False(File.Exists(path));
         var sameListen = Sample() with { Networks = [Sample().Networks[0], Sample().Networks[0] with { Id = "b" }] };
-        Assert.Throws<DnsRecordsException>(() => DnsRecordsFile.Write(path, sameListen));
+        Assert.Throws<DnsException>(() => DnsRecordsFile.Write(path, sameListen));
         Assert.False(Directory.Exists(Path.GetDirectoryName(path)) && Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(path)!).Any());
     }
 }

@@ -130,4 +130,15 @@ public sealed class DnsResolverHostTests : IDisposable
         Assert.InRange(watch.Elapsed - removedAt, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
         Assert.Null(DnsResolverProcess.RunningPid(_runRoot));
     }
+
+    [Fact]
+    public async Task ExitsWhenTheRunRootIsRemoved()
+    {
+        var runRoot = Directory.CreateTempSubdirectory("skdns-gone-").FullName;
+        DnsRecordsFile.Write(DnsRecordsFile.PathIn(runRoot), Records(_upstream.Endpoint, "10.231.4.2"));
+        var run = Task.Run(() => DnsResolverHost.Run(runRoot, new DnsResolverHostOptions { Port = FreePort(), GracePeriod = TimeSpan.FromMilliseconds(200) }, new ListLogger(), CancellationToken.None));
+        await Task.Delay(300);
+        Directory.Delete(runRoot, recursive: true);
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
 }

@@ -15,13 +15,20 @@ public sealed class DnsResolverProcessTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var pid in _started)
+        try
         {
-            Libc.Kill(pid, 9);
-            Libc.WaitChild(pid);
+            // Our children, not reaped yet: their pids cannot have been reused.
+            foreach (var pid in _started)
+            {
+                Libc.Kill(pid, 9);
+                Libc.WaitChild(pid);
+            }
         }
-        _upstream.Dispose();
-        Directory.Delete(_runRoot, recursive: true);
+        finally
+        {
+            _upstream.Dispose();
+            Directory.Delete(_runRoot, recursive: true);
+        }
     }
 
     private IReadOnlyList<string> Command(int graceMs)

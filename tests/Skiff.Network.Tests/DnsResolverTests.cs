@@ -36,7 +36,12 @@ public sealed class DnsResolverTests : IDisposable
             new DnsNetworkRecords
             {
                 Id = "n2", Name = "skdnstwo", Listen = [Second.ToString()],
-                Containers = [new DnsContainerRecords { Names = ["other"], IPv4 = ["10.231.4.130"] }],
+                Containers =
+                [
+                    new DnsContainerRecords { Names = ["other"], IPv4 = ["10.231.4.130"] },
+                    // A container of this network only, whose address the test can send from (loopback).
+                    new DnsContainerRecords { Names = ["prober"], IPv4 = ["127.31.4.5"] },
+                ],
             },
         ],
         Upstreams = upstreams.Length == 0 ? [_upstream.Endpoint.ToString()] : upstreams,
@@ -97,6 +102,12 @@ public sealed class DnsResolverTests : IDisposable
         var fromFirst = await DnsTestClient.QueryAsync(On(First), "other", DnsType.A);
         Assert.Equal(FakeUpstream.Answer, Assert.Single(fromFirst.Answers).Address);
         Assert.Equal(2, _upstream.Received.Count);
+        // A container of the second network asking the first network's address is refused, over UDP and TCP.
+        var prober = IPAddress.Parse("127.31.4.5");
+        Assert.Equal(DnsResponseCode.Refused, (await DnsTestClient.QueryAsync(On(First), "web", DnsType.A, source: prober)).ResponseCode);
+        Assert.Equal(DnsResponseCode.Refused, (await DnsTestClient.QueryAsync(On(First), "example.skdns.test", DnsType.A, tcp: true, source: prober)).ResponseCode);
+        Assert.Equal(2, _upstream.Received.Count);
+        Assert.Equal(IPAddress.Parse("10.231.4.130"), Assert.Single((await DnsTestClient.QueryAsync(On(Second), "other", DnsType.A, source: prober)).Answers).Address);
     }
 
     [Fact]
@@ -146,6 +157,12 @@ public sealed class DnsResolverTests : IDisposable
         var failed = await DnsTestClient.QueryAsync(On(First), "fail.skdns.test", DnsType.A);
         Assert.Equal(DnsResponseCode.ServerFailure, failed.ResponseCode);
         Assert.Equal(2, _upstream.Received.Count);
+        // A REFUSED moves on too, and the next upstream's answer is relayed.
+        using var refusing = new FakeUpstream(refuseAll: true);
+        _resolver.Apply(TwoNetworks(refusing.Endpoint.ToString(), _upstream.Endpoint.ToString()));
+        var next = await DnsTestClient.QueryAsync(On(First), "example.skdns.test", DnsType.A);
+        Assert.Equal(FakeUpstream.Answer, Assert.Single(next.Answers).Address);
+        Assert.Single(refusing.Received);
         // No upstream at all: SERVFAIL too, but container names still resolve.
         _resolver.Apply(TwoNetworks() with { Upstreams = [] });
         Assert.Equal(DnsResponseCode.ServerFailure, (await DnsTestClient.QueryAsync(On(First), "example.skdns.test", DnsType.A)).ResponseCode);
@@ -184,7 +201,7 @@ public sealed class DnsResolverTests : IDisposable
         // The first address's port is closed: nothing answers there any more.
         await Assert.ThrowsAnyAsync<Exception>(() => DnsTestClient.QueryAsync(firstPort, "web", DnsType.A, tcp: true));
         // Invalid records change nothing.
-        Assert.Throws<DnsRecordsException>(() => _resolver.Apply(records with { Upstreams = ["nowhere"] }));
+        Assert.Throws<DnsException>(() => _resolver.Apply(records with { Upstreams = ["nowhere"] }));
         Assert.Single((await DnsTestClient.QueryAsync(On(Second), "other", DnsType.A)).Answers);
     }
 

@@ -11,21 +11,23 @@ internal static class DnsTestClient
 {
     private static int _id = Random.Shared.Next(ushort.MaxValue);
 
-    public static async Task<DnsMessage> QueryAsync(IPEndPoint server, string name, ushort type, bool tcp = false, ushort? udpPayloadSize = null)
+    public static async Task<DnsMessage> QueryAsync(IPEndPoint server, string name, ushort type, bool tcp = false, ushort? udpPayloadSize = null, IPAddress? source = null)
     {
         var query = DnsMessageWriter.Query((ushort)Interlocked.Increment(ref _id), name, type, udpPayloadSize);
-        var answer = await ExchangeAsync(server, query, tcp);
+        var answer = await ExchangeAsync(server, query, tcp, source);
         var message = DnsMessage.Parse(answer);
         Assert.Equal(BinaryPrimitives.ReadUInt16BigEndian(query), message.Id);
         return message;
     }
 
-    public static async Task<byte[]> ExchangeAsync(IPEndPoint server, byte[] query, bool tcp)
+    public static async Task<byte[]> ExchangeAsync(IPEndPoint server, byte[] query, bool tcp, IPAddress? source = null)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         if (!tcp)
         {
             using var udp = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            if (source is not null)
+                udp.Bind(new IPEndPoint(source, 0));
             await udp.ConnectAsync(server, timeout.Token);
             await udp.SendAsync(query, SocketFlags.None, timeout.Token);
             var buffer = new byte[65535];
@@ -33,6 +35,8 @@ internal static class DnsTestClient
             return buffer[..n];
         }
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (source is not null)
+            socket.Bind(new IPEndPoint(source, 0));
         await socket.ConnectAsync(server, timeout.Token);
         var frame = new byte[2 + query.Length];
         BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)query.Length);
@@ -71,8 +75,12 @@ internal sealed class FakeUpstream : IDisposable
     private readonly Socket _tcp = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly CancellationTokenSource _stop = new();
 
-    public FakeUpstream(bool silent = false)
+    private readonly bool _refuseAll;
+
+    /// <summary><paramref name="silent"/>: never answers; <paramref name="refuseAll"/>: answers REFUSED to everything.</summary>
+    public FakeUpstream(bool silent = false, bool refuseAll = false)
     {
+        _refuseAll = refuseAll;
         _udp.Bind(new IPEndPoint(Address, 0));
         Endpoint = (IPEndPoint)_udp.LocalEndPoint!;
         _tcp.Bind(Endpoint);
@@ -92,6 +100,8 @@ internal sealed class FakeUpstream : IDisposable
         Received.Enqueue((query, tcp));
         var parsed = DnsMessage.Parse(query);
         var name = parsed.Questions[0].Name;
+        if (_refuseAll)
+            return DnsMessageWriter.Response(query, parsed, DnsResponseCode.Refused, [], false, 65535);
         if (name.StartsWith("fail.", StringComparison.Ordinal))
             return DnsMessageWriter.Response(query, parsed, DnsResponseCode.ServerFailure, [], false, 65535);
         if (name.StartsWith("big.", StringComparison.Ordinal))

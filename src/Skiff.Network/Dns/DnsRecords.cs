@@ -20,11 +20,11 @@ public sealed record DnsRecords
     public int ContainerCount => Networks.Sum(n => n.Containers.Count);
 
     /// <summary>The upstreams as endpoints, port 53 where none is given.</summary>
-    /// <exception cref="DnsRecordsException">InvalidArgument: an upstream is not an address.</exception>
+    /// <exception cref="DnsException">InvalidArgument: an upstream is not an address.</exception>
     public IReadOnlyList<IPEndPoint> UpstreamEndpoints() => [.. Upstreams.Select(ParseUpstream)];
 
     /// <summary>Checks every address and name, so a bad record is refused whole, by the writer and the reader alike.</summary>
-    /// <exception cref="DnsRecordsException">InvalidArgument, naming the network and the value.</exception>
+    /// <exception cref="DnsException">InvalidArgument, naming the network and the value.</exception>
     public void Validate()
     {
         var listening = new HashSet<IPAddress>();
@@ -81,7 +81,7 @@ public sealed record DnsRecords
         throw Invalid($"the upstream resolver \"{text}\" is not an address or address:port");
     }
 
-    private static DnsRecordsException Invalid(string message) => new(ErrorKind.InvalidArgument, message);
+    private static DnsException Invalid(string message) => new(ErrorKind.InvalidArgument, message);
 }
 
 /// <summary>One user network: <see cref="Listen"/> its gateway addresses (IPv4 and IPv6).</summary>

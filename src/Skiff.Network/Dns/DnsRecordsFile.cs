@@ -23,7 +23,7 @@ public static class DnsRecordsFile
     /// fsyncs it and renames it over <paramref name="path"/>; the directory is made 0700 if missing. Writers must
     /// serialize among themselves (each writes the whole set): the engine holds its own lock around read-change-write.
     /// </summary>
-    /// <exception cref="DnsRecordsException">InvalidArgument: a record is not valid; nothing is written.</exception>
+    /// <exception cref="DnsException">InvalidArgument: a record is not valid; nothing is written.</exception>
     public static void Write(string path, DnsRecords records)
     {
         records.Validate();
@@ -54,7 +54,7 @@ public static class DnsRecordsFile
     }
 
     /// <summary>The records at <paramref name="path"/>; none (no network, no upstream) when the file does not exist.</summary>
-    /// <exception cref="DnsRecordsException">InvalidArgument: the file is not valid records JSON, or too big; the message names the file.</exception>
+    /// <exception cref="DnsException">InvalidArgument: the file is not valid records JSON, or too big; the message names the file.</exception>
     public static DnsRecords Read(string path)
     {
         byte[] bytes;
@@ -62,7 +62,7 @@ public static class DnsRecordsFile
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
             if (stream.Length > MaxSize)
-                throw new DnsRecordsException(ErrorKind.InvalidArgument, $"the DNS records file {path} is larger than {MaxSize} bytes: remove it and restart the containers of user networks");
+                throw new DnsException(ErrorKind.InvalidArgument, $"the DNS records file {path} is larger than {MaxSize} bytes: remove it and restart the containers of user networks");
             bytes = new byte[stream.Length];
             stream.ReadExactly(bytes);
         }
@@ -77,17 +77,17 @@ public static class DnsRecordsFile
         }
         catch (JsonException e)
         {
-            throw new DnsRecordsException(ErrorKind.InvalidArgument, $"the DNS records file {path} is not valid: {e.Message}", e);
+            throw new DnsException(ErrorKind.InvalidArgument, $"the DNS records file {path} is not valid: {e.Message}", e);
         }
         if (records is null)
-            throw new DnsRecordsException(ErrorKind.InvalidArgument, $"the DNS records file {path} holds null instead of records");
+            throw new DnsException(ErrorKind.InvalidArgument, $"the DNS records file {path} holds null instead of records");
         try
         {
             records.Validate();
         }
-        catch (DnsRecordsException e)
+        catch (DnsException e)
         {
-            throw new DnsRecordsException(ErrorKind.InvalidArgument, $"the DNS records file {path} is not valid: {e.Message}", e);
+            throw new DnsException(ErrorKind.InvalidArgument, $"the DNS records file {path} is not valid: {e.Message}", e);
         }
         return records;
     }

@@ -33,7 +33,8 @@ public sealed class DnsResolver : IDisposable
     public const int MaxInFlight = 256;
     public const int MaxTcpClients = 64;
 
-    private sealed record Snapshot(IReadOnlyDictionary<IPAddress, DnsZone> Zones, IReadOnlyList<IPEndPoint> Upstreams);
+    /// <summary>The zones by listen address, the upstreams, and every container address of every network.</summary>
+    private sealed record Snapshot(IReadOnlyDictionary<IPAddress, DnsZone> Zones, IReadOnlyList<IPEndPoint> Upstreams, IReadOnlySet<IPAddress> Containers);
 
     private readonly DnsResolverOptions _options;
     private readonly ILogger _logger;
@@ -41,7 +42,7 @@ public sealed class DnsResolver : IDisposable
     private readonly Dictionary<IPAddress, Listener> _listeners = [];
     private readonly SemaphoreSlim _forwarding = new(MaxInFlight);
     private readonly SemaphoreSlim _tcpClients = new(MaxTcpClients);
-    private volatile Snapshot _snapshot = new(new Dictionary<IPAddress, DnsZone>(), []);
+    private volatile Snapshot _snapshot = new(new Dictionary<IPAddress, DnsZone>(), [], new HashSet<IPAddress>());
     private bool _disposed;
 
     public DnsResolver(DnsResolverOptions options, ILogger logger)
@@ -64,7 +65,7 @@ public sealed class DnsResolver : IDisposable
     /// Serves <paramref name="records"/> from now on: answers change at once; listeners are opened for new addresses
     /// and closed for addresses gone. An address that cannot be bound is logged and tried again at the next call.
     /// </summary>
-    /// <exception cref="DnsRecordsException">InvalidArgument: the records are not valid; the previous ones stay.</exception>
+    /// <exception cref="DnsException">InvalidArgument: the records are not valid; the previous ones stay.</exception>
     public void Apply(DnsRecords records)
     {
         records.Validate();
@@ -75,7 +76,7 @@ public sealed class DnsResolver : IDisposable
             foreach (var listen in network.Listen)
                 zones[IPAddress.Parse(listen)] = zone;
         }
-        _snapshot = new Snapshot(zones, records.UpstreamEndpoints());
+        _snapshot = new Snapshot(zones, records.UpstreamEndpoints(), zones.Values.SelectMany(z => z.Members).ToHashSet());
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -113,10 +114,13 @@ public sealed class DnsResolver : IDisposable
     }
 
     /// <summary>
-    /// The response to <paramref name="query"/> that arrived on <paramref name="listenAddress"/>: a local answer,
-    /// an upstream's, an error; null to drop it (a response, or bytes without a readable header).
+    /// The response to <paramref name="query"/> from <paramref name="client"/> that arrived on
+    /// <paramref name="listenAddress"/>: a local answer, an upstream's, an error; null to drop it (a response, or bytes
+    /// without a readable header). A container of other networks only, asking this network's address (its gateway is
+    /// a host address, reachable unless the firewall says otherwise), is REFUSED: its names are not that container's
+    /// to learn, as in docker, where each container's resolver knows only the container's networks.
     /// </summary>
-    internal async ValueTask<byte[]?> AnswerAsync(byte[] query, IPAddress listenAddress, bool overTcp, CancellationToken cancellationToken)
+    internal async ValueTask<byte[]?> AnswerAsync(byte[] query, IPAddress client, IPAddress listenAddress, bool overTcp, CancellationToken cancellationToken)
     {
         var snapshot = _snapshot;
         int maxSize = overTcp ? DnsMessage.MaxSize : 512;
@@ -136,6 +140,8 @@ public sealed class DnsResolver : IDisposable
         if (parsed.Questions.Count != 1)
             return DnsMessageWriter.Response(query, parsed, DnsResponseCode.FormatError, [], authoritative: false, maxSize);
         var question = parsed.Questions[0];
+        if (snapshot.Containers.Contains(client) && !(snapshot.Zones.TryGetValue(listenAddress, out var own) && own.HasMember(client)))
+            return DnsMessageWriter.Response(query, parsed, DnsResponseCode.Refused, [], authoritative: false, maxSize);
         if (question.Class == DnsType.ClassInternet && snapshot.Zones.TryGetValue(listenAddress, out var zone))
         {
             if (question.Type is DnsType.A or DnsType.Aaaa
@@ -159,12 +165,11 @@ public sealed class DnsResolver : IDisposable
     /// <summary>
     /// Asks each upstream in turn, each within the timeout: over UDP for a UDP client, again over TCP when the
     /// answer is truncated (relayed when it fits the client's UDP size, else the truncated one is, and the client
-    /// retries over TCP), over TCP for a TCP client. An upstream's SERVFAIL moves on to the next, as docker's resolver
-    /// does; when none answers, SERVFAIL.
+    /// retries over TCP), over TCP for a TCP client. An upstream's SERVFAIL or REFUSED moves on to the next, as
+    /// docker's resolver does; when none answers otherwise, SERVFAIL.
     /// </summary>
     private async Task<byte[]> ForwardAsync(byte[] query, DnsMessage parsed, bool overTcp, IReadOnlyList<IPEndPoint> upstreams, CancellationToken cancellationToken)
     {
-        byte[]? failed = null;
         foreach (var upstream in upstreams)
         {
             try
@@ -183,9 +188,9 @@ public sealed class DnsResolver : IDisposable
                         _logger.LogDebug("upstream {Upstream} over TCP: {Error}", upstream, e.Message);
                     }
                 }
-                if ((DnsResponseCode)(answer[3] & 0xF) == DnsResponseCode.ServerFailure)
+                if ((DnsResponseCode)(answer[3] & 0xF) is DnsResponseCode.ServerFailure or DnsResponseCode.Refused)
                 {
-                    failed = answer;
+                    _logger.LogDebug("upstream {Upstream} answered {Code}", upstream, (DnsResponseCode)(answer[3] & 0xF));
                     continue;
                 }
                 return answer;
@@ -195,7 +200,7 @@ public sealed class DnsResolver : IDisposable
                 _logger.LogDebug("upstream {Upstream} did not answer: {Error}", upstream, e.Message);
             }
         }
-        return failed ?? DnsMessageWriter.Response(query, parsed, DnsResponseCode.ServerFailure, [], authoritative: false, overTcp ? DnsMessage.MaxSize : 512);
+        return DnsMessageWriter.Response(query, parsed, DnsResponseCode.ServerFailure, [], authoritative: false, overTcp ? DnsMessage.MaxSize : 512);
     }
 
     /// <summary>One UDP exchange from a fresh socket (a random source port per query); answers with another id are ignored.</summary>
@@ -251,7 +256,7 @@ public sealed class DnsResolver : IDisposable
             }
             var query = buffer[..received.ReceivedBytes];
             var client = received.RemoteEndPoint;
-            var pending = AnswerAsync(query, listener.Endpoint.Address, overTcp: false, listener.Stopping);
+            var pending = AnswerAsync(query, ((IPEndPoint)client).Address, listener.Endpoint.Address, overTcp: false, listener.Stopping);
             if (pending.IsCompletedSuccessfully)
                 Reply(listener, pending.Result, client);
             else
@@ -329,7 +334,7 @@ public sealed class DnsResolver : IDisposable
                     var query = await ReadFrameAsync(client, idle.Token);
                     if (query is null)
                         return;
-                    var response = await AnswerAsync(query, listener.Endpoint.Address, overTcp: true, listener.Stopping);
+                    var response = await AnswerAsync(query, ((IPEndPoint)client.RemoteEndPoint!).Address, listener.Endpoint.Address, overTcp: true, listener.Stopping);
                     if (response is null)
                         return;
                     await WriteFrameAsync(client, response, listener.Stopping);

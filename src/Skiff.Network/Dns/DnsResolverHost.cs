@@ -87,7 +87,18 @@ public static class DnsResolverHost
     /// </summary>
     private static bool TryExit(DnsResolverPaths paths, FileDescriptor held, DnsResolver resolver, ref DnsRecords records, ILogger logger, bool force = false)
     {
-        using var lifecycle = Libc.LockFile(paths.LifecycleLock);
+        FileDescriptor lifecycle;
+        try
+        {
+            lifecycle = Libc.LockFile(paths.LifecycleLock);
+        }
+        catch (SyscallException e) when (e.Errno == Errno.ENOENT)
+        {
+            // The run root was removed under us: no engine is left to start another resolver or to need this one.
+            held.Dispose();
+            return true;
+        }
+        using var _ = lifecycle;
         if (!force)
         {
             records = Load(paths, resolver, records, logger);
@@ -107,7 +118,7 @@ public static class DnsResolverHost
         {
             records = DnsRecordsFile.Read(paths.Records);
         }
-        catch (Exception e) when (e is DnsRecordsException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is DnsException or IOException or UnauthorizedAccessException)
         {
             logger.LogWarning("{Error}; serving the last good records until it is replaced", e.Message);
             records = current ?? new DnsRecords();

@@ -19,7 +19,7 @@ public static class DnsResolverProcess
     /// runs in a session of its own with only that descriptor, its output in RUNROOT/dns/resolver.log. When one
     /// runs, this costs two flocks and a read.
     /// </summary>
-    /// <exception cref="DnsRecordsException">Unavailable: the resolver's program cannot be started.</exception>
+    /// <exception cref="DnsException">Unavailable: the resolver's program cannot be started.</exception>
     public static int EnsureRunning(string runRoot, IReadOnlyList<string> command)
     {
         var paths = new DnsResolverPaths(runRoot);
@@ -39,7 +39,7 @@ public static class DnsResolverProcess
         }
         catch (SyscallException e)
         {
-            throw new DnsRecordsException(ErrorKind.Unavailable, $"cannot start the DNS resolver {argv[0]}: {SyscallException.Describe(e.Errno)}", e);
+            throw new DnsException(ErrorKind.Unavailable, $"cannot start the DNS resolver {argv[0]}: {SyscallException.Describe(e.Errno)}", e);
         }
         DnsResolverPaths.WritePid(pidFile, pid, paths.PidFile);
         return pid;
@@ -64,6 +64,6 @@ public static class DnsResolverProcess
         int newline = text.IndexOf('\n');
         return newline > 0 && int.TryParse(text.AsSpan(0, newline), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
             ? pid
-            : throw new DnsRecordsException(ErrorKind.Internal, $"the DNS resolver's pid file {path} holds no pid: stop the process that holds its lock (fuser {path})");
+            : throw new DnsException(ErrorKind.Internal, $"the DNS resolver's pid file {path} holds no pid: stop the process that holds its lock (fuser {path})");
     }
 }

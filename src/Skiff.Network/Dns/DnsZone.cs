@@ -50,6 +50,12 @@ internal sealed class DnsZone
         return family == AddressFamily.InterNetwork ? entry.V4 : entry.V6;
     }
 
+    /// <summary>Whether <paramref name="address"/> is a container's address on this network.</summary>
+    public bool HasMember(IPAddress address) => _pointers.ContainsKey(address);
+
+    /// <summary>Every container address of this network.</summary>
+    public IEnumerable<IPAddress> Members => _pointers.Keys;
+
     /// <summary>NAME.NETWORK of the container with the address <paramref name="reverseName"/> names (x.x.x.x.in-addr.arpa or ip6.arpa), else null.</summary>
     public string? Pointer(string reverseName)
         => TryParseReverseName(reverseName, out var address) && _pointers.TryGetValue(address, out var target) ? target : null;

@@ -6,5 +6,5 @@ namespace Skiff.Network.Dns;
 /// </summary>
 public sealed class DnsFormatException(string message) : SkiffException(ErrorKind.InvalidArgument, message);
 
-/// <summary>The records file (<see cref="DnsRecordsFile"/>) or the records given to write are not valid.</summary>
-public sealed class DnsRecordsException(ErrorKind kind, string message, Exception? inner = null) : SkiffException(kind, message, inner);
+/// <summary>The records (<see cref="DnsRecordsFile"/>) are not valid, or the resolver's process cannot be started.</summary>
+public sealed class DnsException(ErrorKind kind, string message, Exception? inner = null) : SkiffException(kind, message, inner);
