@@ -48,8 +48,7 @@ internal sealed class RawTerminal : IDisposable
     /// System.Console: on a terminal, its streams also switch the terminal to keypad transmit mode (the cursor keys
     /// then send other codes to the container) and leave it so after we exit.
     /// </summary>
-    public static Stream OpenStandard(int fd)
-        => new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), fd == Input ? FileAccess.Read : FileAccess.Write, bufferSize: 0);
+    public static Stream OpenStandard(int fd) => new Skiff.Interop.DescriptorStream(fd, write: fd != Input);
 
     /// <summary>The size of the caller's terminal (its output's, as docker asks), or null when stdout is not one.</summary>
     public static (ushort Rows, ushort Columns)? WindowSize() => Terminal.WindowSize(1);

@@ -224,7 +224,7 @@ public sealed class NetworkService : IDisposable
         using (HostLock())
         {
             network = EnsureReady(host, network);
-            var ports = primary ? ReservePorts(request.Ports) : [];
+            var ports = primary ? ReservePorts(request.Ports, PublishedHostPorts()) : [];
             endpoint = Store.Allocate(network, new EndpointRequest
             {
                 ContainerId = request.ContainerId,
@@ -302,9 +302,10 @@ public sealed class NetworkService : IDisposable
         return new IpamConfig(chosen, AddressPools.FirstHost(chosen));
     }
 
-    private static List<PortBinding> ReservePorts(IReadOnlyList<PortRequest> requests)
+    /// <param name="published">Other containers' host ports: DNAT rules, not sockets, so binding would not find them taken.</param>
+    private static List<PortBinding> ReservePorts(IReadOnlyList<PortRequest> requests, IReadOnlySet<(string Protocol, string HostIp, int Port)> published)
     {
-        var taken = new HashSet<(string, int)>();
+        var taken = published.Select(p => (p.Protocol, p.Port)).ToHashSet();
         return [.. requests.Select(r => PortSpecs.Reserve(r, taken))];
     }
 
@@ -437,6 +438,10 @@ public sealed class NetworkService : IDisposable
         RemoveLinksAndRules(network);
         return true;
     }
+
+    /// <summary>The host ports the store's running containers publish: (protocol, host address or "", port).</summary>
+    public IReadOnlySet<(string Protocol, string HostIp, int Port)> PublishedHostPorts()
+        => Store.AllEndpoints().SelectMany(e => e.Ports).Select(p => (p.Protocol, p.HostIp, p.HostPort)).ToHashSet();
 
     /// <summary>Containers that have endpoints recorded: the engine checks them against the living ones after a crash.</summary>
     public IReadOnlyCollection<string> ContainersWithEndpoints() => [.. Store.AllEndpoints().Select(e => e.ContainerId).Distinct()];

@@ -46,7 +46,6 @@ public class RunFlagsEngineTests
     [InlineData(":1.2.3.4", "expected HOST:IP")]
     [InlineData("db:10.0.0.300", "\"10.0.0.300\" is not an IP address")]
     [InlineData("db:", "\"\" is not an IP address")]
-    [InlineData("gw:host-gateway", "host-gateway is the gateway of a bridge network")]
     public void Bad_extra_hosts_are_refused(string entry, string reason)
     {
         var error = Refused(() => NameResolution.Validate(new RunOptions { ExtraHosts = [entry] }));

@@ -12,13 +12,13 @@ internal static class MonitorCommand
     /// <summary>The per-container monitor (docs/engine.md): started by the engine, never by hand.</summary>
     public static readonly CliCommand Definition = new(
         "monitor", "", "(internal) the per-container monitor process.",
-        [new("root", TakesValue: true), new("runtime-root", TakesValue: true), CliCommand.Help],
+        [new("root", TakesValue: true), new("run-root", TakesValue: true), new("runtime-root", TakesValue: true), CliCommand.Help],
         (_, args) => MonitorEntry.Run([.. MonitorArguments(args)], new TextWriterLoggerProvider(Console.Error, prefix: "skiff monitor").ToFactory()),
         MinPositionals: 0, MaxPositionals: 1, Hidden: true);
 
     private static IEnumerable<string> MonitorArguments(ParsedArguments args)
     {
-        foreach (var flag in new[] { "root", "runtime-root" })
+        foreach (var flag in new[] { "root", "run-root", "runtime-root" })
         {
             if (args.Value(flag) is { } value)
             {

@@ -74,7 +74,7 @@ public sealed class ContainerMonitor : IDisposable
     }
 
     /// <summary>
-    /// The hidden `skiff monitor --root DIR --runtime-root DIR [ID]` entry. Without ID the monitor was started
+    /// The hidden `skiff monitor --root DIR --run-root DIR --runtime-root DIR [ID]` entry. Without ID the monitor was started
     /// ahead of its container (<see cref="ContainerCreation.SpawnMonitor"/>) and gets the id as the first message
     /// on the sync socket, or EOF when the container could not be created. Returns the process exit code; the
     /// result that matters is in the store.
@@ -83,12 +83,13 @@ public sealed class ContainerMonitor : IDisposable
     /// <param name="logging">Where the monitor tells what it could not do (the front end points it at the monitor's stderr, its monitor.log).</param>
     public static int Run(IReadOnlyList<string> args, Func<string, IRootfsProvider> rootfsOf, ILoggerFactory logging)
     {
-        string? root = null, runtimeRoot = null, id = null;
+        string? root = null, runRoot = null, runtimeRoot = null, id = null;
         for (int i = 0; i < args.Count; i++)
         {
             switch (args[i])
             {
                 case "--root" when i + 1 < args.Count: root = args[++i]; break;
+                case "--run-root" when i + 1 < args.Count: runRoot = args[++i]; break;
                 case "--runtime-root" when i + 1 < args.Count: runtimeRoot = args[++i]; break;
                 default: id = args[i]; break;
             }
@@ -96,12 +97,13 @@ public sealed class ContainerMonitor : IDisposable
         var sync = new FileDescriptor(SyncFd);
         // Inherited without close-on-exec: no program the monitor starts may hold the CLI's end open.
         sync.SetCloseOnExec();
-        if (root is null || runtimeRoot is null)
+        if (root is null || runRoot is null || runtimeRoot is null)
         {
-            SyncSocket.Send(sync, "error 125 monitor: usage: monitor --root DIR --runtime-root DIR [ID]");
+            SyncSocket.Send(sync, "error 125 monitor: usage: monitor --root DIR --run-root DIR --runtime-root DIR [ID]");
             return 125;
         }
-        var options = new EngineOptions { Root = root, RuntimeRoot = runtimeRoot };
+        // The run root as the command that started it had it: the containers' network namespaces are bound there.
+        var options = new EngineOptions { Root = root, RunRoot = runRoot, RuntimeRoot = runtimeRoot };
         ContainerMonitor monitor;
         ContainerStore? store = null;
         try

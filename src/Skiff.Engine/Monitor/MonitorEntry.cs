@@ -5,7 +5,7 @@ namespace Skiff.Engine.Monitor;
 
 /// <summary>
 /// Where a front end's binary hands over when the engine starts it as a container's monitor
-/// (<see cref="EngineOptions.MonitorCommand"/>): the rest of its arguments, <c>--root DIR --runtime-root DIR [ID]</c>.
+/// (<see cref="EngineOptions.MonitorCommand"/>): the rest of its arguments, <c>--root DIR --run-root DIR --runtime-root DIR [ID]</c>.
 /// </summary>
 public static class MonitorEntry
 {

@@ -19,7 +19,7 @@ internal static class MonitorProcess
         using (theirs)
         using (var devNull = RuntimeClient.OpenDevNull())
         {
-            var argv = new List<string>(options.MonitorCommand) { "--root", options.Root, "--runtime-root", options.RuntimeRoot };
+            var argv = new List<string>(options.MonitorCommand) { "--root", options.Root, "--run-root", options.RunRoot, "--runtime-root", options.RuntimeRoot };
             if (id is not null)
                 argv.Add(id);
             output ??= devNull;

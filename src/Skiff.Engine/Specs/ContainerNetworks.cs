@@ -157,11 +157,12 @@ public static class ContainerNetworks
                 MacAddress = (choice.MacAddress ?? (i == 0 ? options.MacAddress : null)) is { } mac ? MacAddresses.Parse(mac) : null,
             });
         }
-        return options with { Network = NetworkMode.Bridge, Attachments = attachments, Ports = Ports(options, exposed) };
+        return options with { Network = NetworkMode.Bridge, Attachments = attachments, Ports = Ports(options, exposed, service.PublishedHostPorts()) };
     }
 
     /// <summary>The ports to publish: each -p, then with -P every exposed port no -p publishes, on a free host port.</summary>
-    private static List<PortRequest> Ports(RunOptions options, IReadOnlyCollection<string> exposed)
+    /// <param name="published">What running containers publish already: their host ports are DNAT rules, not sockets, so binding would not find them taken.</param>
+    private static List<PortRequest> Ports(RunOptions options, IReadOnlyCollection<string> exposed, IReadOnlySet<(string Protocol, string HostIp, int Port)> published)
     {
         var requests = options.Publish.SelectMany(PortSpecs.ParsePublish).ToList();
         if (options.PublishAll)
@@ -171,9 +172,16 @@ public static class ContainerNetworks
                     var (port, protocol) = PortSpecs.ParseExpose(key)[0];
                     requests.Add(new PortRequest(protocol, port, "", 0, 0));
                 }
-        var taken = new HashSet<(string, int)>();
+        var taken = published.Select(p => (p.Protocol, p.Port)).ToHashSet();
         foreach (var request in requests.Where(r => r.HostPortFirst != 0))
+        {
+            if (request.HostPortFirst == request.HostPortLast
+                && published.FirstOrDefault(p => p.Protocol == request.Protocol && p.Port == request.HostPortFirst
+                    && (p.HostIp.Length == 0 || request.HostIp.Length == 0 || p.HostIp == request.HostIp)) is { Protocol: not null } holder)
+                throw new EngineException(ErrorKind.FailedPrecondition,
+                    $"port {request.HostPortFirst}/{request.Protocol} on {(holder.HostIp.Length == 0 ? "the host" : holder.HostIp)} is already in use by another container: stop it, or publish {request.Key} on another host port");
             PortSpecs.Reserve(request, taken);
+        }
         return requests;
     }
 

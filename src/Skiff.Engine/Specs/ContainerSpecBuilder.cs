@@ -278,7 +278,7 @@ public static class ContainerSpecBuilder
     }
 
     /// <summary>Where the namespace of <paramref name="type"/> (pid, ipc, uts) of process <paramref name="pid"/> is.</summary>
-    public static string NamespacePath(string type, int pid) => $"/proc/{pid}/ns/{type}";
+    public static string NamespacePath(string type, int pid) => $"/proc/{pid}/ns/{(type == LinuxNamespaceType.Network ? "net" : type)}";
 
     /// <summary>The container named by a container:NAME mode, else null.</summary>
     public static string? ContainerOf(string mode) => mode.StartsWith("container:", StringComparison.Ordinal) ? mode["container:".Length..] : null;

@@ -71,7 +71,8 @@ public sealed partial class EngineCliTests
         Assert.Equal("skiff: no such container: st-nothing\n", container.Stderr);
         var volume = await Exits(1, "volume", "inspect", "st-nothing");
         Assert.Equal(("[]\n", "skiff: no such volume: st-nothing\n"), (volume.Stdout, volume.Stderr));
-        Assert.Equal("skiff: unknown type: \"network\": must be one of \"container\", \"image\", \"volume\"\n",
-            (await Exits(1, "inspect", "--type", "network", "st-box")).Stderr);
+        Assert.Equal("skiff: unknown type: \"plugin\": must be one of \"container\", \"image\", \"volume\", \"network\"\n",
+            (await Exits(1, "inspect", "--type", "plugin", "st-box")).Stderr);
+        Assert.StartsWith("skiff: network st-box not found", (await Exits(1, "inspect", "--type", "network", "st-box")).Stderr);
     }
 }

@@ -42,7 +42,8 @@ public sealed partial class EngineCliTests
         Assert.Equal(["fl-web"], Names("volume=flvol"));
         Assert.Equal(["fl-web"], Names("volume=/data"));
         Assert.Equal(["fl-new"], Names("network=host"));
-        Assert.Equal(["fl-child", "fl-web", "fl-exited"], Names("network=none"));
+        Assert.Equal(["fl-child", "fl-web", "fl-exited"], Names("network=bridge"));
+        Assert.Empty(Names("network=none"));
         Assert.Empty(Names("publish=80"));
         Assert.Empty(Names("expose=8000-8080/tcp"));
         Assert.Equal(4, Names("is-task=false").Length);

@@ -149,7 +149,6 @@ public sealed partial class EngineCliTests
 
     [Theory]
     [InlineData("--add-host=db:10.0.0.300", "skiff: invalid extra host \"db:10.0.0.300\": \"10.0.0.300\" is not an IP address")]
-    [InlineData("--add-host=gw:host-gateway", "skiff: invalid extra host \"gw:host-gateway\": host-gateway is the gateway of a bridge network")]
     [InlineData("--dns=8.8.8", "skiff: invalid DNS server \"8.8.8\": it must be an IP address")]
     [InlineData("--dns-search=-x.example", "skiff: invalid DNS search domain \"-x.example\"")]
     [InlineData("--pid=private", "skiff: invalid PID namespace mode \"private\"")]
