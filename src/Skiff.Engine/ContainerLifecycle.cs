@@ -186,6 +186,8 @@ public sealed class ContainerLifecycle
                 }
             }
             AwaitExitRecorded(container, LinuxNames.ParseSignal(container.Config.StopSignal) ?? 15);
+            // The monitor would free them too, but not while we hold the container: a `restart` starts it again next.
+            _context.ReleaseNetwork(container);
             _context.RecordEvent(container, "stop");
         }
     }

@@ -181,7 +181,8 @@ public sealed class NetworkService : IDisposable
     {
         Directory.CreateDirectory(_options.NamespaceDirectory);
         var path = NamespacePath(request.ContainerId);
-        NetworkNamespace.Delete(path); // a crashed start's
+        // What an earlier run left: a crashed start's, or a run whose monitor has not freed it yet.
+        Detach(request.ContainerId);
         using var sandbox = NetworkNamespace.Create(path);
         var endpoints = new List<Endpoint>();
         try

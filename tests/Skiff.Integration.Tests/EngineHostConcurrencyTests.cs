@@ -103,6 +103,8 @@ public sealed class EngineHostConcurrencyTests
                         // keep removing the others; the assertions above say what went wrong
                     }
                 }
+                // The default network's bridge and rules stay on the host until pruned.
+                host.Networks.Prune();
             }
         }
     }

@@ -115,6 +115,8 @@ public sealed class TestEngine : IDisposable
                     // keep removing the others; the test's own assertions say what went wrong
                 }
             }
+            // The default network's bridge and rules stay on the host until pruned.
+            Host.Networks.Prune();
         }
         finally
         {

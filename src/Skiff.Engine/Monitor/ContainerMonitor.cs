@@ -166,10 +166,18 @@ public sealed class ContainerMonitor : IDisposable
         }
     }
 
+    /// <summary>
+    /// Frees the container's networks once it exited for good, unless another command holds the container: `stop`
+    /// and `rm` free them themselves, and a `start` that took over frees what it finds before it attaches, so that
+    /// a late release here never takes the networks of the container's next run.
+    /// </summary>
     private void ReleaseNetwork()
     {
         try
         {
+            using var held = _directory.TryLock();
+            if (held is null || _store.Get(_id) is not { } current || current.State.MonitorPid != Libc.GetPid() || ContainerContext.IsActive(current.State.Status))
+                return;
             _context.ReleaseNetwork(_container);
         }
         catch (Exception e) when (ErrorKinds.IsExpected(e))
