@@ -55,6 +55,13 @@ public sealed class ContainerRunPolicy(ImageService images)
         if (request.ContentTrust)
             throw new EngineException(ErrorKind.InvalidArgument,
                 "content trust cannot be enforced: skiff does not verify image signatures (Docker Content Trust, Notary); run without it, or verify the image another way first");
+        // docker documents links as legacy; on user networks its --link is an alias, which network aliases are.
+        if (request.Links.Count > 0)
+            throw new EngineException(ErrorKind.InvalidArgument,
+                $"legacy container links ({request.Links[0]}) are not supported: put the containers on a user network, where they find each other by name and network alias");
+        if (request.LinkLocalIps.Count > 0)
+            throw new EngineException(ErrorKind.InvalidArgument,
+                $"link-local addresses ({request.LinkLocalIps[0]}) are not supported: containers get their addresses from their networks, or from the IPv4 and IPv6 addresses given for their first network");
         if (request.Gpus is not null)
             throw new EngineException(ErrorKind.InvalidArgument, $"GPU request \"{request.Gpus}\" cannot be met: skiff has no GPU support");
         if (request.Isolation is not (null or "" or "default"))

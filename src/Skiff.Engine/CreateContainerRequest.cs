@@ -27,6 +27,10 @@ public sealed record CreateContainerRequest : ContainerSettings
     public IReadOnlyDictionary<string, string> StorageOptions { get; init; } = new Dictionary<string, string>();
     /// <summary>docker's kernel memory limit in bytes as given: refused, the kernel no longer has such limits.</summary>
     public long? KernelMemory { get; init; }
+    /// <summary>docker's legacy --link NAME[:ALIAS] values: refused (<see cref="ContainerRunPolicy"/>).</summary>
+    public IReadOnlyList<string> Links { get; init; } = [];
+    /// <summary>docker's --link-local-ip values: refused.</summary>
+    public IReadOnlyList<string> LinkLocalIps { get; init; } = [];
     /// <summary>Whether image signatures must be verified first (docker's content trust): refused, skiff verifies none.</summary>
     public bool ContentTrust { get; init; }
 }

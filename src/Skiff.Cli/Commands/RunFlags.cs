@@ -54,6 +54,8 @@ internal static class RunFlags
         new("publish", 'p', TakesValue: true, Repeatable: true, Help: "publish a port: [ip:][hostPort:]containerPort[/tcp|udp|sctp], ranges too"),
         new("publish-all", 'P', Help: "publish every exposed port on a free host port"),
         new("expose", TakesValue: true, Repeatable: true, Help: "expose a port or a range: PORT[/PROTOCOL]"),
+        new("link", TakesValue: true, Repeatable: true, Help: "legacy container link: refused (use a user network)"),
+        new("link-local-ip", TakesValue: true, Repeatable: true, Help: "link-local address: refused"),
         new("log-opt", TakesValue: true, Repeatable: true, Help: "max-size=SIZE, max-file=N"),
         new("runtime", TakesValue: true, Help: "path of a runc-compatible runtime (default skiff-runtime)"),
         new("tls-verify", TakesValue: true, Help: "false: pull over plain HTTP"),
@@ -272,6 +274,8 @@ internal static class RunFlags
             Gpus = args.Value("gpus"),
             Isolation = args.Value("isolation"),
             StorageOptions = Pairs(args.Values("storage-opt"), "--storage-opt"),
+            Links = args.Values("link"),
+            LinkLocalIps = args.Values("link-local-ip"),
             KernelMemory = args.Value("kernel-memory") is { } kernelMemory ? ByteSize.Parse(kernelMemory, "--kernel-memory") : null,
             ContentTrust = ContentTrust(args),
         };

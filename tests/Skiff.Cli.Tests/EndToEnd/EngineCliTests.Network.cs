@@ -215,6 +215,8 @@ public sealed partial class EngineCliTests
     [InlineData("run", "--rm", "--network", "host", "-p", "80:80", Image, "true", "its ports are the host's own already")]
     [InlineData("run", "--rm", "--network", "none", "--network", "host", Image, "true", "cannot be combined with other networks")]
     [InlineData("run", "--rm", "--network", "none", "--add-host", "gw:host-gateway", Image, "true", "host-gateway is the host's address on the container's network")]
+    [InlineData("run", "--rm", "--link", "db:alias", Image, "true", "legacy container links (db:alias) are not supported")]
+    [InlineData("run", "--rm", "--link-local-ip", "169.254.1.1", Image, "true", "link-local addresses (169.254.1.1) are not supported")]
     public async Task BadNetworkSettingsAreRefusedAtCreateWithNothingMade(params string[] argsAndMessage)
     {
         var before = HostLinks();
