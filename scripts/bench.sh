@@ -51,7 +51,7 @@ printf '  %-16s %8d KB   (target < 15360 KB)\n' skiff-runtime "$rss_kb" runc "$r
 export SKIFF_ROOT="$work/engine" SKIFF_RUNROOT="$run"
 tar -C "$work/bundle/rootfs" -cf "$work/busybox.tar" .
 "$repo/bin/skiff" import -c 'CMD ["true"]' "$work/busybox.tar" bench/busybox >/dev/null
-confined_id=$("$repo/bin/skiff" create --memory 256m --cpus 1 --pids-limit 1000 bench/busybox true)
+confined_id=$("$repo/bin/skiff" create --network none --memory 256m --cpus 1 --pids-limit 1000 bench/busybox true)
 python3 - "$SKIFF_ROOT/containers/$confined_id/config.json" "$work" <<'PY'
 import json, os, sys
 config, work = sys.argv[1], sys.argv[2]
