@@ -276,6 +276,36 @@ public sealed partial class EngineCliTests
     }
 
     [Fact]
+    public async Task ANetworkLeftByAKilledMonitorIsFreedByTheNextCommandThatFindsIt()
+    {
+        await Ok("network", "create", "--subnet", "10.231.67.0/24", "crashy");
+        try
+        {
+            var id = (await Ok("run", "-d", "--name", "victim", "--network", "crashy", Image, "sleep", "60")).Stdout.Trim();
+            int pid = int.Parse((await Ok("inspect", "-f", "{{.State.Pid}}", "victim")).Stdout.Trim());
+            // The monitor is the container process's parent (it reaps it as a subreaper).
+            int monitor = int.Parse(File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+            Process.GetProcessById(monitor).Kill();
+            Process.GetProcessById(pid).Kill();
+            for (int attempt = 0; attempt < 50 && File.Exists($"/proc/{pid}/stat"); attempt++)
+                await Task.Delay(20);
+
+            // network inspect finds the dead container's endpoint and frees it: address, namespace, veth.
+            Assert.Empty(JsonDocument.Parse((await Ok("network", "inspect", "crashy")).Stdout).RootElement[0].GetProperty("Containers").EnumerateObject());
+            Assert.False(File.Exists(Path.Combine(Skiff.RunRootOf(Root), "netns", id)));
+            Assert.Equal("exited", (await Ok("inspect", "-f", "{{.State.Status}}", "victim")).Stdout.Trim());
+            // Started again, it gets the network back.
+            await Ok("start", "victim");
+            Assert.Contains("inet 10.231.67.", (await Ok("exec", "victim", "busybox", "ip", "-o", "-4", "addr", "show", "eth0")).Stdout);
+        }
+        finally
+        {
+            await Skiff.RunAsync(Root, "rm", "-f", "victim");
+            await Skiff.RunAsync(Root, "network", "rm", "crashy");
+        }
+    }
+
+    [Fact]
     public async Task OutputToAFileLeavesTheFilesOffsetAfterIt()
     {
         var file = Path.Combine(_temp.Path, "out.txt");
