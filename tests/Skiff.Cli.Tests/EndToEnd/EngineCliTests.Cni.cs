@@ -54,7 +54,7 @@ public sealed partial class EngineCliTests
 
             var once = (await Ok("run", "--rm", "--network", "skcnin", Image, "busybox", "ip", "-o", "-4", "addr", "show", "eth0")).Stdout;
             Assert.Contains($"inet {CniSubnet}", once);
-            Assert.Empty(Directory.GetFiles(CniAllocations).Where(f => Path.GetFileName(f).StartsWith(CniSubnet, StringComparison.Ordinal)));
+            Assert.DoesNotContain(Directory.GetFiles(CniAllocations), f => Path.GetFileName(f).StartsWith(CniSubnet, StringComparison.Ordinal));
 
             int port = FreePort();
             var id = await StartWebServer("skcniweb", "--network", "skcnin", "-p", $"127.0.0.1:{port}:80");
@@ -62,7 +62,6 @@ public sealed partial class EngineCliTests
             var endpoint = settings.GetProperty("Networks").GetProperty("skcnin");
             var address = endpoint.GetProperty("IPAddress").GetString()!;
             Assert.StartsWith(CniSubnet, address);
-            Assert.Equal(address, settings.GetProperty("IPAddress").GetString());
             var mac = endpoint.GetProperty("MacAddress").GetString()!;
             Assert.Contains(mac, (await Ok("exec", "skcniweb", "busybox", "ip", "-o", "link", "show", "eth0")).Stdout);
             Assert.Contains("mtu 1400", (await Ok("exec", "skcniweb", "busybox", "ip", "-o", "link", "show", "eth0")).Stdout);
@@ -95,27 +94,32 @@ public sealed partial class EngineCliTests
         try
         {
             await Ok("network", "create", "-d", "cni", "--cni-config", CniConfigFile("""{ "type": "skcninope" }"""), "skcnimissing");
-            var missing = await FailsOnOneLine("run", "--rm", "--network", "skcnimissing", Image, "true");
+            var missing = await FailsOnOneLine("run", "--network", "skcnimissing", Image, "true");
             Assert.Contains("skcninope", missing.Stderr);
             Assert.Contains("/usr/lib/cni", missing.Stderr);
 
             // tuning fails after bridge made the veth and host-local gave the address: both are undone.
             await Ok("network", "create", "-d", "cni", "--cni-config", CniConfigFile("""{ "type": "tuning", "sysctl": { "net.skcni.nonexistent": "1" } }"""), "skcnifails");
-            var failing = await Skiff.RunAsync(Root, "run", "--rm", "--network", "skcnifails", Image, "true");
+            var failing = await Skiff.RunAsync(Root, "run", "--network", "skcnifails", Image, "true");
             Assert.Equal(125, failing.ExitCode);
             Assert.Contains("CNI plugin tuning failed ADD for network skcni-e2e", failing.Stderr);
 
-            Assert.Equal("", (await Ok("ps", "-aq")).Stdout.Trim());
+            // The containers stay created, as docker leaves a container whose start failed; nothing of their networks stays.
+            Assert.Equal(["created", "created"], (await Ok("ps", "-a", "--format", "{{.State}}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            using (var store = global::Skiff.Network.NetworkStore.Open(Path.Combine(Root, "networks.db")))
+                Assert.Empty(store.AllEndpoints());
             var netns = Path.Combine(Skiff.RunRootOf(Root), "netns");
             Assert.Empty(Directory.Exists(netns) ? Directory.GetFileSystemEntries(netns) : []);
             Assert.DoesNotContain("veth", Host("ip", "-o", "link", "show", "master", CniBridge));
-            Assert.Empty(Directory.Exists(CniAllocations) ? Directory.GetFiles(CniAllocations).Where(f => Path.GetFileName(f).StartsWith(CniSubnet, StringComparison.Ordinal)) : []);
+            Assert.DoesNotContain(Directory.Exists(CniAllocations) ? Directory.GetFiles(CniAllocations) : [], f => Path.GetFileName(f).StartsWith(CniSubnet, StringComparison.Ordinal));
             Assert.DoesNotContain(CniLeftovers.IptablesLines(), line => line.Contains(CniSubnet));
             // No endpoint row stayed: the networks go.
             await Ok("network", "rm", "skcnimissing", "skcnifails");
         }
         finally
         {
+            foreach (var id in (await Skiff.RunAsync(Root, "ps", "-aq")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                await Skiff.RunAsync(Root, "rm", "-f", id);
             await Skiff.RunAsync(Root, "network", "rm", "skcnimissing", "skcnifails");
         }
     }
@@ -143,6 +147,7 @@ public sealed partial class EngineCliTests
     private sealed class CniLeftovers : IDisposable
     {
         private readonly HashSet<string> _before = [.. IptablesLines()];
+        private readonly string[] _tablesBefore = NftTables();
 
         public void Dispose()
         {
@@ -157,7 +162,14 @@ public sealed partial class EngineCliTests
             }
             foreach (var line in added.Where(line => line.Contains(" :") && chains.Contains(line.Split(' ')[1][1..])))
                 Host("iptables", "-t", line.Split(' ')[0][1..], "-X", line.Split(' ')[1][1..]);
+            // iptables-nft makes a table when a plugin first looks at it (portmap at ip6 nat, without IPv6): one that
+            // this test's run made and that holds no rule goes; no other table is touched.
+            foreach (var table in NftTables().Except(_tablesBefore).Select(t => t.Split(' ')))
+                if (table.Length == 3 && table[1] is "ip" or "ip6" && table[2] is "nat" or "filter" && !Host("nft", "-j", "list", "table", table[1], table[2]).Contains("\"rule\":"))
+                    Host("nft", "delete", "table", table[1], table[2]);
         }
+
+        private static string[] NftTables() => Host("nft", "list", "tables").Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
         /// <summary>iptables-save's chains and rules, each prefixed with its table (*nat), without counters.</summary>
         public static List<string> IptablesLines()
