@@ -124,6 +124,35 @@ public sealed partial class EngineCliTests
         }
     }
 
+    [Fact]
+    public async Task ACniNetworkConnectsAndDisconnectsARunningContainer()
+    {
+        using var cleanup = new CniLeftovers();
+        var config = CniConfigFile();
+        try
+        {
+            await Ok("network", "create", "-d", "cni", "--cni-config", config, "skcnione");
+            await Ok("network", "create", "-d", "cni", "--cni-config", config, "skcnitwo");
+            await Ok("run", "-d", "--name", "skcniroamer", "--network", "skcnione", Image, "sleep", "60");
+            await Ok("network", "connect", "skcnitwo", "skcniroamer");
+            var address = (await Ok("inspect", "-f", "{{(index .NetworkSettings.Networks \"skcnitwo\").IPAddress}}", "skcniroamer")).Stdout.Trim();
+            Assert.StartsWith(CniSubnet, address);
+            Assert.Contains($"inet {address}/24", (await Ok("exec", "skcniroamer", "busybox", "ip", "-o", "-4", "addr", "show", "eth1")).Stdout);
+            Assert.True(File.Exists(Path.Combine(CniAllocations, address)));
+
+            await Ok("network", "disconnect", "skcnitwo", "skcniroamer");
+            Assert.DoesNotContain(address, (await Ok("exec", "skcniroamer", "busybox", "ip", "-o", "-4", "addr")).Stdout);
+            Assert.False(File.Exists(Path.Combine(CniAllocations, address)));
+            Assert.Single(Host("ip", "-o", "link", "show", "master", CniBridge).Split('\n', StringSplitOptions.RemoveEmptyEntries), line => line.Contains("veth"));
+            await Ok("network", "rm", "skcnitwo");
+        }
+        finally
+        {
+            await Skiff.RunAsync(Root, "rm", "-f", "skcniroamer");
+            await Skiff.RunAsync(Root, "network", "rm", "skcnione", "skcnitwo");
+        }
+    }
+
     /// <summary>host-local's files: one per address, named by it, under the conflist's name.</summary>
     private string CniAllocations => Path.Combine(CniDataDir, "skcni-e2e");
 
