@@ -1,13 +1,12 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Skiff.Network.Tests;
 
 namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// CNI networks through bin/skiff with Debian's plugins (bridge + host-local + portmap + firewall + tuning). Only the
-/// bridge skcni1, the subnet 10.231.70.0/24 and names starting with skcni are used; the bridge and the iptables rules
-/// and chains of that subnet the plugins left are removed even when a test fails (the plugins' shared chains, made
-/// once per host, stay, as with every libcni user).
+/// bridge skcni1, the subnet 10.231.70.0/24 and names starting with skcni are used; what the plugins left (the bridge,
+/// iptables rules and chains) is removed even when a test fails (<see cref="CniLeftovers"/>).
 /// </summary>
 public sealed partial class EngineCliTests
 {
@@ -37,7 +36,7 @@ public sealed partial class EngineCliTests
     [Fact]
     public async Task ACniNetworkGivesAddressesPublishesPortsThroughPortmapAndLeavesNothingAtRemoval()
     {
-        using var cleanup = new CniLeftovers();
+        using var cleanup = new CniLeftovers(CniBridge, CniSubnet);
         try
         {
             var bad = Path.Combine(_temp.Path, "skcni-bad.conflist");
@@ -90,7 +89,7 @@ public sealed partial class EngineCliTests
     [Fact]
     public async Task ACniPluginThatIsMissingOrFailsStopsRunAndLeavesNothing()
     {
-        using var cleanup = new CniLeftovers();
+        using var cleanup = new CniLeftovers(CniBridge, CniSubnet);
         try
         {
             await Ok("network", "create", "-d", "cni", "--cni-config", CniConfigFile("""{ "type": "skcninope" }"""), "skcnimissing");
@@ -127,7 +126,7 @@ public sealed partial class EngineCliTests
     [Fact]
     public async Task ACniNetworkConnectsAndDisconnectsARunningContainer()
     {
-        using var cleanup = new CniLeftovers();
+        using var cleanup = new CniLeftovers(CniBridge, CniSubnet);
         var config = CniConfigFile();
         try
         {
@@ -156,65 +155,5 @@ public sealed partial class EngineCliTests
     /// <summary>host-local's files: one per address, named by it, under the conflist's name.</summary>
     private string CniAllocations => Path.Combine(CniDataDir, "skcni-e2e");
 
-    private static string Host(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        _ = stderr.Result;
-        return stdout;
-    }
-
-    /// <summary>
-    /// Removes, at the end of a test, the bridge skcni1 and the iptables rules the plugins added for 10.231.70.0/24
-    /// with the per-container chains they jump to: what a failing test may leave, and never anything else.
-    /// </summary>
-    private sealed class CniLeftovers : IDisposable
-    {
-        private readonly HashSet<string> _before = [.. IptablesLines()];
-        private readonly string[] _tablesBefore = NftTables();
-
-        public void Dispose()
-        {
-            Host("ip", "link", "del", CniBridge);
-            var added = IptablesLines().Where(line => !_before.Contains(line)).ToList();
-            var chains = added.Where(line => line.Contains(CniSubnet) && line.Contains(" -A CNI-DN-"))
-                .Select(line => line.Split(' ')[2]).ToHashSet();
-            foreach (var line in added.Where(line => line.Contains(" -A ") && (line.Contains(CniSubnet) || chains.Any(line.Contains))))
-            {
-                var (table, rule) = (line.Split(' ', 2)[0][1..], line.Split(' ', 2)[1]);
-                Host("sh", "-c", $"iptables -t {table} -D {rule[3..]}");
-            }
-            foreach (var line in added.Where(line => line.Contains(" :") && chains.Contains(line.Split(' ')[1][1..])))
-                Host("iptables", "-t", line.Split(' ')[0][1..], "-X", line.Split(' ')[1][1..]);
-            // iptables-nft makes a table when a plugin first looks at it (portmap at ip6 nat, without IPv6): one that
-            // this test's run made and that holds no rule goes; no other table is touched.
-            foreach (var table in NftTables().Except(_tablesBefore).Select(t => t.Split(' ')))
-                if (table.Length == 3 && table[1] is "ip" or "ip6" && table[2] is "nat" or "filter" && !Host("nft", "-j", "list", "table", table[1], table[2]).Contains("\"rule\":"))
-                    Host("nft", "delete", "table", table[1], table[2]);
-        }
-
-        private static string[] NftTables() => Host("nft", "list", "tables").Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-        /// <summary>iptables-save's chains and rules, each prefixed with its table (*nat), without counters.</summary>
-        public static List<string> IptablesLines()
-        {
-            var lines = new List<string>();
-            var table = "";
-            foreach (var line in Host("iptables-save").Split('\n'))
-            {
-                if (line.StartsWith('*'))
-                    table = line;
-                else if (line.StartsWith(':'))
-                    lines.Add($"{table} {line[..line.LastIndexOf(' ')]} ");
-                else if (line.StartsWith("-A"))
-                    lines.Add($"{table} {line}");
-            }
-            return lines;
-        }
-    }
+    private static string Host(string program, params string[] args) => CniLeftovers.Run(program, args).Out;
 }
