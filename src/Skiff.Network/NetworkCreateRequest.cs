@@ -18,6 +18,8 @@ public sealed record NetworkCreateRequest
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     /// <summary>The conflist of a CNI network (JSON).</summary>
     public string? CniConfig { get; init; }
+    /// <summary>Where <see cref="CniConfig"/> was read from, for its errors.</summary>
+    public string? CniConfigSource { get; init; }
 }
 
 /// <summary>Turns a <see cref="NetworkCreateRequest"/> into a network, checked as docker checks it, before anything is made.</summary>
@@ -96,6 +98,8 @@ public static partial class NetworkPlanner
         if (request.Subnets.Count > 0 || request.Gateways.Count > 0 || request.IpRanges.Count > 0 || request.Options.Count > 0 || request.Internal || request.EnableIPv6)
             throw new NetworkException(ErrorKind.InvalidArgument,
                 $"network {request.Name} is a CNI network: its subnets, options and isolation come from its configuration list, not from subnet, gateway, range, option, internal or IPv6 settings");
+        // Checked now, so that a bad file is refused at create rather than at its first container's start.
+        Cni.CniConfigList.Parse(request.CniConfig, request.CniConfigSource);
         return new NetworkDefinition
         {
             Id = id,

@@ -30,12 +30,14 @@ public sealed class NetworkService : IDisposable
 {
     private readonly NetworkServiceOptions _options;
     private readonly NetworkFirewall _firewall;
+    private readonly CniDriver _cni;
 
     private NetworkService(NetworkServiceOptions options, NetworkStore store)
     {
         _options = options;
         Store = store;
         _firewall = new NetworkFirewall(options.FirewallTable);
+        _cni = new CniDriver(options.CniCacheDirectory, options.CniPluginDirectories);
     }
 
     public NetworkStore Store { get; }
@@ -221,6 +223,8 @@ public sealed class NetworkService : IDisposable
     {
         var network = join.Network;
         string ifname = FreeInterfaceName(inside);
+        if (network.Driver == NetworkDrivers.Cni)
+            return JoinCni(request, join, ifname, primary);
         Endpoint endpoint;
         using (HostLock())
         {
@@ -249,6 +253,49 @@ public sealed class NetworkService : IDisposable
         catch
         {
             Release(endpoint, deleteLink: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Joins a CNI network: the row (with the published ports) is recorded first, under the host lock as a bridge
+    /// network's, then the plugins' ADD gives it its interface and addresses.
+    /// </summary>
+    private Endpoint JoinCni(SandboxRequest request, NetworkJoin join, string ifname, bool primary)
+    {
+        CniDriver.CheckJoin(join);
+        NetworkDefinition network;
+        Endpoint endpoint;
+        using (HostLock())
+        {
+            network = Store.Find(join.Network.Id) ?? throw new NetworkException(ErrorKind.NotFound, $"network {join.Network.Name} was removed: connect the container to another network");
+            endpoint = Store.Allocate(network, new EndpointRequest
+            {
+                ContainerId = request.ContainerId,
+                ContainerName = request.ContainerName,
+                InterfaceName = ifname,
+                HostInterface = "",
+                Aliases = join.Aliases,
+                Ports = primary ? ReservePorts(request.Ports, PublishedHostPorts()) : [],
+            });
+        }
+        try
+        {
+            var attached = _cni.Add(network, endpoint, NamespacePath(request.ContainerId));
+            try
+            {
+                Store.SetAttached(attached);
+            }
+            catch
+            {
+                _cni.Delete(network, attached, NamespacePath(request.ContainerId));
+                throw;
+            }
+            return attached;
+        }
+        catch
+        {
+            Store.Release(endpoint.ContainerId, endpoint.NetworkId);
             throw;
         }
     }
@@ -349,14 +396,23 @@ public sealed class NetworkService : IDisposable
     /// </summary>
     public void Detach(string containerId)
     {
-        // The namespace first: the kernel then removes its veth pairs itself, after the caller moved on, where deleting
-        // each host end waits some 20 ms of RCU grace periods (measured, docs/networking.md).
-        NetworkNamespace.Delete(NamespacePath(containerId));
         var endpoints = Store.EndpointsOf(containerId);
-        foreach (var endpoint in endpoints)
-            Release(endpoint, deleteLink: false);
-        if (endpoints.Any(e => Store.Find(e.NetworkId) is not { } n || Resolves(n)))
-            UpdateDns();
+        try
+        {
+            // CNI plugins' DEL looks for what they made in the namespace, so it runs while the namespace is there.
+            foreach (var endpoint in endpoints.Where(IsCni))
+                Release(endpoint, deleteLink: false);
+        }
+        finally
+        {
+            // The namespace first: the kernel then removes its veth pairs itself, after the caller moved on, where deleting
+            // each host end waits some 20 ms of RCU grace periods (measured, docs/networking.md).
+            NetworkNamespace.Delete(NamespacePath(containerId));
+            foreach (var endpoint in endpoints.Where(e => !IsCni(e)))
+                Release(endpoint, deleteLink: false);
+            if (endpoints.Any(e => Store.Find(e.NetworkId) is not { } n || Resolves(n)))
+                UpdateDns();
+        }
     }
 
     /// <summary>Follows a container's rename: its name is what its networks' resolver answers for.</summary>
@@ -410,8 +466,18 @@ public sealed class NetworkService : IDisposable
             .Select(fields => fields[1])];
     }
 
+    private bool IsCni(Endpoint endpoint) => Store.Find(endpoint.NetworkId) is { Driver: NetworkDrivers.Cni };
+
+    /// <summary>A CNI endpoint's DEL failing keeps its row (and the runner its cached result), for the next command to retry.</summary>
     private void Release(Endpoint endpoint, bool deleteLink)
     {
+        if (Store.Find(endpoint.NetworkId) is { Driver: NetworkDrivers.Cni } cni)
+        {
+            var netns = NamespacePath(endpoint.ContainerId);
+            _cni.Delete(cni, endpoint, File.Exists(netns) ? netns : "");
+            Store.Release(endpoint.ContainerId, endpoint.NetworkId);
+            return;
+        }
         if (endpoint.Ports.Count > 0)
             _firewall.RemovePortMappings(endpoint.EndpointId);
         if (deleteLink)

@@ -26,6 +26,10 @@ public sealed record NetworkServiceOptions
     public string HostLockPath { get; init; } = "/run/skiff/network.lock";
     /// <summary>argv of the store's DNS resolver process (skiff in its hidden dns mode); null runs none.</summary>
     public IReadOnlyList<string>? DnsResolverCommand { get; init; }
+    /// <summary>Where CNI plugins are looked for (also their CNI_PATH).</summary>
+    public IReadOnlyList<string> CniPluginDirectories { get; init; } = Cni.CniRunner.DefaultPluginDirectories;
+    /// <summary>ROOT/cni, next to the database: CNI results cached for DEL, which must outlive a reboot as the rows do.</summary>
+    public string CniCacheDirectory => Path.Combine(Path.GetDirectoryName(DatabasePath) ?? ".", "cni");
     /// <summary>The host's resolv.conf, whose nameservers are the resolver's upstreams.</summary>
     public string HostResolvConf { get; init; } = "/etc/resolv.conf";
 }

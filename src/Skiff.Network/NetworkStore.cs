@@ -227,6 +227,25 @@ public sealed class NetworkStore : IDisposable
         throw new NetworkException(ErrorKind.ResourceExhausted, $"network {network.Name} has no free {Addresses.Family(family)} address left in {config.Pool}: remove containers from it, or use a network with a larger subnet");
     }
 
+    /// <summary>
+    /// Records what a CNI network's plugins gave an endpoint <see cref="Allocate"/> recorded without addresses: its
+    /// addresses, MAC address and host interface.
+    /// </summary>
+    public void SetAttached(Endpoint endpoint)
+    {
+        try
+        {
+            _database.Execute("UPDATE endpoints SET mac = $mac, ipv4 = $v4, ipv6 = $v6, host_ifname = $hif WHERE container_id = $c AND network_id = $n",
+                ("$mac", endpoint.MacAddress), ("$v4", (object?)endpoint.IPv4?.ToString() ?? DBNull.Value), ("$v6", (object?)endpoint.IPv6?.ToString() ?? DBNull.Value),
+                ("$hif", endpoint.HostInterface), ("$c", endpoint.ContainerId), ("$n", endpoint.NetworkId));
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */)
+        {
+            throw new NetworkException(ErrorKind.AlreadyExists,
+                $"the CNI plugins gave container {endpoint.ContainerId[..12]} an address another container on the network has: check the network's IPAM configuration");
+        }
+    }
+
     /// <summary>Forgets a container's endpoint on a network; false when it had none.</summary>
     public bool Release(string containerId, string networkId)
         => _database.Execute("DELETE FROM endpoints WHERE container_id = $c AND network_id = $n", ("$c", containerId), ("$n", networkId)) > 0;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Skiff.Network.Cni;
 using Xunit.Abstractions;
+using static Skiff.Network.Tests.CniLeftovers;
 
 namespace Skiff.Network.Tests;
 
@@ -28,15 +29,12 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
     private const string Subnet = "10.231.3.";
     private readonly string _netns = "skcni-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _dir = Directory.CreateTempSubdirectory("skcni-it-").FullName;
-    private readonly List<string> _iptablesBefore = IptablesLines();
-    private readonly string[] _tablesBefore = NftTables();
+    private readonly CniLeftovers _leftovers = new(Bridge, Subnet, output.WriteLine);
 
     public void Dispose()
     {
         Run("ip", "netns", "del", _netns);
-        Run("ip", "link", "del", Bridge);
-        RemoveAddedIptables();
-        RemoveAddedEmptyTables();
+        _leftovers.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -110,7 +108,7 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
             Assert.DoesNotContain(address, Run("nft", "list", "ruleset").Out);
             // What may stay are the plugins' shared chains and their jumps, made once per host as libcni's users see.
             // (Lines of other programs, which may change iptables meanwhile, are not this test's business.)
-            Assert.All(IptablesLines().Except(_iptablesBefore).Where(line => line.Contains("CNI-") || line.Contains(Subnet)), line => Assert.Matches(SharedChain, line));
+            Assert.All(IptablesLines().Except(_leftovers.IptablesBefore).Where(line => line.Contains("CNI-") || line.Contains(Subnet)), line => Assert.Matches(SharedChain, line));
 
             // DEL again: the spec's idempotence, without a cached result.
             await runner.DeleteAsync(attachment, CancellationToken.None);
@@ -164,71 +162,4 @@ public sealed class CniPluginIntegrationTests(ITestOutputHelper output) : IDispo
 
     private static readonly System.Text.RegularExpressions.Regex SharedChain = new(
         "^(\\*\\w+ )?(:CNI-(FORWARD|ADMIN|HOSTPORT-(DNAT|SNAT|MASQ|SETMARK)) |-A (FORWARD|PREROUTING|OUTPUT|POSTROUTING|CNI-FORWARD|CNI-HOSTPORT-\\w+) .*-j (CNI-(FORWARD|ADMIN|HOSTPORT-\\w+)|MARK|MASQUERADE)\\b)");
-
-    /// <summary>iptables-save's rules and chains, each line prefixed with its table, without counters and comments.</summary>
-    private static List<string> IptablesLines()
-    {
-        var lines = new List<string>();
-        string table = "";
-        foreach (string line in Run("iptables-save").Out.Split('\n'))
-        {
-            if (line.StartsWith('*'))
-                table = line;
-            else if (line.StartsWith(':'))
-                lines.Add($"{table} {line[..line.LastIndexOf(' ')]} ");
-            else if (line.StartsWith("-A"))
-                lines.Add($"{table} {line}");
-        }
-        return lines;
-    }
-
-    /// <summary>Takes away the rules and chains of the CNI plugins that this test's run added (never any other).</summary>
-    private void RemoveAddedIptables()
-    {
-        var added = IptablesLines().Except(_iptablesBefore).Where(line => line.Contains("CNI-") || line.Contains(Subnet)).ToList();
-        foreach (string line in added.Where(line => line.Contains(" -A ")))
-        {
-            string[] parts = line.Split(' ', 2);
-            string rule = parts[1];
-            Run("sh", "-c", $"iptables -t {parts[0][1..]} -D {rule[3..]}");
-        }
-        foreach (string line in added.Where(line => line.Contains(" :")))
-        {
-            string[] parts = line.Split(' ');
-            Run("iptables", "-t", parts[0][1..], "-X", parts[1][1..]);
-        }
-        if (added.Count > 0)
-            output.WriteLine("removed iptables leftovers:\n" + string.Join('\n', added));
-    }
-
-    private static string[] NftTables() => Run("nft", "list", "tables").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-    /// <summary>
-    /// iptables-nft makes a table the first time a plugin looks at it (portmap looks at ip6 nat even without IPv6):
-    /// such an iptables table that this test's run made and that holds no rule is removed, and never any other table.
-    /// </summary>
-    private void RemoveAddedEmptyTables()
-    {
-        foreach (string table in NftTables().Except(_tablesBefore))
-        {
-            string[] name = table.Split(' ');
-            if (name.Length == 3 && name[1] is "ip" or "ip6" && name[2] is "nat" or "filter" && !Run("nft", "-j", "list", "table", name[1], name[2]).Out.Contains("\"rule\":"))
-            {
-                Run("nft", "delete", "table", name[1], name[2]);
-                output.WriteLine($"removed the empty {table}");
-            }
-        }
-    }
-
-    private static (int Exit, string Out, string Err) Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
-    }
 }

@@ -87,4 +87,18 @@ public class NetworkPlannerTests
         var exists = Assert.Throws<NetworkException>(() => NetworkPlanner.Plan(new NetworkCreateRequest { Name = "n" }, Id, [], AddressPools.Default, _ => true, DateTimeOffset.UnixEpoch));
         Assert.Equal(ErrorKind.AlreadyExists, exists.Kind);
     }
+
+    [Fact]
+    public void ACniNetworksConflistIsCheckedAtCreateAndKeptAsWritten()
+    {
+        const string conflist = """{ "cniVersion": "1.0.0", "name": "other-name", "plugins": [ { "type": "bridge" } ] }""";
+        var network = Plan(new NetworkCreateRequest { Name = "n", Driver = NetworkDrivers.Cni, CniConfig = conflist, CniConfigSource = "/x/n.conflist" });
+        Assert.Equal(("n", NetworkDrivers.Cni, conflist), (network.Name, network.Driver, network.CniConfig));
+        Assert.Empty(network.Ipam);
+
+        var bad = Assert.Throws<Cni.CniException>(() => Plan(new NetworkCreateRequest { Name = "n", Driver = NetworkDrivers.Cni, CniConfig = """{ "cniVersion": "1.0.0", "name": "x" }""", CniConfigSource = "/x/n.conflist" }));
+        Assert.Equal(ErrorKind.InvalidArgument, bad.Kind);
+        Assert.StartsWith("The CNI configuration /x/n.conflist is invalid: ", bad.Message);
+        Assert.Contains("needs a CNI configuration list", Assert.Throws<NetworkException>(() => Plan(new NetworkCreateRequest { Name = "n", Driver = NetworkDrivers.Cni })).Message);
+    }
 }

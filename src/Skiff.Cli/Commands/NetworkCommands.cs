@@ -36,6 +36,7 @@ internal static class NetworkCommands
                 Options = Pairs(args.Values("opt")),
                 Labels = Pairs(args.Values("label")),
                 CniConfig = args.Value("cni-config") is { } file ? ReadConfig(file) : null,
+                CniConfigSource = args.Value("cni-config"),
             });
             context.Out.WriteLine(network.Id);
             return 0;

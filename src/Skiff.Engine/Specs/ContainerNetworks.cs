@@ -141,6 +141,9 @@ public static class ContainerNetworks
             var ipv6 = choice.IPv6 ?? (i == 0 ? options.IPv6Address : null);
             if (network.Predefined && (ipv4 is not null || ipv6 is not null))
                 throw new EngineException(ErrorKind.InvalidArgument, "an address of the container's choosing is supported on user-defined networks only, not on the default network bridge");
+            var mac = (choice.MacAddress ?? (i == 0 ? options.MacAddress : null)) is { } text ? MacAddresses.Parse(text) : null;
+            if (network.Driver == NetworkDrivers.Cni)
+                CniDriver.CheckJoin(new NetworkJoin(network, aliases, ipv4 is null ? null : IPAddress.Parse(ipv4), ipv6 is null ? null : IPAddress.Parse(ipv6), mac));
             if (network.Predefined && aliases.Count > 0)
                 throw new EngineException(ErrorKind.InvalidArgument, "network aliases are supported on user-defined networks only, not on the default network bridge");
             foreach (var address in new[] { ipv4, ipv6 })
@@ -154,7 +157,7 @@ public static class ContainerNetworks
                 Aliases = aliases,
                 IPv4Address = ipv4,
                 IPv6Address = ipv6,
-                MacAddress = (choice.MacAddress ?? (i == 0 ? options.MacAddress : null)) is { } mac ? MacAddresses.Parse(mac) : null,
+                MacAddress = mac,
             });
         }
         return options with { Network = NetworkMode.Bridge, Attachments = attachments, Ports = Ports(options, exposed, service.PublishedHostPorts()) };
