@@ -154,6 +154,8 @@ public sealed partial class EngineCliTests
             var leftovers = ids.Select(c => DerivedRunRootHolding(c.Id)).OfType<string>().ToList();
             foreach (var (root, container) in ids)
                 await Skiff.RunWithDerivedRunRootAsync(root, "rm", "-f", container);
+            // The second store's default network keeps its bridge and rules on the host until pruned.
+            await Skiff.RunWithDerivedRunRootAsync(second, "network", "prune", "-f");
             foreach (var runRoot in leftovers)
                 Directory.Delete(runRoot, recursive: true);
         }
