@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace Skiff.Cli.Tests.EndToEnd;
 
 /// <summary>
-/// Egress through bin/skiff: a namespace this test makes stands for the outside world, reached by the host over a
-/// veth of the test's own (10.231.80.0/24). A container on a user network reaches it with the host's address as its
-/// source (MASQUERADE); on an --internal network it does not reach it at all.
+/// Traffic between containers and other machines through bin/skiff: namespaces these tests make stand for them,
+/// linked to the host by veths of their own (10.231.80.0/24, 10.231.83.0/24). A container on a user network reaches
+/// the outside with the host's address as its source (MASQUERADE), one on an --internal network not at all, and
+/// another machine reaches a published port through the host's address.
 /// </summary>
 public sealed partial class EngineCliTests
 {
@@ -65,6 +66,45 @@ public sealed partial class EngineCliTests
                 del?.WaitForExit();
             using (var del = Process.Start("ip", ["netns", "del", outside]))
                 del?.WaitForExit();
+        }
+    }
+
+    [Fact]
+    public async Task APublishedPortIsReachedFromAnotherHostsNamespaceThroughTheHostsAddress()
+    {
+        string client = $"skcl{Environment.ProcessId % 10000}";
+        Ip("netns", "add", client);
+        try
+        {
+            // Another machine, as far as the host can tell: its own namespace, on a link of its own to the host.
+            Ip("link", "add", "skclh0", "type", "veth", "peer", "name", "eth0", "netns", client);
+            Ip("addr", "add", "10.231.83.1/24", "dev", "skclh0");
+            Ip("link", "set", "skclh0", "up");
+            Ip("-n", client, "addr", "add", "10.231.83.2/24", "dev", "eth0");
+            Ip("-n", client, "link", "set", "eth0", "up");
+            await StartWebServer("public", "-p", "80");
+            int port = int.Parse((await Ok("port", "public", "80")).Stdout.Split('\n')[0].Split(':')[^1]);
+            string answer = "";
+            for (int attempt = 0; attempt < 20 && !answer.Contains("hello from public"); attempt++)
+            {
+                using var nc = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", client, "sh", "-c", $"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 10.231.83.1 {port}"])
+                    { RedirectStandardOutput = true })!;
+                answer = await nc.StandardOutput.ReadToEndAsync();
+                await nc.WaitForExitAsync();
+                if (!answer.Contains("hello from public"))
+                    await Task.Delay(100); // httpd starting
+            }
+            Assert.Contains("hello from public", answer);
+            await Ok("rm", "-f", "public");
+        }
+        finally
+        {
+            await Skiff.RunAsync(Root, "rm", "-f", "public");
+            using (var del = Process.Start("ip", ["link", "del", "skclh0"]))
+                del?.WaitForExit();
+            using (var del = Process.Start("ip", ["netns", "del", client]))
+                del?.WaitForExit();
+            await Skiff.RunAsync(Root, "network", "prune", "-f");
         }
     }
 }
