@@ -6,6 +6,8 @@ work=$(mktemp -d /tmp/skiff-demo.XXXXXX)
 export SKIFF_ROOT="$work/root" SKIFF_RUNROOT="$work/run"
 cleanup() {
   bin/skiff ps -aq 2>/dev/null | xargs -r bin/skiff rm -f >/dev/null 2>&1 || true
+  # The default network keeps its bridge and rules on the host until pruned; the demo's store goes with them.
+  bin/skiff network prune -f >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
