@@ -181,7 +181,7 @@ public sealed class NetworkService : IDisposable
     /// </summary>
     public IReadOnlyList<Endpoint> Attach(SandboxRequest request)
     {
-        Directory.CreateDirectory(_options.NamespaceDirectory);
+        PrivateStore.EnsureDirectory(_options.NamespaceDirectory);
         var path = NamespacePath(request.ContainerId);
         // What an earlier run left: a crashed start's, or a run whose monitor has not freed it yet.
         Detach(request.ContainerId);
@@ -192,8 +192,9 @@ public sealed class NetworkService : IDisposable
             using var host = RtNetlink.Open();
             using var inside = RtNetlink.OpenIn(sandbox);
             inside.SetLinkUp("lo");
+            // A new namespace: its interfaces are eth0, eth1, ... in the networks' order.
             for (int i = 0; i < request.Networks.Count; i++)
-                endpoints.Add(Join(host, inside, sandbox, request, request.Networks[i], i, primary: i == 0));
+                endpoints.Add(Join(host, inside, sandbox, request, request.Networks[i], $"eth{i}", primary: i == 0));
             if (request.Networks.Any(j => Resolves(j.Network)))
                 UpdateDns();
             return endpoints;
@@ -211,25 +212,23 @@ public sealed class NetworkService : IDisposable
         using var sandbox = NetworkNamespace.Open(NamespacePath(containerId));
         using var host = RtNetlink.Open();
         using var inside = RtNetlink.OpenIn(sandbox);
-        int index = Store.EndpointsOf(containerId).Count;
         var request = new SandboxRequest { ContainerId = containerId, ContainerName = containerName, Networks = [join] };
-        var endpoint = Join(host, inside, sandbox, request, join, index, primary: index == 0);
+        var endpoint = Join(host, inside, sandbox, request, join, FreeInterfaceName(inside), primary: Store.EndpointsOf(containerId).Count == 0);
         if (Resolves(join.Network))
             UpdateDns();
         return endpoint;
     }
 
-    private Endpoint Join(RtNetlink host, RtNetlink inside, NetworkNamespace sandbox, SandboxRequest request, NetworkJoin join, int index, bool primary)
+    private Endpoint Join(RtNetlink host, RtNetlink inside, NetworkNamespace sandbox, SandboxRequest request, NetworkJoin join, string ifname, bool primary)
     {
         var network = join.Network;
-        string ifname = FreeInterfaceName(inside);
         if (network.Driver == NetworkDrivers.Cni)
             return JoinCni(request, join, ifname, primary);
         Endpoint endpoint;
         using (HostLock())
         {
             network = EnsureReady(host, network);
-            var ports = primary ? ReservePorts(request.Ports, PublishedHostPorts()) : [];
+            var ports = primary ? ReservePorts(request.Ports) : [];
             endpoint = Store.Allocate(network, new EndpointRequest
             {
                 ContainerId = request.ContainerId,
@@ -276,7 +275,7 @@ public sealed class NetworkService : IDisposable
                 InterfaceName = ifname,
                 HostInterface = "",
                 Aliases = join.Aliases,
-                Ports = primary ? ReservePorts(request.Ports, PublishedHostPorts()) : [],
+                Ports = primary ? ReservePorts(request.Ports) : [],
             });
         }
         try
@@ -350,10 +349,15 @@ public sealed class NetworkService : IDisposable
         return new IpamConfig(chosen, AddressPools.FirstHost(chosen));
     }
 
-    /// <param name="published">Other containers' host ports: DNAT rules, not sockets, so binding would not find them taken.</param>
-    private static List<PortBinding> ReservePorts(IReadOnlyList<PortRequest> requests, IReadOnlySet<(string Protocol, string HostIp, int Port)> published)
+    /// <summary>
+    /// A host port for each request, none of them another container's: those are DNAT rules, not sockets, so binding
+    /// would not find them taken. The store is read only when there is something to publish (a start's common case).
+    /// </summary>
+    private List<PortBinding> ReservePorts(IReadOnlyList<PortRequest> requests)
     {
-        var taken = published.Select(p => (p.Protocol, p.Port)).ToHashSet();
+        if (requests.Count == 0)
+            return [];
+        var taken = PublishedHostPorts().Select(p => (p.Protocol, p.Port)).ToHashSet();
         return [.. requests.Select(r => PortSpecs.Reserve(r, taken))];
     }
 
@@ -392,7 +396,7 @@ public sealed class NetworkService : IDisposable
 
     /// <summary>
     /// Undoes everything <see cref="Attach"/> made for a container, whatever state a crash left it in: rules, veths,
-    /// addresses, the namespace; the default network's bridge goes with its last container. Idempotent.
+    /// addresses, the namespace, its resolver records. Idempotent.
     /// </summary>
     public void Detach(string containerId)
     {
@@ -509,7 +513,4 @@ public sealed class NetworkService : IDisposable
     /// <summary>The host ports the store's running containers publish: (protocol, host address or "", port).</summary>
     public IReadOnlySet<(string Protocol, string HostIp, int Port)> PublishedHostPorts()
         => Store.AllEndpoints().SelectMany(e => e.Ports).Select(p => (p.Protocol, p.HostIp, p.HostPort)).ToHashSet();
-
-    /// <summary>Containers that have endpoints recorded: the engine checks them against the living ones after a crash.</summary>
-    public IReadOnlyCollection<string> ContainersWithEndpoints() => [.. Store.AllEndpoints().Select(e => e.ContainerId).Distinct()];
 }

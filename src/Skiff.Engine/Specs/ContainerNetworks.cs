@@ -111,12 +111,12 @@ public static class ContainerNetworks
     /// The options with <see cref="RunOptions.Network"/>, <see cref="RunOptions.Attachments"/> and
     /// <see cref="RunOptions.Ports"/> decided: networks looked up by name, docker's rules for the default network
     /// applied, requested addresses checked against their subnets, -P turned into a request per exposed port, and
-    /// the host ports asked for checked free by binding them (a taken one is refused here, at create).
+    /// the host ports asked for checked free by binding them (a taken one is refused here, at create). The options
+    /// have passed <see cref="Validate"/> (creation checks every setting first).
     /// </summary>
     /// <param name="exposed">docker's keys (80/tcp) of the ports the image exposes.</param>
     public static RunOptions Resolve(RunOptions options, Func<NetworkService> networks, IReadOnlyCollection<string> exposed)
     {
-        Validate(options);
         var choices = options.Networks.Count == 0 ? [new Choice("bridge", [], null, null, null)] : options.Networks.Select(Parse).ToList();
         var first = choices[0];
         if (first.Name == "none")
@@ -160,12 +160,12 @@ public static class ContainerNetworks
                 MacAddress = mac,
             });
         }
-        return options with { Network = NetworkMode.Bridge, Attachments = attachments, Ports = Ports(options, exposed, service.PublishedHostPorts()) };
+        return options with { Network = NetworkMode.Bridge, Attachments = attachments, Ports = Ports(options, exposed, service.PublishedHostPorts) };
     }
 
     /// <summary>The ports to publish: each -p, then with -P every exposed port no -p publishes, on a free host port.</summary>
-    /// <param name="published">What running containers publish already: their host ports are DNAT rules, not sockets, so binding would not find them taken.</param>
-    private static List<PortRequest> Ports(RunOptions options, IReadOnlyCollection<string> exposed, IReadOnlySet<(string Protocol, string HostIp, int Port)> published)
+    /// <param name="publishedByOthers">What running containers publish already (read only when a host port is asked for): their host ports are DNAT rules, not sockets, so binding would not find them taken.</param>
+    private static List<PortRequest> Ports(RunOptions options, IReadOnlyCollection<string> exposed, Func<IReadOnlySet<(string Protocol, string HostIp, int Port)>> publishedByOthers)
     {
         var requests = options.Publish.SelectMany(PortSpecs.ParsePublish).ToList();
         if (options.PublishAll)
@@ -175,6 +175,9 @@ public static class ContainerNetworks
                     var (port, protocol) = PortSpecs.ParseExpose(key)[0];
                     requests.Add(new PortRequest(protocol, port, "", 0, 0));
                 }
+        if (!requests.Any(r => r.HostPortFirst != 0))
+            return requests;
+        var published = publishedByOthers();
         var taken = published.Select(p => (p.Protocol, p.Port)).ToHashSet();
         foreach (var request in requests.Where(r => r.HostPortFirst != 0))
         {
