@@ -2,7 +2,8 @@
 # make bench: container start latency of skiff-runtime against runc, measured in the same run
 # on the same busybox bundle, plus the runtime's peak RSS. Prints medians and ratios.
 # Then what seccomp and cgroup limits add to a start, skiff run against podman run, skiff ps with 100 containers,
-# and scripts/bench-pull.sh: image pull against podman, skopeo + umoci and the tar -xzf floor.
+# scripts/bench-net.sh: a published port's throughput against direct veth paths, and scripts/bench-pull.sh: image
+# pull against podman, skopeo + umoci and the tar -xzf floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-40}
@@ -116,5 +117,7 @@ printf '  %-16s %8.1f ms   (target < 50 ms)\n' "ps -a, 100 rows" "$ps_ms"
 cd "$repo"
 unset SKIFF_ROOT SKIFF_RUNROOT
 
+echo
+./scripts/bench-net.sh
 echo
 ./scripts/bench-pull.sh
