@@ -45,6 +45,18 @@ public sealed record CommitRequest
     public MountTargets MountTargets { get; init; } = MountTargets.None;
 }
 
+/// <summary>What <see cref="ImageService.Configure"/> makes an image of: the parent's layers with another run configuration.</summary>
+public sealed record ConfigureRequest
+{
+    public required string ImageId { get; init; }
+    public required ImageExecutionConfig Config { get; init; }
+    /// <summary>The new history entry's <c>created_by</c>: the instruction, as docker build records it.</summary>
+    public required string CreatedBy { get; init; }
+    public IReadOnlyList<string> Names { get; init; } = [];
+    /// <summary>The image's creation time; now by default.</summary>
+    public DateTimeOffset? Created { get; init; }
+}
+
 /// <summary>Images made from containers: <c>skiff commit</c>, <c>skiff diff</c>, and the builder's steps.</summary>
 public sealed partial class ImageService
 {
@@ -77,10 +89,7 @@ public sealed partial class ImageService
         var parentConfig = Config(parent);
         var runConfig = ImageChanges.Apply(request.Config ?? parentConfig.Config, request.Changes);
         var rootfs = ContainerLayers(request.ContainerId, "commit");
-        ImageManifest parentManifest;
-        using (var stream = Content.Open(Digest.Parse(parent.ManifestDigest)))
-            parentManifest = JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageManifest)
-                ?? throw new ImageException(ErrorKind.Internal, $"image {parent.ShortId}: its manifest is null");
+        var parentManifest = Manifest(parent);
 
         var staged = new StagedBlobs(Content);
         Digest? newSnapshot = null;
@@ -103,7 +112,7 @@ public sealed partial class ImageService
                 newSnapshot = chainId;
 
             var created = request.Created ?? DateTimeOffset.UtcNow;
-            byte[] config = CommittedConfig(request, parent, runConfig, diffId, created);
+            byte[] config = DerivedConfig(parent, runConfig, diffId, created, request.Author, request.Comment, request.CreatedBy ?? "skiff commit");
             var configBlob = staged.Add(config);
             var configDescriptor = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest, Size = configBlob.Size };
             var layers = parentManifest.Layers.Select(OciLayerDescriptor).Append(StagedBlobs.LayerDescriptor(layerBlob, LayerCompression.Gzip)).ToList();
@@ -117,6 +126,39 @@ public sealed partial class ImageService
             staged.RollBack();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Makes a new image of the parent's layers with another run configuration and one more history entry, marked
+    /// <c>empty_layer</c>: what a build's ENV, CMD, LABEL ... make. On failure the blobs it added are removed again.
+    /// </summary>
+    public ImageInfo Configure(ConfigureRequest request)
+    {
+        using var shared = LockShared();
+        var parent = Resolve(request.ImageId);
+        var parentManifest = Manifest(parent);
+        var staged = new StagedBlobs(Content);
+        try
+        {
+            byte[] config = DerivedConfig(parent, request.Config, diffId: null, request.Created ?? DateTimeOffset.UtcNow, author: null, comment: null, request.CreatedBy);
+            var configBlob = staged.Add(config);
+            var configDescriptor = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest, Size = configBlob.Size };
+            var diffIds = parent.Layers.Select(layer => Digest.Parse(layer.DiffId)).ToList();
+            var loaded = staged.StoreWithManifest(configDescriptor, [.. parentManifest.Layers.Select(OciLayerDescriptor)], diffIds, []);
+            return Register(loaded, request.Names, namedHere: true, parentId: parent.Id);
+        }
+        catch
+        {
+            staged.RollBack();
+            throw;
+        }
+    }
+
+    private ImageManifest Manifest(ImageInfo image)
+    {
+        using var stream = Content.Open(Digest.Parse(image.ManifestDigest));
+        return JsonSerializer.Deserialize(stream, ImageJsonContext.Default.ImageManifest)
+            ?? throw new ImageException(ErrorKind.Internal, $"image {image.ShortId}: its manifest is null");
     }
 
     /// <summary>
@@ -142,18 +184,19 @@ public sealed partial class ImageService
     }
 
     /// <summary>
-    /// The parent's config document with the new layer, history entry and run configuration. Edited as JSON rather
-    /// than through <see cref="ImageConfig"/>, so what that record does not model (Healthcheck, Shell, OnBuild,
-    /// os.version, ...) is kept as the parent had it.
+    /// The parent's config document with the new layer (none: a history entry with <c>empty_layer</c>, as a build's
+    /// metadata instructions make), history entry and run configuration. Edited as JSON rather than through
+    /// <see cref="ImageConfig"/>, so what that record does not model (Healthcheck, Shell, OnBuild, os.version, ...)
+    /// is kept as the parent had it.
     /// </summary>
-    private byte[] CommittedConfig(CommitRequest request, ImageInfo parent, ImageExecutionConfig runConfig, Digest diffId, DateTimeOffset created)
+    private byte[] DerivedConfig(ImageInfo parent, ImageExecutionConfig runConfig, Digest? diffId, DateTimeOffset created, string? author, string? comment, string createdBy)
     {
         JsonObject document;
         using (var stream = Content.Open(Digest.Parse(parent.ConfigDigest)))
             document = JsonNode.Parse(stream) as JsonObject ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {parent.ConfigDigest}: not a JSON object");
         string time = created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFK", System.Globalization.CultureInfo.InvariantCulture);
         document["created"] = time;
-        if (request.Author is { Length: > 0 } author)
+        if (author is { Length: > 0 })
             document["author"] = author;
         else
             document.Remove("author");
@@ -169,18 +212,23 @@ public sealed partial class ImageService
                 execution.Remove(property.Name);
         }
 
-        var rootfs = document["rootfs"] as JsonObject ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {parent.ConfigDigest}: it has no rootfs");
-        if (rootfs["diff_ids"] is not JsonArray diffIds)
-            rootfs["diff_ids"] = diffIds = [];
-        diffIds.Add((JsonNode)JsonValue.Create(diffId.ToString()));
+        if (diffId is { } layer)
+        {
+            var rootfs = document["rootfs"] as JsonObject ?? throw new ImageException(ErrorKind.InvalidArgument, $"image config {parent.ConfigDigest}: it has no rootfs");
+            if (rootfs["diff_ids"] is not JsonArray diffIds)
+                rootfs["diff_ids"] = diffIds = [];
+            diffIds.Add((JsonNode)JsonValue.Create(layer.ToString()));
+        }
 
         if (document["history"] is not JsonArray history)
             document["history"] = history = [];
-        var entry = new JsonObject { ["created"] = time, ["created_by"] = request.CreatedBy ?? "skiff commit" };
-        if (request.Author is { Length: > 0 })
-            entry["author"] = request.Author;
-        if (request.Comment is { Length: > 0 } comment)
+        var entry = new JsonObject { ["created"] = time, ["created_by"] = createdBy };
+        if (author is { Length: > 0 })
+            entry["author"] = author;
+        if (comment is { Length: > 0 })
             entry["comment"] = comment;
+        if (diffId is null)
+            entry["empty_layer"] = true;
         history.Add((JsonNode)entry);
         var bytes = new MemoryStream();
         // The default encoder writes '+' as \u002B, and Go's time parsing (podman, skopeo, docker) takes a

@@ -46,6 +46,8 @@ public sealed record ImageExecutionConfig
     [JsonPropertyName("Healthcheck")] public HealthConfig? Healthcheck { get; init; }
     /// <summary>docker's SHELL: what shell-form commands (a health check's CMD-SHELL) run through; /bin/sh -c when unset.</summary>
     [JsonPropertyName("Shell")] public List<string>? Shell { get; init; }
+    /// <summary>docker's ONBUILD triggers: Dockerfile instructions a build FROM this image runs first.</summary>
+    [JsonPropertyName("OnBuild")] public List<string>? OnBuild { get; init; }
 }
 
 /// <summary>
