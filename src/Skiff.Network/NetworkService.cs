@@ -100,10 +100,15 @@ public sealed class NetworkService : IDisposable
         return Store.List();
     }
 
-    /// <summary>A network by id, name or unique id prefix, those of the CNI configuration directory among them.</summary>
+    /// <summary>
+    /// A network by id, name or unique id prefix, those of the CNI configuration directory among them. The directory
+    /// is read only when the store has no such network of its own, so that `run` on bridge or a user network does not.
+    /// </summary>
     /// <exception cref="NetworkException">NotFound.</exception>
     public NetworkDefinition Get(string idOrName)
     {
+        if (Store.Find(idOrName) is { CniConfigFile: null } own)
+            return own;
         ReadCniConfigDirectory();
         return Store.Find(idOrName) ?? throw new NetworkException(ErrorKind.NotFound, $"network {idOrName} not found: see the networks that exist with `network ls`");
     }
@@ -117,8 +122,8 @@ public sealed class NetworkService : IDisposable
     /// is on it (while one is, it stays until the container stops). The directory is read as libcni reads it: the
     /// first file of a name wins. A configuration named as a network `network create` made is skipped: the store's
     /// own network keeps its name. Skipped files are logged, never a failure of the command. Done once per command,
-    /// and only by those that look networks up by name or list them, so that `ps` and the like never read the
-    /// directory. Rows rather than a view made per command: endpoints and containers refer to networks by id.
+    /// and only by those that list networks or look up one the store has not made itself, so that `ps`, `run` on
+    /// bridge and the like never read the directory. Rows rather than a view made per command: endpoints and containers refer to networks by id.
     /// </summary>
     private void ReadCniConfigDirectory()
     {

@@ -89,12 +89,25 @@ public sealed class CniConfigDirectoryTests : IDisposable
         var kept = service.Get("skcnia");
         Assert.Equal(new string('d', 64), kept.Id);
         Assert.Null(kept.CniConfigFile);
-        Assert.Contains(_logger.Lines, l => l == $"Warning: The CNI configuration {Path.Combine(ConfigDirectory, "10-skcnia.conflist")} is ignored: network skcnia of this store has that name already; rename one of them.");
 
         var refused = Assert.Throws<NetworkException>(() => service.Remove(service.Get("skcnib")));
         Assert.Equal(ErrorKind.FailedPrecondition, refused.Kind);
         Assert.Equal($"network skcnib is configured by {Path.Combine(ConfigDirectory, "20-skcnib.conflist")} in the CNI configuration directory: remove or move that file to remove the network", refused.Message);
         Assert.NotNull(service.Store.Find("skcnib"));
+        Assert.Equal(new string('d', 64), service.List().Single(n => n.Name == "skcnia").Id);
+        Assert.Contains(_logger.Lines, l => l == $"Warning: The CNI configuration {Path.Combine(ConfigDirectory, "10-skcnia.conflist")} is ignored: network skcnia of this store has that name already; rename one of them.");
+    }
+
+    [Fact]
+    public void Looking_up_a_network_the_store_made_reads_no_directory()
+    {
+        Write("10-skcnia.conflist", "skcnia");
+        using (var service = Open())
+        {
+            Assert.Equal("bridge", service.Get("bridge").Name);
+            Assert.Null(service.Store.Find("skcnia"));
+            Assert.Equal("skcnia", service.Get("skcnia").Name);
+        }
     }
 
     [Fact]
