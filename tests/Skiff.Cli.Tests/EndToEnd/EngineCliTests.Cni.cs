@@ -234,6 +234,10 @@ public sealed partial class EngineCliTests
             Assert.Equal(1, rm.ExitCode);
             Assert.Contains($"network skcnidir is configured by {directory}/10-skcnidir.conflist in the CNI configuration directory: remove or move that file to remove the network", rm.Stderr);
             Assert.True(File.Exists(Path.Combine(directory, "10-skcnidir.conflist")));
+            var pruned = await WithCniDirectory(directory, "network", "prune", "-f");
+            Assert.True(pruned.ExitCode == 0, pruned.Stderr);
+            Assert.DoesNotContain("skcnione", pruned.Stdout);
+            Assert.Contains("skcnione", (await WithCniDirectory(directory, "network", "ls")).Stdout);
             var clash = await WithCniDirectory(directory, "network", "create", "-d", "cni", "--cni-config", Path.Combine(directory, "30-skcnione.conf"), "skcnione");
             Assert.NotEqual(0, clash.ExitCode);
             Assert.Contains("a network named skcnione already exists", clash.Stderr);
