@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
 using Skiff.Engine.Specs;
@@ -20,7 +22,7 @@ internal sealed class ContainerContext : IDisposable
 
     private readonly bool _ownsStore;
 
-    public ContainerContext(EngineOptions options, IRootfsProvider rootfs, ContainerStore store, EventJournal events, bool ownsStore)
+    public ContainerContext(EngineOptions options, IRootfsProvider rootfs, ContainerStore store, EventJournal events, bool ownsStore, ILoggerFactory? logging = null)
     {
         Options = options;
         Rootfs = rootfs;
@@ -28,7 +30,7 @@ internal sealed class ContainerContext : IDisposable
         Events = events;
         _ownsStore = ownsStore;
         Volumes = new VolumeService(options, store, events);
-        _networks = new(() => OpenNetworks(options), LazyThreadSafetyMode.ExecutionAndPublication);
+        _networks = new(() => OpenNetworks(options, logging ?? NullLoggerFactory.Instance), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     private readonly Lazy<NetworkService> _networks;
@@ -36,7 +38,7 @@ internal sealed class ContainerContext : IDisposable
     /// <summary>The store's networks (networks.db, the host's links and rules), opened on first use.</summary>
     public NetworkService Networks => _networks.Value;
 
-    private static NetworkService OpenNetworks(EngineOptions options)
+    private static NetworkService OpenNetworks(EngineOptions options, ILoggerFactory logging)
     {
         var config = EngineConfig.Load(options.ConfigFile);
         return NetworkService.Open(new NetworkServiceOptions
@@ -48,6 +50,8 @@ internal sealed class ContainerContext : IDisposable
             DefaultBridgeAddress = config.Bip,
             HostLockPath = Path.Combine(EngineOptions.DefaultRunRoot, "network.lock"),
             DnsResolverCommand = options.DnsResolverCommand,
+            CniConfigDirectory = config.CniConfigDir ?? EngineConfig.DefaultCniConfigDirectory,
+            Logger = logging.CreateLogger<NetworkService>(),
         });
     }
 
@@ -62,12 +66,12 @@ internal sealed class ContainerContext : IDisposable
     }
 
     /// <summary>Opens the store at <paramref name="options"/>' root (tightening a store an older skiff made by the umask).</summary>
-    public static ContainerContext Open(EngineOptions options, IRootfsProvider rootfs, EventJournal events)
+    public static ContainerContext Open(EngineOptions options, IRootfsProvider rootfs, EventJournal events, ILoggerFactory? logging = null)
     {
         PrivateStore.EnsureDirectory(options.ContainersDirectory);
         PrivateStore.EnsureDirectory(options.VolumesDirectory);
         PrivateStore.EnsureDirectory(options.EventsDirectory);
-        return new ContainerContext(options, rootfs, ContainerStore.Open(options.DatabasePath), events, ownsStore: true);
+        return new ContainerContext(options, rootfs, ContainerStore.Open(options.DatabasePath), events, ownsStore: true, logging);
     }
 
     public EngineOptions Options { get; }

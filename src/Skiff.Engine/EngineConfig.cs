@@ -6,7 +6,8 @@ namespace Skiff.Engine;
 
 /// <summary>
 /// The engine's configuration file, with docker's daemon.json names for what it shares with docker: the default
-/// network's address (bip) and the pools subnets are chosen from (default-address-pools).
+/// network's address (bip) and the pools subnets are chosen from (default-address-pools); and podman's CNI
+/// configuration directory (cni-config-dir, its network_config_dir).
 /// </summary>
 public sealed record EngineConfig
 {
@@ -15,6 +16,12 @@ public sealed record EngineConfig
 
     [JsonPropertyName("default-address-pools")]
     public List<AddressPoolConfig>? DefaultAddressPools { get; init; }
+
+    /// <summary>The CNI configuration directory whose networks the store offers; podman's and libcni's by default.</summary>
+    [JsonPropertyName("cni-config-dir")]
+    public string? CniConfigDir { get; init; }
+
+    public const string DefaultCniConfigDirectory = "/etc/cni/net.d";
 
     /// <summary>The file's settings, or the defaults when it does not exist.</summary>
     /// <exception cref="EngineException">InvalidArgument: the file is not valid, naming it and what is wrong.</exception>

@@ -36,7 +36,7 @@ public sealed class EngineHost : IDisposable
         var journal = new EventJournal(options.EventsDirectory, logger: Logging.CreateLogger<EventJournal>());
         Events = new EventService(journal);
         Images = new ImageOperations(() => ImageStore, Events);
-        _containerContext = new(() => ContainerContext.Open(Options, Rootfs, journal), LazyThreadSafetyMode.ExecutionAndPublication);
+        _containerContext = new(() => ContainerContext.Open(Options, Rootfs, journal, Logging), LazyThreadSafetyMode.ExecutionAndPublication);
         _containers = new(() => new ContainerLifecycle(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerCreation = new(() => new ContainerCreation(_containerContext.Value), LazyThreadSafetyMode.ExecutionAndPublication);
         _containerQueries = new(() => new ContainerQueries(_containerContext.Value, Images.AndDescendants), LazyThreadSafetyMode.ExecutionAndPublication);

@@ -82,6 +82,9 @@ public sealed record NetworkContainer
     public required string MacAddress { get; init; }
     public required string IPv4Address { get; init; }
     public required string IPv6Address { get; init; }
+    /// <summary>`network inspect --verbose` of a CNI network: what its plugins' CHECK said of this container.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CniCheck { get; init; }
 }
 
 /// <summary>A container's NetworkSettings as docker's inspect shows them.</summary>

@@ -3,6 +3,7 @@ using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
 using Skiff.Engine.Specs;
 using Skiff.Network;
+using Skiff.Network.Cni;
 
 namespace Skiff.Engine;
 
@@ -61,11 +62,41 @@ public sealed class NetworkOperations
     private HashSet<string> UsedNetworks()
         => [.. _context.Store.List().SelectMany(c => c.Config.Options.Attachments.Select(a => a.NetworkId))];
 
+    /// <summary>
+    /// A network as docker shows it; <paramref name="verbose"/> (docker's flag) runs CHECK for each running container
+    /// of a CNI network and shows what it said, as `CniCheck` in the container's entry: the runtime's way, as the spec
+    /// has it, to ask the plugins whether a container's networking is still as ADD left it.
+    /// </summary>
     /// <exception cref="NetworkException">NotFound.</exception>
-    public NetworkInspect Inspect(string idOrName)
+    public NetworkInspect Inspect(string idOrName, bool verbose = false)
     {
         var network = Networks.Get(idOrName);
-        return NetworkInspect.From(network, FreeStaleEndpoints(network));
+        var endpoints = FreeStaleEndpoints(network);
+        var inspect = NetworkInspect.From(network, endpoints);
+        if (!verbose || network.Driver != NetworkDrivers.Cni)
+            return inspect;
+        return inspect with
+        {
+            Containers = endpoints.ToDictionary(e => e.ContainerId, e => inspect.Containers[e.ContainerId] with { CniCheck = CheckCni(network, e) }),
+        };
+    }
+
+    /// <summary>CHECK's outcome, under the container's lock: CHECK must not run while a stop runs DEL.</summary>
+    private string CheckCni(NetworkDefinition network, Endpoint endpoint)
+    {
+        using (_context.DirectoryOf(endpoint.ContainerId).Lock())
+        {
+            if (!Networks.Store.EndpointsOf(endpoint.ContainerId).Any(e => e.EndpointId == endpoint.EndpointId))
+                return "not checked: the container left the network meanwhile";
+            try
+            {
+                return Networks.CheckCni(network, endpoint) ? "passed" : "not checked: the network's configuration sets disableCheck";
+            }
+            catch (CniException e)
+            {
+                return $"failed: {e.Message}";
+            }
+        }
     }
 
     /// <summary>
@@ -92,7 +123,8 @@ public sealed class NetworkOperations
     }
 
     /// <summary>
-    /// Removes every user network no container is attached to (filters: until, label, label!); returns their names.
+    /// Removes every user network no container is attached to (filters: until, label, label!), except those of the CNI
+    /// configuration directory (their files are the administrator's); returns their names.
     /// The default network's bridge and rules go too while no container runs on it (made again when one starts).
     /// </summary>
     public IReadOnlyList<string> Prune(IReadOnlyList<string>? filters = null)
@@ -102,7 +134,7 @@ public sealed class NetworkOperations
         Networks.ReleaseIdleDefault();
         var used = UsedNetworks();
         var removed = new List<string>();
-        foreach (var network in Networks.List().Where(n => !n.Predefined && !used.Contains(n.Id) && filter.Matches(n.Created, n.Labels)))
+        foreach (var network in Networks.List().Where(n => !n.Predefined && n.CniConfigFile is null && !used.Contains(n.Id) && filter.Matches(n.Created, n.Labels)))
         {
             try
             {

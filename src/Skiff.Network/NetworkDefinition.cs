@@ -41,6 +41,12 @@ public sealed record NetworkDefinition
     /// <summary>The conflist of a CNI network, as JSON.</summary>
     public string? CniConfig { get; init; }
 
+    /// <summary>The option naming the file of a network read from the CNI configuration directory.</summary>
+    public const string CniConfigFileOption = "skiff.cni.config_file";
+
+    /// <summary>The file in the CNI configuration directory that configures it; null for a network `network create` made.</summary>
+    public string? CniConfigFile => Driver == NetworkDrivers.Cni ? Options.GetValueOrDefault(CniConfigFileOption) : null;
+
     public string ShortId => Id[..12];
 
     /// <summary>Whether containers attached to it get a namespace of their own with an interface in it.</summary>

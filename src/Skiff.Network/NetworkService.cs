@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using Skiff.Interop;
 using Skiff.Interop.Netlink;
+using Skiff.Network.Cni;
 using Skiff.Network.Dns;
 using Skiff.Network.Firewall;
 
@@ -91,12 +93,85 @@ public sealed class NetworkService : IDisposable
 
     private static string NewId() => Convert.ToHexStringLower(SecureRandom.Bytes(32));
 
-    public IReadOnlyList<NetworkDefinition> List() => Store.List();
+    /// <summary>The store's networks, those of the CNI configuration directory among them.</summary>
+    public IReadOnlyList<NetworkDefinition> List()
+    {
+        ReadCniConfigDirectory();
+        return Store.List();
+    }
 
-    /// <summary>A network by id, name or unique id prefix.</summary>
+    /// <summary>
+    /// A network by id, name or unique id prefix, those of the CNI configuration directory among them. The directory
+    /// is read only when the store has no such network of its own, so that `run` on bridge or a user network does not.
+    /// </summary>
     /// <exception cref="NetworkException">NotFound.</exception>
     public NetworkDefinition Get(string idOrName)
-        => Store.Find(idOrName) ?? throw new NetworkException(ErrorKind.NotFound, $"network {idOrName} not found: see the networks that exist with `network ls`");
+    {
+        if (Store.Find(idOrName) is { CniConfigFile: null } own)
+            return own;
+        ReadCniConfigDirectory();
+        return Store.Find(idOrName) ?? throw new NetworkException(ErrorKind.NotFound, $"network {idOrName} not found: see the networks that exist with `network ls`");
+    }
+
+    private int _cniDirectoryRead;
+
+    /// <summary>
+    /// Makes the store's rows match the CNI configuration directory, as podman offers its files as networks: a row
+    /// (driver cni, named by the configuration's name, its file in <see cref="NetworkDefinition.CniConfigFileOption"/>)
+    /// for each network configured there, updated when its file changed, removed when its file went and no container
+    /// is on it (while one is, it stays until the container stops). The directory is read as libcni reads it: the
+    /// first file of a name wins. A configuration named as a network `network create` made is skipped: the store's
+    /// own network keeps its name. Skipped files are logged, never a failure of the command. Done once per command,
+    /// and only by those that list networks or look up one the store has not made itself, so that `ps`, `run` on
+    /// bridge and the like never read the directory. Rows rather than a view made per command: endpoints and containers refer to networks by id.
+    /// </summary>
+    private void ReadCniConfigDirectory()
+    {
+        if (_options.CniConfigDirectory is not { } directory || Interlocked.Exchange(ref _cniDirectoryRead, 1) == 1)
+            return;
+        var problems = new List<CniException>();
+        var configs = CniConfigList.LoadDirectory(directory, problems);
+        var stored = Store.List();
+        var offered = new HashSet<string>();
+        foreach (var config in configs)
+        {
+            var file = config.Source!;
+            var options = new Dictionary<string, string> { [NetworkDefinition.CniConfigFileOption] = file };
+            var existing = stored.FirstOrDefault(n => n.Name == config.Name);
+            if (existing is null)
+            {
+                try
+                {
+                    Store.Create(new NetworkDefinition
+                    {
+                        Id = NewId(),
+                        Name = config.Name,
+                        Driver = NetworkDrivers.Cni,
+                        Created = new DateTimeOffset(File.GetLastWriteTimeUtc(file)),
+                        Options = options,
+                        CniConfig = config.ToJson(),
+                    });
+                }
+                catch (NetworkException e) when (e.Kind == ErrorKind.AlreadyExists)
+                {
+                    // another command made it meanwhile
+                }
+            }
+            else if (existing.CniConfigFile is null)
+            {
+                problems.Add(new CniException(ErrorKind.AlreadyExists,
+                    $"The CNI configuration {file} is ignored: network {config.Name} of this store has that name already; rename one of them."));
+                continue;
+            }
+            else if (existing.CniConfig != config.ToJson() || existing.CniConfigFile != file)
+                Store.SetCniConfig(existing.Id, config.ToJson(), options);
+            offered.Add(config.Name);
+        }
+        foreach (var gone in stored.Where(n => n.CniConfigFile is not null && !offered.Contains(n.Name)))
+            Store.Delete(gone.Id);
+        foreach (var problem in problems)
+            _options.Logger.LogWarning("{Problem}", problem.Message);
+    }
 
     private FileDescriptor HostLock()
     {
@@ -117,6 +192,7 @@ public sealed class NetworkService : IDisposable
     public NetworkDefinition Create(NetworkCreateRequest request)
     {
         NetworkPlanner.CheckName(request.Name);
+        ReadCniConfigDirectory();
         if (Store.Find(request.Name) is { } existing && existing.Name == request.Name)
             throw new NetworkException(ErrorKind.AlreadyExists, $"a network named {request.Name} already exists: choose another name, or remove that network");
         using var hostLock = HostLock();
@@ -151,6 +227,11 @@ public sealed class NetworkService : IDisposable
     {
         if (network.Predefined)
             throw new NetworkException(ErrorKind.FailedPrecondition, $"{network.Name} is a pre-defined network and cannot be removed");
+        // The file is the administrator's, shared with every other CNI user of the host (podman, containerd): removing
+        // the row alone would bring it back at the next command.
+        if (network.CniConfigFile is { } file)
+            throw new NetworkException(ErrorKind.FailedPrecondition,
+                $"network {network.Name} is configured by {file} in the CNI configuration directory: remove or move that file to remove the network");
         using var hostLock = HostLock();
         if (!Store.Delete(network.Id))
         {
@@ -280,7 +361,7 @@ public sealed class NetworkService : IDisposable
         }
         try
         {
-            var attached = _cni.Add(network, endpoint, NamespacePath(request.ContainerId));
+            var attached = _cni.Add(network, endpoint, NamespacePath(request.ContainerId), join);
             try
             {
                 Store.SetAttached(attached);
@@ -418,6 +499,14 @@ public sealed class NetworkService : IDisposable
                 UpdateDns();
         }
     }
+
+    /// <summary>
+    /// Asks a running container's CNI plugins whether its attachment to <paramref name="network"/> is as ADD left it
+    /// (CHECK); false when the network sets disableCheck, so nothing was asked. The caller holds the container's lock.
+    /// </summary>
+    /// <exception cref="CniException">What a plugin found wrong, or why CHECK cannot run.</exception>
+    public bool CheckCni(NetworkDefinition network, Endpoint endpoint)
+        => _cni.Check(network, endpoint, NamespacePath(endpoint.ContainerId));
 
     /// <summary>Follows a container's rename: its name is what its networks' resolver answers for.</summary>
     public void RenameContainer(string containerId, string name)

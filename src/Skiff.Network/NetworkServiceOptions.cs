@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Skiff.Network;
 
 /// <summary>Where a store keeps its networks and how its bridges are made: the engine derives these from its own options.</summary>
@@ -30,6 +33,13 @@ public sealed record NetworkServiceOptions
     public IReadOnlyList<string> CniPluginDirectories { get; init; } = Cni.CniRunner.DefaultPluginDirectories;
     /// <summary>ROOT/cni, next to the database: CNI results cached for DEL, which must outlive a reboot as the rows do.</summary>
     public string CniCacheDirectory => Path.Combine(Path.GetDirectoryName(DatabasePath) ?? ".", "cni");
+    /// <summary>
+    /// The CNI configuration directory (podman's and libcni's /etc/cni/net.d): each network configured there is a
+    /// network of the store, read when a command looks networks up by name or lists them; null reads none.
+    /// </summary>
+    public string? CniConfigDirectory { get; init; }
+    /// <summary>Where what is wrong but fails nothing goes: a CNI configuration file that is skipped.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
     /// <summary>The host's resolv.conf, whose nameservers are the resolver's upstreams.</summary>
     public string HostResolvConf { get; init; } = "/etc/resolv.conf";
 }

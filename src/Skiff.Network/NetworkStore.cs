@@ -115,6 +115,11 @@ public sealed class NetworkStore : IDisposable
     public void SetIpam(string networkId, IReadOnlyList<IpamConfig> ipam)
         => _database.Execute("UPDATE networks SET ipam = $ipam WHERE id = $id", ("$ipam", IpamJson(ipam)), ("$id", networkId));
 
+    /// <summary>A CNI network's configuration and options, as its file in the configuration directory now has them.</summary>
+    public void SetCniConfig(string networkId, string cniConfig, IReadOnlyDictionary<string, string> options)
+        => _database.Execute("UPDATE networks SET cni_config = $cni_config, options = $options WHERE id = $id", ("$cni_config", cniConfig),
+            ("$options", JsonSerializer.Serialize(new Dictionary<string, string>(options), NetworkJsonContext.Default.DictionaryStringString)), ("$id", networkId));
+
     public IReadOnlyList<NetworkDefinition> List()
         => _database.Query($"SELECT {NetworkColumns} FROM networks ORDER BY created, name", ReadNetwork);
 

@@ -103,9 +103,9 @@ internal static class NetworkCommands
 
     public static readonly CliCommand Inspect = new(
         "network inspect", "NETWORK [NETWORK...]", "Show networks (JSON), in docker's shape.",
-        [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.IPAM.Config}}'"), new("verbose", 'v', Help: "accepted for docker compatibility (local networks have nothing more)"), CliCommand.Help],
+        [new("format", 'f', TakesValue: true, Help: "json, or a Go template such as '{{.IPAM.Config}}'"), new("verbose", 'v', Help: "for a CNI network, run its plugins' CHECK for each container on it and show the outcome (CniCheck)"), CliCommand.Help],
         (context, args) => InspectCommand.Print(context, args,
-            name => JsonSerializer.SerializeToElement(context.Engine.Networks.Inspect(name), InspectJsonContext.Default.NetworkInspect)),
+            name => JsonSerializer.SerializeToElement(context.Engine.Networks.Inspect(name, args.Bool("verbose")), InspectJsonContext.Default.NetworkInspect)),
         MinPositionals: 1, MaxPositionals: -1);
 
     public static readonly CliCommand Remove = new(

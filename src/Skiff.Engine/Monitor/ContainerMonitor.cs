@@ -125,7 +125,7 @@ public sealed class ContainerMonitor : IDisposable
                 Libc.Dup2(log, 1);
                 Libc.Dup2(log, 2);
             }
-            var context = new ContainerContext(options, rootfsOf(root), store, new EventJournal(options.EventsDirectory, logger: logging.CreateLogger<EventJournal>()), ownsStore: true);
+            var context = new ContainerContext(options, rootfsOf(root), store, new EventJournal(options.EventsDirectory, logger: logging.CreateLogger<EventJournal>()), ownsStore: true, logging);
             monitor = new ContainerMonitor(context, id, sync, logging.CreateLogger("skiff monitor"));
         }
         catch (Exception e) when (e is EngineException or IOException or SocketException or SyscallException or UnauthorizedAccessException)

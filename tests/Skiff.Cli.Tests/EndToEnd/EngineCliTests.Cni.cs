@@ -152,6 +152,112 @@ public sealed partial class EngineCliTests
         }
     }
 
+    /// <summary>skiff with an engine configuration whose CNI directory is <paramref name="directory"/> (never /etc/cni/net.d).</summary>
+    private async Task<Skiff.Result> WithCniDirectory(string directory, params string[] args)
+    {
+        var config = Path.Combine(_temp.Path, "skcni-engine.json");
+        File.WriteAllText(config, $$"""{ "cni-config-dir": "{{directory}}" }""");
+        return await Skiff.RunWithEnvironmentAsync(Root, new Dictionary<string, string> { ["SKIFF_CONFIG"] = config }, args);
+    }
+
+    [Fact]
+    public async Task NetworksOfTheCniConfigDirectoryAreListedRunChosenAddressesAndAreCheckedByVerboseInspect()
+    {
+        const string bridge = "skcni91";
+        const string subnet = "10.231.91.";
+        using var cleanup = new CniLeftovers(bridge, subnet);
+        var directory = Path.Combine(_temp.Path, "skcni-net.d");
+        Directory.CreateDirectory(directory);
+        var dataDir = Path.Combine(_temp.Path, "skcni-ipam91");
+        // bridge declares ips (it hands its runtimeConfig to host-local), tuning mac.
+        File.WriteAllText(Path.Combine(directory, "10-skcnidir.conflist"), $$"""
+            { "cniVersion": "1.0.0", "name": "skcnidir", "plugins": [
+              { "type": "bridge", "bridge": "{{bridge}}", "isGateway": true, "capabilities": { "ips": true },
+                "ipam": { "type": "host-local", "ranges": [[{ "subnet": "{{subnet}}0/24" }]], "dataDir": "{{dataDir}}" } },
+              { "type": "tuning", "capabilities": { "mac": true } } ] }
+            """);
+        File.WriteAllText(Path.Combine(directory, "20-skcnidir.conflist"), """{ "cniVersion": "1.0.0", "name": "skcnidir", "plugins": [{ "type": "macvlan" }] }""");
+        File.WriteAllText(Path.Combine(directory, "30-skcnione.conf"), """{ "cniVersion": "1.0.0", "name": "skcnione", "type": "bridge", "bridge": "skcni92" }""");
+        File.WriteAllText(Path.Combine(directory, "40-skcnibroken.conflist"), """{ "cniVersion": "1.0.0", "name": "skcnibroken" }""");
+        var allocations = Path.Combine(dataDir, "skcnidir");
+        try
+        {
+            var listed = await WithCniDirectory(directory, "network", "ls", "--format", "{{.Name}} {{.Driver}}");
+            Assert.Equal(0, listed.ExitCode);
+            Assert.Contains("skcnidir cni\n", listed.Stdout);
+            Assert.Contains("skcnione cni\n", listed.Stdout);
+            Assert.DoesNotContain("skcnibroken", listed.Stdout);
+            Assert.Contains($"skiff: warning: The CNI configuration {directory}/20-skcnidir.conflist is ignored: {directory}/10-skcnidir.conflist configures network skcnidir already.", listed.Stderr);
+            Assert.Contains($"skiff: warning: The CNI configuration {directory}/40-skcnibroken.conflist is invalid", listed.Stderr);
+            // The tests' default configuration reads no directory: nothing of this one shows there.
+            Assert.DoesNotContain("skcni", (await Ok("network", "ls")).Stdout);
+            Assert.Equal($"cni {directory}/10-skcnidir.conflist",
+                (await WithCniDirectory(directory, "network", "inspect", "-f", "{{.Driver}} {{index .Options \"skiff.cni.config_file\"}}", "skcnidir")).Stdout.Trim());
+
+            // --ip and --mac-address reach host-local and tuning as the ips and mac capabilities.
+            var chosen = await WithCniDirectory(directory, "run", "--rm", "--network", "skcnidir", "--ip", subnet + "50", "--mac-address", "0a:31:91:00:00:50",
+                Image, "sh", "-c", "ip -o -4 addr show eth0; ip -o link show eth0");
+            Assert.True(chosen.ExitCode == 0, chosen.Stderr);
+            Assert.Contains($"inet {subnet}50/24", chosen.Stdout);
+            Assert.Contains("link/ether 0a:31:91:00:00:50", chosen.Stdout);
+            Assert.False(File.Exists(Path.Combine(allocations, subnet + "50")));
+
+            // A network none of whose plugins declares ips or mac refuses them, and nothing is made.
+            var before = (await Ok("ps", "-aq")).Stdout;
+            var noIps = await WithCniDirectory(directory, "run", "--network", "skcnione", "--ip", "10.231.92.5", Image, "true");
+            Assert.Equal(125, noIps.ExitCode);
+            Assert.Equal("skiff: network skcnione cannot give the container an address of its choosing: none of its CNI plugins declares the \"ips\" capability; remove the option, or declare the capability in the network's configuration (\"capabilities\": {\"ips\": true})", noIps.Stderr.Split('\n').Last(l => l.Length > 0));
+            var noMac = await WithCniDirectory(directory, "create", "--network", "skcnione", "--mac-address", "0a:31:92:00:00:05", Image, "true");
+            Assert.Equal(125, noMac.ExitCode);
+            Assert.Contains("declares the \"mac\" capability", noMac.Stderr);
+            Assert.Equal(before, (await Ok("ps", "-aq")).Stdout);
+            Assert.Empty(Host("ip", "-o", "link", "show", "skcni92").Trim());
+
+            // network inspect --verbose runs CHECK for each container on the network.
+            var run = await WithCniDirectory(directory, "run", "-d", "--name", "skcnidirweb", "--network", "skcnidir", Image, "sleep", "60");
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            var id = run.Stdout.Trim();
+            async Task<string> Check()
+            {
+                var inspected = await WithCniDirectory(directory, "network", "inspect", "--verbose", "skcnidir");
+                Assert.True(inspected.ExitCode == 0, inspected.Stderr);
+                return JsonDocument.Parse(inspected.Stdout).RootElement[0].GetProperty("Containers").GetProperty(id).GetProperty("CniCheck").GetString()!;
+            }
+            Assert.Equal("passed", await Check());
+            Assert.DoesNotContain("CniCheck", (await WithCniDirectory(directory, "network", "inspect", "skcnidir")).Stdout);
+            // The container's address taken away behind the plugins' back: bridge's CHECK finds it missing.
+            CniLeftovers.Run("nsenter", $"--net={Path.Combine(Skiff.RunRootOf(Root), "netns", id)}", "ip", "addr", "flush", "dev", "eth0");
+            Assert.StartsWith("failed: CNI plugin bridge failed CHECK for network skcnidir", await Check());
+
+            // The file is the administrator's: skiff neither removes it nor lets the store shadow it.
+            var rm = await WithCniDirectory(directory, "network", "rm", "skcnidir");
+            Assert.Equal(1, rm.ExitCode);
+            Assert.Contains($"network skcnidir is configured by {directory}/10-skcnidir.conflist in the CNI configuration directory: remove or move that file to remove the network", rm.Stderr);
+            Assert.True(File.Exists(Path.Combine(directory, "10-skcnidir.conflist")));
+            var pruned = await WithCniDirectory(directory, "network", "prune", "-f");
+            Assert.True(pruned.ExitCode == 0, pruned.Stderr);
+            Assert.DoesNotContain("skcnione", pruned.Stdout);
+            Assert.Contains("skcnione", (await WithCniDirectory(directory, "network", "ls")).Stdout);
+            var clash = await WithCniDirectory(directory, "network", "create", "-d", "cni", "--cni-config", Path.Combine(directory, "30-skcnione.conf"), "skcnione");
+            Assert.NotEqual(0, clash.ExitCode);
+            Assert.Contains("a network named skcnione already exists", clash.Stderr);
+
+            await Ok("rm", "-f", "skcnidirweb");
+            Assert.DoesNotContain("veth", Host("ip", "-o", "link", "show", "master", bridge));
+            Assert.DoesNotContain(Directory.GetFiles(allocations), f => Path.GetFileName(f).StartsWith(subnet, StringComparison.Ordinal));
+            // Its file gone, the next file of that name configures it; with none left, the network goes.
+            File.Delete(Path.Combine(directory, "10-skcnidir.conflist"));
+            Assert.Equal($"{directory}/20-skcnidir.conflist",
+                (await WithCniDirectory(directory, "network", "inspect", "-f", "{{index .Options \"skiff.cni.config_file\"}}", "skcnidir")).Stdout.Trim());
+            File.Delete(Path.Combine(directory, "20-skcnidir.conflist"));
+            Assert.DoesNotContain("skcnidir", (await WithCniDirectory(directory, "network", "ls")).Stdout);
+        }
+        finally
+        {
+            await Skiff.RunAsync(Root, "rm", "-f", "skcnidirweb");
+        }
+    }
+
     /// <summary>host-local's files: one per address, named by it, under the conflist's name.</summary>
     private string CniAllocations => Path.Combine(CniDataDir, "skcni-e2e");
 

@@ -97,10 +97,20 @@ internal static class Skiff
         start.Environment["SKIFF_REGISTRIES_CONF"] = "/nonexistent/registries.conf";
         start.Environment["DOCKER_CONFIG"] = "/nonexistent";
         start.Environment["REGISTRY_AUTH_FILE"] = "/nonexistent/auth.json";
+        // Nor the engine's configuration, whose CNI directory would offer the machine's CNI networks (podman's) to every test.
+        start.Environment["SKIFF_CONFIG"] = EngineConfig.Value;
         foreach (var (key, value) in environment ?? [])
             start.Environment[key] = value;
         return Process.Start(start)!;
     }
+
+    /// <summary>An engine configuration with defaults but for a CNI configuration directory that does not exist.</summary>
+    private static readonly Lazy<string> EngineConfig = new(() =>
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "skiff-test-engine.json");
+        File.WriteAllText(file, """{ "cni-config-dir": "/nonexistent/cni/net.d" }""");
+        return file;
+    });
 
     private static string FindRepositoryRoot()
     {
