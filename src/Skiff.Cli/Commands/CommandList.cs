@@ -55,6 +55,7 @@ internal static class CommandList
         SaveCommand.Definition,
         LoadCommand.Definition,
         ImportCommand.Definition,
+        BuildCommand.Definition,
         LoginCommand.Definition,
         LogoutCommand.Definition,
         SystemDfCommand.Definition,
