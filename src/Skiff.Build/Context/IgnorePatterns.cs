@@ -70,9 +70,18 @@ public sealed class IgnorePatterns
                     throw new BuildException($"{origin}: the pattern \"!\" excludes nothing; write what it re-includes after the \"!\"");
                 text = text[1..];
             }
+            var malformed = new BuildException($"{origin}: the pattern \"{raw.Trim()}\" is malformed (an unclosed [ or a trailing \\); fix or remove it");
             if (GoGlob.Match(text, ".") is null)
-                throw new BuildException($"{origin}: the pattern \"{raw.Trim()}\" is malformed (an unclosed [ or a trailing \\); fix or remove it");
-            list.Add(new Pattern(text, exclusion));
+                throw malformed;
+            try
+            {
+                list.Add(new Pattern(text, exclusion));
+            }
+            catch (ArgumentException)
+            {
+                // Go's filepath.Match accepts some classes its regexp then rejects; patternmatcher fails on them too.
+                throw malformed;
+            }
         }
         return new IgnorePatterns(list);
     }
@@ -218,8 +227,8 @@ public sealed class IgnorePatterns
             if (kind != Kind.Regex)
                 return (kind, null);
             regex.Append('$');
-            // Go's regexp has no backtracking blow-up; .NET's gets a timeout so a hostile pattern cannot hang a build.
-            return (kind, new Regex(regex.ToString(), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));
+            // Go's regexp runs in linear time whatever the pattern; so does .NET's non-backtracking engine, so many "**" cannot hang a build.
+            return (kind, new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking));
         }
     }
 }
