@@ -157,7 +157,7 @@ public static class CopyApplier
                 }
                 int fd = tree.TryOpenEntry(sourceRoot, entry.Source, Libc.O_RDONLY);
                 using (var source = fd >= 0 ? new FileDescriptor(fd) : throw SourceVanished(tree, entry, instruction))
-                    FileTree.CopyFile($"/proc/self/fd/{source.Fd}", $"/proc/self/fd/{parent.Fd}/{name}");
+                    FileTree.CopyFile(source, entry.Source, $"/proc/self/fd/{parent.Fd}/{name}");
                 if (entry.Status.Nlink > 1)
                     links[key] = path;
                 return true;

@@ -13,6 +13,21 @@ internal sealed class TargetDirectories(FileDescriptor root, string instruction)
     private const ulong InRoot = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS;
     private readonly Dictionary<string, FileDescriptor> _open = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Makes the absolute container path <paramref name="directory"/> under <paramref name="rootfs"/> with its missing
+    /// parents, resolved inside the rootfs; false when it was a directory already (nothing written).
+    /// </summary>
+    public static bool Ensure(string rootfs, string directory, string instruction)
+    {
+        using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
+        using var targets = new TargetDirectories(root, instruction);
+        string relative = directory.Trim('/') is { Length: > 0 } inner ? inner : ".";
+        if (targets.IsDirectory(relative))
+            return false;
+        targets.Open(relative);
+        return true;
+    }
+
     /// <summary>Whether <paramref name="path"/> (relative to the rootfs) is a directory, following symlinks inside the rootfs.</summary>
     public bool IsDirectory(string path)
     {

@@ -11,12 +11,15 @@ public interface IBuildProgress
     /// <summary>A stream for step <paramref name="number"/>'s output (RUN's stdout and stderr); disposed when the step ends.</summary>
     Stream Output(int number);
 
+    /// <summary>Step <paramref name="number"/> ended: from the cache, or made in <paramref name="elapsed"/>.</summary>
+    void Done(int number, bool cached, TimeSpan elapsed);
+
     void Warning(string message);
 }
 
 /// <summary>
 /// docker build's plain progress (BuildKit's <c>--progress=plain</c>): "#N [stage n/m] INSTRUCTION", the step's output
-/// lines prefixed "#N ", warnings as they come. Thread-safe: lines of two streams never mix within a line.
+/// lines prefixed "#N ", then "#N CACHED" or "#N DONE 1.2s"; warnings as they come. Thread-safe: lines of two streams never mix within a line.
 /// </summary>
 public sealed class PlainBuildProgress(TextWriter writer, bool quiet = false) : IBuildProgress
 {
@@ -29,6 +32,12 @@ public sealed class PlainBuildProgress(TextWriter writer, bool quiet = false) : 
     }
 
     public Stream Output(int number) => quiet ? Stream.Null : new PrefixedLines(this, $"#{number} ");
+
+    public void Done(int number, bool cached, TimeSpan elapsed)
+    {
+        if (!quiet)
+            WriteLine(cached ? $"#{number} CACHED" : $"#{number} DONE {elapsed.TotalSeconds:0.0}s");
+    }
 
     public void Warning(string message) => WriteLine(message);
 

@@ -99,16 +99,19 @@ public sealed class BuildSteps(EngineHost host)
 
     /// <summary>
     /// Makes an image of <paramref name="imageId"/> plus what <paramref name="change"/> writes into a snapshot of it
-    /// (its root directory given, as a container would see it), configured with <paramref name="config"/>.
+    /// (its root directory given, as a container would see it), configured with <paramref name="config"/>. When the
+    /// change reports that it wrote nothing, the image gets no layer, only the history entry (as BuildKit's WORKDIR
+    /// of a directory that exists).
     /// </summary>
-    public ImageInfo ChangeFiles(string imageId, ImageExecutionConfig config, string createdBy, Action<string> change)
+    public ImageInfo ChangeFiles(string imageId, ImageExecutionConfig config, string createdBy, Func<string, bool> change)
     {
         string key = "build-" + Convert.ToHexStringLower(Skiff.Interop.SecureRandom.Bytes(16));
         var rootfs = host.Rootfs;
         try
         {
-            change(rootfs.Prepare(key, imageId));
-            return host.ImageStore.Commit(new CommitRequest { ContainerId = key, ImageId = imageId, Config = config, CreatedBy = createdBy });
+            return change(rootfs.Prepare(key, imageId))
+                ? host.ImageStore.Commit(new CommitRequest { ContainerId = key, ImageId = imageId, Config = config, CreatedBy = createdBy })
+                : Configure(imageId, config, createdBy);
         }
         finally
         {

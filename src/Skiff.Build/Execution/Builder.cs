@@ -129,16 +129,22 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
             cancel.ThrowIfCancellationRequested();
             int number = ++counts.Done;
             progress.Step(number, counts.Total, $"[{label}{number}/{counts.Total}] {instruction.Text}");
+            var started = System.Diagnostics.Stopwatch.StartNew();
             try
             {
-                if (await ExecuteAsync(request, plan, state, instruction, built, number, cancel))
+                bool cached = await ExecuteAsync(request, plan, state, instruction, built, number, cancel);
+                if (cached)
                     counts.Cached++;
+                progress.Done(number, cached, started.Elapsed);
             }
-            catch (BuildException error) when (!error.Message.StartsWith(plan.Document.FileName + ":", StringComparison.Ordinal))
+            catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException
+                && !error.Message.StartsWith(plan.Document.FileName + ":", StringComparison.Ordinal))
             {
+                // Every failure of a step names the Dockerfile's line, whichever layer raised it.
+                string message = $"{plan.Document.FileName}:{instruction.StartLine}: {instruction.Keyword}: {error.Message}";
                 throw error is StepFailedException failed
-                    ? new StepFailedException(failed.ExitCode, $"{plan.Document.FileName}:{instruction.StartLine}: {instruction.Keyword}: {error.Message}")
-                    : plan.Document.Error(instruction, $"{instruction.Keyword}: {error.Message}");
+                    ? new StepFailedException(failed.ExitCode, message)
+                    : new BuildException(ErrorKinds.Of(error), message, error);
             }
         }
         return state.ImageId;
@@ -200,7 +206,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
                 string directory = Expand(workdir.Path);
                 string absolute = directory.StartsWith('/') ? directory : Path.Combine(config.WorkingDir is { Length: > 0 } current ? current : "/", directory);
                 absolute = "/" + string.Join('/', absolute.Split('/', StringSplitOptions.RemoveEmptyEntries));
-                return Configure(request, state, config with { WorkingDir = absolute }, "WORKDIR " + absolute);
+                return Workdir(request, state, config with { WorkingDir = absolute }, absolute);
             case StopSignalInstruction stop:
                 string signal = Expand(stop.Signal);
                 return Configure(request, state, config with { StopSignal = signal }, "STOPSIGNAL " + signal);
@@ -261,6 +267,23 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
         return false;
     }
 
+    /// <summary>WORKDIR: the configuration, and the directory made (0755, root's, as docker) when the image lacks it.</summary>
+    private bool Workdir(BuildRequest request, StageState state, ImageExecutionConfig config, string directory)
+    {
+        string createdBy = "WORKDIR " + directory;
+        string key = Key(state.ImageId, createdBy);
+        if (Cached(request, key) is { } hit)
+        {
+            state.ImageId = hit;
+            state.Config = config;
+            return true;
+        }
+        state.ImageId = _steps.ChangeFiles(state.ImageId, config, createdBy, rootfs => TargetDirectories.Ensure(rootfs, directory, "WORKDIR")).Id;
+        state.Config = config;
+        cache.Put(key, state.ImageId, createdBy);
+        return false;
+    }
+
     private string? Cached(BuildRequest request, string key)
         => request.NoCache ? null : cache.Find(key, id => host.ImageStore.TryResolve(id) is not null);
 
@@ -274,9 +297,10 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
             .Concat(plan.ProxyArgs.Where(p => !state.Args.ContainsKey(p.Key)))
             .Select(a => $"{a.Key}={a.Value}").OrderBy(a => a, StringComparer.Ordinal).ToList();
         string network = run.Network ?? request.Network;
-        string createdBy = "RUN " + Json(command);
+        // BuildKit's form: the command as run, words joined.
+        string createdBy = "RUN " + string.Join(' ', command);
         var proxyNames = plan.ProxyArgs.Keys.ToHashSet();
-        string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')]))], [.. run.Mounts], ["network=" + network]);
+        string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m), "network=" + network]);
         if (Cached(request, key) is { } hit)
         {
             state.ImageId = hit;
@@ -352,7 +376,11 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
         cancel.ThrowIfCancellationRequested();
         var options = new CopyOptions { Chown = chown, Chmod = chmod, ExtractArchives = file is AddInstruction, Instruction = file.Keyword };
         var image = _steps.ChangeFiles(state.ImageId, state.Config, createdBy,
-            rootfs => CopyApplier.Apply(tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", options));
+            rootfs =>
+            {
+                CopyApplier.Apply(tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", options);
+                return true;
+            });
         state.ImageId = image.Id;
         cache.Put(key, image.Id, createdBy);
         await Task.CompletedTask;
@@ -386,7 +414,14 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
-    private static string Json(IReadOnlyList<string> values) => JsonSerializer.Serialize(values.ToList(), BuildJsonContext.Default.ListString);
+    /// <summary>A JSON array as docker writes CMD and the like in history: '&amp;', '&lt;' and '+' as they are, not \u escapes.</summary>
+    private static string Json(IReadOnlyList<string> values)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            JsonSerializer.Serialize(writer, values.ToList(), BuildJsonContext.Default.ListString);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
 
     private static string NormalizePort(string port)
     {

@@ -5,6 +5,7 @@ using Skiff.Build.Dockerfile;
 using Skiff.Engine;
 using Skiff.Engine.Specs;
 using Skiff.Interop;
+using static Skiff.Interop.Interop;
 
 namespace Skiff.Build.Execution;
 

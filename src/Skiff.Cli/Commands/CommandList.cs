@@ -56,6 +56,7 @@ internal static class CommandList
         LoadCommand.Definition,
         ImportCommand.Definition,
         BuildCommand.Definition,
+        BuilderCommands.Prune,
         LoginCommand.Definition,
         LogoutCommand.Definition,
         SystemDfCommand.Definition,

@@ -1,0 +1,149 @@
+using System.Text.Json;
+
+namespace Skiff.Cli.Tests.EndToEnd;
+
+/// <summary>`skiff build` through bin/skiff (issue 14): Dockerfiles built FROM the test's busybox image, run, inspected, rebuilt.</summary>
+public sealed partial class EngineCliTests
+{
+    private string BuildContextWith(string dockerfile, params (string Path, string Content)[] files)
+    {
+        var context = Path.Combine(_temp.Path, "ctx-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(context);
+        File.WriteAllText(Path.Combine(context, "Dockerfile"), dockerfile);
+        foreach (var (path, content) in files)
+        {
+            var full = Path.Combine(context, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, content);
+        }
+        return context;
+    }
+
+    [Fact]
+    public async Task ADockerfileOfEveryMetadataInstructionCopyAndRunBuildsRunsAndRebuildsFromTheCache()
+    {
+        var context = BuildContextWith($$"""
+            # syntax=docker/dockerfile:1
+            ARG BASE={{Image}}
+            FROM ${BASE} AS base
+            ARG GREETING=hello
+            ENV APP=/app NAME="two words"
+            WORKDIR $APP
+            COPY greet.txt ./
+            COPY dir/ sub/
+            RUN echo "$GREETING from $NAME" > made.txt && \
+                cat greet.txt
+            LABEL org.test=yes
+            EXPOSE 8080/udp 80
+            VOLUME /data
+            USER nobody
+            STOPSIGNAL SIGINT
+            HEALTHCHECK --interval=5s CMD true
+            ENTRYPOINT ["sh", "-c"]
+            CMD ["cat /app/made.txt; ls /app/sub"]
+            """, ("greet.txt", "greetings from the context\n"), ("dir/a.txt", "a\n"), ("dir/b.txt", "b\n"));
+
+        var first = await Ok("build", "-t", "built:1", "--build-arg", "GREETING=hi", context);
+        Assert.Contains("greetings from the context", first.Stderr); // the RUN's output, streamed
+        Assert.Equal("hi from two words\na.txt\nb.txt\n", (await Ok("run", "--rm", "built:1")).Stdout);
+
+        var config = JsonDocument.Parse((await Ok("image", "inspect", "built:1")).Stdout).RootElement[0].GetProperty("Config");
+        Assert.Contains("APP=/app", config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("NAME=two words", config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain(config.GetProperty("Env").EnumerateArray(), e => e.GetString()!.StartsWith("GREETING", StringComparison.Ordinal));
+        Assert.Equal("/app", config.GetProperty("WorkingDir").GetString());
+        Assert.Equal("nobody", config.GetProperty("User").GetString());
+        Assert.Equal("SIGINT", config.GetProperty("StopSignal").GetString());
+        Assert.Equal("yes", config.GetProperty("Labels").GetProperty("org.test").GetString());
+        Assert.Equal(["80/tcp", "8080/udp"], config.GetProperty("ExposedPorts").EnumerateObject().Select(p => p.Name).Order());
+        Assert.True(config.GetProperty("Volumes").TryGetProperty("/data", out _));
+        Assert.Equal(["sh", "-c"], config.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(5_000_000_000, config.GetProperty("Healthcheck").GetProperty("Interval").GetInt64());
+        var history = (await Ok("history", "--no-trunc", "--format", "{{.CreatedBy}}", "built:1")).Stdout;
+        Assert.Contains("COPY greet.txt ./", history);
+        Assert.Contains("ENV APP=/app NAME=two words", history);
+        Assert.Contains("RUN /bin/sh -c echo \"$GREETING from $NAME\" > made.txt &&", history);
+        Assert.Contains("CMD [\"cat /app/made.txt; ls /app/sub\"]", history);
+
+        // Unchanged: every step from the cache, nothing runs, the same image.
+        string id = (await Ok("image", "inspect", "-f", "{{.Id}}", "built:1")).Stdout.Trim();
+        var again = await Ok("build", "-t", "built:2", "--build-arg", "GREETING=hi", context);
+        Assert.DoesNotContain("greetings from the context", again.Stderr);
+        Assert.Equal(id, (await Ok("image", "inspect", "-f", "{{.Id}}", "built:2")).Stdout.Trim());
+
+        // One COPY source changed: that step and the ones after it run again, the ones before come from the cache.
+        File.WriteAllText(Path.Combine(context, "greet.txt"), "changed\n");
+        var changed = await Ok("build", "-t", "built:3", "--build-arg", "GREETING=hi", context);
+        Assert.Contains("changed", changed.Stderr);
+        Assert.NotEqual(id, (await Ok("image", "inspect", "-f", "{{.Id}}", "built:3")).Stdout.Trim());
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+
+    [Fact]
+    public async Task MultiStageBuildsCopyFromAnEarlierStageAndStopAtTheTarget()
+    {
+        var context = BuildContextWith($"""
+            FROM {Image} AS builder
+            RUN mkdir -p /out && echo built-in-builder > /out/artifact
+            FROM {Image} AS unused
+            RUN exit 7
+            FROM {Image}
+            COPY --from=builder /out/artifact /artifact
+            CMD ["cat", "/artifact"]
+            """);
+        await Ok("build", "-t", "multi:1", context);
+        Assert.Equal("built-in-builder\n", (await Ok("run", "--rm", "multi:1")).Stdout);
+        await Ok("build", "-t", "multi:builder", "--target", "builder", context);
+        Assert.Equal("built-in-builder\n", (await Ok("run", "--rm", "multi:builder", "cat", "/out/artifact")).Stdout);
+    }
+
+    [Fact]
+    public async Task AFailingRunOrABadDockerfileFailsWithFileAndLineAndLeavesNoContainerOrTag()
+    {
+        var failing = BuildContextWith($"""
+            FROM {Image}
+            RUN echo before
+            RUN exit 3
+            """);
+        var result = await Skiff.RunAsync(Root, "build", "-t", "broken:1", failing);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Dockerfile:3", result.Stderr);
+        Assert.Contains("3", result.Stderr);
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+        Assert.NotEqual(0, (await Skiff.RunAsync(Root, "image", "inspect", "broken:1")).ExitCode);
+
+        var unknown = await Skiff.RunAsync(Root, "build", BuildContextWith($"FROM {Image}\nFORM x\n"));
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("Dockerfile:2", unknown.Stderr);
+
+        var missingSource = await Skiff.RunAsync(Root, "build", BuildContextWith($"FROM {Image}\nCOPY ../outside /x\n"));
+        Assert.Equal(1, missingSource.ExitCode);
+        Assert.Contains("Dockerfile:2", missingSource.Stderr);
+
+        var missingBase = await Skiff.RunAsync(Root, "build", BuildContextWith("FROM 127.0.0.1:1/no/such:image\n"));
+        Assert.Equal(1, missingBase.ExitCode);
+        Assert.Contains("Dockerfile:1", missingBase.Stderr);
+    }
+
+    [Fact]
+    public async Task ACacheMountKeepsItsContentsBetweenBuildsAndStaysOutOfTheImage()
+    {
+        var context = BuildContextWith($"""
+            FROM {Image}
+            RUN --mount=type=cache,target=/cache echo run >> /cache/log && cat /cache/log | busybox wc -l > /count
+            """);
+        await Ok("build", "-t", "cached:1", context);
+        await Ok("build", "--no-cache", "-t", "cached:2", context);
+        Assert.Equal("1\n", (await Ok("run", "--rm", "cached:1", "cat", "/count")).Stdout);
+        Assert.Equal("2\n", (await Ok("run", "--rm", "cached:2", "cat", "/count")).Stdout);
+        Assert.NotEqual(0, (await Skiff.RunAsync(Root, "run", "--rm", "cached:2", "cat", "/cache/log")).ExitCode);
+
+        // builder prune forgets the steps and empties the cache mounts: the next build runs from scratch.
+        await Ok("rmi", "cached:2");
+        var pruned = await Ok("builder", "prune", "-f");
+        Assert.Contains("1 cache mount(s)", pruned.Stdout);
+        var rebuilt = await Ok("build", "-t", "cached:3", context);
+        Assert.DoesNotContain("CACHED", rebuilt.Stderr);
+        Assert.Equal("1\n", (await Ok("run", "--rm", "cached:3", "cat", "/count")).Stdout);
+    }
+}
