@@ -225,8 +225,10 @@ public static partial class DockerfileParser
                 : $"unknown instruction: {written} (did you mean {closest}?)";
         }
 
+        /// <summary>Edit distance counting a transposition as one edit (optimal string alignment), for "did you mean".</summary>
         private static int Distance(string a, string b)
         {
+            var beforePrevious = new int[b.Length + 1];
             var previous = new int[b.Length + 1];
             var current = new int[b.Length + 1];
             for (int j = 0; j <= b.Length; j++)
@@ -235,8 +237,13 @@ public static partial class DockerfileParser
             {
                 current[0] = i;
                 for (int j = 1; j <= b.Length; j++)
+                {
                     current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                (previous, current) = (current, previous);
+                    // Two swapped letters (FORM for FROM) count as one typo.
+                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                        current[j] = Math.Min(current[j], beforePrevious[j - 2] + 1);
+                }
+                (beforePrevious, previous, current) = (previous, current, beforePrevious);
             }
             return previous[b.Length];
         }
