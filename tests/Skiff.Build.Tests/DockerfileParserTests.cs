@@ -86,6 +86,14 @@ public class DockerfileParserTests
     }
 
     [Fact]
+    public void AContinuationAtTheEndOfTheFileEndsTheInstruction()
+    {
+        var document = Parse("FROM a\nRUN echo \\\n");
+        Assert.Equal("RUN echo", Assert.Single(document.Stages[0].Instructions).Text);
+        Assert.Empty(document.Warnings);
+    }
+
+    [Fact]
     public void DirectivesOnlyBeforeTheFirstInstructionOrComment()
     {
         Assert.Equal('\\', Parse("# hello\n# escape=`\nFROM a").Escape);

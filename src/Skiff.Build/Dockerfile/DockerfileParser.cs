@@ -68,7 +68,8 @@ public static partial class DockerfileParser
             _file = file;
             if (text.StartsWith('\uFEFF'))
                 text = text[1..];
-            _lines = text.Split('\n');
+            // A final newline ends the last line; it does not start an empty one.
+            _lines = (text.EndsWith('\n') ? text[..^1] : text).Split('\n');
             for (int i = 0; i < _lines.Length; i++)
                 _lines[i] = _lines[i].TrimEnd('\r');
         }
@@ -147,7 +148,8 @@ public static partial class DockerfileParser
                 int start = _next;
                 if (IsComment(first))
                     continue;
-                var (line, ended) = TrimContinuation(first.TrimStart());
+                var (firstPart, ended) = TrimContinuation(first.TrimStart());
+                var line = new StringBuilder(firstPart);
                 bool emptyContinuation = false;
                 while (!ended && _next < _lines.Length)
                 {
@@ -160,13 +162,14 @@ public static partial class DockerfileParser
                         continue;
                     }
                     (string part, ended) = TrimContinuation(raw);
-                    line += part;
+                    line.Append(part);
                 }
-                if (string.IsNullOrWhiteSpace(line))
+                string joined = line.ToString().Trim();
+                if (joined.Length == 0)
                     continue;
                 if (emptyContinuation)
                     _warnings.Add($"{_file}:{start}: empty continuation line: docker will make this an error; remove the blank line or the escape character before it");
-                return (line.Trim(), start, _next);
+                return (joined, start, _next);
             }
             return null;
         }
