@@ -127,6 +127,28 @@ public class DockerfileFuzzTests
     });
 
     [Fact]
+    public void RandomMountOptions() => Run(() =>
+    {
+        string[] pieces = ["type=", "bind", "cache", "tmpfs", "secret", "ssh", "target=", "/x", ",", "=", "\"", "mode=", "0755", "-1", "",
+            "size=", "64m", "1e9t", "uid=", "gid=", "99999999999", "id=", "sharing=", "locked", "ro", "rw=", "true", "from=", "env=", "required"];
+        var random = new Random(1441);
+        for (int iteration = 0; iteration < 20000; iteration++)
+        {
+            var text = new StringBuilder();
+            int count = random.Next(1, 12);
+            for (int i = 0; i < count; i++)
+                text.Append(pieces[random.Next(pieces.Length)]);
+            try
+            {
+                RunMount.Parse(text.ToString());
+            }
+            catch (BuildException)
+            {
+            }
+        }
+    });
+
+    [Fact]
     public void LargeInputsStayFast() => Run(() =>
     {
         // Long lines, many continuations, deep nesting of substitutions and an unterminated heredoc at the end.
