@@ -240,5 +240,8 @@ public class DockerfileParserTests
         Assert.Equal(["RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL", "MAINTAINER"],
             document.Stages[0].Instructions.Select(instruction => instruction.Keyword));
         Assert.Equal(Enumerable.Range(3, 17), document.Stages[0].Instructions.Select(instruction => instruction.StartLine));
+        Assert.Equal(["LABEL", "EXPOSE", "ENV", "ADD", "COPY", "VOLUME", "USER", "WORKDIR", "ARG", "STOPSIGNAL"],
+            document.Stages[0].Instructions.Where(instruction => instruction.ExpandsVariables).Select(instruction => instruction.Keyword));
+        Assert.True(document.Stages[0].From.ExpandsVariables);
     }
 }

@@ -9,6 +9,14 @@ public abstract record Instruction(int StartLine, int EndLine, string Text)
 {
     /// <summary>The instruction's name in upper case (<c>RUN</c>, <c>COPY</c>).</summary>
     public abstract string Keyword { get; }
+
+    /// <summary>
+    /// Whether the build substitutes variables in the arguments, as docker: ADD, ARG (defaults), COPY, ENV, EXPOSE, FROM,
+    /// LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR do; RUN, CMD, ENTRYPOINT, SHELL and HEALTHCHECK leave that to the
+    /// shell, and an ONBUILD trigger to the child build.
+    /// </summary>
+    public bool ExpandsVariables
+        => Keyword is "ADD" or "ARG" or "COPY" or "ENV" or "EXPOSE" or "FROM" or "LABEL" or "STOPSIGNAL" or "USER" or "VOLUME" or "WORKDIR";
 }
 
 /// <summary>
