@@ -128,7 +128,8 @@ public sealed class BuildPlan
         }
         catch (BuildException error) when (!error.Message.StartsWith(document.FileName + ":", StringComparison.Ordinal))
         {
-            throw document.Error(instruction, $"{instruction.Keyword}: {error.Message}");
+            string message = error.Message.StartsWith(instruction.Keyword + " ", StringComparison.Ordinal) ? error.Message : $"{instruction.Keyword}: {error.Message}";
+            throw document.Error(instruction, message);
         }
     }
 
@@ -232,7 +233,7 @@ public sealed class BuildPlan
             else if (name.Length > 0 && name.All(char.IsAsciiDigit))
             {
                 if (!int.TryParse(name, out int index) || index >= Document.Stages.Count)
-                    throw Document.Error(instruction, $"{instruction.Keyword} --from={name} names no stage: the Dockerfile has {Document.Stages.Count} (0 to {Document.Stages.Count - 1})");
+                    throw Document.Error(instruction, $"{instruction.Keyword} --from={name} names no stage: the stages are numbered 0 to {Document.Stages.Count - 1}");
                 dependencies.Add(new StageDependency(index, instruction.StartLine));
             }
             else if (name.Length == 0)

@@ -68,7 +68,8 @@ public static partial class DockerfileParser
             _file = file;
             if (text.StartsWith('\uFEFF'))
                 text = text[1..];
-            _lines = text.Split('\n');
+            // A final newline ends the last line; it does not start an empty one.
+            _lines = (text.EndsWith('\n') ? text[..^1] : text).Split('\n');
             for (int i = 0; i < _lines.Length; i++)
                 _lines[i] = _lines[i].TrimEnd('\r');
         }
@@ -147,7 +148,8 @@ public static partial class DockerfileParser
                 int start = _next;
                 if (IsComment(first))
                     continue;
-                var (line, ended) = TrimContinuation(first.TrimStart());
+                var (firstPart, ended) = TrimContinuation(first.TrimStart());
+                var line = new StringBuilder(firstPart);
                 bool emptyContinuation = false;
                 while (!ended && _next < _lines.Length)
                 {
@@ -160,13 +162,14 @@ public static partial class DockerfileParser
                         continue;
                     }
                     (string part, ended) = TrimContinuation(raw);
-                    line += part;
+                    line.Append(part);
                 }
-                if (string.IsNullOrWhiteSpace(line))
+                string joined = line.ToString().Trim();
+                if (joined.Length == 0)
                     continue;
                 if (emptyContinuation)
                     _warnings.Add($"{_file}:{start}: empty continuation line: docker will make this an error; remove the blank line or the escape character before it");
-                return (line.Trim(), start, _next);
+                return (joined, start, _next);
             }
             return null;
         }
@@ -225,8 +228,10 @@ public static partial class DockerfileParser
                 : $"unknown instruction: {written} (did you mean {closest}?)";
         }
 
+        /// <summary>Edit distance counting a transposition as one edit (optimal string alignment), for "did you mean".</summary>
         private static int Distance(string a, string b)
         {
+            var beforePrevious = new int[b.Length + 1];
             var previous = new int[b.Length + 1];
             var current = new int[b.Length + 1];
             for (int j = 0; j <= b.Length; j++)
@@ -235,8 +240,13 @@ public static partial class DockerfileParser
             {
                 current[0] = i;
                 for (int j = 1; j <= b.Length; j++)
+                {
                     current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                (previous, current) = (current, previous);
+                    // Two swapped letters (FORM for FROM) count as one typo.
+                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                        current[j] = Math.Min(current[j], beforePrevious[j - 2] + 1);
+                }
+                (beforePrevious, previous, current) = (previous, current, beforePrevious);
             }
             return previous[b.Length];
         }
