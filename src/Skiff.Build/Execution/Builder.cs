@@ -153,7 +153,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
     private async Task<string> BaseImageAsync(BuildPlan plan, PlannedStage planned, bool pull, CancellationToken cancel)
     {
         if (planned.BaseImage.Equals("scratch", StringComparison.OrdinalIgnoreCase))
-            throw plan.Document.Error(planned.Stage.From, "FROM scratch is not supported by this skiff yet: start from an image.");
+            return host.ImageStore.Scratch().Id;
         if (!pull && host.ImageStore.TryResolve(planned.BaseImage) is { } local)
             return local.Id;
         try

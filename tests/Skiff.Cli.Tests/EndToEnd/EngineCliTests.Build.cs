@@ -87,12 +87,18 @@ public sealed partial class EngineCliTests
             RUN mkdir -p /out && echo built-in-builder > /out/artifact
             FROM {Image} AS unused
             RUN exit 7
+            FROM scratch AS files
+            COPY note.txt /notes/
             FROM {Image}
             COPY --from=builder /out/artifact /artifact
-            CMD ["cat", "/artifact"]
-            """);
+            COPY --from=files /notes/note.txt /note.txt
+            CMD ["cat", "/artifact", "/note.txt"]
+            """, ("note.txt", "from scratch\n"));
         await Ok("build", "-t", "multi:1", context);
-        Assert.Equal("built-in-builder\n", (await Ok("run", "--rm", "multi:1")).Stdout);
+        Assert.Equal("built-in-builder\nfrom scratch\n", (await Ok("run", "--rm", "multi:1")).Stdout);
+        await Ok("build", "-t", "multi:files", "--target", "files", context);
+        var layers = JsonDocument.Parse((await Ok("image", "inspect", "multi:files")).Stdout).RootElement[0].GetProperty("RootFS").GetProperty("Layers");
+        Assert.Equal(1, layers.GetArrayLength()); // FROM scratch: the COPY's layer alone
         await Ok("build", "-t", "multi:builder", "--target", "builder", context);
         Assert.Equal("built-in-builder\n", (await Ok("run", "--rm", "multi:builder", "cat", "/out/artifact")).Stdout);
     }
