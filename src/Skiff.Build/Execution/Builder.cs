@@ -31,6 +31,8 @@ public sealed record BuildRequest
     public IReadOnlyList<string> ExtraHosts { get; init; } = [];
     public IReadOnlyList<UlimitRequest> Ulimits { get; init; } = [];
     public long? ShmSize { get; init; }
+    /// <summary>--secret values by id, for RUN --mount=type=secret.</summary>
+    public IReadOnlyDictionary<string, BuildSecret> Secrets { get; init; } = new Dictionary<string, BuildSecret>();
 }
 
 /// <summary>The built image and what the build reused.</summary>
@@ -306,6 +308,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
             state.ImageId = hit;
             return true;
         }
+        using var secrets = new StepSecrets(host.Options.RunRoot);
         using var output = progress.Output(number);
         var image = await _steps.RunAsync(new RunStep
         {
@@ -315,7 +318,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
             CreatedBy = createdBy,
             Env = env,
             Network = network,
-            Mounts = RunMounts.For(host, request.Context, mounts),
+            Mounts = RunMounts.For(host, request.Context, mounts, request.Secrets, secrets),
             ExtraHosts = request.ExtraHosts,
             Ulimits = request.Ulimits,
             ShmSize = request.ShmSize,

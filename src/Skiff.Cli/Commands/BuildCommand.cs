@@ -26,6 +26,7 @@ internal static class BuildCommand
             new("add-host", TakesValue: true, Repeatable: true, Help: "HOST:IP line added to RUN steps' /etc/hosts"),
             new("ulimit", TakesValue: true, Repeatable: true, Help: "NAME=SOFT[:HARD] for RUN steps"),
             new("shm-size", TakesValue: true, Help: "size of RUN steps' /dev/shm"),
+            new("secret", TakesValue: true, Repeatable: true, Help: "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret"),
             new("platform", TakesValue: true, Help: "the image's platform: only this host's"),
             new("progress", TakesValue: true, Help: "auto, plain or tty (skiff prints plain lines)"),
             CliCommand.Help,
@@ -83,6 +84,7 @@ internal static class BuildCommand
             ExtraHosts = args.Values("add-host"),
             Ulimits = [.. args.Values("ulimit").Select(UlimitRequest.Parse)],
             ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
+            Secrets = Secrets(args.Values("secret")),
         };
         bool quiet = args.Bool("quiet");
         var progress = new PlainBuildProgress(Console.Error, quiet);
@@ -101,6 +103,39 @@ internal static class BuildCommand
             Console.Error.WriteLine($"built {result.Image.Id} in {clock.Elapsed.TotalSeconds:0.000}s ({result.CachedSteps} of {result.Steps} steps cached)");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// docker's --secret: id=ID with src=FILE (or source=), or env=VAR; type=file|env may say which; id alone takes the
+    /// environment variable ID, as docker's CLI. A file that does not exist is an error now, not at the step.
+    /// </summary>
+    private static Dictionary<string, BuildSecret> Secrets(IReadOnlyList<string> values)
+    {
+        var secrets = new Dictionary<string, BuildSecret>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            var fields = value.Split(',').Select(f => f.Split('=', 2)).ToDictionary(f => f[0].Trim().ToLowerInvariant(), f => f.Length > 1 ? f[1] : "");
+            if (fields.Keys.Except(["id", "src", "source", "env", "type"]).FirstOrDefault() is { } unknown)
+                throw new UsageException($"build: --secret \"{value}\": unknown field {unknown} (use id, src, env, type)", badFlag: true);
+            if (!fields.TryGetValue("id", out var id) || id.Length == 0)
+                throw new UsageException($"build: --secret \"{value}\" has no id=", badFlag: true);
+            string? file = fields.GetValueOrDefault("src") ?? fields.GetValueOrDefault("source");
+            string? variable = fields.GetValueOrDefault("env");
+            if (fields.GetValueOrDefault("type") is "env" && file is not null)
+                (variable, file) = (file, null);
+            if (file is null && variable is null)
+                variable = id;
+            if (file is not null)
+            {
+                if (!File.Exists(file))
+                    throw new CliFailure(ErrorKind.NotFound, $"build: the secret file {file} (--secret id={id}) does not exist.");
+                secrets[id] = new BuildSecret(file, null);
+            }
+            else
+                secrets[id] = new BuildSecret(null, System.Text.Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable(variable!)
+                    ?? throw new CliFailure(ErrorKind.NotFound, $"build: the environment variable {variable} of --secret id={id} is not set.")));
+        }
+        return secrets;
     }
 
     /// <summary>--build-arg NAME=VALUE, or NAME alone for the value of the environment variable NAME (skipped when unset), as docker.</summary>

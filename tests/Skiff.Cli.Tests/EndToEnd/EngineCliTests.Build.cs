@@ -152,4 +152,61 @@ public sealed partial class EngineCliTests
         Assert.DoesNotContain("CACHED", rebuilt.Stderr);
         Assert.Equal("1\n", (await Ok("run", "--rm", "cached:3", "cat", "/count")).Stdout);
     }
+
+    [Fact]
+    public async Task ASecretIsSeenByItsStepAndNeverInALayerHistoryOrTheCacheKey()
+    {
+        var secretFile = Path.Combine(_temp.Path, "token");
+        File.WriteAllText(secretFile, "s3cr3t-value");
+        var context = BuildContextWith($"""
+            FROM {Image}
+            RUN --mount=type=secret,id=token,uid=65534,mode=0400 busybox wc -c /run/secrets/token > /seen && ls -ln /run/secrets/token >> /seen
+            RUN --mount=type=secret,id=absent true
+            """);
+        var built = await Ok("build", "-t", "secret:1", "--secret", $"id=token,src={secretFile}", context);
+        Assert.DoesNotContain("s3cr3t", built.Stderr);
+        var seen = (await Ok("run", "--rm", "secret:1", "cat", "/seen")).Stdout;
+        Assert.Contains("12 /run/secrets/token", seen);
+        Assert.Contains("-r-------- ", seen);
+        Assert.Contains(" 65534 ", seen);
+        Assert.NotEqual(0, (await Skiff.RunAsync(Root, "run", "--rm", "secret:1", "ls", "/run/secrets/token")).ExitCode);
+        Assert.DoesNotContain("s3cr3t", (await Ok("history", "--no-trunc", "secret:1")).Stdout);
+        var saved = Path.Combine(_temp.Path, "secret.tar");
+        await Ok("save", "-o", saved, "secret:1");
+        Assert.DoesNotContain("s3cr3t-value", await GunzippedText(saved));
+        Assert.Empty(Directory.Exists(Path.Combine(Skiff.RunRootOf(Root), "build-secrets")) ? Directory.GetFileSystemEntries(Path.Combine(Skiff.RunRootOf(Root), "build-secrets")) : []);
+
+        // Another value of the secret does not change the cache key: the step is not run again, as docker's.
+        File.WriteAllText(secretFile, "other-value!");
+        var again = await Ok("build", "-t", "secret:2", "--secret", $"id=token,src={secretFile}", context);
+        Assert.Contains("CACHED", again.Stderr);
+
+        var missing = await Skiff.RunAsync(Root, "build", "--secret", "id=token,src=/no/such/file", context);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("/no/such/file", missing.Stderr);
+    }
+
+    /// <summary>Every file of an image archive and, for gzip layers, their contents, as one text to search.</summary>
+    private static async Task<string> GunzippedText(string archive)
+    {
+        var text = new System.Text.StringBuilder();
+        using var tar = new System.Formats.Tar.TarReader(File.OpenRead(archive));
+        while (await tar.GetNextEntryAsync(copyData: true) is { } entry)
+        {
+            if (entry.DataStream is null)
+                continue;
+            var bytes = new MemoryStream();
+            await entry.DataStream.CopyToAsync(bytes);
+            text.Append(System.Text.Encoding.Latin1.GetString(bytes.ToArray()));
+            if (bytes.Length > 2 && bytes.GetBuffer()[0] == 0x1f && bytes.GetBuffer()[1] == 0x8b)
+            {
+                bytes.Position = 0;
+                using var gzip = new System.IO.Compression.GZipStream(bytes, System.IO.Compression.CompressionMode.Decompress);
+                var plain = new MemoryStream();
+                await gzip.CopyToAsync(plain);
+                text.Append(System.Text.Encoding.Latin1.GetString(plain.ToArray()));
+            }
+        }
+        return text.ToString();
+    }
 }
