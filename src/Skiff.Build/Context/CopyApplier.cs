@@ -157,7 +157,9 @@ public static class CopyApplier
                 }
                 int fd = tree.TryOpenEntry(sourceRoot, entry.Source, Libc.O_RDONLY);
                 using (var source = fd >= 0 ? new FileDescriptor(fd) : throw SourceVanished(tree, entry, instruction))
-                    FileTree.CopyFile($"/proc/self/fd/{source.Fd}", $"/proc/self/fd/{parent.Fd}/{name}");
+                using (var copy = FileDescriptor.Wrap(
+                    Libc.OpenAt(parent.Fd, name, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "openat", display))
+                    FileTree.CopyContents(source, copy, $"{tree.Root}/{entry.Source} -> {display}");
                 if (entry.Status.Nlink > 1)
                     links[key] = path;
                 return true;
