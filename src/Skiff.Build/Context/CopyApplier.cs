@@ -44,6 +44,8 @@ public static class CopyApplier
         string absolute = destination.StartsWith('/') ? destination : workingDirectory.TrimEnd('/') + "/" + destination;
         bool namesDirectory = destination.EndsWith('/') || destination == "." || destination.EndsWith("/.", StringComparison.Ordinal);
         string clean = IgnorePatterns.Clean("/" + absolute.TrimStart('/'));
+        if (plan.SourceCount > 1 && !namesDirectory)
+            throw new BuildException($"{instruction} with more than one source needs a directory destination ending in /: write \"{destination}/\"");
 
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
         using var sourceRoot = tree.OpenRoot();

@@ -167,6 +167,19 @@ public class CopyApplierTests
     }
 
     [Fact]
+    public void Several_sources_need_a_destination_ending_in_a_slash()
+    {
+        using var s = Setup();
+        s.Write("ctx/f", "x");
+        s.Write("ctx/g", "y");
+        var error = Assert.Throws<BuildException>(() => Copy(s, ["f", "g"], "/dst"));
+        Assert.Contains("\"/dst/\"", error.Message);
+        Assert.False(Path.Exists(s["root/dst"]));
+        Copy(s, ["f", "g"], "/dst/");
+        Assert.Equal("y", File.ReadAllText(s["root/dst/g"]));
+    }
+
+    [Fact]
     public void An_existing_file_is_replaced()
     {
         using var s = Setup();
