@@ -139,6 +139,9 @@ public sealed class BuildContext : IDisposable
             {
                 if (entry.EntryType is TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.GlobalExtendedAttributes)
                     continue;
+                if (entry.EntryType is not (TarEntryType.Directory or TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile
+                    or TarEntryType.SymbolicLink or TarEntryType.HardLink or TarEntryType.Fifo))
+                    throw new InvalidDataException($"entry \"{entry.Name}\" has the type {(int)entry.EntryType}, which a build context cannot hold");
                 writer.WriteEntry(Passed(entry));
             }
         }
@@ -158,7 +161,8 @@ public sealed class BuildContext : IDisposable
         }
         // When the unpacker refuses an entry it closes the pipe, and the filter then fails writing: the unpacker's error says why.
         var cause = unpackError is not null and not IOException ? unpackError : filterError ?? unpackError;
-        if (cause is InvalidDataException or LayerException or EndOfStreamException or IOException)
+        // TarReader reports some malformed headers (a bad number field, an unknown format) as these.
+        if (cause is InvalidDataException or LayerException or EndOfStreamException or IOException or FormatException or ArgumentException or OverflowException)
             throw new BuildException($"the build context is not a valid tar stream: {cause.Message}", cause);
         if (cause is not null)
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
@@ -171,7 +175,7 @@ public sealed class BuildContext : IDisposable
     private static PaxTarEntry Passed(TarEntry entry)
     {
         var attributes = entry is PaxTarEntry pax ? pax.ExtendedAttributes : new Dictionary<string, string>();
-        var copy = new PaxTarEntry(entry.EntryType is TarEntryType.V7RegularFile ? TarEntryType.RegularFile : entry.EntryType, entry.Name, attributes)
+        var copy = new PaxTarEntry(entry.EntryType is TarEntryType.V7RegularFile or TarEntryType.ContiguousFile ? TarEntryType.RegularFile : entry.EntryType, entry.Name, attributes)
         {
             Mode = entry.Mode,
             Uid = entry.Uid,

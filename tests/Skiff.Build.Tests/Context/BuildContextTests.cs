@@ -122,6 +122,32 @@ public class BuildContextTests
         Assert.Empty(Directory.GetFileSystemEntries(s["tmp"]));
     }
 
+    [Fact]
+    public void Mutated_tar_contexts_fail_only_with_a_build_error_and_leave_nothing()
+    {
+        using var s = new Scratch();
+        var link = new PaxTarEntry(TarEntryType.SymbolicLink, "l") { LinkName = "d" };
+        var hard = new PaxTarEntry(TarEntryType.HardLink, "h") { LinkName = "d/f" };
+        var original = Tar(false, new PaxTarEntry(TarEntryType.Directory, "d/"), File("d/f", "content"), link, hard, File("l/g", "through")).ToArray();
+        var random = new Random(1414);
+        for (int i = 0; i < 1000; i++)
+        {
+            var mutated = original.ToArray();
+            for (int flips = random.Next(1, 8); flips > 0; flips--)
+                mutated[random.Next(Math.Min(mutated.Length, 3 * 512))] = (byte)random.Next(256);
+            var length = random.Next(4) == 0 ? random.Next(mutated.Length) : mutated.Length;
+            try
+            {
+                using var context = BuildContext.FromTar(new MemoryStream(mutated[..length]), s["tmp"]);
+            }
+            catch (BuildException)
+            {
+                // the documented failure
+            }
+            Assert.Empty(Directory.GetFileSystemEntries(s["tmp"]));
+        }
+    }
+
     /// <summary>Lets a TarWriter dispose its stream without closing the buffer.</summary>
     private sealed class NonClosing(Stream inner) : Stream
     {

@@ -45,6 +45,18 @@ public class ContentHasherTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Hard_links_count()
+    {
+        using var s = new Scratch();
+        s.Write("ctx/a", "same");
+        s.Write("ctx/b", "same");
+        var copies = Hash(s).Digest;
+        File.Delete(s["ctx/b"]);
+        Interop.Interop.Libc.LinkAt(Interop.Interop.Libc.AT_FDCWD, s["ctx/a"], Interop.Interop.Libc.AT_FDCWD, s["ctx/b"], 0);
+        Assert.NotEqual(copies, Hash(s).Digest);
+    }
+
+    [Fact]
     public void Extended_attributes_count()
     {
         using var s = new Scratch();
