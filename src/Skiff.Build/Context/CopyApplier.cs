@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using Skiff.Engine.Specs;
 using Skiff.Images.Layers;
 using Skiff.Interop;
@@ -214,10 +212,15 @@ public static class CopyApplier
         using var file = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd >= 0 ? fd : throw SourceVanished(tree, entry, instruction), ownsHandle: true), FileAccess.Read, bufferSize: 0);
         Span<byte> magic = stackalloc byte[6];
         int count = file.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
-        if (magic[..count].StartsWith(XzMagic) || magic[..count].StartsWith(Bzip2Magic))
+        try
         {
+            LayerDecompression.Detect(magic[..count]);
+        }
+        catch (LayerException error)
+        {
+            // Detect refuses exactly the compressions it recognizes but cannot decode: xz and bzip2.
             throw new BuildException(ErrorKind.FailedPrecondition,
-                $"{instruction} source {entry.Source} is an {(magic[0] == 0xfd ? "xz" : "bzip2")}-compressed archive, which skiff cannot extract (the .NET runtime has no decoder for it); recompress it with gzip or zstd, or COPY it to keep it as a file");
+                $"{instruction} source {entry.Source} is an {(magic[0] == 0xfd ? "xz" : "bzip2")}-compressed archive, which skiff cannot extract (the .NET runtime has no decoder for it); recompress it with gzip or zstd, or COPY it to keep it as a file", error);
         }
         file.Position = 0;
         try
@@ -231,9 +234,6 @@ public static class CopyApplier
             return false; // compressed-looking, but not a stream that decompresses: a plain file to copy
         }
     }
-
-    private static ReadOnlySpan<byte> XzMagic => [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
-    private static ReadOnlySpan<byte> Bzip2Magic => [0x42, 0x5a, 0x68];
 
     /// <summary>Whether <paramref name="block"/> is a tar header: its checksum field holds the sum of its bytes (that field counted as spaces).</summary>
     internal static bool IsTarHeader(ReadOnlySpan<byte> block)
