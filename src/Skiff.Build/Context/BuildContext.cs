@@ -137,8 +137,12 @@ public sealed class BuildContext : IDisposable
             using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
-                if (entry.EntryType is not (TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.GlobalExtendedAttributes))
-                    writer.WriteEntry(entry);
+                if (entry.EntryType is TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.GlobalExtendedAttributes)
+                    continue;
+                if (entry.EntryType is not (TarEntryType.Directory or TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile
+                    or TarEntryType.SymbolicLink or TarEntryType.HardLink or TarEntryType.Fifo))
+                    throw new InvalidDataException($"entry \"{entry.Name}\" has the type {(int)entry.EntryType}, which a build context cannot hold");
+                writer.WriteEntry(Passed(entry));
             }
         }
         catch (Exception error)
@@ -157,9 +161,74 @@ public sealed class BuildContext : IDisposable
         }
         // When the unpacker refuses an entry it closes the pipe, and the filter then fails writing: the unpacker's error says why.
         var cause = unpackError is not null and not IOException ? unpackError : filterError ?? unpackError;
-        if (cause is InvalidDataException or LayerException or EndOfStreamException or IOException)
+        // TarReader reports some malformed headers (a bad number field, an unknown format) as these.
+        if (cause is InvalidDataException or LayerException or EndOfStreamException or IOException or FormatException or ArgumentException or OverflowException)
             throw new BuildException($"the build context is not a valid tar stream: {cause.Message}", cause);
         if (cause is not null)
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+    }
+
+    /// <summary>
+    /// A new entry with what the unpacker uses of <paramref name="entry"/>: TarWriter cannot take the read entry itself
+    /// into a pipe (its data stream has no length to ask), and setting another stream on it would close its data.
+    /// </summary>
+    private static PaxTarEntry Passed(TarEntry entry)
+    {
+        var attributes = entry is PaxTarEntry pax ? pax.ExtendedAttributes : new Dictionary<string, string>();
+        var copy = new PaxTarEntry(entry.EntryType is TarEntryType.V7RegularFile or TarEntryType.ContiguousFile ? TarEntryType.RegularFile : entry.EntryType, entry.Name, attributes)
+        {
+            Mode = entry.Mode,
+            Uid = entry.Uid,
+            Gid = entry.Gid,
+            ModificationTime = entry.ModificationTime,
+        };
+        if (entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink)
+            copy.LinkName = entry.LinkName;
+        if (entry.DataStream is { } data)
+            copy.DataStream = new KnownLength(data, entry.Length);
+        return copy;
+    }
+
+    /// <summary>
+    /// An entry's data as TarWriter takes it into a pipe: it refuses a stream whose length it cannot ask, and the
+    /// reader's data stream cannot be asked, although the header read just before says it.
+    /// </summary>
+    private sealed class KnownLength(Stream data, long length) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => _read;
+            set
+            {
+                if (value != _read)
+                    throw new NotSupportedException();
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int read = data.Read(buffer);
+            _read += read;
+            return read;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin)
+            => origin == SeekOrigin.Current && offset == 0 ? _read : throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -11,7 +11,7 @@ public sealed record ContentDigest(string Digest, int FilesRead, long BytesRead)
 /// <summary>
 /// The content digest of what a COPY/ADD writes, for the build cache key: for each entry in order, its name below
 /// the destination, type, mode (after --chmod), owner (after --chown, or root's), size, the sha256 of a file's
-/// contents, a symlink's target and the extended attributes; never times, so touching a file or checking it out
+/// contents, which earlier file it is hard-linked to, a symlink's target and the extended attributes; never times, so touching a file or checking it out
 /// again does not invalidate the cache (BuildKit's rule). File contents come from the <see cref="StatCache"/>
 /// when the file has not changed since it was last hashed, and are otherwise read, on several threads.
 /// </summary>
@@ -42,6 +42,8 @@ public static class ContentHasher
         });
 
         using var parents = new ParentDirectories(tree, rootFd);
+        // A copy keeps hard links between its files, so which files are one inode is part of what it writes.
+        var firstLinked = new Dictionary<(uint, uint, ulong), string>();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var line = new StringBuilder();
         for (int i = 0; i < entries.Count; i++)
@@ -57,6 +59,8 @@ public static class ContentHasher
             {
                 case Libc.S_IFREG:
                     line.Append(entry.Status.Size).Append('\0').Append(contents[i]);
+                    if (entry.Status.Nlink > 1 && !firstLinked.TryAdd((entry.Status.DevMajor, entry.Status.DevMinor, entry.Status.Ino), entry.Target))
+                        line.Append("\0link=").Append(firstLinked[(entry.Status.DevMajor, entry.Status.DevMinor, entry.Status.Ino)]);
                     break;
                 case Libc.S_IFLNK:
                     line.Append(ReadLink(tree, rootFd, entry));

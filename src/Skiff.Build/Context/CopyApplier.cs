@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using Skiff.Engine.Specs;
 using Skiff.Images.Layers;
 using Skiff.Interop;
@@ -44,6 +42,8 @@ public static class CopyApplier
         string absolute = destination.StartsWith('/') ? destination : workingDirectory.TrimEnd('/') + "/" + destination;
         bool namesDirectory = destination.EndsWith('/') || destination == "." || destination.EndsWith("/.", StringComparison.Ordinal);
         string clean = IgnorePatterns.Clean("/" + absolute.TrimStart('/'));
+        if (plan.SourceCount > 1 && !namesDirectory)
+            throw new BuildException($"{instruction} with more than one source needs a directory destination ending in /: write \"{destination}/\"");
 
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
         using var sourceRoot = tree.OpenRoot();
@@ -157,7 +157,9 @@ public static class CopyApplier
                 }
                 int fd = tree.TryOpenEntry(sourceRoot, entry.Source, Libc.O_RDONLY);
                 using (var source = fd >= 0 ? new FileDescriptor(fd) : throw SourceVanished(tree, entry, instruction))
-                    FileTree.CopyFile(source, entry.Source, $"/proc/self/fd/{parent.Fd}/{name}");
+                using (var copy = FileDescriptor.Wrap(
+                    Libc.OpenAt(parent.Fd, name, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "openat", display))
+                    FileTree.CopyContents(source, copy, $"{tree.Root}/{entry.Source} -> {display}");
                 if (entry.Status.Nlink > 1)
                     links[key] = path;
                 return true;
@@ -210,10 +212,15 @@ public static class CopyApplier
         using var file = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd >= 0 ? fd : throw SourceVanished(tree, entry, instruction), ownsHandle: true), FileAccess.Read, bufferSize: 0);
         Span<byte> magic = stackalloc byte[6];
         int count = file.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
-        if (magic[..count].StartsWith(XzMagic) || magic[..count].StartsWith(Bzip2Magic))
+        try
         {
+            LayerDecompression.Detect(magic[..count]);
+        }
+        catch (LayerException error)
+        {
+            // Detect refuses exactly the compressions it recognizes but cannot decode: xz and bzip2.
             throw new BuildException(ErrorKind.FailedPrecondition,
-                $"{instruction} source {entry.Source} is an {(magic[0] == 0xfd ? "xz" : "bzip2")}-compressed archive, which skiff cannot extract (the .NET runtime has no decoder for it); recompress it with gzip or zstd, or COPY it to keep it as a file");
+                $"{instruction} source {entry.Source} is an {(magic[0] == 0xfd ? "xz" : "bzip2")}-compressed archive, which skiff cannot extract (the .NET runtime has no decoder for it); recompress it with gzip or zstd, or COPY it to keep it as a file", error);
         }
         file.Position = 0;
         try
@@ -227,9 +234,6 @@ public static class CopyApplier
             return false; // compressed-looking, but not a stream that decompresses: a plain file to copy
         }
     }
-
-    private static ReadOnlySpan<byte> XzMagic => [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
-    private static ReadOnlySpan<byte> Bzip2Magic => [0x42, 0x5a, 0x68];
 
     /// <summary>Whether <paramref name="block"/> is a tar header: its checksum field holds the sum of its bytes (that field counted as spaces).</summary>
     internal static bool IsTarHeader(ReadOnlySpan<byte> block)

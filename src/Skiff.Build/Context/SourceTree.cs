@@ -28,8 +28,9 @@ public sealed record CopyEntry(string Source, string Target, Libc.Statx Status, 
 /// What a COPY/ADD's sources resolved to, in order (each directory before what is in it).
 /// <see cref="DestinationIsDirectory"/>: several sources, a glob, or a directory: the destination is a directory
 /// whatever its name; else a single file, which takes the destination's name unless that is an existing directory.
+/// <see cref="SourceCount"/>: how many sources the instruction named (several need a destination ending in "/").
 /// </summary>
-public sealed record CopyPlan(IReadOnlyList<CopyEntry> Entries, bool DestinationIsDirectory, bool SingleFile);
+public sealed record CopyPlan(IReadOnlyList<CopyEntry> Entries, bool DestinationIsDirectory, bool SingleFile, int SourceCount = 1);
 
 /// <summary>
 /// A directory that COPY/ADD sources are resolved in with docker's rules: the build context (a
@@ -96,7 +97,7 @@ public sealed class SourceTree(string root, SourceScope scope, IgnorePatterns ig
             }
         }
         bool single = items == 1 && !anyDirectory && !anyGlob;
-        return new CopyPlan(entries, DestinationIsDirectory: !single || parents, SingleFile: single && !parents);
+        return new CopyPlan(entries, DestinationIsDirectory: !single || parents, SingleFile: single && !parents, sources.Count);
     }
 
     /// <summary>Opens the root as the base every path is resolved from.</summary>

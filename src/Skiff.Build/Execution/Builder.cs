@@ -42,9 +42,10 @@ public sealed record BuildResult(ImageInfo Image, int Steps, int CachedSteps, IR
 /// Builds a Dockerfile into an image of the store: the stages the target needs, in order, each instruction a step
 /// (<see cref="BuildSteps"/>) whose result is looked up in the <see cref="BuildCache"/> first by its key (the parent
 /// image, the instruction after substitution, the build args a RUN sees, the content digest of what COPY and ADD
-/// read), so an unchanged step runs nothing. The final image is tagged with every requested name.
+/// read), so an unchanged step runs nothing. The final image is tagged with every requested name. The stat cache
+/// (null for a context with no stable paths, a tar stream) lets a rebuild hash the context without reading files.
 /// </summary>
-public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCache, IBuildProgress progress)
+public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCache, IBuildProgress progress)
 {
     private static readonly List<string> DefaultShell = ["/bin/sh", "-c"];
     private readonly BuildSteps _steps = new(host);
@@ -68,8 +69,16 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
 
         var built = new Dictionary<int, string>();
         var counts = new StepCounts(plan.Stages.Sum(s => s.Stage.Instructions.Count + 1));
-        foreach (var stage in plan.Stages)
-            built[stage.Index] = await BuildStageAsync(request, plan, stage, built, counts, cancel);
+        try
+        {
+            foreach (var stage in plan.Stages)
+                built[stage.Index] = await BuildStageAsync(request, plan, stage, built, counts, cancel);
+        }
+        finally
+        {
+            // What was hashed stays known even when a later step failed: the retry reads only what changed.
+            statCache?.Save();
+        }
 
         string final = built[plan.Target.Index];
         if (request.Labels.Count > 0)
@@ -359,15 +368,16 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
         string? from = file is CopyInstruction { From: { } written } ? Expand(written) : null;
         if (file.Heredocs.Count > 0)
             throw new BuildException($"{file.Keyword} <<NAME (a heredoc as a source) is not supported yet; put the file in the context.");
-        if (file is AddInstruction && sources.Any(RemoteSource.IsUrl))
-            throw new BuildException("ADD of a URL is not supported by this skiff's builder yet; download the file into the context.");
+        using var fetched = file is AddInstruction add && sources.Any(RemoteSource.IsUrl)
+            ? await FetchAsync(sources, add.Checksum is null ? null : Expand(add.Checksum), cancel)
+            : null;
 
-        // A source tree: the context, or the rootfs of a stage or image (COPY --from), seen through a snapshot.
+        // A source tree: the context, the rootfs of a stage or image (COPY --from) seen through a snapshot, or a download.
         using var fromRootfs = from is null ? null : new SnapshotView(host, FromImage(plan, from, built));
-        var tree = fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None);
-        var copyPlan = tree.Plan(sources, excludes, parents, file.Keyword);
+        var tree = fetched?.Tree ?? (fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None));
+        var copyPlan = tree.Plan(fetched is null ? sources : [fetched.Name], excludes, parents, file.Keyword);
         var modeChange = chmod is null ? null : ModeChange.Parse(chmod, file.Keyword);
-        var digest = ContentHasher.Compute(tree, copyPlan, (0, 0), modeChange, fromRootfs is null ? statCache : null);
+        var digest = ContentHasher.Compute(tree, copyPlan, (0, 0), modeChange, fromRootfs is null && fetched is null ? statCache : null);
         string createdBy = $"{file.Keyword} {string.Join(' ', sources)} {destination}";
         string key = Key(state.ImageId, createdBy, ["from=" + (fromRootfs?.ImageId ?? "context"), "chown=" + chown, "chmod=" + chmod,
             "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, "content=" + digest.Digest]);
@@ -386,8 +396,17 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache statCac
             });
         state.ImageId = image.Id;
         cache.Put(key, image.Id, createdBy);
-        await Task.CompletedTask;
         return false;
+    }
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
+
+    /// <summary>ADD URL: the file fetched (as docker, every build: its content decides whether the step is cached).</summary>
+    private async Task<FetchedFile> FetchAsync(IReadOnlyList<string> sources, string? checksum, CancellationToken cancel)
+    {
+        if (sources.Count != 1)
+            throw new BuildException("ADD takes one URL at a time here; write one ADD per URL, or mix no URL with local sources.");
+        return await RemoteSource.FetchAsync(Http, sources[0], checksum, Path.Combine(host.Options.Root, "build", "downloads"), cancel);
     }
 
     /// <summary>COPY --from's image: a stage by name or index, else an image (pulled when missing).</summary>

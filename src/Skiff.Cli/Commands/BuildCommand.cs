@@ -89,7 +89,8 @@ internal static class BuildCommand
         bool quiet = args.Bool("quiet");
         var progress = new PlainBuildProgress(Console.Error, quiet);
         using var cache = BuildCache.Open(Path.Combine(buildRoot, "cache.db"));
-        var statCache = StatCache.Open(Path.Combine(buildRoot, "stat-cache"));
+        // A tar context has new paths and inodes every time: nothing a stat cache could match.
+        var statCache = path == "-" ? null : StatCache.Open(Path.Combine(buildRoot, "stat-cache"));
         var builder = new Builder(context.Engine, cache, statCache, progress);
         var result = builder.BuildAsync(request).GetAwaiter().GetResult();
         if (args.Value("iidfile") is { } iidfile)

@@ -16,7 +16,7 @@ internal sealed class Scratch : IDisposable
     {
         var full = this[relative];
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content, Encoding.UTF8);
+        File.WriteAllText(full, content, new UTF8Encoding(false));
         if (mode is { } m)
             File.SetUnixFileMode(full, m);
         return full;

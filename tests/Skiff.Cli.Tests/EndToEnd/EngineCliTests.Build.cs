@@ -186,6 +186,50 @@ public sealed partial class EngineCliTests
         Assert.Contains("/no/such/file", missing.Stderr);
     }
 
+    [Fact]
+    public async Task AContextOrADockerfileOnStdinAndAnAddOfAUrlBuild()
+    {
+        var context = BuildContextWith($"FROM {Image}\nCOPY in-tar.txt /\nCMD [\"cat\", \"/in-tar.txt\"]\n", ("in-tar.txt", "from the tar stream\n"));
+        var shell = $"tar -C '{context}' -c . | '{Skiff.Binary}' --root '{Root}' --runroot '{Skiff.RunRootOf(Root)}' build -q -t fromtar:1 -";
+        using (var build = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", shell]) { RedirectStandardError = true, RedirectStandardOutput = true })!)
+        {
+            string stdout = await build.StandardOutput.ReadToEndAsync(), stderr = await build.StandardError.ReadToEndAsync();
+            await build.WaitForExitAsync();
+            Assert.True(build.ExitCode == 0, stderr);
+            Assert.StartsWith("sha256:", stdout.Trim());
+        }
+        Assert.Equal("from the tar stream\n", (await Ok("run", "--rm", "fromtar:1")).Stdout);
+
+        // The Dockerfile on stdin, the context a directory; ADD of a URL from a server this test runs on loopback.
+        using var listener = new System.Net.HttpListener();
+        int port = FreePort();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                var request = await listener.GetContextAsync();
+                var body = "downloaded\n"u8.ToArray();
+                request.Response.StatusCode = request.Request.Url!.AbsolutePath == "/file.txt" ? 200 : 404;
+                await request.Response.OutputStream.WriteAsync(body);
+                request.Response.Close();
+            }
+        });
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("downloaded\n"u8.ToArray()));
+        var dockerfile = $"FROM {Image}\nADD --checksum=sha256:{sha} http://127.0.0.1:{port}/file.txt /data/\nCMD [\"cat\", \"/data/file.txt\"]\n";
+        await Skiff.RunWithInputAsync(Root, dockerfile, "build", "-t", "fromurl:1", "-f", "-", context).ContinueWith(t => Assert.True(t.Result.ExitCode == 0, t.Result.Stderr));
+        Assert.Equal("downloaded\n", (await Ok("run", "--rm", "fromurl:1")).Stdout);
+
+        var badSum = await Skiff.RunWithInputAsync(Root, dockerfile.Replace(sha, new string('0', 64)), "build", "-f", "-", context);
+        Assert.Equal(1, badSum.ExitCode);
+        Assert.Contains("Dockerfile:2", badSum.Stderr);
+        var missing = await Skiff.RunWithInputAsync(Root, dockerfile.Replace("file.txt /data", "nothing.txt /data").Replace($"--checksum=sha256:{sha} ", ""), "build", "-f", "-", context);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("404", missing.Stderr);
+        listener.Stop();
+    }
+
     /// <summary>Every file of an image archive and, for gzip layers, their contents, as one text to search.</summary>
     private static async Task<string> GunzippedText(string archive)
     {
