@@ -73,6 +73,16 @@ public static unsafe partial class FileTree
         using var from = FileDescriptor.Wrap(Libc.Open(source, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", source);
         using var to = FileDescriptor.Wrap(
             Libc.Open(destination, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "open", destination);
+        CopyContents(from, to, $"{source} -> {destination}");
+    }
+
+    /// <summary>
+    /// Copies what is left of the open file <paramref name="from"/> to <paramref name="to"/> in the kernel, as
+    /// <see cref="CopyFile(string, string)"/> does, for callers that opened both themselves (inside a root, with
+    /// openat2); <paramref name="description"/> names them in errors.
+    /// </summary>
+    public static void CopyContents(FileDescriptor from, FileDescriptor to, string description)
+    {
         bool sendFile = false;
         while (true)
         {
@@ -89,7 +99,7 @@ public static unsafe partial class FileTree
                 sendFile = true;
                 continue;
             }
-            throw new SyscallException(sendFile ? "sendfile" : "copy_file_range", $"{source} -> {destination}", errno);
+            throw new SyscallException(sendFile ? "sendfile" : "copy_file_range", description, errno);
         }
     }
 

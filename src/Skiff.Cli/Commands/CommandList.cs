@@ -55,6 +55,8 @@ internal static class CommandList
         SaveCommand.Definition,
         LoadCommand.Definition,
         ImportCommand.Definition,
+        BuildCommand.Definition,
+        BuilderCommands.Prune,
         LoginCommand.Definition,
         LogoutCommand.Definition,
         SystemDfCommand.Definition,

@@ -154,6 +154,39 @@ public sealed partial class ImageService
         }
     }
 
+    /// <summary>
+    /// The empty image a build FROM scratch starts from: no layers, this host's platform, an empty configuration. It
+    /// is the same image every time (its config has no creation time), so builds FROM scratch share it and their cache.
+    /// </summary>
+    public ImageInfo Scratch()
+    {
+        var host = Platform.Host;
+        var config = new JsonObject
+        {
+            ["architecture"] = host.Architecture,
+            ["os"] = host.OS,
+            ["config"] = new JsonObject(),
+            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray() },
+        };
+        if (host.Variant is { } variant)
+            config["variant"] = variant;
+        using var shared = LockShared();
+        var staged = new StagedBlobs(Content);
+        try
+        {
+            var configBlob = staged.Add(System.Text.Encoding.UTF8.GetBytes(config.ToJsonString()));
+            var descriptor = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest, Size = configBlob.Size };
+            if (TryResolve(configBlob.Digest.ToString()) is { } existing)
+                return existing;
+            return Register(staged.StoreWithManifest(descriptor, [], [], []), [], namedHere: true);
+        }
+        catch
+        {
+            staged.RollBack();
+            throw;
+        }
+    }
+
     private ImageManifest Manifest(ImageInfo image)
     {
         using var stream = Content.Open(Digest.Parse(image.ManifestDigest));

@@ -1,0 +1,55 @@
+using Skiff.Interop;
+using static Skiff.Interop.Interop;
+
+namespace Skiff.Build.Execution;
+
+/// <summary>A --secret: the file it comes from, or its value (from an environment variable). Never in a layer, history or cache key.</summary>
+public sealed record BuildSecret(string? File, byte[]? Value)
+{
+    public byte[] Read()
+    {
+        if (Value is { } value)
+            return value;
+        try
+        {
+            return System.IO.File.ReadAllBytes(File!);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new BuildException(ErrorKinds.Of(error), $"the secret file {File} cannot be read ({error.Message}); give a readable file with --secret id=ID,src=FILE.", error);
+        }
+    }
+}
+
+/// <summary>
+/// The secret files of one RUN step: in a 0700 directory of the run root (a tmpfs, so they never reach a disk), each
+/// with the mode and owner its mount asks for, all removed when the step ends.
+/// </summary>
+public sealed class StepSecrets(string runRoot) : IDisposable
+{
+    private string? _directory;
+
+    public string Write(string id, byte[] value, int mode, int uid, int gid)
+    {
+        if (_directory is null)
+        {
+            var parent = Path.Combine(runRoot, "build-secrets");
+            PrivateStore.EnsureDirectory(parent);
+            _directory = Path.Combine(parent, Convert.ToHexStringLower(SecureRandom.Bytes(16)));
+            Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        // The mount's file is the secret alone: its id names nothing else, and no path from the Dockerfile is used.
+        string file = Path.Combine(_directory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)))[..16]);
+        using (var stream = new FileStream(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+            stream.Write(value);
+        File.SetUnixFileMode(file, (UnixFileMode)mode);
+        Errno.Check(Libc.FchownAt(Libc.AT_FDCWD, file, (uint)uid, (uint)gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", file);
+        return file;
+    }
+
+    public void Dispose()
+    {
+        if (_directory is not null && Directory.Exists(_directory))
+            Directory.Delete(_directory, recursive: true);
+    }
+}

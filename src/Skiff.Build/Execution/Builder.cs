@@ -1,0 +1,481 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Skiff.Build.Context;
+using Skiff.Build.Dockerfile;
+using Skiff.Engine;
+using Skiff.Engine.Specs;
+using Skiff.Images.Service;
+using Skiff.Oci.Image;
+
+namespace Skiff.Build.Execution;
+
+/// <summary>What `skiff build` asks for: the context, the Dockerfile, and docker build's flags.</summary>
+public sealed record BuildRequest
+{
+    public required BuildContext Context { get; init; }
+    /// <summary>The Dockerfile's text, and its name for errors ("Dockerfile:12: ...").</summary>
+    public required string Dockerfile { get; init; }
+    public string DockerfileName { get; init; } = "Dockerfile";
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public IReadOnlyDictionary<string, string> BuildArgs { get; init; } = new Dictionary<string, string>();
+    public string? Target { get; init; }
+    /// <summary>--label: set on the final image.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    public bool NoCache { get; init; }
+    /// <summary>--pull: base images are pulled even when present.</summary>
+    public bool Pull { get; init; }
+    /// <summary>--network: the default network mode of RUN steps (default, none, host).</summary>
+    public string Network { get; init; } = "default";
+    public IReadOnlyList<string> ExtraHosts { get; init; } = [];
+    public IReadOnlyList<UlimitRequest> Ulimits { get; init; } = [];
+    public long? ShmSize { get; init; }
+    /// <summary>--secret values by id, for RUN --mount=type=secret.</summary>
+    public IReadOnlyDictionary<string, BuildSecret> Secrets { get; init; } = new Dictionary<string, BuildSecret>();
+}
+
+/// <summary>The built image and what the build reused.</summary>
+public sealed record BuildResult(ImageInfo Image, int Steps, int CachedSteps, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// Builds a Dockerfile into an image of the store: the stages the target needs, in order, each instruction a step
+/// (<see cref="BuildSteps"/>) whose result is looked up in the <see cref="BuildCache"/> first by its key (the parent
+/// image, the instruction after substitution, the build args a RUN sees, the content digest of what COPY and ADD
+/// read), so an unchanged step runs nothing. The final image is tagged with every requested name. The stat cache
+/// (null for a context with no stable paths, a tar stream) lets a rebuild hash the context without reading files.
+/// </summary>
+public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCache, IBuildProgress progress)
+{
+    private static readonly List<string> DefaultShell = ["/bin/sh", "-c"];
+    private readonly BuildSteps _steps = new(host);
+
+    public async Task<BuildResult> BuildAsync(BuildRequest request, CancellationToken cancel = default)
+    {
+        var document = DockerfileParser.Parse(request.Dockerfile, request.DockerfileName);
+        string platform = HostPlatform();
+        var plan = BuildPlan.Create(document, new BuildPlanOptions
+        {
+            BuildArgs = request.BuildArgs,
+            Target = request.Target,
+            TargetPlatform = platform,
+            BuildPlatform = platform,
+        });
+        var warnings = new List<string>(document.Warnings);
+        if (plan.UnusedBuildArgs.Count > 0)
+            warnings.Add($"[Warning] One or more build-args [{string.Join(' ', plan.UnusedBuildArgs)}] were not consumed");
+        foreach (var warning in warnings)
+            progress.Warning(warning);
+
+        var built = new Dictionary<int, string>();
+        var counts = new StepCounts(plan.Stages.Sum(s => s.Stage.Instructions.Count + 1));
+        try
+        {
+            foreach (var stage in plan.Stages)
+                built[stage.Index] = await BuildStageAsync(request, plan, stage, built, counts, cancel);
+        }
+        finally
+        {
+            // What was hashed stays known even when a later step failed: the retry reads only what changed.
+            statCache?.Save();
+        }
+
+        string final = built[plan.Target.Index];
+        if (request.Labels.Count > 0)
+        {
+            var config = ConfigOf(final);
+            final = _steps.Configure(final, config with { Labels = Merge(config.Labels, request.Labels) }, "LABEL " + string.Join(' ', request.Labels.Select(l => $"{l.Key}={l.Value}"))).Id;
+        }
+        foreach (var tag in request.Tags)
+            host.Images.Tag(final, tag);
+        return new BuildResult(host.ImageStore.Resolve(final), counts.Total, counts.Cached, warnings);
+    }
+
+    private sealed class StepCounts(int total)
+    {
+        public int Total { get; } = total;
+        public int Done { get; set; }
+        public int Cached { get; set; }
+    }
+
+    /// <summary>A stage as it is being built: its image so far, its configuration, the ARGs in scope and its SHELL.</summary>
+    private sealed class StageState(string imageId, ImageExecutionConfig config)
+    {
+        public string ImageId { get; set; } = imageId;
+        public ImageExecutionConfig Config { get; set; } = config;
+        public Dictionary<string, string> Args { get; } = new(StringComparer.Ordinal);
+        public List<string> Shell => Config.Shell ?? DefaultShell;
+        /// <summary>Whether this stage set CMD (which a later ENTRYPOINT then keeps).</summary>
+        public bool CmdSetHere { get; set; }
+
+        /// <summary>What substitution sees: the args in scope, then the environment (ENV wins over ARG, as docker's).</summary>
+        public Dictionary<string, string> Scope()
+        {
+            var scope = new Dictionary<string, string>(Args, StringComparer.Ordinal);
+            foreach (var variable in Config.Env ?? [])
+            {
+                int equals = variable.IndexOf('=');
+                if (equals > 0)
+                    scope[variable[..equals]] = variable[(equals + 1)..];
+            }
+            return scope;
+        }
+    }
+
+    private async Task<string> BuildStageAsync(BuildRequest request, BuildPlan plan, PlannedStage planned, IReadOnlyDictionary<int, string> built,
+        StepCounts counts, CancellationToken cancel)
+    {
+        var from = planned.Stage.From;
+        string label = planned.Stage.Name is { } name ? $"{name} " : "";
+        progress.Step(++counts.Done, counts.Total, $"[{label}{counts.Done}/{counts.Total}] {from.Text}");
+        string baseImage = planned.BaseStage is { } stageIndex ? built[stageIndex] : await BaseImageAsync(plan, planned, request.Pull, cancel);
+        var state = new StageState(baseImage, ConfigOf(baseImage));
+        // The base's ONBUILD triggers run first, as docker's; the stage's image does not pass them on.
+        var triggers = state.Config.OnBuild is { Count: > 0 } onBuild ? Triggers(onBuild, plan.Document.FileName) : [];
+        if (triggers.Count > 0)
+            state.Config = state.Config with { OnBuild = null };
+
+        foreach (var instruction in triggers.Concat(planned.Stage.Instructions))
+        {
+            cancel.ThrowIfCancellationRequested();
+            int number = ++counts.Done;
+            progress.Step(number, counts.Total, $"[{label}{number}/{counts.Total}] {instruction.Text}");
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                bool cached = await ExecuteAsync(request, plan, state, instruction, built, number, cancel);
+                if (cached)
+                    counts.Cached++;
+                progress.Done(number, cached, started.Elapsed);
+            }
+            catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException
+                && !error.Message.StartsWith(plan.Document.FileName + ":", StringComparison.Ordinal))
+            {
+                // Every failure of a step names the Dockerfile's line, whichever layer raised it.
+                string message = $"{plan.Document.FileName}:{instruction.StartLine}: {instruction.Keyword}: {error.Message}";
+                throw error is StepFailedException failed
+                    ? new StepFailedException(failed.ExitCode, message)
+                    : new BuildException(ErrorKinds.Of(error), message, error);
+            }
+        }
+        return state.ImageId;
+    }
+
+    private async Task<string> BaseImageAsync(BuildPlan plan, PlannedStage planned, bool pull, CancellationToken cancel)
+    {
+        if (planned.BaseImage.Equals("scratch", StringComparison.OrdinalIgnoreCase))
+            return host.ImageStore.Scratch().Id;
+        if (!pull && host.ImageStore.TryResolve(planned.BaseImage) is { } local)
+            return local.Id;
+        try
+        {
+            var pulled = await host.Images.PullAsync(new PullRequest { Reference = planned.BaseImage }, cancel: cancel);
+            return pulled.Image.Id;
+        }
+        catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException)
+        {
+            throw new BuildException(ErrorKinds.Of(error) == ErrorKind.Internal ? ErrorKind.Unavailable : ErrorKinds.Of(error),
+                $"{plan.Document.FileName}:{planned.Stage.From.StartLine}: FROM {planned.BaseImage}: the image is not here and cannot be pulled ({error.Message})", error);
+        }
+    }
+
+    /// <summary>Runs one instruction (or finds its result in the cache); true when it was cached.</summary>
+    private async Task<bool> ExecuteAsync(BuildRequest request, BuildPlan plan, StageState state, Instruction instruction,
+        IReadOnlyDictionary<int, string> built, int number, CancellationToken cancel)
+    {
+        char escape = plan.Document.Escape;
+        string Expand(string word) => ShellWordExpander.Expand(word, state.Scope(), escape);
+        var config = state.Config;
+        switch (instruction)
+        {
+            case ArgInstruction arg:
+                foreach (var declaration in arg.Args)
+                    if (plan.ResolveArg(declaration, state.Scope()) is { } value)
+                        state.Args[declaration.Name] = value;
+                    else
+                        state.Args.Remove(declaration.Name);
+                return false;
+            case EnvInstruction env:
+                var variables = env.Variables.Select(v => (v.Key, Value: Expand(v.Value))).ToList();
+                return Configure(request, state, config with { Env = Images.Archive.ImageChanges.MergeEnv(config.Env, variables.Select(v => $"{v.Key}={v.Value}")) },
+                    "ENV " + string.Join(' ', variables.Select(v => $"{v.Key}={v.Value}")));
+            case LabelInstruction labels:
+                var pairs = labels.Labels.ToDictionary(l => Expand(l.Key), l => Expand(l.Value));
+                return Configure(request, state, config with { Labels = Merge(config.Labels, pairs) }, "LABEL " + string.Join(' ', pairs.Select(l => $"{l.Key}={l.Value}")));
+            case ExposeInstruction expose:
+                var ports = expose.Ports.SelectMany(p => ShellWordExpander.ExpandWords(p, state.Scope(), escape)).Select(NormalizePort).ToList();
+                return Configure(request, state, config with { ExposedPorts = MergeKeys(config.ExposedPorts, ports) }, "EXPOSE " + string.Join(' ', ports.Select(p => p.Split('/')[0] + "/" + p.Split('/')[1])));
+            case VolumeInstruction volume:
+                var paths = volume.Paths.Select(Expand).ToList();
+                if (paths.Any(p => p.Length == 0))
+                    throw new BuildException("VOLUME names an empty path.");
+                return Configure(request, state, config with { Volumes = MergeKeys(config.Volumes, paths) }, "VOLUME [" + string.Join(", ", paths.Select(p => $"\"{p}\"")) + "]");
+            case UserInstruction user:
+                string who = Expand(user.User);
+                return Configure(request, state, config with { User = who }, "USER " + who);
+            case WorkdirInstruction workdir:
+                string directory = Expand(workdir.Path);
+                string absolute = directory.StartsWith('/') ? directory : Path.Combine(config.WorkingDir is { Length: > 0 } current ? current : "/", directory);
+                absolute = "/" + string.Join('/', absolute.Split('/', StringSplitOptions.RemoveEmptyEntries));
+                return Workdir(request, state, config with { WorkingDir = absolute }, absolute);
+            case StopSignalInstruction stop:
+                string signal = Expand(stop.Signal);
+                return Configure(request, state, config with { StopSignal = signal }, "STOPSIGNAL " + signal);
+            case CmdInstruction cmd:
+                var command = Command(cmd.Command, state);
+                state.CmdSetHere = true;
+                return Configure(request, state, config with { Cmd = command }, "CMD " + Json(command));
+            case EntrypointInstruction entrypoint:
+                var entry = Command(entrypoint.Command, state);
+                // As docker: a new ENTRYPOINT drops a CMD inherited from the base (one set in this stage stays).
+                return Configure(request, state, config with { Entrypoint = entry, Cmd = state.CmdSetHere ? config.Cmd : null }, "ENTRYPOINT " + Json(entry));
+            case ShellInstruction shell:
+                return Configure(request, state, config with { Shell = [.. shell.Shell] }, "SHELL " + Json(shell.Shell));
+            case HealthcheckInstruction health:
+                var healthConfig = new HealthConfig
+                {
+                    Test = [.. health.Test],
+                    Interval = health.Interval.Ticks * 100,
+                    Timeout = health.Timeout.Ticks * 100,
+                    StartPeriod = health.StartPeriod.Ticks * 100,
+                    StartInterval = health.StartInterval.Ticks * 100,
+                    Retries = health.Retries,
+                };
+                return Configure(request, state, config with { Healthcheck = healthConfig }, "HEALTHCHECK " + Json(health.Test));
+            case OnbuildInstruction onbuild:
+                return Configure(request, state, config with { OnBuild = [.. config.OnBuild ?? [], onbuild.Trigger.Text] }, "ONBUILD " + onbuild.Trigger.Text);
+            case MaintainerInstruction maintainer:
+                return Configure(request, state, config, "MAINTAINER " + Expand(maintainer.Maintainer));
+            case RunInstruction run:
+                return await RunAsync(request, plan, state, run, number, cancel);
+            case FileInstruction file:
+                return await CopyAsync(request, plan, state, file, built, cancel);
+            default:
+                throw new BuildException($"{instruction.Keyword} is not an instruction a stage can run.");
+        }
+    }
+
+    /// <summary>The base image's ONBUILD triggers as instructions (each is one Dockerfile line).</summary>
+    private static IReadOnlyList<Instruction> Triggers(IReadOnlyList<string> onBuild, string fileName)
+    {
+        var document = DockerfileParser.Parse("FROM base\n" + string.Join('\n', onBuild) + "\n", fileName + " (ONBUILD of the base image)");
+        return document.Stages[0].Instructions;
+    }
+
+    /// <summary>A metadata instruction: a new configuration on the same layers (cached like any step).</summary>
+    private bool Configure(BuildRequest request, StageState state, ImageExecutionConfig config, string createdBy)
+    {
+        string key = Key(state.ImageId, createdBy);
+        if (Cached(request, key) is { } hit)
+        {
+            state.ImageId = hit;
+            state.Config = config;
+            return true;
+        }
+        state.ImageId = _steps.Configure(state.ImageId, config, createdBy).Id;
+        state.Config = config;
+        cache.Put(key, state.ImageId, createdBy);
+        return false;
+    }
+
+    /// <summary>WORKDIR: the configuration, and the directory made (0755, root's, as docker) when the image lacks it.</summary>
+    private bool Workdir(BuildRequest request, StageState state, ImageExecutionConfig config, string directory)
+    {
+        string createdBy = "WORKDIR " + directory;
+        string key = Key(state.ImageId, createdBy);
+        if (Cached(request, key) is { } hit)
+        {
+            state.ImageId = hit;
+            state.Config = config;
+            return true;
+        }
+        state.ImageId = _steps.ChangeFiles(state.ImageId, config, createdBy, rootfs => TargetDirectories.Ensure(rootfs, directory, "WORKDIR")).Id;
+        state.Config = config;
+        cache.Put(key, state.ImageId, createdBy);
+        return false;
+    }
+
+    private string? Cached(BuildRequest request, string key)
+        => request.NoCache ? null : cache.Find(key, id => host.ImageStore.TryResolve(id) is not null);
+
+    private async Task<bool> RunAsync(BuildRequest request, BuildPlan plan, StageState state, RunInstruction run, int number, CancellationToken cancel)
+    {
+        var command = run.Heredocs.Count > 0 ? HeredocCommand(run, state) : Command(run.Command, state);
+        var scope = state.Scope();
+        var mounts = run.Mounts.Select(value => RunMount.Parse(value, word => ShellWordExpander.Expand(word, scope, plan.Document.Escape))).ToList();
+        // Build args in scope are the command's environment, as docker's (never the image's); ENV values win.
+        var env = state.Args.Where(a => !(state.Config.Env ?? []).Any(e => e.StartsWith(a.Key + "=", StringComparison.Ordinal)))
+            .Concat(plan.ProxyArgs.Where(p => !state.Args.ContainsKey(p.Key)))
+            .Select(a => $"{a.Key}={a.Value}").OrderBy(a => a, StringComparer.Ordinal).ToList();
+        string network = run.Network ?? request.Network;
+        // BuildKit's form: the command as run, words joined.
+        string createdBy = "RUN " + string.Join(' ', command);
+        var proxyNames = plan.ProxyArgs.Keys.ToHashSet();
+        string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m), "network=" + network]);
+        if (Cached(request, key) is { } hit)
+        {
+            state.ImageId = hit;
+            return true;
+        }
+        using var secrets = new StepSecrets(host.Options.RunRoot);
+        using var output = progress.Output(number);
+        var image = await _steps.RunAsync(new RunStep
+        {
+            ImageId = state.ImageId,
+            Config = state.Config,
+            Command = command,
+            CreatedBy = createdBy,
+            Env = env,
+            Network = network,
+            Mounts = RunMounts.For(host, request.Context, mounts, request.Secrets, secrets),
+            ExtraHosts = request.ExtraHosts,
+            Ulimits = request.Ulimits,
+            ShmSize = request.ShmSize,
+        }, output, output, cancel);
+        state.ImageId = image.Id;
+        cache.Put(key, image.Id, createdBy);
+        return false;
+    }
+
+    /// <summary>
+    /// RUN with a heredoc: the body is the script, run by the stage's shell (a <c>#!</c> line picks its interpreter),
+    /// as BuildKit runs <c>RUN &lt;&lt;EOF</c>. Other uses of heredocs in RUN are not supported yet.
+    /// </summary>
+    private static List<string> HeredocCommand(RunInstruction run, StageState state)
+    {
+        var heredoc = run.Heredocs[0];
+        string written = string.Join(' ', run.Command.Arguments).Trim();
+        if (run.Heredocs.Count != 1 || !run.Command.PrependShell || !written.TrimStart('<', '-').Trim('"', '\'').Equals(heredoc.Name, StringComparison.Ordinal))
+            throw new BuildException("only RUN <<NAME with the script as its one heredoc is supported; write the command in the heredoc's body.");
+        string body = heredoc.Expand ? ShellWordExpander.Expand(heredoc.Content, state.Scope()) : heredoc.Content;
+        return body.StartsWith("#!", StringComparison.Ordinal)
+            ? [.. body[2..body.IndexOf('\n')].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries), "-c", body]
+            : [.. state.Shell, body];
+    }
+
+    private async Task<bool> CopyAsync(BuildRequest request, BuildPlan plan, StageState state, FileInstruction file,
+        IReadOnlyDictionary<int, string> built, CancellationToken cancel)
+    {
+        var scope = state.Scope();
+        char escape = plan.Document.Escape;
+        string Expand(string word) => ShellWordExpander.Expand(word, scope, escape);
+        var sources = file.Sources.Select(Expand).ToList();
+        string destination = Expand(file.Destination);
+        string? chown = file.Chown is null ? null : Expand(file.Chown);
+        string? chmod = file.Chmod is null ? null : Expand(file.Chmod);
+        var excludes = file.Excludes.Select(Expand).ToList();
+        bool parents = file is CopyInstruction { Parents: true };
+        string? from = file is CopyInstruction { From: { } written } ? Expand(written) : null;
+        if (file.Heredocs.Count > 0)
+            throw new BuildException($"{file.Keyword} <<NAME (a heredoc as a source) is not supported yet; put the file in the context.");
+        using var fetched = file is AddInstruction add && sources.Any(RemoteSource.IsUrl)
+            ? await FetchAsync(sources, add.Checksum is null ? null : Expand(add.Checksum), cancel)
+            : null;
+
+        // A source tree: the context, the rootfs of a stage or image (COPY --from) seen through a snapshot, or a download.
+        using var fromRootfs = from is null ? null : new SnapshotView(host, FromImage(plan, from, built));
+        var tree = fetched?.Tree ?? (fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None));
+        var copyPlan = tree.Plan(fetched is null ? sources : [fetched.Name], excludes, parents, file.Keyword);
+        var modeChange = chmod is null ? null : ModeChange.Parse(chmod, file.Keyword);
+        var digest = ContentHasher.Compute(tree, copyPlan, (0, 0), modeChange, fromRootfs is null && fetched is null ? statCache : null);
+        string createdBy = $"{file.Keyword} {string.Join(' ', sources)} {destination}";
+        string key = Key(state.ImageId, createdBy, ["from=" + (fromRootfs?.ImageId ?? "context"), "chown=" + chown, "chmod=" + chmod,
+            "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, "content=" + digest.Digest]);
+        if (Cached(request, key) is { } hit)
+        {
+            state.ImageId = hit;
+            return true;
+        }
+        cancel.ThrowIfCancellationRequested();
+        var options = new CopyOptions { Chown = chown, Chmod = chmod, ExtractArchives = file is AddInstruction, Instruction = file.Keyword };
+        var image = _steps.ChangeFiles(state.ImageId, state.Config, createdBy,
+            rootfs =>
+            {
+                CopyApplier.Apply(tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", options);
+                return true;
+            });
+        state.ImageId = image.Id;
+        cache.Put(key, image.Id, createdBy);
+        return false;
+    }
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
+
+    /// <summary>ADD URL: the file fetched (as docker, every build: its content decides whether the step is cached).</summary>
+    private async Task<FetchedFile> FetchAsync(IReadOnlyList<string> sources, string? checksum, CancellationToken cancel)
+    {
+        if (sources.Count != 1)
+            throw new BuildException("ADD takes one URL at a time here; write one ADD per URL, or mix no URL with local sources.");
+        return await RemoteSource.FetchAsync(Http, sources[0], checksum, Path.Combine(host.Options.Root, "build", "downloads"), cancel);
+    }
+
+    /// <summary>COPY --from's image: a stage by name or index, else an image (pulled when missing).</summary>
+    private string FromImage(BuildPlan plan, string from, IReadOnlyDictionary<int, string> built)
+    {
+        var stage = plan.Document.Stages.FirstOrDefault(s => s.Name == from.ToLowerInvariant())
+            ?? (int.TryParse(from, out int index) && index >= 0 && index < plan.Document.Stages.Count ? plan.Document.Stages[index] : null);
+        if (stage is not null)
+            return built.TryGetValue(stage.Index, out var id) ? id
+                : throw new BuildException($"--from={from} names a stage that is not built before this one.");
+        return (host.ImageStore.TryResolve(from) ?? host.Images.PullAsync(new PullRequest { Reference = from }).GetAwaiter().GetResult().Image).Id;
+    }
+
+    /// <summary>A command as the image keeps it: exec form as written, shell form run by the stage's SHELL.</summary>
+    private static List<string> Command(CommandLine command, StageState state)
+        => command.PrependShell ? [.. state.Shell, string.Join(' ', command.Arguments)] : [.. command.Arguments];
+
+    private ImageExecutionConfig ConfigOf(string imageId)
+        => host.ImageStore.Config(host.ImageStore.Resolve(imageId)).Config ?? new ImageExecutionConfig();
+
+    /// <summary>The step's cache key: SHA-256 of its parent, its instruction after substitution, and what else it depends on, one per line.</summary>
+    private static string Key(string parent, string instruction, params IEnumerable<string> inputs)
+    {
+        var text = new StringBuilder().Append(parent).Append('\n').Append(instruction.Replace("\n", "\\n"));
+        foreach (var input in inputs)
+            text.Append('\n').Append(input.Replace("\n", "\\n"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    /// <summary>A JSON array as docker writes CMD and the like in history: '&amp;', '&lt;' and '+' as they are, not \u escapes.</summary>
+    private static string Json(IReadOnlyList<string> values)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            JsonSerializer.Serialize(writer, values.ToList(), BuildJsonContext.Default.ListString);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string NormalizePort(string port)
+    {
+        var parts = port.Split('/');
+        string protocol = parts.Length > 1 ? parts[1].ToLowerInvariant() : "tcp";
+        if (parts.Length > 2 || !int.TryParse(parts[0], out int number) || number is < 1 or > 65535 || protocol is not ("tcp" or "udp" or "sctp"))
+            throw new BuildException($"EXPOSE {port}: not a port (1-65535, optionally /tcp, /udp or /sctp).");
+        return $"{number}/{protocol}";
+    }
+
+    private static Dictionary<string, string> Merge(Dictionary<string, string>? existing, IReadOnlyDictionary<string, string> added)
+    {
+        var merged = existing is null ? new Dictionary<string, string>() : new Dictionary<string, string>(existing);
+        foreach (var (key, value) in added)
+            merged[key] = value;
+        return merged;
+    }
+
+    private static Dictionary<string, JsonElement> MergeKeys(Dictionary<string, JsonElement>? existing, IEnumerable<string> keys)
+    {
+        var merged = existing is null ? new Dictionary<string, JsonElement>() : new Dictionary<string, JsonElement>(existing);
+        foreach (var key in keys)
+            merged[key] = EmptyObject;
+        return merged;
+    }
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
+    private static string HostPlatform() => RuntimeInformation.OSArchitecture switch
+    {
+        Architecture.X64 => "linux/amd64",
+        Architecture.Arm64 => "linux/arm64",
+        var other => "linux/" + other.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Skiff.Build.Context;
+using Skiff.Build.Execution;
+using Skiff.Engine;
+using Skiff.Engine.Specs;
+using Skiff.Interop;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary>`skiff build`: docker build's flags, read into a <see cref="BuildRequest"/> for the builder.</summary>
+internal static class BuildCommand
+{
+    public static readonly CliCommand Definition = new(
+        "build", "PATH|-", "Build an image from a Dockerfile and a context (a directory, or a tar stream on stdin).",
+        [
+            new("tag", 't', TakesValue: true, Repeatable: true, Help: "name the image REPOSITORY[:TAG] (repeatable)"),
+            new("file", 'f', TakesValue: true, Help: "the Dockerfile (default PATH/Dockerfile; - reads it from stdin)"),
+            new("build-arg", TakesValue: true, Repeatable: true, Help: "NAME=VALUE for an ARG (NAME alone takes it from the environment)"),
+            new("target", TakesValue: true, Help: "build up to this stage"),
+            new("label", TakesValue: true, Repeatable: true, Help: "KEY=VALUE set on the image"),
+            new("no-cache", Help: "run every step again"),
+            new("pull", Help: "pull base images even when they are here"),
+            new("network", TakesValue: true, Help: "network mode of RUN steps: default, none or host"),
+            new("quiet", 'q', Help: "print only the image ID"),
+            new("iidfile", TakesValue: true, Help: "write the image ID to this file"),
+            new("add-host", TakesValue: true, Repeatable: true, Help: "HOST:IP line added to RUN steps' /etc/hosts"),
+            new("ulimit", TakesValue: true, Repeatable: true, Help: "NAME=SOFT[:HARD] for RUN steps"),
+            new("shm-size", TakesValue: true, Help: "size of RUN steps' /dev/shm"),
+            new("secret", TakesValue: true, Repeatable: true, Help: "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret"),
+            new("platform", TakesValue: true, Help: "the image's platform: only this host's"),
+            new("progress", TakesValue: true, Help: "auto, plain or tty (skiff prints plain lines)"),
+            CliCommand.Help,
+        ],
+        Run, MinPositionals: 1, MaxPositionals: 1, Aliases: ["image build", "builder build", "buildx build"]);
+
+    private static int Run(CliContext context, ParsedArguments args)
+    {
+        var clock = Stopwatch.StartNew();
+        if (args.Value("progress") is { } mode && mode is not ("auto" or "plain" or "tty"))
+            throw new UsageException($"build: --progress takes auto, plain or tty, not \"{mode}\"", badFlag: true);
+        if (CliCommand.Platform(args, "build") is { } platform && !platform.Matches(Skiff.Oci.Image.Platform.Host))
+            throw new CliFailure(ErrorKind.InvalidArgument, $"build: --platform {args.Value("platform")} is not this host's platform ({Skiff.Oci.Image.Platform.Host}), and skiff cannot build for another one.");
+        string path = args.Positionals[0];
+        string? file = args.Value("file");
+        if (path == "-" && file == "-")
+            throw new CliFailure(ErrorKind.InvalidArgument, "build: the context and the Dockerfile cannot both come from stdin.");
+
+        var buildRoot = Path.Combine(context.EngineOptions.Root, "build");
+        PrivateStore.EnsureDirectory(buildRoot);
+        string dockerfileText;
+        string dockerfileName;
+        using var buildContext = path == "-"
+            ? BuildContext.FromTar(Console.OpenStandardInput(), Path.Combine(buildRoot, "contexts"), file ?? "Dockerfile")
+            : BuildContext.FromDirectory(path, file is null or "-" ? Path.Combine(path, "Dockerfile") : file);
+        if (file == "-")
+            (dockerfileText, dockerfileName) = (Console.In.ReadToEnd(), "Dockerfile");
+        else
+        {
+            string dockerfilePath = file is null ? Path.Combine(buildContext.Directory, "Dockerfile")
+                : path == "-" ? Path.Combine(buildContext.Directory, file) : file;
+            dockerfileName = Path.GetFileName(dockerfilePath);
+            try
+            {
+                dockerfileText = File.ReadAllText(dockerfilePath);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                throw new CliFailure(ErrorKind.NotFound, $"build: cannot read the Dockerfile {dockerfilePath}: {SystemErrors.Reason(error)}");
+            }
+        }
+
+        var request = new BuildRequest
+        {
+            Context = buildContext,
+            Dockerfile = dockerfileText,
+            DockerfileName = dockerfileName,
+            Tags = args.Values("tag"),
+            BuildArgs = BuildArgs(args.Values("build-arg")),
+            Target = args.Value("target"),
+            Labels = args.Values("label").Select(label => label.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""),
+            NoCache = args.Bool("no-cache"),
+            Pull = args.Bool("pull"),
+            Network = args.Value("network") ?? "default",
+            ExtraHosts = args.Values("add-host"),
+            Ulimits = [.. args.Values("ulimit").Select(UlimitRequest.Parse)],
+            ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
+            Secrets = Secrets(args.Values("secret")),
+        };
+        bool quiet = args.Bool("quiet");
+        var progress = new PlainBuildProgress(Console.Error, quiet);
+        using var cache = BuildCache.Open(Path.Combine(buildRoot, "cache.db"));
+        // A tar context has new paths and inodes every time: nothing a stat cache could match.
+        var statCache = path == "-" ? null : StatCache.Open(Path.Combine(buildRoot, "stat-cache"));
+        var builder = new Builder(context.Engine, cache, statCache, progress);
+        var result = builder.BuildAsync(request).GetAwaiter().GetResult();
+        if (args.Value("iidfile") is { } iidfile)
+            File.WriteAllText(iidfile, result.Image.Id);
+        if (quiet)
+            context.Out.WriteLine(result.Image.Id);
+        else
+        {
+            foreach (var tag in request.Tags)
+                Console.Error.WriteLine($"naming to {Skiff.Images.Service.ImageService.NormalizeName(tag)}");
+            Console.Error.WriteLine($"built {result.Image.Id} in {clock.Elapsed.TotalSeconds:0.000}s ({result.CachedSteps} of {result.Steps} steps cached)");
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// docker's --secret: id=ID with src=FILE (or source=), or env=VAR; type=file|env may say which; id alone takes the
+    /// environment variable ID, as docker's CLI. A file that does not exist is an error now, not at the step.
+    /// </summary>
+    private static Dictionary<string, BuildSecret> Secrets(IReadOnlyList<string> values)
+    {
+        var secrets = new Dictionary<string, BuildSecret>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            var fields = value.Split(',').Select(f => f.Split('=', 2)).ToDictionary(f => f[0].Trim().ToLowerInvariant(), f => f.Length > 1 ? f[1] : "");
+            if (fields.Keys.Except(["id", "src", "source", "env", "type"]).FirstOrDefault() is { } unknown)
+                throw new UsageException($"build: --secret \"{value}\": unknown field {unknown} (use id, src, env, type)", badFlag: true);
+            if (!fields.TryGetValue("id", out var id) || id.Length == 0)
+                throw new UsageException($"build: --secret \"{value}\" has no id=", badFlag: true);
+            string? file = fields.GetValueOrDefault("src") ?? fields.GetValueOrDefault("source");
+            string? variable = fields.GetValueOrDefault("env");
+            if (fields.GetValueOrDefault("type") is "env" && file is not null)
+                (variable, file) = (file, null);
+            if (file is null && variable is null)
+                variable = id;
+            if (file is not null)
+            {
+                if (!File.Exists(file))
+                    throw new CliFailure(ErrorKind.NotFound, $"build: the secret file {file} (--secret id={id}) does not exist.");
+                secrets[id] = new BuildSecret(file, null);
+            }
+            else
+                secrets[id] = new BuildSecret(null, System.Text.Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable(variable!)
+                    ?? throw new CliFailure(ErrorKind.NotFound, $"build: the environment variable {variable} of --secret id={id} is not set.")));
+        }
+        return secrets;
+    }
+
+    /// <summary>--build-arg NAME=VALUE, or NAME alone for the value of the environment variable NAME (skipped when unset), as docker.</summary>
+    private static Dictionary<string, string> BuildArgs(IReadOnlyList<string> values)
+    {
+        var args = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            int equals = value.IndexOf('=');
+            if (equals == 0)
+                throw new UsageException($"build: --build-arg \"{value}\" has no name", badFlag: true);
+            if (equals > 0)
+                args[value[..equals]] = value[(equals + 1)..];
+            else if (Environment.GetEnvironmentVariable(value) is { } fromEnvironment)
+                args[value] = fromEnvironment;
+        }
+        return args;
+    }
+}
