@@ -82,17 +82,6 @@ public sealed record BuildOutput(BuildOutputType Type, string Destination)
             write(output);
             return;
         }
-        // A partial archive never takes the name: written beside it, renamed when whole.
-        string temporary = Destination + ".skiff-" + Convert.ToHexStringLower(Skiff.Interop.SecureRandom.Bytes(6));
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-                write(file);
-            File.Move(temporary, Destination, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        Skiff.Interop.FileTree.WriteReplacing(Destination, write);
     }
 }
