@@ -95,7 +95,8 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         }
         foreach (var tag in request.Tags)
             host.Images.Tag(final, tag);
-        return new BuildResult(host.ImageStore.Resolve(final), counts.Total, counts.Cached, warnings);
+        // FROM lines are numbered as steps but are neither run nor cached: the summary counts the instructions.
+        return new BuildResult(host.ImageStore.Resolve(final), counts.Total - plan.Stages.Count, counts.Cached, warnings);
     }
 
     /// <summary>Step numbers and the count of cached steps, shared by the stages building at once.</summary>
