@@ -5,6 +5,7 @@
 # floor of `tar -xzf` of the same layers. Every tool gets a fresh store, in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 skiff=$PWD/bin/skiff
 work=$(mktemp -d /tmp/skiff-pullbench.XXXXXX)
 registry_pid=
@@ -36,26 +37,7 @@ long=$(printf 'n%.0s' $(seq 1 240))
 for i in $(seq 1 100); do echo "$i" > "$top/opt/long/$long-$i"; done
 tar -C "$top" -cf "$work/layers/4.tar" usr opt
 
-mkdir -p "$work/oci/blobs/sha256"
-diff_ids=() layers_json=()
-for i in 1 2 3 4; do
-  diff_ids+=("\"sha256:$(sha256sum < "$work/layers/$i.tar" | cut -d' ' -f1)\"")
-  gzip -6 -c "$work/layers/$i.tar" > "$work/layers/$i.tar.gz"
-  digest=$(sha256sum < "$work/layers/$i.tar.gz" | cut -d' ' -f1)
-  cp "$work/layers/$i.tar.gz" "$work/oci/blobs/sha256/$digest"
-  layers_json+=("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$digest\",\"size\":$(stat -c %s "$work/layers/$i.tar.gz")}")
-done
-join() { local IFS=,; echo "$*"; }
-printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' "$(join "${diff_ids[@]}")" > "$work/config.json"
-config_digest=$(sha256sum < "$work/config.json" | cut -d' ' -f1)
-cp "$work/config.json" "$work/oci/blobs/sha256/$config_digest"
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[%s]}' \
-  "$config_digest" "$(stat -c %s "$work/config.json")" "$(join "${layers_json[@]}")" > "$work/manifest.json"
-manifest_digest=$(sha256sum < "$work/manifest.json" | cut -d' ' -f1)
-cp "$work/manifest.json" "$work/oci/blobs/sha256/$manifest_digest"
-echo '{"imageLayoutVersion":"1.0.0"}' > "$work/oci/oci-layout"
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"bench"}}]}' \
-  "$manifest_digest" "$(stat -c %s "$work/manifest.json")" > "$work/oci/index.json"
+oci_layout "$work/oci" bench "$work"/layers/{1,2,3,4}.tar
 
 # --- the registry ------------------------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -76,14 +58,7 @@ entries=$(for i in 1 2 3 4; do tar -tf "$work/layers/$i.tar"; done | wc -l)
 compressed_mb=$(cat "$work"/layers/?.tar.gz | wc -c | awk '{printf "%.0f", $1 / 1e6}')
 
 # --- the runs ----------------------------------------------------------------------------------------------
-# seconds COMMAND...: wall time of COMMAND in seconds (page cache warm for every tool: the blobs were just pushed).
-seconds() {
-  local start end
-  start=${EPOCHREALTIME/./}
-  "$@" >/dev/null
-  end=${EPOCHREALTIME/./}
-  awk -v d=$(( end - start )) 'BEGIN {printf "%.2f", d / 1e6}'
-}
+# Page cache warm for every tool: the blobs were just pushed.
 sync
 tar_s=$(seconds bash -c "mkdir $work/tar && for i in 1 2 3 4; do tar -C $work/tar -xzf $work/layers/\$i.tar.gz; done")
 # A first pull into a store of its own warms the binary's pages and measures peak RSS.

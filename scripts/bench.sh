@@ -2,8 +2,9 @@
 # make bench: container start latency of skiff-runtime against runc, measured in the same run
 # on the same busybox bundle, plus the runtime's peak RSS. Prints medians and ratios.
 # Then what seccomp and cgroup limits add to a start, skiff run against podman run, skiff ps with 100 containers,
-# scripts/bench-net.sh: a published port's throughput against direct veth paths, and scripts/bench-pull.sh: image
-# pull against podman, skopeo + umoci and the tar -xzf floor.
+# scripts/bench-net.sh: a published port's throughput against direct veth paths, scripts/bench-pull.sh: image
+# pull against podman, skopeo + umoci and the tar -xzf floor, and scripts/bench-build.sh: skiff build against
+# buildah bud --layers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-40}
@@ -121,3 +122,5 @@ echo
 ./scripts/bench-net.sh
 echo
 ./scripts/bench-pull.sh
+echo
+./scripts/bench-build.sh
