@@ -25,7 +25,7 @@ public sealed record CopyOptions
 /// Writes a <see cref="CopyPlan"/> into a root filesystem (the merged view of a build step), with docker's rules:
 /// the destination is resolved inside the rootfs (a symlink in it leads where it would in the container, never out
 /// of it: openat2 RESOLVE_IN_ROOT, as <c>skiff cp</c> resolves), relative to the WORKDIR unless absolute; its
-/// missing parents are created 0755 and root's; files are root's unless --chown, keep their modes unless --chmod,
+/// missing parents are created 0755 and root's unless --chown (then the owner's); files are root's unless --chown, keep their modes unless --chmod,
 /// their symlinks, extended attributes and modification times; files hard-linked to each other in the sources are
 /// hard-linked in the copy; an existing file is replaced, an existing directory merged into, and a directory is
 /// never replaced by a file.
@@ -47,7 +47,7 @@ public static class CopyApplier
 
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
         using var sourceRoot = tree.OpenRoot();
-        using var targets = new TargetDirectories(root, instruction);
+        using var targets = new TargetDirectories(root, instruction, owner);
         using var sources = new ParentDirectories(tree, sourceRoot);
 
         bool archive = options.ExtractArchives && plan.SingleFile && IsArchive(tree, sourceRoot, plan.Entries[0], instruction);

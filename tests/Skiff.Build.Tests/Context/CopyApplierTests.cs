@@ -88,6 +88,22 @@ public class CopyApplierTests
     }
 
     [Fact]
+    public void Chown_gives_the_directories_a_copy_creates_its_owner_and_leaves_existing_ones_alone()
+    {
+        using var s = Setup();
+        s.Write("ctx/f", "x");
+        s.Dir("root/usr");
+        Copy(s, ["f"], "/usr/local/bin/", new CopyOptions { Chown = "app" });
+        // BuildKit's and buildah's copies chown every directory they make (fsutil's MkdirAll), not only the files.
+        Assert.Equal((1000u, 1001u), (Stat(s["root/usr/local"]).Uid, Stat(s["root/usr/local"]).Gid));
+        Assert.Equal((1000u, 1001u), (Stat(s["root/usr/local/bin"]).Uid, Stat(s["root/usr/local/bin"]).Gid));
+        Assert.Equal(0x1EDu, Stat(s["root/usr/local/bin"]).Mode & 0xFFFu);
+        Assert.Equal((0u, 0u), (Stat(s["root/usr"]).Uid, Stat(s["root/usr"]).Gid));
+        Copy(s, ["f"], "/plain/dir/", new CopyOptions());
+        Assert.Equal((0u, 0u), (Stat(s["root/plain/dir"]).Uid, Stat(s["root/plain/dir"]).Gid));
+    }
+
+    [Fact]
     public void Chmod_octal_and_symbolic()
     {
         using var s = Setup();
