@@ -17,6 +17,12 @@ public sealed record CopyOptions
     /// <summary>ADD: a source that is a tar archive (plain, gzip or zstd) is extracted instead of copied.</summary>
     public bool ExtractArchives { get; init; }
 
+    /// <summary>
+    /// COPY --from without --chown: files keep the owners they have in the stage or image, as BuildKit's and buildah's
+    /// copies do (a context's files are root's because BuildKit's file sync resets their owners, not by copy rules).
+    /// </summary>
+    public bool KeepOwners { get; init; }
+
     /// <summary>The instruction's name, for errors.</summary>
     public string Instruction { get; init; } = "COPY";
 }
@@ -80,7 +86,7 @@ public static class CopyApplier
                 continue; // a directory merged into where the rootfs's symlink leads (/lib -> usr/lib): the link stays
             if (existing == Existing.None && !Create(tree, sourceRoot, entry, parent, name, path, links, targets, instruction))
                 continue;
-            ApplyMetadata(entry, parent, name, owner, chmod, sources.PathOf(entry.Source));
+            ApplyMetadata(entry, parent, name, options.KeepOwners ? (entry.Status.Uid, entry.Status.Gid) : owner, chmod, sources.PathOf(entry.Source));
             if (entry.Type == Libc.S_IFDIR)
                 directoryTimes.Add((path, entry.Status));
             else
@@ -97,9 +103,10 @@ public static class CopyApplier
     /// <summary>
     /// docker's --chown: names are looked up in the rootfs's /etc/passwd and /etc/group (a missing name is an error),
     /// numbers are taken as they are; a user without a group takes its passwd group when named, the same number when
-    /// numeric, as BuildKit does. Without --chown: root's.
+    /// numeric, as BuildKit does. Without --chown: root's. An error names <paramref name="subject"/> (the instruction
+    /// and its --chown when null).
     /// </summary>
-    public static (uint Uid, uint Gid) ResolveOwner(string rootfs, string? chown, string instruction = "COPY")
+    public static (uint Uid, uint Gid) ResolveOwner(string rootfs, string? chown, string instruction = "COPY", string? subject = null)
     {
         if (string.IsNullOrEmpty(chown))
             return (0, 0);
@@ -110,7 +117,7 @@ public static class CopyApplier
         }
         catch (SkiffException error) when (error.Kind == ErrorKind.InvalidArgument)
         {
-            throw new BuildException($"{instruction} --chown={chown}: {error.Message}", error);
+            throw new BuildException($"{subject ?? $"{instruction} --chown={chown}"}: {error.Message}", error);
         }
         bool numericUserOnly = !chown.Contains(':') && uint.TryParse(chown, out _);
         return (user.Uid, numericUserOnly ? user.Uid : user.Gid);

@@ -16,12 +16,13 @@ internal sealed class TargetDirectories(FileDescriptor root, string instruction,
 
     /// <summary>
     /// Makes the absolute container path <paramref name="directory"/> under <paramref name="rootfs"/> with its missing
-    /// parents, resolved inside the rootfs; false when it was a directory already (nothing written).
+    /// parents (given <paramref name="createdOwner"/>), resolved inside the rootfs; false when it was a directory
+    /// already (nothing written).
     /// </summary>
-    public static bool Ensure(string rootfs, string directory, string instruction)
+    public static bool Ensure(string rootfs, string directory, string instruction, (uint Uid, uint Gid) createdOwner)
     {
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
-        using var targets = new TargetDirectories(root, instruction, (0, 0));
+        using var targets = new TargetDirectories(root, instruction, createdOwner);
         string relative = directory.Trim('/') is { Length: > 0 } inner ? inner : ".";
         if (targets.IsDirectory(relative))
             return false;

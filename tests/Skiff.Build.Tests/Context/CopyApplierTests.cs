@@ -104,6 +104,19 @@ public class CopyApplierTests
     }
 
     [Fact]
+    public void A_copy_from_a_stage_keeps_the_owners_unless_chown()
+    {
+        using var s = Setup();
+        s.Write("ctx/src/owned", "x");
+        Libc.FchownAt(Libc.AT_FDCWD, s["ctx/src/owned"], 7, 8, 0);
+        Copy(s, ["src"], "/kept", new CopyOptions { KeepOwners = true });
+        Assert.Equal((7u, 8u), (Stat(s["root/kept/owned"]).Uid, Stat(s["root/kept/owned"]).Gid));
+        Assert.Equal((0u, 0u), (Stat(s["root/kept"]).Uid, Stat(s["root/kept"]).Gid)); // made by the copy: root's
+        Copy(s, ["src"], "/reset", new CopyOptions());
+        Assert.Equal((0u, 0u), (Stat(s["root/reset/owned"]).Uid, Stat(s["root/reset/owned"]).Gid));
+    }
+
+    [Fact]
     public void Chmod_octal_and_symbolic()
     {
         using var s = Setup();
