@@ -46,6 +46,18 @@ if s.recv(1) != b"":
 print(f"{time.perf_counter() - start:.4f}")
 PY
 }
+# namespace_on_veth NS HOSTIF NET ROUTE: namespace NS linked to the host by veth HOSTIF, the host NET.1 and NS NET.2
+# (a /24), NS reaching ROUTE through the host.
+namespace_on_veth() {
+  ip netns add "$1"
+  ip link add "$2" type veth peer name eth0 netns "$1"
+  ip addr add "$3.1/24" dev "$2"
+  ip link set "$2" up
+  ip -n "$1" addr add "$3.2/24" dev eth0
+  ip -n "$1" link set eth0 up
+  ip -n "$1" link set lo up
+  ip -n "$1" route add "$4" via "$3.1"
+}
 best_of_3() { for i in 1 2 3; do "$@"; done | sort -n | head -1; }
 
 mkdir -p "$work/rootfs/bin"
@@ -56,13 +68,7 @@ tar -C "$work/rootfs" -cf "$work/busybox.tar" .
 sink='while true; do busybox nc -l -p 5001 </dev/null >/dev/null; done'
 
 # The direct path: a namespace on a veth of its own, the same sink in it.
-ip netns add "$direct"
-ip link add skbdh0 type veth peer name eth0 netns "$direct"
-ip addr add 10.231.84.1/24 dev skbdh0
-ip link set skbdh0 up
-ip -n "$direct" addr add 10.231.84.2/24 dev eth0
-ip -n "$direct" link set eth0 up
-ip -n "$direct" route add 10.231.85.0/24 via 10.231.84.1
+namespace_on_veth "$direct" skbdh0 10.231.84 10.231.85.0/24
 ip netns exec "$direct" sh -c "$sink" >/dev/null 2>&1 &
 direct_s=$(best_of_3 send 10.231.84.2 5001)
 
@@ -72,14 +78,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 loopback_s=$(best_of_3 send 127.0.0.1 "$port")
 
 # Another machine, as far as the host can tell, reaching the port through the host's address on its link.
-ip netns add "$client"
-ip link add skbch0 type veth peer name eth0 netns "$client"
-ip addr add 10.231.85.1/24 dev skbch0
-ip link set skbch0 up
-ip -n "$client" addr add 10.231.85.2/24 dev eth0
-ip -n "$client" link set eth0 up
-ip -n "$client" link set lo up
-ip -n "$client" route add 10.231.84.0/24 via 10.231.85.1
+namespace_on_veth "$client" skbch0 10.231.85 10.231.84.0/24
 in_client() { ip netns exec "$client" bash -c "$(declare -f send); send $1 $2"; }
 # Its direct path crosses the host too: routed to the sink's namespace, two veths, no NAT.
 routed_s=$(best_of_3 in_client 10.231.84.2 5001)

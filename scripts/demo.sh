@@ -25,5 +25,14 @@ bin/skiff run -d --name demo demo/busybox sh -c 'echo started; sleep 30' >/dev/n
 sleep 0.5
 bin/skiff logs demo
 bin/skiff rm -f demo >/dev/null
+mkdir -p "$work/app"
+printf 'hello from a built image\n' > "$work/app/greeting.txt"
+printf 'FROM demo/busybox\nWORKDIR /app\nCOPY greeting.txt .\nRUN wc -c greeting.txt > size.txt\nCMD ["sh", "-c", "cat greeting.txt size.txt"]\n' > "$work/app/Dockerfile"
+echo "+ skiff build -t demo/hello app   (Dockerfile: FROM demo/busybox, WORKDIR, COPY, RUN, CMD)"
+bin/skiff build -t demo/hello "$work/app"
+echo "+ skiff run --rm demo/hello"
+bin/skiff run --rm demo/hello
+echo "+ skiff build -t demo/hello app   (again: every step from the cache)"
+bin/skiff build -t demo/hello "$work/app" 2>&1 | tail -1
 echo "+ skiff-runtime run --bundle bundle demo-$$"
 (cd "$work/bundle" && "$OLDPWD/bin/skiff-runtime" --root "$work/runtime" run "demo-$$")

@@ -18,17 +18,6 @@ internal static class ArchiveOutput
             write(stdout);
             return;
         }
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-                write(file);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        Skiff.Interop.FileTree.WriteReplacing(path, write);
     }
 }

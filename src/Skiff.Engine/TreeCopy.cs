@@ -7,7 +7,7 @@ namespace Skiff.Engine;
 /// Copies a directory tree as `cp -a` would for what containers need: symlinks stay links (never followed),
 /// directories and files keep their mode and owner.
 /// </summary>
-internal static class TreeCopy
+public static class TreeCopy
 {
     public static void Copy(string source, string target)
     {

@@ -65,6 +65,26 @@ public static unsafe partial class FileTree
     }
 
     /// <summary>
+    /// Writes the file <paramref name="path"/> through <paramref name="write"/> under a temporary name beside it,
+    /// renamed over it when whole: a failure never leaves a truncated file under the name.
+    /// </summary>
+    public static void WriteReplacing(string path, Action<Stream> write)
+    {
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Convert.ToHexStringLower(SecureRandom.Bytes(4))}.tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+                write(file);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>
     /// Copies the regular file <paramref name="source"/> to the new file <paramref name="destination"/> (mode 0600, for
     /// the caller to set) in the kernel: copy_file_range, which shares extents where the file system can, else sendfile.
     /// </summary>

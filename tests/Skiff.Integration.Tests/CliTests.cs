@@ -95,9 +95,15 @@ public sealed class CliTests : IDisposable
         LifecycleTests.WaitFor(() => _bundle.Pids(id).Count == 3);
         var pids = _bundle.Pids(id);
 
-        var table = _bundle.Runtime("ps", id);
-        Assert.Equal(0, table.ExitCode);
-        var lines = table.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // A forked child shows the shell's command line until it has exec'd sleep: under load that takes a while.
+        string[] lines = [];
+        LifecycleTests.WaitFor(() =>
+        {
+            var table = _bundle.Runtime("ps", id);
+            Assert.Equal(0, table.ExitCode);
+            lines = table.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return lines.Count(l => l.TrimEnd().EndsWith(" sleep 100", StringComparison.Ordinal)) == 2;
+        });
         Assert.Contains("PID", lines[0]);
         Assert.Equal(3, lines.Length - 1);
         Assert.Equal(2, lines.Count(l => l.TrimEnd().EndsWith(" sleep 100", StringComparison.Ordinal)));

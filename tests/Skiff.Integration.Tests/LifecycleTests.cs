@@ -31,7 +31,8 @@ public sealed class LifecycleTests : IDisposable
 
         Assert.Equal(0, _bundle.Runtime("start", id).ExitCode);
         Assert.Equal("running", _bundle.Status(id));
-        Assert.Contains("sleep", File.ReadAllText($"/proc/{pid}/cmdline"));
+        // start returns once the exec fifo is opened, as runc's: the exec itself follows, under load a little later.
+        WaitFor(() => File.ReadAllText($"/proc/{pid}/cmdline").Contains("sleep"));
 
         var state = JsonDocument.Parse(_bundle.Runtime("state", id).Stdout).RootElement;
         Assert.Equal(id, state.GetProperty("id").GetString());

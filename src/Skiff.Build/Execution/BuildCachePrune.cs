@@ -35,7 +35,7 @@ public static class BuildCachePrune
         }
 
         int mounts = 0;
-        var cacheMounts = Path.Combine(host.Options.Root, "build", "cache-mounts");
+        var cacheMounts = new BuildStore(host.Options).CacheMounts;
         if (Directory.Exists(cacheMounts))
         {
             foreach (var directory in Directory.GetDirectories(cacheMounts))

@@ -24,6 +24,8 @@ public sealed record BuildRequest
     /// <summary>--label: set on the final image.</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     public bool NoCache { get; init; }
+    /// <summary>--no-cache-filter: stages (by name or index) whose steps run again, the others' coming from the cache.</summary>
+    public IReadOnlyList<string> NoCacheFilter { get; init; } = [];
     /// <summary>--pull: base images are pulled even when present.</summary>
     public bool Pull { get; init; }
     /// <summary>--network: the default network mode of RUN steps (default, none, host).</summary>
@@ -71,8 +73,13 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         var counts = new StepCounts(plan.Stages.Sum(s => s.Stage.Instructions.Count + 1));
         try
         {
-            foreach (var stage in plan.Stages)
-                built[stage.Index] = await BuildStageAsync(request, plan, stage, built, counts, cancel);
+            // Stages of a wave need nothing of each other: they build at once (a RUN of one while another copies).
+            foreach (var wave in plan.Waves)
+            {
+                var done = await Task.WhenAll(wave.Select(stage => BuildStageAsync(request, plan, stage, built, counts, cancel)));
+                for (int i = 0; i < wave.Count; i++)
+                    built[wave[i].Index] = done[i];
+            }
         }
         finally
         {
@@ -88,14 +95,22 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         }
         foreach (var tag in request.Tags)
             host.Images.Tag(final, tag);
-        return new BuildResult(host.ImageStore.Resolve(final), counts.Total, counts.Cached, warnings);
+        // FROM lines are numbered as steps but are neither run nor cached: the summary counts the instructions.
+        return new BuildResult(host.ImageStore.Resolve(final), counts.Total - plan.Stages.Count, counts.Cached, warnings);
     }
 
+    /// <summary>Step numbers and the count of cached steps, shared by the stages building at once.</summary>
     private sealed class StepCounts(int total)
     {
+        private int _done;
+        private int _cached;
+
         public int Total { get; } = total;
-        public int Done { get; set; }
-        public int Cached { get; set; }
+        public int Cached => _cached;
+
+        public int Next() => Interlocked.Increment(ref _done);
+
+        public void CountCached() => Interlocked.Increment(ref _cached);
     }
 
     /// <summary>A stage as it is being built: its image so far, its configuration, the ARGs in scope and its SHELL.</summary>
@@ -105,6 +120,8 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         public ImageExecutionConfig Config { get; set; } = config;
         public Dictionary<string, string> Args { get; } = new(StringComparer.Ordinal);
         public List<string> Shell => Config.Shell ?? DefaultShell;
+        /// <summary>--no-cache-filter named this stage: its steps run again.</summary>
+        public bool NoCache { get; init; }
         /// <summary>Whether this stage set CMD (which a later ENTRYPOINT then keeps).</summary>
         public bool CmdSetHere { get; set; }
 
@@ -127,9 +144,13 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     {
         var from = planned.Stage.From;
         string label = planned.Stage.Name is { } name ? $"{name} " : "";
-        progress.Step(++counts.Done, counts.Total, $"[{label}{counts.Done}/{counts.Total}] {from.Text}");
+        int fromNumber = counts.Next();
+        progress.Step(fromNumber, counts.Total, $"[{label}{fromNumber}/{counts.Total}] {from.Text}");
         string baseImage = planned.BaseStage is { } stageIndex ? built[stageIndex] : await BaseImageAsync(plan, planned, request.Pull, cancel);
-        var state = new StageState(baseImage, ConfigOf(baseImage));
+        var state = new StageState(baseImage, ConfigOf(baseImage))
+        {
+            NoCache = request.NoCacheFilter.Contains(planned.Stage.Name ?? "") || request.NoCacheFilter.Contains(planned.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
         // The base's ONBUILD triggers run first, as docker's; the stage's image does not pass them on.
         var triggers = state.Config.OnBuild is { Count: > 0 } onBuild ? Triggers(onBuild, plan.Document.FileName) : [];
         if (triggers.Count > 0)
@@ -138,14 +159,14 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         foreach (var instruction in triggers.Concat(planned.Stage.Instructions))
         {
             cancel.ThrowIfCancellationRequested();
-            int number = ++counts.Done;
+            int number = counts.Next();
             progress.Step(number, counts.Total, $"[{label}{number}/{counts.Total}] {instruction.Text}");
             var started = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 bool cached = await ExecuteAsync(request, plan, state, instruction, built, number, cancel);
                 if (cached)
-                    counts.Cached++;
+                    counts.CountCached();
                 progress.Done(number, cached, started.Elapsed);
             }
             catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException
@@ -266,7 +287,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     private bool Configure(BuildRequest request, StageState state, ImageExecutionConfig config, string createdBy)
     {
         string key = Key(state.ImageId, createdBy);
-        if (Cached(request, key) is { } hit)
+        if (Cached(request, state, key) is { } hit)
         {
             state.ImageId = hit;
             state.Config = config;
@@ -286,7 +307,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     {
         string createdBy = "WORKDIR " + directory;
         string key = Key(state.ImageId, createdBy);
-        if (Cached(request, key) is { } hit)
+        if (Cached(request, state, key) is { } hit)
         {
             state.ImageId = hit;
             state.Config = config;
@@ -299,8 +320,8 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         return false;
     }
 
-    private string? Cached(BuildRequest request, string key)
-        => request.NoCache ? null : cache.Find(key, id => host.ImageStore.TryResolve(id) is not null);
+    private string? Cached(BuildRequest request, StageState state, string key)
+        => request.NoCache || state.NoCache ? null : cache.Find(key, id => host.ImageStore.TryResolve(id) is not null);
 
     private async Task<bool> RunAsync(BuildRequest request, BuildPlan plan, StageState state, RunInstruction run, int number, CancellationToken cancel)
     {
@@ -316,7 +337,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         string createdBy = "RUN " + string.Join(' ', command);
         var proxyNames = plan.ProxyArgs.Keys.ToHashSet();
         string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m), "network=" + network]);
-        if (Cached(request, key) is { } hit)
+        if (Cached(request, state, key) is { } hit)
         {
             state.ImageId = hit;
             return true;
@@ -385,7 +406,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         string createdBy = $"{file.Keyword} {string.Join(' ', sources)} {destination}";
         string key = Key(state.ImageId, createdBy, ["from=" + (fromRootfs?.ImageId ?? "context"), "chown=" + chown, "chmod=" + chmod,
             "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, "content=" + digest.Digest]);
-        if (Cached(request, key) is { } hit)
+        if (Cached(request, state, key) is { } hit)
         {
             state.ImageId = hit;
             return true;
@@ -414,7 +435,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     {
         if (sources.Count != 1)
             throw new BuildException("ADD takes one URL at a time here; write one ADD per URL, or mix no URL with local sources.");
-        return await RemoteSource.FetchAsync(Http, sources[0], checksum, Path.Combine(host.Options.Root, "build", "downloads"), cancel);
+        return await RemoteSource.FetchAsync(Http, sources[0], checksum, new BuildStore(host.Options).Downloads, cancel);
     }
 
     /// <summary>COPY --from's image: a stage by name or index, else an image (pulled when missing).</summary>

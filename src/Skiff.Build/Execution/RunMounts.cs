@@ -72,7 +72,7 @@ internal static class RunMounts
     private static MountRequest Cache(EngineHost host, RunMount mount, string target)
     {
         string id = mount.Id ?? target;
-        var directory = Path.Combine(host.Options.Root, "build", "cache-mounts", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32]);
+        var directory = Path.Combine(new BuildStore(host.Options).CacheMounts, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32]);
         PrivateStore.EnsureDirectory(Path.GetDirectoryName(directory)!);
         var data = Path.Combine(directory, "data");
         if (!Directory.Exists(data))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Skiff.Build;
 using Skiff.Build.Context;
 using Skiff.Build.Execution;
 using Skiff.Engine;
@@ -19,6 +20,7 @@ internal static class BuildCommand
             new("target", TakesValue: true, Help: "build up to this stage"),
             new("label", TakesValue: true, Repeatable: true, Help: "KEY=VALUE set on the image"),
             new("no-cache", Help: "run every step again"),
+            new("no-cache-filter", TakesValue: true, Repeatable: true, Help: "run these stages' steps again (names or indexes, comma-separated)"),
             new("pull", Help: "pull base images even when they are here"),
             new("network", TakesValue: true, Help: "network mode of RUN steps: default, none or host"),
             new("quiet", 'q', Help: "print only the image ID"),
@@ -27,6 +29,7 @@ internal static class BuildCommand
             new("ulimit", TakesValue: true, Repeatable: true, Help: "NAME=SOFT[:HARD] for RUN steps"),
             new("shm-size", TakesValue: true, Help: "size of RUN steps' /dev/shm"),
             new("secret", TakesValue: true, Repeatable: true, Help: "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret"),
+            new("output", 'o', TakesValue: true, Repeatable: true, Help: "type=docker|oci|local|tar,dest=PATH (PATH alone: a directory; -: a tar on stdout)"),
             new("platform", TakesValue: true, Help: "the image's platform: only this host's"),
             new("progress", TakesValue: true, Help: "auto, plain or tty (skiff prints plain lines)"),
             CliCommand.Help,
@@ -45,12 +48,11 @@ internal static class BuildCommand
         if (path == "-" && file == "-")
             throw new CliFailure(ErrorKind.InvalidArgument, "build: the context and the Dockerfile cannot both come from stdin.");
 
-        var buildRoot = Path.Combine(context.EngineOptions.Root, "build");
-        PrivateStore.EnsureDirectory(buildRoot);
+        var store = new BuildStore(context.EngineOptions);
         string dockerfileText;
         string dockerfileName;
         using var buildContext = path == "-"
-            ? BuildContext.FromTar(Console.OpenStandardInput(), Path.Combine(buildRoot, "contexts"), file ?? "Dockerfile")
+            ? BuildContext.FromTar(Console.OpenStandardInput(), store.Contexts, file ?? "Dockerfile")
             : BuildContext.FromDirectory(path, file is null or "-" ? Path.Combine(path, "Dockerfile") : file);
         if (file == "-")
             (dockerfileText, dockerfileName) = (Console.In.ReadToEnd(), "Dockerfile");
@@ -79,6 +81,7 @@ internal static class BuildCommand
             Target = args.Value("target"),
             Labels = args.Values("label").Select(label => label.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""),
             NoCache = args.Bool("no-cache"),
+            NoCacheFilter = [.. args.Values("no-cache-filter").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(s => s.ToLowerInvariant())],
             Pull = args.Bool("pull"),
             Network = args.Value("network") ?? "default",
             ExtraHosts = args.Values("add-host"),
@@ -86,17 +89,24 @@ internal static class BuildCommand
             ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
             Secrets = Secrets(args.Values("secret")),
         };
+        // Parsed before the build: a bad --output wastes no build.
+        var outputs = args.Values("output").Select(BuildOutput.Parse).ToList();
+        if (outputs.Count(o => o.Destination == "-") > 1)
+            throw new CliFailure(ErrorKind.InvalidArgument, "build: only one --output can go to stdout.");
         bool quiet = args.Bool("quiet");
         var progress = new PlainBuildProgress(Console.Error, quiet);
-        using var cache = BuildCache.Open(Path.Combine(buildRoot, "cache.db"));
+        using var cache = store.OpenCache();
         // A tar context has new paths and inodes every time: nothing a stat cache could match.
-        var statCache = path == "-" ? null : StatCache.Open(Path.Combine(buildRoot, "stat-cache"));
+        var statCache = path == "-" ? null : store.OpenStatCache();
         var builder = new Builder(context.Engine, cache, statCache, progress);
         var result = builder.BuildAsync(request).GetAwaiter().GetResult();
+        foreach (var output in outputs)
+            output.Write(context.Engine, result.Image.Id, request.Tags, () => Console.OpenStandardOutput());
         if (args.Value("iidfile") is { } iidfile)
             File.WriteAllText(iidfile, result.Image.Id);
+        // An archive on stdout owns it: the ID goes to stderr then.
         if (quiet)
-            context.Out.WriteLine(result.Image.Id);
+            (outputs.Any(o => o.Destination == "-") ? Console.Error : context.Out).WriteLine(result.Image.Id);
         else
         {
             foreach (var tag in request.Tags)

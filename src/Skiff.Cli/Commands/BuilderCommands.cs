@@ -1,3 +1,4 @@
+using Skiff.Build;
 using Skiff.Build.Execution;
 using Skiff.Engine;
 
@@ -25,13 +26,13 @@ internal static class BuilderCommands
         }
         if (!PruneCommand.Confirmed(context, args, "WARNING! This will remove all dangling build cache."))
             return 0;
-        var buildRoot = Path.Combine(context.EngineOptions.Root, "build");
-        if (!Directory.Exists(buildRoot))
+        var store = new BuildStore(context.EngineOptions);
+        if (!store.Exists)
         {
             context.Out.WriteLine("Total:\t0B");
             return 0;
         }
-        using var cache = BuildCache.Open(Path.Combine(buildRoot, "cache.db"));
+        using var cache = store.OpenCache();
         var report = BuildCachePrune.Run(context.Engine, cache, before);
         if (report.Images.Count > 0 || report.CacheMounts > 0)
         {

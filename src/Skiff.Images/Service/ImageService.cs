@@ -120,13 +120,14 @@ public sealed partial class ImageService : IDisposable
     /// The untagged images among <paramref name="images"/> that other images were made from (a commit's parent that
     /// lost its name, a build's steps): their layers are the first layers of another image. docker calls them
     /// intermediate and lists them only with <c>images -a</c>; untagged images nothing was made from are dangling.
-    /// "Made from" is read from the layers rather than from <see cref="ImageInfo.Parent"/>: a commit's layers extend
-    /// its parent's anyway, and images recorded before parent links were kept have none.
+    /// "Made from" is the <see cref="ImageInfo.Parent"/> link (a build's metadata step makes a child with the same
+    /// layers), or read from the layers: images recorded before parent links were kept have none.
     /// </summary>
     public static IReadOnlySet<string> IntermediateImages(IReadOnlyList<ImageInfo> images)
     {
-        var intermediate = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var image in images.Where(image => image.RepoTags.Count == 0 && image.Layers.Count > 0))
+        var parents = images.Select(image => image.Parent).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var intermediate = new HashSet<string>(images.Where(image => image.RepoTags.Count == 0 && parents.Contains(image.Id)).Select(image => image.Id), StringComparer.Ordinal);
+        foreach (var image in images.Where(image => image.RepoTags.Count == 0 && image.Layers.Count > 0 && !intermediate.Contains(image.Id)))
         {
             // A chain ID stands for all the layers up to it.
             int depth = image.Layers.Count;

@@ -46,6 +46,9 @@ public sealed partial class EngineCliTests
         var first = await Ok("build", "-t", "built:1", "--build-arg", "GREETING=hi", context);
         Assert.Contains("greetings from the context", first.Stderr); // the RUN's output, streamed
         Assert.Equal("hi from two words\na.txt\nb.txt\n", (await Ok("run", "--rm", "built:1")).Stdout);
+        // The steps' images are intermediate, as docker's: listed only with -a.
+        Assert.DoesNotContain("<none>", (await Ok("images")).Stdout);
+        Assert.Contains("<none>", (await Ok("images", "-a")).Stdout);
 
         var config = JsonDocument.Parse((await Ok("image", "inspect", "built:1")).Stdout).RootElement[0].GetProperty("Config");
         Assert.Contains("APP=/app", config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()));
@@ -99,6 +102,33 @@ public sealed partial class EngineCliTests
         await Ok("build", "-t", "multi:files", "--target", "files", context);
         var layers = JsonDocument.Parse((await Ok("image", "inspect", "multi:files")).Stdout).RootElement[0].GetProperty("RootFS").GetProperty("Layers");
         Assert.Equal(1, layers.GetArrayLength()); // FROM scratch: the COPY's layer alone
+
+        // --output: the final root filesystem as files or a tar, the image as docker save writes it.
+        var local = Path.Combine(_temp.Path, "out-local");
+        var tarFile = Path.Combine(_temp.Path, "out.tar");
+        var dockerFile = Path.Combine(_temp.Path, "out-docker.tar");
+        await Ok("build", "--target", "files", "-o", local, "-o", $"type=tar,dest={tarFile}", "--output", $"type=docker,dest={dockerFile}", "-t", "multi:out", context);
+        Assert.Equal("from scratch\n", File.ReadAllText(Path.Combine(local, "notes", "note.txt")));
+        var names = new List<string>();
+        using (var tar = new System.Formats.Tar.TarReader(File.OpenRead(tarFile)))
+            while (tar.GetNextEntry() is { } entry)
+                names.Add(entry.Name.TrimStart('.', '/'));
+        Assert.Contains("notes/note.txt", names);
+        using (var tar = new System.Formats.Tar.TarReader(File.OpenRead(dockerFile)))
+        {
+            var entries = new List<string>();
+            while (tar.GetNextEntry() is { } entry)
+                entries.Add(entry.Name);
+            Assert.Contains("manifest.json", entries);
+        }
+        var badOutput = await Skiff.RunAsync(Root, "build", "-o", "type=registry,dest=x", context);
+        Assert.Equal(1, badOutput.ExitCode);
+        Assert.Contains("type=registry", badOutput.Stderr);
+        var filtered = await Ok("build", "-t", "multi:1", "--no-cache-filter", "builder", context);
+        // Stages of one wave build at once, so step numbers interleave: each step's end is found by its number.
+        string StepNumber(string pattern) => System.Text.RegularExpressions.Regex.Match(filtered.Stderr, @"#(\d+) " + pattern).Groups[1].Value;
+        Assert.Contains($"#{StepNumber(@"\[builder \d+/\d+\] RUN")} DONE", filtered.Stderr); // builder's RUN ran again
+        Assert.Contains($"#{StepNumber(@"\[files \d+/\d+\] COPY")} CACHED", filtered.Stderr);
         await Ok("build", "-t", "multi:builder", "--target", "builder", context);
         Assert.Equal("built-in-builder\n", (await Ok("run", "--rm", "multi:builder", "cat", "/out/artifact")).Stdout);
     }
@@ -143,6 +173,9 @@ public sealed partial class EngineCliTests
         Assert.Equal("1\n", (await Ok("run", "--rm", "cached:1", "cat", "/count")).Stdout);
         Assert.Equal("2\n", (await Ok("run", "--rm", "cached:2", "cat", "/count")).Stdout);
         Assert.NotEqual(0, (await Skiff.RunAsync(Root, "run", "--rm", "cached:2", "cat", "/cache/log")).ExitCode);
+
+        var df = (await Ok("system", "df")).Stdout.Split('\n').Single(line => line.StartsWith("Build Cache", StringComparison.Ordinal));
+        Assert.Matches(@"^Build Cache\s+[1-9]\d*\s+0\s+\d", df);
 
         // builder prune forgets the steps and empties the cache mounts: the next build runs from scratch.
         await Ok("rmi", "cached:2");
