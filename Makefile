@@ -6,8 +6,8 @@ PUBLISH_FLAGS := -c Release -r $(RID) --nologo -v quiet
 
 # Debian packages: what the build needs, and what the tests and benchmarks drive as peers.
 BUILD_PACKAGES := gcc libc6-dev musl-tools clang zlib1g-dev make busybox-static python3 libseccomp2 libseccomp-dev libnftables1 libnetfilter-conntrack3
-TEST_PACKAGES := $(BUILD_PACKAGES) tmux runc podman containerd uidmap iproute2 procps docker-registry apache2-utils skopeo umoci dbus systemd time nftables containernetworking-plugins
-BENCH_PACKAGES := $(TEST_PACKAGES) curl buildah
+TEST_PACKAGES := $(BUILD_PACKAGES) tmux runc podman buildah containerd uidmap iproute2 procps docker-registry apache2-utils skopeo umoci dbus systemd time nftables containernetworking-plugins
+BENCH_PACKAGES := $(TEST_PACKAGES) curl
 
 .PHONY: all build native runtime cli test unit-test integration-test demo bench clean deps-build deps-test deps-bench
 

@@ -17,6 +17,12 @@ public sealed record CopyOptions
     /// <summary>ADD: a source that is a tar archive (plain, gzip or zstd) is extracted instead of copied.</summary>
     public bool ExtractArchives { get; init; }
 
+    /// <summary>
+    /// COPY --from without --chown: files keep the owners they have in the stage or image, as BuildKit's and buildah's
+    /// copies do (a context's files are root's because BuildKit's file sync resets their owners, not by copy rules).
+    /// </summary>
+    public bool KeepOwners { get; init; }
+
     /// <summary>The instruction's name, for errors.</summary>
     public string Instruction { get; init; } = "COPY";
 }
@@ -25,7 +31,7 @@ public sealed record CopyOptions
 /// Writes a <see cref="CopyPlan"/> into a root filesystem (the merged view of a build step), with docker's rules:
 /// the destination is resolved inside the rootfs (a symlink in it leads where it would in the container, never out
 /// of it: openat2 RESOLVE_IN_ROOT, as <c>skiff cp</c> resolves), relative to the WORKDIR unless absolute; its
-/// missing parents are created 0755 and root's; files are root's unless --chown, keep their modes unless --chmod,
+/// missing parents are created 0755 and root's unless --chown (then the owner's); files are root's unless --chown, keep their modes unless --chmod,
 /// their symlinks, extended attributes and modification times; files hard-linked to each other in the sources are
 /// hard-linked in the copy; an existing file is replaced, an existing directory merged into, and a directory is
 /// never replaced by a file.
@@ -47,7 +53,7 @@ public static class CopyApplier
 
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
         using var sourceRoot = tree.OpenRoot();
-        using var targets = new TargetDirectories(root, instruction);
+        using var targets = new TargetDirectories(root, instruction, owner);
         using var sources = new ParentDirectories(tree, sourceRoot);
 
         bool archive = options.ExtractArchives && plan.SingleFile && IsArchive(tree, sourceRoot, plan.Entries[0], instruction);
@@ -80,7 +86,7 @@ public static class CopyApplier
                 continue; // a directory merged into where the rootfs's symlink leads (/lib -> usr/lib): the link stays
             if (existing == Existing.None && !Create(tree, sourceRoot, entry, parent, name, path, links, targets, instruction))
                 continue;
-            ApplyMetadata(entry, parent, name, owner, chmod, sources.PathOf(entry.Source));
+            ApplyMetadata(entry, parent, name, options.KeepOwners ? (entry.Status.Uid, entry.Status.Gid) : owner, chmod, sources.PathOf(entry.Source));
             if (entry.Type == Libc.S_IFDIR)
                 directoryTimes.Add((path, entry.Status));
             else
@@ -97,9 +103,10 @@ public static class CopyApplier
     /// <summary>
     /// docker's --chown: names are looked up in the rootfs's /etc/passwd and /etc/group (a missing name is an error),
     /// numbers are taken as they are; a user without a group takes its passwd group when named, the same number when
-    /// numeric, as BuildKit does. Without --chown: root's.
+    /// numeric, as BuildKit does. Without --chown: root's. An error names <paramref name="subject"/> (the instruction
+    /// and its --chown when null).
     /// </summary>
-    public static (uint Uid, uint Gid) ResolveOwner(string rootfs, string? chown, string instruction = "COPY")
+    public static (uint Uid, uint Gid) ResolveOwner(string rootfs, string? chown, string instruction = "COPY", string? subject = null)
     {
         if (string.IsNullOrEmpty(chown))
             return (0, 0);
@@ -110,7 +117,7 @@ public static class CopyApplier
         }
         catch (SkiffException error) when (error.Kind == ErrorKind.InvalidArgument)
         {
-            throw new BuildException($"{instruction} --chown={chown}: {error.Message}", error);
+            throw new BuildException($"{subject ?? $"{instruction} --chown={chown}"}: {error.Message}", error);
         }
         bool numericUserOnly = !chown.Contains(':') && uint.TryParse(chown, out _);
         return (user.Uid, numericUserOnly ? user.Uid : user.Gid);

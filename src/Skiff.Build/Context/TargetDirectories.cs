@@ -6,21 +6,23 @@ namespace Skiff.Build.Context;
 /// <summary>
 /// The directories a copy writes into, below a rootfs: each resolved once by the kernel inside the rootfs (openat2
 /// RESOLVE_IN_ROOT: "..", absolute and relative symlinks all stay in it) and kept open; the missing ones are created
-/// 0755 and root's, as docker creates a COPY's destination parents.
+/// 0755 and given <paramref name="owner"/>: a COPY's --chown owner (root's without), as BuildKit's and buildah's
+/// copies give it to every directory they create (fsutil's MkdirAll), an existing directory keeping its own.
 /// </summary>
-internal sealed class TargetDirectories(FileDescriptor root, string instruction) : IDisposable
+internal sealed class TargetDirectories(FileDescriptor root, string instruction, (uint Uid, uint Gid) owner) : IDisposable
 {
     private const ulong InRoot = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS;
     private readonly Dictionary<string, FileDescriptor> _open = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Makes the absolute container path <paramref name="directory"/> under <paramref name="rootfs"/> with its missing
-    /// parents, resolved inside the rootfs; false when it was a directory already (nothing written).
+    /// parents (given <paramref name="createdOwner"/>), resolved inside the rootfs; false when it was a directory
+    /// already (nothing written).
     /// </summary>
-    public static bool Ensure(string rootfs, string directory, string instruction)
+    public static bool Ensure(string rootfs, string directory, string instruction, (uint Uid, uint Gid) createdOwner)
     {
         using var root = FileDescriptor.Wrap(Libc.Open(rootfs, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", rootfs);
-        using var targets = new TargetDirectories(root, instruction);
+        using var targets = new TargetDirectories(root, instruction, createdOwner);
         string relative = directory.Trim('/') is { Length: > 0 } inner ? inner : ".";
         if (targets.IsDirectory(relative))
             return false;
@@ -64,7 +66,7 @@ internal sealed class TargetDirectories(FileDescriptor root, string instruction)
         string name = path[(slash + 1)..];
         if (Libc.MkdirAt(parent.Fd, name, 0x1ed) == 0)
         {
-            Errno.Check(Libc.FchownAt(parent.Fd, name, 0, 0, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", "/" + path);
+            Errno.Check(Libc.FchownAt(parent.Fd, name, owner.Uid, owner.Gid, Libc.AT_SYMLINK_NOFOLLOW), "fchownat", "/" + path);
             // mkdir's mode went through the umask.
             Errno.Check(Libc.FchmodAt(parent.Fd, name, 0x1ed, 0), "fchmodat", "/" + path);
         }

@@ -299,7 +299,10 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         return false;
     }
 
-    /// <summary>WORKDIR: the configuration, and the directory made (0755, root's, as docker) when the image lacks it.</summary>
+    /// <summary>
+    /// WORKDIR: the configuration, and the directory made (0755) with its missing parents when the image lacks it,
+    /// owned by the stage's USER (root without one), as BuildKit's mkdir with the user and as buildah.
+    /// </summary>
     private bool Workdir(BuildRequest request, StageState state, ImageExecutionConfig config, string directory)
     {
         string createdBy = "WORKDIR " + directory;
@@ -310,7 +313,8 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             state.Config = config;
             return true;
         }
-        state.ImageId = _steps.ChangeFiles(state.ImageId, config, createdBy, rootfs => TargetDirectories.Ensure(rootfs, directory, "WORKDIR")).Id;
+        state.ImageId = _steps.ChangeFiles(state.ImageId, config, createdBy,
+            rootfs => TargetDirectories.Ensure(rootfs, directory, "WORKDIR", CopyApplier.ResolveOwner(rootfs, config.User, subject: $"WORKDIR {directory} as USER {config.User}"))).Id;
         state.Config = config;
         cache.Put(key, state.ImageId, createdBy);
         return false;
@@ -408,7 +412,11 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             return true;
         }
         cancel.ThrowIfCancellationRequested();
-        var options = new CopyOptions { Chown = chown, Chmod = chmod, ExtractArchives = file is AddInstruction, Instruction = file.Keyword };
+        var options = new CopyOptions
+        {
+            Chown = chown, Chmod = chmod, ExtractArchives = file is AddInstruction, Instruction = file.Keyword,
+            KeepOwners = fromRootfs is not null && chown is null,
+        };
         var image = _steps.ChangeFiles(state.ImageId, state.Config, createdBy,
             rootfs =>
             {

@@ -88,6 +88,35 @@ public class CopyApplierTests
     }
 
     [Fact]
+    public void Chown_gives_the_directories_a_copy_creates_its_owner_and_leaves_existing_ones_alone()
+    {
+        using var s = Setup();
+        s.Write("ctx/f", "x");
+        s.Dir("root/usr");
+        Copy(s, ["f"], "/usr/local/bin/", new CopyOptions { Chown = "app" });
+        // BuildKit's and buildah's copies chown every directory they make (fsutil's MkdirAll), not only the files.
+        Assert.Equal((1000u, 1001u), (Stat(s["root/usr/local"]).Uid, Stat(s["root/usr/local"]).Gid));
+        Assert.Equal((1000u, 1001u), (Stat(s["root/usr/local/bin"]).Uid, Stat(s["root/usr/local/bin"]).Gid));
+        Assert.Equal(0x1EDu, Stat(s["root/usr/local/bin"]).Mode & 0xFFFu);
+        Assert.Equal((0u, 0u), (Stat(s["root/usr"]).Uid, Stat(s["root/usr"]).Gid));
+        Copy(s, ["f"], "/plain/dir/", new CopyOptions());
+        Assert.Equal((0u, 0u), (Stat(s["root/plain/dir"]).Uid, Stat(s["root/plain/dir"]).Gid));
+    }
+
+    [Fact]
+    public void A_copy_from_a_stage_keeps_the_owners_unless_chown()
+    {
+        using var s = Setup();
+        s.Write("ctx/src/owned", "x");
+        Libc.FchownAt(Libc.AT_FDCWD, s["ctx/src/owned"], 7, 8, 0);
+        Copy(s, ["src"], "/kept", new CopyOptions { KeepOwners = true });
+        Assert.Equal((7u, 8u), (Stat(s["root/kept/owned"]).Uid, Stat(s["root/kept/owned"]).Gid));
+        Assert.Equal((0u, 0u), (Stat(s["root/kept"]).Uid, Stat(s["root/kept"]).Gid)); // made by the copy: root's
+        Copy(s, ["src"], "/reset", new CopyOptions());
+        Assert.Equal((0u, 0u), (Stat(s["root/reset/owned"]).Uid, Stat(s["root/reset/owned"]).Gid));
+    }
+
+    [Fact]
     public void Chmod_octal_and_symbolic()
     {
         using var s = Setup();
