@@ -151,6 +151,9 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         {
             NoCache = request.NoCacheFilter.Contains(planned.Stage.Name ?? "") || request.NoCacheFilter.Contains(planned.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
+        // As BuildKit: a stage FROM scratch starts with the default PATH (an image's base keeps its own Env as it is).
+        if (planned.BaseStage is null && planned.BaseImage.Equals("scratch", StringComparison.OrdinalIgnoreCase))
+            state.Config = state.Config with { Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
         // The base's ONBUILD triggers run first, as docker's; the stage's image does not pass them on.
         var triggers = state.Config.OnBuild is { Count: > 0 } onBuild ? Triggers(onBuild, plan.Document.FileName) : [];
         if (triggers.Count > 0)

@@ -102,6 +102,7 @@ public sealed partial class EngineCliTests
         await Ok("build", "-t", "multi:files", "--target", "files", context);
         var layers = JsonDocument.Parse((await Ok("image", "inspect", "multi:files")).Stdout).RootElement[0].GetProperty("RootFS").GetProperty("Layers");
         Assert.Equal(1, layers.GetArrayLength()); // FROM scratch: the COPY's layer alone
+        Assert.Equal("[PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin]", (await Ok("image", "inspect", "-f", "{{.Config.Env}}", "multi:files")).Stdout.Trim());
 
         // --output: the final root filesystem as files or a tar, the image as docker save writes it.
         var local = Path.Combine(_temp.Path, "out-local");
