@@ -7,6 +7,7 @@ public static unsafe partial class Interop
 {
     public static partial class Libc
     {
+        private const int LOCK_SH = 1;
         private const int LOCK_EX = 2;
         private const int LOCK_NB = 4;
 
@@ -33,6 +34,24 @@ public static unsafe partial class Interop
                     continue;
                 }
                 int errno = Errno.Last;
+                fd.Dispose();
+                throw new SyscallException("flock", path, errno);
+            }
+            return fd;
+        }
+
+        /// <summary>
+        /// Opens (creating) <paramref name="path"/> and takes a shared flock on it, waiting while someone holds it
+        /// exclusively: many users at once, none while <see cref="TryLockFile"/>'s holder works.
+        /// </summary>
+        public static FileDescriptor LockFileShared(string path)
+        {
+            var fd = FileDescriptor.Wrap(Open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0x180 /* 0600 */), "open", path);
+            while (Flock(fd.Fd, LOCK_SH) == -1)
+            {
+                int errno = Errno.Last;
+                if (errno == Errno.EINTR)
+                    continue;
                 fd.Dispose();
                 throw new SyscallException("flock", path, errno);
             }

@@ -1,5 +1,6 @@
 using Skiff.Engine;
 using Skiff.Storage;
+using static Skiff.Interop.Interop;
 
 namespace Skiff.Build.Execution;
 
@@ -42,6 +43,10 @@ public static class BuildCachePrune
             {
                 var data = Path.Combine(directory, "data");
                 if (lastUsedBefore is { } limit && Directory.Exists(data) && Directory.GetLastWriteTimeUtc(data) >= limit.UtcDateTime)
+                    continue;
+                // A build's step holds it (shared or alone): in use, not the prune's.
+                using var unused = Libc.TryLockFile(Path.Combine(directory, "lock"));
+                if (unused is null)
                     continue;
                 bytes += DirectoryUsage.Bytes(directory);
                 Directory.Delete(directory, recursive: true);

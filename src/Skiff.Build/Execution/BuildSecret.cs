@@ -22,12 +22,17 @@ public sealed record BuildSecret(string? File, byte[]? Value)
 }
 
 /// <summary>
-/// The secret files of one RUN step: in a 0700 directory of the run root (a tmpfs, so they never reach a disk), each
-/// with the mode and owner its mount asks for, all removed when the step ends.
+/// What one RUN step holds while it runs: its secret files, in a 0700 directory of the run root (a tmpfs, so they never
+/// reach a disk), each with the mode and owner its mount asks for; and the locks of the cache mounts it uses. All
+/// removed and released when the step ends.
 /// </summary>
-public sealed class StepSecrets(string runRoot) : IDisposable
+public sealed class StepResources(string runRoot) : IDisposable
 {
+    private readonly List<FileDescriptor> _locks = [];
     private string? _directory;
+
+    /// <summary>Keeps <paramref name="held"/> (a lock) until the step ends.</summary>
+    public void Hold(FileDescriptor held) => _locks.Add(held);
 
     public string Write(string id, byte[] value, int mode, int uid, int gid)
     {
@@ -51,5 +56,7 @@ public sealed class StepSecrets(string runRoot) : IDisposable
     {
         if (_directory is not null && Directory.Exists(_directory))
             Directory.Delete(_directory, recursive: true);
+        foreach (var held in _locks)
+            held.Dispose();
     }
 }

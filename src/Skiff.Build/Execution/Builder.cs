@@ -345,7 +345,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             state.ImageId = hit;
             return true;
         }
-        using var secrets = new StepSecrets(host.Options.RunRoot);
+        using var resources = new StepResources(host.Options.RunRoot);
         using var output = progress.Output(number);
         var image = await _steps.RunAsync(new RunStep
         {
@@ -355,7 +355,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             CreatedBy = createdBy,
             Env = env,
             Network = network,
-            Mounts = RunMounts.For(host, request.Context, mounts, request.Secrets, secrets),
+            Mounts = RunMounts.For(host, request.Context, mounts, request.Secrets, resources),
             ExtraHosts = request.ExtraHosts,
             Ulimits = request.Ulimits,
             ShmSize = request.ShmSize,

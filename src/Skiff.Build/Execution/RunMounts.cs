@@ -18,14 +18,14 @@ namespace Skiff.Build.Execution;
 internal static class RunMounts
 {
     public static IReadOnlyList<MountRequest> For(EngineHost host, BuildContext context, IReadOnlyList<RunMount> mounts,
-        IReadOnlyDictionary<string, BuildSecret> secrets, StepSecrets stepSecrets)
+        IReadOnlyDictionary<string, BuildSecret> secrets, StepResources resources)
     {
         var requests = new List<MountRequest>();
         foreach (var mount in mounts)
         {
             if (mount.Type == RunMountType.Secret)
             {
-                if (Secret(mount, secrets, stepSecrets) is { } secret)
+                if (Secret(mount, secrets, resources) is { } secret)
                     requests.Add(secret);
                 continue;
             }
@@ -33,7 +33,7 @@ internal static class RunMounts
             requests.Add(mount.Type switch
             {
                 RunMountType.Bind => Bind(context, mount, target),
-                RunMountType.Cache => Cache(host, mount, target),
+                RunMountType.Cache => Cache(host, mount, target, resources),
                 RunMountType.Tmpfs => new MountRequest(MountKind.Tmpfs, null, target, false, mount.Size is { } size ? [$"size={size}"] : []),
                 _ => throw new BuildException("RUN --mount=type=ssh is not supported: skiff's builder has no SSH agent forwarding; fetch private sources before the build."),
             });
@@ -45,7 +45,7 @@ internal static class RunMounts
     /// A secret given with --secret, as a file only this step's container sees; null when it was not given and is not
     /// required (BuildKit skips the mount then).
     /// </summary>
-    private static MountRequest? Secret(RunMount mount, IReadOnlyDictionary<string, BuildSecret> secrets, StepSecrets stepSecrets)
+    private static MountRequest? Secret(RunMount mount, IReadOnlyDictionary<string, BuildSecret> secrets, StepResources resources)
     {
         if (mount.Env is not null)
             throw new BuildException($"RUN --mount=type=secret,env={mount.Env}: a secret as an environment variable is not supported yet; mount it as a file (target=/run/secrets/{mount.Id}).");
@@ -53,7 +53,7 @@ internal static class RunMounts
             return mount.Required
                 ? throw new BuildException($"the secret \"{mount.Id}\" is required but was not given: add --secret id={mount.Id},src=FILE.")
                 : null;
-        return new MountRequest(MountKind.Bind, stepSecrets.Write(mount.Id!, secret.Read(), mount.Mode, mount.Uid, mount.Gid), mount.Target!, true, []);
+        return new MountRequest(MountKind.Bind, resources.Write(mount.Id!, secret.Read(), mount.Mode, mount.Uid, mount.Gid), mount.Target!, true, []);
     }
 
     private static MountRequest Bind(BuildContext context, RunMount mount, string target)
@@ -69,14 +69,23 @@ internal static class RunMounts
         return new MountRequest(MountKind.Bind, Path.Combine(context.Directory, root.Source), target, true, []);
     }
 
-    private static MountRequest Cache(EngineHost host, RunMount mount, string target)
+    /// <summary>
+    /// A cache mount's directory, held for the step: shared with the other builds using it (BuildKit's sharing=shared,
+    /// and private, which would want a fresh copy while another holds it), alone with sharing=locked (waiting for the
+    /// others); `builder prune` skips it while held.
+    /// </summary>
+    private static MountRequest Cache(EngineHost host, RunMount mount, string target, StepResources resources)
     {
         string id = mount.Id ?? target;
         var directory = Path.Combine(new BuildStore(host.Options).CacheMounts, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32]);
         PrivateStore.EnsureDirectory(Path.GetDirectoryName(directory)!);
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var lockPath = Path.Combine(directory, "lock");
+        resources.Hold(mount.Sharing == CacheSharing.Locked ? Libc.LockFile(lockPath) : Libc.LockFileShared(lockPath));
         var data = Path.Combine(directory, "data");
         if (!Directory.Exists(data))
         {
+            // Made under the lock: a prune that removed the directory meanwhile leaves an empty cache, not a missing one.
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             File.WriteAllText(Path.Combine(directory, "id"), id);
             Directory.CreateDirectory(data);

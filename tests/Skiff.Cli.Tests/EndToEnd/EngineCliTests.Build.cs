@@ -178,6 +178,14 @@ public sealed partial class EngineCliTests
         var df = (await Ok("system", "df")).Stdout.Split('\n').Single(line => line.StartsWith("Build Cache", StringComparison.Ordinal));
         Assert.Matches(@"^Build Cache\s+[1-9]\d*\s+0\s+\d", df);
 
+        // A cache mount a build holds (its lock, as a running step takes it) is not pruned.
+        var mountDirectory = Directory.GetDirectories(Path.Combine(Root, "build", "cache-mounts")).Single();
+        using (new FileStream(Path.Combine(mountDirectory, "lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            Assert.DoesNotContain("cache mount", (await Ok("builder", "prune", "-f")).Stdout);
+            Assert.True(File.Exists(Path.Combine(mountDirectory, "data", "log")));
+        }
+
         // builder prune forgets the steps and empties the cache mounts: the next build runs from scratch.
         await Ok("rmi", "cached:2");
         var pruned = await Ok("builder", "prune", "-f");
