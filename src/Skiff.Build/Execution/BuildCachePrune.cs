@@ -19,9 +19,10 @@ public static class BuildCachePrune
         var removed = cache.Remove(entry => lastUsedBefore is not { } limit || entry.LastUsed < limit);
         var images = new List<string>();
         long bytes = 0;
+        var stillCached = cache.List().Select(e => e.ImageId).ToHashSet(StringComparer.Ordinal);
         foreach (var imageId in removed.Select(e => e.ImageId).Distinct())
         {
-            if (host.ImageStore.TryResolve(imageId) is not { RepoTags.Count: 0 } image || cache.List().Any(e => e.ImageId == image.Id))
+            if (host.ImageStore.TryResolve(imageId) is not { RepoTags.Count: 0 } image || stillCached.Contains(image.Id))
                 continue;
             try
             {

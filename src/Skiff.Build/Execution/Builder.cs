@@ -6,6 +6,7 @@ using Skiff.Build.Context;
 using Skiff.Build.Dockerfile;
 using Skiff.Engine;
 using Skiff.Engine.Specs;
+using Skiff.Images.Archive;
 using Skiff.Images.Service;
 using Skiff.Oci.Image;
 
@@ -91,7 +92,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         if (request.Labels.Count > 0)
         {
             var config = ConfigOf(final);
-            final = _steps.Configure(final, config with { Labels = Merge(config.Labels, request.Labels) }, "LABEL " + string.Join(' ', request.Labels.Select(l => $"{l.Key}={l.Value}"))).Id;
+            final = _steps.Configure(final, config with { Labels = ImageChanges.MergeLabels(config.Labels, request.Labels) }, "LABEL " + string.Join(' ', request.Labels.Select(l => $"{l.Key}={l.Value}"))).Id;
         }
         foreach (var tag in request.Tags)
             host.Images.Tag(final, tag);
@@ -221,19 +222,19 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
                 return false;
             case EnvInstruction env:
                 var variables = env.Variables.Select(v => (v.Key, Value: Expand(v.Value))).ToList();
-                return Configure(request, state, config with { Env = Images.Archive.ImageChanges.MergeEnv(config.Env, variables.Select(v => $"{v.Key}={v.Value}")) },
+                return Configure(request, state, config with { Env = ImageChanges.MergeEnv(config.Env, variables.Select(v => $"{v.Key}={v.Value}")) },
                     "ENV " + string.Join(' ', variables.Select(v => $"{v.Key}={v.Value}")));
             case LabelInstruction labels:
                 var pairs = labels.Labels.ToDictionary(l => Expand(l.Key), l => Expand(l.Value));
-                return Configure(request, state, config with { Labels = Merge(config.Labels, pairs) }, "LABEL " + string.Join(' ', pairs.Select(l => $"{l.Key}={l.Value}")));
+                return Configure(request, state, config with { Labels = ImageChanges.MergeLabels(config.Labels, pairs) }, "LABEL " + string.Join(' ', pairs.Select(l => $"{l.Key}={l.Value}")));
             case ExposeInstruction expose:
-                var ports = expose.Ports.SelectMany(p => ShellWordExpander.ExpandWords(p, state.Scope(), escape)).Select(NormalizePort).ToList();
-                return Configure(request, state, config with { ExposedPorts = MergeKeys(config.ExposedPorts, ports) }, "EXPOSE " + string.Join(' ', ports.Select(p => p.Split('/')[0] + "/" + p.Split('/')[1])));
+                var ports = expose.Ports.SelectMany(p => ShellWordExpander.ExpandWords(p, state.Scope(), escape)).SelectMany(ImageChanges.PortKeys).ToList();
+                return Configure(request, state, config with { ExposedPorts = ImageChanges.Merge(config.ExposedPorts, ports) }, "EXPOSE " + string.Join(' ', ports));
             case VolumeInstruction volume:
                 var paths = volume.Paths.Select(Expand).ToList();
                 if (paths.Any(p => p.Length == 0))
                     throw new BuildException("VOLUME names an empty path.");
-                return Configure(request, state, config with { Volumes = MergeKeys(config.Volumes, paths) }, "VOLUME [" + string.Join(", ", paths.Select(p => $"\"{p}\"")) + "]");
+                return Configure(request, state, config with { Volumes = ImageChanges.Merge(config.Volumes, paths) }, "VOLUME [" + string.Join(", ", paths.Select(p => $"\"{p}\"")) + "]");
             case UserInstruction user:
                 string who = Expand(user.User);
                 return Configure(request, state, config with { User = who }, "USER " + who);
@@ -476,33 +477,6 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             JsonSerializer.Serialize(writer, values.ToList(), BuildJsonContext.Default.ListString);
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
-
-    private static string NormalizePort(string port)
-    {
-        var parts = port.Split('/');
-        string protocol = parts.Length > 1 ? parts[1].ToLowerInvariant() : "tcp";
-        if (parts.Length > 2 || !int.TryParse(parts[0], out int number) || number is < 1 or > 65535 || protocol is not ("tcp" or "udp" or "sctp"))
-            throw new BuildException($"EXPOSE {port}: not a port (1-65535, optionally /tcp, /udp or /sctp).");
-        return $"{number}/{protocol}";
-    }
-
-    private static Dictionary<string, string> Merge(Dictionary<string, string>? existing, IReadOnlyDictionary<string, string> added)
-    {
-        var merged = existing is null ? new Dictionary<string, string>() : new Dictionary<string, string>(existing);
-        foreach (var (key, value) in added)
-            merged[key] = value;
-        return merged;
-    }
-
-    private static Dictionary<string, JsonElement> MergeKeys(Dictionary<string, JsonElement>? existing, IEnumerable<string> keys)
-    {
-        var merged = existing is null ? new Dictionary<string, JsonElement>() : new Dictionary<string, JsonElement>(existing);
-        foreach (var key in keys)
-            merged[key] = EmptyObject;
-        return merged;
-    }
-
-    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 
     private static string HostPlatform() => RuntimeInformation.OSArchitecture switch
     {

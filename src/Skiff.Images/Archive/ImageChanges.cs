@@ -122,6 +122,10 @@ public static class ImageChanges
         return result;
     }
 
+    /// <summary><paramref name="labels"/> with <paramref name="values"/> set (a build's LABEL and --label).</summary>
+    public static Dictionary<string, string> MergeLabels(Dictionary<string, string>? labels, IEnumerable<KeyValuePair<string, string>> values)
+        => MergeLabels(labels, [.. values.Select(pair => (pair.Key, pair.Value))]);
+
     private static Dictionary<string, string> MergeLabels(Dictionary<string, string>? labels, List<(string Name, string Value)> values)
     {
         var result = new Dictionary<string, string>(labels ?? [], StringComparer.Ordinal);
@@ -130,7 +134,8 @@ public static class ImageChanges
         return result;
     }
 
-    private static Dictionary<string, JsonElement> Merge(Dictionary<string, JsonElement>? existing, IEnumerable<string> keys)
+    /// <summary><paramref name="existing"/> (ExposedPorts, Volumes) with each of <paramref name="keys"/> mapped to {} as the image config has them.</summary>
+    public static Dictionary<string, JsonElement> Merge(Dictionary<string, JsonElement>? existing, IEnumerable<string> keys)
     {
         var result = new Dictionary<string, JsonElement>(existing ?? [], StringComparer.Ordinal);
         foreach (string key in keys)
@@ -138,8 +143,11 @@ public static class ImageChanges
         return result;
     }
 
+    /// <summary>EXPOSE's words as ExposedPorts keys (see <see cref="Ports"/>); a bad one is an <see cref="ArchiveException"/> naming it.</summary>
+    public static IEnumerable<string> PortKeys(string word) => Ports(word, change: null);
+
     /// <summary><c>80</c>, <c>80/tcp</c>, <c>53/udp</c>, <c>8000-8002/tcp</c> → <c>port/protocol</c> keys, tcp by default.</summary>
-    private static IEnumerable<string> Ports(string word, string change)
+    private static IEnumerable<string> Ports(string word, string? change)
     {
         int slash = word.IndexOf('/');
         string range = slash < 0 ? word : word[..slash];
@@ -236,5 +244,5 @@ public static class ImageChanges
         return words;
     }
 
-    private static ArchiveException Invalid(string change, string reason) => new($"the change \"{change}\": {reason}");
+    private static ArchiveException Invalid(string? change, string reason) => new(change is null ? reason : $"the change \"{change}\": {reason}");
 }
