@@ -18,6 +18,21 @@ public sealed partial class EngineCliTests
         Assert.True(ip.ExitCode == 0, $"ip {string.Join(' ', args)}: {error}");
     }
 
+    /// <summary>
+    /// Namespace <paramref name="name"/> linked to the host by veth <paramref name="hostEnd"/>: the host NET.1/24, the
+    /// namespace NET.2/24 on its eth0. Made first, so the caller's finally removes it even when a step fails.
+    /// </summary>
+    private static void NamespaceOnVeth(string name, string hostEnd, string net)
+    {
+        Ip("netns", "add", name);
+        Ip("link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", name);
+        Ip("addr", "add", net + ".1/24", "dev", hostEnd);
+        Ip("link", "set", hostEnd, "up");
+        Ip("-n", name, "addr", "add", net + ".2/24", "dev", "eth0");
+        Ip("-n", name, "link", "set", "eth0", "up");
+        Ip("-n", name, "link", "set", "lo", "up");
+    }
+
     [Fact]
     public async Task TrafficLeavingANetworkIsMasqueradedAndAnInternalNetworkHasNoWayOut()
     {
@@ -26,16 +41,10 @@ public sealed partial class EngineCliTests
         Directory.CreateDirectory(cgi);
         File.WriteAllText(Path.Combine(cgi, "who"), "#!/bin/busybox sh\necho 'Content-Type: text/plain'\necho\necho \"$REMOTE_ADDR\"\n");
         File.SetUnixFileMode(Path.Combine(cgi, "who"), (UnixFileMode)0x1ed);
-        Ip("netns", "add", outside);
         Process? server = null;
         try
         {
-            Ip("link", "add", "skouth0", "type", "veth", "peer", "name", "eth0", "netns", outside);
-            Ip("addr", "add", "10.231.80.1/24", "dev", "skouth0");
-            Ip("link", "set", "skouth0", "up");
-            Ip("-n", outside, "addr", "add", "10.231.80.2/24", "dev", "eth0");
-            Ip("-n", outside, "link", "set", "eth0", "up");
-            Ip("-n", outside, "link", "set", "lo", "up");
+            NamespaceOnVeth(outside, "skouth0", "10.231.80");
             server = Process.Start("ip", ["netns", "exec", outside, "busybox", "httpd", "-f", "-p", "8080", "-h", Path.GetDirectoryName(cgi)!]);
 
             await Ok("network", "create", "--subnet", "10.231.81.0/24", "egress");
@@ -73,15 +82,10 @@ public sealed partial class EngineCliTests
     public async Task APublishedPortIsReachedFromAnotherHostsNamespaceThroughTheHostsAddress()
     {
         string client = $"skcl{Environment.ProcessId % 10000}";
-        Ip("netns", "add", client);
         try
         {
             // Another machine, as far as the host can tell: its own namespace, on a link of its own to the host.
-            Ip("link", "add", "skclh0", "type", "veth", "peer", "name", "eth0", "netns", client);
-            Ip("addr", "add", "10.231.83.1/24", "dev", "skclh0");
-            Ip("link", "set", "skclh0", "up");
-            Ip("-n", client, "addr", "add", "10.231.83.2/24", "dev", "eth0");
-            Ip("-n", client, "link", "set", "eth0", "up");
+            NamespaceOnVeth(client, "skclh0", "10.231.83");
             await StartWebServer("public", "-p", "80");
             int port = int.Parse((await Ok("port", "public", "80")).Stdout.Split('\n')[0].Split(':')[^1]);
             string answer = "";
