@@ -272,7 +272,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             case MaintainerInstruction maintainer:
                 return Configure(request, state, config, "MAINTAINER " + Expand(maintainer.Maintainer));
             case RunInstruction run:
-                return await RunAsync(request, plan, state, run, number, cancel);
+                return await RunAsync(request, plan, state, run, built, number, cancel);
             case FileInstruction file:
                 return await CopyAsync(request, plan, state, file, built, cancel);
             default:
@@ -327,11 +327,16 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     private string? Cached(BuildRequest request, StageState state, string key)
         => request.NoCache || state.NoCache ? null : cache.Find(key, id => host.ImageStore.TryResolve(id) is not null);
 
-    private async Task<bool> RunAsync(BuildRequest request, BuildPlan plan, StageState state, RunInstruction run, int number, CancellationToken cancel)
+    private async Task<bool> RunAsync(BuildRequest request, BuildPlan plan, StageState state, RunInstruction run,
+        IReadOnlyDictionary<int, string> built, int number, CancellationToken cancel)
     {
-        var command = run.Heredocs.Count > 0 ? HeredocCommand(run, state) : Command(run.Command, state);
+        var heredocRun = run.Heredocs.Count > 0 ? HeredocRun.For(run, state.Shell, plan.Document.Escape) : null;
+        var command = heredocRun?.Command ?? Command(run.Command, state);
         var scope = state.Scope();
         var mounts = run.Mounts.Select(value => RunMount.Parse(value, word => ShellWordExpander.Expand(word, scope, plan.Document.Escape))).ToList();
+        // A bind mount from= a stage or image: its image ID is in the key, so a rebuilt stage runs the step again.
+        var images = mounts.Where(m => m.Type == RunMountType.Bind && m.From is not null).Select(m => m.From!).Distinct()
+            .ToDictionary(from => from, from => MountImage(plan, from, built));
         // Build args in scope are the command's environment, as docker's (never the image's); ENV values win.
         var env = state.Args.Where(a => !(state.Config.Env ?? []).Any(e => e.StartsWith(a.Key + "=", StringComparison.Ordinal)))
             .Concat(plan.ProxyArgs.Where(p => !state.Args.ContainsKey(p.Key)))
@@ -340,13 +345,18 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         // BuildKit's form: the command as run, words joined.
         string createdBy = "RUN " + string.Join(' ', command);
         var proxyNames = plan.ProxyArgs.Keys.ToHashSet();
-        string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m), "network=" + network]);
+        string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m),
+            .. images.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => $"mount-from={i.Key} {i.Value}"),
+            .. heredocRun?.Script is { } script ? ["script=" + script.Content] : Array.Empty<string>(), "network=" + network]);
         if (Cached(request, state, key) is { } hit)
         {
             state.ImageId = hit;
             return true;
         }
         using var resources = new StepResources(host.Options.RunRoot);
+        var stepMounts = RunMounts.For(host, request.Context, mounts, request.Secrets, images, resources);
+        // A secret asked for as a variable is the command's alone: after the key, over a build arg of its name.
+        var secretNames = stepMounts.SecretEnv.Select(e => e[..e.IndexOf('=')]).ToHashSet();
         using var output = progress.Output(number);
         var image = await _steps.RunAsync(new RunStep
         {
@@ -354,9 +364,9 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             Config = state.Config,
             Command = command,
             CreatedBy = createdBy,
-            Env = env,
+            Env = [.. env.Where(e => !secretNames.Contains(e[..e.IndexOf('=')])), .. stepMounts.SecretEnv],
             Network = network,
-            Mounts = RunMounts.For(host, request.Context, mounts, request.Secrets, resources),
+            Mounts = [.. stepMounts.Mounts, .. heredocRun?.Mounts(resources) ?? []],
             ExtraHosts = request.ExtraHosts,
             Ulimits = request.Ulimits,
             ShmSize = request.ShmSize,
@@ -364,22 +374,6 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         state.ImageId = image.Id;
         cache.Put(key, image.Id, createdBy);
         return false;
-    }
-
-    /// <summary>
-    /// RUN with a heredoc: the body is the script, run by the stage's shell (a <c>#!</c> line picks its interpreter),
-    /// as BuildKit runs <c>RUN &lt;&lt;EOF</c>. Other uses of heredocs in RUN are not supported yet.
-    /// </summary>
-    private static List<string> HeredocCommand(RunInstruction run, StageState state)
-    {
-        var heredoc = run.Heredocs[0];
-        string written = string.Join(' ', run.Command.Arguments).Trim();
-        if (run.Heredocs.Count != 1 || !run.Command.PrependShell || !written.TrimStart('<', '-').Trim('"', '\'').Equals(heredoc.Name, StringComparison.Ordinal))
-            throw new BuildException("only RUN <<NAME with the script as its one heredoc is supported; write the command in the heredoc's body.");
-        string body = heredoc.Expand ? ShellWordExpander.Expand(heredoc.Content, state.Scope()) : heredoc.Content;
-        return body.StartsWith("#!", StringComparison.Ordinal)
-            ? [.. body[2..body.IndexOf('\n')].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries), "-c", body]
-            : [.. state.Shell, body];
     }
 
     private async Task<bool> CopyAsync(BuildRequest request, BuildPlan plan, StageState state, FileInstruction file,
@@ -395,36 +389,39 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         var excludes = file.Excludes.Select(Expand).ToList();
         bool parents = file is CopyInstruction { Parents: true };
         string? from = file is CopyInstruction { From: { } written } ? Expand(written) : null;
-        if (file.Heredocs.Count > 0)
-            throw new BuildException($"{file.Keyword} <<NAME (a heredoc as a source) is not supported yet; put the file in the context.");
-        using var fetched = file is AddInstruction add && sources.Any(RemoteSource.IsUrl)
-            ? await FetchAsync(sources, add.Checksum is null ? null : Expand(add.Checksum), cancel)
-            : null;
+        string? checksum = file is AddInstruction { Checksum: { } sum } ? Expand(sum) : null;
+        if (checksum is not null && (sources.Count != 1 || !RemoteSource.IsUrl(sources[0])))
+            throw new BuildException("ADD --checksum needs exactly one source, an http(s) URL: write one ADD per URL to check.");
 
-        // A source tree: the context, the rootfs of a stage or image (COPY --from) seen through a snapshot, or a download.
+        // The paths' tree: the context, or the rootfs of a stage or image (COPY --from) seen through a snapshot.
         using var fromRootfs = from is null ? null : new SnapshotView(host, FromImage(plan, from, built));
-        var tree = fetched?.Tree ?? (fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None));
-        var copyPlan = tree.Plan(fetched is null ? sources : [fetched.Name], excludes, parents, file.Keyword);
+        var local = fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None);
+        var downloads = new BuildStore(host.Options).Downloads;
+        using var copySources = await CopySources.OpenAsync(file, file.Sources, sources, escape, scope, local, fromRootfs?.ImageId ?? "context",
+            downloads, url => RemoteSource.FetchAsync(Http, url, checksum, downloads, cancel));
         var modeChange = chmod is null ? null : ModeChange.Parse(chmod, file.Keyword);
-        var digest = ContentHasher.Compute(tree, copyPlan, (0, 0), modeChange, fromRootfs is null && fetched is null ? statCache : null);
+        // Each group is planned alone but counted with all: several sources need a directory destination.
+        var plans = copySources.Groups.Select(group => (Group: group,
+            Plan: group.Tree.Plan(group.Sources, excludes, parents, file.Keyword) with { SourceCount = sources.Count })).ToList();
+        var digests = plans.Select(p => $"content={p.Group.Origin} {ContentHasher.Compute(p.Group.Tree, p.Plan, (0, 0), modeChange, p.Group.InContext ? statCache : null).Digest}");
         string createdBy = $"{file.Keyword} {string.Join(' ', sources)} {destination}";
         string key = Key(state.ImageId, createdBy, ["from=" + (fromRootfs?.ImageId ?? "context"), "chown=" + chown, "chmod=" + chmod,
-            "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, "content=" + digest.Digest]);
+            "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, .. digests]);
         if (Cached(request, state, key) is { } hit)
         {
             state.ImageId = hit;
             return true;
         }
         cancel.ThrowIfCancellationRequested();
-        var options = new CopyOptions
-        {
-            Chown = chown, Chmod = chmod, ExtractArchives = file is AddInstruction, Instruction = file.Keyword,
-            KeepOwners = fromRootfs is not null && chown is null,
-        };
         var image = _steps.ChangeFiles(state.ImageId, state.Config, createdBy,
             rootfs =>
             {
-                CopyApplier.Apply(tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", options);
+                foreach (var (group, copyPlan) in plans)
+                    CopyApplier.Apply(group.Tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", new CopyOptions
+                    {
+                        Chown = chown, Chmod = chmod, ExtractArchives = group.Extract, Instruction = file.Keyword,
+                        KeepOwners = fromRootfs is not null && group.Tree == local && chown is null,
+                    });
                 return true;
             });
         state.ImageId = image.Id;
@@ -434,12 +431,17 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
 
-    /// <summary>ADD URL: the file fetched (as docker, every build: its content decides whether the step is cached).</summary>
-    private async Task<FetchedFile> FetchAsync(IReadOnlyList<string> sources, string? checksum, CancellationToken cancel)
+    /// <summary>RUN --mount from='s image: as COPY --from's, with what to do when it names nothing.</summary>
+    private string MountImage(BuildPlan plan, string from, IReadOnlyDictionary<int, string> built)
     {
-        if (sources.Count != 1)
-            throw new BuildException("ADD takes one URL at a time here; write one ADD per URL, or mix no URL with local sources.");
-        return await RemoteSource.FetchAsync(Http, sources[0], checksum, new BuildStore(host.Options).Downloads, cancel);
+        try
+        {
+            return FromImage(plan, from, built);
+        }
+        catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException and not StepFailedException)
+        {
+            throw new BuildException(ErrorKind.NotFound, $"RUN --mount from={from}: \"{from}\" is neither a stage of this Dockerfile nor an image here or in a registry ({error.Message}); name a stage (FROM ... AS {from}) or an image", error);
+        }
     }
 
     /// <summary>COPY --from's image: a stage by name or index, else an image (pulled when missing).</summary>
