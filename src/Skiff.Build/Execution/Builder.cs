@@ -337,6 +337,13 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         // A bind mount from= a stage or image: its image ID is in the key, so a rebuilt stage runs the step again.
         var images = mounts.Where(m => m.Type == RunMountType.Bind && m.From is not null).Select(m => m.From!).Distinct()
             .ToDictionary(from => from, from => MountImage(plan, from, built));
+        // A bind of the context: what it shows is in the key, as BuildKit's (another file there runs the step again).
+        var bound = mounts.Where(m => m.Type == RunMountType.Bind && m.From is null).Select(m =>
+        {
+            var sources = request.Context.Sources;
+            string source = m.Source ?? ".";
+            return $"mount-context={source} {ContentHasher.Compute(sources, sources.Plan([source], [], parents: false, "RUN --mount"), (0, 0), null, statCache).Digest}";
+        }).ToList();
         // Build args in scope are the command's environment, as docker's (never the image's); ENV values win.
         var env = state.Args.Where(a => !(state.Config.Env ?? []).Any(e => e.StartsWith(a.Key + "=", StringComparison.Ordinal)))
             .Concat(plan.ProxyArgs.Where(p => !state.Args.ContainsKey(p.Key)))
@@ -346,7 +353,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         string createdBy = "RUN " + string.Join(' ', command);
         var proxyNames = plan.ProxyArgs.Keys.ToHashSet();
         string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m),
-            .. images.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => $"mount-from={i.Key} {i.Value}"),
+            .. images.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => $"mount-from={i.Key} {i.Value}"), .. bound,
             .. heredocRun?.Script is { } script ? ["script=" + script.Content] : Array.Empty<string>(), "network=" + network]);
         if (Cached(request, state, key) is { } hit)
         {

@@ -10,22 +10,12 @@ namespace Skiff.Build.Execution;
 /// is the context directory (nothing is copied; the writes land in an upper dir of the build store), a file is a
 /// private copy. Both live in a 0700 directory of ROOT/build/rw-mounts that disposing unmounts and removes.
 /// </summary>
-internal sealed class ScratchWrites : IDisposable
+internal sealed class ScratchWrites(string directory, string path, bool mounted) : IDisposable
 {
-    private readonly string _directory;
-    private readonly bool _mounted;
-
-    private ScratchWrites(string directory, string path, bool mounted)
-    {
-        _directory = directory;
-        Path = path;
-        _mounted = mounted;
-    }
-
     /// <summary>What the container's mount binds: the overlay's merged directory, or the copy.</summary>
-    public string Path { get; }
+    public string Path => path;
 
-    public static ScratchWrites Over(string buildRoot, string source, bool directory)
+    public static ScratchWrites Over(string buildRoot, string source, bool isDirectory)
     {
         var parent = System.IO.Path.Combine(buildRoot, "rw-mounts");
         PrivateStore.EnsureDirectory(buildRoot);
@@ -34,7 +24,7 @@ internal sealed class ScratchWrites : IDisposable
         Errno.Check(Libc.Mkdir(scratch, PrivateStore.DirectoryMode), "mkdir", scratch);
         try
         {
-            if (!directory)
+            if (!isDirectory)
             {
                 var copy = System.IO.Path.Combine(scratch, "file");
                 File.Copy(source, copy);
@@ -56,8 +46,8 @@ internal sealed class ScratchWrites : IDisposable
 
     public void Dispose()
     {
-        if (_mounted)
-            SnapshotMount.Unmount(Path, detach: true);
-        FileTree.Delete(_directory);
+        if (mounted)
+            SnapshotMount.Unmount(path, detach: true);
+        FileTree.Delete(directory);
     }
 }

@@ -12,7 +12,7 @@ public class ScratchWritesTests
         using var s = new Scratch();
         s.Write("ctx/src/kept.txt", "original\n");
         string path, scratch;
-        using (var writes = ScratchWrites.Over(s["store"], s["ctx/src"], directory: true))
+        using (var writes = ScratchWrites.Over(s["store"], s["ctx/src"], isDirectory: true))
         {
             path = writes.Path;
             Assert.Equal("original\n", File.ReadAllText(Path.Combine(path, "kept.txt")));
@@ -32,7 +32,7 @@ public class ScratchWritesTests
     {
         using var s = new Scratch();
         s.Write("ctx/run.sh", "#!/bin/sh\n", (UnixFileMode)0x1ED);
-        using (var writes = ScratchWrites.Over(s["store"], s["ctx/run.sh"], directory: false))
+        using (var writes = ScratchWrites.Over(s["store"], s["ctx/run.sh"], isDirectory: false))
         {
             Assert.Equal((UnixFileMode)0x1ED, File.GetUnixFileMode(writes.Path));
             File.AppendAllText(writes.Path, "echo changed\n");

@@ -9,6 +9,16 @@ namespace Skiff.Cli.Tests.EndToEnd;
 /// </summary>
 public sealed partial class EngineCliTests
 {
+    /// <summary>A build of <paramref name="context"/> fails as docker build's: status 1, the line and the cause named, no container left.</summary>
+    private async Task BuildFails(string context, string line, string cause)
+    {
+        var result = await Skiff.RunAsync(Root, "build", context);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(line, result.Stderr);
+        Assert.Contains(cause, result.Stderr);
+        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+    }
+
     [Fact]
     public async Task HeredocsInEveryFormBuildRunAndComeFromTheCacheUntilABodyChanges()
     {
@@ -64,11 +74,7 @@ public sealed partial class EngineCliTests
         Assert.Contains("script /dev/pipes/EOF\n", output);
         Assert.EndsWith("echo B $WHO\n", output);
 
-        var unterminated = await Skiff.RunAsync(Root, "build", BuildContextWith($"FROM {Image}\nRUN echo fine\nCOPY <<EOF /x\nno end\n"));
-        Assert.Equal(1, unterminated.ExitCode);
-        Assert.Contains("Dockerfile:3", unterminated.Stderr);
-        Assert.Contains("<<EOF", unterminated.Stderr);
-        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+        await BuildFails(BuildContextWith($"FROM {Image}\nRUN echo fine\nCOPY <<EOF /x\nno end\n"), "Dockerfile:3", "<<EOF");
     }
 
     [Fact]
@@ -78,32 +84,34 @@ public sealed partial class EngineCliTests
             FROM {Image} AS tools
             RUN mkdir -p /tools && echo "tool v1" > /tools/version
             FROM {Image}
+            # First, so that its parent is the same in both builds: only the bound file's content can run it again.
+            RUN --mount=type=bind,source=data,target=/data cat /data/file.txt > /bound
             RUN --mount=type=bind,from=tools,source=/tools,target=/mnt/tools cat /mnt/tools/version > /from-stage
             RUN --mount=type=bind,from={Image},source=/bin,target=/mnt/image ls /mnt/image/busybox > /from-image
             RUN --mount=type=bind,source=data,target=/data,rw echo scribble > /data/new.txt && rm /data/file.txt && ls /data > /rw-seen
             RUN --mount=type=bind,from=tools,target=/t,rw echo changed > /t/tools/version && cat /t/tools/version > /rw-from
             RUN --mount=type=bind,from=tools,target=/t cat /t/tools/version >> /rw-from
-            CMD ["cat", "/from-stage", "/from-image", "/rw-seen", "/rw-from"]
+            CMD ["cat", "/from-stage", "/from-image", "/rw-seen", "/rw-from", "/bound"]
             """;
         var context = BuildContextWith(dockerfile, ("data/file.txt", "context file\n"));
         await Ok("build", "-t", "binds:1", context);
-        Assert.Equal("tool v1\n/mnt/image/busybox\nnew.txt\nchanged\ntool v1\n", (await Ok("run", "--rm", "binds:1")).Stdout);
+        Assert.Equal("tool v1\n/mnt/image/busybox\nnew.txt\nchanged\ntool v1\ncontext file\n", (await Ok("run", "--rm", "binds:1")).Stdout);
         Assert.Equal("context file\n", File.ReadAllText(Path.Combine(context, "data", "file.txt")));
         Assert.False(File.Exists(Path.Combine(context, "data", "new.txt")));
         Assert.NotEqual(0, (await Skiff.RunAsync(Root, "run", "--rm", "binds:1", "ls", "/mnt/tools/version")).ExitCode);
         Assert.Empty(Directory.Exists(Path.Combine(Root, "build", "rw-mounts")) ? Directory.GetFileSystemEntries(Path.Combine(Root, "build", "rw-mounts")) : []);
         Assert.DoesNotContain(Path.Combine(Root, "build", "rw-mounts"), File.ReadAllText("/proc/self/mountinfo"));
 
-        // The mounted stage changed: the steps that mount it run again (its image ID is in their keys).
+        // The mounted stage changed: the steps that mount it run again (its image ID is in their keys); so does the
+        // step whose context bind shows a changed file.
         File.WriteAllText(Path.Combine(context, "Dockerfile"), dockerfile.Replace("tool v1", "tool v2"));
+        File.WriteAllText(Path.Combine(context, "data", "file.txt"), "changed in the context\n");
         await Ok("build", "-t", "binds:2", context);
-        Assert.StartsWith("tool v2\n", (await Ok("run", "--rm", "binds:2")).Stdout);
+        var rebuilt = (await Ok("run", "--rm", "binds:2")).Stdout;
+        Assert.StartsWith("tool v2\n", rebuilt);
+        Assert.EndsWith("changed in the context\n", rebuilt);
 
-        var missingStage = await Skiff.RunAsync(Root, "build", BuildContextWith($"FROM {Image}\nRUN --mount=type=bind,from=127.0.0.1:1/no-such-stage,target=/x true\n"));
-        Assert.Equal(1, missingStage.ExitCode);
-        Assert.Contains("Dockerfile:2", missingStage.Stderr);
-        Assert.Contains("no-such-stage", missingStage.Stderr);
-        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+        await BuildFails(BuildContextWith($"FROM {Image}\nRUN --mount=type=bind,from=127.0.0.1:1/no-such-stage,target=/x true\n"), "Dockerfile:2", "no-such-stage");
     }
 
     [Fact]
@@ -133,11 +141,7 @@ public sealed partial class EngineCliTests
         File.WriteAllText(secretFile, "other-env-value!");
         Assert.Contains("CACHED", (await Ok("build", "-t", "envsecret:2", "--secret", $"id=token,src={secretFile}", context)).Stderr);
 
-        var required = await Skiff.RunAsync(Root, "build", BuildContextWith($"FROM {Image}\nRUN --mount=type=secret,id=needed,env=NEEDED,required true\n"));
-        Assert.Equal(1, required.ExitCode);
-        Assert.Contains("Dockerfile:2", required.Stderr);
-        Assert.Contains("\"needed\" is required", required.Stderr);
-        Assert.Empty((await Ok("ps", "-aq")).Stdout);
+        await BuildFails(BuildContextWith($"FROM {Image}\nRUN --mount=type=secret,id=needed,env=NEEDED,required true\n"), "Dockerfile:2", "\"needed\" is required");
     }
 
     [Fact]
