@@ -36,6 +36,8 @@ public sealed record BuildRequest
     public long? ShmSize { get; init; }
     /// <summary>--secret values by id, for RUN --mount=type=secret.</summary>
     public IReadOnlyDictionary<string, BuildSecret> Secrets { get; init; } = new Dictionary<string, BuildSecret>();
+    /// <summary>--squash: the layers the build added on top of the final stage's base image become one (docker's).</summary>
+    public bool Squash { get; init; }
 }
 
 /// <summary>The built image and what the build reused.</summary>
@@ -71,6 +73,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             progress.Warning(warning);
 
         var built = new Dictionary<int, string>();
+        var bases = new Dictionary<int, string>();
         var counts = new StepCounts(plan.Stages.Sum(s => s.Stage.Instructions.Count + 1));
         try
         {
@@ -79,7 +82,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             {
                 var done = await Task.WhenAll(wave.Select(stage => BuildStageAsync(request, plan, stage, built, counts, cancel)));
                 for (int i = 0; i < wave.Count; i++)
-                    built[wave[i].Index] = done[i];
+                    (built[wave[i].Index], bases[wave[i].Index]) = done[i];
             }
         }
         finally
@@ -94,6 +97,15 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             var config = ConfigOf(final);
             final = _steps.Configure(final, config with { Labels = ImageChanges.MergeLabels(config.Labels, request.Labels) }, "LABEL " + string.Join(' ', request.Labels.Select(l => $"{l.Key}={l.Value}"))).Id;
         }
+        // Squashed last, as docker's builder: the step images stay as they are, so the cache keeps working.
+        if (request.Squash)
+            final = host.ImageStore.Squash(new SquashRequest
+            {
+                ImageId = final,
+                BaseImageId = bases[plan.Target.Index],
+                // The built image's time: squashing an unchanged build again gives the same image.
+                Created = host.ImageStore.Resolve(final).Created,
+            }).Id;
         foreach (var tag in request.Tags)
             host.Images.Tag(final, tag);
         // FROM lines are numbered as steps but are neither run nor cached: the summary counts the instructions.
@@ -140,7 +152,8 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         }
     }
 
-    private async Task<string> BuildStageAsync(BuildRequest request, BuildPlan plan, PlannedStage planned, IReadOnlyDictionary<int, string> built,
+    /// <summary>Builds one stage; returns its image and the image it started from (its FROM).</summary>
+    private async Task<(string Image, string Base)> BuildStageAsync(BuildRequest request, BuildPlan plan, PlannedStage planned, IReadOnlyDictionary<int, string> built,
         StepCounts counts, CancellationToken cancel)
     {
         var from = planned.Stage.From;
@@ -183,7 +196,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
                     : new BuildException(ErrorKinds.Of(error), message, error);
             }
         }
-        return state.ImageId;
+        return (state.ImageId, baseImage);
     }
 
     private async Task<string> BaseImageAsync(BuildPlan plan, PlannedStage planned, bool pull, CancellationToken cancel)
