@@ -32,6 +32,8 @@ internal static class BuildCommand
             new("output", 'o', TakesValue: true, Repeatable: true, Help: "type=docker|oci|local|tar,dest=PATH (PATH alone: a directory; -: a tar on stdout)"),
             new("platform", TakesValue: true, Help: "the image's platform: only this host's"),
             new("progress", TakesValue: true, Help: "auto (tty on a terminal, else plain), plain or tty"),
+            new("cache-from", TakesValue: true, Repeatable: true, Help: "an image whose layers steps may be taken from (pulled if missing; repeatable)"),
+            new("cache-to", TakesValue: true, Help: "type=inline: write the steps' cache keys into the image, for --cache-from"),
             new("squash", Help: "squash the layers the build adds on top of the final stage's base image into one"),
             CliCommand.Help,
         ],
@@ -94,6 +96,8 @@ internal static class BuildCommand
             ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
             Secrets = Secrets(args.Values("secret")),
             Squash = args.Bool("squash"),
+            CacheFrom = [.. args.Values("cache-from").Select(CacheFrom)],
+            InlineCache = args.Value("cache-to") is { } cacheTo && CacheToInline(cacheTo),
         };
         // Parsed before the build: a bad --output wastes no build.
         var outputs = args.Values("output").Select(BuildOutput.Parse).ToList();
@@ -135,6 +139,23 @@ internal static class BuildCommand
         }
         return 0;
     }
+
+    /// <summary>--cache-from NAME, or buildx's type=registry,ref=NAME (an image, here in the store or pulled).</summary>
+    private static string CacheFrom(string value)
+    {
+        if (!value.Contains('='))
+            return value;
+        var fields = value.Split(',').Select(f => f.Split('=', 2)).ToDictionary(f => f[0].Trim().ToLowerInvariant(), f => f.Length > 1 ? f[1] : "");
+        if (fields.GetValueOrDefault("type", "registry") != "registry" || !fields.TryGetValue("ref", out var reference) || reference.Length == 0)
+            throw new UsageException($"build: --cache-from \"{value}\": skiff takes an image, as NAME or type=registry,ref=NAME", badFlag: true);
+        return reference;
+    }
+
+    /// <summary>--cache-to: only type=inline (the metadata in the image itself); true for it.</summary>
+    private static bool CacheToInline(string value)
+        => value.Split(',').Select(f => f.Trim()).Contains("type=inline")
+            ? true
+            : throw new UsageException($"build: --cache-to \"{value}\": skiff writes only type=inline (the cache keys in the built image)", badFlag: true);
 
     /// <summary>
     /// docker's --secret: id=ID with src=FILE (or source=), or env=VAR; type=file|env may say which; id alone takes the
