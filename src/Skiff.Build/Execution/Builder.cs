@@ -209,7 +209,9 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         string label = planned.Stage.Name is { } name ? $"{name} " : "";
         int fromNumber = counts.Next();
         progress.Step(fromNumber, counts.Total, $"[{label}{fromNumber}/{counts.Total}] {from.Text}");
+        var fromClock = System.Diagnostics.Stopwatch.StartNew();
         string baseImage = planned.BaseStage is { } stageIndex ? built[stageIndex] : await BaseImageAsync(plan, planned, request.Pull, cancel);
+        progress.Done(fromNumber, cached: false, fromClock.Elapsed);
         var state = new StageState(baseImage, ConfigOf(baseImage))
         {
             NoCache = request.NoCacheFilter.Contains(planned.Stage.Name ?? "") || request.NoCacheFilter.Contains(planned.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),

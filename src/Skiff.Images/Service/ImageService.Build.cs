@@ -137,18 +137,24 @@ public sealed partial class ImageService
         Digest? newSnapshot = null;
         try
         {
-            Snapshotter.Prepare(key, image.ChainIds);
             PrivateStore.EnsureDirectory(Path.Combine(Root, "rootfs"));
             PrivateStore.EnsureDirectory(target);
-            Snapshotter.Mount(key, target);
-            // The base's layers as an overlay stacks them, topmost first: what the diff compares the image's tree with.
-            var below = baseImage.ChainIds.Reverse().Select(Snapshotter.LayerPath).ToList();
+            IReadOnlyList<FileChange> changes = [];
+            if (image.Layers.Count > baseImage.Layers.Count)
+            {
+                // A read-only view: a writable snapshot's root would be its new upper dir, with a new mtime every time,
+                // and a squash of the same image would not be the same layer.
+                Snapshotter.View(key, image.ChainIds);
+                Snapshotter.Mount(key, target);
+                // The base's layers as an overlay stacks them, topmost first: what the diff compares the image's tree with.
+                changes = LayerChanges.Compare(target, [.. baseImage.ChainIds.Reverse().Select(Snapshotter.LayerPath)]);
+            }
             Digest diffId = default;
             var layerBlob = staged.Add(output =>
             {
                 using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
                 using var tar = new HashingStream(gzip, Digest.Sha256);
-                TreeArchiver.WriteChanges(target, LayerChanges.Compare(target, below), tar);
+                TreeArchiver.WriteChanges(target, changes, tar);
                 diffId = tar.Digest;
             });
             var diffIds = baseImage.Layers.Select(layer => Digest.Parse(layer.DiffId)).Append(diffId).ToList();
