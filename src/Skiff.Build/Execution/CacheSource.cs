@@ -35,8 +35,10 @@ public sealed class CacheSource
     public static CacheSource Read(ImageInfo image, JsonObject document)
     {
         var history = (document["history"] as JsonArray ?? [])
-            .Select(entry => (entry?["created_by"] is JsonValue text && text.TryGetValue(out string? createdBy) ? createdBy : "",
-                entry?["empty_layer"] is JsonValue flag && flag.TryGetValue(out bool empty) && empty)).ToList();
+            .Select(node => node is JsonObject entry
+                ? (entry["created_by"] is JsonValue text && text.TryGetValue(out string? createdBy) ? createdBy : "",
+                    entry["empty_layer"] is JsonValue flag && flag.TryGetValue(out bool empty) && empty)
+                : ("", false)).ToList();
         return new CacheSource(image, history, InlineCache.Read(document));
     }
 

@@ -59,7 +59,7 @@ public sealed partial class ImageService
         var document = ConfigDocument(image);
         var history = document["history"] as JsonArray ?? [];
         if (request.Layers < 0 || request.Layers > image.Layers.Count || request.History < 0 || request.History > history.Count
-            || history.Take(request.History).Count(entry => !(entry?["empty_layer"] is JsonValue flag && flag.TryGetValue(out bool empty) && empty)) != request.Layers)
+            || history.Take(request.History).Count(entry => !(entry is JsonObject fields && fields["empty_layer"] is JsonValue flag && flag.TryGetValue(out bool empty) && empty)) != request.Layers)
             throw new ImageException(ErrorKind.InvalidArgument,
                 $"image {image.ShortId} has no prefix of {request.Layers} layers and {request.History} history entries: its cache metadata does not describe it.");
         foreach (var field in document.Select(property => property.Key).Except(KeptFields).ToList())
