@@ -4,6 +4,7 @@ using Skiff.Cgroups;
 using Microsoft.Extensions.Logging;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
+using Skiff.Engine.Specs;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
@@ -186,6 +187,29 @@ public sealed class ContainerMonitor : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the store's networks (their database, recovered from its WAL) on a thread of its own while the container
+    /// runs, so that its release, which `run --rm` waits for, does not open them first (docs/networking.md, "Set-up cost").
+    /// </summary>
+    private void OpenNetworksAhead()
+    {
+        if (_container.Config.Options.Network != NetworkMode.Bridge || Interlocked.Exchange(ref _networksOpened, 1) == 1)
+            return;
+        new Thread(() =>
+        {
+            try
+            {
+                _ = _context.Networks;
+            }
+            catch (Exception)
+            {
+                // Lazy keeps the exception: the release meets it again, and reports it as it always did.
+            }
+        }) { IsBackground = true, Name = "open networks" }.Start();
+    }
+
+    private int _networksOpened;
+
     private int SuperviseRuns()
     {
         Libc.BecomeChildSubreaper();
@@ -201,6 +225,7 @@ public sealed class ContainerMonitor : IDisposable
                 return 1;
             }
             var started = DateTimeOffset.UtcNow;
+            OpenNetworksAhead();
             var health = HealthMonitor.Start(_context, _container, _runtime, _children, _logger, started);
             var exitCode = Reap(run.Value.Pid);
             health?.Stop();
