@@ -70,6 +70,10 @@ public sealed class RtNetlink : IDisposable
     /// in the same request (the kernel applies IFLA_MASTER and the ifinfomsg's flags as it creates the link): two
     /// requests fewer than setting them afterwards. The peer is down whatever is asked: the kernel would configure it
     /// before the pair is joined, and a veth without its peer refuses to go up (ENOTCONN).
+    /// Each end is made with one transmit and one receive queue, the number a veth uses unless told otherwise: without
+    /// them in the request the kernel allocates one queue per CPU and then cuts each end down to one, and a cut waits
+    /// for an expedited RCU grace period (synchronize_net in netif_set_real_num_tx_queues) under the rtnl lock,
+    /// twice per pair: 11-14 ms per pair against 0.4-0.5 ms with them, on this project's 2-core VM under load.
     /// </summary>
     public void CreateVethPair(string name, string peerName, NetworkNamespace? peerNamespace = null, int? mtu = null, PhysicalAddress? peerMac = null,
         int? masterIndex = null, bool up = false)
@@ -78,6 +82,7 @@ public sealed class RtNetlink : IDisposable
         var request = LinkRequest(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, flags, flags);
         if (mtu is { } m)
             request.Attribute(IFLA_MTU, (uint)m);
+        OneQueueEach(request);
         if (masterIndex is { } master)
             request.Attribute(IFLA_MASTER, (uint)master);
         int linkInfo = request.BeginNested(IFLA_LINKINFO);
@@ -86,6 +91,7 @@ public sealed class RtNetlink : IDisposable
         int peer = request.BeginNested(VETH_INFO_PEER);
         request.Append(IfInfoMessage(0, 0, 0));
         request.Attribute(IFLA_IFNAME, peerName);
+        OneQueueEach(request);
         if (mtu is { } peerMtu)
             request.Attribute(IFLA_MTU, (uint)peerMtu);
         if (peerMac is not null)
@@ -108,6 +114,12 @@ public sealed class RtNetlink : IDisposable
             if (added)
                 peerNamespace!.Handle.DangerousRelease();
         }
+    }
+
+    private static void OneQueueEach(NetlinkMessageBuilder request)
+    {
+        request.Attribute(IFLA_NUM_TX_QUEUES, 1u);
+        request.Attribute(IFLA_NUM_RX_QUEUES, 1u);
     }
 
     public void SetLinkUp(string name) => SetFlags(name, IFF_UP);
