@@ -505,6 +505,18 @@ public sealed class NetworkService : IDisposable
     }
 
     /// <summary>
+    /// Deletes a container's namespace ahead of <see cref="Detach"/>, for a caller that knows the container will not run
+    /// again (the monitor of an auto-removed one, once it exited): unmounting it waits for an RCU grace period, which
+    /// that caller can overlap with other work. Its veths go with it; Detach then finds it gone and frees the rest. Left
+    /// to Detach when a CNI network's plugins, whose DEL looks inside, still have to run.
+    /// </summary>
+    public void DeleteNamespace(string containerId)
+    {
+        if (!Store.EndpointsOf(containerId).Any(IsCni))
+            NetworkNamespace.Delete(NamespacePath(containerId));
+    }
+
+    /// <summary>
     /// Asks a running container's CNI plugins whether its attachment to <paramref name="network"/> is as ADD left it
     /// (CHECK); false when the network sets disableCheck, so nothing was asked. The caller holds the container's lock.
     /// </summary>

@@ -31,7 +31,7 @@ public sealed class NetlinkFewerRequestsTests : IDisposable
                 _host.DeleteLink(link.Name);
             foreach (var file in Directory.EnumerateFiles(_directory))
                 NetworkNamespace.Delete(file);
-            Assert.Empty(_host.ListLinks().Where(l => l.Name.StartsWith("skt92", StringComparison.Ordinal)));
+            Assert.DoesNotContain(_host.ListLinks(), l => l.Name.StartsWith("skt92", StringComparison.Ordinal));
             Assert.DoesNotContain(_directory, File.ReadAllText("/proc/self/mountinfo"));
         }
         finally

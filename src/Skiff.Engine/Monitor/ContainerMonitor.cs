@@ -232,7 +232,7 @@ public sealed class ContainerMonitor : IDisposable
             Thread? earlyRelease = null;
             if (_container.Config.AutoRemove)
             {
-                earlyRelease = new Thread(ReleaseRootfsEarly) { Name = "release rootfs" };
+                earlyRelease = new Thread(ReleaseEarly) { Name = "release early" };
                 earlyRelease.Start();
             }
             foreach (var pump in run.Value.Pumps)
@@ -294,17 +294,21 @@ public sealed class ContainerMonitor : IDisposable
 
     /// <summary>
     /// What an auto-removing monitor does as soon as its container's process is reaped, while the runtime deletes its
-    /// state: unmounting (the kernel waits for an RCU grace period) and deleting the rootfs then overlap that delete
-    /// instead of following it. Skipped when another command holds the container: an `rm -f`, which releases it itself.
-    /// Failures are left to <see cref="RemoveIfAutoRemove"/>, which releases the rootfs again and reports them.
+    /// state: unmounting (the kernel waits for an RCU grace period each time) its network namespace and its rootfs, and
+    /// deleting the rootfs, then overlap that delete instead of following it. Skipped when another command holds the
+    /// container: an `rm -f`, which releases them itself. Failures are left to <see cref="ReleaseNetwork"/> and
+    /// <see cref="RemoveIfAutoRemove"/>, which release them again and report them.
     /// </summary>
-    private void ReleaseRootfsEarly()
+    private void ReleaseEarly()
     {
         try
         {
             using var held = _directory.TryLock();
-            if (held is not null)
-                _context.Rootfs.Release(_id);
+            if (held is null)
+                return;
+            if (_container.Config.Options.Network == NetworkMode.Bridge)
+                _context.Networks.DeleteNamespace(_id);
+            _context.Rootfs.Release(_id);
         }
         catch (Exception)
         {
