@@ -72,7 +72,7 @@ public sealed class NetlinkBenchmark(ITestOutputHelper output)
                     (steps.TryGetValue(name, out var list) ? list : steps[name] = []).Add(lap.Elapsed.TotalMilliseconds);
                 lap.Restart();
             };
-            ContainerNetwork.SetUp(host, path, "sknlbr0", hostEnd, "sknlp0", IPAddress.Parse("10.231.1.2"), IPAddress.Parse("10.231.1.1"), step).Dispose();
+            ContainerNetwork.SetUp(host, path, "sknlbr0", hostEnd, IPAddress.Parse("10.231.1.2"), IPAddress.Parse("10.231.1.1"), step).Dispose();
             var up = clock.Elapsed.TotalMilliseconds;
             clock.Restart();
             lap.Restart();

@@ -72,7 +72,7 @@ public sealed class NetlinkIntegrationTests : IDisposable
         for (int i = 0; i < 3; i++)
         {
             var path = NamespacePath($"ns{i}");
-            ContainerNetwork.SetUp(_host, path, Bridge, HostEnd, Peer, ContainerV4, BridgeV4).Dispose();
+            ContainerNetwork.SetUp(_host, path, Bridge, HostEnd, ContainerV4, BridgeV4).Dispose();
             ContainerNetwork.TearDown(_host, path, HostEnd);
         }
         Assert.True(_host.DeleteLink(Bridge));
