@@ -33,6 +33,15 @@ internal static class ContainerNetwork
         return ns;
     }
 
+    /// <summary>A test's clean-up, passed or failed: its links named <paramref name="linkPrefix"/>*, and the namespaces bound in <paramref name="directory"/>.</summary>
+    public static void RemoveAll(RtNetlink host, string linkPrefix, string directory)
+    {
+        foreach (var link in host.ListLinks().Where(l => l.Name.StartsWith(linkPrefix, StringComparison.Ordinal)))
+            host.DeleteLink(link.Name);
+        foreach (var file in Directory.EnumerateFiles(directory))
+            NetworkNamespace.Delete(file);
+    }
+
     /// <summary>Deleting the host end takes the peer with it; then the namespace's mount and file go.</summary>
     public static void TearDown(RtNetlink host, string path, string hostEnd, Action<string>? step = null)
     {

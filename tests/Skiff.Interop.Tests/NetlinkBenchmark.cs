@@ -41,10 +41,7 @@ public sealed class NetlinkBenchmark(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var link in host.ListLinks().Where(l => l.Name.StartsWith("sknl", StringComparison.Ordinal)))
-                host.DeleteLink(link.Name);
-            foreach (var file in Directory.EnumerateFiles(directory))
-                NetworkNamespace.Delete(file);
+            ContainerNetwork.RemoveAll(host, "sknl", directory);
             Directory.Delete(directory);
         }
     }

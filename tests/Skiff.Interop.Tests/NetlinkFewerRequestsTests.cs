@@ -27,10 +27,7 @@ public sealed class NetlinkFewerRequestsTests : IDisposable
     {
         try
         {
-            foreach (var link in _host.ListLinks().Where(l => l.Name.StartsWith("skt92", StringComparison.Ordinal)))
-                _host.DeleteLink(link.Name);
-            foreach (var file in Directory.EnumerateFiles(_directory))
-                NetworkNamespace.Delete(file);
+            ContainerNetwork.RemoveAll(_host, "skt92", _directory);
             Assert.DoesNotContain(_host.ListLinks(), l => l.Name.StartsWith("skt92", StringComparison.Ordinal));
             Assert.DoesNotContain(_directory, File.ReadAllText("/proc/self/mountinfo"));
         }

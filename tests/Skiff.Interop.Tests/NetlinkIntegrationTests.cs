@@ -48,10 +48,7 @@ public sealed class NetlinkIntegrationTests : IDisposable
     {
         try
         {
-            foreach (var link in _host.ListLinks().Where(l => l.Name.StartsWith("sknl", StringComparison.Ordinal)))
-                _host.DeleteLink(link.Name);
-            foreach (var file in Directory.EnumerateFiles(_directory))
-                NetworkNamespace.Delete(file);
+            ContainerNetwork.RemoveAll(_host, "sknl", _directory);
             Assert.Equal((0, 0), (OurLinks(_host), OurMounts()));
         }
         finally
