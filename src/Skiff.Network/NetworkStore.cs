@@ -36,11 +36,7 @@ public sealed class NetworkStore : IDisposable
 
     public static NetworkStore Open(string path) => new(SqliteDatabase.Open(path, connection =>
     {
-        // Checkpoints at 64 pages rather than SQLite's 1000: no connection checkpoints on close (SqliteCommands.OpenShared),
-        // so each command's first connection rebuilds the WAL index by reading the whole WAL, some 9 pages a container
-        // start and stop, which took 0.9 ms at 500 pages where a bridge container's start and its monitor open it once
-        // each (docs/networking.md, "Set-up cost").
-        connection.Execute("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 64");
+        connection.Execute("PRAGMA synchronous = NORMAL");
         Migrate(connection);
     }));
 
