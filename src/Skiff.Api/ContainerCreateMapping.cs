@@ -18,7 +18,9 @@ internal static class ContainerCreateMapping
         if (string.IsNullOrEmpty(body.Image))
             throw ApiErrors.BadRequest("the container's image is missing: give Image in the request's body");
         var host = body.HostConfig ?? new HostConfigBody();
-        var (seccomp, security) = SecurityOptions(host.SecurityOpt ?? []);
+        // docker's CLI sends a seccomp profile's JSON itself.
+        var (seccomp, security) = SeccompChoice.Split(host.SecurityOpt ?? [],
+            json => SeccompChoice.FromProfile(System.Text.Encoding.UTF8.GetBytes(json), "the request's seccomp profile"));
         var (command, entrypoint) = Command(body);
         return new CreateContainerRequest
         {
@@ -165,23 +167,6 @@ internal static class ContainerCreateMapping
         if (mount.TmpfsOptions is { Mode: > 0 } moded)
             fields.Add($"tmpfs-mode={Convert.ToString(moded.Mode, 8)}");
         return MountRequest.ParseMount(string.Join(',', fields));
-    }
-
-    /// <summary>seccomp=unconfined, or seccomp=JSON (docker's CLI sends the profile's content), and the others as given.</summary>
-    private static (SeccompChoice Seccomp, List<string> Others) SecurityOptions(IReadOnlyList<string> options)
-    {
-        var seccomp = SeccompChoice.Default;
-        var others = new List<string>();
-        foreach (var option in options)
-        {
-            if (!(option.StartsWith("seccomp=", StringComparison.Ordinal) || option.StartsWith("seccomp:", StringComparison.Ordinal)))
-                others.Add(option);
-            else if (option[8..] == "unconfined")
-                seccomp = SeccompChoice.Unconfined;
-            else
-                seccomp = SeccompChoice.FromProfile(System.Text.Encoding.UTF8.GetBytes(option[8..]), "the request's seccomp profile");
-        }
-        return (seccomp, others);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
