@@ -17,18 +17,19 @@ internal static class ApiServer
 {
     public static WebApplication Build(EngineHost engine, ServiceAddress address, IdleClock idle, ILoggerProvider logging)
     {
+        var containers = new ContainerRoutes(engine, new ContainerRuns());
+        var hijacked = new HijackedConnections(containers, idle);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logging);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            // Attach copies the monitor's output on a thread of its own with the engine's synchronous session.
-            kestrel.AllowSynchronousIO = true;
+            Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> hijack = listen => listen.Use(next => connection => hijacked.Handle(connection, next));
             if (address.SocketPath is { } path)
-                kestrel.ListenUnixSocket(path);
+                kestrel.ListenUnixSocket(path, hijack);
             else
-                kestrel.Listen(address.Tcp!);
+                kestrel.Listen(address.Tcp!, hijack);
         });
         var app = builder.Build();
         app.Use((context, next) => idle.Track(() => next(context)));
@@ -36,7 +37,7 @@ internal static class ApiServer
         app.Use(Errors);
         app.UseRouting();
         new SystemRoutes(engine).Map(app);
-        new ContainerRoutes(engine, new ContainerRuns()).Map(app);
+        containers.Map(app);
         new ImageRoutes(engine).Map(app);
         app.UseEndpoints(_ => { });
         app.Run(context =>

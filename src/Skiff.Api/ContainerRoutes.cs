@@ -183,24 +183,26 @@ internal sealed class ContainerRoutes(EngineHost engine, ContainerRuns runs)
     /// stdcopy frames (raw with a terminal), stdin from the client until it half-closes. A created container's attach
     /// waits for its start (docker run attaches first); a running one's is a new session on its monitor.
     /// </summary>
-    private async Task Attach(HttpContext context)
+    /// <summary>An attach that reached HTTP routing was not hijacked (<see cref="HijackedConnections"/>): it lacks the upgrade.</summary>
+    private static Task Attach(HttpContext context)
+        => throw ApiErrors.BadRequest("attach needs a connection upgrade: send the request with the headers Connection: Upgrade and Upgrade: tcp");
+
+    /// <summary>
+    /// The attach of a hijacked connection: checks (throwing before anything is written), then <paramref name="upgrade"/>
+    /// (the 101), then the container's output to <paramref name="output"/> and <paramref name="input"/> to its stdin.
+    /// </summary>
+    public async Task AttachAsync(string id, IQueryCollection query, Func<Task> upgrade, Stream input, Stream output)
     {
-        var container = engine.ContainerQueries.Get(Query.Route(context, "id"));
+        var container = engine.ContainerQueries.Get(id);
         bool created = container.State.Status == ContainerStatus.Created;
         if (!created && container.State.Status != ContainerStatus.Running)
             throw new EngineException(ErrorKind.FailedPrecondition, $"container {container.Name} is not running: start it, then attach");
-        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        if (upgrade is not { IsUpgradableRequest: true })
-            throw ApiErrors.BadRequest("attach needs a connection upgrade: send the request with the headers Connection: Upgrade and Upgrade: tcp");
         var pending = created ? runs.AddAttach(container.Id) : null;
         AttachSession session;
-        Stream connection;
         try
         {
-            context.Response.Headers.ContentType = "application/vnd.docker.raw-stream";
-            context.Response.Headers.Upgrade = "tcp";
-            connection = await upgrade.UpgradeAsync();
-            session = pending is null ? engine.Containers.Attach(container.Id) : await pending.Session.Task.WaitAsync(context.RequestAborted);
+            await upgrade();
+            session = pending is null ? engine.Containers.Attach(container.Id) : await pending.Session.Task;
         }
         catch
         {
@@ -212,23 +214,23 @@ internal sealed class ContainerRoutes(EngineHost engine, ContainerRuns runs)
         {
             bool tty = container.Config.Options.Tty;
             var writeLock = new Lock();
-            var stdout = Query.Bool(context, "stdout") ? MultiplexedStream.For(connection, MultiplexedStream.Stdout, tty, writeLock) : Stream.Null;
-            var stderr = Query.Bool(context, "stderr") ? MultiplexedStream.For(connection, MultiplexedStream.Stderr, tty, writeLock) : Stream.Null;
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            var input = Query.Bool(context, "stdin") && container.Config.OpenStdin ? ForwardStdinAsync(connection, session, stop.Token) : Task.CompletedTask;
+            var stdout = Query.Bool(query, "stdout") ? MultiplexedStream.For(output, MultiplexedStream.Stdout, tty, writeLock) : Stream.Null;
+            var stderr = Query.Bool(query, "stderr") ? MultiplexedStream.For(output, MultiplexedStream.Stderr, tty, writeLock) : Stream.Null;
+            using var stop = new CancellationTokenSource();
+            var forwarding = Query.Bool(query, "stdin") && container.Config.OpenStdin ? ForwardStdinAsync(input, session, stop.Token) : Task.CompletedTask;
             int? status = null;
             try
             {
                 status = await Task.Factory.StartNew(() => session.CopyOutput(stdout, stderr), TaskCreationOptions.LongRunning);
             }
-            catch (Exception error) when (error is IOException or ObjectDisposedException)
+            catch (Exception error) when (error is IOException or ObjectDisposedException or InvalidOperationException)
             {
                 // the client went away: the container runs on, and its exit still reaches the waits below
             }
             finally
             {
                 stop.Cancel();
-                await input.ContinueWith(_ => { }, TaskScheduler.Default);
+                await forwarding.ContinueWith(_ => { }, TaskScheduler.Default);
             }
             if (pending is not null)
                 runs.PublishExit(container.Id, status ?? await engine.Containers.WaitAsync(container.Id));

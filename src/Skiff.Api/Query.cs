@@ -8,8 +8,10 @@ namespace Skiff.Api;
 internal static class Query
 {
     /// <summary>dockerd's httputils.BoolValue: anything but empty, 0, no, false and none is true.</summary>
-    public static bool Bool(HttpContext context, string name)
-        => context.Request.Query[name].ToString().Trim().ToLowerInvariant() is not ("" or "0" or "no" or "false" or "none");
+    public static bool Bool(HttpContext context, string name) => Bool(context.Request.Query, name);
+
+    public static bool Bool(IQueryCollection query, string name)
+        => query[name].ToString().Trim().ToLowerInvariant() is not ("" or "0" or "no" or "false" or "none");
 
     public static string? String(HttpContext context, string name)
         => context.Request.Query.TryGetValue(name, out var values) && values.ToString() is { Length: > 0 } value ? value : null;

@@ -110,6 +110,19 @@ public sealed class RoutingTests(ServiceFixture service) : IClassFixture<Service
     }
 
     [Fact]
+    public async Task AnAttachToAMissingContainerIsAnsweredBeforeAnyUpgrade()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1.41/containers/nosuch/attach?stream=1&stdout=1");
+        request.Headers.Connection.Add("Upgrade");
+        request.Headers.Upgrade.Add(new System.Net.Http.Headers.ProductHeaderValue("tcp"));
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("nosuch", await Message(response));
+        using var old = await Client.PostAsync("/v1.40/containers/nosuch/attach", null);
+        Assert.Equal(HttpStatusCode.BadRequest, old.StatusCode);
+    }
+
+    [Fact]
     public async Task ListsAreEmptyJsonArrays()
     {
         Assert.Equal("[]", await Client.GetStringAsync("/containers/json?all=1&limit=5"));
