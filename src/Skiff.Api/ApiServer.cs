@@ -25,6 +25,8 @@ internal static class ApiServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // An attach upgraded through Kestrel copies the monitor's output on a thread of its own, with the engine's synchronous session.
+            kestrel.AllowSynchronousIO = true;
             Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> hijack = listen => listen.Use(next => connection => hijacked.Handle(connection, next));
             if (address.SocketPath is { } path)
                 kestrel.ListenUnixSocket(path, hijack);

@@ -183,15 +183,29 @@ internal sealed class ContainerRoutes(EngineHost engine, ContainerRuns runs)
     /// stdcopy frames (raw with a terminal), stdin from the client until it half-closes. A created container's attach
     /// waits for its start (docker run attaches first); a running one's is a new session on its monitor.
     /// </summary>
-    /// <summary>An attach that reached HTTP routing was not hijacked (<see cref="HijackedConnections"/>): it lacks the upgrade.</summary>
-    private static Task Attach(HttpContext context)
-        => throw ApiErrors.BadRequest("attach needs a connection upgrade: send the request with the headers Connection: Upgrade and Upgrade: tcp");
+    /// <summary>
+    /// An attach that was not its connection's first request, so not taken by <see cref="HijackedConnections"/>:
+    /// upgraded through Kestrel, which serves it while the client does not half-close.
+    /// </summary>
+    private Task Attach(HttpContext context)
+    {
+        if (context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
+            throw ApiErrors.BadRequest("attach needs a connection upgrade: send the request with the headers Connection: Upgrade and Upgrade: tcp");
+        return AttachAsync(Query.Route(context, "id"), context.Request.Query, async () =>
+        {
+            context.Response.Headers.ContentType = "application/vnd.docker.raw-stream";
+            context.Response.Headers.Upgrade = "tcp";
+            var connection = await upgrade.UpgradeAsync();
+            return (connection, connection);
+        });
+    }
 
     /// <summary>
     /// The attach of a hijacked connection: checks (throwing before anything is written), then <paramref name="upgrade"/>
-    /// (the 101), then the container's output to <paramref name="output"/> and <paramref name="input"/> to its stdin.
+    /// (the 101, giving the connection's two directions), then the container's output to the client and the client's
+    /// bytes to its stdin.
     /// </summary>
-    public async Task AttachAsync(string id, IQueryCollection query, Func<Task> upgrade, Stream input, Stream output)
+    public async Task AttachAsync(string id, IQueryCollection query, Func<Task<(Stream Input, Stream Output)>> upgrade)
     {
         var container = engine.ContainerQueries.Get(id);
         bool created = container.State.Status == ContainerStatus.Created;
@@ -199,9 +213,10 @@ internal sealed class ContainerRoutes(EngineHost engine, ContainerRuns runs)
             throw new EngineException(ErrorKind.FailedPrecondition, $"container {container.Name} is not running: start it, then attach");
         var pending = created ? runs.AddAttach(container.Id) : null;
         AttachSession session;
+        Stream input, output;
         try
         {
-            await upgrade();
+            (input, output) = await upgrade();
             session = pending is null ? engine.Containers.Attach(container.Id) : await pending.Session.Task;
         }
         catch

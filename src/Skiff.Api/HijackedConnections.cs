@@ -52,7 +52,6 @@ internal sealed class HijackedConnections(ContainerRoutes containers, IdleClock 
     private async Task Attach(ConnectionContext connection, string? version, string id, string query)
     {
         var output = connection.Transport.Output.AsStream();
-        var input = connection.Transport.Input.AsStream();
         bool upgraded = false;
         try
         {
@@ -63,7 +62,8 @@ internal sealed class HijackedConnections(ContainerRoutes containers, IdleClock 
                 await output.WriteAsync("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"u8.ToArray());
                 await output.FlushAsync();
                 upgraded = true;
-            }, input, output);
+                return (connection.Transport.Input.AsStream(), output);
+            });
         }
         catch (Exception error) when (!upgraded && ErrorKinds.IsExpected(error))
         {
