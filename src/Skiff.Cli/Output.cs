@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Skiff.Cli.Templates;
+using Skiff.Engine;
 
 namespace Skiff.Cli;
 
@@ -161,23 +162,7 @@ internal static class Output
     private static int CellWidth(string cell) => cell.EnumerateRunes().Count();
 
     /// <summary>go-units HumanDuration plus " ago": "Less than a second ago", "About an hour ago", "3 weeks ago".</summary>
-    public static string Ago(DateTimeOffset time, DateTimeOffset now)
-    {
-        var age = now - time;
-        double seconds = age.TotalSeconds, minutes = age.TotalMinutes, hours = age.TotalHours;
-        string text = seconds < 1 ? "Less than a second"
-            : (int)seconds == 1 ? "1 second"
-            : seconds < 60 ? $"{(int)seconds} seconds"
-            : (int)minutes == 1 ? "About a minute"
-            : minutes < 60 ? $"{(int)minutes} minutes"
-            : (int)Math.Round(hours) == 1 ? "About an hour"
-            : hours < 48 ? $"{(int)Math.Round(hours)} hours"
-            : hours < 24 * 7 * 2 ? $"{(int)(hours / 24)} days"
-            : hours < 24 * 30 * 2 ? $"{(int)(hours / 24 / 7)} weeks"
-            : hours < 24 * 365 * 2 ? $"{(int)(hours / 24 / 30)} months"
-            : $"{(int)(hours / 24 / 365)} years";
-        return text + " ago";
-    }
+    public static string Ago(DateTimeOffset time, DateTimeOffset now) => ContainerDisplay.HumanDuration(now - time) + " ago";
 
     /// <summary>Go's time.Time String of a unix time, as docker's CreatedAt fields show it: "2024-01-02 15:04:05 +0000 UTC".</summary>
     public static string GoTime(DateTimeOffset time)

@@ -67,4 +67,23 @@ public sealed record SeccompChoice(SeccompMode Mode, ReadOnlyMemory<byte> Profil
     public static readonly SeccompChoice Unconfined = new(SeccompMode.Unconfined);
 
     public static SeccompChoice FromProfile(ReadOnlyMemory<byte> json, string source) => new(SeccompMode.Profile, json, source);
+
+    /// <summary>
+    /// docker's security options split into the seccomp choice (`seccomp=unconfined`, or `seccomp=VALUE` made a
+    /// profile by <paramref name="profile"/>: the CLI reads a file, the API gets the JSON itself) and the others as
+    /// given, for <see cref="ContainerRunPolicy"/> to check.
+    /// </summary>
+    public static (SeccompChoice Seccomp, List<string> Others) Split(IReadOnlyList<string> options, Func<string, SeccompChoice> profile)
+    {
+        var seccomp = Default;
+        var others = new List<string>();
+        foreach (var option in options)
+        {
+            if (!(option.StartsWith("seccomp=", StringComparison.Ordinal) || option.StartsWith("seccomp:", StringComparison.Ordinal)))
+                others.Add(option);
+            else
+                seccomp = option[8..] == "unconfined" ? Unconfined : profile(option[8..]);
+        }
+        return (seccomp, others);
+    }
 }

@@ -103,6 +103,21 @@ public static unsafe partial class Interop
             }
         }
 
+        [LibraryImport(LibC, EntryPoint = "execv", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+        private static partial int ExecV(string path, byte** argv);
+
+        /// <summary>
+        /// Replaces this process with <paramref name="path"/> (same pid, environment and descriptors), so that a
+        /// front end can hand its command to another program and the caller's signals and exit status are that
+        /// program's. Returns only by throwing.
+        /// </summary>
+        public static void Exec(string path, IReadOnlyList<string> argv)
+        {
+            using var argvBlock = new NativeStringArray(argv);
+            ExecV(path, argvBlock.Pointer);
+            throw new SyscallException("execv", path, Marshal.GetLastPInvokeError());
+        }
+
         private static void CheckResult(int error, string call, string path)
         {
             // posix_spawn* return the error number instead of setting errno.

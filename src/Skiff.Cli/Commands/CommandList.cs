@@ -63,6 +63,7 @@ internal static class CommandList
         EventsCommand.Definition,
         SystemPruneCommand.Definition,
         SystemInfoCommand.Definition,
+        SystemServiceCommand.Definition,
         VersionCommand.Definition,
     ];
 

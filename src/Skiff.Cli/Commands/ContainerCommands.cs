@@ -290,7 +290,7 @@ internal static class ContainerCommands
         ["RunningFor"] = Output.Ago(c.Created, now),
         ["Ports"] = ports is null ? "" : DisplayPorts(ports, c.Config.ExposedPorts),
         ["State"] = c.State.Status.ToString().ToLowerInvariant(),
-        ["Status"] = Status(c, now),
+        ["Status"] = ContainerDisplay.Status(c, now),
         ["Size"] = "0B",
         ["Names"] = c.Name,
         ["Labels"] = string.Join(',', c.Config.Labels.Select(label => $"{label.Key}={label.Value}")),
@@ -324,15 +324,6 @@ internal static class ContainerCommands
         var text = "\"" + string.Join(' ', container.Config.Entrypoint.Concat(container.Config.Cmd)) + "\"";
         return full || text.Length <= 22 ? text : text[..20] + "…\"";
     }
-
-    private static string Status(ContainerRecord container, DateTimeOffset now) => container.State.Status switch
-    {
-        ContainerStatus.Running => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")}{(container.State.Health is { } health ? $" ({health.Describe()})" : "")}",
-        ContainerStatus.Paused => $"Up {Output.Ago(container.State.StartedAt ?? container.Created, now).Replace(" ago", "")} (Paused)",
-        ContainerStatus.Exited => $"Exited ({container.State.ExitCode}) {Output.Ago(container.State.FinishedAt ?? container.Created, now)}",
-        ContainerStatus.Restarting => "Restarting",
-        _ => "Created",
-    };
 }
 
 /// <summary>One line of `ps --format json`.</summary>

@@ -178,7 +178,7 @@ internal static class RunFlags
 
     private static CreateContainerRequest Request(ParsedArguments args, string command)
     {
-        var (seccomp, security) = SecurityOptions(args.Values("security-opt"));
+        var (seccomp, security) = SeccompChoice.Split(args.Values("security-opt"), SeccompProfile);
         return new CreateContainerRequest
         {
             Image = args.Positionals[0],
@@ -300,37 +300,17 @@ internal static class RunFlags
         static long Nanoseconds(TimeSpan? duration) => (duration?.Ticks ?? 0) * 100;
     }
 
-    /// <summary>
-    /// --security-opt seccomp=unconfined or seccomp=FILE (read here, as docker's CLI sends the profile's content),
-    /// and the other options as given, for the engine to check.
-    /// </summary>
-    private static (SeccompChoice Seccomp, List<string> Others) SecurityOptions(IReadOnlyList<string> options)
+    /// <summary>--security-opt seccomp=FILE: the file is read here, as docker's CLI sends the profile's content.</summary>
+    private static SeccompChoice SeccompProfile(string file)
     {
-        var seccomp = SeccompChoice.Default;
-        var others = new List<string>();
-        foreach (var option in options)
+        try
         {
-            if (!(option.StartsWith("seccomp=", StringComparison.Ordinal) || option.StartsWith("seccomp:", StringComparison.Ordinal)))
-            {
-                others.Add(option);
-                continue;
-            }
-            string value = option[8..];
-            if (value == "unconfined")
-            {
-                seccomp = SeccompChoice.Unconfined;
-                continue;
-            }
-            try
-            {
-                seccomp = SeccompChoice.FromProfile(File.ReadAllBytes(value), value);
-            }
-            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-            {
-                throw new EngineException(ErrorKind.InvalidArgument, $"--security-opt {option}: {error.Message}", error);
-            }
+            return SeccompChoice.FromProfile(File.ReadAllBytes(file), file);
         }
-        return (seccomp, others);
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new EngineException(ErrorKind.InvalidArgument, $"--security-opt seccomp={file}: {error.Message}", error);
+        }
     }
 
     /// <summary>--env-file lines, then -e values; KEY alone copies the variable from skiff's environment (skipped if unset).</summary>

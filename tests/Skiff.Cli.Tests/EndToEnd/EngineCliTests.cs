@@ -21,19 +21,7 @@ public sealed partial class EngineCliTests : IDisposable
 
     public EngineCliTests()
     {
-        string rootfs = Path.Combine(_temp.Path, "rootfs");
-        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
-        Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
-        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
-        using (var chmod = Process.Start("chmod", ["1777", Path.Combine(rootfs, "tmp")])!)
-            chmod.WaitForExit();
-        File.Copy(File.Exists("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
-        foreach (var applet in new[] { "sh", "echo", "cat", "sleep", "id", "ls", "ln", "hostname" })
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
-        File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\nnogroup:x:65534:\n");
-        using var tar = Process.Start("tar", ["-C", rootfs, "-cf", RootfsTarball, "."])!;
-        tar.WaitForExit();
+        BusyboxRootfs.WriteTarball(Path.Combine(_temp.Path, "rootfs"), RootfsTarball);
         var import = Skiff.RunAsync(Root, "import", "-c", "CMD [\"sh\"]", RootfsTarball, Image).GetAwaiter().GetResult();
         Assert.True(import.ExitCode == 0, import.Stderr);
     }
