@@ -79,6 +79,9 @@ public sealed class UpperDirAdoption
     /// <summary>The walk of <see cref="Plan"/>: the archiver's order and decisions, recording instead of writing.</summary>
     private sealed class Walk(UpperDirAdoption plan, string root, MountTargetFilter hidden, LowerLayersView lower)
     {
+        // Hard links share their xattrs: an inode's are planned once (removing one twice fails with ENODATA).
+        private readonly HashSet<ulong> _linked = [];
+
         /// <summary>False when the tree cannot be adopted.</summary>
         public bool Directory(string relative)
         {
@@ -108,6 +111,8 @@ public sealed class UpperDirAdoption
             if (type == Libc.S_IFSOCK)
                 return false;
             bool directory = type == Libc.S_IFDIR;
+            if (!directory && status.Nlink > 1 && !_linked.Add(status.Ino))
+                return true;
             foreach (string xattr in xattrs)
             {
                 // The archiver marks a directory opaque exactly when this xattr is "y", and the unpacker sets it so.

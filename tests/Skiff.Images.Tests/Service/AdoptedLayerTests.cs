@@ -79,6 +79,7 @@ public sealed class AdoptedLayerTests : IDisposable
         Errno.Check(Libc.FchmodAt(Libc.AT_FDCWD, tool, 0x9ed /* 04755 */, 0), "fchmodat", tool);
         Libc.SetXattrNoFollow(tool, "security.capability", NetRawCapability);
         Libc.SetXattrNoFollow(tool, "user.note", "kept"u8);
+        Libc.SetXattrNoFollow(tool, "trusted.overlay.origin", "copied up"u8); // on an inode of two names
         Errno.Check(Libc.LinkAt(Libc.AT_FDCWD, tool, Libc.AT_FDCWD, Path.Combine(app, "tool-link"), 0), "linkat", tool);
         File.CreateSymbolicLink(Path.Combine(app, "absolute"), "/bin/tool");
         File.CreateSymbolicLink(Path.Combine(app, "relative"), "../bin/tool");
