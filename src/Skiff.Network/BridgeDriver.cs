@@ -11,18 +11,23 @@ namespace Skiff.Network;
 /// </summary>
 internal static class BridgeDriver
 {
-    /// <summary>Makes the bridge of <paramref name="network"/> with its gateways, up; an existing one is left as it is.</summary>
+    /// <summary>
+    /// Makes the bridge of <paramref name="network"/> with its gateways, up, unless <paramref name="existing"/> (the
+    /// host's link of its name, looked up by the caller) is there: then it is left as it is.
+    /// </summary>
+    /// <param name="index">The bridge's ifindex, which its ports are enslaved by.</param>
     /// <returns>Whether it made the bridge.</returns>
-    public static bool EnsureBridge(RtNetlink host, NetworkDefinition network)
+    public static bool EnsureBridge(RtNetlink host, NetworkDefinition network, LinkInfo? existing, out int index)
     {
-        if (host.GetLink(network.BridgeName) is { } existing)
+        if (existing is not null)
         {
             if (existing.Kind != "bridge")
                 throw new NetworkException(ErrorKind.AlreadyExists,
                     $"the host has an interface named {network.BridgeName} that is not a bridge, which network {network.Name} needs: remove it, or give the network another bridge name");
+            index = existing.Index;
             return false;
         }
-        host.CreateBridge(network.BridgeName, network.Mtu > 0 ? network.Mtu : null);
+        index = host.CreateBridge(network.BridgeName, network.Mtu > 0 ? network.Mtu : null);
         try
         {
             foreach (var config in network.Ipam)
@@ -58,29 +63,32 @@ internal static class BridgeDriver
     }
 
     /// <summary>
-    /// A veth pair: <paramref name="endpoint"/>'s host end on the bridge, its container end (its interface name, MAC
-    /// and addresses) inside <paramref name="sandbox"/>; with <paramref name="defaultRoute"/> the container's default
-    /// routes go through the network's gateways.
+    /// A veth pair: <paramref name="endpoint"/>'s host end on the bridge (<paramref name="bridgeIndex"/>), its container
+    /// end (its interface name, MAC and addresses) inside <paramref name="sandbox"/>; with <paramref name="defaultRoute"/>
+    /// the container's default routes go through the network's gateways. The host end is made enslaved and up in the
+    /// request that makes the pair, and the container end is looked up once for its addresses and routes: a
+    /// container's start waits for each request (docs/networking.md, "Set-up cost").
     /// </summary>
-    public static void AddEndpoint(RtNetlink host, RtNetlink inside, NetworkNamespace sandbox, NetworkDefinition network, Endpoint endpoint, bool defaultRoute)
+    public static void AddEndpoint(RtNetlink host, RtNetlink inside, NetworkNamespace sandbox, NetworkDefinition network, int bridgeIndex, Endpoint endpoint, bool defaultRoute)
     {
         int? mtu = network.Mtu > 0 ? network.Mtu : null;
-        host.CreateVethPair(endpoint.HostInterface, endpoint.InterfaceName, sandbox, mtu, PhysicalAddress.Parse(endpoint.MacAddress.Replace(':', '-').ToUpperInvariant()));
+        host.CreateVethPair(endpoint.HostInterface, endpoint.InterfaceName, sandbox, mtu, PhysicalAddress.Parse(endpoint.MacAddress.Replace(':', '-').ToUpperInvariant()),
+            masterIndex: bridgeIndex, up: true);
         try
         {
-            host.SetMaster(endpoint.HostInterface, network.BridgeName);
             // A container reaching its own published port through the host's address comes back on the port it left
             // by; the bridge drops that unless the port is in hairpin mode (docker sets it too).
             File.WriteAllText($"/sys/class/net/{endpoint.HostInterface}/brport/hairpin_mode", "1");
-            host.SetLinkUp(endpoint.HostInterface);
+            var link = inside.GetLink(endpoint.InterfaceName)
+                ?? throw new NetworkException(ErrorKind.Internal, $"the interface {endpoint.InterfaceName} of container {endpoint.ContainerName} vanished while it was set up: start the container again");
             foreach (var (address, config) in Addresses(network, endpoint))
-                inside.AddAddress(endpoint.InterfaceName, address, config.Subnet.PrefixLength);
+                inside.AddAddress(link, address, config.Subnet.PrefixLength);
             inside.SetLinkUp(endpoint.InterfaceName);
             if (defaultRoute && !network.Internal)
                 foreach (var (_, config) in Addresses(network, endpoint))
                 {
                     var any = config.Subnet.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
-                    inside.AddRoute(new IPNetwork(any, 0), config.Gateway, endpoint.InterfaceName);
+                    inside.AddRoute(new IPNetwork(any, 0), config.Gateway, link);
                 }
         }
         catch

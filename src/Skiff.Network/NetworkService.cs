@@ -203,7 +203,7 @@ public sealed class NetworkService : IDisposable
             Store.Create(network);
             return network;
         }
-        BridgeDriver.EnsureBridge(host, network);
+        BridgeDriver.EnsureBridge(host, network, host.GetLink(network.BridgeName), out _);
         try
         {
             _firewall.AddNetwork(FirewallNetworkOf(network));
@@ -266,12 +266,14 @@ public sealed class NetworkService : IDisposable
         var path = NamespacePath(request.ContainerId);
         // What an earlier run left: a crashed start's, or a run whose monitor has not freed it yet.
         Detach(request.ContainerId);
-        using var sandbox = NetworkNamespace.Create(path);
+        // The socket inside is opened by the thread that makes the namespace: a thread of its own for it would cost a
+        // start a thread's start-up and hand-overs, milliseconds on a loaded machine (docs/networking.md, "Set-up cost").
+        using var sandbox = NetworkNamespace.Create(path, RtNetlink.Open, out var opened);
+        using var inside = opened;
         var endpoints = new List<Endpoint>();
         try
         {
             using var host = RtNetlink.Open();
-            using var inside = RtNetlink.OpenIn(sandbox);
             inside.SetLinkUp("lo");
             // A new namespace: its interfaces are eth0, eth1, ... in the networks' order.
             for (int i = 0; i < request.Networks.Count; i++)
@@ -306,9 +308,10 @@ public sealed class NetworkService : IDisposable
         if (network.Driver == NetworkDrivers.Cni)
             return JoinCni(request, join, ifname, primary);
         Endpoint endpoint;
+        int bridgeIndex;
         using (HostLock())
         {
-            network = EnsureReady(host, network);
+            (network, bridgeIndex) = EnsureReady(host, network);
             var ports = primary ? ReservePorts(request.Ports) : [];
             endpoint = Store.Allocate(network, new EndpointRequest
             {
@@ -325,7 +328,7 @@ public sealed class NetworkService : IDisposable
         }
         try
         {
-            BridgeDriver.AddEndpoint(host, inside, sandbox, network, endpoint, defaultRoute: primary);
+            BridgeDriver.AddEndpoint(host, inside, sandbox, network, bridgeIndex, endpoint, defaultRoute: primary);
             if (endpoint.Ports.Count > 0)
                 _firewall.AddPortMappings(endpoint.EndpointId, [.. PortMappings(network, endpoint)]);
             return endpoint;
@@ -380,18 +383,19 @@ public sealed class NetworkService : IDisposable
         }
     }
 
-    /// <summary>The network as it can take containers now: the default network gets its subnet and bridge on first use.</summary>
-    private NetworkDefinition EnsureReady(RtNetlink host, NetworkDefinition network)
+    /// <summary>The network as it can take containers now, and its bridge's ifindex: the default network gets its subnet and bridge on first use.</summary>
+    private (NetworkDefinition Network, int BridgeIndex) EnsureReady(RtNetlink host, NetworkDefinition network)
     {
         network = Store.Find(network.Id) ?? throw new NetworkException(ErrorKind.NotFound, $"network {network.Name} was removed: connect the container to another network");
         if (network.Driver != NetworkDrivers.Bridge)
             throw new NetworkException(ErrorKind.InvalidArgument, $"network {network.Name} uses the {network.Driver} driver, which gives containers no interface of their own");
-        if (network.Ipam.Count == 0 || (network.Predefined && host.GetLink(network.BridgeName) is null && Collides(host, network)))
+        var bridge = host.GetLink(network.BridgeName);
+        if (network.Ipam.Count == 0 || (network.Predefined && bridge is null && Collides(host, network)))
         {
             network = network with { Ipam = [DefaultIpam(host, network)] };
             Store.SetIpam(network.Id, network.Ipam);
         }
-        if (BridgeDriver.EnsureBridge(host, network))
+        if (BridgeDriver.EnsureBridge(host, network, bridge, out int bridgeIndex))
         {
             try
             {
@@ -403,7 +407,7 @@ public sealed class NetworkService : IDisposable
                 throw;
             }
         }
-        return network;
+        return (network, bridgeIndex);
     }
 
     /// <summary>
@@ -498,6 +502,18 @@ public sealed class NetworkService : IDisposable
             if (endpoints.Any(e => Store.Find(e.NetworkId) is not { } n || Resolves(n)))
                 UpdateDns();
         }
+    }
+
+    /// <summary>
+    /// Deletes a container's namespace ahead of <see cref="Detach"/>, for a caller that knows the container will not run
+    /// again (the monitor of an auto-removed one, once it exited): unmounting it waits for an RCU grace period, which
+    /// that caller can overlap with other work. Its veths go with it; Detach then finds it gone and frees the rest. Left
+    /// to Detach when a CNI network's plugins, whose DEL looks inside, still have to run.
+    /// </summary>
+    public void DeleteNamespace(string containerId)
+    {
+        if (!Store.EndpointsOf(containerId).Any(IsCni))
+            NetworkNamespace.Delete(NamespacePath(containerId));
     }
 
     /// <summary>

@@ -41,6 +41,21 @@ public class DockerfileFuzzTests
                         {
                         }
                     }
+            // What a build makes of heredocs: RUN's command, COPY/ADD's substituted bodies.
+            foreach (var instruction in document.Stages.SelectMany(stage => stage.Instructions))
+            {
+                try
+                {
+                    if (instruction is RunInstruction { Heredocs.Count: > 0 } run)
+                        Skiff.Build.Execution.HeredocRun.For(run, ["/bin/sh", "-c"], document.Escape);
+                    if (instruction is FileInstruction file)
+                        foreach (var heredoc in file.Heredocs)
+                            ShellWordExpander.ExpandHeredoc(heredoc.Content, new Dictionary<string, string> { ["A"] = "a b" });
+                }
+                catch (BuildException)
+                {
+                }
+            }
             foreach (string? target in new[] { null, document.Stages[0].Name })
             {
                 try

@@ -34,6 +34,10 @@ public class RunMountTests
         Assert.Equal(("npmrc", "/etc/npmrc", Convert.ToInt32("444", 8)), (byTarget.Id, byTarget.Target, byTarget.Mode));
         var byEnv = RunMount.Parse("type=secret,id=tok,env=TOKEN");
         Assert.Equal(("tok", null, "TOKEN"), (byEnv.Id, byEnv.Target, byEnv.Env));
+        // BuildKit takes both: the variable and the file.
+        var both = RunMount.Parse("type=secret,id=tok,env=TOKEN,target=/tok,required");
+        Assert.Equal(("tok", "/tok", "TOKEN", true), (both.Id, both.Target, both.Env, both.Required));
+        Assert.Equal(("TOKEN", "TOKEN"), (RunMount.Parse("type=secret,env=TOKEN").Id, RunMount.Parse("type=secret,env=TOKEN").Env));
         var ssh = RunMount.Parse("type=ssh,required=true");
         Assert.Equal((RunMountType.Ssh, "default", 0x180, true), (ssh.Type, ssh.Id, ssh.Mode, ssh.Required));
     }

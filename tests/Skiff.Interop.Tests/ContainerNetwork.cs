@@ -7,31 +7,39 @@ namespace Skiff.Interop.Tests;
 internal static class ContainerNetwork
 {
     /// <summary>
-    /// A namespace bound at <paramref name="path"/>, a veth whose peer is made inside it, the host end enslaved to
-    /// <paramref name="bridge"/> and up, the peer renamed eth0 and up with lo, an IPv4 address and a default route.
+    /// A namespace bound at <paramref name="path"/> with a socket inside, opened by the thread that made it; lo up; a
+    /// veth whose peer is made inside it as eth0, the host end enslaved to <paramref name="bridge"/> and up in the same
+    /// request; an IPv4 address on eth0, eth0 up, and a default route.
     /// </summary>
-    public static NetworkNamespace SetUp(RtNetlink host, string path, string bridge, string hostEnd, string peer, IPAddress address, IPAddress gateway, Action<string>? step = null)
+    public static NetworkNamespace SetUp(RtNetlink host, string path, string bridge, string hostEnd, IPAddress address, IPAddress gateway, Action<string>? step = null)
     {
-        var ns = NetworkNamespace.Create(path);
-        step?.Invoke("create netns");
-        using var inside = RtNetlink.OpenIn(ns);
-        step?.Invoke("socket inside");
-        host.CreateVethPair(hostEnd, peer, ns, mtu: 1500);
-        step?.Invoke("veth");
-        host.SetMaster(hostEnd, bridge);
-        step?.Invoke("master");
-        host.SetLinkUp(hostEnd);
-        step?.Invoke("host end up");
-        inside.RenameLink(peer, "eth0");
-        step?.Invoke("rename");
-        inside.SetLinkUp("eth0");
+        var ns = NetworkNamespace.Create(path, RtNetlink.Open, out var opened);
+        using var inside = opened;
+        step?.Invoke("netns and socket inside");
         inside.SetLinkUp("lo");
-        step?.Invoke("eth0+lo up");
-        inside.AddAddress("eth0", address, 24);
+        step?.Invoke("lo up");
+        int bridgeIndex = host.GetLink(bridge)!.Index;
+        step?.Invoke("bridge looked up");
+        host.CreateVethPair(hostEnd, "eth0", ns, mtu: 1500, masterIndex: bridgeIndex, up: true);
+        step?.Invoke("veth, enslaved and up");
+        var eth0 = inside.GetLink("eth0")!;
+        step?.Invoke("eth0 looked up");
+        inside.AddAddress(eth0, address, 24);
         step?.Invoke("address");
-        inside.AddRoute(IPNetwork.Parse("0.0.0.0/0"), gateway, "eth0");
+        inside.SetLinkUp("eth0");
+        step?.Invoke("eth0 up");
+        inside.AddRoute(IPNetwork.Parse("0.0.0.0/0"), gateway, eth0);
         step?.Invoke("route");
         return ns;
+    }
+
+    /// <summary>A test's clean-up, passed or failed: its links named <paramref name="linkPrefix"/>*, and the namespaces bound in <paramref name="directory"/>.</summary>
+    public static void RemoveAll(RtNetlink host, string linkPrefix, string directory)
+    {
+        foreach (var link in host.ListLinks().Where(l => l.Name.StartsWith(linkPrefix, StringComparison.Ordinal)))
+            host.DeleteLink(link.Name);
+        foreach (var file in Directory.EnumerateFiles(directory))
+            NetworkNamespace.Delete(file);
     }
 
     /// <summary>Deleting the host end takes the peer with it; then the namespace's mount and file go.</summary>

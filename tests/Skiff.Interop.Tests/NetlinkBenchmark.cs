@@ -41,10 +41,7 @@ public sealed class NetlinkBenchmark(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var link in host.ListLinks().Where(l => l.Name.StartsWith("sknl", StringComparison.Ordinal)))
-                host.DeleteLink(link.Name);
-            foreach (var file in Directory.EnumerateFiles(directory))
-                NetworkNamespace.Delete(file);
+            ContainerNetwork.RemoveAll(host, "sknl", directory);
             Directory.Delete(directory);
         }
     }
@@ -72,7 +69,7 @@ public sealed class NetlinkBenchmark(ITestOutputHelper output)
                     (steps.TryGetValue(name, out var list) ? list : steps[name] = []).Add(lap.Elapsed.TotalMilliseconds);
                 lap.Restart();
             };
-            ContainerNetwork.SetUp(host, path, "sknlbr0", hostEnd, "sknlp0", IPAddress.Parse("10.231.1.2"), IPAddress.Parse("10.231.1.1"), step).Dispose();
+            ContainerNetwork.SetUp(host, path, "sknlbr0", hostEnd, IPAddress.Parse("10.231.1.2"), IPAddress.Parse("10.231.1.1"), step).Dispose();
             var up = clock.Elapsed.TotalMilliseconds;
             clock.Restart();
             lap.Restart();

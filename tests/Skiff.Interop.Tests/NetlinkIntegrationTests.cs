@@ -48,10 +48,7 @@ public sealed class NetlinkIntegrationTests : IDisposable
     {
         try
         {
-            foreach (var link in _host.ListLinks().Where(l => l.Name.StartsWith("sknl", StringComparison.Ordinal)))
-                _host.DeleteLink(link.Name);
-            foreach (var file in Directory.EnumerateFiles(_directory))
-                NetworkNamespace.Delete(file);
+            ContainerNetwork.RemoveAll(_host, "sknl", _directory);
             Assert.Equal((0, 0), (OurLinks(_host), OurMounts()));
         }
         finally
@@ -72,7 +69,7 @@ public sealed class NetlinkIntegrationTests : IDisposable
         for (int i = 0; i < 3; i++)
         {
             var path = NamespacePath($"ns{i}");
-            ContainerNetwork.SetUp(_host, path, Bridge, HostEnd, Peer, ContainerV4, BridgeV4).Dispose();
+            ContainerNetwork.SetUp(_host, path, Bridge, HostEnd, ContainerV4, BridgeV4).Dispose();
             ContainerNetwork.TearDown(_host, path, HostEnd);
         }
         Assert.True(_host.DeleteLink(Bridge));

@@ -13,7 +13,7 @@ public sealed class FetchedFile(string directory, string name, string digest) : 
 {
     public SourceTree Tree { get; } = new(directory, SourceScope.Rootfs, IgnorePatterns.None);
 
-    /// <summary>The file's name: the URL's last path segment, as docker names it.</summary>
+    /// <summary>The file's name: the URL's last path segment, as BuildKit names it (<see cref="RemoteSource.NameOf"/>).</summary>
     public string Name => name;
 
     /// <summary>"sha256:..." of the contents: part of the step's cache key.</summary>
@@ -38,9 +38,7 @@ public static class RemoteSource
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new BuildException($"ADD source {url} is not an http or https URL");
-        var name = Uri.UnescapeDataString(uri.AbsolutePath.TrimEnd('/'))[(uri.AbsolutePath.TrimEnd('/').LastIndexOf('/') + 1)..];
-        if (name.Length == 0 || name.Contains('/') || name is "." or "..")
-            throw new BuildException($"ADD cannot name the file fetched from {url}: its path has no last segment; give a URL that ends with a file name");
+        var name = NameOf(uri);
         var expected = checksum is null ? default : ParseChecksum(checksum);
 
         PrivateStore.EnsureDirectory(temporaryRoot);
@@ -89,6 +87,17 @@ public static class RemoteSource
             FileTree.Delete(directory);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The fetched file's name as BuildKit's: the last segment of the URL's path (Go's path.Base, query left out), or
+    /// "__unnamed__" when the path has none.
+    /// </summary>
+    public static string NameOf(Uri uri)
+    {
+        string path = Uri.UnescapeDataString(uri.AbsolutePath).TrimEnd('/');
+        string name = path[(path.LastIndexOf('/') + 1)..];
+        return name.Length == 0 || name is "." or ".." ? "__unnamed__" : name;
     }
 
     private static async Task<HttpResponseMessage> Send(HttpClient client, Uri uri, string url, CancellationToken cancellationToken)

@@ -55,6 +55,34 @@ public static partial class DockerfileParser
         return parser.Run();
     }
 
+    /// <summary>
+    /// The heredoc that one word of an instruction opens (<c>&lt;&lt;EOF</c>, <c>&lt;&lt;-"EOF"</c>, <c>3&lt;&lt;EOF</c>), with
+    /// an empty <see cref="Heredoc.Content"/>; null when the word opens none. As BuildKit: the delimiter must be one word
+    /// once quotes are removed, and any quote in it turns substitution off.
+    /// </summary>
+    public static Heredoc? HeredocWord(string word, char escape)
+    {
+        var match = HeredocMarker().Match(word);
+        if (!match.Success || match.Groups[3].Value.Length == 0)
+            return null;
+        string delimiter = match.Groups[3].Value;
+        IReadOnlyList<string> unquoted, raw;
+        try
+        {
+            unquoted = ShellWordExpander.UnquotedWords(delimiter, escape);
+            raw = ShellWordExpander.RawWords(delimiter, escape);
+        }
+        catch (BuildException)
+        {
+            return null;
+        }
+        if (unquoted.Count != 1 || raw.Count != 1)
+            return null;
+        if (!int.TryParse(match.Groups[1].Value is { Length: > 0 } fd ? fd : "0", out int descriptor))
+            throw new BuildException($"the heredoc file descriptor {match.Groups[1].Value} is too large: use a small number");
+        return new Heredoc(unquoted[0], "", Expand: unquoted[0] == raw[0], Chomp: match.Groups[2].Value == "-", descriptor);
+    }
+
     private sealed class Parser
     {
         private readonly string[] _lines;
@@ -330,9 +358,11 @@ public static partial class DockerfileParser
             string[] words = json ?? SplitWhitespace(rest);
             if (words.Length < 2)
                 throw new BuildException($"{keyword} needs at least a source and a destination: write {keyword} SOURCE... DESTINATION");
-            var heredocs = allowHeredocs && json is null ? ReadHeredocs(rest) : [];
             string[] sources = words[..^1];
             string destination = words[^1];
+            if (json is null && HeredocWord(destination, _escape) is not null)
+                throw new BuildException($"{keyword} cannot take a heredoc as its destination: name a path after the sources");
+            var heredocs = allowHeredocs && json is null ? ReadHeredocs(rest) : [];
             if (copy)
                 return new CopyInstruction(start, _next, line, sources, destination, flags.Text("chown"), flags.Text("chmod"),
                     flags.Boolean("link"), flags.Repeated("exclude"), heredocs, flags.Text("from"), flags.Boolean("parents"));
@@ -358,33 +388,15 @@ public static partial class DockerfileParser
             }
             var heredocs = new List<Heredoc>();
             foreach (string word in words)
-            {
-                var match = HeredocMarker().Match(word);
-                if (!match.Success || match.Groups[3].Value.Length == 0)
-                    continue;
-                string delimiter = match.Groups[3].Value;
-                IReadOnlyList<string> unquoted, raw;
-                try
-                {
-                    unquoted = ShellWordExpander.UnquotedWords(delimiter, _escape);
-                    raw = ShellWordExpander.RawWords(delimiter, _escape);
-                }
-                catch (BuildException)
-                {
-                    continue;
-                }
-                if (unquoted.Count != 1 || raw.Count != 1)
-                    continue;
-                if (!int.TryParse(match.Groups[1].Value is { Length: > 0 } fd ? fd : "0", out int descriptor))
-                    throw new BuildException($"the heredoc file descriptor {match.Groups[1].Value} is too large: use a small number");
-                bool chomp = match.Groups[2].Value == "-";
-                heredocs.Add(ReadBody(unquoted[0], expand: unquoted[0] == raw[0], chomp, descriptor));
-            }
+                if (HeredocWord(word, _escape) is { } marker)
+                    heredocs.Add(ReadBody(marker));
             return heredocs;
         }
 
-        private Heredoc ReadBody(string name, bool expand, bool chomp, int descriptor)
+        private Heredoc ReadBody(Heredoc marker)
         {
+            string name = marker.Name;
+            bool chomp = marker.Chomp;
             int opened = _next;
             var content = new StringBuilder();
             while (_next < _lines.Length)
@@ -393,7 +405,7 @@ public static partial class DockerfileParser
                 if (chomp)
                     line = line.TrimStart('\t');
                 if (line == name)
-                    return new Heredoc(name, content.ToString(), expand, chomp, descriptor);
+                    return marker with { Content = content.ToString() };
                 content.Append(line).Append('\n');
             }
             throw new BuildException($"the heredoc <<{name} opened here has no terminating line \"{name}\" (lines {opened + 1} to the end): end it with a line \"{name}\"");

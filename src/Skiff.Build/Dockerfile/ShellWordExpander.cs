@@ -36,6 +36,14 @@ public static class ShellWordExpander
         => new Lexer(text, new Dictionary<string, string>(), escape, null) { RawQuotes = true, RawEscapes = true, KeepUnset = true }
             .Process().Words;
 
+    /// <summary>
+    /// A COPY/ADD heredoc's body expanded as BuildKit's ExpandRaw does: quotes are ordinary characters (a variable
+    /// inside them expands too), the escape character is always <c>\</c> and still escapes the next character, and a
+    /// variable that is not set stays as written (<c>$HOME</c> is left for the program that reads the file).
+    /// </summary>
+    public static string ExpandHeredoc(string content, IReadOnlyDictionary<string, string> env)
+        => new Lexer(content, env, '\\', null) { SkipQuotes = true, KeepUnset = true }.Process().Result;
+
     /// <summary>The words of <paramref name="text"/> with quotes removed and variables unexpanded (a heredoc's delimiter).</summary>
     internal static IReadOnlyList<string> UnquotedWords(string text, char escape)
         => new Lexer(text, new Dictionary<string, string>(), escape, null) { KeepUnset = true }.Process().Words;
@@ -49,6 +57,7 @@ public static class ShellWordExpander
         public bool RawQuotes { get; init; }
         public bool RawEscapes { get; init; }
         public bool KeepUnset { get; init; }
+        public bool SkipQuotes { get; init; }
 
         public (string Result, IReadOnlyList<string> Words) Process()
         {
@@ -75,14 +84,14 @@ public static class ShellWordExpander
                 }
                 switch (ch)
                 {
-                    case '\'':
+                    case '\'' when !SkipQuotes:
                     {
                         string quoted = SingleQuoted();
                         result.Append(quoted);
                         words.AddRaw(quoted);
                         continue;
                     }
-                    case '"':
+                    case '"' when !SkipQuotes:
                     {
                         string quoted = DoubleQuoted();
                         result.Append(quoted);
@@ -208,6 +217,8 @@ public static class ShellWordExpander
                     int kind = Next();
                     string word = Operand();
                     string? value = Lookup(variable, out bool set);
+                    if (!set && KeepUnset)
+                        return $"${{{variable}:{(char)kind}{word}}}";
                     string current = value ?? "";
                     return kind switch
                     {
@@ -223,6 +234,8 @@ public static class ShellWordExpander
                 {
                     string word = Operand();
                     string? value = Lookup(variable, out bool set);
+                    if (!set && KeepUnset)
+                        return $"${{{variable}{(char)modifier}{word}}}";
                     return modifier switch
                     {
                         '-' => set ? value! : word,
@@ -236,7 +249,10 @@ public static class ShellWordExpander
                     if (longest)
                         Next();
                     string pattern = Operand();
-                    string value = Lookup(variable, out _) ?? "";
+                    string? found = Lookup(variable, out bool set);
+                    if (!set && KeepUnset)
+                        return $"${{{variable}{(char)modifier}{(longest ? ((char)modifier).ToString() : "")}{pattern}}}";
+                    string value = found ?? "";
                     var glob = Glob.Compile(pattern);
                     return modifier == '#' ? glob.RemovePrefix(value, longest) : glob.RemoveSuffix(value, longest);
                 }
@@ -248,8 +264,12 @@ public static class ShellWordExpander
                     var (pattern, _, stopped) = ProcessUntil("/}");
                     if (!stopped)
                         throw new BuildException("syntax error: missing '}'");
-                    string replacement = text[_position - 1] == '/' ? Operand() : "";
-                    string value = Lookup(variable, out _) ?? "";
+                    bool replaced = text[_position - 1] == '/';
+                    string replacement = replaced ? Operand() : "";
+                    string? found = Lookup(variable, out bool set);
+                    if (!set && KeepUnset)
+                        return $"${{{variable}/{(all ? "/" : "")}{pattern}{(replaced ? "/" + replacement : "")}}}";
+                    string value = found ?? "";
                     return Glob.Compile(pattern).Replace(value, replacement, all);
                 }
                 case End:

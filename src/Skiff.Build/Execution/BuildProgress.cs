@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Skiff.Build.Execution;
 
 /// <summary>Where a build reports its steps, its RUN output and its warnings (a front end renders them).</summary>
@@ -31,7 +29,7 @@ public sealed class PlainBuildProgress(TextWriter writer, bool quiet = false) : 
             WriteLine($"#{number} {description}");
     }
 
-    public Stream Output(int number) => quiet ? Stream.Null : new PrefixedLines(this, $"#{number} ");
+    public Stream Output(int number) => quiet ? Stream.Null : new OutputLines(line => WriteLine($"#{number} {line}"));
 
     public void Done(int number, bool cached, TimeSpan elapsed)
     {
@@ -48,50 +46,5 @@ public sealed class PlainBuildProgress(TextWriter writer, bool quiet = false) : 
             writer.WriteLine(line);
             writer.Flush();
         }
-    }
-
-    /// <summary>Bytes cut into lines, each written with the step's prefix; a last line without a newline when it ends.</summary>
-    private sealed class PrefixedLines(PlainBuildProgress progress, string prefix) : Stream
-    {
-        private readonly MemoryStream _line = new();
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            foreach (byte b in buffer)
-            {
-                if (b == '\n')
-                    Emit();
-                else
-                    _line.WriteByte(b);
-            }
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        private void Emit()
-        {
-            progress.WriteLine(prefix + Encoding.UTF8.GetString(_line.GetBuffer(), 0, (int)_line.Length).TrimEnd('\r'));
-            _line.SetLength(0);
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing && _line.Length > 0)
-                Emit();
-            base.Dispose(disposing);
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

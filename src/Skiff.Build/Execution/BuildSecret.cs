@@ -22,17 +22,22 @@ public sealed record BuildSecret(string? File, byte[]? Value)
 }
 
 /// <summary>
-/// What one RUN step holds while it runs: its secret files, in a 0700 directory of the run root (a tmpfs, so they never
-/// reach a disk), each with the mode and owner its mount asks for; and the locks of the cache mounts it uses. All
-/// removed and released when the step ends.
+/// What one RUN step holds while it runs: its secret files (and a heredoc script), in a 0700 directory of the run root
+/// (a tmpfs, so they never reach a disk), each with the mode and owner its mount asks for; the locks of the cache
+/// mounts it uses; the snapshots and scratch overlays its bind mounts see. All removed and released when the step
+/// ends, the last held first.
 /// </summary>
 public sealed class StepResources(string runRoot) : IDisposable
 {
-    private readonly List<FileDescriptor> _locks = [];
+    private readonly List<IDisposable> _held = [];
     private string? _directory;
 
-    /// <summary>Keeps <paramref name="held"/> (a lock) until the step ends.</summary>
-    public void Hold(FileDescriptor held) => _locks.Add(held);
+    /// <summary>Keeps <paramref name="held"/> (a lock, a snapshot, a mount) until the step ends.</summary>
+    public T Hold<T>(T held) where T : IDisposable
+    {
+        _held.Add(held);
+        return held;
+    }
 
     public string Write(string id, byte[] value, int mode, int uid, int gid)
     {
@@ -56,7 +61,7 @@ public sealed class StepResources(string runRoot) : IDisposable
     {
         if (_directory is not null && Directory.Exists(_directory))
             Directory.Delete(_directory, recursive: true);
-        foreach (var held in _locks)
-            held.Dispose();
+        for (int i = _held.Count - 1; i >= 0; i--)
+            _held[i].Dispose();
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Skiff.Build.Context;
 using Skiff.Build.Dockerfile;
 using Skiff.Engine;
@@ -36,6 +37,12 @@ public sealed record BuildRequest
     public long? ShmSize { get; init; }
     /// <summary>--secret values by id, for RUN --mount=type=secret.</summary>
     public IReadOnlyDictionary<string, BuildSecret> Secrets { get; init; } = new Dictionary<string, BuildSecret>();
+    /// <summary>--squash: the layers the build added on top of the final stage's base image become one (docker's).</summary>
+    public bool Squash { get; init; }
+    /// <summary>--cache-from: images (in the store, else pulled) whose layers steps may be taken from (see <see cref="CacheSource"/>).</summary>
+    public IReadOnlyList<string> CacheFrom { get; init; } = [];
+    /// <summary>--cache-to type=inline: the final image carries its steps' keys (<see cref="InlineCache"/>); so does BUILDKIT_INLINE_CACHE=1 among the build args.</summary>
+    public bool InlineCache { get; init; }
 }
 
 /// <summary>The built image and what the build reused.</summary>
@@ -65,21 +72,31 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             BuildPlatform = platform,
         });
         var warnings = new List<string>(document.Warnings);
-        if (plan.UnusedBuildArgs.Count > 0)
-            warnings.Add($"[Warning] One or more build-args [{string.Join(' ', plan.UnusedBuildArgs)}] were not consumed");
+        // BuildKit's way of asking for the inline cache is a build arg that no Dockerfile declares.
+        bool inlineCache = request.InlineCache || request.BuildArgs.GetValueOrDefault(InlineCacheArg) is "1" or "true";
+        var unused = plan.UnusedBuildArgs.Where(arg => arg != InlineCacheArg).ToList();
+        if (unused.Count > 0)
+            warnings.Add($"[Warning] One or more build-args [{string.Join(' ', unused)}] were not consumed");
+        if (inlineCache && request.Squash)
+            warnings.Add("[Warning] --squash: the squashed image has no layer per step, so it carries no inline cache metadata");
+        var sources = new List<CacheSource>();
+        foreach (var name in request.CacheFrom)
+            if (await CacheSourceAsync(name, warnings, cancel) is { } source)
+                sources.Add(source);
         foreach (var warning in warnings)
             progress.Warning(warning);
 
         var built = new Dictionary<int, string>();
+        var results = new Dictionary<int, StageResult>();
         var counts = new StepCounts(plan.Stages.Sum(s => s.Stage.Instructions.Count + 1));
         try
         {
             // Stages of a wave need nothing of each other: they build at once (a RUN of one while another copies).
             foreach (var wave in plan.Waves)
             {
-                var done = await Task.WhenAll(wave.Select(stage => BuildStageAsync(request, plan, stage, built, counts, cancel)));
+                var done = await Task.WhenAll(wave.Select(stage => BuildStageAsync(request, plan, stage, built, sources, counts, cancel)));
                 for (int i = 0; i < wave.Count; i++)
-                    built[wave[i].Index] = done[i];
+                    (built[wave[i].Index], results[wave[i].Index]) = (done[i].Image, done[i]);
             }
         }
         finally
@@ -88,17 +105,56 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             statCache?.Save();
         }
 
-        string final = built[plan.Target.Index];
+        var target = results[plan.Target.Index];
+        string final = target.Image;
         if (request.Labels.Count > 0)
         {
             var config = ConfigOf(final);
             final = _steps.Configure(final, config with { Labels = ImageChanges.MergeLabels(config.Labels, request.Labels) }, "LABEL " + string.Join(' ', request.Labels.Select(l => $"{l.Key}={l.Value}"))).Id;
         }
+        if (inlineCache && !request.Squash)
+            final = host.ImageStore.WithConfigField(final, InlineCache.Field, InlineCache.Write(target.Steps.Select(step => (step.Chain, PrefixOf(step.Image))))).Id;
+        // Squashed last, as docker's builder: the step images stay as they are, so the cache keeps working.
+        if (request.Squash)
+            final = host.ImageStore.Squash(new SquashRequest
+            {
+                ImageId = final,
+                BaseImageId = target.Base,
+                // The built image's time: squashing an unchanged build again gives the same image.
+                Created = host.ImageStore.Resolve(final).Created,
+            }).Id;
         foreach (var tag in request.Tags)
             host.Images.Tag(final, tag);
         // FROM lines are numbered as steps but are neither run nor cached: the summary counts the instructions.
         return new BuildResult(host.ImageStore.Resolve(final), counts.Total - plan.Stages.Count, counts.Cached, warnings);
     }
+
+    private const string InlineCacheArg = "BUILDKIT_INLINE_CACHE";
+
+    /// <summary>A --cache-from image, pulled when it is not here; a warning and no source when it cannot be had (as BuildKit's, a cache is never a reason to fail).</summary>
+    private async Task<CacheSource?> CacheSourceAsync(string name, List<string> warnings, CancellationToken cancel)
+    {
+        try
+        {
+            var image = host.ImageStore.TryResolve(name) ?? (await host.Images.PullAsync(new PullRequest { Reference = name }, cancel: cancel)).Image;
+            return CacheSource.Read(image, host.ImageStore.ConfigDocument(image));
+        }
+        catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException)
+        {
+            warnings.Add($"[Warning] --cache-from {name}: the image is not here and cannot be pulled ({error.Message}); building without it");
+            return null;
+        }
+    }
+
+    /// <summary>How many layers and history entries image <paramref name="imageId"/> has.</summary>
+    private ImagePrefix PrefixOf(string imageId)
+    {
+        var image = host.ImageStore.Resolve(imageId);
+        return new ImagePrefix(image.Layers.Count, host.ImageStore.ConfigDocument(image)["history"] is JsonArray history ? history.Count : 0);
+    }
+
+    /// <summary>A built stage: its image, the image it started from (its FROM), and its steps' chain keys with their images.</summary>
+    private sealed record StageResult(string Image, string Base, IReadOnlyList<(string Chain, string Image)> Steps);
 
     /// <summary>Step numbers and the count of cached steps, shared by the stages building at once.</summary>
     private sealed class StepCounts(int total)
@@ -118,6 +174,12 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     private sealed class StageState(string imageId, ImageExecutionConfig config)
     {
         public string ImageId { get; set; } = imageId;
+        /// <summary>The key of the last step on the chain from the stage's base image (its ID to start with): what --cache-from images are searched by.</summary>
+        public string ChainKey { get; set; } = imageId;
+        /// <summary>Where each --cache-from image's history is matched up to (classic matching), null once it no longer is.</summary>
+        public Dictionary<CacheSource, ImagePrefix?> Positions { get; set; } = [];
+        /// <summary>The stage's steps so far: their chain keys and images (the inline cache metadata of the final stage).</summary>
+        public List<(string Chain, string Image)> Steps { get; } = [];
         public ImageExecutionConfig Config { get; set; } = config;
         public Dictionary<string, string> Args { get; } = new(StringComparer.Ordinal);
         public List<string> Shell => Config.Shell ?? DefaultShell;
@@ -140,18 +202,26 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         }
     }
 
-    private async Task<string> BuildStageAsync(BuildRequest request, BuildPlan plan, PlannedStage planned, IReadOnlyDictionary<int, string> built,
-        StepCounts counts, CancellationToken cancel)
+    private async Task<StageResult> BuildStageAsync(BuildRequest request, BuildPlan plan, PlannedStage planned, IReadOnlyDictionary<int, string> built,
+        IReadOnlyList<CacheSource> sources, StepCounts counts, CancellationToken cancel)
     {
         var from = planned.Stage.From;
         string label = planned.Stage.Name is { } name ? $"{name} " : "";
         int fromNumber = counts.Next();
         progress.Step(fromNumber, counts.Total, $"[{label}{fromNumber}/{counts.Total}] {from.Text}");
+        var fromClock = System.Diagnostics.Stopwatch.StartNew();
         string baseImage = planned.BaseStage is { } stageIndex ? built[stageIndex] : await BaseImageAsync(plan, planned, request.Pull, cancel);
+        progress.Done(fromNumber, cached: false, fromClock.Elapsed);
         var state = new StageState(baseImage, ConfigOf(baseImage))
         {
             NoCache = request.NoCacheFilter.Contains(planned.Stage.Name ?? "") || request.NoCacheFilter.Contains(planned.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
+        if (sources.Count > 0)
+        {
+            var (baseInfo, baseHistory) = (host.ImageStore.Resolve(baseImage), PrefixOf(baseImage).History);
+            // An image with inline metadata is searched by it alone: its history says less than its keys.
+            state.Positions = sources.ToDictionary(source => source, source => source.HasInlineCache ? null : source.Start(baseInfo, baseHistory));
+        }
         // As BuildKit: a stage FROM scratch starts with the default PATH (an image's base keeps its own Env as it is).
         if (planned.BaseStage is null && planned.BaseImage.Equals("scratch", StringComparison.OrdinalIgnoreCase))
             state.Config = state.Config with { Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
@@ -183,7 +253,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
                     : new BuildException(ErrorKinds.Of(error), message, error);
             }
         }
-        return state.ImageId;
+        return new StageResult(state.ImageId, baseImage, state.Steps);
     }
 
     private async Task<string> BaseImageAsync(BuildPlan plan, PlannedStage planned, bool pull, CancellationToken cancel)
@@ -272,7 +342,7 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             case MaintainerInstruction maintainer:
                 return Configure(request, state, config, "MAINTAINER " + Expand(maintainer.Maintainer));
             case RunInstruction run:
-                return await RunAsync(request, plan, state, run, number, cancel);
+                return await RunAsync(request, plan, state, run, built, number, cancel);
             case FileInstruction file:
                 return await CopyAsync(request, plan, state, file, built, cancel);
             default:
@@ -290,17 +360,12 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     /// <summary>A metadata instruction: a new configuration on the same layers (cached like any step).</summary>
     private bool Configure(BuildRequest request, StageState state, ImageExecutionConfig config, string createdBy)
     {
-        string key = Key(state.ImageId, createdBy);
-        if (Cached(request, state, key) is { } hit)
-        {
-            state.ImageId = hit;
-            state.Config = config;
-            return true;
-        }
-        state.ImageId = _steps.Configure(state.ImageId, config, createdBy).Id;
+        var key = KeyOf(state, createdBy, classic: true);
+        bool cached = Reuse(request, state, key, config);
+        if (!cached)
+            Made(state, key, _steps.Configure(state.ImageId, config, createdBy).Id);
         state.Config = config;
-        cache.Put(key, state.ImageId, createdBy);
-        return false;
+        return cached;
     }
 
     /// <summary>
@@ -310,28 +375,102 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
     private bool Workdir(BuildRequest request, StageState state, ImageExecutionConfig config, string directory)
     {
         string createdBy = "WORKDIR " + directory;
-        string key = Key(state.ImageId, createdBy);
-        if (Cached(request, state, key) is { } hit)
-        {
-            state.ImageId = hit;
-            state.Config = config;
-            return true;
-        }
-        state.ImageId = _steps.ChangeFiles(state.ImageId, config, createdBy,
-            rootfs => TargetDirectories.Ensure(rootfs, directory, "WORKDIR", CopyApplier.ResolveOwner(rootfs, config.User, subject: $"WORKDIR {directory} as USER {config.User}"))).Id;
+        // What WORKDIR makes depends on the image alone: its history entry says all of it.
+        var key = KeyOf(state, createdBy, classic: true);
+        bool cached = Reuse(request, state, key, config);
+        if (!cached)
+            Made(state, key, _steps.ChangeFiles(state.ImageId, config, createdBy,
+                rootfs => TargetDirectories.Ensure(rootfs, directory, "WORKDIR", CopyApplier.ResolveOwner(rootfs, config.User, subject: $"WORKDIR {directory} as USER {config.User}"))).Id);
         state.Config = config;
-        cache.Put(key, state.ImageId, createdBy);
-        return false;
+        return cached;
     }
 
-    private string? Cached(BuildRequest request, StageState state, string key)
-        => request.NoCache || state.NoCache ? null : cache.Find(key, id => host.ImageStore.TryResolve(id) is not null);
+    /// <summary>
+    /// A step's keys: <paramref name="Local"/> in this store's cache (on the parent image's ID), <paramref name="Chain"/>
+    /// in --cache-from images (on the chain of keys from the stage's base image, which another store's images share).
+    /// <paramref name="Classic"/>: the history entry (<paramref name="CreatedBy"/>) names all the step depends on.
+    /// </summary>
+    private readonly record struct StepKey(string Local, string Chain, string CreatedBy, bool Classic);
 
-    private async Task<bool> RunAsync(BuildRequest request, BuildPlan plan, StageState state, RunInstruction run, int number, CancellationToken cancel)
+    private static StepKey KeyOf(StageState state, string createdBy, bool classic, params IEnumerable<string> inputs)
     {
-        var command = run.Heredocs.Count > 0 ? HeredocCommand(run, state) : Command(run.Command, state);
+        var list = inputs.ToList();
+        return new StepKey(Key(state.ImageId, createdBy, list), Key(state.ChainKey, createdBy, list), createdBy, classic);
+    }
+
+    /// <summary>
+    /// Finds the step's result made before: in this store's cache, else in a --cache-from image (by its inline
+    /// metadata, else by its history where <see cref="StepKey.Classic"/> allows), which is then remembered in the
+    /// cache too. True when found: the stage goes on from it.
+    /// </summary>
+    private bool Reuse(BuildRequest request, StageState state, StepKey key, ImageExecutionConfig config)
+    {
+        var positions = state.Positions.ToDictionary(p => p.Key, p => p.Value is { } at && key.Classic ? p.Key.Next(at, key.CreatedBy) : null);
+        state.Positions = positions;
+        if (request.NoCache || state.NoCache)
+            return false;
+        string? image = cache.Find(key.Local, id => host.ImageStore.TryResolve(id) is not null);
+        if (image is null && FromSources(state, key, positions, config) is { } taken)
+        {
+            image = taken;
+            cache.Put(key.Local, taken, key.CreatedBy);
+        }
+        if (image is null)
+            return false;
+        Record(state, key, image);
+        return true;
+    }
+
+    private string? FromSources(StageState state, StepKey key, Dictionary<CacheSource, ImagePrefix?> positions, ImageExecutionConfig config)
+    {
+        var (source, at) = positions.Keys.Select(s => (s, s.Find(key.Chain))).FirstOrDefault(found => found.Item2 is not null);
+        if (at is null)
+            (source, at) = positions.Where(p => p.Value is not null).Select(p => (p.Key, p.Value)).FirstOrDefault();
+        if (source is null || at is not { } prefix)
+            return null;
+        try
+        {
+            return host.ImageStore.Prefix(new PrefixRequest { ImageId = source.Image.Id, Layers = prefix.Layers, History = prefix.History, Config = config, ParentId = state.ImageId }).Id;
+        }
+        catch (ImageException error)
+        {
+            // Metadata that does not describe its image makes it no cache for this step, not a failed build.
+            progress.Warning($"[Warning] --cache-from {source.Image.ShortId}: {error.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>A step made its image: remembered in the cache, and the stage goes on from it.</summary>
+    private void Made(StageState state, StepKey key, string imageId)
+    {
+        cache.Put(key.Local, imageId, key.CreatedBy);
+        Record(state, key, imageId);
+    }
+
+    private static void Record(StageState state, StepKey key, string imageId)
+    {
+        state.ImageId = imageId;
+        state.ChainKey = key.Chain;
+        state.Steps.Add((key.Chain, imageId));
+    }
+
+    private async Task<bool> RunAsync(BuildRequest request, BuildPlan plan, StageState state, RunInstruction run,
+        IReadOnlyDictionary<int, string> built, int number, CancellationToken cancel)
+    {
+        var heredocRun = run.Heredocs.Count > 0 ? HeredocRun.For(run, state.Shell, plan.Document.Escape) : null;
+        var command = heredocRun?.Command ?? Command(run.Command, state);
         var scope = state.Scope();
         var mounts = run.Mounts.Select(value => RunMount.Parse(value, word => ShellWordExpander.Expand(word, scope, plan.Document.Escape))).ToList();
+        // A bind mount from= a stage or image: its image ID is in the key, so a rebuilt stage runs the step again.
+        var images = mounts.Where(m => m.Type == RunMountType.Bind && m.From is not null).Select(m => m.From!).Distinct()
+            .ToDictionary(from => from, from => MountImage(plan, from, built));
+        // A bind of the context: what it shows is in the key, as BuildKit's (another file there runs the step again).
+        var bound = mounts.Where(m => m.Type == RunMountType.Bind && m.From is null).Select(m =>
+        {
+            var sources = request.Context.Sources;
+            string source = m.Source ?? ".";
+            return $"mount-context={source} {ContentHasher.Compute(sources, sources.Plan([source], [], parents: false, "RUN --mount"), (0, 0), null, statCache).Digest}";
+        }).ToList();
         // Build args in scope are the command's environment, as docker's (never the image's); ENV values win.
         var env = state.Args.Where(a => !(state.Config.Env ?? []).Any(e => e.StartsWith(a.Key + "=", StringComparison.Ordinal)))
             .Concat(plan.ProxyArgs.Where(p => !state.Args.ContainsKey(p.Key)))
@@ -340,13 +479,19 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         // BuildKit's form: the command as run, words joined.
         string createdBy = "RUN " + string.Join(' ', command);
         var proxyNames = plan.ProxyArgs.Keys.ToHashSet();
-        string key = Key(state.ImageId, createdBy, [.. env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])), .. run.Mounts.Select(m => "mount=" + m), "network=" + network]);
-        if (Cached(request, state, key) is { } hit)
-        {
-            state.ImageId = hit;
+        var keyedEnv = env.Where(e => !proxyNames.Contains(e[..e.IndexOf('=')])).ToList();
+        string? scriptBody = heredocRun?.Script?.Content;
+        // Without build args, mounts or a script file, the command line is all a RUN depends on, as the classic builder assumes.
+        var key = KeyOf(state, createdBy, classic: keyedEnv.Count == 0 && run.Mounts.Count == 0 && scriptBody is null,
+            [.. keyedEnv, .. run.Mounts.Select(m => "mount=" + m),
+            .. images.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => $"mount-from={i.Key} {i.Value}"), .. bound,
+            .. scriptBody is { } script ? ["script=" + script] : Array.Empty<string>(), "network=" + network]);
+        if (Reuse(request, state, key, state.Config))
             return true;
-        }
         using var resources = new StepResources(host.Options.RunRoot);
+        var stepMounts = RunMounts.For(host, request.Context, mounts, request.Secrets, images, resources);
+        // A secret asked for as a variable is the command's alone: after the key, over a build arg of its name.
+        var secretNames = stepMounts.SecretEnv.Select(e => e[..e.IndexOf('=')]).ToHashSet();
         using var output = progress.Output(number);
         var image = await _steps.RunAsync(new RunStep
         {
@@ -354,32 +499,15 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             Config = state.Config,
             Command = command,
             CreatedBy = createdBy,
-            Env = env,
+            Env = [.. env.Where(e => !secretNames.Contains(e[..e.IndexOf('=')])), .. stepMounts.SecretEnv],
             Network = network,
-            Mounts = RunMounts.For(host, request.Context, mounts, request.Secrets, resources),
+            Mounts = [.. stepMounts.Mounts, .. heredocRun?.Mounts(resources) ?? []],
             ExtraHosts = request.ExtraHosts,
             Ulimits = request.Ulimits,
             ShmSize = request.ShmSize,
         }, output, output, cancel);
-        state.ImageId = image.Id;
-        cache.Put(key, image.Id, createdBy);
+        Made(state, key, image.Id);
         return false;
-    }
-
-    /// <summary>
-    /// RUN with a heredoc: the body is the script, run by the stage's shell (a <c>#!</c> line picks its interpreter),
-    /// as BuildKit runs <c>RUN &lt;&lt;EOF</c>. Other uses of heredocs in RUN are not supported yet.
-    /// </summary>
-    private static List<string> HeredocCommand(RunInstruction run, StageState state)
-    {
-        var heredoc = run.Heredocs[0];
-        string written = string.Join(' ', run.Command.Arguments).Trim();
-        if (run.Heredocs.Count != 1 || !run.Command.PrependShell || !written.TrimStart('<', '-').Trim('"', '\'').Equals(heredoc.Name, StringComparison.Ordinal))
-            throw new BuildException("only RUN <<NAME with the script as its one heredoc is supported; write the command in the heredoc's body.");
-        string body = heredoc.Expand ? ShellWordExpander.Expand(heredoc.Content, state.Scope()) : heredoc.Content;
-        return body.StartsWith("#!", StringComparison.Ordinal)
-            ? [.. body[2..body.IndexOf('\n')].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries), "-c", body]
-            : [.. state.Shell, body];
     }
 
     private async Task<bool> CopyAsync(BuildRequest request, BuildPlan plan, StageState state, FileInstruction file,
@@ -395,51 +523,56 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
         var excludes = file.Excludes.Select(Expand).ToList();
         bool parents = file is CopyInstruction { Parents: true };
         string? from = file is CopyInstruction { From: { } written } ? Expand(written) : null;
-        if (file.Heredocs.Count > 0)
-            throw new BuildException($"{file.Keyword} <<NAME (a heredoc as a source) is not supported yet; put the file in the context.");
-        using var fetched = file is AddInstruction add && sources.Any(RemoteSource.IsUrl)
-            ? await FetchAsync(sources, add.Checksum is null ? null : Expand(add.Checksum), cancel)
-            : null;
+        string? checksum = file is AddInstruction { Checksum: { } sum } ? Expand(sum) : null;
+        if (checksum is not null && (sources.Count != 1 || !RemoteSource.IsUrl(sources[0])))
+            throw new BuildException("ADD --checksum needs exactly one source, an http(s) URL: write one ADD per URL to check.");
 
-        // A source tree: the context, the rootfs of a stage or image (COPY --from) seen through a snapshot, or a download.
+        // The paths' tree: the context, or the rootfs of a stage or image (COPY --from) seen through a snapshot.
         using var fromRootfs = from is null ? null : new SnapshotView(host, FromImage(plan, from, built));
-        var tree = fetched?.Tree ?? (fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None));
-        var copyPlan = tree.Plan(fetched is null ? sources : [fetched.Name], excludes, parents, file.Keyword);
+        var local = fromRootfs is null ? request.Context.Sources : new SourceTree(fromRootfs.Path, SourceScope.Rootfs, IgnorePatterns.None);
+        var downloads = new BuildStore(host.Options).Downloads;
+        using var copySources = await CopySources.OpenAsync(file, file.Sources, sources, escape, scope, local, fromRootfs?.ImageId ?? "context",
+            downloads, url => RemoteSource.FetchAsync(Http, url, checksum, downloads, cancel));
         var modeChange = chmod is null ? null : ModeChange.Parse(chmod, file.Keyword);
-        var digest = ContentHasher.Compute(tree, copyPlan, (0, 0), modeChange, fromRootfs is null && fetched is null ? statCache : null);
+        // Each group is planned alone but counted with all: several sources need a directory destination.
+        var plans = copySources.Groups.Select(group => (Group: group,
+            Plan: group.Tree.Plan(group.Sources, excludes, parents, file.Keyword) with { SourceCount = sources.Count })).ToList();
+        var digests = plans.Select(p => $"content={p.Group.Origin} {ContentHasher.Compute(p.Group.Tree, p.Plan, (0, 0), modeChange, p.Group.InContext ? statCache : null).Digest}");
         string createdBy = $"{file.Keyword} {string.Join(' ', sources)} {destination}";
-        string key = Key(state.ImageId, createdBy, ["from=" + (fromRootfs?.ImageId ?? "context"), "chown=" + chown, "chmod=" + chmod,
-            "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, "content=" + digest.Digest]);
-        if (Cached(request, state, key) is { } hit)
-        {
-            state.ImageId = hit;
+        // Never matched by history: "COPY a /a" says nothing of what a held.
+        var key = KeyOf(state, createdBy, classic: false, ["from=" + (fromRootfs?.ImageId ?? "context"), "chown=" + chown, "chmod=" + chmod,
+            "parents=" + parents, .. excludes.Select(e => "exclude=" + e), "workdir=" + state.Config.WorkingDir, .. digests]);
+        if (Reuse(request, state, key, state.Config))
             return true;
-        }
         cancel.ThrowIfCancellationRequested();
-        var options = new CopyOptions
-        {
-            Chown = chown, Chmod = chmod, ExtractArchives = file is AddInstruction, Instruction = file.Keyword,
-            KeepOwners = fromRootfs is not null && chown is null,
-        };
         var image = _steps.ChangeFiles(state.ImageId, state.Config, createdBy,
             rootfs =>
             {
-                CopyApplier.Apply(tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", options);
+                foreach (var (group, copyPlan) in plans)
+                    CopyApplier.Apply(group.Tree, copyPlan, rootfs, destination, state.Config.WorkingDir ?? "/", new CopyOptions
+                    {
+                        Chown = chown, Chmod = chmod, ExtractArchives = group.Extract, Instruction = file.Keyword,
+                        KeepOwners = fromRootfs is not null && group.Tree == local && chown is null,
+                    });
                 return true;
             });
-        state.ImageId = image.Id;
-        cache.Put(key, image.Id, createdBy);
+        Made(state, key, image.Id);
         return false;
     }
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
 
-    /// <summary>ADD URL: the file fetched (as docker, every build: its content decides whether the step is cached).</summary>
-    private async Task<FetchedFile> FetchAsync(IReadOnlyList<string> sources, string? checksum, CancellationToken cancel)
+    /// <summary>RUN --mount from='s image: as COPY --from's, with what to do when it names nothing.</summary>
+    private string MountImage(BuildPlan plan, string from, IReadOnlyDictionary<int, string> built)
     {
-        if (sources.Count != 1)
-            throw new BuildException("ADD takes one URL at a time here; write one ADD per URL, or mix no URL with local sources.");
-        return await RemoteSource.FetchAsync(Http, sources[0], checksum, new BuildStore(host.Options).Downloads, cancel);
+        try
+        {
+            return FromImage(plan, from, built);
+        }
+        catch (Exception error) when (ErrorKinds.IsExpected(error) && error is not OperationCanceledException and not StepFailedException)
+        {
+            throw new BuildException(ErrorKind.NotFound, $"RUN --mount from={from}: \"{from}\" is neither a stage of this Dockerfile nor an image here or in a registry ({error.Message}); name a stage (FROM ... AS {from}) or an image", error);
+        }
     }
 
     /// <summary>COPY --from's image: a stage by name or index, else an image (pulled when missing).</summary>

@@ -9,64 +9,94 @@ using static Skiff.Interop.Interop;
 
 namespace Skiff.Build.Execution;
 
+/// <summary>What a RUN's <c>--mount</c>s give its container: mounts, and the secrets asked for as environment variables.</summary>
+internal sealed record StepMounts(IReadOnlyList<MountRequest> Mounts, IReadOnlyList<string> SecretEnv);
+
 /// <summary>
-/// A RUN step's <c>--mount</c>s as mounts of its container: a read-only bind of a context path, a cache directory kept
-/// in the store across builds (ROOT/build/cache-mounts, by id), a tmpfs, a secret (a file of the step's own in the run
-/// root, bound read-only). A read-write bind, a secret as an environment variable and an ssh socket are refused with
-/// what to do.
+/// A RUN step's <c>--mount</c>s as mounts of its container: a bind of a context path or of a path of a stage's or
+/// image's root filesystem (<c>from=</c>, seen through a snapshot of its own), read-only unless <c>rw</c>, whose writes
+/// then go to a scratch layer thrown away after the step (an overlay on a context directory, a copy of a context file,
+/// the snapshot's own upper dir for <c>from=</c>), never into the context or the image; a cache directory kept in the
+/// store across builds (ROOT/build/cache-mounts, by id); a tmpfs; a secret (a file of the step's own in the run root,
+/// bound read-only, and/or an environment variable of this step's process alone). An ssh socket is refused.
 /// </summary>
 internal static class RunMounts
 {
-    public static IReadOnlyList<MountRequest> For(EngineHost host, BuildContext context, IReadOnlyList<RunMount> mounts,
-        IReadOnlyDictionary<string, BuildSecret> secrets, StepResources resources)
+    /// <param name="images">The image ID each <c>from=</c> names (stage or image), resolved by the builder.</param>
+    public static StepMounts For(EngineHost host, BuildContext context, IReadOnlyList<RunMount> mounts,
+        IReadOnlyDictionary<string, BuildSecret> secrets, IReadOnlyDictionary<string, string> images, StepResources resources)
     {
         var requests = new List<MountRequest>();
+        var env = new List<string>();
         foreach (var mount in mounts)
         {
             if (mount.Type == RunMountType.Secret)
             {
-                if (Secret(mount, secrets, resources) is { } secret)
-                    requests.Add(secret);
+                Secret(mount, secrets, resources, requests, env);
                 continue;
             }
             string target = mount.Target ?? throw new BuildException("RUN --mount needs a target (target=/path in the container).");
             requests.Add(mount.Type switch
             {
-                RunMountType.Bind => Bind(context, mount, target),
+                RunMountType.Bind => Bind(host, context, mount, target, images, resources),
                 RunMountType.Cache => Cache(host, mount, target, resources),
                 RunMountType.Tmpfs => new MountRequest(MountKind.Tmpfs, null, target, false, mount.Size is { } size ? [$"size={size}"] : []),
                 _ => throw new BuildException("RUN --mount=type=ssh is not supported: skiff's builder has no SSH agent forwarding; fetch private sources before the build."),
             });
         }
-        return requests;
+        return new StepMounts(requests, env);
     }
 
     /// <summary>
-    /// A secret given with --secret, as a file only this step's container sees; null when it was not given and is not
-    /// required (BuildKit skips the mount then).
+    /// A secret given with --secret: a file only this step's container sees (at its target), and/or with <c>env=</c>
+    /// the variable of this step's process (BuildKit's SecretAsEnv; a target too makes both). Nothing when it was not
+    /// given and is not required (BuildKit skips the mount then).
     /// </summary>
-    private static MountRequest? Secret(RunMount mount, IReadOnlyDictionary<string, BuildSecret> secrets, StepResources resources)
+    private static void Secret(RunMount mount, IReadOnlyDictionary<string, BuildSecret> secrets, StepResources resources,
+        List<MountRequest> requests, List<string> env)
     {
-        if (mount.Env is not null)
-            throw new BuildException($"RUN --mount=type=secret,env={mount.Env}: a secret as an environment variable is not supported yet; mount it as a file (target=/run/secrets/{mount.Id}).");
         if (!secrets.TryGetValue(mount.Id!, out var secret))
-            return mount.Required
-                ? throw new BuildException($"the secret \"{mount.Id}\" is required but was not given: add --secret id={mount.Id},src=FILE.")
-                : null;
-        return new MountRequest(MountKind.Bind, resources.Write(mount.Id!, secret.Read(), mount.Mode, mount.Uid, mount.Gid), mount.Target!, true, []);
+        {
+            if (mount.Required)
+                throw new BuildException(ErrorKind.NotFound, $"the secret \"{mount.Id}\" is required but was not given: add --secret id={mount.Id},src=FILE (or env=VARIABLE).");
+            return;
+        }
+        var value = secret.Read();
+        if (mount.Target is { } target)
+            requests.Add(new MountRequest(MountKind.Bind, resources.Write("secret\n" + mount.Id, value, mount.Mode, mount.Uid, mount.Gid), target, true, []));
+        if (mount.Env is { } name)
+        {
+            string text;
+            try
+            {
+                text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(value);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new BuildException($"the secret \"{mount.Id}\" is not UTF-8 text, so it cannot be the environment variable {name}; mount it as a file (target=/run/secrets/{mount.Id}).");
+            }
+            if (text.Contains('\0'))
+                throw new BuildException($"the secret \"{mount.Id}\" holds a NUL byte, which an environment variable cannot; mount it as a file (target=/run/secrets/{mount.Id}).");
+            env.Add($"{name}={text}");
+        }
     }
 
-    private static MountRequest Bind(BuildContext context, RunMount mount, string target)
+    private static MountRequest Bind(EngineHost host, BuildContext context, RunMount mount, string target,
+        IReadOnlyDictionary<string, string> images, StepResources resources)
     {
-        if (mount.From is not null)
-            throw new BuildException("RUN --mount=type=bind,from=... is not supported yet; COPY --from the files into the stage instead.");
-        if (!mount.ReadOnly)
-            throw new BuildException("RUN --mount=type=bind,rw is not supported yet: a build must not write into its context; drop rw.");
         string source = mount.Source ?? ".";
-        // Through the context's own resolution: a source that climbs out of the context (.., a symlink) is refused there.
-        var plan = context.Sources.Plan([source], [], parents: false, "RUN --mount");
+        // A snapshot of the stage or image of its own: writable (its upper dir), released with the step.
+        var tree = mount.From is { } from
+            ? new SourceTree(resources.Hold(new SnapshotView(host, images[from])).Path, SourceScope.Rootfs, IgnorePatterns.None)
+            : context.Sources;
+        // Through the tree's own resolution: a source that climbs out of the context (.., a symlink) is refused there,
+        // and a symlink in a root filesystem leads where it would in the container.
+        var plan = tree.Plan([source], [], parents: false, "RUN --mount");
         var root = plan.Entries.FirstOrDefault(e => e.IsSource) ?? plan.Entries[0];
-        return new MountRequest(MountKind.Bind, Path.Combine(context.Directory, root.Source), target, true, []);
+        string path = Path.Combine(tree.Root, root.Source);
+        if (!mount.ReadOnly && mount.From is null)
+            path = resources.Hold(ScratchWrites.Over(new BuildStore(host.Options).Root, path, root.Type == Libc.S_IFDIR)).Path;
+        return new MountRequest(MountKind.Bind, path, target, mount.ReadOnly, []);
     }
 
     /// <summary>

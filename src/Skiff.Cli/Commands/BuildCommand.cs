@@ -31,7 +31,10 @@ internal static class BuildCommand
             new("secret", TakesValue: true, Repeatable: true, Help: "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret"),
             new("output", 'o', TakesValue: true, Repeatable: true, Help: "type=docker|oci|local|tar,dest=PATH (PATH alone: a directory; -: a tar on stdout)"),
             new("platform", TakesValue: true, Help: "the image's platform: only this host's"),
-            new("progress", TakesValue: true, Help: "auto, plain or tty (skiff prints plain lines)"),
+            new("progress", TakesValue: true, Help: "auto (tty on a terminal, else plain), plain or tty"),
+            new("cache-from", TakesValue: true, Repeatable: true, Help: "an image whose layers steps may be taken from (pulled if missing; repeatable)"),
+            new("cache-to", TakesValue: true, Help: "type=inline: write the steps' cache keys into the image, for --cache-from"),
+            new("squash", Help: "squash the layers the build adds on top of the final stage's base image into one"),
             CliCommand.Help,
         ],
         Run, MinPositionals: 1, MaxPositionals: 1, Aliases: ["image build", "builder build", "buildx build"]);
@@ -39,8 +42,12 @@ internal static class BuildCommand
     private static int Run(CliContext context, ParsedArguments args)
     {
         var clock = Stopwatch.StartNew();
-        if (args.Value("progress") is { } mode && mode is not ("auto" or "plain" or "tty"))
+        string mode = args.Value("progress") ?? "auto";
+        if (mode is not ("auto" or "plain" or "tty"))
             throw new UsageException($"build: --progress takes auto, plain or tty, not \"{mode}\"", badFlag: true);
+        bool stderrIsTerminal = Skiff.Interop.Interop.Terminal.WindowSize(2) is not null;
+        if (mode == "tty" && !stderrIsTerminal)
+            throw new CliFailure(ErrorKind.InvalidArgument, "build: --progress=tty needs a terminal on stderr, and stderr is not one: use --progress=plain (or auto).");
         if (CliCommand.Platform(args, "build") is { } platform && !platform.Matches(Skiff.Oci.Image.Platform.Host))
             throw new CliFailure(ErrorKind.InvalidArgument, $"build: --platform {args.Value("platform")} is not this host's platform ({Skiff.Oci.Image.Platform.Host}), and skiff cannot build for another one.");
         string path = args.Positionals[0];
@@ -88,18 +95,35 @@ internal static class BuildCommand
             Ulimits = [.. args.Values("ulimit").Select(UlimitRequest.Parse)],
             ShmSize = args.Value("shm-size") is { } shm ? ByteSize.Parse(shm, "--shm-size") : null,
             Secrets = Secrets(args.Values("secret")),
+            Squash = args.Bool("squash"),
+            CacheFrom = [.. args.Values("cache-from").Select(CacheFrom)],
+            InlineCache = args.Value("cache-to") is { } cacheTo && CacheToInline(cacheTo),
         };
         // Parsed before the build: a bad --output wastes no build.
         var outputs = args.Values("output").Select(BuildOutput.Parse).ToList();
         if (outputs.Count(o => o.Destination == "-") > 1)
             throw new CliFailure(ErrorKind.InvalidArgument, "build: only one --output can go to stdout.");
         bool quiet = args.Bool("quiet");
-        var progress = new PlainBuildProgress(Console.Error, quiet);
+        using var tty = !quiet && mode != "plain" && stderrIsTerminal
+            ? new TtyBuildProgress(Console.Error, () => clock.Elapsed, () => Skiff.Interop.Interop.Terminal.WindowSize(2) is var (rows, columns) ? (rows, columns) : (24, 80))
+            : null;
+        IBuildProgress progress = tty ?? (IBuildProgress)new PlainBuildProgress(Console.Error, quiet);
         using var cache = store.OpenCache();
         // A tar context has new paths and inodes every time: nothing a stat cache could match.
         var statCache = path == "-" ? null : store.OpenStatCache();
         var builder = new Builder(context.Engine, cache, statCache, progress);
-        var result = builder.BuildAsync(request).GetAwaiter().GetResult();
+        BuildResult result;
+        tty?.Start();
+        try
+        {
+            result = builder.BuildAsync(request).GetAwaiter().GetResult();
+        }
+        catch
+        {
+            tty?.Finish(succeeded: false);
+            throw;
+        }
+        tty?.Finish(succeeded: true);
         foreach (var output in outputs)
             output.Write(context.Engine, result.Image.Id, request.Tags, () => Console.OpenStandardOutput());
         if (args.Value("iidfile") is { } iidfile)
@@ -115,6 +139,23 @@ internal static class BuildCommand
         }
         return 0;
     }
+
+    /// <summary>--cache-from NAME, or buildx's type=registry,ref=NAME (an image, here in the store or pulled).</summary>
+    private static string CacheFrom(string value)
+    {
+        if (!value.Contains('='))
+            return value;
+        var fields = value.Split(',').Select(f => f.Split('=', 2)).ToDictionary(f => f[0].Trim().ToLowerInvariant(), f => f.Length > 1 ? f[1] : "");
+        if (fields.GetValueOrDefault("type", "registry") != "registry" || !fields.TryGetValue("ref", out var reference) || reference.Length == 0)
+            throw new UsageException($"build: --cache-from \"{value}\": skiff takes an image, as NAME or type=registry,ref=NAME", badFlag: true);
+        return reference;
+    }
+
+    /// <summary>--cache-to: only type=inline (the metadata in the image itself); true for it.</summary>
+    private static bool CacheToInline(string value)
+        => value.Split(',').Select(f => f.Trim()).Contains("type=inline")
+            ? true
+            : throw new UsageException($"build: --cache-to \"{value}\": skiff writes only type=inline (the cache keys in the built image)", badFlag: true);
 
     /// <summary>
     /// docker's --secret: id=ID with src=FILE (or source=), or env=VAR; type=file|env may say which; id alone takes the

@@ -4,6 +4,7 @@ using Skiff.Cgroups;
 using Microsoft.Extensions.Logging;
 using Skiff.Engine.Containers;
 using Skiff.Engine.Events;
+using Skiff.Engine.Specs;
 using Skiff.Interop;
 using Libc = Skiff.Interop.Interop.Libc;
 using Pidfd = Skiff.Interop.Interop.Pidfd;
@@ -186,6 +187,29 @@ public sealed class ContainerMonitor : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the store's networks (their database, recovered from its WAL) on a thread of its own while the container
+    /// runs, so that its release, which `run --rm` waits for, does not open them first (docs/networking.md, "Set-up cost").
+    /// </summary>
+    private void OpenNetworksAhead()
+    {
+        if (_container.Config.Options.Network != NetworkMode.Bridge || Interlocked.Exchange(ref _networksOpened, 1) == 1)
+            return;
+        new Thread(() =>
+        {
+            try
+            {
+                _ = _context.Networks;
+            }
+            catch (Exception)
+            {
+                // Lazy keeps the exception: the release meets it again, and reports it as it always did.
+            }
+        }) { IsBackground = true, Name = "open networks" }.Start();
+    }
+
+    private int _networksOpened;
+
     private int SuperviseRuns()
     {
         Libc.BecomeChildSubreaper();
@@ -201,13 +225,14 @@ public sealed class ContainerMonitor : IDisposable
                 return 1;
             }
             var started = DateTimeOffset.UtcNow;
+            OpenNetworksAhead();
             var health = HealthMonitor.Start(_context, _container, _runtime, _children, _logger, started);
             var exitCode = Reap(run.Value.Pid);
             health?.Stop();
             Thread? earlyRelease = null;
             if (_container.Config.AutoRemove)
             {
-                earlyRelease = new Thread(ReleaseRootfsEarly) { Name = "release rootfs" };
+                earlyRelease = new Thread(ReleaseEarly) { Name = "release early" };
                 earlyRelease.Start();
             }
             foreach (var pump in run.Value.Pumps)
@@ -269,17 +294,21 @@ public sealed class ContainerMonitor : IDisposable
 
     /// <summary>
     /// What an auto-removing monitor does as soon as its container's process is reaped, while the runtime deletes its
-    /// state: unmounting (the kernel waits for an RCU grace period) and deleting the rootfs then overlap that delete
-    /// instead of following it. Skipped when another command holds the container: an `rm -f`, which releases it itself.
-    /// Failures are left to <see cref="RemoveIfAutoRemove"/>, which releases the rootfs again and reports them.
+    /// state: unmounting (the kernel waits for an RCU grace period each time) its network namespace and its rootfs, and
+    /// deleting the rootfs, then overlap that delete instead of following it. Skipped when another command holds the
+    /// container: an `rm -f`, which releases them itself. Failures are left to <see cref="ReleaseNetwork"/> and
+    /// <see cref="RemoveIfAutoRemove"/>, which release them again and report them.
     /// </summary>
-    private void ReleaseRootfsEarly()
+    private void ReleaseEarly()
     {
         try
         {
             using var held = _directory.TryLock();
-            if (held is not null)
-                _context.Rootfs.Release(_id);
+            if (held is null)
+                return;
+            if (_container.Config.Options.Network == NetworkMode.Bridge)
+                _context.Networks.DeleteNamespace(_id);
+            _context.Rootfs.Release(_id);
         }
         catch (Exception)
         {

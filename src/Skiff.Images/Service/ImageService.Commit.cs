@@ -266,16 +266,7 @@ public sealed partial class ImageService
         else
             document.Remove("author");
 
-        if (document["config"] is not JsonObject execution)
-            document["config"] = execution = [];
-        var replacement = JsonSerializer.SerializeToNode(runConfig, ImageJsonContext.Default.ImageExecutionConfig)!.AsObject();
-        foreach (var property in ImageJsonContext.Default.ImageExecutionConfig.Properties)
-        {
-            if (replacement[property.Name] is { } value)
-                execution[property.Name] = value.DeepClone();
-            else
-                execution.Remove(property.Name);
-        }
+        SetRunConfig(document, runConfig);
 
         if (diffId is { } layer)
         {
@@ -295,6 +286,26 @@ public sealed partial class ImageService
         if (diffId is null)
             entry["empty_layer"] = true;
         history.Add((JsonNode)entry);
+        return ConfigBytes(document);
+    }
+
+    /// <summary>Sets the run configuration of a config document to <paramref name="runConfig"/>, leaving what that record does not model.</summary>
+    private static void SetRunConfig(JsonObject document, ImageExecutionConfig runConfig)
+    {
+        if (document["config"] is not JsonObject execution)
+            document["config"] = execution = [];
+        var replacement = JsonSerializer.SerializeToNode(runConfig, ImageJsonContext.Default.ImageExecutionConfig)!.AsObject();
+        foreach (var property in ImageJsonContext.Default.ImageExecutionConfig.Properties)
+        {
+            if (replacement[property.Name] is { } value)
+                execution[property.Name] = value.DeepClone();
+            else
+                execution.Remove(property.Name);
+        }
+    }
+
+    private static byte[] ConfigBytes(JsonObject document)
+    {
         var bytes = new MemoryStream();
         // The default encoder writes '+' as \u002B, and Go's time parsing (podman, skopeo, docker) takes a
         // timestamp's JSON bytes without unescaping them: "+00:00" offsets from the parent must stay literal.

@@ -54,6 +54,8 @@ internal static class NetlinkConstants
     public const ushort IFLA_LINKINFO = 18;
     public const ushort IFLA_NET_NS_FD = 28;
     public const ushort IFLA_EXT_MASK = 29;
+    public const ushort IFLA_NUM_TX_QUEUES = 31;
+    public const ushort IFLA_NUM_RX_QUEUES = 32;
     public const ushort IFLA_INFO_KIND = 1;
     public const ushort IFLA_INFO_DATA = 2;
     public const ushort VETH_INFO_PEER = 1;

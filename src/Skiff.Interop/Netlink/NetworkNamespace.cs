@@ -29,22 +29,33 @@ public sealed class NetworkNamespace : IDisposable
     /// file this creates with mode 0600 and fails on if it exists; its directory is the caller's. On failure neither the
     /// file nor a mount is left behind.
     /// </summary>
-    public static NetworkNamespace Create(string bindPath)
+    public static NetworkNamespace Create(string bindPath) => Create<IDisposable?>(bindPath, () => null, out _);
+
+    /// <summary>
+    /// As <see cref="Create(string)"/>, and runs <paramref name="inside"/> in the new namespace on the thread that made
+    /// it, before that thread ends: what a caller would otherwise do with <see cref="Run{T}"/> at once (open a socket
+    /// inside), without a second thread to start and wait for. On failure <paramref name="inside"/>'s result is disposed.
+    /// </summary>
+    public static NetworkNamespace Create<T>(string bindPath, Func<T> inside, out T result) where T : IDisposable?
     {
         using (var file = FileDescriptor.Wrap(Libc.Open(bindPath, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "open", bindPath))
             Errno.Check(Libc.Fchmod(file.Fd, 0x180), "fchmod", bindPath);
+        T made = default!;
         try
         {
-            OnOwnThread(() =>
+            made = OnOwnThread(() =>
             {
                 Errno.Check(Libc.Unshare(Libc.CLONE_NEWNET), "unshare CLONE_NEWNET", bindPath);
                 Mounts.Mount("/proc/thread-self/ns/net", bindPath, null, Mounts.MS_BIND, null);
-                return true;
+                return inside();
             });
-            return Open(bindPath);
+            var created = Open(bindPath);
+            result = made;
+            return created;
         }
         catch
         {
+            made?.Dispose();
             try
             {
                 Delete(bindPath);

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Skiff.Build.Context;
+using Skiff.Build.Dockerfile;
+using Skiff.Build.Execution;
 
 namespace Skiff.Build.Tests.Context;
 
@@ -32,8 +34,9 @@ public sealed class RemoteSourceTests : IDisposable
             {
                 client = await _listener.AcceptTcpClientAsync(_stop.Token);
             }
-            catch (OperationCanceledException)
+            catch (Exception stopped) when (stopped is OperationCanceledException or ObjectDisposedException)
             {
+                // Disposed before it accepted anything (a test that needs no server): the listener is already stopped.
                 return;
             }
             using (client)
@@ -79,6 +82,63 @@ public sealed class RemoteSourceTests : IDisposable
         Assert.Equal(Body, File.ReadAllText(s["root/usr/local/bin/tool.sh"]));
         Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(s["root/usr/local/bin/tool.sh"]));
         Assert.Equal(new DateTime(1994, 11, 15, 8, 12, 31, DateTimeKind.Utc), File.GetLastWriteTimeUtc(s["root/usr/local/bin/tool.sh"]));
+    }
+
+    [Theory]
+    [InlineData("http://h/a/b/tool.tar.gz?v=1#top", "tool.tar.gz")]
+    [InlineData("http://h/a/dir/", "dir")]
+    [InlineData("http://h/a%20b/c%2Fd", "d")]
+    [InlineData("http://h/", "__unnamed__")]
+    [InlineData("http://h", "__unnamed__")]
+    public void A_fetched_file_is_named_as_BuildKit_names_it(string url, string name) => Assert.Equal(name, RemoteSource.NameOf(new Uri(url)));
+
+    [Fact]
+    public async Task Several_urls_and_local_sources_of_one_ADD_are_each_a_source_in_order_and_each_download_is_in_the_key_by_content()
+    {
+        using var s = new Scratch();
+        s.Write("ctx/local.txt", "local\n");
+        s.Dir("root");
+        var context = new SourceTree(s["ctx"], SourceScope.Context, IgnorePatterns.None);
+        var add = Assert.IsType<AddInstruction>(DockerfileParser.Parse($"FROM a\nADD {Url("/files/one.sh")} local.txt {Url("/files/sub/two.sh")} /dest/\n", "Dockerfile").Stages[0].Instructions[0]);
+        var fetched = new List<string>();
+        string[] temporary;
+        using (var sources = await CopySources.OpenAsync(add, add.Sources, add.Sources, '\\', new Dictionary<string, string>(), context, "context", s["tmp"],
+            url => { fetched.Add(url); return RemoteSource.FetchAsync(_client, url, null, s["tmp"]); }))
+        {
+            Assert.Equal([Url("/files/one.sh"), "context", Url("/files/sub/two.sh")], sources.Groups.Select(g => g.Origin));
+            Assert.Equal([false, true, false], sources.Groups.Select(g => g.Extract));
+            Assert.Equal([Url("/files/one.sh"), Url("/files/sub/two.sh")], fetched);
+            foreach (var group in sources.Groups)
+            {
+                var plan = group.Tree.Plan(group.Sources, [], parents: false, "ADD") with { SourceCount = add.Sources.Count };
+                CopyApplier.Apply(group.Tree, plan, s["root"], add.Destination, "/", new CopyOptions { Instruction = "ADD", ExtractArchives = group.Extract });
+            }
+            temporary = Directory.GetFileSystemEntries(s["tmp"]);
+            Assert.Equal(2, temporary.Length);
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(s["tmp"]));
+        Assert.Equal(Body, File.ReadAllText(s["root/dest/one.sh"]));
+        Assert.Equal(Body, File.ReadAllText(s["root/dest/two.sh"]));
+        Assert.Equal("local\n", File.ReadAllText(s["root/dest/local.txt"]));
+
+        // Several sources want a directory: "/dest" without its slash is refused, as docker's.
+        using var again = await CopySources.OpenAsync(add, add.Sources, add.Sources, '\\', new Dictionary<string, string>(), context, "context", s["tmp"],
+            url => RemoteSource.FetchAsync(_client, url, null, s["tmp"]));
+        var first = again.Groups[0];
+        var error = Assert.Throws<BuildException>(() => CopyApplier.Apply(first.Tree, first.Tree.Plan(first.Sources, [], false, "ADD") with { SourceCount = 3 }, s["root"], "/dest", "/", new CopyOptions { Instruction = "ADD" }));
+        Assert.Contains("ending in /", error.Message);
+    }
+
+    [Fact]
+    public async Task A_failed_download_among_several_leaves_nothing()
+    {
+        using var s = new Scratch();
+        s.Dir("ctx");
+        var add = Assert.IsType<AddInstruction>(DockerfileParser.Parse($"FROM a\nADD {Url("/files/one.sh")} {Url("/missing")} /dest/\n", "Dockerfile").Stages[0].Instructions[0]);
+        var error = await Assert.ThrowsAsync<BuildException>(() => CopySources.OpenAsync(add, add.Sources, add.Sources, '\\', new Dictionary<string, string>(),
+            new SourceTree(s["ctx"], SourceScope.Context, IgnorePatterns.None), "context", s["tmp"], url => RemoteSource.FetchAsync(_client, url, null, s["tmp"])));
+        Assert.Contains("404", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(s["tmp"]));
     }
 
     [Fact]
