@@ -160,7 +160,7 @@ public interface IRootfsProvider
     /// </summary>
     bool Remount(string containerId);
 
-    /// <summary>Unmounts what <see cref="Remount"/> mounted.</summary>
+    /// <summary>Unmounts the rootfs from its path: what <see cref="Remount"/> mounted, or a finished build step's before its commit.</summary>
     void Unmount(string containerId);
 
     /// <summary>Bytes of what the container changed in its rootfs (docker's SizeRw); 0 when it has no rootfs.</summary>

@@ -134,6 +134,9 @@ public static unsafe partial class Interop
         [LibraryImport(LibC, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
         public static partial nint LListXattr(string path, byte* list, nuint size);
 
+        [LibraryImport(LibC, EntryPoint = "lremovexattr", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+        private static partial int LRemoveXattr(string path, string name);
+
         /// <summary>glibc's makedev: the 64-bit dev_t layout (major in bits 8-19 and 32-63, minor in 0-7 and 20-63).</summary>
         public static ulong MakeDev(uint major, uint minor)
             => ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8)
@@ -227,6 +230,10 @@ public static unsafe partial class Interop
                 throw new SyscallException("lgetxattr", $"{path} {name}", Errno.Last);
             return value[..(int)size];
         }
+
+        /// <summary>Removes an xattr of <paramref name="path"/> itself, never of what a symlink there points to.</summary>
+        public static void RemoveXattrNoFollow(string path, string name)
+            => Errno.Check(LRemoveXattr(path, name), "lremovexattr", $"{path} {name}");
 
         /// <summary>The names of the xattrs of <paramref name="path"/> itself (a symlink's own, not its target's).</summary>
         public static IReadOnlyList<string> ListXattrsNoFollow(string path)

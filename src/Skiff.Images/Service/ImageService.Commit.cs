@@ -43,6 +43,21 @@ public sealed record CommitRequest
 
     /// <summary>Container paths mounted over at run time: left out of the layer while they hold nothing else (docker's init layer).</summary>
     public MountTargets MountTargets { get; init; } = MountTargets.None;
+
+    /// <summary>
+    /// How hard the layer is gzipped. A build step's layer is written at every rebuild and read only by what comes
+    /// after it on this host, where <see cref="CompressionLevel.Fastest"/> saves most of the CPU a commit costs.
+    /// </summary>
+    public CompressionLevel Compression { get; init; } = CompressionLevel.Optimal;
+
+    /// <summary>
+    /// The container's rootfs is unmounted and will be removed right after this commit (a build step's): its overlay
+    /// upper dir may then become the new layer's snapshot, moved rather than unpacked again from the blob just
+    /// written (see <see cref="UpperDirAdoption"/>). When it does, the rootfs is left without its changes, whether the
+    /// commit then succeeds or not. Ignored where it cannot apply (a copy snapshot, a rootfs still mounted): the
+    /// layer is unpacked as for any commit.
+    /// </summary>
+    public bool ConsumeRootfs { get; init; }
 }
 
 /// <summary>What <see cref="ImageService.Configure"/> makes an image of: the parent's layers with another run configuration.</summary>
@@ -77,7 +92,8 @@ public sealed partial class ImageService
     /// private copy differs in) as one more layer: a gzip layer tar with OCI whiteouts, compressed, hashed (blob digest and diff ID) and stored in one
     /// streaming pass; a config with the parent's plus the new diff ID, a history entry and the run configuration
     /// with <see cref="CommitRequest.Changes"/> applied; an OCI manifest. The layer is unpacked into its snapshot
-    /// from the stored blob (so running the image uses exactly what was committed) and the image is recorded
+    /// from the stored blob (so running the image uses exactly what was committed), or with
+    /// <see cref="CommitRequest.ConsumeRootfs"/> the upper dir is made that snapshot, and the image is recorded
     /// under <see cref="CommitRequest.Names"/>, with the parent as its <see cref="ImageInfo.Parent"/>. A container
     /// without changes still gets a layer (an empty tar), as docker does. The caller pauses a running container if
     /// it wants a consistent layer. On any failure the blobs, snapshot and rows this commit added are removed again.
@@ -91,6 +107,10 @@ public sealed partial class ImageService
         var rootfs = ContainerLayers(request.ContainerId, "commit");
         var parentManifest = Manifest(parent);
 
+        // Planned before the layer is written, which reads the same unchanged tree.
+        var adoption = request.ConsumeRootfs && !rootfs.IsCopy && !IsMountedUpper(rootfs.Directory)
+            ? UpperDirAdoption.Plan(rootfs.Directory, request.MountTargets, rootfs.Lower)
+            : null;
         var staged = new StagedBlobs(Content);
         Digest? newSnapshot = null;
         try
@@ -98,7 +118,7 @@ public sealed partial class ImageService
             Digest diffId = default;
             var layerBlob = staged.Add(output =>
             {
-                using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
+                using var gzip = new GZipStream(output, request.Compression, leaveOpen: true);
                 using var tar = new HashingStream(gzip, Digest.Sha256);
                 if (rootfs.IsCopy)
                     TreeArchiver.WriteChanges(rootfs.Directory, LayerChanges.Compare(rootfs.Directory, rootfs.Lower, request.MountTargets), tar);
@@ -109,7 +129,12 @@ public sealed partial class ImageService
             var diffIds = parent.Layers.Select(layer => Digest.Parse(layer.DiffId)).Append(diffId).ToList();
             var chainId = ChainId.ForLayers(diffIds)[^1];
             if (!Snapshotter.HasLayer(chainId))
+            {
                 newSnapshot = chainId;
+                // Otherwise Register unpacks the blob into the layer's snapshot.
+                if (adoption is not null)
+                    Snapshotter.TryAdoptLayer(chainId, request.ContainerId, adoption.Apply);
+            }
 
             var created = request.Created ?? DateTimeOffset.UtcNow;
             byte[] config = DerivedConfig(parent, runConfig, diffId, created, request.Author, request.Comment, request.CreatedBy ?? "skiff commit");
@@ -185,6 +210,13 @@ public sealed partial class ImageService
             staged.RollBack();
             throw;
         }
+    }
+
+    /// <summary>Whether an overlay mount of this namespace writes into <paramref name="upperDirectory"/>.</summary>
+    private static bool IsMountedUpper(string upperDirectory)
+    {
+        string option = "upperdir=" + Path.GetFullPath(upperDirectory);
+        return MountInfo.Read().Any(entry => entry.FileSystemType == "overlay" && entry.SuperOptions.Split(',').Contains(option));
     }
 
     private ImageManifest Manifest(ImageInfo image)

@@ -27,6 +27,17 @@ public interface ISnapshotter
     /// </summary>
     string CommitLayer(Digest chainId, Action<string> populate);
 
+    /// <summary>
+    /// Makes layer <paramref name="chainId"/> of the writable snapshot <paramref name="key"/>'s own changes, when they
+    /// are kept apart in the layers' format (an overlay upper dir): that directory is moved into the layer store,
+    /// <paramref name="prepare"/> is called with its new path to make it exactly what unpacking the layer would
+    /// give, and it is published as <see cref="CommitLayer"/> publishes. The snapshot is left without its changes:
+    /// only for a snapshot that is unmounted and removed next. False, with nothing done, when the snapshotter keeps
+    /// no such directory (copy snapshots, a snapshot of no layers); true without moving anything when the layer is
+    /// already committed.
+    /// </summary>
+    bool TryAdoptLayer(Digest chainId, string key, Action<string> prepare);
+
     /// <summary>Chain IDs of every committed layer.</summary>
     IReadOnlyList<Digest> Layers();
 

@@ -22,6 +22,10 @@ public sealed class OverlaySnapshotter(string root) : SnapshotterBase(root)
         Directory.CreateDirectory(Path.Combine(directory, "work"));
     }
 
+    /// <summary>The upper dir of a writable snapshot over at least one layer (over none it is a bind-mounted rootfs).</summary>
+    protected override string? AdoptableDirectory(string snapshotDirectory)
+        => ReadLower(snapshotDirectory).Count > 0 ? Path.Combine(snapshotDirectory, "upper") : null;
+
     protected override SnapshotMount Describe(string directory, IReadOnlyList<Digest> chainIds, bool readOnly)
     {
         // overlayfs wants the topmost lower dir first.

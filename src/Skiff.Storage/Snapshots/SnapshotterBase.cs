@@ -51,16 +51,49 @@ public abstract class SnapshotterBase : ISnapshotter
 
     public string CommitLayer(Digest chainId, Action<string> populate)
     {
-        string final = LayerDirectory(chainId);
-        if (Directory.Exists(final))
+        if (Directory.Exists(LayerDirectory(chainId)))
             return LayerPath(chainId);
-        string staging = CreateStaging("layer");
-        try
+        return Publish(chainId, fs =>
         {
-            string fs = Path.Combine(staging, "fs");
             Directory.CreateDirectory(fs);
             Errno.Check(Libc.Chmod(fs, 0x1ed), "chmod", fs); // 0755 unless the layer sets its root
             populate(fs);
+        });
+    }
+
+    public bool TryAdoptLayer(Digest chainId, string key, Action<string> prepare)
+    {
+        ValidateKey(key);
+        if (Directory.Exists(LayerDirectory(chainId)))
+            return true;
+        if (AdoptableDirectory(SnapshotDirectory(key)) is not { } directory || !Directory.Exists(directory))
+            return false;
+        Publish(chainId, fs =>
+        {
+            // A rename within the store's file system: the snapshot's files become the layer's, none copied.
+            Directory.Move(directory, fs);
+            prepare(fs);
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// The directory of snapshot <paramref name="snapshotDirectory"/> that holds exactly its changes in the layers'
+    /// own format (an overlay upper dir), which <see cref="TryAdoptLayer"/> can make a layer; null when there is none.
+    /// </summary>
+    protected virtual string? AdoptableDirectory(string snapshotDirectory) => null;
+
+    /// <summary>
+    /// Makes the layer <paramref name="chainId"/> from what <paramref name="fill"/> puts at the path it is given (in
+    /// staging), made durable and renamed into place; a concurrent commit of the same layer that renamed first wins.
+    /// </summary>
+    private string Publish(Digest chainId, Action<string> fill)
+    {
+        string final = LayerDirectory(chainId);
+        string staging = CreateStaging("layer");
+        try
+        {
+            fill(Path.Combine(staging, "fs"));
             File.WriteAllText(Path.Combine(staging, "link"), ShortId(chainId));
             EnsureShortLink(chainId);
             Mounts.SyncFs(staging); // content durable before the rename publishes it
@@ -215,7 +248,7 @@ public abstract class SnapshotterBase : ISnapshotter
 
     protected string SnapshotDirectory(string key) => Path.Combine(SnapshotsDirectory, key);
 
-    private static IReadOnlyList<Digest> ReadLower(string directory)
+    protected static IReadOnlyList<Digest> ReadLower(string directory)
     {
         string path = Path.Combine(directory, "lower");
         return File.Exists(path) ? [.. File.ReadAllLines(path).Where(line => line.Length > 0).Select(Digest.Parse)] : [];

@@ -17,7 +17,7 @@ namespace Skiff.Images.Tests.Service;
 /// A container's upper dir (written here directly, with real overlay whiteouts and opaque xattrs, as overlayfs
 /// leaves them) turned into a layer, a diff and a committed image whose rootfs is mounted and checked. Runs as root.
 /// </summary>
-public sealed class CommitTests : IDisposable
+public sealed partial class CommitTests : IDisposable
 {
     // A file capability (VFS_CAP_REVISION_2, cap_net_raw permitted and effective): bytes all below 0x80.
     private static readonly byte[] NetRawCapability = [0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
