@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Skiff.Interop;
 
 namespace Skiff.Api;
 
@@ -9,7 +10,7 @@ namespace Skiff.Api;
 /// frame is written whole under the connection's lock.
 /// </summary>
 /// <param name="stream">The stream's number in each frame's header; null writes the bytes raw (a terminal's output).</param>
-internal sealed class MultiplexedStream(Stream connection, byte? stream, Lock writeLock) : Stream
+internal sealed class MultiplexedStream(Stream connection, byte? stream, Lock writeLock) : WriteOnlyStream
 {
     public const byte Stdout = 1;
     public const byte Stderr = 2;
@@ -63,19 +64,4 @@ internal sealed class MultiplexedStream(Stream connection, byte? stream, Lock wr
             connection.Flush();
         }
     }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override void Flush()
-    {
-    }
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -23,17 +23,9 @@ public static class StandardStreams
     }
 
     /// <summary>A write-only stream that drops what the underlying one cannot take.</summary>
-    private sealed class BestEffortStream(Func<Stream> open) : Stream
+    private sealed class BestEffortStream(Func<Stream> open) : WriteOnlyStream
     {
         private Stream? _inner;
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
@@ -45,14 +37,6 @@ public static class StandardStreams
             {
             }
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using Skiff.Interop;
 
 namespace Skiff.Build.Execution;
 
@@ -7,7 +8,7 @@ namespace Skiff.Build.Execution;
 /// newline (nor a trailing carriage return); a last line without a newline when the stream is disposed. A line is
 /// kept to <see cref="MaxLine"/> bytes, the rest dropped: a step writing no newline must not fill the memory.
 /// </summary>
-internal sealed class OutputLines(Action<string> line) : Stream
+internal sealed class OutputLines(Action<string> line) : WriteOnlyStream
 {
     public const int MaxLine = 16 * 1024;
     private readonly MemoryStream _buffer = new();
@@ -23,8 +24,6 @@ internal sealed class OutputLines(Action<string> line) : Stream
         }
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     private void Emit()
     {
         line(Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length).TrimEnd('\r'));
@@ -37,17 +36,4 @@ internal sealed class OutputLines(Action<string> line) : Stream
             Emit();
         base.Dispose(disposing);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
