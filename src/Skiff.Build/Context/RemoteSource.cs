@@ -29,6 +29,23 @@ public static class RemoteSource
         => source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
+    /// A git repository as BuildKit's ADD recognizes one (git://, ssh://, git@host:path, or an http(s) URL whose path
+    /// ends in .git, with an optional #ref): skiff does not clone, and fetching its web page instead would put the
+    /// wrong file in the image.
+    /// </summary>
+    public static bool IsGitRepository(string source)
+    {
+        if (source.StartsWith("git://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("ssh://", StringComparison.OrdinalIgnoreCase)
+            || source.StartsWith("git@", StringComparison.Ordinal))
+            return true;
+        if (!IsUrl(source))
+            return false;
+        int fragment = source.IndexOf('#');
+        string location = fragment < 0 ? source : source[..fragment];
+        return Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.AbsolutePath.EndsWith(".git", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
     /// Downloads <paramref name="url"/> into a new 0700 directory under <paramref name="temporaryRoot"/>, streaming it
     /// to disk (bounded memory), as a file of mode 0600 (docker's mode for a fetched file) with the server's
     /// Last-Modified time. <paramref name="checksum"/> (ADD --checksum, "sha256:hex", "sha384:" or "sha512:") is

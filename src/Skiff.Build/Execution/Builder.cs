@@ -43,6 +43,8 @@ public sealed record BuildRequest
     public IReadOnlyList<string> CacheFrom { get; init; } = [];
     /// <summary>--cache-to type=inline: the final image carries its steps' keys (<see cref="InlineCache"/>); so does BUILDKIT_INLINE_CACHE=1 among the build args.</summary>
     public bool InlineCache { get; init; }
+    /// <summary>--platform: the image's platform; only this host's can be built (no emulation).</summary>
+    public Skiff.Oci.Image.Platform? Platform { get; init; }
 }
 
 /// <summary>The built image and what the build reused.</summary>
@@ -62,8 +64,11 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
 
     public async Task<BuildResult> BuildAsync(BuildRequest request, CancellationToken cancel = default)
     {
+        var hostPlatform = Skiff.Oci.Image.Platform.Host;
+        if (request.Platform is { } wanted && !wanted.Matches(hostPlatform))
+            throw new BuildException(ErrorKind.InvalidArgument, $"the platform {wanted} is not this host's ({hostPlatform}), and skiff cannot build for another one: build on a {wanted} machine, or leave --platform out.");
         var document = DockerfileParser.Parse(request.Dockerfile, request.DockerfileName);
-        string platform = HostPlatform();
+        string platform = hostPlatform.ToString();
         var plan = BuildPlan.Create(document, new BuildPlanOptions
         {
             BuildArgs = request.BuildArgs,
@@ -610,11 +615,4 @@ public sealed class Builder(EngineHost host, BuildCache cache, StatCache? statCa
             JsonSerializer.Serialize(writer, values.ToList(), BuildJsonContext.Default.ListString);
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
-
-    private static string HostPlatform() => RuntimeInformation.OSArchitecture switch
-    {
-        Architecture.X64 => "linux/amd64",
-        Architecture.Arm64 => "linux/arm64",
-        var other => "linux/" + other.ToString().ToLowerInvariant(),
-    };
 }

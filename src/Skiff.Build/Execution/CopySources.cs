@@ -53,6 +53,8 @@ internal sealed class CopySources : IDisposable
                     heredocs.Add(file.Heredocs.LastOrDefault(h => h.Name == marker.Name) ?? marker);
                     continue;
                 }
+                if (file is AddInstruction && RemoteSource.IsGitRepository(expanded[i]))
+                    throw new BuildException($"ADD {expanded[i]}: a git repository as a source is not supported by skiff; clone it into the build context, or in a RUN step with git.");
                 if (file is AddInstruction && RemoteSource.IsUrl(expanded[i]))
                 {
                     sources.AddPaths(local, paths, localOrigin, file is AddInstruction);

@@ -48,8 +48,7 @@ internal static class BuildCommand
         bool stderrIsTerminal = Skiff.Interop.Interop.Terminal.WindowSize(2) is not null;
         if (mode == "tty" && !stderrIsTerminal)
             throw new CliFailure(ErrorKind.InvalidArgument, "build: --progress=tty needs a terminal on stderr, and stderr is not one: use --progress=plain (or auto).");
-        if (CliCommand.Platform(args, "build") is { } platform && !platform.Matches(Skiff.Oci.Image.Platform.Host))
-            throw new CliFailure(ErrorKind.InvalidArgument, $"build: --platform {args.Value("platform")} is not this host's platform ({Skiff.Oci.Image.Platform.Host}), and skiff cannot build for another one.");
+        var platform = CliCommand.Platform(args, "build");
         string path = args.Positionals[0];
         string? file = args.Value("file");
         if (path == "-" && file == "-")
@@ -83,6 +82,7 @@ internal static class BuildCommand
             Context = buildContext,
             Dockerfile = dockerfileText,
             DockerfileName = dockerfileName,
+            Platform = platform,
             Tags = args.Values("tag"),
             BuildArgs = BuildArgs(args.Values("build-arg")),
             Target = args.Value("target"),

@@ -92,6 +92,34 @@ public sealed class RemoteSourceTests : IDisposable
     [InlineData("http://h", "__unnamed__")]
     public void A_fetched_file_is_named_as_BuildKit_names_it(string url, string name) => Assert.Equal(name, RemoteSource.NameOf(new Uri(url)));
 
+    [Theory]
+    [InlineData("https://example.test/org/repo.git", true)]
+    [InlineData("https://example.test/org/repo.git#v1.0:sub", true)]
+    [InlineData("git://example.test/repo", true)]
+    [InlineData("ssh://git@example.test/repo", true)]
+    [InlineData("git@example.test:org/repo.git", true)]
+    [InlineData("https://example.test/files/app.tar.gz", false)]
+    [InlineData("https://example.test/dir.git/file.txt", false)]
+    [InlineData("local.git", false)]
+    public void A_git_repository_is_told_from_a_file_url_as_BuildKit_tells_it(string source, bool repository)
+        => Assert.Equal(repository, RemoteSource.IsGitRepository(source));
+
+    [Fact]
+    public async Task An_ADD_of_a_git_repository_is_refused_before_anything_is_fetched()
+    {
+        using var s = new Scratch();
+        s.Dir("ctx");
+        var context = new SourceTree(s["ctx"], SourceScope.Context, IgnorePatterns.None);
+        string repository = Url("/org/repo.git");
+        var add = Assert.IsType<AddInstruction>(DockerfileParser.Parse($"FROM a\nADD {repository} /src/\n", "Dockerfile").Stages[0].Instructions[0]);
+        int fetches = 0;
+        var error = await Assert.ThrowsAsync<BuildException>(() => CopySources.OpenAsync(add, add.Sources, add.Sources, '\\',
+            new Dictionary<string, string>(), context, "context", s["tmp"], _ => { fetches++; throw new InvalidOperationException("fetched"); }));
+        Assert.Contains("git repository", error.Message);
+        Assert.Contains(repository, error.Message);
+        Assert.Equal(0, fetches);
+    }
+
     [Fact]
     public async Task Several_urls_and_local_sources_of_one_ADD_are_each_a_source_in_order_and_each_download_is_in_the_key_by_content()
     {

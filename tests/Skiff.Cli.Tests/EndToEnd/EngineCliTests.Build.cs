@@ -160,6 +160,13 @@ public sealed partial class EngineCliTests
         var missingBase = await Skiff.RunAsync(Root, "build", BuildContextWith("FROM 127.0.0.1:1/no/such:image\n"));
         Assert.Equal(1, missingBase.ExitCode);
         Assert.Contains("Dockerfile:1", missingBase.Stderr);
+
+        string otherArchitecture = global::Skiff.Oci.Image.Platform.Host.Architecture == "s390x" ? "riscv64" : "s390x";
+        var otherPlatform = await Skiff.RunAsync(Root, "build", "-t", "broken:1", "--platform", "linux/" + otherArchitecture, BuildContextWith($"FROM {Image}\nRUN true\n"));
+        Assert.Equal(1, otherPlatform.ExitCode);
+        Assert.Contains($"linux/{otherArchitecture} is not this host's", otherPlatform.Stderr);
+        var hostPlatform = await Skiff.RunAsync(Root, "build", "-q", "--platform", global::Skiff.Oci.Image.Platform.Host.ToString(), BuildContextWith($"FROM {Image}\n"));
+        Assert.Equal(0, hostPlatform.ExitCode);
     }
 
     [Fact]
