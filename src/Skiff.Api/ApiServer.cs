@@ -41,6 +41,7 @@ internal static class ApiServer
         new SystemRoutes(engine).Map(app);
         containers.Map(app);
         new ImageRoutes(engine).Map(app);
+        new VolumeRoutes(engine).Map(app);
         app.UseEndpoints(_ => { });
         app.Run(context =>
         {

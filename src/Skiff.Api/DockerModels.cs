@@ -210,8 +210,27 @@ internal sealed record ProgressDetail([property: JsonPropertyName("current")] lo
 
 internal sealed record ErrorDetail([property: JsonPropertyName("message")] string Message);
 
+/// <summary>docker's VolumeCreateOptions (POST /volumes/create).</summary>
+internal sealed record VolumeCreateBody
+{
+    public string? Name { get; init; }
+    public string? Driver { get; init; }
+    public Dictionary<string, string>? DriverOpts { get; init; }
+    public Dictionary<string, string>? Labels { get; init; }
+}
+
+/// <summary>docker's VolumeListResponse.</summary>
+internal sealed record VolumeList(List<VolumeInspect> Volumes, List<string> Warnings);
+
+/// <summary>docker's VolumePruneResponse.</summary>
+internal sealed record VolumePruneResponse(List<string> VolumesDeleted, long SpaceReclaimed);
+
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never, PropertyNameCaseInsensitive = true)]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(VolumeCreateBody))]
+[JsonSerializable(typeof(VolumeInspect))]
+[JsonSerializable(typeof(VolumeList))]
+[JsonSerializable(typeof(VolumePruneResponse))]
 [JsonSerializable(typeof(ContainerCreateBody))]
 [JsonSerializable(typeof(ContainerCreateResponse))]
 [JsonSerializable(typeof(ContainerWaitResponse))]

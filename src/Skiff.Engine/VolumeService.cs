@@ -61,6 +61,25 @@ public sealed class VolumeService
 
     public IReadOnlyList<VolumeRecord> List() => _store.ListVolumes();
 
+    /// <summary>
+    /// The volumes docker's list <paramref name="filters"/> select: name (a part of the name), label (KEY or
+    /// KEY=VALUE), driver (local), dangling (true: used by no container; false: used by one).
+    /// </summary>
+    /// <exception cref="EngineException">InvalidArgument for another key or a dangling value that is not a boolean.</exception>
+    public IReadOnlyList<VolumeRecord> List(IReadOnlyList<string> filters)
+    {
+        var values = FilterValues.Parse(filters, ["name", "label", "driver", "dangling"], (filter, key, value) =>
+        {
+            if (key == "dangling" && value is not ("true" or "false" or "1" or "0"))
+                throw FilterValues.Invalid(filter);
+        });
+        var used = values.Has("dangling") ? _store.List().SelectMany(c => c.Config.Mounts).Where(m => m.Name is not null).Select(m => m.Name!).ToHashSet() : [];
+        return [.. List().Where(volume => values.Match("name", part => volume.Name.Contains(part, StringComparison.Ordinal))
+            && values.MatchLabels(volume.Labels)
+            && values.Match("driver", driver => driver == "local")
+            && values.Match("dangling", dangling => (dangling is "true" or "1") != used.Contains(volume.Name)))];
+    }
+
     /// <summary>docker's document for one volume (serialize a list with <see cref="InspectJsonContext"/>).</summary>
     public VolumeInspect Inspect(string name) => VolumeInspect.From(Require(name), DataPath(name));
 

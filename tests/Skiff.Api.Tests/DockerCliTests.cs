@@ -179,6 +179,37 @@ public sealed class DockerCliTests : IDisposable
     }
 
     [Fact]
+    public void VolumesAreCreatedFilteredUsedRemovedAndPruned()
+    {
+        Assert.Equal("data\n", Ok("volume", "create", "--label", "tier=db", "data").Stdout);
+        Ok("volume", "create", "scratch");
+        Assert.Equal("local data db\n", Ok("volume", "inspect", "--format", "{{.Driver}} {{.Name}} {{.Labels.tier}}", "data").Stdout);
+        Assert.Equal("data\n", Ok("volume", "ls", "-q", "--filter", "label=tier=db").Stdout);
+        Assert.Equal("data\nscratch\n", Ok("volume", "ls", "-q").Stdout);
+        var badFilter = Docker("volume", "ls", "--filter", "dangling=maybe");
+        Assert.Equal(1, badFilter.ExitCode);
+        Assert.Contains("invalid filter", badFilter.Stderr);
+
+        Ok("run", "--rm", "--network", "none", "-v", "data:/data", Image, "sh", "-c", "echo kept > /data/f");
+        Assert.Equal("kept\n", Ok("run", "--rm", "--network", "none", "-v", "data:/data", Image, "cat", "/data/f").Stdout);
+        Ok("create", "--name", "holder", "--network", "none", "-v", "data:/data", Image, "true");
+        Assert.Equal("scratch\n", Ok("volume", "ls", "-q", "--filter", "dangling=true").Stdout);
+        var inUse = Docker("volume", "rm", "data");
+        Assert.Equal(1, inUse.ExitCode);
+        Assert.Contains("holder", inUse.Stderr);
+        Ok("rm", "holder");
+        Ok("volume", "rm", "data");
+        Assert.Equal(1, Docker("volume", "inspect", "data").ExitCode);
+
+        var driver = Docker("volume", "create", "-d", "nfs", "remote");
+        Assert.Equal(1, driver.ExitCode);
+        Assert.Contains("local driver only", driver.Stderr);
+        // Debian's client speaks API 1.41, where a prune takes named volumes too.
+        Ok("volume", "prune", "-f");
+        Assert.Equal("", Ok("volume", "ls", "-q").Stdout);
+    }
+
+    [Fact]
     public void AnImageThatCannotBePulledFailsTheRunWithNothingLeft()
     {
         // a registry on a closed loopback port: the pull fails at once, and no packet leaves the machine
