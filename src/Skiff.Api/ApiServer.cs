@@ -42,6 +42,7 @@ internal static class ApiServer
         containers.Map(app);
         new ImageRoutes(engine).Map(app);
         new VolumeRoutes(engine).Map(app);
+        new NetworkRoutes(engine).Map(app);
         app.UseEndpoints(_ => { });
         app.Run(context =>
         {

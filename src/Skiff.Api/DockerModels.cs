@@ -225,8 +225,65 @@ internal sealed record VolumeList(List<VolumeInspect> Volumes, List<string> Warn
 /// <summary>docker's VolumePruneResponse.</summary>
 internal sealed record VolumePruneResponse(List<string> VolumesDeleted, long SpaceReclaimed);
 
+/// <summary>docker's NetworkCreateRequest (POST /networks/create).</summary>
+internal sealed record NetworkCreateBody
+{
+    public string? Name { get; init; }
+    public string? Driver { get; init; }
+    public bool Internal { get; init; }
+    public bool EnableIPv6 { get; init; }
+    public NetworkCreateIpam? IPAM { get; init; }
+    public Dictionary<string, string>? Options { get; init; }
+    public Dictionary<string, string>? Labels { get; init; }
+}
+
+internal sealed record NetworkCreateIpam
+{
+    public string? Driver { get; init; }
+    public List<NetworkCreateIpamConfig>? Config { get; init; }
+}
+
+internal sealed record NetworkCreateIpamConfig
+{
+    public string? Subnet { get; init; }
+    public string? IPRange { get; init; }
+    public string? Gateway { get; init; }
+}
+
+/// <summary>docker's NetworkCreateResponse.</summary>
+internal sealed record NetworkCreateResponse(string Id, string Warning);
+
+/// <summary>docker's NetworkConnectRequest and NetworkDisconnectRequest.</summary>
+internal sealed record NetworkConnectBody
+{
+    public string? Container { get; init; }
+    public NetworkEndpointConfig? EndpointConfig { get; init; }
+    public bool Force { get; init; }
+}
+
+internal sealed record NetworkEndpointConfig
+{
+    public NetworkEndpointIpam? IPAMConfig { get; init; }
+    public List<string>? Aliases { get; init; }
+}
+
+internal sealed record NetworkEndpointIpam
+{
+    public string? IPv4Address { get; init; }
+    public string? IPv6Address { get; init; }
+}
+
+/// <summary>docker's NetworkPruneResponse.</summary>
+internal sealed record NetworkPruneResponse(List<string> NetworksDeleted);
+
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never, PropertyNameCaseInsensitive = true)]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(NetworkCreateBody))]
+[JsonSerializable(typeof(NetworkCreateResponse))]
+[JsonSerializable(typeof(NetworkConnectBody))]
+[JsonSerializable(typeof(NetworkInspect))]
+[JsonSerializable(typeof(List<NetworkInspect>))]
+[JsonSerializable(typeof(NetworkPruneResponse))]
 [JsonSerializable(typeof(VolumeCreateBody))]
 [JsonSerializable(typeof(VolumeInspect))]
 [JsonSerializable(typeof(VolumeList))]

@@ -210,6 +210,31 @@ public sealed class DockerCliTests : IDisposable
     }
 
     [Fact]
+    public void NetworksAreCreatedListedJoinedLeftAndRemoved()
+    {
+        // 10.231.93.0/24: this test's own subnet, covered by no route of the host; traffic stays on the bridge.
+        string id = Ok("network", "create", "--subnet", "10.231.93.0/24", "--gateway", "10.231.93.1", "--label", "team=api", "skt93net").Stdout.Trim();
+        Assert.Equal(64, id.Length);
+        Assert.Equal("skt93net 10.231.93.0/24 10.231.93.1 api\n",
+            Ok("network", "inspect", "--format", "{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.team}}", "skt93net").Stdout);
+        Assert.Equal("skt93net\n", Ok("network", "ls", "--filter", "label=team=api", "--format", "{{.Name}}").Stdout);
+        Assert.Equal(1, Docker("network", "create", "--subnet", "10.231.93.0/24", "skt93net").ExitCode);
+
+        Ok("run", "-d", "--name", "member", "--network", "skt93net", Image, "sleep", "60");
+        Assert.StartsWith("member 10.231.93.", Ok("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}", "skt93net").Stdout);
+        var inUse = Docker("network", "rm", "skt93net");
+        Assert.Equal(1, inUse.ExitCode);
+        Ok("network", "disconnect", "skt93net", "member");
+        Assert.Equal("\n", Ok("network", "inspect", "--format", "{{range .Containers}}{{.Name}}{{end}}", "skt93net").Stdout);
+        Ok("network", "connect", "--alias", "db", "skt93net", "member");
+        Assert.Contains("db", Ok("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.Aliases}}{{end}}", "member").Stdout);
+        Ok("rm", "-f", "member");
+        Ok("network", "rm", "skt93net");
+        Assert.Equal("", Ok("network", "ls", "-q", "--filter", "name=skt93net").Stdout);
+        Assert.Equal(1, Docker("network", "inspect", "skt93net").ExitCode);
+    }
+
+    [Fact]
     public void AnImageThatCannotBePulledFailsTheRunWithNothingLeft()
     {
         // a registry on a closed loopback port: the pull fails at once, and no packet leaves the machine

@@ -21,11 +21,12 @@ internal static class VolumeCommands
 
     public static readonly CliCommand List = new(
         "volume ls", "", "List volumes.",
-        [new("quiet", 'q', Help: "print only names"), new("format", TakesValue: true, Help: "table (default), json, or a Go template such as '{{.Name}}'"), CliCommand.Help],
+        [new("quiet", 'q', Help: "print only names"), new("format", TakesValue: true, Help: "table (default), json, or a Go template such as '{{.Name}}'"),
+         new("filter", 'f', TakesValue: true, Repeatable: true, Help: "name=PART, label=KEY[=VALUE], driver=local, dangling=true|false"), CliCommand.Help],
         (context, args) =>
         {
             var format = Output.ParseRows(args.Value("format") ?? "table", "table {{.Driver}}\\t{{.Name}}");
-            var volumes = context.Engine.Volumes.List();
+            var volumes = context.Engine.Volumes.List(args.Values("filter"));
             if (args.Bool("quiet"))
                 volumes.Select(v => v.Name).ToList().ForEach(context.Out.WriteLine);
             else

@@ -267,6 +267,10 @@ public sealed partial class EngineCliTests : IDisposable
         await Ok("run", "--rm", "-v", "data:/data", Image, "sh", "-c", "echo kept > /data/file");
         Assert.Equal("kept\n", (await Ok("run", "--rm", "-v", "data:/data:ro", Image, "cat", "/data/file")).Stdout);
         Assert.Contains("data", (await Ok("volume", "ls", "-q")).Stdout);
+        await Ok("volume", "create", "--label", "keep=no", "other");
+        Assert.Equal("other\n", (await Ok("volume", "ls", "-q", "--filter", "label=keep")).Stdout);
+        Assert.Equal("data\n", (await Ok("volume", "ls", "-q", "--filter", "name=dat", "--filter", "dangling=true")).Stdout);
+        await Ok("volume", "rm", "other");
         await Ok("volume", "rm", "data");
         Assert.Empty((await Ok("volume", "ls", "-q")).Stdout);
     }
