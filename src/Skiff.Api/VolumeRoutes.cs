@@ -26,11 +26,7 @@ internal sealed class VolumeRoutes(EngineHost engine)
     private async Task Create(HttpContext context)
     {
         var body = await Json.ReadAsync(context, ApiJsonContext.Default.VolumeCreateBody);
-        if (body.Driver is { Length: > 0 } driver && driver != "local")
-            throw ApiErrors.BadRequest($"volume driver \"{driver}\" is not available: skiff has the local driver only");
-        if (body.DriverOpts is { Count: > 0 } options)
-            throw ApiErrors.BadRequest($"volume driver options ({string.Join(", ", options.Keys)}) are not supported: skiff's local volumes are plain directories; create the volume without them");
-        var volume = engine.Volumes.Create(string.IsNullOrEmpty(body.Name) ? null : body.Name, body.Labels);
+        var volume = engine.Volumes.Create(string.IsNullOrEmpty(body.Name) ? null : body.Name, body.Labels, body.Driver, body.DriverOpts);
         context.Response.StatusCode = StatusCodes.Status201Created;
         await Json.WriteAsync(context, engine.Volumes.Inspect(volume.Name), ApiJsonContext.Default.VolumeInspect);
     }

@@ -23,9 +23,18 @@ public sealed class VolumeService
 
     public string DataPath(string name) => Path.Combine(_options.VolumesDirectory, name, "_data");
 
-    /// <summary>A volume named <paramref name="name"/> (a random name when null): an existing volume of that name is returned as it is, as docker does.</summary>
-    public VolumeRecord Create(string? name = null, IReadOnlyDictionary<string, string>? labels = null)
+    /// <summary>
+    /// A volume named <paramref name="name"/> (a random name when null): an existing volume of that name is returned as
+    /// it is, as docker does. The driver is docker's <c>local</c> (null or empty means it), without options.
+    /// </summary>
+    /// <exception cref="EngineException">InvalidArgument for another driver, driver options or a bad name.</exception>
+    public VolumeRecord Create(string? name = null, IReadOnlyDictionary<string, string>? labels = null, string? driver = null,
+        IReadOnlyDictionary<string, string>? driverOptions = null)
     {
+        if (!string.IsNullOrEmpty(driver) && driver != "local")
+            throw new EngineException(ErrorKind.InvalidArgument, $"volume driver \"{driver}\" is not available: skiff has the local driver only");
+        if (driverOptions is { Count: > 0 })
+            throw new EngineException(ErrorKind.InvalidArgument, $"volume driver options ({string.Join(", ", driverOptions.Keys)}) are not supported: skiff's local volumes are plain directories; create the volume without them");
         if (name is not null)
             Validate(name);
         var volume = new VolumeRecord(name ?? NameGenerator.NewId(), DateTimeOffset.UtcNow, labels ?? new Dictionary<string, string>(), Anonymous: false);
